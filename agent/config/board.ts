@@ -1,0 +1,77 @@
+/**
+ * Board configs: JSON validated against board-configs/schema.json (every error listed), plus the
+ * cross-field rules a schema cannot say well. Parsed once at the edge into a typed BoardConfig.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { ConfigError, type Issue } from '../lib/errors.js';
+import { boardConfigSchema, type BoardConfig, type GpioLine } from '../generated/board-config.js';
+
+export type { BoardConfig, GpioLine };
+
+/** The repo's (or the installed package's) board-configs directory. */
+export const BOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../board-configs');
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+const validateSchema = ajv.compile<BoardConfig>(boardConfigSchema as unknown as object);
+
+function lineIssues(where: string, backend: string, l: GpioLine | undefined): Issue[] {
+  if (backend === 'sim') return [];
+  const out: Issue[] = [];
+  if (!l || l.chip === undefined) out.push({ where: `${where}/chip`, message: `required with backend '${backend}'` });
+  if (!l || l.line === undefined) out.push({ where: `${where}/line`, message: `required with backend '${backend}'` });
+  return out;
+}
+
+/** Validates an already-parsed value. Returns every problem, or the typed config. */
+export function validateBoard(value: unknown, source: string): BoardConfig {
+  const issues: Issue[] = [];
+  if (!validateSchema(value)) {
+    for (const e of validateSchema.errors ?? []) {
+      const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+      const allowed = e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : '';
+      issues.push({ where: e.instancePath || '/', message: `${e.message ?? 'invalid'}${extra}${allowed}` });
+    }
+    throw new ConfigError(source, issues);
+  }
+  const b = value;
+  issues.push(...lineIssues('/buttons/shift', b.buttons.backend, b.buttons.shift));
+  issues.push(...lineIssues('/buttons/privacy', b.buttons.backend, b.buttons.privacy));
+  for (const k of ['led_rec', 'led_status', 'haptic'] as const) issues.push(...lineIssues(`/outputs/${k}`, b.outputs.backend, b.outputs[k]));
+  if (b.dock.backend !== 'none' && b.dock.backend !== 'sim') issues.push(...lineIssues('/dock/line', b.dock.backend, b.dock.line));
+  if (b.camera.source === 'v4l2' && !b.camera.device) issues.push({ where: '/camera/device', message: "required when source is 'v4l2' (a node like /dev/video0, or 'auto')" });
+  if (b.audio.source === 'alsa' && !b.audio.device) issues.push({ where: '/audio/device', message: "required when source is 'alsa'" });
+  if ((b.gauge.backend === 'max17048' || b.gauge.backend === 'bq27441') && b.gauge.bus === undefined && b.gauge.busName === undefined) {
+    issues.push({ where: '/gauge/bus', message: `bus or busName required with backend '${b.gauge.backend}'` });
+  }
+  if (b.thermal.backend === 'sysfs' && !b.thermal.zone) issues.push({ where: '/thermal/zone', message: "required when backend is 'sysfs'" });
+  if (issues.length) throw new ConfigError(source, issues);
+  return b;
+}
+
+export function parseBoardFile(path: string): BoardConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(path, [{ where: path, message: `cannot read: ${(e as Error).message}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(path, [{ where: path, message: `not valid JSON: ${(e as Error).message}` }]);
+  }
+  return validateBoard(value, path);
+}
+
+/** `--board NAME|PATH`: a path to a file, or the name of a file in board-configs/. */
+export function resolveBoard(nameOrPath: string): { path: string; board: BoardConfig } {
+  const path = nameOrPath.includes('/') || nameOrPath.endsWith('.json') ? resolve(nameOrPath) : join(BOARD_DIR, `${nameOrPath}.json`);
+  if (!existsSync(path)) {
+    throw new ConfigError(nameOrPath, [{ where: '--board', message: `no board config '${nameOrPath}' (looked for ${path})` }]);
+  }
+  return { path, board: parseBoardFile(path) };
+}

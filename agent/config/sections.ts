@@ -1,0 +1,7 @@
+/**
+ * The registry of config-file sections. Each component owns its section's parser in its own
+ * folder and adds one line here.
+ */
+import type { SectionParser } from './agent-config.js';
+
+export const SECTIONS: readonly SectionParser[] = [];

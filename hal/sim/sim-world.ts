@@ -1,0 +1,64 @@
+/**
+ * The sim board's physical world: battery, dock, temperature. Tests and the demo change it
+ * through the control socket (`sim` request) to exercise low battery, docking and heat.
+ */
+import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
+import type { Dock, DockEvents, Gauge, GaugeReading, Thermal } from '../types.js';
+
+export interface SimState {
+  batteryPct: number;
+  voltageV: number;
+  charging: boolean;
+  currentMa: number;
+  docked: boolean;
+  tempC: number;
+}
+
+export class SimWorld {
+  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38 };
+  readonly dock = new SimDock(this);
+  readonly gauge = new SimGauge(this);
+  readonly thermal = new SimThermal(this);
+
+  /** Applies a partial update (validated by the caller); emits dock changes. */
+  update(p: Partial<SimState>): void {
+    const wasDocked = this.state.docked;
+    Object.assign(this.state, p);
+    if (p.docked !== undefined && p.docked !== wasDocked) this.dock.changed(p.docked);
+  }
+}
+
+export class SimDock extends TypedEmitter<DockEvents> implements Dock {
+  constructor(private readonly w: SimWorld) {
+    super();
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  docked(): boolean {
+    return this.w.state.docked;
+  }
+  changed(d: boolean): void {
+    this.emit('change', d);
+  }
+}
+
+export class SimGauge implements Gauge {
+  readonly kind = 'sim';
+  constructor(private readonly w: SimWorld, private readonly capacityMah = 3000) {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async read(): Promise<GaugeReading> {
+    const s = this.w.state;
+    const runtimeMin = s.currentMa < 0 ? Math.round(((s.batteryPct / 100) * this.capacityMah) / -s.currentMa * 60) : undefined;
+    return { percent: s.batteryPct, voltageV: s.voltageV, charging: s.charging, currentMa: s.currentMa, runtimeMin };
+  }
+}
+
+export class SimThermal implements Thermal {
+  constructor(private readonly w: SimWorld) {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async readC(): Promise<number | undefined> {
+    return this.w.state.tempC;
+  }
+}
