@@ -54,6 +54,12 @@ export interface AgentContext {
   forceEndShift(reason: string): void;
   /** Asks the core to degrade encoding quality (thermal, storage); level 0 = full quality. */
   setDegrade(source: string, level: number): void;
+  /**
+   * Adds a request type to the local control socket (`{"op": op, ...}` → handler's result).
+   * Requests are JSON lines; the handler validates its own fields and throws a typed error on bad
+   * input (the client gets `{ok:false,error}`).
+   */
+  registerControlOp(op: string, handler: (req: Record<string, unknown>) => Promise<unknown>): void;
 }
 
 export interface Extension {
