@@ -1,0 +1,23 @@
+/**
+ * Benchmark suites run by `make bench` (test/bench/run.ts). Each suite measures and returns rows;
+ * the runner prints them side by side with their baselines and ratios.
+ */
+export interface BenchRow {
+  /** What was measured, e.g. 'shift start latency (median of 5)'. */
+  readonly metric: string;
+  readonly value: number;
+  readonly unit: string;
+  /** The same measurement for the baseline (bare ffmpeg, sha256sum, single-stream upload…). */
+  readonly baseline?: number;
+  readonly baselineLabel?: string;
+  /** Target from the issue, for the reader (never asserted). */
+  readonly target?: string;
+  readonly note?: string;
+}
+
+export interface BenchSuite {
+  readonly name: string;
+  run(): Promise<BenchRow[]>;
+}
+
+export const SUITES: Array<() => Promise<BenchSuite>> = [];
