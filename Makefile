@@ -34,6 +34,7 @@ build: node_modules/.installed
 
 lint: node_modules/.installed
 	@npx eslint --max-warnings=0 .
+	@npx buf lint
 
 # Stages run fast to slow; each prints node's test summary and leaves TAP in .cache/results.
 define run_stage
