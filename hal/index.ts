@@ -9,6 +9,15 @@ import { SimButtons } from './sim/sim-buttons.js';
 import { SimOutputs } from './sim/sim-outputs.js';
 import { SimWorld } from './sim/sim-world.js';
 import { LavfiCamera } from './sim/lavfi-camera.js';
+// Real backends load their native addons (onoff/epoll, i2c-bus) only in start(), so importing
+// them here costs a sim run nothing.
+import { GpioButtons, GpioDock } from './gpio/devices.js';
+import { createOutputs } from './gpio/outputs.js';
+import { Max17048Gauge, MAX17048_ADDR } from './gauge/max17048.js';
+import { Bq27441Gauge, BQ27441_ADDR } from './gauge/bq27441.js';
+import { findBusByName, openI2cBus } from './gauge/smbus.js';
+import { SysfsThermal } from './thermal/sysfs-thermal.js';
+import { V4l2Camera } from './camera/v4l2.js';
 
 export * from './types.js';
 
@@ -31,11 +40,27 @@ export async function createHal(board: BoardConfig): Promise<Hal> {
   const needsSim = [board.buttons.backend, board.outputs.backend, board.gauge.backend, board.dock.backend, board.thermal.backend].includes('sim');
   const sim = needsSim ? new SimWorld() : undefined;
 
-  const buttons: Buttons = board.buttons.backend === 'sim' ? new SimButtons() : unsupported('/buttons/backend', board.buttons.backend);
-  const outputs: Outputs = board.outputs.backend === 'sim' ? new SimOutputs() : unsupported('/outputs/backend', board.outputs.backend);
-  const gauge = board.gauge.backend === 'none' ? undefined : board.gauge.backend === 'sim' ? sim!.gauge : unsupported('/gauge/backend', board.gauge.backend);
-  const dock = board.dock.backend === 'none' ? undefined : board.dock.backend === 'sim' ? sim!.dock : unsupported('/dock/backend', board.dock.backend);
-  const thermal = board.thermal.backend === 'none' ? undefined : board.thermal.backend === 'sim' ? sim!.thermal : unsupported('/thermal/backend', board.thermal.backend);
-  const camera: Camera = board.camera.source === 'lavfi' ? new LavfiCamera() : unsupported('/camera/source', board.camera.source);
+  const debounceMs = board.buttons.debounceMs ?? 20;
+  const bb = board.buttons.backend;
+  const buttons: Buttons = bb === 'sim' ? new SimButtons() : new GpioButtons(bb, { shift: board.buttons.shift, privacy: board.buttons.privacy }, debounceMs);
+  const o = board.outputs;
+  const outputs: Outputs =
+    o.backend === 'sim' ? new SimOutputs() : createOutputs(o.backend, { led_rec: o.led_rec, led_status: o.led_status, haptic: o.haptic, ...(o.buzzer ? { buzzer: o.buzzer } : {}) });
+  const g = board.gauge;
+  // Bus numbers are dynamic: a configured adapter name is looked up at every start.
+  const busNumber = (): number => (g.busName !== undefined ? findBusByName(g.busName) : g.bus ?? unsupported('/gauge/bus', g.backend));
+  const gauge: Gauge | undefined =
+    g.backend === 'none' ? undefined
+    : g.backend === 'sim' ? sim!.gauge
+    : g.backend === 'max17048' ? new Max17048Gauge(openI2cBus, busNumber, g.address ?? MAX17048_ADDR, g.capacityMah)
+    : new Bq27441Gauge(openI2cBus, busNumber, g.address ?? BQ27441_ADDR);
+  const db = board.dock.backend;
+  const dock: Dock | undefined =
+    db === 'none' ? undefined : db === 'sim' ? sim!.dock : board.dock.line ? new GpioDock(db, board.dock.line, debounceMs) : unsupported('/dock/line', db);
+  const t = board.thermal;
+  const thermal: Thermal | undefined = t.backend === 'none' ? undefined : t.backend === 'sim' ? sim!.thermal : new SysfsThermal(t.zone ?? unsupported('/thermal/zone', t.backend));
+  const c = board.camera;
+  const camera: Camera =
+    c.source === 'lavfi' ? new LavfiCamera() : new V4l2Camera({ device: c.device ?? 'auto', inputFormat: c.inputFormat, width: c.width, height: c.height, fps: c.fps });
   return { buttons, outputs, gauge, dock, thermal, camera, sim };
 }

@@ -80,6 +80,8 @@ export interface CameraInfo {
   readonly driver: string;
   readonly card: string;
   readonly formats: readonly string[];
+  /** The ffmpeg -input_format the probe checked and chose (v4l2 only). */
+  readonly inputFormat?: string | undefined;
 }
 
 /** The capture source as the encoder sees it (ffmpeg input args are built from this). */

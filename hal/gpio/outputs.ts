@@ -1,0 +1,252 @@
+/**
+ * GPIO outputs (led_rec, led_status, haptic, buzzer) over either kernel interface.
+ *
+ * Character device: a character-device line keeps its value only while some process holds its
+ * request (released, a gpio-sim line falls back to its pull, a real pin is undefined), so one
+ * `gpioset --mode=signal` per chip holds all of that chip's output lines for as long as the agent
+ * drives them. libgpiod 1.6's gpioset cannot change a held value, so a change replaces the child:
+ * the old one is stopped, a new one is started with the new values. Changes are coalesced: a
+ * burst of pattern steps ends in one respawn with the latest values.
+ * Legacy sysfs: onoff exports each line as an output and writes its value file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { GpioLine } from '../../agent/generated/board-config.js';
+import { DeviceError } from '../../agent/lib/errors.js';
+import { createLogger } from '../../agent/lib/log.js';
+import type { OutputName, Outputs } from '../types.js';
+import { resolveCdevLine, listCdevChips, resolveSysfsLine } from './chips.js';
+import type { GpioBackendName } from './inputs.js';
+import type { Gpio as OnoffGpio } from 'onoff';
+
+const log = createLogger('hal.gpio');
+
+export type OutputLines = Partial<Record<OutputName, GpioLine>>;
+
+/** Outputs that can also read a line's electrical state back from the kernel. */
+export interface ReadableOutputs extends Outputs {
+  /** Logical level read from the device, or undefined when the kernel cannot report it. */
+  readBack(name: OutputName): Promise<boolean | undefined>;
+  describe(): Record<string, string>;
+}
+
+export function createOutputs(backend: GpioBackendName, lines: OutputLines): ReadableOutputs {
+  return backend === 'gpio-cdev' ? new CdevOutputs(lines) : new SysfsOutputs(lines);
+}
+
+interface CdevOut {
+  readonly chip: string;
+  readonly offset: number;
+  readonly activeLow: boolean;
+  on: boolean;
+}
+
+export class CdevOutputs implements ReadableOutputs {
+  private readonly outs = new Map<OutputName, CdevOut>();
+  private readonly holders = new Map<string, ChipHolder>();
+  private readonly where = new Map<string, string>();
+
+  constructor(private readonly lines: OutputLines) {}
+
+  async start(): Promise<void> {
+    const chips = await listCdevChips();
+    for (const [name, spec] of Object.entries(this.lines) as [OutputName, GpioLine][]) {
+      const r = await resolveCdevLine(spec, name, chips);
+      this.outs.set(name, { chip: r.chip, offset: r.offset, activeLow: r.activeLow, on: false });
+      this.where.set(name, `${r.chip} [${r.label}] line ${r.offset}${r.activeLow ? ' active-low' : ''}`);
+      if (!this.holders.has(r.chip)) this.holders.set(r.chip, new ChipHolder(r.chip));
+    }
+    // Drive everything off at start: a known state, and the lines are ours from now on.
+    await Promise.all([...this.holders.values()].map((h) => h.apply(this.valuesOf(h.chip))));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.holders.values()].map((h) => h.release()));
+    this.holders.clear();
+  }
+
+  private valuesOf(chip: string): Map<number, boolean> {
+    const m = new Map<number, boolean>();
+    for (const o of this.outs.values()) if (o.chip === chip) m.set(o.offset, o.on !== o.activeLow);
+    return m;
+  }
+
+  set(name: OutputName, on: boolean): void {
+    const o = this.outs.get(name);
+    if (!o || o.on === on) return;
+    o.on = on;
+    const h = this.holders.get(o.chip);
+    h?.apply(this.valuesOf(o.chip)).catch((e: unknown) => log.error('output change failed', { output: name, error: e }));
+  }
+
+  get(name: OutputName): boolean {
+    return this.outs.get(name)?.on ?? false;
+  }
+
+  has(name: OutputName): boolean {
+    return this.lines[name] !== undefined;
+  }
+
+  /** Resolves when every requested change has reached the lines (tests, selftest). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.holders.values()].map((h) => h.idle()));
+  }
+
+  async readBack(name: OutputName): Promise<boolean | undefined> {
+    await this.settled();
+    const o = this.outs.get(name);
+    if (!o) return undefined;
+    // Only gpio-sim exposes the electrical level of an output it does not own; real chips do
+    // not let a second request read a held output over the character device.
+    const raw = readSimValue(o.chip, o.offset);
+    return raw === undefined ? undefined : raw !== o.activeLow;
+  }
+
+  describe(): Record<string, string> {
+    return Object.fromEntries(this.where);
+  }
+}
+
+/** gpio-sim's per-line `value` attribute (what the simulated pin is driven to), if this is gpio-sim. */
+export function readSimValue(chip: string, offset: number): boolean | undefined {
+  try {
+    return readFileSync(`/sys/bus/gpio/devices/${chip}/sim_gpio${offset}/value`, 'utf8').trim() === '1';
+  } catch {
+    return undefined;
+  }
+}
+
+/** Holds one chip's output lines with a `gpioset --mode=signal` child, replaced on every change. */
+class ChipHolder {
+  private child: ChildProcess | undefined;
+  private want: Map<number, boolean> | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(readonly chip: string) {}
+
+  apply(values: Map<number, boolean>): Promise<void> {
+    this.want = new Map(values);
+    this.running ??= this.loop().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.want) {
+      const v = this.want;
+      this.want = undefined;
+      await this.kill();
+      await this.spawnHolder(v);
+    }
+  }
+
+  private spawnHolder(values: Map<number, boolean>): Promise<void> {
+    const args = ['--mode=signal', this.chip, ...[...values].map(([o, on]) => `${o}=${on ? 1 : 0}`)];
+    const child = spawn('gpioset', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    return new Promise<void>((resolve, reject) => {
+      // gpioset prints nothing when it holds the lines; give it a moment to fail (busy line,
+      // missing chip) and otherwise take it as holding. A later death is logged below.
+      const ok = setTimeout(() => resolve(), 150);
+      child.once('error', (e) => {
+        clearTimeout(ok);
+        reject(new DeviceError(this.chip, `cannot run gpioset: ${e.message}`));
+      });
+      child.once('exit', (code, sig) => {
+        if (this.child === child) this.child = undefined;
+        if (sig === 'SIGTERM') return;
+        clearTimeout(ok);
+        const e = new DeviceError(this.chip, `gpioset exited (${code ?? sig}): ${stderr.trim()}`);
+        log.error('output holder died', { chip: this.chip, error: e });
+        reject(e);
+      });
+    });
+  }
+
+  private kill(): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    return new Promise<void>((res) => {
+      c.once('exit', () => res());
+      c.kill('SIGTERM');
+      setTimeout(() => c.kill('SIGKILL'), 2000).unref();
+    });
+  }
+
+  async release(): Promise<void> {
+    this.want = undefined;
+    await this.running?.catch(() => undefined);
+    await this.kill();
+  }
+}
+
+export class SysfsOutputs implements ReadableOutputs {
+  private readonly gpios = new Map<OutputName, { g: OnoffGpio; activeLow: boolean; on: boolean; num: number }>();
+  private readonly where = new Map<string, string>();
+
+  constructor(private readonly lines: OutputLines) {}
+
+  async start(): Promise<void> {
+    const { Gpio } = (await import('onoff')).default;
+    for (const [name, spec] of Object.entries(this.lines) as [OutputName, GpioLine][]) {
+      const r = await resolveSysfsLine(spec, name);
+      const off = r.activeLow ? 'high' : 'low';
+      let g: OnoffGpio;
+      try {
+        g = new Gpio(r.gpio, off);
+      } catch (e) {
+        throw new DeviceError(name, `cannot export gpio${r.gpio}: ${(e as Error).message}`, { cause: e });
+      }
+      this.gpios.set(name, { g, activeLow: r.activeLow, on: false, num: r.gpio });
+      this.where.set(name, `sysfs gpio${r.gpio} ([${r.label}] line ${r.offset})${r.activeLow ? ' active-low' : ''}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const [name, o] of this.gpios) {
+      try {
+        o.g.writeSync(o.activeLow ? 1 : 0);
+        o.g.unexport();
+      } catch (e) {
+        log.warn('cannot release output', { output: name, error: e });
+      }
+    }
+    this.gpios.clear();
+  }
+
+  set(name: OutputName, on: boolean): void {
+    const o = this.gpios.get(name);
+    if (!o || o.on === on) return;
+    try {
+      o.g.writeSync(on !== o.activeLow ? 1 : 0);
+      o.on = on;
+    } catch (e) {
+      log.error('output write failed', { output: name, error: e });
+    }
+  }
+
+  get(name: OutputName): boolean {
+    return this.gpios.get(name)?.on ?? false;
+  }
+
+  has(name: OutputName): boolean {
+    return this.lines[name] !== undefined;
+  }
+
+  async readBack(name: OutputName): Promise<boolean | undefined> {
+    const o = this.gpios.get(name);
+    if (!o) return undefined;
+    // The sysfs value file of an output reads the level the chip reports for the pin.
+    return (o.g.readSync() === 1) !== o.activeLow;
+  }
+
+  describe(): Record<string, string> {
+    return Object.fromEntries(this.where);
+  }
+}
