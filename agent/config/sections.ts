@@ -3,5 +3,6 @@
  * folder and adds one line here.
  */
 import type { SectionParser } from './agent-config.js';
+import { encryptionSection } from '../evidence/encrypt.js';
 
-export const SECTIONS: readonly SectionParser[] = [];
+export const SECTIONS: readonly SectionParser[] = [encryptionSection];

@@ -4,10 +4,12 @@
  * directory and says what the journal's `segment` record must carry.
  *
  * PlainStorer: the stage dir *is* the shift dir (a power cut keeps the flushed part of the last
- * segment). The encryption issue adds a storer that stages on tmpfs and writes ciphertext only.
+ * segment). EncryptingStorer (encrypt.ts, on when the config has an `encryption` section): ffmpeg
+ * writes to a tmpfs stage, the shift dir receives ciphertext only.
  */
 import type { Fields } from './journal.js';
-import type { AgentConfig } from '../config/agent-config.js';
+import { sectionOf, type AgentConfig } from '../config/agent-config.js';
+import { EncryptingStorer, type EncryptionConfig } from './encrypt.js';
 
 export interface StoredSegment extends Fields {
   /** File name inside the shift directory. */
@@ -36,6 +38,7 @@ export class PlainStorer implements SegmentStorer {
   }
 }
 
-export function createSegmentStorer(_config: AgentConfig): SegmentStorer {
-  return new PlainStorer();
+export function createSegmentStorer(config: AgentConfig): SegmentStorer {
+  const enc = sectionOf<EncryptionConfig | undefined>(config, 'encryption');
+  return enc ? new EncryptingStorer(enc) : new PlainStorer();
 }

@@ -1,0 +1,164 @@
+/**
+ * `bodycam verify --html`: one self-contained page (inline CSS and SVG, no script, no external
+ * asset) that a supervisor reads at a glance: verdict banner, the shift as a timeline with one
+ * lane each for recording, pauses by reason, gaps by cause, uncovered time, and events (faults,
+ * gestures, signatures), the totals, and every finding with its file and line.
+ */
+import type { TimelineItem, VerifyReport } from './verify/report.js';
+
+/** Colours are part of the page's contract: the screenshot test looks for them. */
+export const PALETTE = {
+  verdict: { intact: '#1e7b34', tampered: '#c62828', incomplete: '#c77700' },
+  media: '#2f6fb5',
+  pause: { PERSONAL_NEEDS: '#8e44ad', SENSITIVE_SITE: '#e67e22', other: '#d81b60' } as Record<string, string>,
+  gap: {
+    encoder_start: '#9aa7b0',
+    encoder_crash: '#8d5524',
+    encoder_stall: '#b58b62',
+    agent_restart: '#e64a19',
+    power_loss: '#5d4037',
+    agent_stopped: '#78909c',
+    camera_lost: '#6a1b9a',
+    storage_full: '#37474f',
+    other: '#607d8b',
+  } as Record<string, string>,
+  hole: '#111111',
+  unsealed: '#f9c74f',
+  fault: '#d50000',
+  gesture: '#263238',
+  signature: '#1e7b34',
+  recovery: '#ff6f00',
+  degrade: '#795548',
+} as const;
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const fmtS = (s: number): string => {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+};
+const hms = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+
+const pauseColour = (reason: string): string => PALETTE.pause[reason] ?? PALETTE.pause.other!;
+const gapColour = (cause: string): string => PALETTE.gap[cause] ?? PALETTE.gap.other!;
+
+const W = 1100;
+const LEFT = 120;
+const RIGHT = 20;
+const LANE_H = 34;
+const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events'] as const;
+
+function timelineSvg(r: VerifyReport): string {
+  const t0 = r.start ? Date.parse(r.start) : Math.min(...r.timeline.map((t) => t.start));
+  let t1 = r.end ? Date.parse(r.end) : Math.max(...r.timeline.map((t) => t.end));
+  for (const t of r.timeline) t1 = Math.max(t1, t.end);
+  const span = Math.max(1, t1 - t0);
+  const x = (ms: number): number => LEFT + ((ms - t0) / span) * (W - LEFT - RIGHT);
+  const H = 30 + LANES.length * LANE_H + 30;
+  const laneY = (i: number): number => 20 + i * LANE_H;
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="shift timeline">`);
+  LANES.forEach((name, i) => {
+    parts.push(`<rect x="${LEFT}" y="${laneY(i) + 4}" width="${W - LEFT - RIGHT}" height="${LANE_H - 8}" fill="#f3f4f6"/>`);
+    parts.push(`<text x="${LEFT - 8}" y="${laneY(i) + LANE_H / 2 + 4}" text-anchor="end" class="lane">${name}</text>`);
+  });
+  const bar = (t: TimelineItem, lane: number, colour: string, cls: string): string => {
+    const x0 = x(t.start);
+    const w = Math.max(2, x(t.end) - x0);
+    const title = `${t.kind} ${t.label}: ${hms(t.start)}–${hms(t.end)} (${((t.end - t.start) / 1000).toFixed(1)} s)${t.line ? ` · journal line ${t.line}` : ''}`;
+    return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${laneY(lane) + 4}" width="${w.toFixed(1)}" height="${LANE_H - 8}" fill="${colour}"><title>${esc(title)}</title></rect>`;
+  };
+  for (const t of r.timeline) {
+    if (t.kind === 'media') parts.push(bar(t, 0, PALETTE.media, 'media'));
+    else if (t.kind === 'pause') parts.push(bar(t, 1, pauseColour(t.label), 'pause'));
+    else if (t.kind === 'gap') parts.push(bar(t, 2, gapColour(t.label), 'gap'));
+    else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
+    else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));
+  }
+  const y4 = laneY(4);
+  for (const t of r.timeline) {
+    const cx = x(t.start).toFixed(1);
+    const title = `<title>${esc(`${t.kind} ${t.label} at ${hms(t.start)}${t.line ? ` · journal line ${t.line}` : ''}`)}</title>`;
+    if (t.kind === 'fault') parts.push(`<path class="fault" d="M${cx} ${y4 + 6} l7 20 h-14 z" fill="${PALETTE.fault}">${title}</path>`);
+    else if (t.kind === 'gesture') parts.push(`<circle class="gesture" cx="${cx}" cy="${y4 + LANE_H / 2}" r="5" fill="${PALETTE.gesture}">${title}</circle>`);
+    else if (t.kind === 'signature') parts.push(`<rect class="signature" x="${Number(cx) - 1}" y="${y4 + 4}" width="2" height="${LANE_H - 8}" fill="${PALETTE.signature}">${title}</rect>`);
+    else if (t.kind === 'recovery' || t.kind === 'degrade') parts.push(`<rect class="${t.kind}" x="${Number(cx) - 4}" y="${y4 + 12}" width="8" height="8" fill="${PALETTE[t.kind]}">${title}</rect>`);
+  }
+  // Time axis: about eight ticks at round intervals.
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200].map((s) => s * 1000);
+  const step = steps.find((s) => span / s <= 8) ?? 3600_000 * 4;
+  const axisY = laneY(LANES.length) + 4;
+  parts.push(`<line x1="${LEFT}" y1="${axisY}" x2="${W - RIGHT}" y2="${axisY}" stroke="#555"/>`);
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+    parts.push(`<line x1="${x(t).toFixed(1)}" y1="${axisY}" x2="${x(t).toFixed(1)}" y2="${axisY + 5}" stroke="#555"/><text x="${x(t).toFixed(1)}" y="${axisY + 18}" text-anchor="middle" class="tick">${hms(t)}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+function legend(r: VerifyReport): string {
+  const items: [string, string][] = [['recording', PALETTE.media]];
+  const reasons = new Set(r.timeline.filter((t) => t.kind === 'pause').map((t) => t.label));
+  const causes = new Set(r.timeline.filter((t) => t.kind === 'gap').map((t) => t.label));
+  for (const p of ['PERSONAL_NEEDS', 'SENSITIVE_SITE', ...reasons]) if (!items.some(([n]) => n === `pause ${p}`)) items.push([`pause ${p}`, pauseColour(p)]);
+  for (const c of causes) items.push([`gap ${c}`, gapColour(c)]);
+  items.push(['not covered', PALETTE.hole], ['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
+  return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
+}
+
+export function renderHtml(r: VerifyReport): string {
+  const colour = PALETTE.verdict[r.verdict];
+  const t = r.totals;
+  const rows: [string, string][] = [
+    ['Shift', esc(r.shiftId ?? '?')],
+    ['Device', esc(r.deviceId ?? '?')],
+    ['Verified with key', esc(r.keyId)],
+    ['Start → end', `${esc(r.start ?? '?')} → ${esc(r.end ?? '?')}${r.journal.closed ? '' : ' <b>(not closed)</b>'}`],
+    ['Shift length', fmtS(t.shiftS)],
+    ['Recorded media', `${fmtS(t.mediaS)} in ${t.segments} segments (${(t.bytes / 1e6).toFixed(1)} MB)${r.encrypted ? ', encrypted for central' : ''}`],
+    ...Object.entries(t.pauseS).map(([k, v]): [string, string] => [`Pause ${esc(k)}`, `<i class="dot" style="background:${pauseColour(k)}"></i>${fmtS(v)}`]),
+    ...Object.entries(t.gapS).map(([k, v]): [string, string] => [`Gap ${esc(k)}`, `<i class="dot" style="background:${gapColour(k)}"></i>${fmtS(v)}`]),
+    ['Not covered', t.uncoveredS > 0 ? `<b>${fmtS(t.uncoveredS)}</b>` : 'none'],
+    ['Faults / gestures', `${t.faults} / ${t.gestures}`],
+    [
+      'Journal',
+      `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
+        (r.journal.unsignedTail > 0 ? `, <b>${r.journal.unsignedTail} unsigned record(s) trail</b>` : ''),
+    ],
+  ];
+  const findings = r.findings.length
+    ? `<table class="findings"><tr><th>severity</th><th>where</th><th>what</th><th>finding</th></tr>${r.findings
+        .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${esc(f.where)}</code></td><td><code>${esc(f.kind)}</code></td><td>${esc(f.message)}</td></tr>`)
+        .join('')}</table>`
+    : '<p>No findings.</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shift ${esc(r.shiftId ?? '')}: ${r.verdict}</title>
+<style>
+body{font:14px/1.4 "DejaVu Sans",Arial,sans-serif;margin:0;color:#1f2328;background:#fff}
+#verdict{background:${colour};color:#fff;padding:18px 24px}
+#verdict h1{margin:0;font-size:26px;letter-spacing:.5px}
+#verdict p{margin:4px 0 0;font-size:15px}
+main{padding:12px 24px}
+h2{font-size:17px;margin:18px 0 6px}
+.lane{font-size:13px;fill:#333}.tick{font-size:11px;fill:#555}
+.sw{display:inline-block;margin:0 14px 4px 0;font-size:12px}.sw i,.dot{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;border-radius:2px}
+table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
+table.totals td:first-child{color:#555}
+tr.error td:first-child{color:#c62828;font-weight:bold}tr.warning td:first-child{color:#c77700}
+code{font-size:12px}
+</style></head>
+<body>
+<header id="verdict" data-verdict="${r.verdict}"><h1>${r.verdict === 'intact' ? 'INTACT' : r.verdict === 'tampered' ? 'TAMPERED' : 'INCOMPLETE'}</h1><p>${esc(r.summary)}</p></header>
+<main>
+<h2>Timeline</h2>
+<div id="timeline">${timelineSvg(r)}</div>
+<div id="legend">${legend(r)}</div>
+<h2>Totals</h2>
+<table class="totals">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
+<h2>Findings (${r.findings.length})</h2>
+${findings}
+<p style="color:#777;font-size:12px">bodycam verify · ${esc(r.shiftDir)} · journal head ${esc(r.journal.head)}</p>
+</main></body></html>
+`;
+}

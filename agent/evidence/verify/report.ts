@@ -1,0 +1,78 @@
+/** What `bodycam verify` finds: the machine-readable report (`--json`) that text and HTML render. */
+
+export type Severity = 'error' | 'warning' | 'info';
+/**
+ * tampered: the evidence differs from what the device wrote and signed (or cannot be shown not to).
+ * incomplete: what is there is authentic, but part of the shift is missing or not yet signed.
+ * policy: the device's own record shows it broke policy (never changes the exit code).
+ */
+export type Category = 'tampered' | 'incomplete' | 'policy' | 'note';
+
+export interface Finding {
+  readonly severity: Severity;
+  readonly category: Category;
+  /** Stable machine name, e.g. `chain_broken`, `segment_hash`, `unsigned_tail`. */
+  readonly kind: string;
+  /** The file (and 1-based line for the journal) it concerns: `journal.jsonl:12`, `seg-000003.ts`. */
+  readonly where: string;
+  readonly message: string;
+}
+
+export type TimelineKind = 'media' | 'pause' | 'gap' | 'hole' | 'unsealed' | 'fault' | 'gesture' | 'signature' | 'recovery' | 'degrade' | 'note';
+
+export interface TimelineItem {
+  readonly kind: TimelineKind;
+  /** Wall-clock ms (Unix epoch). Markers (fault, gesture…) have start === end. */
+  readonly start: number;
+  readonly end: number;
+  /** Pause reason, gap cause, fault name, gesture, segment file… */
+  readonly label: string;
+  /** 1-based journal line it comes from (0 for computed items such as holes). */
+  readonly line: number;
+}
+
+export interface Totals {
+  readonly shiftS: number;
+  readonly mediaS: number;
+  readonly segments: number;
+  readonly bytes: number;
+  readonly pauseS: Record<string, number>;
+  readonly gapS: Record<string, number>;
+  readonly uncoveredS: number;
+  readonly faults: number;
+  readonly gestures: number;
+}
+
+export type Verdict = 'intact' | 'tampered' | 'incomplete';
+
+export interface VerifyReport {
+  readonly format: 'bodycam-verify-v1';
+  readonly verdict: Verdict;
+  readonly exitCode: 0 | 1;
+  /** One sentence for a human. */
+  readonly summary: string;
+  readonly shiftDir: string;
+  readonly shiftId: string | null;
+  readonly deviceId: string | null;
+  /** Id of the public key the signatures were checked against (the one given, never one from the shift). */
+  readonly keyId: string;
+  readonly start: string | null;
+  readonly end: string | null;
+  readonly journal: {
+    readonly lines: number;
+    readonly head: string;
+    readonly signatures: number;
+    readonly validSignatures: number;
+    /** 1-based line of the last signature that verifies with an intact chain before it (0: none). */
+    readonly signedThroughLine: number;
+    /** Records after that signature, not covered by any valid signature. */
+    readonly unsignedTail: number;
+    readonly closed: boolean;
+  };
+  readonly encrypted: boolean;
+  /** With the central key: segments decrypted and checked (hash, decode, frames). */
+  readonly mediaChecked: number;
+  readonly totals: Totals;
+  readonly timeline: readonly TimelineItem[];
+  readonly findings: readonly Finding[];
+}

@@ -1,0 +1,30 @@
+/** Plain-text rendering of a verify report (what `bodycam verify` prints without --json). */
+import type { VerifyReport } from './report.js';
+
+const fmtS = (s: number): string => {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${(s - m * 60).toFixed(0)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+};
+
+export function renderText(r: VerifyReport): string {
+  const out: string[] = [];
+  out.push(`${r.verdict.toUpperCase()}  ${r.shiftDir}`);
+  out.push(`  ${r.summary}`);
+  out.push(`  shift ${r.shiftId ?? '?'}  device ${r.deviceId ?? '?'}  key ${r.keyId}${r.encrypted ? '  (media encrypted)' : ''}`);
+  out.push(`  ${r.start ?? '?'} → ${r.end ?? '?'}  (${fmtS(r.totals.shiftS)}${r.journal.closed ? '' : ', not closed'})`);
+  out.push(
+    `  journal: ${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
+      (r.journal.unsignedTail > 0 ? `, ${r.journal.unsignedTail} unsigned record(s) trail` : ''),
+  );
+  out.push(`  media: ${r.totals.segments} segments, ${fmtS(r.totals.mediaS)}, ${(r.totals.bytes / 1e6).toFixed(1)} MB${r.mediaChecked ? `, ${r.mediaChecked} decoded and counted` : ''}`);
+  for (const [k, v] of Object.entries(r.totals.pauseS)) out.push(`  pause ${k}: ${fmtS(v)}`);
+  for (const [k, v] of Object.entries(r.totals.gapS)) out.push(`  gap ${k}: ${fmtS(v)}`);
+  if (r.totals.uncoveredS > 0) out.push(`  NOT COVERED: ${fmtS(r.totals.uncoveredS)}`);
+  out.push(`  faults: ${r.totals.faults}  gestures: ${r.totals.gestures}`);
+  if (r.findings.length) {
+    out.push('findings:');
+    for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,565 @@
+/**
+ * The offline verifier: checks one shift directory against docs/evidence-format.md and the
+ * device's public key (always the one given by the caller: a key found inside the shift proves
+ * nothing). It reads everything, trusts nothing, and reports every finding with its place
+ * instead of stopping at the first.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { EvidenceError } from '../../lib/errors.js';
+import { keyIdOf, verifySubject } from '../crypto.js';
+import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
+import { holes, type Interval } from './coverage.js';
+import { probeFrames } from './media.js';
+import type { Category, Finding, Severity, TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
+
+/** The input cannot be verified at all (exit 2): no such directory, no journal, garbage. */
+export class UnusableInputError extends EvidenceError {}
+
+export const PAUSE_REASONS = ['PERSONAL_NEEDS', 'SENSITIVE_SITE'] as const;
+export const GAP_CAUSES = ['encoder_start', 'encoder_crash', 'encoder_stall', 'agent_restart', 'power_loss', 'agent_stopped', 'camera_lost', 'storage_full'] as const;
+/** Holes up to this long are clock granularity, not missing evidence (docs: "Coverage rule"). */
+export const COVERAGE_TOLERANCE_MS = 250;
+/** A new segment's media_start may differ from the previous media_end of the same run by this much. */
+const MEDIA_CONTINUITY_S = 0.1;
+/** Pauses may overrun their maximum by this much (timer latency, resume to first frame). */
+const PAUSE_OVERRUN_S = 5;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const SEGMENT_NAME = /^seg-(\d{6})\.ts(\.enc)?$/;
+const TORN_NAME = /^journal\.torn-\d+$/;
+const ZERO = '0'.repeat(64);
+
+export interface VerifyOptions {
+  readonly shiftDir: string;
+  /** The device's Ed25519 public key. */
+  readonly publicKey: KeyObject;
+  /** Central's X25519 key pair: decrypt media and check plaintext hashes, decoding and frames. */
+  readonly central?: { privateKey: KeyObject; publicKey: KeyObject };
+  /** Decode plaintext segments with ffprobe and compare frame counts (implied by `central`). */
+  readonly probe?: boolean;
+}
+
+type Rec = Record<string, unknown> & { seq?: unknown; type?: unknown; at?: unknown; prev?: unknown };
+
+interface Line {
+  readonly no: number;
+  readonly bytes: Buffer;
+  readonly hash: string;
+  readonly rec: Rec | undefined;
+  readonly atMs: number | undefined;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const parseTime = (v: unknown): number | undefined => (typeof v === 'string' && RFC3339_MS.test(v) && Number.isFinite(Date.parse(v)) ? Date.parse(v) : undefined);
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+class Findings {
+  readonly list: Finding[] = [];
+  add(severity: Severity, category: Category, kind: string, where: string, message: string): void {
+    this.list.push({ severity, category, kind, where, message });
+  }
+  tampered(kind: string, where: string, message: string): void {
+    this.add('error', 'tampered', kind, where, message);
+  }
+  incomplete(kind: string, where: string, message: string): void {
+    this.add('error', 'incomplete', kind, where, message);
+  }
+}
+
+function readJournal(dir: string): Buffer {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UnusableInputError(`${dir}: no such directory`);
+  }
+  if (!st.isDirectory()) throw new UnusableInputError(`${dir}: not a directory`);
+  try {
+    return readFileSync(join(dir, 'journal.jsonl'));
+  } catch {
+    throw new UnusableInputError(`${dir}: no readable journal.jsonl: not a shift directory`);
+  }
+}
+
+export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
+  const dir = opts.shiftDir;
+  const F = new Findings();
+  const J = 'journal.jsonl';
+  const buf = readJournal(dir);
+  const keyId = keyIdOf(opts.publicKey);
+
+  // ---- lines, JSON, seq, chain ---------------------------------------------------------------
+  const lastNl = buf.lastIndexOf(0x0a);
+  const body = buf.subarray(0, lastNl + 1);
+  const torn = buf.subarray(lastNl + 1);
+  const lines: Line[] = [];
+  let off = 0;
+  let chainBrokenAt = Infinity; // first 0-based line whose prev does not match
+  let expectedPrev = ZERO;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  while (off < body.length) {
+    const nl = body.indexOf(0x0a, off);
+    const bytes = body.subarray(off, nl);
+    off = nl + 1;
+    const i = lines.length;
+    const no = i + 1;
+    const where = `${J}:${no}`;
+    let rec: Rec | undefined;
+    try {
+      const v = JSON.parse(utf8.decode(bytes)) as unknown;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) rec = v as Rec;
+      else F.tampered('line_not_record', where, 'the line is JSON but not an object');
+    } catch {
+      F.tampered('line_not_json', where, bytes.length === 0 ? 'blank line' : 'the line is not valid UTF-8 JSON');
+    }
+    const hash = sha256(bytes);
+    if (rec) {
+      const keys = Object.keys(rec).slice(0, 4).join(',');
+      if (keys !== 'seq,type,at,prev') F.tampered('key_order', where, `the record must begin with seq, type, at, prev (found ${keys})`);
+      if (rec.seq !== i) F.tampered('seq', where, `seq is ${JSON.stringify(rec.seq)}, expected ${i}: records removed, inserted or reordered`);
+      if (typeof rec.type !== 'string') F.tampered('record_type', where, 'type is missing');
+      if (parseTime(rec.at) === undefined) F.tampered('timestamp', where, `at ${JSON.stringify(rec.at)} is not RFC 3339 UTC with milliseconds`);
+      if (rec.prev !== expectedPrev) {
+        F.tampered(
+          'chain_broken',
+          where,
+          i === 0
+            ? 'prev of the first line must be 64 zeros: lines before it were removed'
+            : `prev does not match the SHA-256 of line ${no - 1}: line ${no - 1} was altered, or lines were removed, inserted or reordered here`,
+        );
+        chainBrokenAt = Math.min(chainBrokenAt, i);
+      }
+    } else chainBrokenAt = Math.min(chainBrokenAt, i);
+    lines.push({ no, bytes, hash, rec, atMs: rec ? parseTime(rec.at) : undefined });
+    expectedPrev = hash;
+  }
+  if (lines.length === 0 || !lines.some((l) => l.rec !== undefined)) {
+    throw new UnusableInputError(`${join(dir, J)}: no journal record in it (${buf.length} bytes)`);
+  }
+  const head = expectedPrev;
+  if (torn.length > 0) {
+    F.incomplete('torn_tail', `${J}:${lines.length + 1}`, `${torn.length} bytes after the last complete line (a write cut by a crash or power loss, or an edit)`);
+  }
+
+  const recs = lines.filter((l): l is Line & { rec: Rec } => l.rec !== undefined);
+  const first = lines[0]!.rec;
+  const shiftStart = first?.type === 'shift_start' ? first : undefined;
+  if (!shiftStart) F.tampered('no_shift_start', `${J}:1`, `the first record is ${JSON.stringify(first?.type)}, not shift_start`);
+  const shiftId = typeof shiftStart?.shift_id === 'string' ? shiftStart.shift_id : null;
+  const deviceId = typeof shiftStart?.device_id === 'string' ? shiftStart.device_id : null;
+  const policy = (shiftStart?.policy ?? {}) as Record<string, unknown>;
+
+  // ---- signatures -----------------------------------------------------------------------------
+  let signatures = 0;
+  let validSignatures = 0;
+  let signedThrough = -1; // 0-based index of the last signature that authenticates lines before it
+  for (const l of recs) {
+    if (l.rec.type !== 'signature') continue;
+    signatures++;
+    const r = l.rec;
+    const where = `${J}:${l.no}`;
+    const i = l.no - 1;
+    const problems: string[] = [];
+    if (r.alg !== 'ed25519') problems.push(`alg ${JSON.stringify(r.alg)} is not ed25519`);
+    if (r.covers_seq !== i - 1) problems.push(`covers_seq ${JSON.stringify(r.covers_seq)} is not ${i - 1}`);
+    if (r.head !== r.prev) problems.push('head differs from prev');
+    if (shiftId !== null && r.shift_id !== shiftId) problems.push(`shift_id ${JSON.stringify(r.shift_id)} is not the shift's ${JSON.stringify(shiftId)}`);
+    if (typeof r.device_id !== 'string' || typeof r.sig !== 'string' || typeof r.head !== 'string' || typeof r.shift_id !== 'string' || typeof r.covers_seq !== 'number') {
+      problems.push('fields missing');
+    }
+    if (problems.length) {
+      F.tampered('signature_fields', where, `malformed signature record: ${problems.join('; ')}`);
+      continue;
+    }
+    const ok = verifySubject(opts.publicKey, { deviceId: r.device_id as string, shiftId: r.shift_id as string, coversSeq: r.covers_seq as number, head: r.head as string }, r.sig as string);
+    if (!ok) {
+      if (r.key_id !== keyId) {
+        F.tampered('signature_other_key', where, `signature is not by the given key ${keyId} (the record names key ${JSON.stringify(r.key_id)}): signed by another device or re-signed`);
+      } else {
+        F.tampered('signature_invalid', where, `signature does not verify with key ${keyId}: the records it covers (lines 1-${l.no - 1}) were altered, removed or re-chained`);
+      }
+      continue;
+    }
+    validSignatures++;
+    if (deviceId !== null && r.device_id !== deviceId) {
+      F.add('warning', 'note', 'signature_device', where, `signed as device ${JSON.stringify(r.device_id)}, the shift names ${JSON.stringify(deviceId)}`);
+    }
+    if (i <= chainBrokenAt) signedThrough = i;
+  }
+  const unsignedTail = lines.length - 1 - signedThrough;
+  if (signatures === 0) {
+    F.incomplete('no_signature', J, `no signature record: none of the ${lines.length} records can be authenticated`);
+  } else if (unsignedTail > 0 && signedThrough >= 0) {
+    F.incomplete('unsigned_tail', `${J}:${signedThrough + 2}`, `${unsignedTail} record(s) after the last valid signature (line ${signedThrough + 1}) are not covered by any signature: lines ${signedThrough + 2}-${lines.length}`);
+  } else if (signedThrough < 0) {
+    F.tampered('no_valid_signature', J, `no signature verifies with key ${keyId} over an intact chain from line 1: nothing in this journal is authenticated`);
+  }
+  // Signing cadence: the device's own policy, so a deviation is a policy note, not tampering.
+  const signEvery = typeof policy.signEverySegments === 'number' ? policy.signEverySegments : undefined;
+  if (signEvery !== undefined) {
+    let since = 0;
+    for (const l of recs) {
+      if (l.rec.type === 'segment') since++;
+      else if (l.rec.type === 'signature') since = 0;
+      if (since > signEvery) {
+        F.add('warning', 'policy', 'signature_interval', `${J}:${l.no}`, `more than ${signEvery} segments without a signature`);
+        since = 0;
+      }
+    }
+  }
+
+  // ---- shift end ------------------------------------------------------------------------------
+  const endIdx = recs.findIndex((l) => l.rec.type === 'shift_end');
+  const shiftEnd = endIdx >= 0 ? recs[endIdx]! : undefined;
+  if (!shiftEnd) F.incomplete('no_shift_end', J, 'no shift_end record: the shift was not closed (agent still running, crashed or lost power, or the journal was cut)');
+  else {
+    for (const l of recs.slice(endIdx + 1)) {
+      if (l.rec.type !== 'signature') F.tampered('after_shift_end', `${J}:${l.no}`, `a ${String(l.rec.type)} record after shift_end`);
+    }
+  }
+
+  // ---- segments and files ---------------------------------------------------------------------
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    throw new UnusableInputError(`${dir}: cannot list: ${(e as Error).message}`);
+  }
+  const present = new Map<string, { size: number; isFile: boolean }>();
+  for (const n of names) {
+    const st = statSync(join(dir, n));
+    present.set(n, { size: st.size, isFile: st.isFile() });
+  }
+  const referenced = new Set<string>(['journal.jsonl']);
+  const contentCache = new Map<string, Buffer>();
+  const readContent = (n: string): Buffer => {
+    let b = contentCache.get(n);
+    if (!b) {
+      b = readFileSync(join(dir, n));
+      contentCache.set(n, b);
+    }
+    return b;
+  };
+  const hashCache = new Map<string, string>();
+  const hashOf = (n: string): string => {
+    let h = hashCache.get(n);
+    if (!h) {
+      h = sha256(readContent(n));
+      hashCache.set(n, h);
+      contentCache.delete(n); // keep memory flat on long shifts
+    }
+    return h;
+  };
+
+  interface Seg {
+    line: Line & { rec: Rec };
+    file: string;
+    sha: string;
+    bytes: number;
+    start: number | undefined;
+    end: number | undefined;
+    mediaStart: number | undefined;
+    mediaEnd: number | undefined;
+    run: unknown;
+    frames: unknown;
+    ok: boolean;
+  }
+  const segs: Seg[] = [];
+  const byHash = new Map<string, string>(); // journaled sha256 -> file
+  let encrypted = false;
+  for (const l of recs) {
+    if (l.rec.type !== 'segment') continue;
+    const r = l.rec;
+    const where = `${J}:${l.no}`;
+    const file = typeof r.file === 'string' ? r.file : '';
+    const m = SEGMENT_NAME.exec(file);
+    const problems: string[] = [];
+    if (!m) problems.push(`file ${JSON.stringify(r.file)} is not seg-NNNNNN.ts[.enc]`);
+    if (typeof r.sha256 !== 'string' || !HEX64.test(r.sha256)) problems.push('sha256 is not 64 hex digits');
+    if (typeof r.bytes !== 'number' || !Number.isInteger(r.bytes) || r.bytes < 0) problems.push('bytes is not a size');
+    const start = parseTime(r.start);
+    const end = parseTime(r.end);
+    if (start === undefined || end === undefined || end < start) problems.push('start/end are not an interval of RFC 3339 ms times');
+    if (problems.length) F.tampered('segment_record', where, problems.join('; '));
+    const expectNo = segs.length + 1;
+    if (m && Number(m[1]) !== expectNo) {
+      F.tampered('segment_order', where, `${file} is journaled as segment #${expectNo}: segment numbers must run 1, 2, 3… in journal order (records reordered, removed or renamed)`);
+    }
+    if (m?.[2]) encrypted = true;
+    if (referenced.has(file)) F.tampered('segment_duplicate', where, `${file} is journaled twice`);
+    referenced.add(file);
+    const seg: Seg = {
+      line: l,
+      file,
+      sha: typeof r.sha256 === 'string' ? r.sha256 : '',
+      bytes: typeof r.bytes === 'number' ? r.bytes : -1,
+      start,
+      end,
+      mediaStart: typeof r.media_start === 'number' ? r.media_start : undefined,
+      mediaEnd: typeof r.media_end === 'number' ? r.media_end : undefined,
+      run: r.run,
+      frames: r.frames,
+      ok: false,
+    };
+    segs.push(seg);
+    if (seg.sha) byHash.set(seg.sha, file);
+  }
+  // Torn journal tails moved aside by the writer's recovery are evidence too, when journaled.
+  for (const l of recs) {
+    if (l.rec.type !== 'recovery' || l.rec.what !== 'journal_torn_tail' || typeof l.rec.file !== 'string') continue;
+    const f = l.rec.file;
+    referenced.add(f);
+    const p = present.get(f);
+    if (!p) F.tampered('torn_file_missing', `${J}:${l.no}`, `${f} (journaled by this recovery record) is missing`);
+    else if (p.size !== l.rec.bytes || hashOf(f) !== l.rec.sha256) F.tampered('torn_file_altered', f, `${f} does not match its recovery record at line ${l.no}`);
+  }
+  const unreferenced = [...present.keys()].filter((n) => !referenced.has(n)).sort();
+  const claimed = new Set<string>();
+  for (const s of segs) {
+    if (!s.file) continue;
+    const where = s.file;
+    const p = present.get(s.file);
+    if (!p || !p.isFile) {
+      const moved = unreferenced.find((n) => present.get(n)?.isFile && present.get(n)?.size === s.bytes && hashOf(n) === s.sha);
+      if (moved) {
+        claimed.add(moved);
+        F.tampered('segment_renamed', where, `${s.file} (journal line ${s.line.no}) is missing; its exact content is in ${moved}: renamed`);
+      } else {
+        F.tampered('segment_missing', where, `${s.file} (journal line ${s.line.no}) is missing`);
+      }
+      continue;
+    }
+    if (p.size !== s.bytes || hashOf(s.file) !== s.sha) {
+      const other = byHash.get(hashOf(s.file));
+      if (other && other !== s.file) {
+        F.tampered('segment_swapped', where, `${s.file} holds the content journaled for ${other}: files swapped or reordered`);
+      } else {
+        F.tampered('segment_hash', where, `${s.file} does not match journal line ${s.line.no}: ${p.size} bytes with SHA-256 ${hashOf(s.file).slice(0, 16)}…, journaled ${s.bytes} bytes with ${s.sha.slice(0, 16)}…`);
+      }
+      continue;
+    }
+    s.ok = true;
+    if (s.file.endsWith(ENC_SUFFIX)) {
+      // Container checks that need no key: header, name binding, size arithmetic.
+      const r = s.line.rec;
+      try {
+        const h = parseHeader(readFileSync(join(dir, s.file)).subarray(0, 65536 + 134));
+        const problems: string[] = [];
+        if (h.name !== s.file.slice(0, -ENC_SUFFIX.length)) problems.push(`header names ${JSON.stringify(h.name)}`);
+        if (typeof r.recipient === 'string' && h.recipientKeyId.toString('hex') !== r.recipient) problems.push(`header recipient ${h.recipientKeyId.toString('hex')} differs from the journal's ${r.recipient}`);
+        if (typeof r.plain_bytes === 'number' && cipherSize(h.headerLength, h.chunkSize, r.plain_bytes) !== s.bytes) problems.push(`size does not fit ${r.plain_bytes} plaintext bytes`);
+        if (problems.length) F.tampered('container', s.file, problems.join('; '));
+      } catch (e) {
+        F.tampered('container', s.file, (e as Error).message);
+      }
+    }
+  }
+  const maxNo = segs.reduce((m, s) => Math.max(m, Number(SEGMENT_NAME.exec(s.file)?.[1] ?? 0)), 0);
+  const unsealed: string[] = [];
+  for (const n of unreferenced) {
+    if (claimed.has(n)) continue;
+    const m = SEGMENT_NAME.exec(n);
+    if (m && !shiftEnd && Number(m[1]) === maxNo + 1) {
+      unsealed.push(n);
+      F.incomplete('unsealed_segment', n, `${n} is not in the journal: the segment being written when the agent stopped (never sealed, hash unknown)`);
+    } else if (TORN_NAME.test(n)) {
+      F.tampered('extra_file', n, `${n} is not journaled by any recovery record`);
+    } else {
+      F.tampered('extra_file', n, `${n} is not part of the journaled evidence${m ? ' (a segment file nobody journaled: added or renamed)' : ''}`);
+    }
+  }
+
+  // ---- media continuity ---------------------------------------------------------------------
+  for (let i = 1; i < segs.length; i++) {
+    const a = segs[i - 1]!;
+    const b = segs[i]!;
+    if (a.run === b.run && a.mediaEnd !== undefined && b.mediaStart !== undefined && Math.abs(b.mediaStart - a.mediaEnd) > MEDIA_CONTINUITY_S) {
+      F.add('warning', 'policy', 'media_discontinuity', `${J}:${b.line.no}`, `media_start ${b.mediaStart} does not continue ${a.file}'s media_end ${a.mediaEnd} in the same encoder run`);
+    }
+  }
+
+  // ---- timeline and coverage --------------------------------------------------------------
+  const timeline: TimelineItem[] = [];
+  const t0 = lines[0]?.atMs;
+  const lastAt = [...recs].reverse().find((l) => l.atMs !== undefined)?.atMs;
+  const t1 = shiftEnd?.atMs ?? lastAt;
+  const covered: Interval[] = [];
+  const pauseS: Record<string, number> = {};
+  const gapS: Record<string, number> = {};
+  let mediaS = 0;
+  let bytes = 0;
+  let faults = 0;
+  let gestures = 0;
+  let openPause: { at: number; reason: string; line: Line & { rec: Rec }; maxS: number | undefined } | undefined;
+  const closePause = (endMs: number): void => {
+    if (!openPause) return;
+    const p = openPause;
+    openPause = undefined;
+    const allowed = (PAUSE_REASONS as readonly string[]).includes(p.reason);
+    if (allowed) covered.push({ start: p.at, end: endMs });
+    pauseS[p.reason] = (pauseS[p.reason] ?? 0) + (endMs - p.at) / 1000;
+    timeline.push({ kind: 'pause', start: p.at, end: endMs, label: p.reason, line: p.line.no });
+    if (p.maxS !== undefined && (endMs - p.at) / 1000 > p.maxS + PAUSE_OVERRUN_S) {
+      F.add('warning', 'policy', 'pause_over_max', `${J}:${p.line.no}`, `${p.reason} pause lasted ${round3((endMs - p.at) / 1000)} s, its maximum is ${p.maxS} s`);
+    }
+  };
+  for (const l of recs) {
+    const r = l.rec;
+    const at = l.atMs;
+    const where = `${J}:${l.no}`;
+    switch (r.type) {
+      case 'segment': {
+        const s = segs.find((x) => x.line === l)!;
+        if (s.start !== undefined && s.end !== undefined) {
+          covered.push({ start: s.start, end: s.end });
+          timeline.push({ kind: 'media', start: s.start, end: s.end, label: s.file, line: l.no });
+        }
+        mediaS += s.mediaStart !== undefined && s.mediaEnd !== undefined ? s.mediaEnd - s.mediaStart : s.start !== undefined && s.end !== undefined ? (s.end - s.start) / 1000 : 0;
+        bytes += Math.max(0, s.bytes);
+        break;
+      }
+      case 'pause': {
+        if (at === undefined) break;
+        if (openPause) closePause(at);
+        const reason = typeof r.reason === 'string' ? r.reason : '(none)';
+        if (!(PAUSE_REASONS as readonly string[]).includes(reason)) {
+          F.tampered('pause_reason', where, `pause reason ${JSON.stringify(r.reason)} is not one of ${PAUSE_REASONS.join(', ')}: the pause does not cover the timeline`);
+        }
+        const maxS = typeof r.max_s === 'number' ? r.max_s : reason === 'PERSONAL_NEEDS' ? (policy.personalNeedsMaxS as number | undefined) : (policy.sensitiveSiteMaxS as number | undefined);
+        openPause = { at, reason, line: l, maxS };
+        break;
+      }
+      case 'resume':
+        if (at !== undefined) {
+          if (openPause) closePause(at);
+          else F.add('warning', 'note', 'resume_without_pause', where, 'resume without a preceding pause');
+        }
+        break;
+      case 'gap': {
+        const gs = parseTime(r.start);
+        const ge = parseTime(r.end);
+        const cause = typeof r.cause === 'string' && r.cause !== '' ? r.cause : undefined;
+        if (gs === undefined || ge === undefined || ge < gs) {
+          F.tampered('gap_record', where, 'gap start/end are not an interval of RFC 3339 ms times');
+          break;
+        }
+        if (!cause) F.tampered('gap_cause', where, 'gap without a cause: it does not cover the timeline');
+        else {
+          covered.push({ start: gs, end: ge });
+          if (!(GAP_CAUSES as readonly string[]).includes(cause)) F.add('warning', 'note', 'gap_cause_unknown', where, `gap cause ${JSON.stringify(cause)} is not one of the documented causes`);
+        }
+        gapS[cause ?? '(none)'] = (gapS[cause ?? '(none)'] ?? 0) + (ge - gs) / 1000;
+        timeline.push({ kind: 'gap', start: gs, end: ge, label: cause ?? '(none)', line: l.no });
+        break;
+      }
+      case 'fault':
+        faults++;
+        if (at !== undefined) timeline.push({ kind: 'fault', start: at, end: at, label: String(r.fault ?? 'fault'), line: l.no });
+        break;
+      case 'gesture':
+        gestures++;
+        if (at !== undefined) timeline.push({ kind: 'gesture', start: at, end: at, label: `${String(r.button ?? '?')} ${String(r.gesture ?? '')} → ${String(r.outcome ?? '')}`.trim(), line: l.no });
+        break;
+      case 'signature':
+        if (at !== undefined) timeline.push({ kind: 'signature', start: at, end: at, label: String(r.why ?? 'signature'), line: l.no });
+        break;
+      case 'recovery':
+      case 'degrade':
+        if (at !== undefined) timeline.push({ kind: r.type, start: at, end: at, label: String(r.what ?? r.source ?? r.type), line: l.no });
+        break;
+      case 'shift_end':
+        if (at !== undefined) closePause(at);
+        break;
+      default:
+        break;
+    }
+  }
+  if (openPause && t1 !== undefined) closePause(t1);
+  let uncoveredS = 0;
+  if (t0 !== undefined && t1 !== undefined) {
+    for (const h of holes(covered, t0, t1, COVERAGE_TOLERANCE_MS)) {
+      uncoveredS += (h.end - h.start) / 1000;
+      timeline.push({ kind: 'hole', start: h.start, end: h.end, label: 'not covered', line: 0 });
+      const before = [...recs].reverse().find((l) => l.atMs !== undefined && l.atMs <= h.start);
+      F.incomplete(
+        'coverage_hole',
+        before ? `${J}:${before.no}` : J,
+        `${round3((h.end - h.start) / 1000)} s from ${new Date(h.start).toISOString()} to ${new Date(h.end).toISOString()} are covered by no segment, pause or gap`,
+      );
+    }
+    if (!shiftEnd && lastAt !== undefined) {
+      // After the last record nothing is known; show it as unsealed when files trail.
+      if (unsealed.length) timeline.push({ kind: 'unsealed', start: lastAt, end: lastAt + 2000, label: unsealed.join(', '), line: 0 });
+    }
+  }
+  timeline.sort((a, b) => a.start - b.start || a.end - b.end);
+
+  // ---- decrypt / decode ---------------------------------------------------------------------
+  let mediaChecked = 0;
+  if (opts.central || opts.probe) {
+    const cache = new Map<string, Buffer>();
+    for (const s of segs) {
+      if (!s.ok) continue;
+      const r = s.line.rec;
+      let plain: Buffer;
+      const raw = readFileSync(join(dir, s.file));
+      if (s.file.endsWith(ENC_SUFFIX)) {
+        if (!opts.central) continue;
+        const d = decryptSegment(raw, opts.central.privateKey, opts.central.publicKey, cache); // wrong key throws CryptoError
+        if (!d.complete) F.tampered('decrypt', s.file, `does not decrypt completely: ${d.problem ?? 'unknown'}`);
+        plain = d.plain;
+        if (d.complete && (sha256(plain) !== r.plain_sha256 || plain.length !== r.plain_bytes)) {
+          F.tampered('plain_hash', s.file, `decrypted plaintext does not match plain_sha256/plain_bytes of journal line ${s.line.no}`);
+        }
+      } else plain = raw;
+      const p = await probeFrames(plain);
+      mediaChecked++;
+      if (!p.ok) F.tampered('decode', s.file, `does not decode: ${p.error ?? 'unknown'}`);
+      else if (typeof s.frames === 'number' && p.frames !== s.frames) F.tampered('frames', s.file, `decodes to ${p.frames} video frames, journal line ${s.line.no} says ${s.frames}`);
+    }
+  }
+
+  // ---- verdict --------------------------------------------------------------------------------
+  const errors = F.list.filter((f) => f.severity === 'error');
+  const verdict: Verdict = errors.some((f) => f.category === 'tampered') ? 'tampered' : errors.length ? 'incomplete' : 'intact';
+  const totals: Totals = {
+    shiftS: t0 !== undefined && t1 !== undefined ? round3((t1 - t0) / 1000) : 0,
+    mediaS: round3(mediaS),
+    segments: segs.length,
+    bytes,
+    pauseS: Object.fromEntries(Object.entries(pauseS).map(([k, v]) => [k, round3(v)])),
+    gapS: Object.fromEntries(Object.entries(gapS).map(([k, v]) => [k, round3(v)])),
+    uncoveredS: round3(uncoveredS),
+    faults,
+    gestures,
+  };
+  const summary =
+    verdict === 'intact'
+      ? `intact: ${lines.length} records, chain and ${validSignatures} signature(s) verify with key ${keyId}, ${segs.length} segments match, timeline covered`
+      : verdict === 'incomplete'
+        ? `incomplete: ${errors.length} finding(s)${signedThrough >= 0 ? `; authentic up to line ${signedThrough + 1}` : ''}${unsignedTail > 0 && signedThrough >= 0 ? `, ${unsignedTail} unsigned record(s) trail` : ''}`
+        : `TAMPERED: ${errors.filter((f) => f.category === 'tampered').length} finding(s) show the evidence differs from what the device signed`;
+  const order = (w: string): number => (w.startsWith(`${J}:`) ? Number(w.slice(J.length + 1)) : w === J ? 0 : 1e9);
+  const findings = [...F.list].sort((a, b) => order(a.where) - order(b.where) || a.where.localeCompare(b.where));
+  return {
+    format: 'bodycam-verify-v1',
+    verdict,
+    exitCode: verdict === 'intact' ? 0 : 1,
+    summary,
+    shiftDir: dir,
+    shiftId,
+    deviceId,
+    keyId,
+    start: t0 !== undefined ? new Date(t0).toISOString() : null,
+    end: t1 !== undefined ? new Date(t1).toISOString() : null,
+    journal: { lines: lines.length, head, signatures, validSignatures, signedThroughLine: signedThrough + 1, unsignedTail: signedThrough >= 0 ? unsignedTail : lines.length, closed: !!shiftEnd },
+    encrypted,
+    mediaChecked,
+    totals,
+    timeline,
+    findings,
+  };
+}
