@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs inside the HIL VM (chrooted into the host's read-only root). Loads the real kernel drivers
+# the qemu-hil board uses, configures them like a camera board, runs one phase's tests and
+# leaves their TAP in the results share ($HIL_RESULTS).
+#   phase main:    driver/backend tests, selftest, agent tests; then starts a shift on the ext4
+#                  data disk and signals the host, which cuts the VM's power (kill -9 qemu).
+#   phase recover: a new boot on the same disk: the agent must recover the shift.
+set -uo pipefail
+PHASE=${1:-main}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+KTREE=$REPO/.cache/hil/$(uname -r)/tree
+export HIL_REPO=$REPO
+MP=(modprobe -d "$KTREE")
+log() { echo "HIL[$PHASE]: $*"; }
+
+"${MP[@]}" gpio-sim || { log "cannot load gpio-sim"; exit 90; }
+"${MP[@]}" vivid n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0 || { log "cannot load vivid"; exit 90; }
+"${MP[@]}" i2c-stub chip_addr=0x36,0x55 || { log "cannot load i2c-stub"; exit 90; }
+"${MP[@]}" i2c-dev || { log "cannot load i2c-dev"; exit 90; }
+"${MP[@]}" softdog soft_margin=120 || { log "cannot load softdog"; exit 90; }
+"${MP[@]}" rtc-cmos 2>/dev/null || true
+
+# configfs is a module on Debian: mountable only now that gpio-sim pulled it in.
+mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+# gpio-sim: one bank with the board's named lines. Inputs are driven from outside by writing
+# pull-up/pull-down to sim_gpioN/pull; outputs are read back from sim_gpioN/value.
+G=/sys/kernel/config/gpio-sim/bodycam
+mkdir -p $G/bank0
+echo bodycam-hil > $G/bank0/label
+echo 8 > $G/bank0/num_lines
+i=0
+for n in shift privacy led_rec led_status haptic buzzer dock spare; do
+  mkdir -p $G/bank0/line$i && echo $n > $G/bank0/line$i/name
+  i=$((i + 1))
+done
+echo 1 > $G/live || { log "cannot bring gpio-sim live"; exit 90; }
+
+mods=$(awk '{print $1}' /proc/modules | grep -E '^(gpio_sim|vivid|i2c_stub|i2c_dev|softdog|rtc_cmos|videobuf2|v4l2|videodev)' | sort | tr '\n' ' ')
+log "kernel $(uname -r); drivers loaded: $mods"
+log "gpio: $(gpiodetect | tr '\n' ';')"
+log "video: $(ls /dev/video* 2>/dev/null | tr '\n' ' ') i2c: $(for d in /sys/class/i2c-dev/*; do printf '%s=%s ' "${d##*/}" "$(cat "$d/name")"; done)"
+log "watchdog: $(ls /dev/watchdog* 2>/dev/null | tr '\n' ' ') rtc: $(ls /dev/rtc* 2>/dev/null | tr '\n' ' ')"
+
+# The evidence data disk (virtio-blk, ext4, formatted by the host before the first boot).
+if [[ -b /dev/vda ]]; then
+  mkdir -p /var/tmp/data && mount -t ext4 /dev/vda /var/tmp/data && export HIL_DATA=/var/tmp/data
+  log "data disk /dev/vda mounted on /var/tmp/data"
+fi
+
+cd "$REPO"
+shopt -s nullglob
+files=(dist/test/hil/"$PHASE"/*.test.js)
+rc=0
+if ((${#files[@]})); then
+  node --test --test-concurrency=1 --test-timeout=300000 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$HIL_RESULTS/guest.tap" "${files[@]}" || rc=$?
+else
+  log "no tests for phase $PHASE"
+  rc=1
+fi
+
+if [[ $PHASE == main && -f dist/test/hil/powerloss-prepare.js ]]; then
+  log "preparing the power cut"
+  node dist/test/hil/powerloss-prepare.js || { log "power-loss preparation failed"; echo "prepare-failed" > "$HIL_RESULTS/powerloss-failed"; }
+fi
+exit $rc
