@@ -9,7 +9,7 @@
  */
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync, writeFileSync, fsyncSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, basename } from 'node:path';
 import { TypedEmitter } from '../lib/typed-emitter.js';
 import { EvidenceError } from '../lib/errors.js';
 import { fsyncDir } from '../lib/atomic.js';
@@ -126,9 +126,9 @@ export class Journal extends TypedEmitter<JournalEvents> {
   private last: JournalRecord | undefined;
   readonly path: string;
 
-  constructor(readonly dir: string, private readonly now: () => number = Date.now) {
+  constructor(readonly dir: string, private readonly now: () => number = Date.now, fileName = JOURNAL_FILE) {
     super();
-    this.path = join(dir, JOURNAL_FILE);
+    this.path = join(dir, fileName);
   }
 
   /** Opens (creating if needed) and recovers the chain. Returns the records already present. */
@@ -144,8 +144,9 @@ export class Journal extends TypedEmitter<JournalEvents> {
     if (!existed) fsyncDir(this.dir);
     if (parsed.tornTail) {
       let n = 0;
-      while (existsSync(join(this.dir, `journal.torn-${n}`))) n++;
-      const tornFile = `journal.torn-${n}`;
+      const base = basename(this.path, '.jsonl');
+      while (existsSync(join(this.dir, `${base}.torn-${n}`))) n++;
+      const tornFile = `${base}.torn-${n}`;
       writeFileSync(join(this.dir, tornFile), parsed.tornTail, { mode: 0o640 });
       const tfd = openSync(join(this.dir, tornFile), 'r');
       fsyncSync(tfd);
@@ -165,7 +166,9 @@ export class Journal extends TypedEmitter<JournalEvents> {
 
   append(type: RecordType | string, fields: Fields = {}, atMs?: number): WrittenRecord {
     if (this.fd === undefined) throw new EvidenceError(`journal ${this.path} is not open`);
-    const line = formatLine(this.seq, type, atMs ?? this.now(), this.headHash, fields);
+    // `at` never goes backwards within a journal (a verifier may rightly flag that as tampering).
+    const lastAt = this.last ? Date.parse(this.last.at) : -Infinity;
+    const line = formatLine(this.seq, type, Math.max(atMs ?? this.now(), lastAt), this.headHash, fields);
     const bytes = Buffer.from(line + '\n');
     // One write() per record: O_APPEND makes it land whole after the previous one.
     let off = 0;

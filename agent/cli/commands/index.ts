@@ -1,11 +1,17 @@
 /** The registry of `bodycam` commands. Each command lives in its own file and adds one line here. */
 import type { Command } from '../command.js';
-import { keygenCentralCommand } from './keygen-central.js';
-import { decryptCommand } from './decrypt.js';
-import { verifyCommand } from './verify.js';
 import { provisionCommand } from './provision.js';
+import { verifyCommand } from './verify.js';
+import { decryptCommand } from './decrypt.js';
+import { keygenCentralCommand } from './keygen-central.js';
+import { agentCommand } from './agent.js';
+import { statusCommand } from './status.js';
+import { pressCommand } from './press.js';
 
 export const COMMANDS: readonly Command[] = [
+  agentCommand,
+  statusCommand,
+  pressCommand,
   provisionCommand,
   verifyCommand,
   decryptCommand,

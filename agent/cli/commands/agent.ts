@@ -1,0 +1,45 @@
+/** `bodycam agent`: the daemon. Validates everything before starting anything (bad config → exit 2). */
+import type { Command } from '../command.js';
+import { parseArgs, dataDirFrom, DATA_DIR_FLAG } from '../args.js';
+import { UsageError } from '../../lib/errors.js';
+import { resolveBoard } from '../../config/board.js';
+import { loadAgentConfig } from '../../config/agent-config.js';
+import { Daemon } from '../../daemon.js';
+import { createLogger } from '../../lib/log.js';
+
+const FLAGS = {
+  ...DATA_DIR_FLAG,
+  board: { type: 'string', help: 'board name (board-configs/NAME.json) or path' },
+  config: { type: 'string', help: 'agent config file (JSON: policy and component sections)' },
+} as const;
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'run the camera agent (systemd Type=notify)',
+  usage: 'usage: bodycam agent --board NAME|PATH [--data-dir DIR] [--config FILE]',
+  async run(argv) {
+    const { flags, positionals } = parseArgs(argv, FLAGS, 'agent');
+    if (positionals.length) throw new UsageError(`agent: unexpected argument '${positionals[0]}'`);
+    if (!flags.board) throw new UsageError('agent: --board is required');
+    // Parse every input first: a bad config must not start an encoder.
+    const { board } = resolveBoard(flags.board);
+    const config = loadAgentConfig(flags.config);
+    const daemon = new Daemon({ dataDir: dataDirFrom(flags['data-dir']), board, config });
+    const log = createLogger('main');
+    let stopping: Promise<void> | undefined;
+    const stop = (sig: string): void => {
+      log.info('signal', { sig });
+      stopping ??= daemon.stop().finally(() => process.exit(0));
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('uncaughtException', (e) => {
+      // Last resort: log and keep recording; a crash would lose more than the failed callback.
+      log.error('uncaught exception', { err: e, stack: e.stack });
+    });
+    process.on('unhandledRejection', (e) => log.error('unhandled rejection', { err: e }));
+    await daemon.start();
+    await new Promise<never>(() => undefined);
+    return 0;
+  },
+};

@@ -1,0 +1,250 @@
+/**
+ * The evidence writer of one shift. It turns encoder output into journal records:
+ * - every closed segment is read once, probed (ts-probe) and hashed, handed to the storer, and
+ *   journaled as a `segment` with its wall-clock interval;
+ * - every interval inside the shift without media that is not a pause becomes a `gap` with its
+ *   cause and exact bounds, journaled when the next media arrives (so its end is known);
+ * - after a crash (encoder or agent), segment files the dead encoder never listed are found on
+ *   disk, probed and journaled as `recovered` — a killed TS segment keeps what was flushed.
+ * Seals run one at a time in order (a promise chain), so journal order = recording order.
+ *
+ * Wall-clock times: ffmpeg reports each closed segment's media interval on its run's timeline.
+ * A run's anchor (wall ms at media time 0) is the smallest (report time − media end) seen so far:
+ * reports only ever arrive late, never early, so the minimum is the best estimate.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../lib/log.js';
+import { sha256Hex, isoMs, type Journal, type JournalRecord, type WrittenRecord } from './journal.js';
+import { probeTs, type TsProbe } from './ts-probe.js';
+import type { SegmentStorer } from './storer.js';
+import { SEGMENT_RE, segmentName } from '../../hal/encoder/args.js';
+import { describe } from '../lib/errors.js';
+
+export type GapCause =
+  | 'encoder_start'
+  | 'encoder_crash'
+  | 'encoder_stall'
+  | 'encoder_reconfigure'
+  | 'agent_restart'
+  | 'agent_stopped'
+  | 'power_loss'
+  | 'camera_lost'
+  | 'storage_full';
+
+export interface SealedSegment {
+  readonly number: number;
+  readonly file: string;
+  readonly bytes: number;
+  readonly frames: number;
+  readonly wallStart: number;
+  readonly wallEnd: number;
+  readonly valid: boolean;
+}
+
+export interface SealerHooks {
+  /** A valid fresh segment was sealed (encoder health). */
+  onSealed(s: SealedSegment, rec: WrittenRecord): void;
+  /** Called after every journal append by the sealer (signatures hook in here). */
+  afterAppend?(rec: WrittenRecord): void;
+}
+
+interface RunState {
+  run: number;
+  anchor: number | undefined;
+  lastMediaEnd: number;
+  fps: number;
+}
+
+export class ShiftSealer {
+  private chain: Promise<void> = Promise.resolve();
+  private runs = new Map<number, RunState>();
+  /** Highest segment number journaled. */
+  private lastNumber = 0;
+  /** Wall ms media is expected from, and why it is missing until then. */
+  private pendingGap: { start: number; cause: GapCause } | undefined;
+  /** Wall ms where the last sealed media ended. */
+  private lastMediaWallEnd: number | undefined;
+  segments = 0;
+  bytes = 0;
+  mediaS = 0;
+  lastSegmentAt: number | undefined;
+
+  constructor(
+    readonly shiftDir: string,
+    private readonly stageDir: string,
+    private readonly journal: Journal,
+    private readonly storer: SegmentStorer,
+    private readonly log: Logger,
+    private readonly hooks: SealerHooks,
+  ) {}
+
+  /** Restores counters from an existing journal (agent restart). */
+  restore(records: readonly JournalRecord[]): void {
+    for (const r of records) {
+      if (r.type !== 'segment') continue;
+      const m = SEGMENT_RE.exec(String(r.file).replace(/\.enc$/, ''));
+      if (m) this.lastNumber = Math.max(this.lastNumber, Number(m[1]));
+      this.segments++;
+      this.bytes += Number(r.bytes) || 0;
+      const start = Date.parse(String(r.start));
+      const end = Date.parse(String(r.end));
+      if (Number.isFinite(end)) {
+        this.mediaS += (end - start) / 1000;
+        this.lastMediaWallEnd = Math.max(this.lastMediaWallEnd ?? 0, end);
+        this.lastSegmentAt = end;
+      }
+      const run = Number(r.run);
+      if (Number.isFinite(run) && Number.isFinite(start)) {
+        this.runs.set(run, { run, anchor: start - Number(r.media_start) * 1000, lastMediaEnd: Number(r.media_end), fps: 0 });
+      }
+    }
+  }
+
+  get lastSegmentNumber(): number {
+    return this.lastNumber;
+  }
+  get mediaEndWall(): number | undefined {
+    return this.lastMediaWallEnd;
+  }
+
+  /** Media is expected from `start` on; until it arrives the interval is a gap with `cause`. */
+  expectMedia(start: number, cause: GapCause): void {
+    this.pendingGap = { start, cause };
+  }
+
+  /** The shift is being paused or closed: no media is expected; a pending gap ends now. */
+  stopExpecting(at: number): void {
+    const g = this.pendingGap;
+    this.pendingGap = undefined;
+    if (g && at > g.start) this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(at) });
+  }
+
+  runStarted(run: number, fps: number): void {
+    this.runs.set(run, { run, anchor: undefined, lastMediaEnd: 0, fps });
+  }
+
+  /** Anchors a run from a progress report (media `outTimeS` reached at wall `atWall`). */
+  progress(run: number, outTimeS: number, atWall: number): void {
+    const r = this.runs.get(run);
+    if (!r || outTimeS <= 0) return;
+    const a = atWall - outTimeS * 1000;
+    r.anchor = r.anchor === undefined ? a : Math.min(r.anchor, a);
+  }
+
+  /** ffmpeg listed a closed segment. */
+  segmentClosed(run: number, file: string, mediaStart: number, mediaEnd: number, closedAtWall: number): Promise<void> {
+    const r = this.runs.get(run) ?? { run, anchor: undefined, lastMediaEnd: 0, fps: 0 };
+    this.runs.set(run, r);
+    const a = closedAtWall - mediaEnd * 1000;
+    r.anchor = r.anchor === undefined ? a : Math.min(r.anchor, a);
+    r.lastMediaEnd = mediaEnd;
+    return this.enqueue(() => this.seal(file, run, mediaStart, mediaEnd, false));
+  }
+
+  /**
+   * The run ended without listing its last segment(s) (SIGKILL, crash, power loss): seal what is
+   * on disk beyond the last journaled number, then expect media again with `cause`.
+   */
+  recoverUnlisted(run: number, cause: GapCause | undefined): Promise<void> {
+    return this.enqueue(async () => {
+      let names: string[];
+      try {
+        names = await readdir(this.stageDir);
+      } catch {
+        names = [];
+      }
+      const nums = names.map((n) => SEGMENT_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).filter((n) => n > this.lastNumber).sort((a, b) => a - b);
+      for (const n of nums) {
+        const r = this.runs.get(run) ?? { run, anchor: undefined, lastMediaEnd: 0, fps: 0 };
+        this.runs.set(run, r);
+        await this.seal(segmentName(n), run, r.lastMediaEnd, undefined, true);
+      }
+      if (cause) this.pendingGap = { start: this.lastMediaWallEnd ?? Date.now(), cause };
+    });
+  }
+
+  /** Waits until every queued seal is journaled. */
+  drain(): Promise<void> {
+    return this.chain;
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn).catch((e: unknown) => {
+      // A seal that fails must not stop later seals: journal it as a fault and go on.
+      this.log.error('sealing failed', { err: e });
+      try {
+        this.append('fault', { fault: 'seal_failed', detail: describe(e) });
+      } catch (e2) {
+        this.log.error('journal append failed', { err: e2 });
+      }
+    });
+    this.chain = next;
+    return next;
+  }
+
+  private append(type: string, fields: Record<string, unknown>): WrittenRecord {
+    const rec = this.journal.append(type, fields);
+    this.hooks.afterAppend?.(rec);
+    return rec;
+  }
+
+  private async seal(file: string, run: number, mediaStart: number, listedEnd: number | undefined, recovered: boolean): Promise<void> {
+    const m = SEGMENT_RE.exec(file);
+    if (!m) throw new Error(`unexpected segment name '${file}'`);
+    const number = Number(m[1]);
+    if (number <= this.lastNumber) return; // already journaled (a listed segment we recovered first)
+    const staged = join(this.stageDir, file);
+    const plain = await readFile(staged);
+    const probe: TsProbe = probeTs(plain);
+    const sha = sha256Hex(plain);
+    const r = this.runs.get(run)!;
+    let mediaEnd = listedEnd;
+    if (mediaEnd === undefined) {
+      const frameS = r.fps > 0 ? 1 / r.fps : 0;
+      mediaEnd = probe.firstPts !== undefined && probe.lastPts !== undefined ? mediaStart + (probe.lastPts - probe.firstPts) + frameS : mediaStart;
+      r.lastMediaEnd = mediaEnd;
+    }
+    let anchor = r.anchor;
+    if (anchor === undefined) {
+      // A run killed before it reported anything: the file's mtime is when its last bytes landed.
+      const st = await stat(staged);
+      anchor = st.mtimeMs - mediaEnd * 1000;
+      r.anchor = anchor;
+    }
+    const wallStart = Math.round(anchor + mediaStart * 1000);
+    const wallEnd = Math.round(anchor + mediaEnd * 1000);
+    const stored = await this.storer.store(staged, this.shiftDir, file, plain, sha);
+
+    const g = this.pendingGap;
+    if (g) {
+      this.pendingGap = undefined;
+      if (wallStart > g.start) this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(wallStart) });
+    }
+    const rec = this.append('segment', {
+      ...stored,
+      start: isoMs(wallStart),
+      end: isoMs(wallEnd),
+      media_start: round3(mediaStart),
+      media_end: round3(mediaEnd),
+      frames: probe.videoFrames,
+      run,
+      ...(recovered ? { recovered: true } : {}),
+      ...(probe.valid ? {} : { invalid: probe.problem }),
+    });
+    this.lastNumber = number;
+    this.segments++;
+    this.bytes += stored.bytes;
+    this.mediaS += (wallEnd - wallStart) / 1000;
+    this.lastMediaWallEnd = Math.max(this.lastMediaWallEnd ?? 0, wallEnd);
+    this.lastSegmentAt = wallEnd;
+    if (!probe.valid) {
+      this.log.warn('segment is not valid media', { file, problem: probe.problem, recovered });
+      if (!recovered) this.append('fault', { fault: 'segment_invalid', detail: `${file}: ${probe.problem}` });
+    }
+    const sealed: SealedSegment = { number, file: stored.file, bytes: stored.bytes, frames: probe.videoFrames, wallStart, wallEnd, valid: probe.valid };
+    if (probe.valid && !recovered) this.hooks.onSealed(sealed, rec);
+  }
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -1,0 +1,185 @@
+/**
+ * The shift state machine as a pure function: (state, event, policy, now) → (state, effects).
+ * No timers, processes or files here; the daemon executes the effects. The table is the whole
+ * policy of SPEC's "Wearer interaction" and "States" sections:
+ *
+ *   OFF_DUTY  --shift_hold-->                 RECORDING  (open shift, start encoder)
+ *   RECORDING --privacy_single-->             PAUSED(PERSONAL_NEEDS)  (stop encoder)
+ *   RECORDING --privacy_double-->             PAUSED(SENSITIVE_SITE)
+ *   PAUSED    --privacy_*  | pause_expired--> RECORDING  (resume manual | auto)
+ *   RECORDING|PAUSED --shift_hold-->          same state, end armed for shiftEndConfirmS
+ *   (armed)   --shift_press-->                CLOSING    (stop encoder, seal)
+ *   (armed)   --end_confirm_expired-->        disarmed, shift goes on
+ *   RECORDING|PAUSED --force_end(reason)-->   CLOSING    (battery critical…)
+ *   CLOSING   --closed-->                     OFF_DUTY
+ * Everything else is ignored — and journaled as an ignored gesture, so the record shows the wearer
+ * tried. Nothing a wearer can do stops recording during a shift except the confirmed end.
+ */
+import type { Policy } from '../config/policy.js';
+import type { PauseReason } from '../status.js';
+import type { GestureKind } from './gestures.js';
+
+export type ShiftState =
+  | { readonly name: 'OFF_DUTY' }
+  | { readonly name: 'RECORDING'; readonly shiftId: string; readonly endArmedUntil: number | null }
+  | {
+      readonly name: 'PAUSED';
+      readonly shiftId: string;
+      readonly reason: PauseReason;
+      /** Wall-clock ms the pause started and when it ends by itself. */
+      readonly since: number;
+      readonly until: number;
+      readonly endArmedUntil: number | null;
+    }
+  | { readonly name: 'CLOSING'; readonly shiftId: string; readonly reason: string };
+
+export type ShiftEvent =
+  | { readonly type: 'gesture'; readonly gesture: GestureKind; readonly heldS?: number }
+  | { readonly type: 'pause_warning' }
+  | { readonly type: 'pause_expired' }
+  | { readonly type: 'end_confirm_expired' }
+  | { readonly type: 'force_end'; readonly reason: string }
+  | { readonly type: 'closed' };
+
+export type TimerName = 'pause_warning' | 'pause_expired' | 'end_confirm_expired';
+export type FeedbackPattern = 'recording' | 'paused' | 'pause_warning' | 'end_armed' | 'shift_started' | 'shift_ended' | 'refused';
+
+export type Effect =
+  | { readonly t: 'open_shift'; readonly shiftId: string }
+  | { readonly t: 'journal'; readonly type: string; readonly fields: Record<string, unknown> }
+  | { readonly t: 'encoder'; readonly action: 'start' | 'stop'; readonly reason: 'start' | 'resume' | 'pause' | 'end' }
+  | { readonly t: 'timer'; readonly name: TimerName; readonly ms: number | null }
+  | { readonly t: 'feedback'; readonly pattern: FeedbackPattern }
+  | { readonly t: 'close_shift'; readonly shiftId: string; readonly reason: string };
+
+export interface Transition {
+  readonly state: ShiftState;
+  readonly effects: readonly Effect[];
+}
+
+const maxFor = (p: Policy, r: PauseReason): number => (r === 'PERSONAL_NEEDS' ? p.personalNeedsMaxS : p.sensitiveSiteMaxS);
+
+function gestureRecord(gesture: GestureKind, outcome: string, feedback: FeedbackPattern, heldS?: number): Effect {
+  return { t: 'journal', type: 'gesture', fields: { gesture, outcome, feedback, held_s: heldS === undefined ? undefined : Math.round(heldS * 1000) / 1000 } };
+}
+
+/** `newShiftId` is injected so the function stays pure (the id embeds the wall clock). */
+export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number, newShiftId: () => string): Transition {
+  const same = (effects: Effect[] = []): Transition => ({ state: s, effects });
+
+  if (e.type === 'closed') {
+    return s.name === 'CLOSING' ? { state: { name: 'OFF_DUTY' }, effects: [{ t: 'feedback', pattern: 'shift_ended' }] } : same();
+  }
+
+  if (e.type === 'force_end') {
+    if (s.name !== 'RECORDING' && s.name !== 'PAUSED') return same();
+    return close(s.shiftId, e.reason);
+  }
+
+  if (e.type === 'end_confirm_expired') {
+    if ((s.name === 'RECORDING' || s.name === 'PAUSED') && s.endArmedUntil !== null && now >= s.endArmedUntil - 1) {
+      return {
+        state: { ...s, endArmedUntil: null },
+        effects: [{ t: 'journal', type: 'gesture', fields: { gesture: 'shift_end_confirm', outcome: 'not_confirmed_shift_continues', feedback: s.name === 'PAUSED' ? 'paused' : 'recording' } }, { t: 'feedback', pattern: s.name === 'PAUSED' ? 'paused' : 'recording' }],
+      };
+    }
+    return same();
+  }
+
+  if (e.type === 'pause_warning') {
+    if (s.name !== 'PAUSED') return same();
+    return same([
+      { t: 'journal', type: 'note', fields: { what: 'pause_ending_soon', reason: s.reason, left_s: Math.round((s.until - now) / 1000) } },
+      { t: 'feedback', pattern: 'pause_warning' },
+    ]);
+  }
+
+  if (e.type === 'pause_expired') {
+    if (s.name !== 'PAUSED') return same();
+    return resume(s, 'auto', now);
+  }
+
+  // Gestures.
+  const g = e.gesture;
+  switch (s.name) {
+    case 'OFF_DUTY': {
+      if (g === 'shift_hold') {
+        const shiftId = newShiftId();
+        return {
+          state: { name: 'RECORDING', shiftId, endArmedUntil: null },
+          effects: [
+            { t: 'open_shift', shiftId },
+            gestureRecord(g, 'shift_started', 'shift_started', e.heldS),
+            { t: 'encoder', action: 'start', reason: 'start' },
+            { t: 'feedback', pattern: 'shift_started' },
+          ],
+        };
+      }
+      return same([gestureRecord(g, 'ignored_off_duty', 'refused', e.heldS), { t: 'feedback', pattern: 'refused' }]);
+    }
+    case 'RECORDING':
+    case 'PAUSED': {
+      if (g === 'shift_hold') {
+        const until = now + p.shiftEndConfirmS * 1000;
+        return {
+          state: { ...s, endArmedUntil: until },
+          effects: [gestureRecord(g, 'end_armed_awaiting_confirm', 'end_armed', e.heldS), { t: 'timer', name: 'end_confirm_expired', ms: p.shiftEndConfirmS * 1000 }, { t: 'feedback', pattern: 'end_armed' }],
+        };
+      }
+      if (g === 'shift_press') {
+        if (s.endArmedUntil !== null && now <= s.endArmedUntil) {
+          return close(s.shiftId, 'wearer', [gestureRecord('shift_press', 'shift_end_confirmed', 'shift_ended', e.heldS)]);
+        }
+        return same([gestureRecord(g, 'ignored_no_end_armed', 'refused', e.heldS), { t: 'feedback', pattern: 'refused' }]);
+      }
+      if (s.name === 'RECORDING') {
+        const reason: PauseReason = g === 'privacy_double' ? 'SENSITIVE_SITE' : 'PERSONAL_NEEDS';
+        const maxS = maxFor(p, reason);
+        const warnMs = Math.max(0, (maxS - p.autoResumeWarningS) * 1000);
+        return {
+          state: { name: 'PAUSED', shiftId: s.shiftId, reason, since: now, until: now + maxS * 1000, endArmedUntil: s.endArmedUntil },
+          effects: [
+            gestureRecord(g, `pause_${reason.toLowerCase()}`, 'paused'),
+            { t: 'journal', type: 'pause', fields: { reason, max_s: maxS, via: 'gesture' } },
+            { t: 'encoder', action: 'stop', reason: 'pause' },
+            { t: 'timer', name: 'pause_warning', ms: warnMs },
+            { t: 'timer', name: 'pause_expired', ms: maxS * 1000 },
+            { t: 'feedback', pattern: 'paused' },
+          ],
+        };
+      }
+      // PAUSED: any privacy gesture resumes.
+      return resume(s, 'manual', now, [gestureRecord(g, 'resume', 'recording')]);
+    }
+    case 'CLOSING':
+      return same([gestureRecord(g, 'ignored_closing', 'refused', e.heldS)]);
+  }
+}
+
+function resume(s: Extract<ShiftState, { name: 'PAUSED' }>, cause: 'manual' | 'auto', now: number, pre: Effect[] = []): Transition {
+  return {
+    state: { name: 'RECORDING', shiftId: s.shiftId, endArmedUntil: s.endArmedUntil },
+    effects: [
+      ...pre,
+      { t: 'timer', name: 'pause_warning', ms: null },
+      { t: 'timer', name: 'pause_expired', ms: null },
+      { t: 'journal', type: 'resume', fields: { cause, reason: s.reason, paused_s: Math.round((now - s.since) / 100) / 10 } },
+      { t: 'encoder', action: 'start', reason: 'resume' },
+      { t: 'feedback', pattern: 'recording' },
+    ],
+  };
+}
+
+function close(shiftId: string, reason: string, pre: Effect[] = []): Transition {
+  return {
+    state: { name: 'CLOSING', shiftId, reason },
+    effects: [
+      ...pre,
+      { t: 'timer', name: 'pause_warning', ms: null },
+      { t: 'timer', name: 'pause_expired', ms: null },
+      { t: 'timer', name: 'end_confirm_expired', ms: null },
+      { t: 'encoder', action: 'stop', reason: 'end' },
+      { t: 'close_shift', shiftId, reason },
+    ],
+  };
+}

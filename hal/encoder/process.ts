@@ -1,0 +1,175 @@
+/**
+ * One ffmpeg process of the recording pipeline: spawns it with the segment list on fd 3 and
+ * progress on fd 4, parses both, keeps the stderr tail for the crash log, and stops it the way
+ * ffmpeg finalizes a segment: SIGINT, a timeout, then SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
+import { SEGMENT_LIST_FD, PROGRESS_FD } from './args.js';
+
+export interface SegmentClosed {
+  /** File name as ffmpeg listed it (no directory). */
+  readonly file: string;
+  /** Media seconds of this run's timeline. */
+  readonly mediaStart: number;
+  readonly mediaEnd: number;
+  /** Wall-clock ms when ffmpeg reported it closed. */
+  readonly closedAtWall: number;
+}
+
+export interface Progress {
+  readonly frame: number;
+  readonly fps: number;
+  readonly dropFrames: number;
+  readonly dupFrames: number;
+  /** Media seconds encoded so far. */
+  readonly outTimeS: number;
+  readonly atWall: number;
+  readonly atMono: number;
+}
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** True when we asked it to stop. */
+  readonly requested: boolean;
+  readonly stderrTail: readonly string[];
+}
+
+export interface FfmpegEvents extends Record<string, unknown[]> {
+  segment: [SegmentClosed];
+  firstFrame: [Progress];
+  progress: [Progress];
+  exit: [ExitInfo];
+}
+
+const STDERR_TAIL_LINES = 30;
+
+/** Splits a stream into lines, calling `fn` for each complete one. */
+function onLines(stream: Readable, fn: (line: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).replace(/\r$/, '');
+      buf = buf.slice(i + 1);
+      if (line) fn(line);
+    }
+  });
+  // A read error on a pipe after the child died is not news: the exit event says what happened.
+  stream.on('error', () => undefined);
+}
+
+export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
+  private child: ChildProcess | undefined;
+  private stopRequested = false;
+  private readonly tail: string[] = [];
+  private sawFirstFrame = false;
+  private exitInfo: ExitInfo | undefined;
+  private exited: Promise<ExitInfo> | undefined;
+
+  constructor(
+    private readonly argv: readonly string[],
+    private readonly binary = process.env.BODYCAM_FFMPEG ?? 'ffmpeg',
+  ) {
+    super();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get running(): boolean {
+    return this.child !== undefined && this.exitInfo === undefined;
+  }
+
+  start(): void {
+    if (this.child) throw new Error('ffmpeg process already started');
+    const child = spawn(this.binary, this.argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    const progress: Record<string, string> = {};
+    this.exited = new Promise((resolve) => {
+      child.on('error', (err) => {
+        // spawn failure (ffmpeg missing): report as an exit so the supervisor paces retries.
+        this.pushTail(`spawn error: ${err.message}`);
+        if (!this.exitInfo) this.finish(resolve, null, null);
+      });
+      child.on('close', (code, signal) => this.finish(resolve, code, signal));
+    });
+    onLines(child.stderr!, (l) => this.pushTail(l));
+    onLines(child.stdio[SEGMENT_LIST_FD] as Readable, (line) => {
+      // CSV: name,start,end (names never contain commas: we choose them).
+      const [file, s, e] = line.split(',');
+      const mediaStart = Number(s);
+      const mediaEnd = Number(e);
+      if (!file || !Number.isFinite(mediaStart) || !Number.isFinite(mediaEnd)) {
+        this.pushTail(`unparsable segment list line: ${line}`);
+        return;
+      }
+      this.emit('segment', { file, mediaStart, mediaEnd, closedAtWall: Date.now() });
+    });
+    onLines(child.stdio[PROGRESS_FD] as Readable, (line) => {
+      const eq = line.indexOf('=');
+      if (eq < 0) return;
+      const k = line.slice(0, eq);
+      progress[k] = line.slice(eq + 1).trim();
+      if (k !== 'progress') return;
+      const p: Progress = {
+        frame: Number(progress.frame ?? 0),
+        fps: Number(progress.fps ?? 0),
+        dropFrames: Number(progress.drop_frames ?? 0),
+        dupFrames: Number(progress.dup_frames ?? 0),
+        outTimeS: Number(progress.out_time_us ?? progress.out_time_ms ?? 0) / 1e6,
+        atWall: Date.now(),
+        atMono: performance.now(),
+      };
+      if (!this.sawFirstFrame && p.frame > 0) {
+        this.sawFirstFrame = true;
+        this.emit('firstFrame', p);
+      }
+      this.emit('progress', p);
+    });
+  }
+
+  private pushTail(line: string): void {
+    this.tail.push(line);
+    if (this.tail.length > STDERR_TAIL_LINES) this.tail.shift();
+  }
+
+  private finish(resolve: (e: ExitInfo) => void, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.exitInfo) return;
+    this.exitInfo = { code, signal, requested: this.stopRequested, stderrTail: [...this.tail] };
+    resolve(this.exitInfo);
+    this.emit('exit', this.exitInfo);
+  }
+
+  /** Graceful stop: SIGINT makes ffmpeg close the open segment cleanly (exit 255). */
+  async stop(timeoutMs = 4000): Promise<ExitInfo> {
+    if (!this.child || !this.exited) throw new Error('ffmpeg process not started');
+    if (this.exitInfo) return this.exitInfo;
+    this.stopRequested = true;
+    this.child.kill('SIGINT');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Immediate kill (stalled encoder). */
+  async kill(): Promise<ExitInfo> {
+    if (!this.child || !this.exited) throw new Error('ffmpeg process not started');
+    if (this.exitInfo) return this.exitInfo;
+    this.stopRequested = true;
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  wait(): Promise<ExitInfo> {
+    if (!this.exited) throw new Error('ffmpeg process not started');
+    return this.exited;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Keeps one recording ffmpeg alive while recording is wanted. Health is fresh, valid output — the
+ * sealer calls `noteHealthy()` for every segment that probed valid — not the process being alive:
+ * an ffmpeg that runs but writes nothing is killed after `stallMs` and restarted. Restarts are
+ * paced by the shared backoff (a camera that is gone must not be hammered), and the stderr tail
+ * of every unexpected exit is logged.
+ */
+import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
+import { Backoff, type BackoffOptions } from '../../agent/lib/backoff.js';
+import type { Logger } from '../../agent/lib/log.js';
+import { FfmpegProcess, type ExitInfo, type Progress, type SegmentClosed } from './process.js';
+
+/** Why a run starts: the gap before its first frame is journaled with the matching cause. */
+export type RunReason = 'start' | 'resume' | 'restart_crash' | 'restart_stall' | 'reconfigure' | 'recover';
+
+export interface RunInfo {
+  readonly run: number;
+  readonly reason: RunReason;
+  readonly startedWall: number;
+  readonly startedMono: number;
+  readonly pid: number | undefined;
+}
+
+export interface SupervisorEvents extends Record<string, unknown[]> {
+  runStarted: [RunInfo];
+  firstFrame: [RunInfo, Progress];
+  segment: [RunInfo, SegmentClosed];
+  progress: [RunInfo, Progress];
+  runEnded: [RunInfo, ExitInfo, { unexpected: boolean; stalled: boolean }];
+}
+
+export interface SupervisorOptions {
+  /** Builds the argv of the next run (the caller picks the start number, quality, etc.). */
+  prepareRun(reason: RunReason): Promise<string[]>;
+  stallMs: number;
+  backoff: BackoffOptions;
+  log: Logger;
+  binary?: string;
+}
+
+export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
+  private proc: FfmpegProcess | undefined;
+  private current: RunInfo | undefined;
+  private wanted = false;
+  private runNo = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stalled = false;
+  private restarts = 0;
+  private readonly backoff: Backoff;
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly o: SupervisorOptions) {
+    super();
+    this.backoff = new Backoff(o.backoff);
+  }
+
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+  get pid(): number | undefined {
+    return this.proc?.running ? this.proc.pid : undefined;
+  }
+  get restartCount(): number {
+    return this.restarts;
+  }
+  get runInfo(): RunInfo | undefined {
+    return this.current;
+  }
+  /** Continue run numbering after an agent restart. */
+  set lastRun(n: number) {
+    this.runNo = n;
+  }
+
+  /** Starts recording (idempotent while wanted). */
+  async start(reason: RunReason): Promise<void> {
+    this.wanted = true;
+    if (this.proc?.running || this.starting) return;
+    await this.spawnRun(reason);
+  }
+
+  private async spawnRun(reason: RunReason): Promise<void> {
+    const p = (async () => {
+      const argv = await this.o.prepareRun(reason);
+      if (!this.wanted) return;
+      const proc = new FfmpegProcess(argv, this.o.binary);
+      const info: RunInfo = { run: ++this.runNo, reason, startedWall: Date.now(), startedMono: performance.now(), pid: undefined };
+      this.proc = proc;
+      this.stalled = false;
+      proc.on('firstFrame', (pr) => this.emit('firstFrame', this.current!, pr));
+      proc.on('progress', (pr) => this.emit('progress', this.current!, pr));
+      proc.on('segment', (s) => this.emit('segment', this.current!, s));
+      proc.on('exit', (e) => this.onExit(proc, e));
+      proc.start();
+      this.current = { ...info, pid: proc.pid };
+      this.armStall();
+      this.o.log.info('encoder run started', { run: info.run, reason, pid: proc.pid });
+      this.emit('runStarted', this.current);
+    })();
+    this.starting = p;
+    try {
+      await p;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  private onExit(proc: FfmpegProcess, e: ExitInfo): void {
+    if (proc !== this.proc) return;
+    this.disarmStall();
+    const unexpected = this.wanted && (!e.requested || this.stalled);
+    const info = this.current!;
+    if (unexpected) {
+      this.o.log.error('encoder exited unexpectedly', { run: info.run, code: e.code, signal: e.signal, stalled: this.stalled, stderrTail: e.stderrTail.slice(-10) });
+    } else {
+      this.o.log.info('encoder run ended', { run: info.run, code: e.code, signal: e.signal });
+    }
+    const stalled = this.stalled;
+    this.emit('runEnded', info, e, { unexpected, stalled });
+    if (unexpected) {
+      const delay = this.backoff.next();
+      this.restarts++;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (this.wanted) this.spawnRun(stalled ? 'restart_stall' : 'restart_crash').catch((err: unknown) => this.o.log.error('encoder restart failed', { err }));
+      }, delay);
+    }
+  }
+
+  /** Fresh valid output seen: the encoder is healthy. */
+  noteHealthy(): void {
+    this.backoff.reset();
+    this.armStall();
+  }
+
+  private armStall(): void {
+    this.disarmStall();
+    this.stallTimer = setTimeout(() => {
+      if (!this.proc?.running) return;
+      this.stalled = true;
+      this.o.log.warn('encoder stalled: no fresh segment', { stallMs: this.o.stallMs, run: this.current?.run });
+      void this.proc.kill();
+    }, this.o.stallMs);
+  }
+
+  private disarmStall(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  /** Stops recording: the open segment is finalized (SIGINT), then the process is gone. */
+  async stop(): Promise<ExitInfo | undefined> {
+    this.wanted = false;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    if (this.starting) await this.starting.catch(() => undefined);
+    this.disarmStall();
+    if (!this.proc?.running) return undefined;
+    return this.proc.stop();
+  }
+
+  /** Gracefully ends the current run and starts the next (new quality settings). */
+  async reconfigure(): Promise<void> {
+    if (!this.wanted) return;
+    await this.stop();
+    await this.start('reconfigure');
+  }
+}
