@@ -4,5 +4,7 @@
  */
 import type { SectionParser } from './agent-config.js';
 import { encryptionSection } from '../evidence/encrypt.js';
+import { offloadSection } from '../offload/config.js';
+import { mqttSection, centralSection } from '../telemetry/config.js';
 
-export const SECTIONS: readonly SectionParser[] = [encryptionSection];
+export const SECTIONS: readonly SectionParser[] = [encryptionSection, offloadSection, mqttSection, centralSection];

@@ -1,0 +1,340 @@
+/**
+ * Uploads one closed shift to an S3-compatible store: every evidence file of the shift dir as
+ * stored, then `manifest.json` last (its presence in the store means the shift is complete).
+ *
+ * Every object goes through a multipart upload, even small ones: the server's ListParts then says
+ * exactly what arrived, so a resume after SIGKILL, reboot or a gateway outage never re-sends a
+ * finished part and never creates a second object version (the bucket is versioned by Object
+ * Lock; a blindly repeated PutObject would leave a duplicate). The state is persisted after each
+ * part; on resume the server's parts are checked against the local bytes (a part's ETag is its
+ * MD5) and only what is missing or different is sent.
+ *
+ * One part is held in memory at a time; parts are streamed through the bandwidth limiter.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, UploadPartCommand, type S3Client,
+} from '@aws-sdk/client-s3';
+import { Backoff, sleep } from '../lib/backoff.js';
+import { EvidenceError, describe } from '../lib/errors.js';
+import { TypedEmitter } from '../lib/typed-emitter.js';
+import type { Logger } from '../lib/log.js';
+import { MANIFEST_FILE, type Manifest } from './manifest.js';
+import { RateLimiter, pacedBody } from './throttle.js';
+import { httpStatus, s3ErrorName } from './s3.js';
+import { saveUploadState, type FileUploadState, type PartRecord, type UploadState } from './state.js';
+
+export interface UploadItem {
+  readonly name: string;
+  readonly key: string;
+  readonly path: string;
+  readonly bytes: number;
+  /** Expected hex SHA-256 of the whole file (from the manifest). */
+  readonly sha256: string;
+}
+
+export interface UploadProgress {
+  readonly shiftId: string;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesSent: number;
+  /** Bytes per second over the recent past (sent bytes only). */
+  readonly rateBps: number;
+  readonly etaS: number | null;
+  readonly file: string | null;
+}
+
+export interface PartSent {
+  readonly file: string;
+  readonly n: number;
+  readonly size: number;
+  /** True when the part was already on the server (resume) and was not sent again. */
+  readonly reused: boolean;
+}
+
+export interface UploaderEvents extends Record<string, unknown[]> {
+  progress: [UploadProgress];
+  part: [PartSent];
+  /** A request failed and will be retried after `delayMs`. */
+  retry: [error: string, attempt: number, delayMs: number];
+}
+
+export interface UploaderOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly dataDir: string;
+  readonly shiftId: string;
+  readonly shiftDir: string;
+  readonly manifest: Manifest;
+  readonly manifestPath: string;
+  readonly manifestSha256: string;
+  readonly manifestBytes: number;
+  /** Object key of a file of this shift. */
+  readonly keyOf: (name: string) => string;
+  readonly partSizeBytes: number;
+  /** Current bandwidth limit in kbit/s (0 = unlimited); read continuously. */
+  readonly bandwidthKbps: () => number;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  readonly state: UploadState | undefined;
+  readonly log: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  readonly shiftId: string;
+  readonly manifestSha256: string;
+  readonly objects: number;
+  readonly bytes: number;
+  readonly state: UploadState;
+}
+
+/** Errors that no retry can fix: the local evidence is not what the manifest says. */
+const isFatal = (e: unknown): boolean => e instanceof EvidenceError;
+
+export class ShiftUploader extends TypedEmitter<UploaderEvents> {
+  readonly state: UploadState;
+  readonly items: UploadItem[];
+  private readonly limiter: RateLimiter;
+  private bytesDoneFiles = 0;
+  private bytesDonePart = 0;
+  private filesDone = 0;
+  private sentThisRun = 0;
+  private rateWindow: Array<{ t: number; sent: number }> = [];
+  private currentFile: string | null = null;
+  private lastEmit = 0;
+
+  constructor(private readonly o: UploaderOptions) {
+    super();
+    const m = o.manifest;
+    this.items = [
+      ...m.files.map((f) => ({ name: f.name, key: o.keyOf(f.name), path: join(o.shiftDir, f.name), bytes: f.bytes, sha256: f.sha256 })),
+      { name: MANIFEST_FILE, key: o.keyOf(MANIFEST_FILE), path: o.manifestPath, bytes: o.manifestBytes, sha256: o.manifestSha256 },
+    ];
+    if (o.state && o.state.manifestSha256 !== o.manifestSha256) {
+      throw new EvidenceError(`upload state of ${o.shiftId} belongs to manifest ${o.state.manifestSha256}, not ${o.manifestSha256}`);
+    }
+    this.state = o.state ?? {
+      version: 1, shiftId: o.shiftId, bucket: o.bucket, manifestSha256: o.manifestSha256, files: {},
+      stats: { runs: 0, partsSent: 0, bytesSent: 0, partsReused: 0, uploadsRestarted: 0 },
+    };
+    this.limiter = new RateLimiter(o.bandwidthKbps);
+  }
+
+  get bytesTotal(): number {
+    return this.items.reduce((a, i) => a + i.bytes, 0);
+  }
+
+  progress(): UploadProgress {
+    const now = performance.now();
+    const w = this.rateWindow;
+    const first = w[0];
+    const rateBps = first && now - first.t > 200 ? ((this.sentThisRun - first.sent) * 1000) / (now - first.t) : 0;
+    const bytesDone = this.bytesDoneFiles + this.bytesDonePart;
+    const left = this.bytesTotal - bytesDone;
+    return {
+      shiftId: this.o.shiftId,
+      bytesDone,
+      bytesTotal: this.bytesTotal,
+      filesDone: this.filesDone,
+      filesTotal: this.items.length,
+      bytesSent: this.sentThisRun,
+      rateBps: Math.round(rateBps),
+      etaS: left === 0 ? 0 : rateBps > 0 ? Math.round(left / rateBps) : null,
+      file: this.currentFile,
+    };
+  }
+
+  private tick(force = false): void {
+    const now = performance.now();
+    this.rateWindow.push({ t: now, sent: this.sentThisRun });
+    // Rate over the last ~10 s: recent enough for an ETA, smooth enough to read.
+    while (this.rateWindow.length > 2 && now - this.rateWindow[0]!.t > 10_000) this.rateWindow.shift();
+    if (force || now - this.lastEmit > 500) {
+      this.lastEmit = now;
+      this.emit('progress', this.progress());
+    }
+  }
+
+  private persist(): void {
+    saveUploadState(this.o.dataDir, this.state);
+  }
+
+  async run(): Promise<UploadResult> {
+    this.state.stats.runs++;
+    this.persist();
+    for (const item of this.items) {
+      const st = (this.state.files[item.name] ??= { key: item.key, parts: [] });
+      this.currentFile = item.name;
+      if (!st.done) await this.withRetry(item.name, () => this.uploadFile(item, st));
+      this.bytesDoneFiles += item.bytes;
+      this.bytesDonePart = 0;
+      this.filesDone++;
+      this.tick(true);
+    }
+    this.currentFile = null;
+    this.state.completedAt = new Date().toISOString();
+    this.persist();
+    this.tick(true);
+    return { shiftId: this.o.shiftId, manifestSha256: this.o.manifestSha256, objects: this.items.length, bytes: this.bytesTotal, state: this.state };
+  }
+
+  private async withRetry(what: string, fn: () => Promise<void>): Promise<void> {
+    const b = new Backoff({ initialMs: this.o.retryInitialMs, maxMs: this.o.retryMaxMs, jitter: 0.5 });
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (this.o.signal?.aborted || isFatal(e)) throw e;
+        const d = b.next();
+        const msg = `${what}: ${s3ErrorName(e) ?? 'error'}${httpStatus(e) ? ` (HTTP ${httpStatus(e)})` : ''}: ${describe(e)}`;
+        this.o.log.warn('upload request failed; retrying', { shift: this.o.shiftId, file: what, error: msg, attempt: b.attempts, delayMs: d });
+        this.emit('retry', msg, b.attempts, d);
+        await sleep(d, this.o.signal);
+      }
+    }
+  }
+
+  /** All parts the server holds for an upload (ListParts is paginated at 1000). */
+  private async serverParts(key: string, uploadId: string): Promise<Map<number, { etag: string; size: number }> | 'gone'> {
+    const parts = new Map<number, { etag: string; size: number }>();
+    let marker: string | undefined;
+    for (;;) {
+      let r;
+      try {
+        r = await this.o.s3.send(new ListPartsCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: this.o.signal });
+      } catch (e) {
+        // Ceph answers NoSuchKey for an upload that was completed or aborted; AWS says NoSuchUpload.
+        const n = s3ErrorName(e);
+        if (n === 'NoSuchUpload' || n === 'NoSuchKey' || httpStatus(e) === 404) return 'gone';
+        throw e;
+      }
+      for (const p of r.Parts ?? []) if (p.PartNumber !== undefined) parts.set(p.PartNumber, { etag: (p.ETag ?? '').replace(/"/g, ''), size: p.Size ?? -1 });
+      if (!r.IsTruncated) return parts;
+      marker = r.NextPartNumberMarker;
+    }
+  }
+
+  private async uploadFile(item: UploadItem, st: FileUploadState): Promise<void> {
+    const { s3, bucket, signal } = this.o;
+    this.bytesDonePart = 0;
+    let server = new Map<number, { etag: string; size: number }>();
+    if (st.uploadId) {
+      const sp = await this.serverParts(item.key, st.uploadId);
+      if (sp === 'gone') {
+        if (st.completing) {
+          // We sent Complete and died (or lost the answer) before recording it: the server finished it.
+          this.o.log.info('upload was completed before the interruption', { shift: this.o.shiftId, file: item.name });
+          st.done = true;
+          this.persist();
+          return;
+        }
+        // Aborted behind our back (e.g. the bucket's stale-upload lifecycle rule): start over.
+        this.o.log.warn('multipart upload vanished from the server; starting it again', { shift: this.o.shiftId, file: item.name });
+        st.uploadId = undefined;
+        st.parts = [];
+        this.state.stats.uploadsRestarted++;
+        this.persist();
+      } else server = sp;
+    }
+    if (!st.uploadId) {
+      const c = await s3.send(new CreateMultipartUploadCommand({
+        Bucket: bucket, Key: item.key, ACL: 'bucket-owner-full-control', ChecksumAlgorithm: 'SHA256',
+        ContentType: contentType(item.name),
+        Metadata: { 'bodycam-sha256': item.sha256, 'bodycam-shift': this.o.shiftId },
+      }), { abortSignal: signal });
+      if (!c.UploadId) throw new Error(`CreateMultipartUpload for ${item.key} returned no UploadId`);
+      st.uploadId = c.UploadId;
+      st.parts = [];
+      st.completing = false;
+      this.persist();
+    }
+    const partSize = this.o.partSizeBytes;
+    const nParts = Math.max(1, Math.ceil(item.bytes / partSize));
+    const whole = createHash('sha256');
+    let fh: FileHandle;
+    try {
+      fh = await open(item.path, 'r');
+    } catch (e) {
+      throw new EvidenceError(`cannot open ${item.path} for upload: ${describe(e)}`, { cause: e });
+    }
+    const done: PartRecord[] = [];
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(partSize, Math.max(1, item.bytes)));
+      if ((await fh.stat()).size !== item.bytes) throw new EvidenceError(`${item.path} is ${(await fh.stat()).size} bytes, the manifest says ${item.bytes}`);
+      for (let n = 1; n <= nParts; n++) {
+        const off = (n - 1) * partSize;
+        const size = Math.min(partSize, item.bytes - off);
+        let got = 0;
+        while (got < size) {
+          const { bytesRead } = await fh.read(buf, got, size - got, off + got);
+          if (bytesRead === 0) throw new EvidenceError(`${item.path} ended early at ${off + got} bytes`);
+          got += bytesRead;
+        }
+        const body = buf.subarray(0, size);
+        whole.update(body);
+        const md5 = createHash('md5').update(body).digest();
+        const md5hex = md5.toString('hex');
+        const sha = createHash('sha256').update(body).digest('base64');
+        const have = server.get(n);
+        if (have && have.etag === md5hex && have.size === size) {
+          done.push({ n, size, md5: md5hex, sha256: sha, etag: have.etag });
+          this.state.stats.partsReused++;
+          this.bytesDonePart += size;
+          this.emit('part', { file: item.name, n, size, reused: true });
+          this.tick();
+          continue;
+        }
+        if (have) this.o.log.warn('server part differs from local bytes; sending it again', { shift: this.o.shiftId, file: item.name, part: n, serverEtag: have.etag, localMd5: md5hex });
+        const r = await s3.send(new UploadPartCommand({
+          Bucket: bucket, Key: item.key, UploadId: st.uploadId, PartNumber: n, ContentLength: size,
+          ContentMD5: md5.toString('base64'), ChecksumSHA256: sha,
+          Body: pacedBody(body, this.limiter, signal, (k) => {
+            this.sentThisRun += k;
+            this.bytesDonePart += k;
+            this.tick();
+          }),
+        }), { abortSignal: signal });
+        const etag = (r.ETag ?? '').replace(/"/g, '');
+        // The server checked Content-MD5; its ETag must be that MD5 too — a cheap end-to-end check.
+        if (etag !== md5hex) throw new Error(`part ${n} of ${item.key}: server ETag ${etag} is not the part's MD5 ${md5hex}`);
+        const rec: PartRecord = { n, size, md5: md5hex, sha256: sha, etag };
+        done.push(rec);
+        st.parts = [...st.parts.filter((p) => p.n !== n), rec];
+        this.state.stats.partsSent++;
+        this.state.stats.bytesSent += size;
+        this.persist();
+        this.emit('part', { file: item.name, n, size, reused: false });
+      }
+    } catch (e) {
+      // A failed part's bytes are not "done": progress restarts from what the server confirms.
+      this.bytesDonePart = 0;
+      throw e;
+    } finally {
+      await fh.close();
+    }
+    const digest = whole.digest('hex');
+    if (digest !== item.sha256) throw new EvidenceError(`${item.path} changed since the manifest was made: SHA-256 ${digest}, manifest ${item.sha256}`);
+    st.completing = true;
+    this.persist();
+    const c = await s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket, Key: item.key, UploadId: st.uploadId,
+      MultipartUpload: { Parts: done.map((p) => ({ PartNumber: p.n, ETag: `"${p.etag}"`, ChecksumSHA256: p.sha256 })) },
+    }), { abortSignal: signal });
+    st.done = true;
+    if (c.VersionId) st.versionId = c.VersionId;
+    this.persist();
+  }
+}
+
+function contentType(name: string): string {
+  if (name.endsWith('.ts')) return 'video/mp2t';
+  if (name.endsWith('.mp4') || name.endsWith('.m4s')) return 'video/mp4';
+  if (name.endsWith('.json')) return 'application/json';
+  if (name.endsWith('.jsonl')) return 'application/x-ndjson';
+  return 'application/octet-stream';
+}

@@ -1,0 +1,65 @@
+/**
+ * The upload worker: a child process of the agent that runs one offload job at low CPU and I/O
+ * priority (the agent renices it), so hashing and TLS never compete with recording and the
+ * agent's event loop (buttons, journal) never waits on an upload.
+ *
+ * IPC (JSON messages over the fork channel):
+ *   agent → worker: {type:'job', job} | {type:'bandwidth', kbps} | {type:'stop'}
+ *   worker → agent: {type:'manifest', sha256, bytesTotal, files} | {type:'progress', progress}
+ *                   | {type:'part', part} | {type:'retry', error, attempt, delayMs}
+ *                   | {type:'done', result} | {type:'error', message, fatal}
+ * When the agent dies the IPC channel closes and the worker exits at once: no orphan uploads.
+ */
+import { createLogger } from '../lib/log.js';
+import { EvidenceError, describe } from '../lib/errors.js';
+import { runOffloadJob, type OffloadJob } from './job.js';
+
+export type ToWorker = { type: 'job'; job: OffloadJob } | { type: 'bandwidth'; kbps: number } | { type: 'stop' };
+
+const log = createLogger('offload.worker');
+const ac = new AbortController();
+let kbps = 0;
+
+function send(msg: unknown): void {
+  if (process.connected) process.send!(msg);
+}
+
+process.on('disconnect', () => {
+  ac.abort(new Error('agent went away'));
+  process.exit(0);
+});
+
+process.on('message', (raw: unknown) => {
+  const m = raw as ToWorker;
+  if (m.type === 'bandwidth') kbps = m.kbps;
+  else if (m.type === 'stop') {
+    ac.abort(new Error('stopped by the agent'));
+  } else if (m.type === 'job') {
+    kbps = m.job.bandwidthKbps;
+    void runOffloadJob(m.job, {
+      log,
+      signal: ac.signal,
+      bandwidthKbps: () => kbps,
+      onManifest: (pm, bytesTotal) => send({ type: 'manifest', sha256: pm.sha256, bytesTotal, files: pm.manifest.files.length + 1 }),
+      on: {
+        progress: (progress) => send({ type: 'progress', progress }),
+        part: (part) => send({ type: 'part', part }),
+        retry: (error, attempt, delayMs) => send({ type: 'retry', error, attempt, delayMs }),
+      },
+    }).then(
+      (r) => {
+        send({ type: 'done', result: { shiftId: r.shiftId, manifestSha256: r.manifestSha256, objects: r.objects, bytes: r.bytes, stats: r.state.stats } });
+        process.disconnect();
+      },
+      (e: unknown) => {
+        send({ type: 'error', message: describe(e), fatal: e instanceof EvidenceError, aborted: ac.signal.aborted });
+        process.disconnect();
+      },
+    );
+  }
+});
+
+if (!process.send) {
+  console.error('offload worker: run by the agent (needs an IPC channel)');
+  process.exit(2);
+}
