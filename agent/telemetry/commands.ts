@@ -1,0 +1,224 @@
+/**
+ * Signed commands, pure: bytes in, a typed command or a typed refusal out. No I/O, no clock of its
+ * own, no state: the caller passes the time, the keys and the replay check, so every refusal path
+ * is testable with plain values (and the fuzz test can throw anything at it).
+ *
+ * Wire format: SignedCommand{command: bytes(Command), signature: Ed25519(SIGN_PREFIX ‖ command)}.
+ * Checks run cheapest-first and the size limit comes before any decoding, so a hostile payload
+ * costs at most one bounded protobuf decode and one signature check.
+ */
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, KeyObject } from 'node:crypto';
+import { pb, type Command, type CommandProps, type Refusal } from './proto.js';
+
+/** Domain separation: a signature over these bytes is valid for a bodycam v1 Command only. */
+export const SIGN_PREFIX = Buffer.from('bodycam.v1.Command\n', 'utf8');
+export const NONCE_BYTES = 16;
+
+export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload';
+export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload'];
+
+/** Refusal names as journaled and printed (the enum without its prefix, lower case). */
+export type RefusalName =
+  | 'too_large' | 'malformed' | 'unsigned' | 'bad_signature' | 'wrong_device' | 'expired' | 'not_yet_valid'
+  | 'replayed' | 'invalid_argument' | 'unavailable' | 'rejected' | 'unknown_command' | 'no_key';
+
+export const REFUSAL_CODE: Readonly<Record<RefusalName, Refusal>> = {
+  too_large: pb.Refusal.REFUSAL_TOO_LARGE,
+  malformed: pb.Refusal.REFUSAL_MALFORMED,
+  unsigned: pb.Refusal.REFUSAL_UNSIGNED,
+  bad_signature: pb.Refusal.REFUSAL_BAD_SIGNATURE,
+  wrong_device: pb.Refusal.REFUSAL_WRONG_DEVICE,
+  expired: pb.Refusal.REFUSAL_EXPIRED,
+  not_yet_valid: pb.Refusal.REFUSAL_NOT_YET_VALID,
+  replayed: pb.Refusal.REFUSAL_REPLAYED,
+  invalid_argument: pb.Refusal.REFUSAL_INVALID_ARGUMENT,
+  unavailable: pb.Refusal.REFUSAL_UNAVAILABLE,
+  rejected: pb.Refusal.REFUSAL_REJECTED,
+  unknown_command: pb.Refusal.REFUSAL_UNKNOWN_COMMAND,
+  no_key: pb.Refusal.REFUSAL_NO_KEY,
+};
+
+/** A verified command, its action decoded into plain typed values. */
+export type Action =
+  | { type: 'set_policy'; values: Record<string, number> }
+  | { type: 'legal_hold'; shiftId: string; on: boolean; reference: string }
+  | { type: 'request_offload'; shiftId: string | undefined }
+  | { type: 'identify'; seconds: number }
+  | { type: 'confirm_offload'; shiftId: string; manifestSha256: string };
+
+export interface VerifiedCommand {
+  readonly ok: true;
+  /** Hex nonce: the command's id and replay-cache key. */
+  readonly id: string;
+  readonly deviceId: string;
+  readonly issuedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly action: Action;
+  readonly payloadSha256: string;
+}
+
+export interface RefusedCommand {
+  readonly ok: false;
+  readonly refusal: RefusalName;
+  readonly reason: string;
+  /** Known when the payload was decoded far enough (may be attacker-chosen unless signed). */
+  readonly id: string;
+  readonly action: ActionName | '';
+  readonly payloadSha256: string;
+  /** Valid only once the expiry has passed: how long to keep the nonce in the replay cache. */
+  readonly expiresAtMs?: number;
+}
+
+export type VerifyResult = VerifiedCommand | RefusedCommand;
+
+export interface VerifyOptions {
+  readonly deviceId: string;
+  /** Central's Ed25519 public keys (several during a key rotation). */
+  readonly keys: readonly KeyObject[];
+  readonly nowMs: number;
+  readonly maxBytes: number;
+  readonly maxTtlMs: number;
+  readonly clockSkewMs: number;
+  /** True when this nonce (hex) was already accepted. */
+  readonly seen: (id: string) => boolean;
+}
+
+const SHIFT_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+const POLICY_KEY = /^[A-Za-z0-9]{1,64}$/;
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function refuse(refusal: RefusalName, reason: string, payloadSha256: string, id = '', action: ActionName | '' = '', expiresAtMs?: number): RefusedCommand {
+  return { ok: false, refusal, reason, id, action, payloadSha256, ...(expiresAtMs !== undefined ? { expiresAtMs } : {}) };
+}
+
+function actionOf(c: Command): { name: ActionName | ''; action?: Action; problem?: string } {
+  switch (c.action) {
+    case 'setPolicy': {
+      const values: Record<string, number> = {};
+      const entries = Object.entries(c.setPolicy?.values ?? {});
+      if (entries.length === 0) return { name: 'set_policy', problem: 'set_policy names no value' };
+      for (const [k, v] of entries) {
+        if (!POLICY_KEY.test(k)) return { name: 'set_policy', problem: `invalid policy field name ${JSON.stringify(k.slice(0, 64))}` };
+        values[k] = v;
+      }
+      return { name: 'set_policy', action: { type: 'set_policy', values } };
+    }
+    case 'legalHold': {
+      const h = { shiftId: c.legalHold?.shiftId ?? '', on: c.legalHold?.on === true, reference: c.legalHold?.reference ?? '' };
+      if (!SHIFT_ID.test(h.shiftId)) return { name: 'legal_hold', problem: `invalid shift id ${JSON.stringify(h.shiftId.slice(0, 140))}` };
+      if (h.reference.length > 256) return { name: 'legal_hold', problem: 'reference longer than 256 characters' };
+      return { name: 'legal_hold', action: { type: 'legal_hold', shiftId: h.shiftId, on: h.on, reference: h.reference } };
+    }
+    case 'requestOffload': {
+      const id = c.requestOffload?.shiftId ?? '';
+      if (id !== '' && !SHIFT_ID.test(id)) return { name: 'request_offload', problem: `invalid shift id ${JSON.stringify(id.slice(0, 140))}` };
+      return { name: 'request_offload', action: { type: 'request_offload', shiftId: id || undefined } };
+    }
+    case 'identify': {
+      const s = c.identify?.seconds ?? 0;
+      if (s < 1 || s > 300) return { name: 'identify', problem: `identify seconds ${s} out of range [1, 300]` };
+      return { name: 'identify', action: { type: 'identify', seconds: s } };
+    }
+    case 'confirmOffload': {
+      const co = { shiftId: c.confirmOffload?.shiftId ?? '', manifestSha256: c.confirmOffload?.manifestSha256 ?? '' };
+      if (!SHIFT_ID.test(co.shiftId)) return { name: 'confirm_offload', problem: `invalid shift id ${JSON.stringify(co.shiftId.slice(0, 140))}` };
+      if (!HEX64.test(co.manifestSha256)) return { name: 'confirm_offload', problem: 'manifest_sha256 must be 64 lowercase hex characters' };
+      return { name: 'confirm_offload', action: { type: 'confirm_offload', shiftId: co.shiftId, manifestSha256: co.manifestSha256 } };
+    }
+    default:
+      return { name: '', problem: 'no action set (or an action this agent does not know)' };
+  }
+}
+
+/** Verifies one `cmd` payload. Never throws. */
+export function verifyCommand(payload: Uint8Array, o: VerifyOptions): VerifyResult {
+  const digest = sha256(payload);
+  if (payload.length > o.maxBytes) return refuse('too_large', `payload of ${payload.length} bytes exceeds the limit of ${o.maxBytes}`, digest);
+  let signed;
+  try {
+    signed = pb.SignedCommand.decode(payload);
+  } catch (e) {
+    return refuse('malformed', `not a SignedCommand: ${(e as Error).message}`, digest);
+  }
+  if (signed.command.length === 0) return refuse('malformed', 'SignedCommand carries no command', digest);
+  let cmd: Command;
+  try {
+    cmd = pb.Command.decode(signed.command);
+  } catch (e) {
+    return refuse('malformed', `not a Command: ${(e as Error).message}`, digest);
+  }
+  const id = cmd.nonce.length === NONCE_BYTES ? Buffer.from(cmd.nonce).toString('hex') : '';
+  const { name, action, problem } = actionOf(cmd);
+  // Authenticity first: nothing below may be reported as "wrong device" or "expired" for a
+  // payload whose fields an attacker chose.
+  if (o.keys.length === 0) return refuse('no_key', 'no central command key is configured (central.commandPublicKey)', digest, id, name);
+  if (signed.signature.length === 0) return refuse('unsigned', 'the command is not signed', digest, id, name);
+  if (signed.signature.length !== 64) return refuse('bad_signature', `an Ed25519 signature has 64 bytes, got ${signed.signature.length}`, digest, id, name);
+  const msg = Buffer.concat([SIGN_PREFIX, signed.command]);
+  const good = o.keys.some((k) => {
+    try {
+      return verify(null, msg, k, signed.signature);
+    } catch {
+      return false;
+    }
+  });
+  if (!good) return refuse('bad_signature', "the signature does not verify with central's key", digest, id, name);
+  if (id === '') return refuse('malformed', `nonce must be ${NONCE_BYTES} bytes, got ${cmd.nonce.length}`, digest, '', name);
+  if (cmd.deviceId !== o.deviceId) return refuse('wrong_device', `command is for device '${cmd.deviceId.slice(0, 64)}', this is '${o.deviceId}'`, digest, id, name);
+  const issued = cmd.issuedAtMs;
+  const expires = cmd.expiresAtMs;
+  if (!issued || !expires) return refuse('malformed', 'issued_at_ms and expires_at_ms are required', digest, id, name);
+  if (expires <= issued) return refuse('malformed', 'expires_at_ms is not after issued_at_ms', digest, id, name);
+  if (expires - issued > o.maxTtlMs) return refuse('not_yet_valid', `validity of ${Math.round((expires - issued) / 1000)} s exceeds the maximum of ${Math.round(o.maxTtlMs / 1000)} s`, digest, id, name);
+  if (o.nowMs >= expires) return refuse('expired', `expired at ${new Date(expires).toISOString()} (device time ${new Date(o.nowMs).toISOString()})`, digest, id, name);
+  if (issued > o.nowMs + o.clockSkewMs) return refuse('not_yet_valid', `issued at ${new Date(issued).toISOString()}, in the future of device time ${new Date(o.nowMs).toISOString()}`, digest, id, name);
+  if (o.seen(id)) return refuse('replayed', `command ${id} was already received`, digest, id, name);
+  if (!action) return refuse(name === '' ? 'unknown_command' : 'invalid_argument', problem ?? 'invalid', digest, id, name, expires);
+  return { ok: true, id, deviceId: cmd.deviceId, issuedAtMs: issued, expiresAtMs: expires, action, payloadSha256: digest };
+}
+
+/** Refusal → wire code. */
+export const refusalCode = (r: RefusalName | undefined): Refusal => (r ? REFUSAL_CODE[r] : pb.Refusal.REFUSAL_UNSPECIFIED);
+
+// ---- central side: building and signing ---------------------------------------------------
+
+export interface BuildOptions {
+  readonly deviceId: string;
+  readonly action: Action;
+  readonly issuedAtMs?: number;
+  readonly ttlS?: number;
+  readonly nonce?: Uint8Array;
+}
+
+export function buildCommand(o: BuildOptions): CommandProps {
+  const issuedAtMs = o.issuedAtMs ?? Date.now();
+  const base: CommandProps = {
+    deviceId: o.deviceId,
+    issuedAtMs,
+    expiresAtMs: issuedAtMs + Math.round((o.ttlS ?? 300) * 1000),
+    nonce: o.nonce ?? randomBytes(NONCE_BYTES),
+  };
+  const a = o.action;
+  switch (a.type) {
+    case 'set_policy': return { ...base, setPolicy: { values: a.values } };
+    case 'legal_hold': return { ...base, legalHold: { shiftId: a.shiftId, on: a.on, reference: a.reference } };
+    case 'request_offload': return { ...base, requestOffload: { shiftId: a.shiftId ?? '' } };
+    case 'identify': return { ...base, identify: { seconds: a.seconds } };
+    case 'confirm_offload': return { ...base, confirmOffload: { shiftId: a.shiftId, manifestSha256: a.manifestSha256 } };
+  }
+}
+
+/** Fingerprint of a public key as carried in SignedCommand.key_id. */
+export function keyId(pub: KeyObject): string {
+  return sha256(pub.export({ type: 'spki', format: 'der' })).slice(0, 16);
+}
+
+/** Serializes and signs: the bytes to publish on `cmd`. */
+export function signCommand(cmd: CommandProps, privateKey: KeyObject | string | Buffer): Uint8Array {
+  const key = privateKey instanceof KeyObject ? privateKey : createPrivateKey(privateKey);
+  const body = pb.Command.encode(pb.Command.create(cmd)).finish();
+  const signature = sign(null, Buffer.concat([SIGN_PREFIX, body]), key);
+  return pb.SignedCommand.encode({ command: body, signature, keyId: keyId(createPublicKey(key)) }).finish();
+}

@@ -1,0 +1,157 @@
+/**
+ * Heartbeats: the agent's StatusSnapshot plus a few cheap system reads (/proc, /sys, statfs —
+ * each < 0.1 ms, no process spawned; `systeminformation` would fork dozens per call).
+ *
+ * The heartbeat seq is monotonic across restarts without a disk write per heartbeat: the agent
+ * reserves blocks of numbers (`heartbeat-seq.json` holds the end of the reserved block) and starts
+ * after the last reservation on the next run. Gaps after a restart are allowed by the contract.
+ */
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
+import type { StatusSnapshot } from '../status.js';
+import { pb, type HeartbeatProps, type ShiftState, type PauseReason } from './proto.js';
+
+const BLOCK = 1000;
+
+export class HeartbeatSeq {
+  private next = 1;
+  private reservedUntil = 0;
+  private readonly path: string;
+  constructor(dir: string) {
+    this.path = join(dir, 'heartbeat-seq.json');
+  }
+  load(): void {
+    let v: unknown;
+    try {
+      v = readJsonIfExists(this.path);
+    } catch {
+      v = undefined;
+    }
+    const r = (v as { reservedUntil?: unknown } | undefined)?.reservedUntil;
+    // An unreadable file must not make seqs go backwards: jump far ahead instead (still monotonic
+    // unless the file was lost more than a million heartbeats in, i.e. > 5 months at 15 s).
+    this.next = typeof r === 'number' ? r + 1 : v === undefined && !existsSync(this.path) ? 1 : 1_000_000;
+    this.reservedUntil = this.next - 1;
+  }
+  take(): number {
+    if (this.next > this.reservedUntil) {
+      this.reservedUntil = this.next + BLOCK - 1;
+      writeJsonAtomic(this.path, { reservedUntil: this.reservedUntil });
+    }
+    return this.next++;
+  }
+}
+
+const STATES: Readonly<Record<string, ShiftState>> = {
+  OFF_DUTY: pb.ShiftState.SHIFT_STATE_OFF_DUTY,
+  RECORDING: pb.ShiftState.SHIFT_STATE_RECORDING,
+  PAUSED: pb.ShiftState.SHIFT_STATE_PAUSED,
+  CLOSING: pb.ShiftState.SHIFT_STATE_CLOSING,
+  OFFLOADING: pb.ShiftState.SHIFT_STATE_OFFLOADING,
+};
+const PAUSES: Readonly<Record<string, PauseReason>> = {
+  PERSONAL_NEEDS: pb.PauseReason.PAUSE_REASON_PERSONAL_NEEDS,
+  SENSITIVE_SITE: pb.PauseReason.PAUSE_REASON_SENSITIVE_SITE,
+};
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SystemReads {
+  uptimeS: number;
+  load1: number;
+  memAvailableBytes: number;
+  clock: { source: string; synced: boolean };
+  storage: { freeBytes: number; totalBytes: number } | undefined;
+}
+
+/** The cheap system reads a heartbeat adds to the status snapshot. */
+export function readSystem(dataDir: string): SystemReads {
+  const uptimeS = Number(readText('/proc/uptime')?.split(' ')[0] ?? 0) || 0;
+  const load1 = Number(readText('/proc/loadavg')?.split(' ')[0] ?? 0) || 0;
+  const m = /MemAvailable:\s+(\d+) kB/.exec(readText('/proc/meminfo') ?? '');
+  // systemd-timesyncd touches this file once the clock is synchronized; chrony/ntpd users set the
+  // clock source in status.ext.clock (the time component) which takes precedence below.
+  const synced = existsSync('/run/systemd/timesync/synchronized');
+  const source = synced ? 'ntp' : existsSync('/dev/rtc0') ? 'rtc' : 'system';
+  let storage: SystemReads['storage'];
+  try {
+    const s = statfsSync(dataDir);
+    storage = { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  } catch {
+    storage = undefined;
+  }
+  return { uptimeS, load1, memAvailableBytes: m ? Number(m[1]) * 1024 : 0, clock: { source, synced }, storage };
+}
+
+const numOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+export interface HeartbeatInput {
+  readonly seq: number;
+  readonly status: StatusSnapshot;
+  readonly sys: SystemReads;
+  readonly agentUptimeS: number;
+  readonly outboxDepth: number;
+  readonly lastEventSeq: number;
+  readonly nowMs: number;
+}
+
+/** Builds the Heartbeat message (pure: all inputs passed in). */
+export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
+  const st = i.status;
+  const offload = st.ext.offload ?? {};
+  const clockExt = st.ext.clock ?? {};
+  const storage = st.storage ?? i.sys.storage;
+  return {
+    seq: i.seq,
+    deviceId: st.deviceId,
+    at: new Date(i.nowMs).toISOString(),
+    bootId: st.bootId,
+    uptimeS: i.sys.uptimeS,
+    agentUptimeS: i.agentUptimeS,
+    firmware: st.firmware,
+    board: st.board,
+    state: STATES[st.state] ?? pb.ShiftState.SHIFT_STATE_UNSPECIFIED,
+    shiftId: st.shiftId ?? '',
+    pauseReason: st.pauseReason ? PAUSES[st.pauseReason] ?? pb.PauseReason.PAUSE_REASON_UNSPECIFIED : pb.PauseReason.PAUSE_REASON_UNSPECIFIED,
+    pauseLeftS: st.pauseLeftS ?? null,
+    recording: {
+      segments: st.segments,
+      bytes: st.bytes,
+      mediaS: st.mediaS,
+      fps: st.fps,
+      droppedFrames: st.droppedFrames,
+      encoderRestarts: st.encoderRestarts,
+      encoderRunning: st.encoderRunning,
+      degradeLevel: st.degradeLevel,
+      lastSegmentAt: st.lastSegmentAt ?? '',
+    },
+    battery: st.battery
+      ? { percent: st.battery.percent, voltageV: st.battery.voltageV, charging: st.battery.charging, runtimeMin: st.battery.runtimeMin ?? null }
+      : null,
+    storage: {
+      freeBytes: storage?.freeBytes ?? 0,
+      totalBytes: storage?.totalBytes ?? 0,
+      awaitingOffloadBytes: numOf(offload.awaitingBytes) ?? numOf(offload.pendingBytes) ?? 0,
+      awaitingOffloadShifts: numOf(offload.awaitingShifts) ?? numOf(offload.pendingShifts) ?? 0,
+    },
+    temperatureC: st.temperatureC ?? null,
+    clock: {
+      source: typeof clockExt.source === 'string' ? clockExt.source : i.sys.clock.source,
+      synced: typeof clockExt.synced === 'boolean' ? clockExt.synced : i.sys.clock.synced,
+    },
+    outboxDepth: i.outboxDepth,
+    lastEventSeq: i.lastEventSeq,
+    faults: Object.entries(st.faults).map(([name, detail]) => ({ name, detail })),
+    journalHead: st.journalHead ?? '',
+    docked: st.docked ?? null,
+    load1: i.sys.load1,
+    memAvailableBytes: i.sys.memAvailableBytes,
+  };
+}
