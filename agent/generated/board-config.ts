@@ -79,6 +79,18 @@ export interface BoardConfig {
     busName?: string;
     address?: number;
     capacityMah?: number;
+    /**
+     * At or below this state of charge the agent warns (journaled, status LED pattern).
+     */
+    lowPct?: number;
+    /**
+     * At or below this the agent finalizes the shift cleanly before brown-out (journaled).
+     */
+    criticalPct?: number;
+    /**
+     * Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies).
+     */
+    criticalVoltageV?: number;
   };
   dock: {
     backend: InputBackend | 'none';
@@ -87,9 +99,25 @@ export interface BoardConfig {
   thermal: {
     backend: 'sim' | 'sysfs' | 'none';
     /**
-     * Thermal zone directory, e.g. /sys/class/thermal/thermal_zone0.
+     * Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal).
      */
     zone?: string;
+    /**
+     * Temperatures (ascending, °C) at which encoding degrade levels 1, 2, ... start (lower bitrate/fps before anything stops); the last one also raises the overheating fault.
+     *
+     * @minItems 1
+     * @maxItems 5
+     */
+    degradeC?:
+      | [number]
+      | [number, number]
+      | [number, number, number]
+      | [number, number, number, number]
+      | [number, number, number, number, number];
+    /**
+     * A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge.
+     */
+    hysteresisC?: number;
   };
   watchdog: {
     systemd?: boolean;
@@ -97,7 +125,14 @@ export interface BoardConfig {
      * Kernel watchdog device (e.g. /dev/watchdog) when systemd does not own it.
      */
     device?: string;
+    /**
+     * Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it.
+     */
     timeoutS?: number;
+    /**
+     * While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall).
+     */
+    stallS?: number;
   };
   /**
    * RTC device, e.g. /dev/rtc0.
@@ -124,6 +159,10 @@ export interface GpioLine {
    */
   line?: number | string;
   activeLow?: boolean;
+  /**
+   * Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it).
+   */
+  bias?: 'as-is' | 'pull-up' | 'pull-down' | 'disable';
 }
 
 export const boardConfigSchema = {
@@ -369,6 +408,27 @@ export const boardConfigSchema = {
           "type": "integer",
           "minimum": 100,
           "maximum": 100000
+        },
+        "lowPct": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 50,
+          "default": 15,
+          "description": "At or below this state of charge the agent warns (journaled, status LED pattern)."
+        },
+        "criticalPct": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 30,
+          "default": 5,
+          "description": "At or below this the agent finalizes the shift cleanly before brown-out (journaled)."
+        },
+        "criticalVoltageV": {
+          "type": "number",
+          "minimum": 2.8,
+          "maximum": 3.8,
+          "default": 3.4,
+          "description": "Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies)."
         }
       }
     },
@@ -410,7 +470,30 @@ export const boardConfigSchema = {
         },
         "zone": {
           "type": "string",
-          "description": "Thermal zone directory, e.g. /sys/class/thermal/thermal_zone0."
+          "description": "Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."
+        },
+        "degradeC": {
+          "type": "array",
+          "items": {
+            "type": "number",
+            "minimum": 30,
+            "maximum": 130
+          },
+          "minItems": 1,
+          "maxItems": 5,
+          "default": [
+            70,
+            75,
+            80
+          ],
+          "description": "Temperatures (ascending, °C) at which encoding degrade levels 1, 2, ... start (lower bitrate/fps before anything stops); the last one also raises the overheating fault."
+        },
+        "hysteresisC": {
+          "type": "number",
+          "minimum": 0,
+          "maximum": 20,
+          "default": 3,
+          "description": "A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge."
         }
       }
     },
@@ -429,7 +512,15 @@ export const boardConfigSchema = {
         "timeoutS": {
           "type": "integer",
           "minimum": 2,
-          "maximum": 600
+          "maximum": 600,
+          "description": "Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it."
+        },
+        "stallS": {
+          "type": "integer",
+          "minimum": 5,
+          "maximum": 600,
+          "default": 30,
+          "description": "While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall)."
         }
       }
     },
@@ -492,6 +583,16 @@ export const boardConfigSchema = {
         "activeLow": {
           "type": "boolean",
           "default": false
+        },
+        "bias": {
+          "enum": [
+            "as-is",
+            "pull-up",
+            "pull-down",
+            "disable"
+          ],
+          "default": "as-is",
+          "description": "Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."
         }
       }
     }

@@ -32,6 +32,7 @@ export interface CdevLine {
   readonly label: string;
   readonly offset: number;
   readonly activeLow: boolean;
+  readonly bias: 'as-is' | 'pull-up' | 'pull-down' | 'disable';
   /** How the config named it, for messages. */
   readonly what: string;
 }
@@ -95,15 +96,16 @@ export async function resolveCdevLine(spec: GpioLine, what: string, chips?: Chip
     throw new DeviceError(what, `no GPIO chip named or labelled '${spec.chip ?? ''}' (present: ${all.map((c) => `${c.name} [${c.label}]`).join(', ') || 'none'})`);
   }
   const activeLow = spec.activeLow ?? false;
+  const bias = spec.bias ?? 'as-is';
   if (typeof spec.line === 'number') {
     const c = candidates[0]!;
     if (spec.line >= c.lines) throw new DeviceError(what, `line ${spec.line} out of range: ${c.name} [${c.label}] has ${c.lines} lines`);
-    return { chip: c.name, label: c.label, offset: spec.line, activeLow, what };
+    return { chip: c.name, label: c.label, offset: spec.line, activeLow, bias, what };
   }
   if (spec.line === undefined) throw new DeviceError(what, 'no line configured');
   for (const c of candidates) {
     const hit = (await chipLines(c.name)).find((l) => l.name === spec.line);
-    if (hit) return { chip: c.name, label: c.label, offset: hit.offset, activeLow, what };
+    if (hit) return { chip: c.name, label: c.label, offset: hit.offset, activeLow, bias, what };
   }
   throw new DeviceError(what, `no GPIO line named '${spec.line}' on ${candidates.map((c) => c.name).join(', ')} (${describeSpec(spec)})`);
 }

@@ -91,11 +91,14 @@ class CdevInputs extends InputsBase {
 
   async start(): Promise<void> {
     const chips = await listCdevChips();
-    const byChip = new Map<string, Map<number, Bound>>();
+    // One monitor per chip and bias: gpiomon applies one bias to all the lines it requests.
+    const byChip = new Map<string, { chip: string; bias: CdevLine['bias']; lines: Map<number, Bound> }>();
     for (const s of this.specs) {
       const r: CdevLine = await resolveCdevLine(s.line, s.key, chips);
-      const lines = byChip.get(r.chip) ?? new Map<number, Bound>();
-      byChip.set(r.chip, lines);
+      const gk = `${r.chip}/${r.bias}`;
+      const group = byChip.get(gk) ?? { chip: r.chip, bias: r.bias, lines: new Map<number, Bound>() };
+      byChip.set(gk, group);
+      const lines = group.lines;
       let b = lines.get(r.offset);
       if (!b) {
         b = { keys: [], activeLow: r.activeLow, deb: undefined };
@@ -105,8 +108,8 @@ class CdevInputs extends InputsBase {
       this.byKey.set(s.key, b);
       this.where.set(s.key, `${r.chip} [${r.label}] line ${r.offset}${r.activeLow ? ' active-low' : ''}`);
     }
-    for (const [chip, lines] of byChip) {
-      const m = new ChipMonitor(chip, lines, (b, raw, at) => this.rawEdge(b, raw, at), (b, raw) => this.arm(b, raw), (e) => this.emit('error', e));
+    for (const { chip, bias, lines } of byChip.values()) {
+      const m = new ChipMonitor(chip, bias, lines, (b, raw, at) => this.rawEdge(b, raw, at), (b, raw) => this.arm(b, raw), (e) => this.emit('error', e));
       this.monitors.push(m);
       await m.start();
     }
@@ -133,6 +136,7 @@ class ChipMonitor {
 
   constructor(
     private readonly chip: string,
+    private readonly bias: CdevLine['bias'],
     private readonly lines: Map<number, Bound>,
     private readonly onEdge: (b: Bound, raw: boolean, atMono: number) => void,
     private readonly onArm: (b: Bound, raw: boolean) => void,
@@ -142,9 +146,9 @@ class ChipMonitor {
   async start(): Promise<void> {
     this.stopping = false;
     const offsets = [...this.lines.keys()];
-    const levels = (await runToolOk('gpioget', [this.chip, ...offsets.map(String)], { device: this.chip })).trim().split(/\s+/);
+    const levels = (await runToolOk('gpioget', [`--bias=${this.bias}`, this.chip, ...offsets.map(String)], { device: this.chip })).trim().split(/\s+/);
     offsets.forEach((o, i) => this.onArm(this.lines.get(o)!, levels[i] === '1'));
-    const child = spawn('gpiomon', ['-b', '-F', '%o %e', this.chip, ...offsets.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('gpiomon', ['-b', `--bias=${this.bias}`, '-F', '%o %e', this.chip, ...offsets.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
