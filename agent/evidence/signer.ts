@@ -103,3 +103,23 @@ export class JournalSigner {
     return written;
   }
 }
+
+/**
+ * Wires a signer to a shift journal the evidence writer has just opened: counts the segments
+ * already there (agent restart), then signs after every append that makes a signature due.
+ * Safe against re-entrant appends (a listener journaling in response to a record): signatures
+ * always cover the journal's current head. Returns the detach function.
+ */
+export function attachSigner(journal: Journal, signer: JournalSigner, existing: readonly { type: string; shift_id?: unknown }[] = []): () => void {
+  signer.resume(journal, existing);
+  const onRecord = (w: WrittenRecord): void => {
+    try {
+      signer.maybeSign(journal, w);
+    } catch (e) {
+      // A failed signature must never stop recording: the verifier will report the unsigned run.
+      log.error('signing failed', { error: e });
+    }
+  };
+  journal.on('record', onRecord);
+  return () => journal.off('record', onRecord);
+}
