@@ -7,6 +7,8 @@ import { keygenCentralCommand } from './keygen-central.js';
 import { agentCommand } from './agent.js';
 import { statusCommand } from './status.js';
 import { pressCommand } from './press.js';
+import { centralCommand } from './central.js';
+import { commandCommand } from './command.js';
 
 export const COMMANDS: readonly Command[] = [
   agentCommand,
@@ -16,4 +18,6 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   decryptCommand,
   keygenCentralCommand,
+  centralCommand,
+  commandCommand,
 ];
