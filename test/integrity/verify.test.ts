@@ -46,7 +46,7 @@ function expectFinding(r: ReturnType<typeof bodycam>, kind: string, where?: stri
   assert.ok(f, `finding ${kind}${where ? ` at ${where}` : ''} expected, got ${JSON.stringify(r.json?.findings)}`);
 }
 
-test('pristine shift verifies: exit 0, totals per reason and cause', () => {
+void test('pristine shift verifies: exit 0, totals per reason and cause', () => {
   const r = verify(pristine, '--probe');
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const j = r.json as unknown as {
@@ -72,7 +72,7 @@ test('pristine shift verifies: exit 0, totals per reason and cause', () => {
   assert.match(text.stdout, /^INTACT/);
 });
 
-test('tamper: bytes flipped in a media segment', () => {
+void test('tamper: bytes flipped in a media segment', () => {
   const d = copy();
   const p = join(d, 'seg-000002.ts');
   const b = readFileSync(p);
@@ -81,20 +81,20 @@ test('tamper: bytes flipped in a media segment', () => {
   expectFinding(verify(d), 'segment_hash', 'seg-000002.ts');
 });
 
-test('tamper: a segment truncated', () => {
+void test('tamper: a segment truncated', () => {
   const d = copy();
   const p = join(d, 'seg-000004.ts');
   truncateSync(p, statSync(p).size - 188);
   expectFinding(verify(d), 'segment_hash', 'seg-000004.ts');
 });
 
-test('tamper: a segment deleted', () => {
+void test('tamper: a segment deleted', () => {
   const d = copy();
   unlinkSync(join(d, 'seg-000003.ts'));
   expectFinding(verify(d), 'segment_missing', 'seg-000003.ts');
 });
 
-test('tamper: two segments swapped', () => {
+void test('tamper: two segments swapped', () => {
   const d = copy();
   renameSync(join(d, 'seg-000001.ts'), join(d, 'tmp'));
   renameSync(join(d, 'seg-000002.ts'), join(d, 'seg-000001.ts'));
@@ -104,13 +104,13 @@ test('tamper: two segments swapped', () => {
   expectFinding(r, 'segment_swapped', 'seg-000002.ts');
 });
 
-test('tamper: a segment added', () => {
+void test('tamper: a segment added', () => {
   const d = copy();
   copyFileSync(join(d, 'seg-000002.ts'), join(d, 'seg-000007.ts'));
   expectFinding(verify(d), 'extra_file', 'seg-000007.ts');
 });
 
-test('tamper: a segment renamed', () => {
+void test('tamper: a segment renamed', () => {
   const d = copy();
   renameSync(join(d, 'seg-000003.ts'), join(d, 'seg-000009.ts'));
   const r = verify(d);
@@ -118,7 +118,7 @@ test('tamper: a segment renamed', () => {
   assert.match(r.json!.findings.find((f) => f.kind === 'segment_renamed')!.message, /seg-000009\.ts/);
 });
 
-test('tamper: journal line edited without recomputing the chain', () => {
+void test('tamper: journal line edited without recomputing the chain', () => {
   const d = copy();
   const lines = readFileSync(join(d, JOURNAL), 'utf8').split('\n');
   const i = lines.findIndex((l) => l.includes('"type":"pause"'));
@@ -128,7 +128,7 @@ test('tamper: journal line edited without recomputing the chain', () => {
   expectFinding(verify(d), 'chain_broken', `${JOURNAL}:${i + 2}`);
 });
 
-test('tamper: journal line edited with the chain recomputed', () => {
+void test('tamper: journal line edited with the chain recomputed', () => {
   const d = copy();
   const recs = readRecords(d);
   const seg = recs.find((r) => r.type === 'segment' && r.file === 'seg-000002.ts')!;
@@ -139,7 +139,7 @@ test('tamper: journal line edited with the chain recomputed', () => {
   assert.ok(!kinds(r).includes('chain_broken'), 'the chain itself is consistent');
 });
 
-test('tamper: records removed with the chain recomputed', () => {
+void test('tamper: records removed with the chain recomputed', () => {
   const d = copy();
   const recs = readRecords(d).filter((r) => r.type !== 'pause' && r.type !== 'resume');
   writeRecords(d, recs, { rechain: true });
@@ -149,7 +149,7 @@ test('tamper: records removed with the chain recomputed', () => {
   expectFinding(r, 'coverage_hole');
 });
 
-test('tamper: the tail truncated (shift_end and final signature cut off)', () => {
+void test('tamper: the tail truncated (shift_end and final signature cut off)', () => {
   const d = copy();
   const recs = readRecords(d);
   writeRecords(d, recs.slice(0, recs.length - 2), { rechain: false });
@@ -159,7 +159,7 @@ test('tamper: the tail truncated (shift_end and final signature cut off)', () =>
   assert.equal(r.json?.verdict, 'incomplete');
 });
 
-test('tamper: journal cut mid-line', () => {
+void test('tamper: journal cut mid-line', () => {
   const d = copy();
   const p = join(d, JOURNAL);
   truncateSync(p, statSync(p).size - 40);
@@ -169,7 +169,7 @@ test('tamper: journal cut mid-line', () => {
   expectFinding(r, 'unsigned_tail');
 });
 
-test('tamper: timestamps shifted by an hour, chain recomputed', () => {
+void test('tamper: timestamps shifted by an hour, chain recomputed', () => {
   const d = copy();
   const shift = (v: unknown): string => new Date(Date.parse(String(v)) + 3_600_000).toISOString();
   const recs = readRecords(d).map((r) => ({ ...r, at: shift(r.at), ...(r.start ? { start: shift(r.start), end: shift(r.end) } : {}) }));
@@ -177,7 +177,7 @@ test('tamper: timestamps shifted by an hour, chain recomputed', () => {
   expectFinding(verify(d), 'signature_invalid');
 });
 
-test('tamper: timestamps shifted without recomputing the chain', () => {
+void test('tamper: timestamps shifted without recomputing the chain', () => {
   const d = copy();
   const lines = readFileSync(join(d, JOURNAL), 'utf8').split('\n');
   lines[5] = lines[5]!.replace(/"at":"2026-11-22T08/, '"at":"2026-11-22T09');
@@ -185,7 +185,7 @@ test('tamper: timestamps shifted without recomputing the chain', () => {
   expectFinding(verify(d), 'chain_broken', `${JOURNAL}:7`);
 });
 
-test('tamper: journal re-signed with another key', () => {
+void test('tamper: journal re-signed with another key', () => {
   const d = copy();
   const recs = readRecords(d).filter((r) => r.type !== 'fault');
   writeRecords(d, recs, { rechain: true, resignWith: { key: other.privateKey, pub: other.publicKey } });
@@ -196,7 +196,7 @@ test('tamper: journal re-signed with another key', () => {
   assert.equal(bodycam(['verify', d, '--pubkey', other.publicKeyPath]).code, 0);
 });
 
-test('tamper: journal lines reordered', () => {
+void test('tamper: journal lines reordered', () => {
   const d = copy();
   const lines = readFileSync(join(d, JOURNAL), 'utf8').split('\n');
   const a = lines.findIndex((l) => l.includes('seg-000001.ts'));
@@ -209,13 +209,13 @@ test('tamper: journal lines reordered', () => {
   expectFinding(r, 'segment_order');
 });
 
-test('tamper: an unjournaled torn-tail file planted', () => {
+void test('tamper: an unjournaled torn-tail file planted', () => {
   const d = copy();
   writeFileSync(join(d, 'journal.torn-0'), '{"seq":99');
   expectFinding(verify(d), 'extra_file', 'journal.torn-0');
 });
 
-test('a journal torn by a power cut and recovered by the writer verifies', async () => {
+void test('a journal torn by a power cut and recovered by the writer verifies', async () => {
   const { Journal } = await import('../../agent/evidence/journal.js');
   const { JournalSigner } = await import('../../agent/evidence/signer.js');
   const d = copy();
@@ -235,7 +235,7 @@ test('a journal torn by a power cut and recovered by the writer verifies', async
   assert.equal(r.code, 0, r.stdout);
 });
 
-test('the device journaled a hole: coverage finding with the line before it', async () => {
+void test('the device journaled a hole: coverage finding with the line before it', async () => {
   const d = (await makeShift({ root: join(root, 'hole'), identity: device, media, hole: true })).dir;
   const r = verify(d);
   expectFinding(r, 'coverage_hole');
@@ -243,7 +243,7 @@ test('the device journaled a hole: coverage finding with the line before it', as
   assert.match(r.json!.findings.find((f) => f.kind === 'coverage_hole')!.message, /^0\.4 s /);
 });
 
-test('a crashed shift verifies up to its last signature and reports the unsigned tail', async () => {
+void test('a crashed shift verifies up to its last signature and reports the unsigned tail', async () => {
   const d = (await makeShift({ root: join(root, 'crash'), identity: device, media, crash: true, signEvery: 2 })).dir;
   const r = verify(d);
   assert.equal(r.code, 1);
@@ -257,7 +257,7 @@ test('a crashed shift verifies up to its last signature and reports the unsigned
   expectFinding(r, 'unsealed_segment', 'seg-000004.ts');
 });
 
-test('garbage gives exit 2', () => {
+void test('garbage gives exit 2', () => {
   const g = join(root, 'garbage');
   cpSync(pristine, g, { recursive: true });
   writeFileSync(join(g, JOURNAL), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
