@@ -121,6 +121,7 @@ class ChipHolder {
   private child: ChildProcess | undefined;
   private want: Map<number, boolean> | undefined;
   private running: Promise<void> | undefined;
+  private readonly retired = new Set<ChildProcess>();
 
   constructor(readonly chip: string) {}
 
@@ -159,7 +160,8 @@ class ChipHolder {
       });
       child.once('exit', (code, sig) => {
         if (this.child === child) this.child = undefined;
-        if (sig === 'SIGTERM') return;
+        // gpioset handles SIGTERM through a signalfd and exits 0: a replacement we asked for.
+        if (this.retired.has(child)) return;
         clearTimeout(ok);
         const e = new DeviceError(this.chip, `gpioset exited (${code ?? sig}): ${stderr.trim()}`);
         log.error('output holder died', { chip: this.chip, error: e });
@@ -172,8 +174,12 @@ class ChipHolder {
     const c = this.child;
     this.child = undefined;
     if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    this.retired.add(c);
     return new Promise<void>((res) => {
-      c.once('exit', () => res());
+      c.once('exit', () => {
+        this.retired.delete(c);
+        res();
+      });
       c.kill('SIGTERM');
       setTimeout(() => c.kill('SIGKILL'), 2000).unref();
     });

@@ -19,11 +19,19 @@ for (const phase of phases) {
     results.push({ ok: false, name: `${phase}: no test results (guest rc ${rc ?? 'none'}; see ${join(dir, 'console.log')})` });
     continue;
   }
-  // Top-level test points only (node's TAP indents subtests by 4 spaces).
-  for (const line of readFileSync(tapFile, 'utf8').split('\n')) {
-    const m = /^(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$/.exec(line);
-    if (m) results.push({ ok: m[1] === 'ok', skip: Boolean(m[3]), name: `${phase}: ${m[2]}` });
-  }
+  // Every test point, nested or not, except suites (node marks them `type: 'suite'` in the YAML
+  // block that follows the point): a suite's result repeats its tests'.
+  const lines = readFileSync(tapFile, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    const m = /^\s*(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO).*)?$/.exec(line);
+    if (!m) return;
+    let j = i + 1;
+    let suite = false;
+    if (/^\s*---$/.test(lines[j] ?? '')) {
+      for (j++; j < lines.length && !/^\s*\.\.\.$/.test(lines[j]); j++) if (/type: 'suite'/.test(lines[j])) suite = true;
+    }
+    if (!suite) results.push({ ok: m[1] === 'ok', skip: Boolean(m[3]), name: `${phase}: ${m[2]}` });
+  });
   if (phase === 'main' && existsSync(join(dir, 'powerloss-failed'))) results.push({ ok: false, name: 'main: power-loss preparation failed' });
   if (phase === 'main' && !existsSync(join(dir, 'cut'))) results.push({ ok: false, name: 'main: the VM was not powered off mid-shift' });
 }
