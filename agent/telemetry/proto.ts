@@ -3,15 +3,9 @@
  * agent/generated/proto-types.d.ts (see codegen/gen-proto.mjs for why they are two files).
  * Import messages from here, never from agent/generated directly.
  */
-import $protobuf from 'protobufjs/minimal.js';
+import './proto-numbers.js';
 import * as runtime from '../generated/proto.js';
 import type { bodycam } from '../generated/proto-types.js';
-
-// The generated types say int64 fields are numbers (pbjs --force-number), but the runtime decodes
-// them into Long objects whenever the `long` package is installed (protobufjs depends on it).
-// Without util.Long the reader returns plain numbers: exact for our values (< 2^53).
-$protobuf.util.Long = null as unknown as typeof $protobuf.util.Long;
-$protobuf.configure();
 
 /** Message classes and enums of package bodycam.v1 (encode/decode/create/toObject). */
 export const pb: typeof bodycam.v1 = (runtime as unknown as { bodycam: typeof bodycam }).bodycam.v1;
