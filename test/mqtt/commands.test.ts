@@ -23,7 +23,7 @@ const refused = (r: ReturnType<typeof verifyCommand>): RefusedCommand => {
   return r as RefusedCommand;
 };
 
-test('a valid signed command verifies into a typed action', () => {
+void test('a valid signed command verifies into a typed action', () => {
   const cmd = buildCommand({ deviceId: 'cam-1', action: { type: 'set_policy', values: { personalNeedsMaxS: 600 } }, issuedAtMs: NOW - 1000, ttlS: 60 });
   const r = verifyCommand(signCommand(cmd, central.privateKey), opts());
   assert.ok(r.ok, JSON.stringify(r));
@@ -41,7 +41,7 @@ test('a valid signed command verifies into a typed action', () => {
   }
 });
 
-test('every refusal reason', () => {
+void test('every refusal reason', () => {
   const good = (o: Partial<Parameters<typeof buildCommand>[0]> = {}) => buildCommand({ deviceId: 'cam-1', action: identify, issuedAtMs: NOW, ...o });
   // unsigned
   const body = pb.Command.encode(good()).finish();
@@ -86,7 +86,7 @@ test('every refusal reason', () => {
   assert.equal(refused(verifyCommand(t.subarray(0, t.length - 7), opts())).refusal, 'malformed');
 });
 
-test('fuzz: 3000 malformed payloads are all refused with a reason, none throws', () => {
+void test('fuzz: 3000 malformed payloads are all refused with a reason, none throws', () => {
   const valid = Buffer.from(signCommand(buildCommand({ deviceId: 'cam-1', action: identify, issuedAtMs: NOW }), central.privateKey));
   const validSigned = { command: Buffer.from(pb.SignedCommand.decode(valid).command), signature: Buffer.from(pb.SignedCommand.decode(valid).signature) };
   const counts = new Map<string, number>();
@@ -121,7 +121,7 @@ test('fuzz: 3000 malformed payloads are all refused with a reason, none throws',
   for (const reason of ['malformed', 'too_large', 'bad_signature']) assert.ok((counts.get(reason) ?? 0) > 0, `${reason} seen: ${JSON.stringify([...counts])}`);
 });
 
-test('central config: key loading errors are listed', () => {
+void test('central config: key loading errors are listed', () => {
   const issues: { where: string; message: string }[] = [];
   parseCentralConfig({ commandPublicKey: '/nonexistent.pem', bogus: 1, maxTtlS: -5 }, '/central', issues);
   assert.deepEqual(issues.map((i) => i.where).sort(), ['/central/bogus', '/central/commandPublicKey', '/central/maxTtlS']);

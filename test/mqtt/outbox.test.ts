@@ -30,7 +30,7 @@ const rec = (seq: number, type = 'pause'): { rec: JournalRecord; line: string } 
 };
 const events = (ob: Outbox): Event[] => ob.peek(0, 1e6).map((q) => pb.Event.decode(q.payload));
 
-test('events are durable, ordered, and leave only when acknowledged', async () => {
+void test('events are durable, ordered, and leave only when acknowledged', async () => {
   const d = dir();
   let ob = mk(d);
   for (let i = 0; i < 50; i++) {
@@ -73,7 +73,7 @@ test('events are durable, ordered, and leave only when acknowledged', async () =
   await ob.close();
 });
 
-test('a torn tail (power cut mid-write) is cut off; complete events survive', async () => {
+void test('a torn tail (power cut mid-write) is cut off; complete events survive', async () => {
   const d = dir();
   let ob = mk(d);
   for (let i = 0; i < 5; i++) ob.add('', rec(i).rec, rec(i).line);
@@ -92,7 +92,7 @@ test('a torn tail (power cut mid-write) is cut off; complete events survive', as
   await ob.close();
 });
 
-test('bounded: overflow drops events and reports them in one OUTBOX_OVERFLOW event, seq without holes', async () => {
+void test('bounded: overflow drops events and reports them in one OUTBOX_OVERFLOW event, seq without holes', async () => {
   const d = dir();
   const ob = mk(d, { maxBytes: 8192 });
   for (let i = 0; i < 200; i++) ob.add('s', rec(i).rec, rec(i).line);
@@ -115,7 +115,7 @@ test('bounded: overflow drops events and reports them in one OUTBOX_OVERFLOW eve
   await ob.close();
 });
 
-test('reconcile: journal records after the cursor are queued (a crash between journal and outbox loses nothing)', async () => {
+void test('reconcile: journal records after the cursor are queued (a crash between journal and outbox loses nothing)', async () => {
   const d = dir();
   const shift = '20260101T000000Z-cam-1';
   mkdirSync(join(d, 'shifts', shift), { recursive: true });
