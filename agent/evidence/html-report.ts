@@ -24,6 +24,7 @@ export const PALETTE = {
   } as Record<string, string>,
   hole: '#111111',
   unsealed: '#f9c74f',
+  unsigned: '#c77700',
   fault: '#d50000',
   gesture: '#263238',
   signature: '#1e7b34',
@@ -76,6 +77,15 @@ function timelineSvg(r: VerifyReport): string {
     else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
     else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));
   }
+  // Everything after the last valid signature is unauthenticated: hatch it across all lanes.
+  const signedAt = r.timeline.find((t) => t.kind === 'signature' && t.line === r.journal.signedThroughLine)?.start;
+  if (r.journal.unsignedTail > 0) {
+    const from = signedAt !== undefined ? x(signedAt) : LEFT;
+    parts.push(
+      `<defs><pattern id="unsigned" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="8" fill="${PALETTE.unsigned}" fill-opacity="0.55"/></pattern></defs>` +
+        `<rect class="unsigned" x="${from.toFixed(1)}" y="${laneY(0)}" width="${Math.max(2, W - RIGHT - from).toFixed(1)}" height="${LANES.length * LANE_H}" fill="url(#unsigned)"><title>${r.journal.unsignedTail} record(s) after the last valid signature: not authenticated</title></rect>`,
+    );
+  }
   const y4 = laneY(4);
   for (const t of r.timeline) {
     const cx = x(t.start).toFixed(1);
@@ -103,7 +113,10 @@ function legend(r: VerifyReport): string {
   const causes = new Set(r.timeline.filter((t) => t.kind === 'gap').map((t) => t.label));
   for (const p of ['PERSONAL_NEEDS', 'SENSITIVE_SITE', ...reasons]) if (!items.some(([n]) => n === `pause ${p}`)) items.push([`pause ${p}`, pauseColour(p)]);
   for (const c of causes) items.push([`gap ${c}`, gapColour(c)]);
-  items.push(['not covered', PALETTE.hole], ['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
+  items.push(['not covered', PALETTE.hole]);
+  if (r.timeline.some((t) => t.kind === 'unsealed')) items.push(['unsealed (never journaled)', PALETTE.unsealed]);
+  if (r.journal.unsignedTail > 0) items.push(['unsigned (hatched)', PALETTE.unsigned]);
+  items.push(['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
   return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
 }
 
