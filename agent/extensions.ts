@@ -6,7 +6,8 @@ import type { AgentConfig } from './config/agent-config.js';
 import type { BoardConfig } from './config/board.js';
 import type { Extension } from './extension.js';
 import { telemetryExtension } from './telemetry/extension.js';
+import { powerExtension } from './power/extension.js';
 
 export type ExtensionFactory = (config: AgentConfig, board: BoardConfig) => Extension | undefined;
 
-export const EXTENSIONS: readonly ExtensionFactory[] = [telemetryExtension];
+export const EXTENSIONS: readonly ExtensionFactory[] = [powerExtension, telemetryExtension];

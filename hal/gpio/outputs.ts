@@ -2,11 +2,12 @@
  * GPIO outputs (led_rec, led_status, haptic, buzzer) over either kernel interface.
  *
  * Character device: a character-device line keeps its value only while some process holds its
- * request (released, a gpio-sim line falls back to its pull, a real pin is undefined), so one
- * `gpioset --mode=signal` per chip holds all of that chip's output lines for as long as the agent
- * drives them. libgpiod 1.6's gpioset cannot change a held value, so a change replaces the child:
- * the old one is stopped, a new one is started with the new values. Changes are coalesced: a
- * burst of pattern steps ends in one respawn with the latest values.
+ * request (released, a gpio-sim line falls back to its pull, a real pin is undefined), so a
+ * `gpioset --mode=signal` child holds each output line for as long as the agent drives it.
+ * libgpiod 1.6's gpioset cannot change a held value, so a change replaces that line's child: the
+ * old one is stopped, a new one started with the new value. One child per line (not per chip), so
+ * a blinking status LED never glitches the steady record LED. Changes are coalesced: a burst of
+ * pattern steps ends in one respawn with the latest value.
  * Legacy sysfs: onoff exports each line as an output and writes its value file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,7 +44,7 @@ interface CdevOut {
 
 export class CdevOutputs implements ReadableOutputs {
   private readonly outs = new Map<OutputName, CdevOut>();
-  private readonly holders = new Map<string, ChipHolder>();
+  private readonly holders = new Map<OutputName, LineHolder>();
   private readonly where = new Map<string, string>();
 
   constructor(private readonly lines: OutputLines) {}
@@ -54,10 +55,10 @@ export class CdevOutputs implements ReadableOutputs {
       const r = await resolveCdevLine(spec, name, chips);
       this.outs.set(name, { chip: r.chip, offset: r.offset, activeLow: r.activeLow, on: false });
       this.where.set(name, `${r.chip} [${r.label}] line ${r.offset}${r.activeLow ? ' active-low' : ''}`);
-      if (!this.holders.has(r.chip)) this.holders.set(r.chip, new ChipHolder(r.chip));
+      this.holders.set(name, new LineHolder(r.chip, r.offset));
     }
     // Drive everything off at start: a known state, and the lines are ours from now on.
-    await Promise.all([...this.holders.values()].map((h) => h.apply(this.valuesOf(h.chip))));
+    await Promise.all([...this.holders].map(([name, h]) => h.apply(this.electrical(name))));
   }
 
   async stop(): Promise<void> {
@@ -65,18 +66,16 @@ export class CdevOutputs implements ReadableOutputs {
     this.holders.clear();
   }
 
-  private valuesOf(chip: string): Map<number, boolean> {
-    const m = new Map<number, boolean>();
-    for (const o of this.outs.values()) if (o.chip === chip) m.set(o.offset, o.on !== o.activeLow);
-    return m;
+  private electrical(name: OutputName): boolean {
+    const o = this.outs.get(name)!;
+    return o.on !== o.activeLow;
   }
 
   set(name: OutputName, on: boolean): void {
     const o = this.outs.get(name);
     if (!o || o.on === on) return;
     o.on = on;
-    const h = this.holders.get(o.chip);
-    h?.apply(this.valuesOf(o.chip)).catch((e: unknown) => log.error('output change failed', { output: name, error: e }));
+    this.holders.get(name)?.apply(this.electrical(name)).catch((e: unknown) => log.error('output change failed', { output: name, error: e }));
   }
 
   get(name: OutputName): boolean {
@@ -116,17 +115,20 @@ export function readSimValue(chip: string, offset: number): boolean | undefined 
   }
 }
 
-/** Holds one chip's output lines with a `gpioset --mode=signal` child, replaced on every change. */
-class ChipHolder {
+/** Holds one output line with a `gpioset --mode=signal` child, replaced on every change. */
+class LineHolder {
   private child: ChildProcess | undefined;
-  private want: Map<number, boolean> | undefined;
+  private want: boolean | undefined;
   private running: Promise<void> | undefined;
   private readonly retired = new Set<ChildProcess>();
 
-  constructor(readonly chip: string) {}
+  constructor(
+    readonly chip: string,
+    readonly offset: number,
+  ) {}
 
-  apply(values: Map<number, boolean>): Promise<void> {
-    this.want = new Map(values);
+  apply(value: boolean): Promise<void> {
+    this.want = value;
     this.running ??= this.loop().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -136,7 +138,7 @@ class ChipHolder {
   }
 
   private async loop(): Promise<void> {
-    while (this.want) {
+    while (this.want !== undefined) {
       const v = this.want;
       this.want = undefined;
       await this.kill();
@@ -144,8 +146,8 @@ class ChipHolder {
     }
   }
 
-  private spawnHolder(values: Map<number, boolean>): Promise<void> {
-    const args = ['--mode=signal', this.chip, ...[...values].map(([o, on]) => `${o}=${on ? 1 : 0}`)];
+  private spawnHolder(value: boolean): Promise<void> {
+    const args = ['--mode=signal', this.chip, `${this.offset}=${value ? 1 : 0}`];
     const child = spawn('gpioset', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let stderr = '';

@@ -7,6 +7,8 @@ declare module 'sd-notify' {
     /** WATCHDOG_USEC / 1000, or 0 when systemd supervises no watchdog. */
     watchdogInterval(): number;
     sendStatus(text: string): void;
+    /** Raw sd_notify state string, e.g. 'READY=1' or 'STOPPING=1'. */
+    sendState(state: string): void;
   };
   export default sd;
 }

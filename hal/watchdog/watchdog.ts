@@ -48,13 +48,14 @@ export class SystemdWatchdog implements Watchdog {
   }
 }
 
-/** Sends READY=1 (the daemon is up) when started by systemd with Type=notify. */
-export async function notifyReady(status?: string): Promise<boolean> {
-  if (!process.env.NOTIFY_SOCKET) return false;
+/**
+ * A sender of sd_notify states (READY=1, STOPPING=1, STATUS=…) when started by systemd with
+ * Type=notify; undefined otherwise. Loaded only then: sd-notify is a native addon.
+ */
+export async function systemdNotifier(env = process.env): Promise<((state: string) => void) | undefined> {
+  if (!env.NOTIFY_SOCKET) return undefined;
   const sd = (await import('sd-notify')).default;
-  sd.ready();
-  if (status) sd.sendStatus(status);
-  return true;
+  return (state) => sd.sendState(state.endsWith('\n') ? state : state + '\n');
 }
 
 export class DeviceWatchdog implements Watchdog {

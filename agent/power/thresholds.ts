@@ -1,0 +1,63 @@
+/**
+ * Battery and thermal thresholds from the board config, checked beyond what the JSON Schema can
+ * say (ordering), and the pure level logic the power extension applies to each reading.
+ */
+import type { BoardConfig } from '../config/board.js';
+import type { Issue } from '../lib/errors.js';
+import type { GaugeReading } from '../../hal/types.js';
+
+export interface PowerThresholds {
+  readonly lowPct: number;
+  readonly criticalPct: number;
+  readonly criticalVoltageV: number;
+  /** Ascending °C at which degrade levels 1..n start. */
+  readonly degradeC: readonly number[];
+  readonly hysteresisC: number;
+}
+
+export function thresholdsOf(b: BoardConfig): PowerThresholds {
+  return {
+    lowPct: b.gauge.lowPct ?? 15,
+    criticalPct: b.gauge.criticalPct ?? 5,
+    criticalVoltageV: b.gauge.criticalVoltageV ?? 3.4,
+    degradeC: b.thermal.degradeC ?? [70, 75, 80],
+    hysteresisC: b.thermal.hysteresisC ?? 3,
+  };
+}
+
+/** Cross-field rules of the power settings (`bodycam board check` lists them with the schema's). */
+export function powerIssues(b: BoardConfig): Issue[] {
+  const t = thresholdsOf(b);
+  const out: Issue[] = [];
+  if (t.criticalPct >= t.lowPct) out.push({ where: '/gauge/criticalPct', message: `must be below lowPct (${t.criticalPct} >= ${t.lowPct})` });
+  t.degradeC.forEach((c, i) => {
+    if (i > 0 && c <= t.degradeC[i - 1]!) out.push({ where: `/thermal/degradeC/${i}`, message: `must be above the previous step (${c} <= ${t.degradeC[i - 1]!})` });
+  });
+  if (b.watchdog.device && b.watchdog.timeoutS === undefined) out.push({ where: '/watchdog/timeoutS', message: 'required with watchdog.device (the agent pets at a third of it)' });
+  return out;
+}
+
+export type BatteryLevel = 'ok' | 'low' | 'critical';
+
+/**
+ * The battery level of a reading. Charging is never low or critical. Leaving a level needs 2 %
+ * of margin so a gauge wobbling at the threshold does not journal a record per reading.
+ */
+export function batteryLevel(r: GaugeReading, prev: BatteryLevel, t: PowerThresholds): BatteryLevel {
+  if (r.charging) return 'ok';
+  const wasCritical = prev === 'critical';
+  if (r.percent <= t.criticalPct + (wasCritical ? 2 : 0) || r.voltageV <= t.criticalVoltageV + (wasCritical ? 0.05 : 0)) return 'critical';
+  if (r.percent <= t.lowPct + (prev !== 'ok' ? 2 : 0)) return 'low';
+  return 'ok';
+}
+
+/** The thermal degrade level of a temperature: 0 below the first step, n at or above step n. */
+export function thermalLevel(tempC: number, prev: number, t: PowerThresholds): number {
+  let level = 0;
+  t.degradeC.forEach((c, i) => {
+    // Rising: the threshold itself. Falling from above: only below threshold - hysteresis.
+    const limit = prev > i ? c - t.hysteresisC : c;
+    if (tempC >= limit) level = i + 1;
+  });
+  return level;
+}
