@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectVersionsCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startCeph, type CephCluster } from '../helpers/ceph.js';
 import { createS3Client } from '../../agent/offload/s3.js';
 import type { OffloadCredentials } from '../../agent/offload/config.js';
@@ -75,6 +75,22 @@ export async function versions(s3: S3Client, prefix: string): Promise<Map<string
     keyMarker = r.NextKeyMarker;
     versionMarker = r.NextVersionIdMarker;
   }
+}
+
+/**
+ * Bytes held by multipart uploads still open under a prefix. A SIGKILL between the server's
+ * CreateMultipartUpload and the device persisting the upload id can leave an empty upload behind
+ * (the device may not list uploads); it holds no parts, and the bucket's lifecycle rule aborts it.
+ * Any part in an open upload would be data stored twice.
+ */
+export async function openUploadBytes(s3: S3Client, prefix: string): Promise<number> {
+  const r = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: prefix }));
+  let bytes = 0;
+  for (const u of r.Uploads ?? []) {
+    const p = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: u.Key!, UploadId: u.UploadId! }));
+    for (const part of p.Parts ?? []) bytes += part.Size ?? 0;
+  }
+  return bytes;
 }
 
 export async function openUploads(s3: S3Client, prefix: string): Promise<number> {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectCommand, PutObjectCommand, ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3';
-import { startStore, getObject, versions, openUploads, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
+import { startStore, getObject, versions, openUploadBytes, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
 import { makeShift, type ShiftFixture } from './fixtures.js';
 import { runOffloadJob, shiftKeyPrefix, type OffloadJob } from '../../agent/offload/job.js';
 import { createS3Client, httpStatus } from '../../agent/offload/s3.js';
@@ -74,7 +74,7 @@ async function assertStoredExactly(dir: string, f: ShiftFixture, manifestSha256:
   const v = await versions(store.operator, prefix);
   assert.equal(v.size, f.files.length + 1, 'one object per file plus the manifest');
   for (const [k, n] of v) assert.equal(n, 1, `${k} stored once (no duplicate versions)`);
-  assert.equal(await openUploads(store.operator, prefix), 0, 'no multipart upload left open');
+  assert.equal(await openUploadBytes(store.operator, prefix), 0, 'no part left in an open multipart upload');
   return m;
 }
 

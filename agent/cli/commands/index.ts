@@ -9,11 +9,13 @@ import { statusCommand } from './status.js';
 import { pressCommand } from './press.js';
 import { centralCommand } from './central.js';
 import { commandCommand } from './command.js';
+import { offloadCommand } from './offload.js';
 
 export const COMMANDS: readonly Command[] = [
   agentCommand,
   statusCommand,
   pressCommand,
+  offloadCommand,
   provisionCommand,
   verifyCommand,
   decryptCommand,
