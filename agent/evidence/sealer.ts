@@ -9,8 +9,9 @@
  * Seals run one at a time in order (a promise chain), so journal order = recording order.
  *
  * Wall-clock times: ffmpeg reports each closed segment's media interval on its run's timeline.
- * A run's anchor (wall ms at media time 0) is the smallest (report time − media end) seen so far:
- * reports only ever arrive late, never early, so the minimum is the best estimate.
+ * A run's anchor (wall ms at media time 0) is the smallest (report time − media time) seen until
+ * its first segment is sealed — reports only ever arrive late, so the minimum is the best
+ * estimate — and is then frozen, so consecutive segments' wall intervals join exactly.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,6 +53,7 @@ export interface SealerHooks {
 interface RunState {
   run: number;
   anchor: number | undefined;
+  frozen?: boolean;
   lastMediaEnd: number;
   fps: number;
 }
@@ -96,7 +98,7 @@ export class ShiftSealer {
       }
       const run = Number(r.run);
       if (Number.isFinite(run) && Number.isFinite(start)) {
-        this.runs.set(run, { run, anchor: start - Number(r.media_start) * 1000, lastMediaEnd: Number(r.media_end), fps: 0 });
+        this.runs.set(run, { run, anchor: start - Number(r.media_start) * 1000, frozen: true, lastMediaEnd: Number(r.media_end), fps: 0 });
       }
     }
   }
@@ -127,7 +129,7 @@ export class ShiftSealer {
   /** Anchors a run from a progress report (media `outTimeS` reached at wall `atWall`). */
   progress(run: number, outTimeS: number, atWall: number): void {
     const r = this.runs.get(run);
-    if (!r || outTimeS <= 0) return;
+    if (!r || r.frozen || outTimeS <= 0) return;
     const a = atWall - outTimeS * 1000;
     r.anchor = r.anchor === undefined ? a : Math.min(r.anchor, a);
   }
@@ -137,7 +139,7 @@ export class ShiftSealer {
     const r = this.runs.get(run) ?? { run, anchor: undefined, lastMediaEnd: 0, fps: 0 };
     this.runs.set(run, r);
     const a = closedAtWall - mediaEnd * 1000;
-    r.anchor = r.anchor === undefined ? a : Math.min(r.anchor, a);
+    if (!r.frozen) r.anchor = r.anchor === undefined ? a : Math.min(r.anchor, a);
     r.lastMediaEnd = mediaEnd;
     return this.enqueue(() => this.seal(file, run, mediaStart, mediaEnd, false));
   }
@@ -212,6 +214,7 @@ export class ShiftSealer {
       anchor = st.mtimeMs - mediaEnd * 1000;
       r.anchor = anchor;
     }
+    r.frozen = true;
     const wallStart = Math.round(anchor + mediaStart * 1000);
     const wallEnd = Math.round(anchor + mediaEnd * 1000);
     const stored = await this.storer.store(staged, this.shiftDir, file, plain, sha);

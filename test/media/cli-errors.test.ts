@@ -1,0 +1,52 @@
+/** Bad input at the edge: every config error listed, exit 2, nothing started; clear CLI errors. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, tempDataDir, cleanup } from '../helpers/agent.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach(cleanup));
+
+test('bad config: every error listed, exit 2, nothing started', async () => {
+  const d = tempDataDir();
+  dirs.push(d);
+  const cfg = join(d, '..', `${d.split('/').pop()}-bad.json`);
+  writeFileSync(cfg, JSON.stringify({ policy: { personalNeedsMaxS: 99999, segmentS: 0, nope: true }, unknownSection: 1 }));
+  const r = await runCli(['agent', '--board', 'sim', '--data-dir', d, '--config', cfg]);
+  assert.equal(r.code, 2);
+  for (const needle of ['/policy/personalNeedsMaxS', '/policy/segmentS', '/policy/nope', '/unknownSection']) assert.ok(r.stderr.includes(needle), `${needle} in:\n${r.stderr}`);
+  assert.equal(existsSync(join(d, 'control.sock')), false, 'no control socket');
+  assert.deepEqual(readdirSync(d), [], 'nothing written');
+});
+
+test('bad board and unparsable JSON are clear errors with exit 2', async () => {
+  const d = tempDataDir();
+  dirs.push(d);
+  const r1 = await runCli(['agent', '--board', 'no-such-board', '--data-dir', d]);
+  assert.equal(r1.code, 2);
+  assert.match(r1.stderr, /no board config 'no-such-board'/);
+  const bad = join(d, '..', `${d.split('/').pop()}-b.json`);
+  writeFileSync(bad, '{ "name": "x", ');
+  const r2 = await runCli(['agent', '--board', bad, '--data-dir', d]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /not valid JSON/);
+});
+
+test('usage errors exit 2; no agent is exit 1 with a hint', async () => {
+  const d = tempDataDir();
+  dirs.push(d);
+  const r1 = await runCli(['press', 'volume', '--data-dir', d]);
+  assert.equal(r1.code, 2);
+  assert.match(r1.stderr, /button must be 'shift' or 'privacy'/);
+  const r2 = await runCli(['press', 'shift', '--hold', 'long', '--data-dir', d]);
+  assert.equal(r2.code, 2);
+  const r3 = await runCli(['status', '--data-dir', d]);
+  assert.equal(r3.code, 1);
+  assert.match(r3.stderr, /no agent answers/);
+  const r4 = await runCli(['frobnicate']);
+  assert.equal(r4.code, 2);
+  const r5 = await runCli(['agent', '--data-dir', d]);
+  assert.equal(r5.code, 2);
+  assert.match(r5.stderr, /--board is required/);
+});
