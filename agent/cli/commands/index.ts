@@ -10,12 +10,16 @@ import { pressCommand } from './press.js';
 import { centralCommand } from './central.js';
 import { commandCommand } from './command.js';
 import { offloadCommand } from './offload.js';
+import { selftestCommand } from './selftest.js';
+import { boardCommand } from './board.js';
 
 export const COMMANDS: readonly Command[] = [
   agentCommand,
   statusCommand,
   pressCommand,
   offloadCommand,
+  selftestCommand,
+  boardCommand,
   provisionCommand,
   verifyCommand,
   decryptCommand,
