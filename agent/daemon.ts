@@ -30,6 +30,7 @@ import type { AgentBusEvents, AgentContext, Extension, Services } from './extens
 import { EXTENSIONS } from './extensions.js';
 import type { StatusSnapshot } from './status.js';
 import { loadIdentity } from './identity/identity.js';
+import { JournalSigner, attachSigner } from './evidence/signer.js';
 import { FIRMWARE_VERSION } from './version.js';
 import type { SimState } from '../hal/sim/sim-world.js';
 
@@ -107,6 +108,7 @@ export class Daemon {
   private latencies: { start: number[]; resume: number[] } = { start: [], resume: [] };
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
+  private signer: JournalSigner | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
 
@@ -126,6 +128,8 @@ export class Daemon {
     const identity = loadIdentity(dataDir);
     this.deviceId = this.o.config.deviceId ?? identity?.deviceId ?? `unprovisioned-${hostname()}`;
     if (!identity) this.log.warn('no device identity: run `bodycam provision`; journals will not be signed', { deviceId: this.deviceId });
+    else if (identity.deviceId === this.deviceId) this.signer = new JournalSigner(identity, this.policy.signEverySegments);
+    else this.log.warn('config deviceId differs from the provisioned identity: journals will not be signed', { config: this.deviceId, identity: identity.deviceId });
     this.deviceJournal = new Journal(dataDir, Date.now, 'device-journal.jsonl');
     this.deviceJournal.open();
     this.deviceJournal.on('record', (r) => this.bus.fire('record', null, r));
@@ -186,6 +190,7 @@ export class Daemon {
       await this.shift.sealer.drain();
       this.shift.sealer.stopExpecting(Date.now());
       this.shift.journal.append('note', { what: 'agent_stopped_during_shift' });
+      this.signFinal(this.shift.journal, 'agent_stop');
       this.shift.journal.close();
     }
     this.persist(true);
@@ -334,6 +339,7 @@ export class Daemon {
     });
     sealer.restore(existing);
     journal.on('record', (r) => this.bus.fire('record', shiftId, r));
+    if (this.signer) attachSigner(journal, this.signer, existing);
     this.shift = { shiftId, dir, journal, sealer };
     this.lastRun = 0;
     this.encoder.lastRun = 0;
@@ -360,6 +366,7 @@ export class Daemon {
     await s.sealer.drain();
     s.sealer.stopExpecting(decidedAt);
     s.journal.append('shift_end', { reason, end: isoMs(decidedAt), segments: s.sealer.segments, media_s: Math.round(s.sealer.mediaS * 1000) / 1000 });
+    this.signFinal(s.journal, 'shift_end');
     s.journal.close();
     this.shift = undefined;
     this.removePidfile();
@@ -449,6 +456,14 @@ export class Daemon {
       }
     }
     return undefined;
+  }
+
+  private signFinal(j: Journal, why: string): void {
+    try {
+      this.signer?.signNow(j, why);
+    } catch (e) {
+      this.log.error('final signature failed; the verifier will report the unsigned tail', { err: e });
+    }
   }
 
   private persist(clean: boolean): void {
@@ -807,6 +822,7 @@ export class Daemon {
       policy: () => this.policy,
       setPolicy: (p, source) => {
         this.policy = p;
+        this.signer?.setSignEverySegments(p.signEverySegments);
         this.journal('policy', { source, policy: p });
         this.bus.fire('policy', p);
       },
