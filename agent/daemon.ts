@@ -53,6 +53,8 @@ class Bus extends TypedEmitter<AgentBusEvents> {
   }
 }
 
+/** Faults that a fresh valid segment proves over. */
+const ENCODER_FAULTS = ['encoder_crash', 'encoder_stall', 'camera_lost', 'storage_full', 'camera'] as const;
 const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 const DEGRADE = [
   { kbps: 1, fps: 1 },
@@ -330,8 +332,7 @@ export class Daemon {
     const sealer = new ShiftSealer(dir, stageDir, journal, this.storer, this.log.child('sealer'), {
       onSealed: (s) => {
         this.encoder.noteHealthy();
-        this.clearFault('encoder');
-        this.clearFault('camera');
+        for (const f of ENCODER_FAULTS) this.clearFault(f);
         this.checkStorage();
         this.bus.fire('status', this.status());
         void s;
@@ -518,9 +519,10 @@ export class Daemon {
         return;
       }
       const cause: GapCause = !this.hal.camera.present() ? 'camera_lost' : this.storageFull() ? 'storage_full' : how.stalled ? 'encoder_stall' : 'encoder_crash';
-      const detail = `exit code ${exit.code ?? '-'} signal ${exit.signal ?? '-'}: ${exit.stderrTail.slice(-3).join(' | ') || '(no stderr)'}`;
-      s.journal.append('fault', { fault: cause, detail, run: r.run });
-      this.setFault(cause === 'camera_lost' ? 'camera' : 'encoder', detail);
+      const detail = `run ${r.run}: exit code ${exit.code ?? '-'} signal ${exit.signal ?? '-'}: ${exit.stderrTail.slice(-3).join(' | ') || '(no stderr)'}`;
+      // One fault record per interruption; a repeat of the same cause still journals (new run).
+      this.faults.delete(cause);
+      this.setFault(cause, detail);
       void s.sealer.recoverUnlisted(r.run, cause);
     });
     return enc;

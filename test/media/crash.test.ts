@@ -40,6 +40,8 @@ test('SIGKILL of ffmpeg: recording resumes by itself, the gap is journaled with 
   const fault = j.find((r) => r.type === 'fault' && r.fault === 'encoder_crash');
   assert.ok(fault, 'fault journaled');
   assert.match(String(fault.detail), /signal SIGKILL/);
+  assert.equal(j.filter((r) => r.type === 'fault').length, 1, 'one fault record for one interruption');
+  assert.ok(j.some((r) => r.type === 'recovery' && r.fault === 'encoder_crash'), 'the fault is cleared by fresh media');
   const gap = j.find((r) => r.type === 'gap' && r.cause === 'encoder_crash');
   assert.ok(gap, 'gap journaled');
   const segs = j.filter((r) => r.type === 'segment');
