@@ -385,7 +385,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   const timeline: TimelineItem[] = [];
   const t0 = lines[0]?.atMs;
   const lastAt = [...recs].reverse().find((l) => l.atMs !== undefined)?.atMs;
-  const t1 = shiftEnd?.atMs ?? lastAt;
+  // The shift ends when the end was decided (`shift_end.end`); the record itself is written after
+  // the encoder has drained, so its `at` is later.
+  const t1 = (shiftEnd ? (parseTime(shiftEnd.rec.end) ?? shiftEnd.atMs) : undefined) ?? lastAt;
   const covered: Interval[] = [];
   const pauseS: Record<string, number> = {};
   const gapS: Record<string, number> = {};
@@ -394,9 +396,10 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   let faults = 0;
   let gestures = 0;
   let openPause: { at: number; reason: string; line: Line & { rec: Rec }; maxS: number | undefined } | undefined;
-  const closePause = (endMs: number): void => {
+  const closePause = (closeAt: number): void => {
     if (!openPause) return;
     const p = openPause;
+    const endMs = Math.max(closeAt, p.at);
     openPause = undefined;
     const allowed = (PAUSE_REASONS as readonly string[]).includes(p.reason);
     if (allowed) covered.push({ start: p.at, end: endMs });
@@ -461,7 +464,10 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
         break;
       case 'gesture':
         gestures++;
-        if (at !== undefined) timeline.push({ kind: 'gesture', start: at, end: at, label: `${String(r.button ?? '?')} ${String(r.gesture ?? '')} → ${String(r.outcome ?? '')}`.trim(), line: l.no });
+        if (at !== undefined) {
+          const what = [r.button, r.gesture].filter((v) => typeof v === 'string').join(' ');
+          timeline.push({ kind: 'gesture', start: at, end: at, label: `${what || 'gesture'}${typeof r.outcome === 'string' ? ` → ${r.outcome}` : ''}`, line: l.no });
+        }
         break;
       case 'signature':
         if (at !== undefined) timeline.push({ kind: 'signature', start: at, end: at, label: String(r.why ?? 'signature'), line: l.no });
@@ -471,7 +477,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
         if (at !== undefined) timeline.push({ kind: r.type, start: at, end: at, label: String(r.what ?? r.source ?? r.type), line: l.no });
         break;
       case 'shift_end':
-        if (at !== undefined) closePause(at);
+        if (t1 !== undefined) closePause(t1);
         break;
       default:
         break;
