@@ -80,15 +80,7 @@ export interface BoardConfig {
     address?: number;
     capacityMah?: number;
     /**
-     * At or below this state of charge the agent warns (journaled, status LED pattern).
-     */
-    lowPct?: number;
-    /**
-     * At or below this the agent finalizes the shift cleanly before brown-out (journaled).
-     */
-    criticalPct?: number;
-    /**
-     * Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies).
+     * Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct).
      */
     criticalVoltageV?: number;
   };
@@ -103,19 +95,7 @@ export interface BoardConfig {
      */
     zone?: string;
     /**
-     * Temperatures (ascending, °C) at which encoding degrade levels 1, 2, ... start (lower bitrate/fps before anything stops); the last one also raises the overheating fault.
-     *
-     * @minItems 1
-     * @maxItems 5
-     */
-    degradeC?:
-      | [number]
-      | [number, number]
-      | [number, number, number]
-      | [number, number, number, number]
-      | [number, number, number, number, number];
-    /**
-     * A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge.
+     * A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC).
      */
     hysteresisC?: number;
   };
@@ -409,26 +389,12 @@ export const boardConfigSchema = {
           "minimum": 100,
           "maximum": 100000
         },
-        "lowPct": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 50,
-          "default": 15,
-          "description": "At or below this state of charge the agent warns (journaled, status LED pattern)."
-        },
-        "criticalPct": {
-          "type": "integer",
-          "minimum": 1,
-          "maximum": 30,
-          "default": 5,
-          "description": "At or below this the agent finalizes the shift cleanly before brown-out (journaled)."
-        },
         "criticalVoltageV": {
           "type": "number",
           "minimum": 2.8,
           "maximum": 3.8,
           "default": 3.4,
-          "description": "Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies)."
+          "description": "Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct)."
         }
       }
     },
@@ -472,28 +438,12 @@ export const boardConfigSchema = {
           "type": "string",
           "description": "Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."
         },
-        "degradeC": {
-          "type": "array",
-          "items": {
-            "type": "number",
-            "minimum": 30,
-            "maximum": 130
-          },
-          "minItems": 1,
-          "maxItems": 5,
-          "default": [
-            70,
-            75,
-            80
-          ],
-          "description": "Temperatures (ascending, °C) at which encoding degrade levels 1, 2, ... start (lower bitrate/fps before anything stops); the last one also raises the overheating fault."
-        },
         "hysteresisC": {
           "type": "number",
           "minimum": 0,
           "maximum": 20,
           "default": 3,
-          "description": "A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge."
+          "description": "A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC)."
         }
       }
     },

@@ -42,7 +42,6 @@ export interface PowerDeps {
 export class PowerExtension implements Extension {
   readonly name = 'power';
   private ctx: AgentContext | undefined;
-  private readonly t: PowerThresholds;
   private readonly clock: Clock;
   private watchdogs: Watchdog[] = [];
   private readTimer: Timer | undefined;
@@ -66,7 +65,6 @@ export class PowerExtension implements Extension {
     private readonly board: BoardConfig,
     private readonly deps: PowerDeps = {},
   ) {
-    this.t = thresholdsOf(board);
     this.clock = deps.clock ?? systemClock;
   }
 
@@ -126,6 +124,11 @@ export class PowerExtension implements Extension {
   tick(): Promise<void> {
     this.reading$ = this.readOnce();
     return this.reading$;
+  }
+
+  /** Read at every use: a signed set-policy command may change the thresholds at any time. */
+  private get t(): PowerThresholds {
+    return thresholdsOf(this.board, this.ctx!.policy());
   }
 
   private async readOnce(): Promise<void> {

@@ -1,8 +1,11 @@
 /**
- * Battery and thermal thresholds from the board config, checked beyond what the JSON Schema can
- * say (ordering), and the pure level logic the power extension applies to each reading.
+ * Battery and thermal thresholds, and the pure level logic the power extension applies to each
+ * reading. The percent and temperature thresholds are policy (central may tune them per fleet,
+ * within policy's bounds); the board adds what is a property of the hardware: the cell's
+ * critical voltage and the thermal hysteresis.
  */
 import type { BoardConfig } from '../config/board.js';
+import type { Policy } from '../config/policy.js';
 import type { Issue } from '../lib/errors.js';
 import type { GaugeReading } from '../../hal/types.js';
 
@@ -15,24 +18,24 @@ export interface PowerThresholds {
   readonly hysteresisC: number;
 }
 
-export function thresholdsOf(b: BoardConfig): PowerThresholds {
+/**
+ * Three degrade steps: at policy's tempDegradeC (lower bitrate), half way to tempCriticalC (lower
+ * bitrate and fps), and at tempCriticalC (the lowest quality the core has, and the overheating
+ * fault). Recording never stops for heat: a hot camera that records is worth more than a cool one.
+ */
+export function thresholdsOf(b: BoardConfig, p: Policy): PowerThresholds {
   return {
-    lowPct: b.gauge.lowPct ?? 15,
-    criticalPct: b.gauge.criticalPct ?? 5,
+    lowPct: p.batteryLowPct,
+    criticalPct: p.batteryCriticalPct,
     criticalVoltageV: b.gauge.criticalVoltageV ?? 3.4,
-    degradeC: b.thermal.degradeC ?? [70, 75, 80],
+    degradeC: [p.tempDegradeC, Math.round((p.tempDegradeC + p.tempCriticalC) / 2), p.tempCriticalC],
     hysteresisC: b.thermal.hysteresisC ?? 3,
   };
 }
 
-/** Cross-field rules of the power settings (`bodycam board check` lists them with the schema's). */
+/** Cross-field rules of the board's power settings (`bodycam board check` lists them with the schema's). */
 export function powerIssues(b: BoardConfig): Issue[] {
-  const t = thresholdsOf(b);
   const out: Issue[] = [];
-  if (t.criticalPct >= t.lowPct) out.push({ where: '/gauge/criticalPct', message: `must be below lowPct (${t.criticalPct} >= ${t.lowPct})` });
-  t.degradeC.forEach((c, i) => {
-    if (i > 0 && c <= t.degradeC[i - 1]!) out.push({ where: `/thermal/degradeC/${i}`, message: `must be above the previous step (${c} <= ${t.degradeC[i - 1]!})` });
-  });
   if (b.watchdog.device && b.watchdog.timeoutS === undefined) out.push({ where: '/watchdog/timeoutS', message: 'required with watchdog.device (the agent pets at a third of it)' });
   return out;
 }

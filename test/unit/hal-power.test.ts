@@ -9,6 +9,7 @@ import { PowerExtension } from '../../agent/power/extension.js';
 import { batteryLevel, powerIssues, thermalLevel, thresholdsOf } from '../../agent/power/thresholds.js';
 import { resolveBoard, type BoardConfig } from '../../agent/config/board.js';
 import { FakeClock } from '../../agent/lib/clock.js';
+import { DEFAULT_POLICY } from '../../agent/config/policy.js';
 import { createLogger } from '../../agent/lib/log.js';
 import type { AgentContext } from '../../agent/extension.js';
 import type { StatusSnapshot } from '../../agent/status.js';
@@ -53,6 +54,7 @@ async function harness(board = simBoard(), gauge?: Gauge): Promise<Harness> {
   const ctx = {
     hal,
     board,
+    policy: () => DEFAULT_POLICY,
     log: createLogger('test'),
     services: { provide: (n: string, v: unknown) => void services.set(n, v), get: <T>(n: string) => services.get(n) as T | undefined },
     status: () => ({ ...h.status, faults: Object.fromEntries(h.faults) }) as StatusSnapshot,
@@ -125,14 +127,19 @@ void test('an implausible gauge is a gauge fault, never a reason to end a shift'
 void test('thermal: each step degrades (journaled with its temperature), the last is overheating, hysteresis on the way down', async () => {
   const h = await harness();
   const sim = h.hal.sim!;
-  for (const c of [69, 70, 74, 76, 81, 79, 77, 76, 71, 66]) {
+  // Policy 70/85 °C → steps at 70, 78 and 85 °C; leaving a step needs 3 °C below it.
+  for (const c of [69, 70, 77, 78, 86, 83, 81, 75, 71, 66]) {
     sim.update({ tempC: c });
     await h.ext.tick();
   }
   assert.deepEqual(h.degrade, [['thermal', 1], ['thermal', 2], ['thermal', 3], ['thermal', 2], ['thermal', 1], ['thermal', 0]]);
   const steps = h.journal.filter(([, f]) => f.event === 'thermal').map(([, f]) => [f.temp_c, f.level]);
-  assert.deepEqual(steps, [[70, 1], [76, 2], [81, 3], [76, 2], [71, 1], [66, 0]]);
+  assert.deepEqual(steps, [[70, 1], [78, 2], [86, 3], [81, 2], [71, 1], [66, 0]]);
   assert.equal(h.faults.has('overheating'), false);
+  sim.update({ tempC: 90 });
+  await h.ext.tick();
+  assert.match(h.faults.get('overheating')!, /90 °C/);
+  assert.deepEqual(h.ends, [], 'heat never ends a shift');
   assert.equal(h.reports.at(-1)?.[1], 66);
   await h.ext.stop();
 });
@@ -167,7 +174,7 @@ void test('watchdog: petted off duty; while recording only as segments keep comi
 
 void test('thresholds: levels, hysteresis and cross-field rules', () => {
   const b = simBoard();
-  const t = thresholdsOf(b);
+  const t = thresholdsOf(b, DEFAULT_POLICY);
   const r = (percent: number, voltageV = 3.8, charging = false) => ({ percent, voltageV, charging, currentMa: undefined, runtimeMin: undefined });
   assert.equal(batteryLevel(r(50), 'ok', t), 'ok');
   assert.equal(batteryLevel(r(15), 'ok', t), 'low');
@@ -177,11 +184,9 @@ void test('thresholds: levels, hysteresis and cross-field rules', () => {
   assert.equal(batteryLevel(r(8), 'critical', t), 'low');
   assert.equal(batteryLevel(r(3, 3.8, true), 'critical', t), 'ok', 'charging is never critical');
   assert.equal(thermalLevel(69.9, 0, t), 0);
-  assert.equal(thermalLevel(80, 0, t), 3);
-  assert.equal(thermalLevel(78, 3, t), 3, 'hysteresis');
-  b.gauge.lowPct = 5;
-  b.gauge.criticalPct = 10;
-  b.thermal.degradeC = [70, 65];
+  assert.equal(thermalLevel(85, 0, t), 3);
+  assert.equal(thermalLevel(83, 3, t), 3, 'hysteresis');
+  assert.deepEqual(thresholdsOf(b, { ...DEFAULT_POLICY, batteryLowPct: 30, tempDegradeC: 60, tempCriticalC: 90 }).degradeC, [60, 75, 90]);
   b.watchdog.device = '/dev/watchdog';
-  assert.deepEqual(powerIssues(b).map((i) => i.where), ['/gauge/criticalPct', '/thermal/degradeC/1', '/watchdog/timeoutS']);
+  assert.deepEqual(powerIssues(b).map((i) => i.where), ['/watchdog/timeoutS']);
 });
