@@ -20,4 +20,6 @@ export interface BenchSuite {
   run(): Promise<BenchRow[]>;
 }
 
-export const SUITES: Array<() => Promise<BenchSuite>> = [];
+export const SUITES: Array<() => Promise<BenchSuite>> = [
+  async () => (await import('./mqtt.js')).mqttSuite(),
+];
