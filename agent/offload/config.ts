@@ -27,6 +27,8 @@ export interface OffloadConfig {
   readonly approvedNetworks: readonly ApprovedNetwork[];
   /** Multipart part size in bytes (one part is held in memory at a time). */
   readonly partSizeBytes: number;
+  /** Files uploaded at once, each with one part in memory (memory bound = concurrency × part size). */
+  readonly concurrency: number;
   /** Path-style URLs (`endpoint/bucket/key`): what Ceph RGW and most on-premise stores expect. */
   readonly forcePathStyle: boolean;
   /** Retry pacing for failed requests (through agent/lib/backoff.ts). */
@@ -51,7 +53,7 @@ export const MIN_PART_BYTES = 64 * 1024;
 export const MAX_PART_BYTES = 512 * 1024 * 1024;
 const KNOWN = [
   'endpoint', 'region', 'bucket', 'keyPrefix', 'accessKeyId', 'secretAccessKey', 'credentialsFile', 'approvedNetworks',
-  'partSizeMb', 'forcePathStyle', 'retryInitialMs', 'retryMaxMs', 'requestTimeoutMs', 'nice', 'networkPollS',
+  'partSizeMb', 'concurrency', 'forcePathStyle', 'retryInitialMs', 'retryMaxMs', 'requestTimeoutMs', 'nice', 'networkPollS',
 ];
 
 /** Parses an IPv4/IPv6 address to a bigint (undefined when it is not one). */
@@ -193,6 +195,8 @@ export function parseOffloadConfig(value: unknown, where: string, issues: Issue[
     });
   }
   const partSizeMb = num(o, 'partSizeMb', 8, MIN_PART_BYTES / 1048576, MAX_PART_BYTES / 1048576, where, issues);
+  const concurrency = num(o, 'concurrency', 4, 1, 16, where, issues);
+  if (!Number.isInteger(concurrency)) issues.push({ where: `${where}/concurrency`, message: 'must be an integer' });
   let forcePathStyle = true;
   if (o.forcePathStyle !== undefined) {
     if (typeof o.forcePathStyle !== 'boolean') issues.push({ where: `${where}/forcePathStyle`, message: 'must be true or false' });
@@ -208,7 +212,7 @@ export function parseOffloadConfig(value: unknown, where: string, issues: Issue[
   if (issues.length > before || !endpoint || !bucket || !credentials) return undefined;
   return {
     endpoint, region, bucket, keyPrefix, credentials, credentialsSource, approvedNetworks,
-    partSizeBytes: Math.round(partSizeMb * 1048576), forcePathStyle, retryInitialMs, retryMaxMs, requestTimeoutMs,
+    partSizeBytes: Math.round(partSizeMb * 1048576), concurrency, forcePathStyle, retryInitialMs, retryMaxMs, requestTimeoutMs,
     nice: Math.round(nice), networkPollS,
   };
 }

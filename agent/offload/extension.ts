@@ -259,7 +259,7 @@ export class OffloadExtension implements Extension {
     const job: OffloadJob = {
       dataDir: this.ctx.dataDir, shiftId: entry.shiftId, shiftDir: this.ctx.shiftDir(entry.shiftId), deviceId: this.ctx.deviceId,
       target: { endpoint: cfg.endpoint, region: cfg.region, forcePathStyle: cfg.forcePathStyle, credentials: cfg.credentials, requestTimeoutMs: cfg.requestTimeoutMs },
-      bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes,
+      bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes, concurrency: cfg.concurrency,
       bandwidthKbps: this.ctx.policy().offloadBandwidthKbps, retryInitialMs: cfg.retryInitialMs, retryMaxMs: cfg.retryMaxMs,
     };
     const child = fork(this.workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });

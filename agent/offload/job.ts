@@ -20,6 +20,8 @@ export interface OffloadJob {
   readonly bucket: string;
   readonly keyPrefix: string;
   readonly partSizeBytes: number;
+  /** Files in flight at once (default 4). */
+  readonly concurrency?: number;
   readonly bandwidthKbps: number;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
@@ -82,6 +84,7 @@ export async function runOffloadJob(job: OffloadJob, hooks: RunHooks): Promise<U
       manifest: pm.manifest, manifestPath: pm.path, manifestSha256: pm.sha256, manifestBytes: pm.bytes.length,
       keyOf: (name) => prefix + name,
       partSizeBytes: job.partSizeBytes,
+      concurrency: job.concurrency,
       bandwidthKbps: hooks.bandwidthKbps ?? (() => job.bandwidthKbps),
       retryInitialMs: job.retryInitialMs, retryMaxMs: job.retryMaxMs,
       state: loadUploadState(job.dataDir, job.shiftId),

@@ -9,7 +9,10 @@
  * part; on resume the server's parts are checked against the local bytes (a part's ETag is its
  * MD5) and only what is missing or different is sent.
  *
- * One part is held in memory at a time; parts are streamed through the bandwidth limiter.
+ * A small window of files (`concurrency`, default 4) is in flight at once, one part each: on
+ * Ceph a multipart upload costs ~3 round trips that wait on the OSD, so a window keeps the link
+ * busy while memory stays bounded at `concurrency` parts. Parts are streamed through one shared
+ * bandwidth limiter, so the limit holds for the sum.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -76,6 +79,8 @@ export interface UploaderOptions {
   /** Object key of a file of this shift. */
   readonly keyOf: (name: string) => string;
   readonly partSizeBytes: number;
+  /** Files in flight at once (each holds one part in memory). */
+  readonly concurrency?: number;
   /** Current bandwidth limit in kbit/s (0 = unlimited); read continuously. */
   readonly bandwidthKbps: () => number;
   readonly retryInitialMs: number;
@@ -101,12 +106,14 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
   readonly items: UploadItem[];
   private readonly limiter: RateLimiter;
   private bytesDoneFiles = 0;
-  private bytesDonePart = 0;
+  /** Bytes done of the files in flight. */
+  private readonly partial = new Map<string, number>();
   private filesDone = 0;
   private sentThisRun = 0;
   private rateWindow: Array<{ t: number; sent: number }> = [];
-  private currentFile: string | null = null;
   private lastEmit = 0;
+  /** Aborts the other files in flight when one fails for good (or the caller aborts). */
+  private readonly ac = new AbortController();
 
   constructor(private readonly o: UploaderOptions) {
     super();
@@ -134,7 +141,8 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     const w = this.rateWindow;
     const first = w[0];
     const rateBps = first && now - first.t > 200 ? ((this.sentThisRun - first.sent) * 1000) / (now - first.t) : 0;
-    const bytesDone = this.bytesDoneFiles + this.bytesDonePart;
+    let bytesDone = this.bytesDoneFiles;
+    for (const b of this.partial.values()) bytesDone += b;
     const left = this.bytesTotal - bytesDone;
     return {
       shiftId: this.o.shiftId,
@@ -145,7 +153,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       bytesSent: this.sentThisRun,
       rateBps: Math.round(rateBps),
       etaS: left === 0 ? 0 : rateBps > 0 ? Math.round(left / rateBps) : null,
-      file: this.currentFile,
+      file: this.partial.keys().next().value ?? null,
     };
   }
 
@@ -164,19 +172,51 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     saveUploadState(this.o.dataDir, this.state);
   }
 
+  private async doItem(item: UploadItem): Promise<void> {
+    const st = (this.state.files[item.name] ??= { key: item.key, parts: [] });
+    if (!st.done) {
+      this.partial.set(item.name, 0);
+      try {
+        await this.withRetry(item.name, () => this.uploadFile(item, st));
+      } finally {
+        this.partial.delete(item.name);
+      }
+    }
+    this.bytesDoneFiles += item.bytes;
+    this.filesDone++;
+    this.tick(true);
+  }
+
   async run(): Promise<UploadResult> {
     this.state.stats.runs++;
     this.persist();
-    for (const item of this.items) {
-      const st = (this.state.files[item.name] ??= { key: item.key, parts: [] });
-      this.currentFile = item.name;
-      if (!st.done) await this.withRetry(item.name, () => this.uploadFile(item, st));
-      this.bytesDoneFiles += item.bytes;
-      this.bytesDonePart = 0;
-      this.filesDone++;
-      this.tick(true);
+    const outer = this.o.signal;
+    const onAbort = (): void => this.ac.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    outer?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const files = this.items.slice(0, -1);
+      let next = 0;
+      let failure: unknown;
+      const lane = async (): Promise<void> => {
+        while (next < files.length && failure === undefined) {
+          const item = files[next++]!;
+          try {
+            await this.doItem(item);
+          } catch (e) {
+            failure ??= e;
+            this.ac.abort(e);
+          }
+        }
+      };
+      // Every lane settles before we report: no request outlives the run.
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(this.o.concurrency ?? 4, files.length)) }, lane));
+      if (failure !== undefined) throw failure;
+      // The manifest goes last: its presence in the store means the shift is complete.
+      await this.doItem(this.items.at(-1)!);
+    } finally {
+      outer?.removeEventListener('abort', onAbort);
     }
-    this.currentFile = null;
     this.state.completedAt = new Date().toISOString();
     this.persist();
     this.tick(true);
@@ -189,12 +229,12 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       try {
         return await fn();
       } catch (e) {
-        if (this.o.signal?.aborted || isFatal(e)) throw e;
+        if (this.ac.signal.aborted || isFatal(e)) throw e;
         const d = b.next();
         const msg = `${what}: ${s3ErrorName(e) ?? 'error'}${httpStatus(e) ? ` (HTTP ${httpStatus(e)})` : ''}: ${describe(e)}`;
         this.o.log.warn('upload request failed; retrying', { shift: this.o.shiftId, file: what, error: msg, attempt: b.attempts, delayMs: d });
         this.emit('retry', msg, b.attempts, d);
-        await sleep(d, this.o.signal);
+        await sleep(d, this.ac.signal);
       }
     }
   }
@@ -206,7 +246,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     for (;;) {
       let r;
       try {
-        r = await this.o.s3.send(new ListPartsCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: this.o.signal });
+        r = await this.o.s3.send(new ListPartsCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: this.ac.signal });
       } catch (e) {
         // Ceph answers NoSuchKey for an upload that was completed or aborted; AWS says NoSuchUpload.
         const n = s3ErrorName(e);
@@ -220,8 +260,14 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
   }
 
   private async uploadFile(item: UploadItem, st: FileUploadState): Promise<void> {
-    const { s3, bucket, signal } = this.o;
-    this.bytesDonePart = 0;
+    const { s3, bucket } = this.o;
+    const signal = this.ac.signal;
+    let donePart = 0;
+    const setDone = (n: number): void => {
+      donePart = n;
+      this.partial.set(item.name, n);
+    };
+    setDone(0);
     let server = new Map<number, { etag: string; size: number }>();
     if (st.uploadId) {
       const sp = await this.serverParts(item.key, st.uploadId);
@@ -284,7 +330,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
         if (have && have.etag === md5hex && have.size === size) {
           done.push({ n, size, md5: md5hex, sha256: sha, etag: have.etag });
           this.state.stats.partsReused++;
-          this.bytesDonePart += size;
+          setDone(donePart + size);
           this.emit('part', { file: item.name, n, size, reused: true });
           this.tick();
           continue;
@@ -295,7 +341,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
           ContentMD5: md5.toString('base64'), ChecksumSHA256: sha,
           Body: pacedBody(body, this.limiter, signal, (k) => {
             this.sentThisRun += k;
-            this.bytesDonePart += k;
+            setDone(donePart + k);
             this.tick();
           }),
         }), { abortSignal: signal });
@@ -312,7 +358,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       }
     } catch (e) {
       // A failed part's bytes are not "done": progress restarts from what the server confirms.
-      this.bytesDonePart = 0;
+      setDone(0);
       throw e;
     } finally {
       await fh.close();
