@@ -168,3 +168,57 @@ void test('SIGKILL of the agent mid-upload: the worker goes with it; restart res
   const events = offloadRecords(dataDir, f.shiftId).map((x) => [x.event, x.resumed]);
   assert.deepEqual(events, [['started', false], ['started', true], ['uploaded', undefined]]);
 });
+
+void test('automatic offload follows the dock: undocking pauses it (worker gone), docking again resumes and completes', { timeout: 240_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-offload-dock-');
+  dirs.push(dataDir);
+  const f = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 21, 8), { seconds: 10 });
+  const a = await start(dataDir, config({}, { offloadBandwidthKbps: 1200 }));
+  let s = await a.waitFor((x) => off(x)?.queue.some((q) => q.shiftId === f.shiftId), 10_000, 'found at start-up');
+  assert.equal(off(s).state, 'waiting', 'closed shift found at start-up waits for the dock');
+  assert.equal(off(s).active, false);
+  await a.sim({ docked: true });
+  s = await a.waitFor((x) => (off(x).current?.bytesDone ?? 0) > f.bytes * 0.25, 60_000, 'uploading while docked');
+  assert.equal(off(s).active, true, 'status().active while uploading (the LED keys on it)');
+  assert.ok(off(s).current!.bytesTotal >= f.bytes);
+  const pid = off(s).workerPid!;
+  await a.sim({ docked: false });
+  s = await a.waitFor((x) => !off(x).active, 15_000, 'paused after undocking');
+  assert.equal(off(s).state, 'waiting');
+  assert.equal(off(s).reason, 'not docked');
+  const until = Date.now() + 10_000;
+  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!alive(pid), 'the worker stopped');
+  assert.ok(!loadUploadState(dataDir, f.shiftId)!.completedAt);
+  await a.sim({ docked: true });
+  await a.waitFor((x) => off(x).awaitingConfirmation.includes(f.shiftId), 120_000, 'complete after re-docking');
+  const st = loadUploadState(dataDir, f.shiftId)!;
+  assert.ok(st.stats.partsReused >= 1, 'the second run resumed from the server parts');
+  const prefix = `${PREFIX}/${DEVICE}/${f.shiftId}/`;
+  for (const file of f.files) assert.ok((await getObject(store.operator, prefix + file)).equals(readFileSync(join(f.dir, file))), `${file} byte-identical`);
+  for (const [k, n] of await versions(store.operator, prefix)) assert.equal(n, 1, `${k} once`);
+});
+
+void test('offload in the background of the next shift: recording goes on without gaps; offload records land in the recording shift journal', { timeout: 240_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-offload-bg-');
+  dirs.push(dataDir);
+  const f = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 19, 8), { seconds: 8 });
+  const a = await start(dataDir, config({}, { offloadBandwidthKbps: 2400 }));
+  await a.press('shift', { holdS: 2.2 });
+  let s = await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 1, 60_000, 'recording');
+  const shiftId = s.shiftId!;
+  await a.sim({ docked: true });
+  s = await a.waitFor((x) => off(x).awaitingConfirmation.includes(f.shiftId), 120_000, 'previous shift uploaded during recording');
+  assert.equal(s.state, 'RECORDING');
+  const segsBefore = s.segments;
+  await a.waitFor((x) => x.segments >= segsBefore + 2, 30_000, 'recording goes on');
+  await a.press('shift', { holdS: 3.2 });
+  await a.press('shift');
+  await a.waitFor((x) => x.state === 'OFF_DUTY', 30_000, 'shift end');
+  const j = readJournal(join(dataDir, 'shifts', shiftId, 'journal.jsonl'));
+  const gaps = j.filter((r) => r.type === 'gap' && r.cause !== 'encoder_start');
+  assert.deepEqual(gaps, [], 'no gap in the recording while offloading');
+  const off1 = j.filter((r) => r.type === 'offload' && r.shift === f.shiftId).map((r) => r.event);
+  assert.deepEqual(off1, ['started', 'uploaded'], 'offload records of the old shift are in the recording shift journal');
+  assert.ok(j.filter((r) => r.type === 'segment').length >= 3);
+});
