@@ -11,7 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CryptoError, ConfigError, EvidenceError, type Issue } from '../lib/errors.js';
 import { fsyncDir } from '../lib/atomic.js';
 import { createLogger } from '../lib/log.js';
@@ -311,18 +311,19 @@ export function isVolatileDir(dir: string): boolean {
 export class EncryptingStorer implements SegmentStorer {
   /** The current shift's data key: memory only, forgotten (zeroed) when another shift starts. */
   private current: { shiftId: string; dataKey: Buffer; wrap: WrappedKey } | undefined;
-  private readonly stageFor = new Map<string, string>();
+  /** Shift dir → shift id, as the evidence writer announced them through stageDir(). */
+  private readonly shiftOfDir = new Map<string, string>();
 
   constructor(private readonly cfg: EncryptionConfig) {}
 
-  stageDir(shiftId: string, _shiftDir: string): string {
+  stageDir(shiftId: string, shiftDir: string): string {
     const dir = join(this.cfg.stageDir, shiftId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Refuse rather than leak: plaintext on a disk-backed stage would survive a stolen device.
     if (!isVolatileDir(dir)) {
       throw new ConfigError('encryption', [{ where: '/encryption/stageDir', message: `${this.cfg.stageDir} is not on tmpfs/ramfs: plaintext would reach non-volatile storage` }]);
     }
-    this.stageFor.set(shiftId, dir);
+    this.shiftOfDir.set(shiftDir, shiftId);
     this.keyFor(shiftId);
     return dir;
   }
@@ -344,7 +345,7 @@ export class EncryptingStorer implements SegmentStorer {
   }
 
   async store(stagedPath: string, shiftDir: string, file: string, plain: Buffer, plainSha256: string): Promise<StoredSegment> {
-    const shiftId = shiftDir.split('/').filter(Boolean).at(-1) ?? shiftDir;
+    const shiftId = this.shiftOfDir.get(shiftDir) ?? basename(shiftDir);
     const { dataKey, wrap } = this.keyFor(shiftId);
     const outName = file + ENC_SUFFIX;
     const outPath = join(shiftDir, outName);

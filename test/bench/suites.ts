@@ -21,6 +21,7 @@ export interface BenchSuite {
 }
 
 export const SUITES: Array<() => Promise<BenchSuite>> = [
+  async () => (await import('./integrity.js')).integritySuite(),
   async () => (await import('./core.js')).coreSuite(),
   async () => (await import('./offload.js')).offloadSuite(),
   async () => (await import('./mqtt.js')).mqttSuite(),
