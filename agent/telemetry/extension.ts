@@ -129,6 +129,7 @@ export class TelemetryExtension implements Extension {
       if (topic !== this.topics.cmd) return;
       void this.commands.handle(payload, 'mqtt').then((r) => this.publishResult(r));
     });
+    if (!/^(mqtts|wss|tls|ssl):/.test(this.cfg.url)) log.warn('MQTT without TLS: telemetry and commands travel in clear text (production uses mqtts:// with client certificates)', { url: this.cfg.url });
     this.link.start();
     log.info('telemetry started', { prefix, url: this.cfg.url, outboxDepth: this.outbox.depth });
   }

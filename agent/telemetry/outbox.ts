@@ -253,6 +253,11 @@ export class Outbox extends TypedEmitter<OutboxEvents> {
     return [...this.cursors.keys()];
   }
 
+  /** Forgets the cursor of a journal that no longer exists (shift offloaded and deleted). */
+  forget(source: Source): void {
+    if (this.cursors.delete(source)) this.markDirty();
+  }
+
   /** Writes every pending record durably. Serialized: concurrent callers share one run. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing.then(() => (this.pending.length || this.overflowReady() ? this.flush() : undefined));
@@ -518,11 +523,12 @@ export function reconcile(outbox: Outbox, o: ReconcileOptions): number {
   const shiftsDir = join(o.dataDir, 'shifts');
   const known = outbox.sources().filter((s) => s !== '').sort();
   const newest = known.at(-1) ?? '';
-  if (existsSync(shiftsDir)) {
-    for (const id of readdirSync(shiftsDir).sort()) {
-      if (outbox.cursor(id) >= 0 || outbox.fresh || id > newest) candidates.push({ source: id, path: join(shiftsDir, id, 'journal.jsonl') });
-    }
+  const present = new Set(existsSync(shiftsDir) ? readdirSync(shiftsDir) : []);
+  for (const id of [...present].sort()) {
+    if (outbox.cursor(id) >= 0 || outbox.fresh || id > newest) candidates.push({ source: id, path: join(shiftsDir, id, 'journal.jsonl') });
   }
+  // Keep the newest known shift: it is what tells new shifts from old ones above.
+  for (const id of known) if (!present.has(id) && id !== newest) outbox.forget(id);
   const found: Array<{ source: Source; rec: JournalRecord; line: string }> = [];
   for (const c of candidates) {
     const cur = outbox.cursor(c.source);

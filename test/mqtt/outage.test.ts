@@ -79,14 +79,29 @@ void test('broker outage + agent SIGKILL and restart during it: every event arri
   }, 60_000, 'outbox drained');
   const lastSeq = (drained.ext.telemetry as { lastEventSeq: number }).lastEventSeq;
   await obs.waitFor(() => new Set(obs!.events().map((e) => e.seq)).size >= lastSeq, 30_000, `events 1..${lastSeq} at central`);
-  await a.stop();
+  // End the shift online (the agent's own stop journals after telemetry has stopped; those records
+  // go out with the next run, so the comparison is made while the agent runs).
+  await a.press('shift', { holdS: 3.2 });
+  await a.press('shift');
+  await a.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'shift end');
 
-  // Expected: every record of the journals whose type is an event type.
+  // Expected: every record of the journals whose type is an event type — eventually all at central.
   const types = new Set(DEFAULT_EVENT_TYPES);
-  const expected: Array<[string, number, string]> = [];
-  for (const r of readJournal(join(a.dataDir, 'shifts', shiftId, 'journal.jsonl'))) if (types.has(r.type)) expected.push([shiftId, r.seq, r.type]);
-  const dj = join(a.dataDir, 'device-journal.jsonl');
-  if (existsSync(dj)) for (const r of readJournal(dj)) if (types.has(r.type)) expected.push(['', r.seq, r.type]);
+  const key = (x: [string, number, string]): string => x.join('|');
+  const expectedNow = (): Array<[string, number, string]> => {
+    const out: Array<[string, number, string]> = [];
+    for (const r of readJournal(join(a.dataDir, 'shifts', shiftId, 'journal.jsonl'))) if (types.has(r.type)) out.push([shiftId, r.seq, r.type]);
+    const dj = join(a.dataDir, 'device-journal.jsonl');
+    if (existsSync(dj)) for (const r of readJournal(dj)) if (types.has(r.type)) out.push(['', r.seq, r.type]);
+    return out;
+  };
+  const receivedKeys = (): Set<string> => new Set(obs!.events().filter((e) => e.kind !== pb.EventKind.EVENT_KIND_OUTBOX_OVERFLOW).map((e) => key([e.shiftId, e.journalSeq, e.type])));
+  let expected: Array<[string, number, string]> = [];
+  await obs.waitFor(() => {
+    expected = expectedNow();
+    const got = receivedKeys();
+    return expected.some((x) => x[2] === 'shift_end') && expected.every((x) => got.has(key(x)));
+  }, 30_000, 'every journal event at central');
 
   const evs = obs.events();
   const firstBySeq = new Map<number, (typeof evs)[number]>();
@@ -108,7 +123,6 @@ void test('broker outage + agent SIGKILL and restart during it: every event arri
   assert.deepEqual(arrival, seqs, 'first arrivals in seq order');
   assert.ok([...copies.values()].every((n) => n <= 2), `duplicates at most once: ${JSON.stringify([...copies].filter(([, n]) => n > 1))}`);
   const got = seqs.map((q) => firstBySeq.get(q)!).filter((e) => e.kind !== pb.EventKind.EVENT_KIND_OUTBOX_OVERFLOW).map((e): [string, number, string] => [e.shiftId, e.journalSeq, e.type]);
-  const key = (x: [string, number, string]): string => x.join('|');
   assert.deepEqual(got.map(key).sort(), expected.map(key).sort(), 'exactly the journal records, each once');
   // Within one journal, events come in journal order.
   const shiftSeqs = got.filter((g) => g[0] === shiftId).map((g) => g[1]);
@@ -122,4 +136,5 @@ void test('broker outage + agent SIGKILL and restart during it: every event arri
   // Every event's journal line hashes to its journal_hash (central can check it against the offload).
   const { createHash } = await import('node:crypto');
   for (const e of firstBySeq.values()) if (e.journalLine) assert.equal(createHash('sha256').update(e.journalLine).digest('hex'), e.journalHash);
+  await a.stop();
 });

@@ -122,6 +122,18 @@ void test('heartbeats: at connect and every interval, decodable by the generated
   await b.stop();
 });
 
+void test('MQTT 3.1.1 (protocolVersion 4) works too: birth, Will-less clean stop', { timeout: 60_000 }, async () => {
+  const obs = await Observer.start(broker, 'cam-p5');
+  observers.push(obs);
+  const a = await startAgent({ board, config: agentConfig(broker, 'cam-p5', { mqtt: { protocolVersion: 4 } }) });
+  agents.push(a);
+  await obs.waitFor(() => obs.statuses().find((s) => s.presence === pb.Presence.PRESENCE_ONLINE), 20_000, 'ONLINE over 3.1.1');
+  await obs.waitFor(() => obs.heartbeats().length >= 1, 20_000, 'heartbeat over 3.1.1');
+  assert.equal(await a.stop(), 0);
+  await obs.waitFor(() => obs.statuses().find((s) => s.presence === pb.Presence.PRESENCE_OFFLINE), 10_000, 'OFFLINE over 3.1.1');
+  assert.match(a.logs(), /"protocol":"MQTT 3.1.1"/);
+});
+
 void test('the shipped broker config refuses clients without a valid certificate, and confines devices to their topics', { timeout: 60_000 }, async () => {
   const ca = readFileSync(broker.pki.ca);
   const tryConnect = (opts: mqtt.IClientOptions, url = broker.url): Promise<string> =>
