@@ -6,7 +6,7 @@ set -euo pipefail
 
 declare -A GROUP=(
   [build]="build-essential python3 pkg-config libsystemd-dev"
-  [media]="ffmpeg fonts-dejavu-core v4l-utils"
+  [media]="ffmpeg fonts-dejavu-core v4l-utils openssl"
   [mqtt]="mosquitto mosquitto-clients protobuf-compiler openssl"
   [browser]="chromium fonts-dejavu-core"
   [hil]="qemu-system-x86 busybox-static kmod xz-utils zstd cpio gpiod i2c-tools v4l-utils e2fsprogs gcc make bc flex bison libelf-dev libssl-dev"

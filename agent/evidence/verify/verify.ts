@@ -18,7 +18,7 @@ import type { Category, Finding, Severity, TimelineItem, Totals, Verdict, Verify
 export class UnusableInputError extends EvidenceError {}
 
 export const PAUSE_REASONS = ['PERSONAL_NEEDS', 'SENSITIVE_SITE'] as const;
-export const GAP_CAUSES = ['encoder_start', 'encoder_crash', 'encoder_stall', 'agent_restart', 'power_loss', 'agent_stopped', 'camera_lost', 'storage_full'] as const;
+export const GAP_CAUSES = ['encoder_start', 'encoder_crash', 'encoder_stall', 'encoder_reconfigure', 'agent_restart', 'power_loss', 'agent_stopped', 'camera_lost', 'storage_full'] as const;
 /** Holes up to this long are clock granularity, not missing evidence (docs: "Coverage rule"). */
 export const COVERAGE_TOLERANCE_MS = 250;
 /** A new segment's media_start may differ from the previous media_end of the same run by this much. */
@@ -289,6 +289,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       F.tampered('segment_order', where, `${file} is journaled as segment #${expectNo}: segment numbers must run 1, 2, 3… in journal order (records reordered, removed or renamed)`);
     }
     if (m?.[2]) encrypted = true;
+    if (typeof r.invalid === 'string') F.add('warning', 'note', 'segment_invalid', where, `the device journaled ${file} as not valid media: ${r.invalid}`);
     if (referenced.has(file)) F.tampered('segment_duplicate', where, `${file} is journaled twice`);
     referenced.add(file);
     const seg: Seg = {
