@@ -111,6 +111,7 @@ export class Daemon {
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
   private signer: JournalSigner | undefined;
+  private housekeeping: NodeJS.Timeout | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
 
@@ -168,6 +169,7 @@ export class Daemon {
     }
 
     await this.startExtensions();
+    this.housekeeping = setInterval(() => this.tick(), 2000);
     this.notifySystemd('READY=1');
     this.log.info('agent ready', { deviceId: this.deviceId, board: board.name, state: this.state.name, socket: controlSocketPath(dataDir) });
   }
@@ -185,6 +187,7 @@ export class Daemon {
       }
     }
     await this.queue.catch(() => undefined);
+    if (this.housekeeping) clearInterval(this.housekeeping);
     for (const t of this.timers.values()) t.cancel();
     this.gestures?.reset();
     if (this.encoder) await this.encoder.stop();
@@ -233,17 +236,18 @@ export class Daemon {
 
   private async startExtensions(): Promise<void> {
     const ctx = this.context();
-    for (const factory of EXTENSIONS) {
+    for (const entry of EXTENSIONS) {
       let ext: Extension | undefined;
       try {
-        ext = factory(this.o.config, this.o.board);
+        if (!entry.wanted(this.o.config, this.o.board)) continue;
+        ext = (await entry.load())(this.o.config, this.o.board);
         if (!ext) continue;
         await ext.start(ctx);
         this.extensions.push(ext);
         this.log.info('extension started', { ext: ext.name });
       } catch (e) {
-        this.setFault(`ext_${ext?.name ?? 'unknown'}`, describe(e));
-        this.log.error('extension failed to start; recording goes on', { ext: ext?.name, err: e });
+        this.setFault(`ext_${ext?.name ?? entry.name}`, describe(e));
+        this.log.error('extension failed to start; recording goes on', { ext: ext?.name ?? entry.name, err: e });
       }
     }
   }
@@ -716,6 +720,12 @@ export class Daemon {
         ext[e.name] = { error: describe(err) };
       }
     }
+    // The power extension reads the gauge and the thermal zone; the snapshot's top-level fields
+    // carry its latest reading so status and heartbeats show it without knowing the extension.
+    const power = ext.power as { battery?: { percent: number; voltageV: number; charging: boolean; runtimeMin?: number } | null; temperatureC?: number | null } | undefined;
+    const battery = power?.battery
+      ? { percent: power.battery.percent, voltageV: power.battery.voltageV, charging: power.battery.charging, runtimeMin: power.battery.runtimeMin ?? null }
+      : this.battery;
     const outputs: Record<string, boolean> = {};
     for (const n of ['led_rec', 'led_status', 'haptic', 'buzzer'] as const) if (this.hal?.outputs.has(n)) outputs[n] = this.hal.outputs.get(n);
     return {
@@ -742,8 +752,8 @@ export class Daemon {
       faults: Object.fromEntries(this.faults),
       journalHead: sh?.journal.head ?? null,
       outputs,
-      battery: this.battery,
-      temperatureC: this.temperatureC,
+      battery,
+      temperatureC: power?.temperatureC ?? this.temperatureC,
       docked: this.hal?.dock ? this.hal.dock.docked() : null,
       storage: this.storageInfo(),
       ext: {
@@ -752,6 +762,15 @@ export class Daemon {
         encoder: { pid: this.encoder?.pid ?? null, run: this.lastRun },
       },
     };
+  }
+
+  /** Slow periodic upkeep: the off-duty LED shows an offload in progress. */
+  private tick(): void {
+    if (this.state.name !== 'OFF_DUTY') return;
+    const off = this.extensions.find((e) => e.name === 'offload')?.status?.();
+    const active = off?.active === true;
+    if (active && this.feedback.baseName !== 'offloading') this.feedback.setBase('offloading');
+    else if (!active && this.feedback.baseName === 'offloading') this.feedback.setBase('off_duty');
   }
 
   /** Extensions that read power report here, so status and heartbeats carry it. */
