@@ -105,7 +105,7 @@ function videoFilter(args: RecordingArgs): string[] {
     // Wall clock in UTC, as the journal: %{gmtime} is evaluated per frame by ffmpeg.
     f.push(
       `drawtext=fontfile=${args.burnIn.font}:fontsize=${Math.max(12, Math.round(args.video.height / 24))}` +
-        `:fontcolor=white:box=1:boxcolor=black@0.6:x=8:y=8` +
+        `:fontcolor=white:box=1:boxcolor=black@0.6:x=8:y=h-th-8` +
         `:text='${id}  %{gmtime\\:%Y-%m-%d %H\\\\\\:%M\\\\\\:%S}Z'`,
     );
   }
