@@ -4,7 +4,7 @@
  * `bodycam provision` creates it; nothing overwrites it unless told to.
  */
 import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, chmodSync, chownSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../lib/atomic.js';
 import { BodycamError, ConfigError } from '../lib/errors.js';
@@ -59,5 +59,18 @@ export function provisionIdentity(dataDir: string, opts: { deviceId?: string; fo
   writeFileAtomic(join(dir, 'device.pub.pem'), pubPem, 0o644);
   const keyId = publicKeyId(publicKey);
   writeJsonAtomic(join(dir, 'device.json'), { deviceId, keyId, algorithm: 'ed25519', created: new Date().toISOString() }, 0o644);
+  handToDataDirOwner(dataDir, dir);
   return { deviceId, publicKey, privateKey, keyId, publicKeyPath: join(dir, 'device.pub.pem') };
+}
+
+/**
+ * `bodycam provision` usually runs as root while the agent runs as its own user (the data dir's
+ * owner): a root-owned 0600 key would be unreadable by the agent, which would then record
+ * unsigned. So when root provisions a data dir owned by someone else, the identity goes to them.
+ */
+function handToDataDirOwner(dataDir: string, dir: string): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const { uid, gid } = statSync(dataDir);
+  if (uid === 0) return;
+  for (const p of [dir, join(dir, 'device.key'), join(dir, 'device.pub.pem'), join(dir, 'device.json')]) chownSync(p, uid, gid);
 }
