@@ -176,3 +176,33 @@ void test('dock path: `bodycam central keygen/sign` + `bodycam command --file`; 
   const journal = readFileSync(join(agent!.dataDir, 'shifts', (await agent!.status()).shiftId!, 'journal.jsonl'), 'utf8');
   assert.match(journal, /"type":"command".*"via":"dock"/);
 });
+
+void test('`bodycam central publish` sends a signed command over MQTT and prints the result; `central watch` prints decoded telemetry', { timeout: 120_000 }, async () => {
+  assert.ok(agent, 'runs after the MQTT test (same agent)');
+  const c = broker.pki.client('central');
+  const tls = ['--url', broker.url, '--ca', broker.pki.ca, '--cert', c.cert, '--key', c.key];
+  const keyFile = join(dir, 'central-cmd.key.pem');
+  const file = join(dir, 'identify-mqtt.cmd');
+  assert.equal((await runCli(['central', 'sign', '--key', keyFile, '--device', DEV, '--type', 'identify', '--seconds', '2', '--base64', '--out', file])).code, 0);
+  const r = await runCli(['central', 'publish', ...tls, '--device', DEV, '--file', file, '--timeout', '20']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const res = JSON.parse(r.stdout) as { accepted: boolean; action: string; refusal: string };
+  assert.equal(res.accepted, true);
+  assert.equal(res.action, 'identify');
+  const again = await runCli(['central', 'publish', ...tls, '--device', DEV, '--file', file, '--timeout', '20']);
+  assert.equal(again.code, 1, 'the replay is refused');
+  assert.equal((JSON.parse(again.stdout) as { refusal: string }).refusal, 'REFUSAL_REPLAYED');
+
+  // watch: the retained status arrives at once; then the next heartbeat or event; --count ends it.
+  const w = await runCli(['central', 'watch', ...tls, '--device', DEV, '--count', '2', '--timeout', '50']);
+  assert.equal(w.code, 0, w.stderr);
+  const lines = w.stdout.trim().split('\n').map((l) => JSON.parse(l) as { device: string; kind: string; message?: Record<string, unknown> });
+  assert.equal(lines.length, 2);
+  assert.ok(lines.every((l) => l.device === DEV && l.message), w.stdout);
+  const st = lines.find((l) => l.kind === 'status');
+  assert.equal(st?.message?.presence, 'PRESENCE_ONLINE');
+  // Without a certificate the CLI fails cleanly (exit 1, a message), it does not hang.
+  const bad = await runCli(['central', 'watch', '--url', broker.url, '--ca', broker.pki.ca, '--count', '1', '--timeout', '5']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /cannot connect/);
+});

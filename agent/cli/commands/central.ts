@@ -167,11 +167,13 @@ async function watch(argv: string[]): Promise<number> {
   const topic = `${root}${flags.device ?? '+'}/#`;
   let n = 0;
   await new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
     const done = (): void => {
+      clearTimeout(timer);
       client.end(true);
       resolve();
     };
-    if (flags.timeout) setTimeout(done, flags.timeout * 1000);
+    if (flags.timeout) timer = setTimeout(done, flags.timeout * 1000);
     client.on('message', (t, p) => {
       console.log(JSON.stringify(decodeTelemetry(t, p, root)));
       if (flags.count && ++n >= flags.count) done();
