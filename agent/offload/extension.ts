@@ -262,7 +262,7 @@ export class OffloadExtension implements Extension {
       bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes, concurrency: cfg.concurrency,
       bandwidthKbps: this.ctx.policy().offloadBandwidthKbps, retryInitialMs: cfg.retryInitialMs, retryMaxMs: cfg.retryMaxMs,
     };
-    const child = fork(this.workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    const child = fork(this.workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--no-warnings'] });
     const run: WorkerRun = { child, entry, progress: null, manifestSha256: entry.manifestSha256 ?? null, done: false, retrying: false };
     this.run = run;
     entry.state = 'uploading';

@@ -24,6 +24,10 @@ function send(msg: unknown): void {
   if (process.connected) process.send!(msg);
 }
 
+// Started with --no-warnings: Node's own warning printer would write unstructured lines (the AWS
+// SDK warns about the Node version it will need in 2027) into the agent's log.
+process.on('warning', (w) => log.info('node warning', { name: w.name, warning: w.message }));
+
 process.on('disconnect', () => {
   ac.abort(new Error('agent went away'));
   process.exit(0);

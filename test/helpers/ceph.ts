@@ -89,6 +89,17 @@ function httpOk(port: number): Promise<boolean> {
 }
 
 export async function startCeph(opts: CephOptions = {}): Promise<CephCluster> {
+  // One retry with fresh ports and a fresh dir: a loopback port picked free can be taken by
+  // someone else before the mon binds it (seen once: the OSD met a foreign mon, 'wrong fsid').
+  try {
+    return await startOnce(opts);
+  } catch (e) {
+    process.stderr.write(`ceph: first start failed, retrying once: ${(e as Error).message.split('\n')[0]}\n`);
+    return startOnce(opts);
+  }
+}
+
+async function startOnce(opts: CephOptions): Promise<CephCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bodycam-ceph-'));
   for (const d of ['mon', 'osd', 'run', 'log', 'rgw']) mkdirSync(join(dir, d));
   const fsid = randomUUID();
@@ -183,7 +194,8 @@ export async function startCeph(opts: CephOptions = {}): Promise<CephCluster> {
     await startGateway();
   } catch (e) {
     await killAll();
-    (e as Error).message += `\n(ceph dir ${dir} kept for inspection)`;
+    if (process.env.BODYCAM_KEEP_CEPH) (e as Error).message += `\n(ceph dir ${dir} kept for inspection)`;
+    else rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 

@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startAgent, runCli, readJournal, cleanup, alive, tempDataDir, type AgentProc } from '../helpers/agent.js';
@@ -31,7 +31,11 @@ before(async () => {
 after(async () => {
   for (const a of agents) await a.stop();
   await store?.stop();
-  for (const d of dirs) cleanup(d);
+  for (const d of dirs) {
+    cleanup(d);
+    // startAgent writes the config object next to the data dir.
+    cleanup(`${d}-config.json`);
+  }
 });
 
 function config(extra: Record<string, unknown> = {}, policy: Record<string, unknown> = {}): Record<string, unknown> {
@@ -221,4 +225,43 @@ void test('offload in the background of the next shift: recording goes on withou
   const off1 = j.filter((r) => r.type === 'offload' && r.shift === f.shiftId).map((r) => r.event);
   assert.deepEqual(off1, ['started', 'uploaded'], 'offload records of the old shift are in the recording shift journal');
   assert.ok(j.filter((r) => r.type === 'segment').length >= 3);
+});
+
+void test('encrypted media is uploaded as stored (ciphertext); central decrypts what it downloads with its key', { timeout: 240_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-offload-enc-');
+  dirs.push(dataDir);
+  const keys = tempDataDir('bodycam-offload-keys-');
+  dirs.push(keys);
+  const kg = await runCli(['keygen-central', '--out', keys]);
+  assert.equal(kg.code, 0, kg.stderr);
+  const cfg = { ...config(), encryption: { centralPublicKey: join(keys, 'central-x25519.pub.pem') } };
+  const a = await start(dataDir, cfg);
+  await a.press('shift', { holdS: 2.2 });
+  await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 2, 60_000, 'two segments');
+  const shiftId = (await a.status()).shiftId!;
+  await a.press('shift', { holdS: 3.2 });
+  await a.press('shift');
+  await a.waitFor((x) => x.state === 'OFF_DUTY', 30_000, 'shift end');
+  await a.sim({ docked: true });
+  await a.waitFor((x) => off(x).awaitingConfirmation.includes(shiftId), 120_000, 'uploaded');
+  const shiftDir = join(dataDir, 'shifts', shiftId);
+  const prefix = `${PREFIX}/${DEVICE}/${shiftId}/`;
+  const local = readdirSync(shiftDir).sort();
+  const media = local.filter((f) => f.startsWith('seg-'));
+  assert.ok(media.length >= 2 && media.every((f) => f.endsWith('.enc')), `media stored encrypted: ${media.join(', ')}`);
+  const down = tempDataDir('bodycam-offload-down-');
+  dirs.push(down);
+  for (const f of local) {
+    const obj = await getObject(store.operator, prefix + f);
+    assert.ok(obj.equals(readFileSync(join(shiftDir, f))), `${f} byte-identical (ciphertext as stored)`);
+    if (f.endsWith('.enc')) assert.ok(!(obj[0] === 0x47 && obj[188] === 0x47 && obj[376] === 0x47), `${f} is not plaintext MPEG-TS`);
+    writeFileSync(join(down, f), obj);
+  }
+  const out = tempDataDir('bodycam-offload-plain-');
+  dirs.push(out);
+  const dec = await runCli(['decrypt', down, '--key', join(keys, 'central-x25519.key.pem'), '--out', out]);
+  assert.equal(dec.code, 0, dec.stdout + dec.stderr);
+  const plain = readdirSync(out).filter((f) => f.endsWith('.ts'));
+  assert.equal(plain.length, media.length, 'central decrypts every uploaded segment');
+  for (const f of plain) assert.equal(readFileSync(join(out, f))[0], 0x47, `${f} decrypts to MPEG-TS`);
 });

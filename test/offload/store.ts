@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectVersionsCommand, ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -40,6 +40,7 @@ export async function startStore(deviceIds: string[]): Promise<Store> {
     await run(process.execPath, args, { timeout: 120_000 });
   } catch (e) {
     await ceph.stop();
+    rmSync(credsDir, { recursive: true, force: true });
     throw e;
   }
   const read = (f: string): OffloadCredentials & { file: string } => {
@@ -54,6 +55,7 @@ export async function startStore(deviceIds: string[]): Promise<Store> {
     async stop() {
       operator.destroy();
       await ceph.stop();
+      rmSync(credsDir, { recursive: true, force: true });
     },
   };
 }
