@@ -1720,7 +1720,7 @@ export namespace bodycam {
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
 
-            /** "ntp" (system clock disciplined by a time daemon), "rtc" or "system" (free running). */
+            /** "ntp" (synchronized by a time daemon), "rtc" (set from the RTC) or "unknown". */
             source: string;
 
             /** True when a time daemon reports the clock as synchronized. */
@@ -1786,7 +1786,7 @@ export namespace bodycam {
             /** Properties of a Clock. */
             interface $Properties {
 
-                /** "ntp" (system clock disciplined by a time daemon), "rtc" or "system" (free running). */
+                /** "ntp" (synchronized by a time daemon), "rtc" (set from the RTC) or "unknown". */
                 source?: (string|null);
 
                 /** True when a time daemon reports the clock as synchronized. */

@@ -5040,7 +5040,7 @@ export const bodycam = $root.bodycam = (() => {
             /**
              * Properties of a Clock.
              * @typedef {Object} bodycam.v1.Clock.$Properties
-             * @property {string|null} [source] "ntp" (system clock disciplined by a time daemon), "rtc" or "system" (free running).
+             * @property {string|null} [source] "ntp" (synchronized by a time daemon), "rtc" (set from the RTC) or "unknown".
              * @property {boolean|null} [synced] True when a time daemon reports the clock as synchronized.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -5074,7 +5074,7 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             /**
-             * "ntp" (system clock disciplined by a time daemon), "rtc" or "system" (free running).
+             * "ntp" (synchronized by a time daemon), "rtc" (set from the RTC) or "unknown".
              * @member {string} source
              * @memberof bodycam.v1.Clock
              * @instance

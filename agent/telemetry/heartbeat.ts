@@ -7,6 +7,7 @@
  * after the last reservation on the next run. Gaps after a restart are allowed by the contract.
  */
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { clockReport } from '../../hal/clock/clock-report.js';
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import type { StatusSnapshot } from '../status.js';
@@ -76,10 +77,10 @@ export function readSystem(dataDir: string): SystemReads {
   const uptimeS = Number(readText('/proc/uptime')?.split(' ')[0] ?? 0) || 0;
   const load1 = Number(readText('/proc/loadavg')?.split(' ')[0] ?? 0) || 0;
   const m = /MemAvailable:\s+(\d+) kB/.exec(readText('/proc/meminfo') ?? '');
-  // systemd-timesyncd touches this file once the clock is synchronized; chrony/ntpd users set the
-  // clock source in status.ext.clock (the time component) which takes precedence below.
-  const synced = existsSync('/run/systemd/timesync/synchronized');
-  const source = synced ? 'ntp' : existsSync('/dev/rtc0') ? 'rtc' : 'system';
+  // sysfs/run reads only (hal/clock); a time component may override it through status.ext.clock.
+  const clock = clockReport();
+  const synced = clock.ntpSynced === true;
+  const source = clock.source;
   let storage: SystemReads['storage'];
   try {
     const s = statfsSync(dataDir);
