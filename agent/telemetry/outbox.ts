@@ -263,6 +263,9 @@ export class Outbox extends TypedEmitter<OutboxEvents> {
     if (this.flushing) return this.flushing.then(() => (this.pending.length || this.overflowReady() ? this.flush() : undefined));
     this.flushing = this.doFlush().finally(() => {
       this.flushing = undefined;
+      // A record added after the writer's last look but before this callback would otherwise
+      // wait for the next add().
+      if ((this.pending.length || this.overflowReady()) && !this.retryTimer && !this.closed) setImmediate(() => void this.flush());
     });
     return this.flushing;
   }
