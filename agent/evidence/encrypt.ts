@@ -314,7 +314,9 @@ export class EncryptingStorer implements SegmentStorer {
   /** Shift dir → shift id, as the evidence writer announced them through stageDir(). */
   private readonly shiftOfDir = new Map<string, string>();
 
-  constructor(private readonly cfg: EncryptionConfig) {}
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly cfg: EncryptionConfig, private readonly idleForgetMs = 120_000) {}
 
   stageDir(shiftId: string, shiftDir: string): string {
     const dir = join(this.cfg.stageDir, shiftId);
@@ -335,6 +337,7 @@ export class EncryptingStorer implements SegmentStorer {
       this.current = { shiftId, dataKey, wrap };
       log.info('new data key for shift', { shiftId, central: this.cfg.centralKeyId });
     }
+    this.armIdle();
     return this.current;
   }
 
@@ -342,6 +345,19 @@ export class EncryptingStorer implements SegmentStorer {
   forget(): void {
     this.current?.dataKey.fill(0);
     this.current = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /**
+   * The evidence writer does not tell the storer when a shift ends, so an idle key is forgotten
+   * after a while: a key needed again later is simply a new one (every segment carries its own
+   * wrapped key), while a closed shift's key does not linger in memory.
+   */
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.forget(), this.idleForgetMs);
+    this.idleTimer.unref();
   }
 
   async store(stagedPath: string, shiftDir: string, file: string, plain: Buffer, plainSha256: string): Promise<StoredSegment> {

@@ -70,9 +70,29 @@ function timelineSvg(r: VerifyReport): string {
     const title = `${t.kind} ${t.label}: ${hms(t.start)}–${hms(t.end)} (${((t.end - t.start) / 1000).toFixed(1)} s)${t.line ? ` · journal line ${t.line}` : ''}`;
     return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${laneY(lane) + 4}" width="${w.toFixed(1)}" height="${LANE_H - 8}" fill="${colour}"><title>${esc(title)}</title></rect>`;
   };
+  // Contiguous segments are drawn as one bar (an 8-hour shift has ~14 000 of them).
+  let run: TimelineItem | undefined;
+  let runCount = 0;
+  const flush = (): void => {
+    if (run) parts.push(bar({ ...run, label: runCount > 1 ? `${runCount} segments from ${run.label}` : run.label }, 0, PALETTE.media, 'media'));
+    run = undefined;
+    runCount = 0;
+  };
   for (const t of r.timeline) {
-    if (t.kind === 'media') parts.push(bar(t, 0, PALETTE.media, 'media'));
-    else if (t.kind === 'pause') parts.push(bar(t, 1, pauseColour(t.label), 'pause'));
+    if (t.kind !== 'media') continue;
+    if (run && t.start - run.end <= 50) {
+      run = { ...run, end: Math.max(run.end, t.end) };
+      runCount++;
+    } else {
+      flush();
+      run = t;
+      runCount = 1;
+    }
+  }
+  flush();
+  for (const t of r.timeline) {
+    if (t.kind === 'media') continue;
+    if (t.kind === 'pause') parts.push(bar(t, 1, pauseColour(t.label), 'pause'));
     else if (t.kind === 'gap') parts.push(bar(t, 2, gapColour(t.label), 'gap'));
     else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
     else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));

@@ -184,3 +184,41 @@ void test('SIGKILL of the agent: verifies up to the last signature, reports the 
   assert.match(readFileSync(html, 'utf8'), /agent_restart/);
   dirs.push(html);
 });
+
+void test('encrypted shift cut by SIGKILL: the restarted agent encrypts what the stage kept, and central verifies every segment', { timeout: 240_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-e2e-enckill-');
+  dirs.push(dataDir);
+  const keys = mkdtempSync(join(tmpdir(), 'bodycam-e2e-central-'));
+  dirs.push(keys);
+  const stage = `/dev/shm/bodycam-e2e-${randomBytes(4).toString('hex')}`;
+  dirs.push(stage);
+  const pub = provision(dataDir);
+  assert.equal(bodycam(['keygen-central', '--out', keys]).code, 0);
+  const config = { encryption: { centralPublicKey: join(keys, 'central-x25519.pub.pem'), stageDir: stage }, policy: { signEverySegments: 4 } };
+  const a = await startAgent({ dataDir, config });
+  agents.push(a);
+  await a.press('shift', { holdS: 2.1 });
+  const s = await a.waitFor((x) => x.segments >= 3, 60_000, '3 segments');
+  await new Promise((r) => setTimeout(r, 800)); // mid-segment
+  await a.kill('SIGKILL');
+  const dir = join(dataDir, 'shifts', s.shiftId!);
+  const cut = bodycam(['verify', dir, '--pubkey', pub, '--json']);
+  assert.equal(cut.code, 1);
+  assert.equal(cut.json?.verdict, 'incomplete');
+
+  const b = await startAgent({ dataDir, config });
+  agents.push(b);
+  await b.waitFor((x) => x.state === 'RECORDING' && x.segments >= s.segments + 3, 60_000, 'recording after restart');
+  await b.press('shift', { holdS: 3.1 });
+  await b.press('shift');
+  await b.waitFor((x) => x.state === 'OFF_DUTY', 30_000, 'shift end');
+
+  const segs = shiftJournal(dataDir, s.shiftId!).filter((r) => r.type === 'segment');
+  assert.ok(segs.some((r) => r.recovered === true), 'the segment ffmpeg was writing at the kill is recovered from the stage');
+  assert.ok(segs.every((r) => String(r.file).endsWith('.enc')));
+  const v = bodycam(['verify', dir, '--pubkey', pub, '--key', join(keys, 'central-x25519.key.pem'), '--json']);
+  assert.equal(v.code, 0, v.stdout);
+  assert.equal((v.json as unknown as { mediaChecked: number }).mediaChecked, segs.length);
+  assert.ok(((v.json as unknown as { totals: { gapS: Record<string, number> } }).totals.gapS.agent_restart ?? 0) > 0);
+  for (const f of filesUnder(dataDir)) assert.equal(await decodesAsVideo(f), false, `${f} decodes as media`);
+});

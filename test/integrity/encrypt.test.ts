@@ -14,7 +14,7 @@ import { provisionIdentity, type DeviceIdentity } from '../../agent/identity/ide
 import { makeMedia, makeShift, type Media } from '../helpers/shift-fixture.js';
 import { bodycam, kinds, readRecords } from './tamper.js';
 import { loadPrivateKey, loadPublicKey, keyIdOf, generateX25519 } from '../../agent/evidence/crypto.js';
-import { decryptSegment, encryptSegment, wrapNewDataKey, EncryptingStorer, encryptionSection } from '../../agent/evidence/encrypt.js';
+import { decryptSegment, encryptSegment, wrapNewDataKey, EncryptingStorer, encryptionSection, parseHeader } from '../../agent/evidence/encrypt.js';
 import { createSegmentStorer, PlainStorer } from '../../agent/evidence/storer.js';
 import { parseAgentConfig } from '../../agent/config/agent-config.js';
 import { isConfigError, type Issue } from '../../agent/lib/errors.js';
@@ -170,6 +170,19 @@ void test('the device cannot decrypt: its data key is forgotten and only central
   assert.equal(stored.plain_sha256, sha256(plain));
   storer.forget();
   const cipher = readFileSync(join(shiftDir, 'seg-000001.ts.enc'));
+  // An idle key is forgotten by itself: the next segment gets a new data key (a new wrap).
+  const quick = new EncryptingStorer({ centralPublicKey: pub, centralPublicKeyPath: central.pub, centralKeyId: keyIdOf(pub), stageDir: stage, chunkSize: 65536 }, 50);
+  const qd = quick.stageDir('Q', shiftDir);
+  const wrapOf = async (name: string): Promise<string> => {
+    writeFileSync(join(qd, name), plain);
+    await quick.store(join(qd, name), shiftDir, name, plain, sha256(plain));
+    return parseHeader(readFileSync(join(shiftDir, `${name}.enc`))).ephemeralPublic.toString('hex');
+  };
+  const w1 = await wrapOf('seg-000101.ts');
+  assert.equal(await wrapOf('seg-000102.ts'), w1, 'same shift, busy: same data key');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.notEqual(await wrapOf('seg-000103.ts'), w1, 'after idling: the old key was forgotten');
+  quick.forget();
   // Any key but central's is refused, including a fresh one the device could make.
   const other = generateX25519();
   assert.throws(() => decryptSegment(cipher, other.privateKey, other.publicKey), /wrong key/);

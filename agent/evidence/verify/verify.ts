@@ -383,6 +383,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   }
 
   // ---- timeline and coverage --------------------------------------------------------------
+  const segOfLine = new Map(segs.map((x) => [x.line.no, x]));
   const timeline: TimelineItem[] = [];
   const t0 = lines[0]?.atMs;
   const lastAt = [...recs].reverse().find((l) => l.atMs !== undefined)?.atMs;
@@ -416,7 +417,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     const where = `${J}:${l.no}`;
     switch (r.type) {
       case 'segment': {
-        const s = segs.find((x) => x.line === l)!;
+        const s = segOfLine.get(l.no)!;
         if (s.start !== undefined && s.end !== undefined) {
           covered.push({ start: s.start, end: s.end });
           timeline.push({ kind: 'media', start: s.start, end: s.end, label: s.file, line: l.no });
