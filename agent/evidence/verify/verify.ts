@@ -193,7 +193,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   if (signatures === 0) {
     F.incomplete('no_signature', J, `no signature record: none of the ${lines.length} records can be authenticated`);
   } else if (unsignedTail > 0 && signedThrough >= 0) {
-    F.incomplete('unsigned_tail', `${J}:${signedThrough + 2}`, `${unsignedTail} record(s) after the last valid signature (line ${signedThrough + 1}) are not covered by any signature: lines ${signedThrough + 2}-${lines.length}`);
+    const trailing = recs.filter((l) => l.no > signedThrough + 1 && l.rec.type === 'segment');
+    const trailingS = trailing.reduce((a, l) => a + ((Number(l.rec.media_end) - Number(l.rec.media_start)) || 0), 0);
+    F.incomplete(
+      'unsigned_tail',
+      `${J}:${signedThrough + 2}`,
+      `${unsignedTail} record(s) after the last valid signature (line ${signedThrough + 1}) are not covered by any signature: lines ${signedThrough + 2}-${lines.length}, ${trailing.length} segment(s), ${round3(trailingS)} s of media`,
+    );
   } else if (signedThrough < 0) {
     F.tampered('no_valid_signature', J, `no signature verifies with key ${keyId} over an intact chain from line 1: nothing in this journal is authenticated`);
   }
