@@ -83,7 +83,13 @@ export class TelemetryExtension implements Extension {
     this.outbox.open();
     // Scan and subscribe with no await in between: no journal append can slip between the two.
     const sinceMs = Date.now() - process.uptime() * 1000 - 1000;
-    const recovered = reconcile(this.outbox, { dataDir: ctx.dataDir, types: this.cfg.eventTypes, sinceMs });
+    let recovered = 0;
+    try {
+      recovered = reconcile(this.outbox, { dataDir: ctx.dataDir, types: this.cfg.eventTypes, sinceMs });
+    } catch (e) {
+      // Unreadable journals are the verifier's business; live events must still flow.
+      log.error('cannot re-read journals for records missing from the outbox', { error: describe(e) });
+    }
     ctx.bus.on('record', this.onRecord);
     if (recovered) log.info('queued journal records not yet in the outbox', { records: recovered });
     this.outbox.on('ready', () => this.pump());
