@@ -20,7 +20,8 @@ const agents: AgentProc[] = [];
 const dirs: string[] = [];
 after(async () => {
   for (const a of agents) await a.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  // (the harness writes each agent's config file beside its data dir: `<dataDir>-config.json`)
+  for (const d of dirs) for (const p of [d, `${d}-config.json`]) rmSync(p, { recursive: true, force: true });
 });
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
