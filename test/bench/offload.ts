@@ -5,7 +5,7 @@
  * (@aws-sdk/client-s3, one request per file, no checksums, no state). Also the CPU the upload
  * costs per MB. A shift here is 30 × 1 MiB incompressible segments plus a journal.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, readdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +34,11 @@ function makeShift(dataDir: string, n: number): { shiftId: string; dir: string; 
   for (let i = 1; i <= FILES; i++) {
     const file = `seg-${String(i).padStart(6, '0')}.ts`;
     writeFileSync(join(dir, file), randomBytes(FILE_BYTES));
+    // On the camera segments are fsynced when sealed; unsynced bench data would be flushed by the
+    // uploader's first state fsync (ext4 journal ordering) and billed to it.
+    const fd = openSync(join(dir, file), 'r');
+    fsyncSync(fd);
+    closeSync(fd);
     j.append('segment', { file, bytes: FILE_BYTES });
   }
   j.append('shift_end', { reason: 'bench' });
