@@ -138,3 +138,45 @@ void test('broker outage + agent SIGKILL and restart during it: every event arri
   for (const e of firstBySeq.values()) if (e.journalLine) assert.equal(createHash('sha256').update(e.journalLine).digest('hex'), e.journalHash);
   await a.stop();
 });
+
+void test('a small outbox overflows during an outage: one OUTBOX_OVERFLOW event counts what was dropped, seqs stay contiguous', { timeout: 180_000 }, async () => {
+  const o2 = await Observer.start(broker, 'cam-o2', { clientId: 'central-observer-2', clean: false, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 300 });
+  try {
+    const cfg = agentConfig(broker, 'cam-o2', { mqtt: { outboxMaxBytes: 4096 } });
+    const a = await startAgent({ board, config: cfg });
+    agents.push(a);
+    await a.press('shift', { holdS: 2.2 });
+    const s0 = await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 30_000, 'recording');
+    await a.waitFor((s) => (s.ext.telemetry as { outboxDepth: number; connected: boolean }).outboxDepth === 0, 20_000, 'online and drained');
+    await broker.stop();
+    for (let i = 0; i < 4; i++) {
+      await a.press('privacy');
+      await a.waitFor((s) => s.state === 'PAUSED', 10_000, 'pause');
+      await a.press('privacy');
+      await a.waitFor((s) => s.state === 'RECORDING', 10_000, 'resume');
+    }
+    const t = (await a.status()).ext.telemetry as { outboxDropped: number; outboxBytes: number };
+    assert.ok(t.outboxDropped > 0, `the bound was reached: ${JSON.stringify(t)}`);
+    assert.ok(t.outboxBytes <= 4096);
+    await broker.start();
+    const ov = await o2.waitFor(() => o2.events().find((e) => e.kind === pb.EventKind.EVENT_KIND_OUTBOX_OVERFLOW), 60_000, 'overflow event');
+    await a.waitFor((s) => (s.ext.telemetry as { outboxDepth: number; outboxDropped: number }).outboxDepth === 0, 30_000, 'drained');
+    assert.equal(ov.overflow!.limitBytes, 4096);
+    assert.ok((ov.overflow!.dropped ?? 0) >= t.outboxDropped);
+    const evs = o2.events();
+    const seqs = [...new Set(evs.map((e) => e.seq))].sort((x, y) => x - y);
+    assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no seq hole: dropped records take no seq');
+    // Delivered + counted-as-dropped = every event-type record of the shift journal.
+    const types = new Set(DEFAULT_EVENT_TYPES);
+    const journalEvents = readJournal(join(a.dataDir, 'shifts', s0.shiftId!, 'journal.jsonl')).filter((r) => types.has(r.type)).length;
+    const delivered = new Set(evs.filter((e) => e.shiftId === s0.shiftId).map((e) => e.journalSeq)).size;
+    const dropped = evs.filter((e) => e.kind === pb.EventKind.EVENT_KIND_OUTBOX_OVERFLOW).reduce((n, e) => n + (e.overflow!.dropped ?? 0), 0);
+    assert.equal(delivered + dropped, journalEvents, `${delivered} delivered + ${dropped} dropped = ${journalEvents} journaled`);
+    // The overflow event precedes every event journaled after the first drop.
+    const firstDropAt = ov.overflow!.firstAt ?? '';
+    assert.ok(evs.filter((e) => e.seq > ov.seq).every((e) => e.at >= firstDropAt));
+    await a.stop();
+  } finally {
+    o2.end();
+  }
+});
