@@ -174,11 +174,29 @@ export class Daemon {
     this.log.info('agent ready', { deviceId: this.deviceId, board: board.name, state: this.state.name, socket: controlSocketPath(dataDir) });
   }
 
+  /**
+   * Stop order: no new events → encoder finalizes its segment → last records journaled and
+   * signed → extensions stop (telemetry still delivers those records before OFFLINE) → journals,
+   * control socket, outputs and devices close.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.notifySystemd('STOPPING=1');
     this.log.info('agent stopping', { state: this.state.name });
+    if (this.housekeeping) clearInterval(this.housekeeping);
+    this.gestures?.reset();
+    await this.queue.catch(() => undefined);
+    for (const t of this.timers.values()) t.cancel();
+    if (this.encoder) await this.encoder.stop();
+    if (this.shift) {
+      await this.shift.sealer.drain();
+      this.shift.sealer.stopExpecting(Date.now());
+      this.shift.journal.append('note', { what: 'agent_stopped_during_shift' });
+      this.signFinal(this.shift.journal, 'agent_stop');
+    }
+    this.persist(true);
+    this.deviceJournal?.append('note', { what: 'agent_stopped' });
     for (const ext of [...this.extensions].reverse()) {
       try {
         await ext.stop();
@@ -186,20 +204,7 @@ export class Daemon {
         this.log.error('extension stop failed', { ext: ext.name, err: e });
       }
     }
-    await this.queue.catch(() => undefined);
-    if (this.housekeeping) clearInterval(this.housekeeping);
-    for (const t of this.timers.values()) t.cancel();
-    this.gestures?.reset();
-    if (this.encoder) await this.encoder.stop();
-    if (this.shift) {
-      await this.shift.sealer.drain();
-      this.shift.sealer.stopExpecting(Date.now());
-      this.shift.journal.append('note', { what: 'agent_stopped_during_shift' });
-      this.signFinal(this.shift.journal, 'agent_stop');
-      this.shift.journal.close();
-    }
-    this.persist(true);
-    this.deviceJournal?.append('note', { what: 'agent_stopped' });
+    this.shift?.journal.close();
     this.deviceJournal?.close();
     await this.control.stop();
     this.feedback?.stop();

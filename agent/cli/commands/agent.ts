@@ -11,16 +11,19 @@ const FLAGS = {
   ...DATA_DIR_FLAG,
   board: { type: 'string', help: 'board name (board-configs/NAME.json) or path' },
   config: { type: 'string', help: 'agent config file (JSON: policy and component sections)' },
+  'mqtt-url': { type: 'string', help: 'MQTT broker URL (turns telemetry on, or overrides mqtt.url)' },
 } as const;
 
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'run the camera agent (systemd Type=notify)',
-  usage: 'usage: bodycam agent --board NAME|PATH [--data-dir DIR] [--config FILE]',
+  usage: 'usage: bodycam agent --board NAME|PATH [--data-dir DIR] [--config FILE] [--mqtt-url URL]',
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, FLAGS, 'agent');
     if (positionals.length) throw new UsageError(`agent: unexpected argument '${positionals[0]}'`);
     if (!flags.board) throw new UsageError('agent: --board is required');
+    // The mqtt section reads BODYCAM_MQTT_URL while it is parsed (same override as the env var).
+    if (flags['mqtt-url'] !== undefined) process.env.BODYCAM_MQTT_URL = flags['mqtt-url'];
     // Parse every input first: a bad config must not start an encoder.
     const { board } = resolveBoard(flags.board);
     const config = loadAgentConfig(flags.config);
