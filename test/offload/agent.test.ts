@@ -187,6 +187,9 @@ void test('automatic offload follows the dock: undocking pauses it (worker gone)
   assert.equal(off(s).active, true, 'status().active while uploading (the LED keys on it)');
   assert.ok(off(s).current!.bytesTotal >= f.bytes);
   const pid = off(s).workerPid!;
+  // Low priority: the worker runs at nice 19 (field 19 of /proc/PID/stat), below the recording.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), 19, 'upload worker is niced to 19');
   await a.sim({ docked: false });
   s = await a.waitFor((x) => !off(x).active, 15_000, 'paused after undocking');
   assert.equal(off(s).state, 'waiting');
@@ -265,4 +268,17 @@ void test('encrypted media is uploaded as stored (ciphertext); central decrypts 
   const plain = readdirSync(out).filter((f) => f.endsWith('.ts'));
   assert.equal(plain.length, media.length, 'central decrypts every uploaded segment');
   for (const f of plain) assert.equal(readFileSync(join(out, f))[0], 0x47, `${f} decrypts to MPEG-TS`);
+});
+
+void test('on an approved network (here: the loopback interface) a closed shift found at start-up uploads undocked', { timeout: 120_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-offload-net-');
+  dirs.push(dataDir);
+  const older = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 17, 8), { seconds: 2 });
+  const newer = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 18, 8), { seconds: 2 });
+  const a = await start(dataDir, config({ approvedNetworks: ['lo', '192.0.2.0/24'] }));
+  const s = await a.waitFor((x) => off(x).awaitingConfirmation.length === 2, 60_000, 'both uploaded');
+  assert.equal(s.docked, false);
+  assert.equal(off(s).approvedNetwork, true);
+  const started = readJournal(join(dataDir, 'device-journal.jsonl')).filter((r) => r.type === 'offload' && r.event === 'started').map((r) => r.shift);
+  assert.deepEqual(started, [older.shiftId, newer.shiftId], 'oldest shift first');
 });
