@@ -28,7 +28,7 @@ let wrong: { pub: string; key: string };
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const ffprobeDecodes = (path: string): boolean =>
-  spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path], { encoding: 'utf8' }).stdout.trim().split(/\s+/)[0]?.match(/^[1-9]\d*$/) != null;
+  /^h264,[1-9]\d*/m.test(spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', path], { encoding: 'utf8' }).stdout);
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'bodycam-enc-'));
