@@ -12,7 +12,8 @@ import { DeviceError } from '../../agent/lib/errors.js';
 import { Backoff, sleep } from '../../agent/lib/backoff.js';
 import { createLogger } from '../../agent/lib/log.js';
 import { Debouncer } from './debounce.js';
-import { chipLines, listCdevChips, resolveCdevLine, resolveSysfsLine, type CdevLine } from './chips.js';
+import { listCdevChips, resolveCdevLine, resolveSysfsLine, type CdevLine } from './chips.js';
+import { waitHeld } from './held.js';
 import { runToolOk } from '../util/exec.js';
 import type { Gpio as OnoffGpio } from 'onoff';
 
@@ -62,10 +63,9 @@ abstract class InputsBase extends TypedEmitter<GpioInputEvents> implements GpioI
   abstract start(): Promise<void>;
   abstract stop(): Promise<void>;
 
+  /** Debounced level; false while the input is not started (its start failure is the device's fault). */
   level(key: string): boolean {
-    const b = this.byKey.get(key);
-    if (!b?.deb) throw new DeviceError(key, 'input not started');
-    return b.deb.level;
+    return this.byKey.get(key)?.deb?.level ?? false;
   }
   describe(): Record<string, string> {
     return Object.fromEntries(this.where);
@@ -171,14 +171,14 @@ class ChipMonitor {
       }, d);
     });
     child.on('error', (e) => this.onError(new DeviceError(this.chip, `cannot run gpiomon: ${e.message}`)));
-    // Held means gpioinfo shows our consumer on every watched line.
-    const deadline = performance.now() + 10_000;
-    for (;;) {
-      const info = await chipLines(this.chip);
-      if (offsets.every((o) => info.find((l) => l.offset === o)?.consumer === 'gpiomon')) break;
-      const early = await Promise.race([exited, sleep(50).then(() => 'wait' as const)]);
-      if (early !== 'wait') throw new DeviceError(this.chip, `gpiomon exited at start (${String(early)}): ${stderr.trim()}`);
-      if (performance.now() > deadline) throw new DeviceError(this.chip, 'gpiomon did not take the lines within 10 s');
+    // Armed once gpiomon holds an event request per line: an edge before that would be lost.
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const held = child.pid !== undefined && (await waitHeld(child.pid, offsets.length, 10_000, () => gone));
+    if (!held) {
+      const code = await Promise.race([exited, sleep(200).then(() => 'still running')]);
+      if (code === 'still running') child.kill('SIGKILL');
+      throw new DeviceError(this.chip, `gpiomon did not take lines ${offsets.join(',')} (${String(code)}): ${stderr.trim()}`);
     }
   }
 

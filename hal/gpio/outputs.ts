@@ -17,6 +17,7 @@ import { DeviceError } from '../../agent/lib/errors.js';
 import { createLogger } from '../../agent/lib/log.js';
 import type { OutputName, Outputs } from '../types.js';
 import { resolveCdevLine, listCdevChips, resolveSysfsLine } from './chips.js';
+import { waitHeld } from './held.js';
 import type { GpioBackendName } from './inputs.js';
 import type { Gpio as OnoffGpio } from 'onoff';
 
@@ -146,30 +147,31 @@ class LineHolder {
     }
   }
 
-  private spawnHolder(value: boolean): Promise<void> {
+  private async spawnHolder(value: boolean): Promise<void> {
     const args = ['--mode=signal', this.chip, `${this.offset}=${value ? 1 : 0}`];
     const child = spawn('gpioset', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let stderr = '';
+    let exited = false;
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    return new Promise<void>((resolve, reject) => {
-      // gpioset prints nothing when it holds the lines; give it a moment to fail (busy line,
-      // missing chip) and otherwise take it as holding. A later death is logged below.
-      const ok = setTimeout(() => resolve(), 150);
+    const failed = new Promise<Error>((resolve) => {
       child.once('error', (e) => {
-        clearTimeout(ok);
-        reject(new DeviceError(this.chip, `cannot run gpioset: ${e.message}`));
+        exited = true;
+        resolve(new DeviceError(this.chip, `cannot run gpioset: ${e.message}`));
       });
       child.once('exit', (code, sig) => {
+        exited = true;
         if (this.child === child) this.child = undefined;
         // gpioset handles SIGTERM through a signalfd and exits 0: a replacement we asked for.
         if (this.retired.has(child)) return;
-        clearTimeout(ok);
-        const e = new DeviceError(this.chip, `gpioset exited (${code ?? sig}): ${stderr.trim()}`);
-        log.error('output holder died', { chip: this.chip, error: e });
-        reject(e);
+        const e = new DeviceError(this.chip, `gpioset for line ${this.offset} exited (${code ?? sig}): ${stderr.trim()}`);
+        log.error('output holder died', { chip: this.chip, offset: this.offset, error: e });
+        resolve(e);
       });
     });
+    // The value is on the pin only once gpioset holds the line request.
+    const held = child.pid !== undefined && (await waitHeld(child.pid, 1, 10_000, () => exited));
+    if (!held) throw await Promise.race([failed, Promise.resolve(new DeviceError(this.chip, `gpioset did not take line ${this.offset} within 10 s`))]);
   }
 
   private kill(): Promise<void> {

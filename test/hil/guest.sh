@@ -48,6 +48,11 @@ if [[ -b /dev/vda ]]; then
 fi
 
 cd "$REPO"
+if [[ -n "${HIL_DEBUG:-}" ]]; then
+  log "debug: node $HIL_DEBUG"
+  node "$HIL_DEBUG"
+  exit $?
+fi
 shopt -s nullglob
 files=(dist/test/hil/"$PHASE"/*.test.js)
 rc=0

@@ -15,6 +15,7 @@ arg() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" /proc/cmdline | head -1; }
 RESULTS=$(arg hil_results)
 CMD=$(arg hil_cmd)
 PHASE=$(arg hil_phase)
+DEBUG=$(arg hil_debug)
 
 fail() { echo "HIL-INIT: $*"; echo 99 > /host$RESULTS/rc 2>/dev/null; poweroff -f; }
 
@@ -28,7 +29,7 @@ mkdir -p /host/dev/pts && mount -t devpts devpts /host/dev/pts
 hostname hil-vm
 
 chroot /host /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/tmp TERM=dumb \
-  BODYCAM_HIL=1 HIL_RESULTS="$RESULTS" HIL_PHASE="$PHASE" /bin/bash "$CMD" "$PHASE"
+  BODYCAM_HIL=1 HIL_RESULTS="$RESULTS" HIL_PHASE="$PHASE" HIL_DEBUG="$DEBUG" /bin/bash "$CMD" "$PHASE"
 rc=$?
 echo "HIL-EXIT $rc"
 echo $rc > /host$RESULTS/rc

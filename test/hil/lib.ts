@@ -6,6 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { findBusByName } from '../../hal/gauge/smbus.js';
+import { startAgent, type AgentOptions, type AgentProc } from '../helpers/agent.js';
+import { controlSocketPath } from '../../agent/control/protocol.js';
 
 export const IN_VM = process.env.BODYCAM_HIL === '1';
 /** `skip` option for node:test: these tests need the VM's kernel drivers. */
@@ -15,11 +17,15 @@ export const RESULTS = process.env.HIL_RESULTS ?? '/tmp';
 export const SIM_LABEL = 'bodycam-hil';
 export const LINE = { shift: 0, privacy: 1, led_rec: 2, led_status: 3, haptic: 4, buzzer: 5, dock: 6 } as const;
 
+let chipName: string | undefined;
+/** The gpio-sim chip's device name (cached: samplers call this every 20 ms). */
 export function simChip(): string {
+  if (chipName) return chipName;
   const out = execFileSync('gpiodetect', { encoding: 'utf8' });
   const m = new RegExp(`^(gpiochip\\d+) \\[${SIM_LABEL}\\]`, 'm').exec(out);
   if (!m) throw new Error(`gpio-sim chip '${SIM_LABEL}' not found in: ${out}`);
-  return m[1]!;
+  chipName = m[1]!;
+  return chipName;
 }
 
 const simAttr = (offset: number, attr: string): string => `/sys/bus/gpio/devices/${simChip()}/sim_gpio${offset}/${attr}`;
@@ -93,4 +99,48 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, wh
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A wearer's hand on a gpio-sim button: press (pull-up), hold, release (pull-down). */
+export async function pressLine(offset: number, holdMs: number): Promise<void> {
+  setPull(offset, true);
+  await sleep(holdMs);
+  setPull(offset, false);
+}
+
+/**
+ * Samples a gpio-sim line every 20 ms and remembers whether it was ever high: haptic pulses are
+ * a few hundred ms long, so a single read at the wrong moment would miss them.
+ */
+export function watchLine(offset: number): { sawHigh(): boolean; reset(): void; stop(): void } {
+  let high = false;
+  const t = setInterval(() => {
+    try {
+      if (simValue(offset)) high = true;
+    } catch {
+      /* chip busy being reconfigured: next sample */
+    }
+  }, 20);
+  return { sawHigh: () => high, reset: () => void (high = false), stop: () => clearInterval(t) };
+}
+
+/**
+ * startAgent with a start-up allowance for emulation: under TCG, on a host whose two cores other
+ * test stages share, loading the agent's module graph alone can take longer than the harness's
+ * 30 s.
+ */
+export async function startAgentVm(o: AgentOptions, timeoutMs = 120_000): Promise<AgentProc> {
+  const a = await startAgent({ ...o, waitReady: false });
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(controlSocketPath(a.dataDir))) {
+    if (Date.now() > until) {
+      await a.kill('SIGKILL');
+      throw new Error(`agent did not open its control socket within ${timeoutMs} ms\n${a.logs().slice(-3000)}`);
+    }
+    await sleep(100);
+  }
+  await a.waitFor(() => true, 60_000, 'first status');
+  return a;
 }

@@ -6,6 +6,7 @@
 #               onto an ext4 virtual disk, whose power this script cuts (kill -9 qemu: the guest's
 #               unwritten page cache is really lost);
 #   2. recover: a new boot on the same disk; the agent must recover and journal the gap.
+# HIL_DEBUG=/abs/path/script.mjs runs that script in one boot instead (drivers set up, no tests).
 # Writes .cache/results/hil.tap (with `# pass N` / `# fail N`) and exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +39,7 @@ boot() { # phase, timeout seconds, [cut]: boots the VM for one phase; with `cut`
   echo ">> hil: boot '$phase' (kernel $KVER, ${ACCEL[*]})"
   qemu-system-x86_64 "${ACCEL[@]}" -m 1536 -smp 2 -nographic -no-reboot -nic none \
     -kernel "$VMLINUX" -initrd "$INITRD" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 hil_results=$res hil_cmd=$REPO/test/hil/guest.sh hil_phase=$phase" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 hil_results=$res hil_cmd=$REPO/test/hil/guest.sh hil_phase=$phase hil_debug=${HIL_DEBUG:-}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$res",mount_tag=results,security_model=none \
     -drive file="$DISK",format=raw,if=virtio,cache=writeback \
@@ -64,6 +65,11 @@ boot() { # phase, timeout seconds, [cut]: boots the VM for one phase; with `cut`
   return 0
 }
 
+if [[ -n "${HIL_DEBUG:-}" ]]; then
+  # Developer aid: `HIL_DEBUG=/abs/path/script.mjs make hil` runs one script in the VM, no tests.
+  boot main 600
+  exit 0
+fi
 boot main 420 cut
 if [[ -f $OUT/main/cut ]]; then
   boot recover 240
