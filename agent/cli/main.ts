@@ -6,22 +6,24 @@
 import { COMMANDS } from './commands/index.js';
 import { isBodycamError, isConfigError, isUsageError, describe } from '../lib/errors.js';
 
-function help(): string {
-  const w = Math.max(...COMMANDS.map((c) => c.name.length));
-  return ['usage: bodycam <command> [options]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`), '', "'bodycam <command> --help' for a command's options."].join('\n');
+async function help(): Promise<string> {
+  const cmds = await Promise.all(COMMANDS.map((c) => c.load()));
+  const w = Math.max(...cmds.map((c) => c.name.length));
+  return ['usage: bodycam <command> [options]', '', 'commands:', ...cmds.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`), '', "'bodycam <command> --help' for a command's options."].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
+    console.log(await help());
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    console.error(`bodycam: unknown command '${name}'\n\n${help()}`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    console.error(`bodycam: unknown command '${name}'\n\n${await help()}`);
     return 2;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(cmd.usage);
     return 0;

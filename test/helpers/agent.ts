@@ -157,6 +157,8 @@ export function shiftJournal(dataDir: string, shiftId: string): JournalRecord[] 
 
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+  // startAgent writes a config object next to the data dir.
+  rmSync(`${dir}-config.json`, { force: true });
 }
 
 /** Is a process with this pid alive? */
