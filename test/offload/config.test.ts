@@ -96,3 +96,13 @@ void test('closed-shift detection: only a journal ending with shift_end (a signa
   const long = mk('long', ['shift_start', ...Array<string>(150).fill('segment'), 'shift_end'], 'x'.repeat(600));
   assert.equal(isShiftClosed(long), true);
 });
+
+void test('bodycam offload: usage errors exit 2 and name the problem', async () => {
+  const { runCli } = await import('../helpers/agent.js');
+  const r = await runCli(['offload', '--confirm', 'X', '--data-dir', tmp]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--confirm and --manifest-sha256 go together/);
+  const r2 = await runCli(['offload', '--bogus', '--data-dir', tmp]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /unknown option '--bogus'/);
+});

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { startStore, getObject, versions, openUploadBytes, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
 import { makeShift, type ShiftFixture } from './fixtures.js';
-import { runOffloadJob, shiftKeyPrefix, type OffloadJob } from '../../agent/offload/job.js';
+import { runOffloadJob, prepareManifest, shiftKeyPrefix, type OffloadJob } from '../../agent/offload/job.js';
+import { EvidenceError } from '../../agent/lib/errors.js';
 import { createS3Client, httpStatus } from '../../agent/offload/s3.js';
 import { loadUploadState } from '../../agent/offload/state.js';
 import { createLogger } from '../../agent/lib/log.js';
@@ -226,4 +227,24 @@ void test('gateway stopped mid-upload: retries with backoff, resumes without re-
   assert.ok(retries.length >= 1, 'requests failed during the outage and were retried');
   assertNoPartSentTwice(parts);
   await assertStoredExactly(dir, f, r.manifestSha256);
+});
+
+void test('a file that changed after its manifest was made is refused, never completed in the store', async () => {
+  const dir = dataDir();
+  const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 5, 8), { seconds: 4 });
+  await prepareManifest(dir, f.shiftId, f.dir, DEVICE, PREFIX);
+  // Same size, one byte different: only the hash can tell.
+  const victim = join(f.dir, 'seg-000002.ts');
+  const b = readFileSync(victim);
+  b[b.length - 100] = b[b.length - 100]! ^ 0xff;
+  writeFileSync(victim, b);
+  await assert.rejects(runOffloadJob(job(dir, f, { concurrency: 1 }), { log }), (e: unknown) => {
+    assert.ok(e instanceof EvidenceError, `EvidenceError, got ${String(e)}`);
+    assert.match((e as Error).message, /seg-000002\.ts changed since the manifest was made/);
+    return true;
+  });
+  const prefix = shiftKeyPrefix(PREFIX, DEVICE, f.shiftId);
+  const v = await versions(store.operator, prefix);
+  assert.ok(!v.has(prefix + 'seg-000002.ts'), 'the changed file was not completed in the store');
+  assert.ok(!v.has(prefix + 'manifest.json'), 'no manifest: the shift is visibly incomplete');
 });
