@@ -65,8 +65,9 @@ test-hil hil: build
 
 test: check-generated lint
 	@rm -rf .cache/results
-	@$(MAKE) --no-print-directory test-unit test-media test-integrity test-mqtt test-offload test-hil
-	@node scripts/summarize-tests.mjs .cache/results
+	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
+	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-hil; \
+	status=$$?; node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
 
 demo: build
 	@$(DEPS) media
