@@ -119,9 +119,13 @@ export function readSimValue(chip: string, offset: number): boolean | undefined 
 /** Holds one output line with a `gpioset --mode=signal` child, replaced on every change. */
 class LineHolder {
   private child: ChildProcess | undefined;
-  private want: boolean | undefined;
+  /** Requested changes not yet on the pin, with the (monotonic) time each was asked for. */
+  private queue: { value: boolean; at: number }[] = [];
+  private last: { value: boolean; askedAt: number; onPinAt: number } | undefined;
   private running: Promise<void> | undefined;
   private readonly retired = new Set<ChildProcess>();
+  private wake: (() => void) | undefined;
+  private released = false;
 
   constructor(
     readonly chip: string,
@@ -129,7 +133,10 @@ class LineHolder {
   ) {}
 
   apply(value: boolean): Promise<void> {
-    this.want = value;
+    if (this.released) return Promise.resolve();
+    this.queue.push({ value, at: performance.now() });
+    // Far behind (a loaded CPU, a fast blink): skip to the latest value rather than lag further.
+    if (this.queue.length > 4) this.queue = this.queue.slice(-1);
     this.running ??= this.loop().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -139,11 +146,29 @@ class LineHolder {
   }
 
   private async loop(): Promise<void> {
-    while (this.want !== undefined) {
-      const v = this.want;
-      this.want = undefined;
+    for (let next = this.queue.shift(); next; next = this.queue.shift()) {
+      const last = this.last;
+      if (last) {
+        if (next.value === last.value) continue;
+        // A level reached the pin late (a respawn takes time under load): keep it on the pin as
+        // long as it was asked to last, so a 400 ms haptic pulse stays a 400 ms pulse.
+        const wanted = next.at - last.askedAt;
+        const held = performance.now() - last.onPinAt;
+        if (held < wanted) {
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, wanted - held);
+            this.wake = () => {
+              clearTimeout(t);
+              r();
+            };
+          });
+          this.wake = undefined;
+          if (this.released) return;
+        }
+      }
       await this.kill();
-      await this.spawnHolder(v);
+      await this.spawnHolder(next.value);
+      this.last = { value: next.value, askedAt: next.at, onPinAt: performance.now() };
     }
   }
 
@@ -190,7 +215,9 @@ class LineHolder {
   }
 
   async release(): Promise<void> {
-    this.want = undefined;
+    this.released = true;
+    this.queue = [];
+    this.wake?.();
     await this.running?.catch(() => undefined);
     await this.kill();
   }

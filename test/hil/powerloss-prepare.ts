@@ -16,7 +16,7 @@ for (const l of [LINE.shift, LINE.privacy, LINE.dock]) setPull(l, false);
 setMax17048({ percent: 70, voltageV: 3.88, ratePctH: -10.4 });
 const p = await runCli(['provision', '--data-dir', dataDir]);
 if (p.code !== 0) throw new Error(`provision failed: ${p.stderr}`);
-const a = await startAgentVm({ board: 'qemu-hil-sysfs', dataDir, config: { power: { intervalS: 1 } } });
+const a = await startAgentVm({ board: 'qemu-hil-sysfs', dataDir, config: { power: { intervalS: 1 }, policy: { encoderStallS: 20 } } });
 await pressLine(LINE.shift, 2600);
 const s = await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 3, 90_000, 'a shift with sealed segments');
 writeFileSync(join(RESULTS, 'powerloss-shift.json'), JSON.stringify({ shiftId: s.shiftId, segmentsBefore: s.segments, at: new Date().toISOString() }));

@@ -19,7 +19,9 @@ after(async () => {
   bindCamera();
 });
 
-const CONFIG = { power: { intervalS: 1 } };
+// Under TCG ffmpeg can need more than the default 6 s to its first segment: a stall there would
+// be emulation, not the agent.
+const CONFIG = { power: { intervalS: 1 }, policy: { encoderStallS: 20 } };
 
 async function start(board: string): Promise<AgentProc> {
   for (const l of [LINE.shift, LINE.privacy, LINE.dock]) setPull(l, false);

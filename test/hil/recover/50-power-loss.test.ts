@@ -22,7 +22,7 @@ void test('after a hard power-off mid-shift the agent recovers, resumes, journal
   const before = JSON.parse(readFileSync(join(RESULTS, '..', 'main', 'powerloss-shift.json'), 'utf8')) as { shiftId: string; segmentsBefore: number };
   for (const l of [LINE.shift, LINE.privacy, LINE.dock]) setPull(l, false);
   setMax17048({ percent: 70, voltageV: 3.88, ratePctH: -10.4 });
-  const a = await startAgentVm({ board: 'qemu-hil-sysfs', dataDir, config: { power: { intervalS: 1 } } });
+  const a = await startAgentVm({ board: 'qemu-hil-sysfs', dataDir, config: { power: { intervalS: 1 }, policy: { encoderStallS: 20 } } });
   agents.push(a);
   const s = await a.waitFor((x) => x.state === 'RECORDING', 30_000, 'recording resumed after the power loss');
   assert.equal(s.shiftId, before.shiftId, 'the same shift goes on');
