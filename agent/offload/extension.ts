@@ -290,11 +290,10 @@ export class OffloadExtension implements Extension {
     const e = run.entry;
     switch (m.type) {
       case 'manifest': {
-        const resumed = loadUploadState(this.ctx.dataDir, e.shiftId)?.stats.runs ?? 0;
         run.manifestSha256 = m.sha256;
         e.manifestSha256 = m.sha256;
         e.bytes = m.bytesTotal;
-        this.journal({ event: 'started', shift: e.shiftId, manifest_sha256: m.sha256, objects: m.files, bytes: m.bytesTotal, resumed: resumed > 0, forced: e.forced });
+        this.journal({ event: 'started', shift: e.shiftId, manifest_sha256: m.sha256, objects: m.files, bytes: m.bytesTotal, resumed: m.resumed, forced: e.forced });
         break;
       }
       case 'progress':
@@ -495,7 +494,7 @@ export class OffloadExtension implements Extension {
 }
 
 type WorkerMessage =
-  | { type: 'manifest'; sha256: string; bytesTotal: number; files: number }
+  | { type: 'manifest'; sha256: string; bytesTotal: number; files: number; resumed: boolean }
   | { type: 'progress'; progress: UploadProgress }
   | { type: 'part'; part: unknown }
   | { type: 'retry'; error: string; attempt: number; delayMs: number }

@@ -71,7 +71,7 @@ export interface RunHooks {
     readonly retry?: (...a: UploaderEvents['retry']) => void;
   };
   /** Called once the manifest is known, before any byte is sent. */
-  readonly onManifest?: (m: PreparedManifest, bytesTotal: number) => void;
+  readonly onManifest?: (m: PreparedManifest, bytesTotal: number, resumed: boolean) => void;
 }
 
 export async function runOffloadJob(job: OffloadJob, hooks: RunHooks): Promise<UploadResult> {
@@ -79,6 +79,7 @@ export async function runOffloadJob(job: OffloadJob, hooks: RunHooks): Promise<U
   const s3 = createS3Client(job.target);
   try {
     const prefix = pm.manifest.keyPrefix;
+    const state = loadUploadState(job.dataDir, job.shiftId);
     const up = new ShiftUploader({
       s3, bucket: job.bucket, dataDir: job.dataDir, shiftId: job.shiftId, shiftDir: job.shiftDir,
       manifest: pm.manifest, manifestPath: pm.path, manifestSha256: pm.sha256, manifestBytes: pm.bytes.length,
@@ -87,14 +88,14 @@ export async function runOffloadJob(job: OffloadJob, hooks: RunHooks): Promise<U
       concurrency: job.concurrency,
       bandwidthKbps: hooks.bandwidthKbps ?? (() => job.bandwidthKbps),
       retryInitialMs: job.retryInitialMs, retryMaxMs: job.retryMaxMs,
-      state: loadUploadState(job.dataDir, job.shiftId),
+      state,
       log: hooks.log,
       signal: hooks.signal,
     });
     if (hooks.on?.progress) up.on('progress', hooks.on.progress);
     if (hooks.on?.part) up.on('part', hooks.on.part);
     if (hooks.on?.retry) up.on('retry', hooks.on.retry);
-    hooks.onManifest?.(pm, up.bytesTotal);
+    hooks.onManifest?.(pm, up.bytesTotal, (state?.stats.runs ?? 0) > 0);
     return await up.run();
   } finally {
     s3.destroy();

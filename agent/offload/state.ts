@@ -27,6 +27,8 @@ export interface PartRecord {
 export interface FileUploadState {
   readonly key: string;
   uploadId?: string;
+  /** Part size this upload was cut with (a config change must not re-slice an upload in progress). */
+  partSize?: number;
   /** Set (and persisted) before CompleteMultipartUpload is sent: a vanished upload then means "completed". */
   completing?: boolean;
   done?: boolean;

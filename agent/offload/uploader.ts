@@ -248,9 +248,11 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       try {
         r = await this.o.s3.send(new ListPartsCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: this.ac.signal });
       } catch (e) {
-        // Ceph answers NoSuchKey for an upload that was completed or aborted; AWS says NoSuchUpload.
+        // An upload that no longer exists: AWS says NoSuchUpload, Ceph NoSuchKey to the bucket owner
+        // but AccessDenied to a device restricted by bucket policy (measured on Ceph 16). Only called
+        // for uploads not yet being completed, so "gone" here means aborted (lifecycle rule).
         const n = s3ErrorName(e);
-        if (n === 'NoSuchUpload' || n === 'NoSuchKey' || httpStatus(e) === 404) return 'gone';
+        if (n === 'NoSuchUpload' || n === 'NoSuchKey' || n === 'AccessDenied' || httpStatus(e) === 404 || httpStatus(e) === 403) return 'gone';
         throw e;
       }
       for (const p of r.Parts ?? []) if (p.PartNumber !== undefined) parts.set(p.PartNumber, { etag: (p.ETag ?? '').replace(/"/g, ''), size: p.Size ?? -1 });
@@ -268,17 +270,25 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       this.partial.set(item.name, n);
     };
     setDone(0);
+    const partSize = st.partSize ?? this.o.partSizeBytes;
+    const nParts = Math.max(1, Math.ceil(item.bytes / partSize));
+    if (st.uploadId && st.completing) {
+      // Complete was sent before the interruption; whether it landed is unknowable to a device that
+      // may not read (ListParts of a completed upload is AccessDenied to it). Completing again is
+      // idempotent (Ceph 16 and S3 answer 200 and store no second version), so send it again.
+      const parts = [...st.parts].sort((a, b) => a.n - b.n);
+      if (parts.length === nParts && parts.every((p, i) => p.n === i + 1)) {
+        await this.complete(item, st, parts);
+        this.o.log.info('completed an upload interrupted while completing', { shift: this.o.shiftId, file: item.name });
+        setDone(item.bytes);
+        return;
+      }
+      this.o.log.warn('incomplete part record for an upload being completed; asking the server', { shift: this.o.shiftId, file: item.name });
+    }
     let server = new Map<number, { etag: string; size: number }>();
     if (st.uploadId) {
       const sp = await this.serverParts(item.key, st.uploadId);
       if (sp === 'gone') {
-        if (st.completing) {
-          // We sent Complete and died (or lost the answer) before recording it: the server finished it.
-          this.o.log.info('upload was completed before the interruption', { shift: this.o.shiftId, file: item.name });
-          st.done = true;
-          this.persist();
-          return;
-        }
         // Aborted behind our back (e.g. the bucket's stale-upload lifecycle rule): start over.
         this.o.log.warn('multipart upload vanished from the server; starting it again', { shift: this.o.shiftId, file: item.name });
         st.uploadId = undefined;
@@ -295,12 +305,11 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       }), { abortSignal: signal });
       if (!c.UploadId) throw new Error(`CreateMultipartUpload for ${item.key} returned no UploadId`);
       st.uploadId = c.UploadId;
+      st.partSize = partSize;
       st.parts = [];
       st.completing = false;
       this.persist();
     }
-    const partSize = this.o.partSizeBytes;
-    const nParts = Math.max(1, Math.ceil(item.bytes / partSize));
     const whole = createHash('sha256');
     let fh: FileHandle;
     try {
@@ -328,7 +337,10 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
         const sha = createHash('sha256').update(body).digest('base64');
         const have = server.get(n);
         if (have && have.etag === md5hex && have.size === size) {
-          done.push({ n, size, md5: md5hex, sha256: sha, etag: have.etag });
+          const rec: PartRecord = { n, size, md5: md5hex, sha256: sha, etag: have.etag };
+          done.push(rec);
+          // Recorded too: a Complete repeated after an interruption needs the full list.
+          st.parts = [...st.parts.filter((p) => p.n !== n), rec];
           this.state.stats.partsReused++;
           setDone(donePart + size);
           this.emit('part', { file: item.name, n, size, reused: true });
@@ -369,14 +381,19 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     if (digest !== item.sha256) throw new EvidenceError(`${item.path} changed since the manifest was made: SHA-256 ${digest}, manifest ${item.sha256}`);
     st.completing = true;
     this.persist();
-    const c = await s3.send(new CompleteMultipartUploadCommand({
-      Bucket: bucket, Key: item.key, UploadId: st.uploadId,
-      MultipartUpload: { Parts: done.map((p) => ({ PartNumber: p.n, ETag: `"${p.etag}"`, ChecksumSHA256: p.sha256 })) },
-    }), { abortSignal: signal });
+    await this.complete(item, st, done);
+  }
+
+  /** Completes with the full part list (Ceph refuses a subset with InvalidPart). */
+  private async complete(item: UploadItem, st: FileUploadState, parts: readonly PartRecord[]): Promise<void> {
+    const c = await this.o.s3.send(new CompleteMultipartUploadCommand({
+      Bucket: this.o.bucket, Key: item.key, UploadId: st.uploadId,
+      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.n, ETag: `"${p.etag}"`, ChecksumSHA256: p.sha256 })) },
+    }), { abortSignal: this.ac.signal });
     st.done = true;
     if (c.VersionId) st.versionId = c.VersionId;
     // Not persisted here: the next write (another file's upload id, or the end of the run) carries
-    // it, and a crash before that is recognised on resume ("completing" + upload gone = done).
+    // it, and a crash before that only means one more (idempotent) Complete on resume.
   }
 }
 

@@ -44,7 +44,7 @@ process.on('message', (raw: unknown) => {
       log,
       signal: ac.signal,
       bandwidthKbps: () => kbps,
-      onManifest: (pm, bytesTotal) => send({ type: 'manifest', sha256: pm.sha256, bytesTotal, files: pm.manifest.files.length + 1 }),
+      onManifest: (pm, bytesTotal, resumed) => send({ type: 'manifest', sha256: pm.sha256, bytesTotal, files: pm.manifest.files.length + 1, resumed }),
       on: {
         progress: (progress) => send({ type: 'progress', progress }),
         part: (part) => send({ type: 'part', part }),

@@ -89,7 +89,7 @@ function assertNoPartSentTwice(parts: PartSent[]): void {
   }
 }
 
-void test('a closed shift uploads completely; stored objects are byte-identical and the manifest hash matches', async () => {
+void test('a closed shift uploads completely; stored objects are byte-identical and the manifest hash matches', { timeout: 120_000 }, async () => {
   const dir = dataDir();
   const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 1, 8), { seconds: 6 });
   const parts: PartSent[] = [];
@@ -108,7 +108,7 @@ void test('a closed shift uploads completely; stored objects are byte-identical 
   await assertStoredExactly(dir, f, r.manifestSha256);
 });
 
-void test('the device credentials cannot read, list or delete (403); a locked object cannot be deleted within retention', async () => {
+void test('the device credentials cannot read, list or delete (403); a locked object cannot be deleted within retention', { timeout: 120_000 }, async () => {
   const dir = dataDir();
   const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 2, 8), { seconds: 2 });
   const r = await runOffloadJob(job(dir, f), { log });
@@ -145,7 +145,7 @@ void test('the device credentials cannot read, list or delete (403); a locked ob
   assert.ok(r.manifestSha256);
 });
 
-void test('SIGKILL of the upload worker mid-part: a new worker resumes from ListParts without re-sending finished parts', async () => {
+void test('SIGKILL of the upload worker mid-part: a new worker resumes from ListParts without re-sending finished parts', { timeout: 120_000 }, async () => {
   const dir = dataDir();
   const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 3, 8), { seconds: 8 });
   const worker = new URL('../../agent/offload/worker.js', import.meta.url);
@@ -197,7 +197,7 @@ void test('SIGKILL of the upload worker mid-part: a new worker resumes from List
   await assertStoredExactly(dir, f, second.done.manifestSha256);
 });
 
-void test('gateway stopped mid-upload: retries with backoff, resumes without re-sending finished parts, completes', async () => {
+void test('gateway stopped mid-upload: retries with backoff, resumes without re-sending finished parts, completes', { timeout: 120_000 }, async () => {
   const dir = dataDir();
   const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 4, 8), { seconds: 8 });
   const parts: PartSent[] = [];
@@ -229,7 +229,7 @@ void test('gateway stopped mid-upload: retries with backoff, resumes without re-
   await assertStoredExactly(dir, f, r.manifestSha256);
 });
 
-void test('a file that changed after its manifest was made is refused, never completed in the store', async () => {
+void test('a file that changed after its manifest was made is refused, never completed in the store', { timeout: 120_000 }, async () => {
   const dir = dataDir();
   const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 5, 8), { seconds: 4 });
   await prepareManifest(dir, f.shiftId, f.dir, DEVICE, PREFIX);
@@ -247,4 +247,27 @@ void test('a file that changed after its manifest was made is refused, never com
   const v = await versions(store.operator, prefix);
   assert.ok(!v.has(prefix + 'seg-000002.ts'), 'the changed file was not completed in the store');
   assert.ok(!v.has(prefix + 'manifest.json'), 'no manifest: the shift is visibly incomplete');
+});
+
+void test('interrupted while completing (Complete sent, answer lost): the resume completes again, nothing re-sent or stored twice', { timeout: 60_000 }, async () => {
+  const dir = dataDir();
+  const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 6, 8), { seconds: 4 });
+  const first = await runOffloadJob(job(dir, f), { log });
+  // Rewind the record to "Complete sent, not known to have landed" for every object, as a kill
+  // between sending CompleteMultipartUpload and recording its answer leaves it. (The device cannot
+  // ask: ListParts of a completed upload is AccessDenied to it.)
+  const p = join(dir, 'offload', f.shiftId, 'upload.json');
+  const st = JSON.parse(readFileSync(p, 'utf8')) as { completedAt?: string; files: Record<string, { done?: boolean; completing?: boolean }> };
+  delete st.completedAt;
+  for (const v of Object.values(st.files)) {
+    assert.equal(v.completing, true);
+    v.done = false;
+  }
+  writeFileSync(p, JSON.stringify(st));
+  const parts: PartSent[] = [];
+  const r = await runOffloadJob(job(dir, f), { log, on: { part: (x) => parts.push(x) } });
+  assert.equal(r.manifestSha256, first.manifestSha256);
+  assert.deepEqual(parts, [], 'no part sent again');
+  assert.ok(loadUploadState(dir, f.shiftId)!.completedAt);
+  await assertStoredExactly(dir, f, r.manifestSha256);
 });
