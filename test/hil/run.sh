@@ -39,7 +39,7 @@ boot() { # phase, timeout seconds, [cut]: boots the VM for one phase; with `cut`
   echo ">> hil: boot '$phase' (kernel $KVER, ${ACCEL[*]})"
   qemu-system-x86_64 "${ACCEL[@]}" -m 1536 -smp 2 -nographic -no-reboot -nic none \
     -kernel "$VMLINUX" -initrd "$INITRD" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 hil_results=$res hil_cmd=$REPO/test/hil/guest.sh hil_phase=$phase hil_debug=${HIL_DEBUG:-}" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 hil_results=$res hil_repo=$REPO hil_cmd=$REPO/test/hil/guest.sh hil_phase=$phase hil_debug=${HIL_DEBUG:-}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$res",mount_tag=results,security_model=none \
     -drive file="$DISK",format=raw,if=virtio,cache=writeback \
