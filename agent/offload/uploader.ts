@@ -11,8 +11,8 @@
  *
  * A small window of files (`concurrency`, default 4) is in flight at once, one part each: on
  * Ceph a multipart upload costs ~3 round trips that wait on the OSD, so a window keeps the link
- * busy while memory stays bounded at `concurrency` parts. Parts are streamed through one shared
- * bandwidth limiter, so the limit holds for the sum.
+ * busy while memory stays bounded at `concurrency` parts. Under a bandwidth limit parts are
+ * streamed through one shared limiter, so the limit holds for the sum.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -348,15 +348,24 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
           continue;
         }
         if (have) this.o.log.warn('server part differs from local bytes; sending it again', { shift: this.o.shiftId, file: item.name, part: n, serverEtag: have.etag, localMd5: md5hex });
+        const paced = this.o.bandwidthKbps() > 0;
         const r = await s3.send(new UploadPartCommand({
           Bucket: bucket, Key: item.key, UploadId: st.uploadId, PartNumber: n, ContentLength: size,
           ContentMD5: md5.toString('base64'), ChecksumSHA256: sha,
-          Body: pacedBody(body, this.limiter, signal, (k) => {
-            this.sentThisRun += k;
-            setDone(donePart + k);
-            this.tick();
-          }),
+          Body: paced
+            ? pacedBody(body, this.limiter, signal, (k) => {
+              this.sentThisRun += k;
+              setDone(donePart + k);
+              this.tick();
+            })
+            // Unlimited: the Buffer as is (a stream costs CPU per chunk for nothing to pace).
+            : body,
         }), { abortSignal: signal });
+        if (!paced) {
+          this.sentThisRun += size;
+          setDone(donePart + size);
+          this.tick();
+        }
         const etag = (r.ETag ?? '').replace(/"/g, '');
         // The server checked Content-MD5; its ETag must be that MD5 too — a cheap end-to-end check.
         if (etag !== md5hex) throw new Error(`part ${n} of ${item.key}: server ETag ${etag} is not the part's MD5 ${md5hex}`);
