@@ -227,7 +227,17 @@ export class OffloadExtension implements Extension {
     return pending[0];
   }
 
+  /** Runs on bus events and timers: whatever goes wrong here must not reach the daemon. */
   private pump(): void {
+    try {
+      this.pumpUnsafe();
+    } catch (e) {
+      this.lastError = describe(e);
+      this.log.error('offload scheduling failed', { err: e });
+    }
+  }
+
+  private pumpUnsafe(): void {
     if (this.stopping) return;
     this.deletePending();
     const cond = this.conditionMet();
@@ -276,6 +286,13 @@ export class OffloadExtension implements Extension {
       const io = spawn('ionice', ['-c', '3', '-p', String(child.pid)], { stdio: 'ignore' });
       io.on('error', () => undefined);
     }
+    // Without a listener a failed fork or a broken IPC pipe would be an uncaught 'error' event.
+    child.on('error', (e) => {
+      this.lastError = `upload worker: ${describe(e)}`;
+      this.log.error('upload worker error', { err: e });
+      // Never spawned: no 'exit' will come, so retry from here (paced).
+      if (child.pid === undefined && this.run === run) this.onWorkerExit(run, null, null);
+    });
     child.on('message', (m: WorkerMessage) => this.onWorker(run, m));
     child.on('exit', (code, signal) => this.onWorkerExit(run, code, signal));
     child.send({ type: 'job', job } satisfies ToWorker);
