@@ -63,6 +63,15 @@ export const uploadStatePath = (dataDir: string, shiftId: string): string => joi
 export const receiptPath = (dataDir: string, shiftId: string): string => join(offloadDir(dataDir, shiftId), 'receipt.json');
 export const manifestPath = (dataDir: string, shiftId: string): string => join(offloadDir(dataDir, shiftId), 'manifest.json');
 
+/** readJsonIfExists with the file named in the error (a bare "Unexpected end of JSON input" helps nobody). */
+function readState(path: string): unknown {
+  try {
+    return readJsonIfExists(path);
+  } catch (e) {
+    throw new EvidenceError(`${path}: unreadable offload state (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+}
+
 function check<T>(v: unknown, path: string, ok: (o: Record<string, unknown>) => boolean): T | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || !ok(v as Record<string, unknown>)) throw new EvidenceError(`${path} is not a valid offload state file`);
@@ -71,7 +80,7 @@ function check<T>(v: unknown, path: string, ok: (o: Record<string, unknown>) => 
 
 export function loadUploadState(dataDir: string, shiftId: string): UploadState | undefined {
   const p = uploadStatePath(dataDir, shiftId);
-  return check<UploadState>(readJsonIfExists(p), p, (o) => o.version === 1 && typeof o.files === 'object' && typeof o.stats === 'object');
+  return check<UploadState>(readState(p), p, (o) => o.version === 1 && typeof o.files === 'object' && typeof o.stats === 'object');
 }
 
 export function saveUploadState(dataDir: string, s: UploadState): void {
@@ -80,7 +89,7 @@ export function saveUploadState(dataDir: string, s: UploadState): void {
 
 export function loadReceipt(dataDir: string, shiftId: string): Receipt | undefined {
   const p = receiptPath(dataDir, shiftId);
-  return check<Receipt>(readJsonIfExists(p), p, (o) => o.version === 1 && typeof o.manifestSha256 === 'string');
+  return check<Receipt>(readState(p), p, (o) => o.version === 1 && typeof o.manifestSha256 === 'string');
 }
 
 export function saveReceipt(dataDir: string, r: Receipt): void {

@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startAgent, runCli, readJournal, cleanup, alive, tempDataDir, type AgentProc } from '../helpers/agent.js';
@@ -281,4 +281,21 @@ void test('on an approved network (here: the loopback interface) a closed shift 
   assert.equal(off(s).approvedNetwork, true);
   const started = readJournal(join(dataDir, 'device-journal.jsonl')).filter((r) => r.type === 'offload' && r.event === 'started').map((r) => r.shift);
   assert.deepEqual(started, [older.shiftId, newer.shiftId], 'oldest shift first');
+});
+
+void test('a corrupt offload state file is reported by name; the agent records on and the other shifts still upload', { timeout: 120_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-offload-bad-');
+  dirs.push(dataDir);
+  const bad = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 15, 8), { seconds: 2 });
+  const good = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 16, 8), { seconds: 2 });
+  mkdirSync(join(dataDir, 'offload', bad.shiftId), { recursive: true });
+  writeFileSync(join(dataDir, 'offload', bad.shiftId, 'upload.json'), '{"version": 1, "files": ');
+  const a = await start(dataDir, config({ approvedNetworks: ['lo'] }));
+  let s = await a.waitFor((x) => off(x).awaitingConfirmation.includes(good.shiftId), 60_000, 'the good shift uploaded');
+  const entry = off(s).queue.find((q) => q.shiftId === bad.shiftId)!;
+  assert.equal(entry.state, 'failed');
+  assert.match(entry.error!, /offload\/.*\/upload\.json: unreadable offload state/, `error names the file: ${entry.error}`);
+  await a.press('shift', { holdS: 2.2 });
+  s = await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 1, 60_000, 'recording');
+  assert.equal(s.state, 'RECORDING');
 });
