@@ -3,10 +3,10 @@
  * (mqtt, offload, encryption, …). Every section is validated before anything starts, and every
  * problem in every section is reported together.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError, type Issue } from '../lib/errors.js';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from './policy.js';
 import { SECTIONS } from './sections.js';
+import { readJsonConfig } from './json-file.js';
 
 /** A config section owned by one component; `parse` pushes issues and returns its typed value. */
 export interface SectionParser<T = unknown> {
@@ -50,19 +50,7 @@ export function parseAgentConfig(value: unknown, source: string): AgentConfig {
 
 export function loadAgentConfig(path: string | undefined): AgentConfig {
   if (path === undefined) return parseAgentConfig({}, '(defaults)');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(path, [{ where: path, message: `cannot read: ${(e as Error).message}` }]);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(path, [{ where: path, message: `not valid JSON: ${(e as Error).message}` }]);
-  }
-  return parseAgentConfig(value, path);
+  return parseAgentConfig(readJsonConfig(path), path);
 }
 
 export const DEFAULTS = { policy: DEFAULT_POLICY };

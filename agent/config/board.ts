@@ -2,7 +2,8 @@
  * Board configs: JSON validated against board-configs/schema.json (every error listed), plus the
  * cross-field rules a schema cannot say well. Parsed once at the edge into a typed BoardConfig.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonConfig } from './json-file.js';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
@@ -52,19 +53,7 @@ export function validateBoard(value: unknown, source: string): BoardConfig {
 }
 
 export function parseBoardFile(path: string): BoardConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(path, [{ where: path, message: `cannot read: ${(e as Error).message}` }]);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(path, [{ where: path, message: `not valid JSON: ${(e as Error).message}` }]);
-  }
-  return validateBoard(value, path);
+  return validateBoard(readJsonConfig(path), path);
 }
 
 /** `--board NAME|PATH`: a path to a file, or the name of a file in board-configs/. */
