@@ -740,7 +740,8 @@ export class Daemon {
       bootId: this.bootId,
       startedAt: isoMs(this.startedAt),
       uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
-      state: st.name,
+      // SPEC's OFFLOADING: off duty while a closed shift is being uploaded.
+      state: st.name === 'OFF_DUTY' && (ext.offload as { active?: unknown } | undefined)?.active === true ? 'OFFLOADING' : st.name,
       shiftId: 'shiftId' in st ? st.shiftId : null,
       shiftStartedAt: null,
       pauseReason: st.name === 'PAUSED' ? st.reason : null,

@@ -73,7 +73,7 @@ void test('a recorded sim shift uploads once docked; wrong-hash confirmation and
   const shiftId = (await a.status()).shiftId!;
   await a.press('shift', { holdS: 3.2 });
   await a.press('shift');
-  let s = await a.waitFor((x) => x.state === 'OFF_DUTY', 30_000, 'shift end');
+  let s = await a.waitFor((x) => (x.state === 'OFF_DUTY' || x.state === 'OFFLOADING'), 30_000, 'shift end');
   // Closed, but the sim camera is not docked and no network is approved: it waits.
   s = await a.waitFor((x) => off(x)?.queue.some((q) => q.shiftId === shiftId), 10_000, 'queued');
   assert.equal(off(s).state, 'waiting');
@@ -222,7 +222,7 @@ void test('offload in the background of the next shift: recording goes on withou
   await a.waitFor((x) => x.segments >= segsBefore + 2, 30_000, 'recording goes on');
   await a.press('shift', { holdS: 3.2 });
   await a.press('shift');
-  await a.waitFor((x) => x.state === 'OFF_DUTY', 30_000, 'shift end');
+  await a.waitFor((x) => (x.state === 'OFF_DUTY' || x.state === 'OFFLOADING'), 30_000, 'shift end');
   const j = readJournal(join(dataDir, 'shifts', shiftId, 'journal.jsonl'));
   const gaps = j.filter((r) => r.type === 'gap' && r.cause !== 'encoder_start');
   assert.deepEqual(gaps, [], 'no gap in the recording while offloading');
@@ -245,7 +245,7 @@ void test('encrypted media is uploaded as stored (ciphertext); central decrypts 
   const shiftId = (await a.status()).shiftId!;
   await a.press('shift', { holdS: 3.2 });
   await a.press('shift');
-  await a.waitFor((x) => x.state === 'OFF_DUTY', 30_000, 'shift end');
+  await a.waitFor((x) => (x.state === 'OFF_DUTY' || x.state === 'OFFLOADING'), 30_000, 'shift end');
   await a.sim({ docked: true });
   await a.waitFor((x) => off(x).awaitingConfirmation.includes(shiftId), 120_000, 'uploaded');
   const shiftDir = join(dataDir, 'shifts', shiftId);

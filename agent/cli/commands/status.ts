@@ -4,6 +4,8 @@ import { parseArgs, dataDirFrom, DATA_DIR_FLAG } from '../args.js';
 import { UsageError, BodycamError } from '../../lib/errors.js';
 import { controlRequest } from '../../control/client.js';
 import type { StatusSnapshot } from '../../status.js';
+import { formatOffload } from './offload.js';
+import type { OffloadStatus } from '../../offload/extension.js';
 
 const FLAGS = { ...DATA_DIR_FLAG, json: { type: 'boolean', help: 'print the status as JSON' } } as const;
 
@@ -28,11 +30,12 @@ export function formatStatus(s: StatusSnapshot): string {
     ['journal head', s.journalHead ?? '-'],
   ];
   for (const [name, sec] of Object.entries(s.ext)) {
-    if (name === 'latency' || name === 'encoder') continue;
+    if (name === 'latency' || name === 'encoder' || name === 'offload') continue;
     rows.push([name, Object.entries(sec).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')]);
   }
   const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+  const text = rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+  return s.ext.offload ? `${text}\n${formatOffload(s.ext.offload as unknown as OffloadStatus)}` : text;
 }
 
 export const statusCommand: Command = {
