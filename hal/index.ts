@@ -32,8 +32,9 @@ export interface Hal {
   readonly sim: SimWorld | undefined;
 }
 
-function unsupported(what: string, backend: string): never {
-  throw new ConfigError('board', [{ where: what, message: `backend '${backend}' is not available in this build` }]);
+/** The board validator rejects these first; this keeps createHal honest on unvalidated input. */
+function required(what: string, backend: string): never {
+  throw new ConfigError('board', [{ where: what, message: `required with backend '${backend}'` }]);
 }
 
 export async function createHal(board: BoardConfig): Promise<Hal> {
@@ -48,7 +49,10 @@ export async function createHal(board: BoardConfig): Promise<Hal> {
     o.backend === 'sim' ? new SimOutputs() : createOutputs(o.backend, { led_rec: o.led_rec, led_status: o.led_status, haptic: o.haptic, ...(o.buzzer ? { buzzer: o.buzzer } : {}) });
   const g = board.gauge;
   // Bus numbers are dynamic: a configured adapter name is looked up at every start.
-  const busNumber = (): number => (g.busName !== undefined ? findBusByName(g.busName) : g.bus ?? unsupported('/gauge/bus', g.backend));
+  const busNumber = (): number => {
+    if (g.busName !== undefined) return findBusByName(g.busName);
+    return g.bus ?? required('/gauge/bus or /gauge/busName', g.backend);
+  };
   const gauge: Gauge | undefined =
     g.backend === 'none' ? undefined
     : g.backend === 'sim' ? sim!.gauge
@@ -56,9 +60,9 @@ export async function createHal(board: BoardConfig): Promise<Hal> {
     : new Bq27441Gauge(openI2cBus, busNumber, g.address ?? BQ27441_ADDR);
   const db = board.dock.backend;
   const dock: Dock | undefined =
-    db === 'none' ? undefined : db === 'sim' ? sim!.dock : board.dock.line ? new GpioDock(db, board.dock.line, debounceMs) : unsupported('/dock/line', db);
+    db === 'none' ? undefined : db === 'sim' ? sim!.dock : board.dock.line ? new GpioDock(db, board.dock.line, debounceMs) : required('/dock/line', db);
   const t = board.thermal;
-  const thermal: Thermal | undefined = t.backend === 'none' ? undefined : t.backend === 'sim' ? sim!.thermal : new SysfsThermal(t.zone ?? unsupported('/thermal/zone', t.backend));
+  const thermal: Thermal | undefined = t.backend === 'none' ? undefined : t.backend === 'sim' ? sim!.thermal : new SysfsThermal(t.zone ?? required('/thermal/zone', t.backend));
   const c = board.camera;
   const camera: Camera =
     c.source === 'lavfi' ? new LavfiCamera() : new V4l2Camera({ device: c.device ?? 'auto', inputFormat: c.inputFormat, width: c.width, height: c.height, fps: c.fps });
