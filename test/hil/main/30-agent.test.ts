@@ -9,11 +9,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { runCli, shiftJournal, tempDataDir, type AgentProc } from '../../helpers/agent.js';
 import type { StatusSnapshot } from '../../../agent/status.js';
 import { LINE, startAgentVm, bindCamera, pressLine, setBq27441, setMax17048, setPull, simValue, sleep, unbindCamera, vmOnly, waitFor, watchLine } from '../lib.js';
 
 const agents: AgentProc[] = [];
+const WD_STATE = '/sys/class/watchdog/watchdog0/state';
 after(async () => {
   for (const a of agents) await a.stop().catch(() => undefined);
   bindCamera();
@@ -85,6 +87,11 @@ void test('gpio-cdev (qemu-hil): buttons, LEDs/haptic, MAX17048 status, camera l
     assert.equal(s0.battery!.voltageV, 3.91);
     assert.equal(s0.battery!.runtimeMin, Math.round((76.5 / 10.4) * 60));
     assert.equal(s0.docked, false);
+    // qemu-hil names /dev/watchdog (softdog): armed while the agent runs, petted while healthy.
+    const wd = s0.ext.power?.watchdog as { kinds: string[]; petting: boolean } | undefined;
+    assert.deepEqual(wd?.kinds, ['device']);
+    assert.equal(wd?.petting, true);
+    assert.equal(readFileSync(WD_STATE, 'utf8').trim(), 'active');
     const cli = await runCli(['status', '--data-dir', a.dataDir]);
     assert.match(cli.stdout, /battery\s+76\.5% 3\.91 V, ~441 min left/);
 
@@ -134,6 +141,7 @@ void test('gpio-cdev (qemu-hil): buttons, LEDs/haptic, MAX17048 status, camera l
     assert.ok(j2.some((r) => r.type === 'power' && r.event === 'battery_critical'));
     assert.equal(j2.find((r) => r.type === 'shift_end')?.reason, 'battery_critical');
     await a.stop();
+    assert.equal(readFileSync(WD_STATE, 'utf8').trim(), 'inactive', 'a clean stop disarms the watchdog (magic close)');
     await verify(a, shiftId!);
     await verify(a, second!);
   } finally {
