@@ -7,7 +7,9 @@
  * segment). EncryptingStorer (encrypt.ts, on when the config has an `encryption` section): ffmpeg
  * writes to a tmpfs stage, the shift dir receives ciphertext only.
  */
+import { open } from 'node:fs/promises';
 import type { Fields } from './journal.js';
+import { fsyncDir } from '../lib/atomic.js';
 import { sectionOf, type AgentConfig } from '../config/agent-config.js';
 import { EncryptingStorer, type EncryptionConfig } from './encrypt.js';
 
@@ -33,7 +35,19 @@ export class PlainStorer implements SegmentStorer {
   stageDir(_shiftId: string, shiftDir: string): string {
     return shiftDir;
   }
-  async store(_staged: string, _shiftDir: string, file: string, plain: Buffer, plainSha256: string): Promise<StoredSegment> {
+  /**
+   * The journal is about to name this file with this hash, so its bytes and its directory entry
+   * must be on disk first: ffmpeg's flushes reach the page cache only, and the HIL power-cut test
+   * found journaled segments shortened or emptied after a hard power-off without this.
+   */
+  async store(staged: string, shiftDir: string, file: string, plain: Buffer, plainSha256: string): Promise<StoredSegment> {
+    const fh = await open(staged, 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    fsyncDir(shiftDir);
     return { file, sha256: plainSha256, bytes: plain.length };
   }
 }
