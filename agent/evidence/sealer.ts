@@ -162,7 +162,17 @@ export class ShiftSealer {
         this.runs.set(run, r);
         await this.seal(segmentName(n), run, r.lastMediaEnd, undefined, true);
       }
-      if (cause) this.pendingGap = { start: this.lastMediaWallEnd ?? Date.now(), cause };
+      if (!cause) return;
+      const now = Date.now();
+      const g = this.pendingGap;
+      if (g && now > g.start) {
+        // Interrupted again before any media arrived: the interval so far keeps its own cause
+        // (a power cut must not be relabelled as the encoder stall that followed it).
+        this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(now) });
+        this.pendingGap = { start: now, cause };
+      } else {
+        this.pendingGap = { start: this.lastMediaWallEnd ?? now, cause };
+      }
     });
   }
 

@@ -120,7 +120,8 @@ export async function startAgent(o: AgentOptions = {}): Promise<AgentProc> {
     exited,
   };
   if (o.waitReady !== false) {
-    const until = Date.now() + 30_000;
+    // Generous: a loaded 2-core CI box or an emulated VM can take many seconds to start node.
+    const until = Date.now() + 60_000;
     while (!existsSync(controlSocketPath(dataDir))) {
       if (dead || Date.now() > until) throw new Error(`agent did not start (exit ${await Promise.race([exited, sleep(0).then(() => 'running')])})\n${log}`);
       await sleep(50);
