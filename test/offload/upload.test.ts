@@ -186,7 +186,9 @@ void test('SIGKILL of the upload worker mid-part: a new worker resumes from List
   // Parts of the interrupted file that the server had were reused, not sent again.
   assert.ok(reused.some((p) => p.file === 'seg-000002.ts' && p.n === 1) && reused.some((p) => p.file === 'seg-000002.ts' && p.n === 2),
     `resume found parts 1-2 of the cut file on the server (reused: ${reused.map((p) => `${p.file}#${p.n}`).join(', ')})`);
-  assert.ok(sentBefore >= 6, `parts finished before the kill: ${sentBefore}`);
+  // The kill came after the cut file's parts 1-2 were on the server (how many parts of the other
+  // files in flight had finished by then varies with load: 5 to 7 seen).
+  assert.ok(parts.slice(0, sentBefore).some((p) => p.file === 'seg-000002.ts' && p.n === 2) && sentBefore >= 2, `parts finished before the kill: ${sentBefore}`);
   assertNoPartSentTwice(parts);
   const total = loadUploadState(dir, f.shiftId)!.stats;
   const expectedParts = f.files.reduce((a, file) => a + Math.max(1, Math.ceil(readFileSync(join(f.dir, file)).length / PART_BYTES)), 0) + 1;
