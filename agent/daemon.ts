@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { createLogger, type Logger } from './lib/log.js';
 import { TypedEmitter } from './lib/typed-emitter.js';
 import { systemClock, type Timer } from './lib/clock.js';
-import { describe, BodycamError, isBodycamError } from './lib/errors.js';
+import { describe, BodycamError } from './lib/errors.js';
 import { Journal, isoMs, type Fields, type WrittenRecord, type JournalRecord } from './evidence/journal.js';
 import { ShiftSealer, type GapCause } from './evidence/sealer.js';
 import { createSegmentStorer, type SegmentStorer } from './evidence/storer.js';
@@ -45,6 +45,8 @@ interface OpenShift {
   readonly dir: string;
   readonly journal: Journal;
   readonly sealer: ShiftSealer;
+  /** `at` of the shift_start record. */
+  readonly startedAt: string;
 }
 
 class Bus extends TypedEmitter<AgentBusEvents> {
@@ -331,7 +333,8 @@ export class Daemon {
 
   // ---------------------------------------------------------------- shifts and evidence
 
-  private openShift(shiftId: string, now: number): void {
+  /** Opens (or reopens) a shift's evidence; returns the records already in its journal. */
+  private openShift(shiftId: string, now: number): JournalRecord[] {
     const dir = join(this.o.dataDir, 'shifts', shiftId);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const journal = new Journal(dir);
@@ -339,18 +342,18 @@ export class Daemon {
     const stageDir = this.storer.stageDir(shiftId, dir);
     mkdirSync(stageDir, { recursive: true, mode: 0o700 });
     const sealer = new ShiftSealer(dir, stageDir, journal, this.storer, this.log.child('sealer'), {
-      onSealed: (s) => {
+      onSealed: () => {
         this.encoder.noteHealthy();
         for (const f of ENCODER_FAULTS) this.clearFault(f);
         this.checkStorage();
         this.bus.fire('status', this.status());
-        void s;
       },
     });
     sealer.restore(existing);
     journal.on('record', (r) => this.bus.fire('record', shiftId, r));
     if (this.signer) attachSigner(journal, this.signer, existing);
-    this.shift = { shiftId, dir, journal, sealer };
+    const startedAt = existing[0]?.type === 'shift_start' ? existing[0].at : isoMs(now);
+    this.shift = { shiftId, dir, journal, sealer, startedAt };
     this.lastRun = 0;
     this.encoder.lastRun = 0;
     if (existing.length === 0) {
@@ -368,6 +371,7 @@ export class Daemon {
         now,
       );
     }
+    return existing;
   }
 
   private async closeShift(reason: string, decidedAt: number): Promise<void> {
@@ -422,7 +426,7 @@ export class Daemon {
     const shift = p.shift as Exclude<ShiftState, { name: 'OFF_DUTY' }>;
     const now = Date.now();
     const cause: GapCause = p.clean ? 'agent_stopped' : p.bootId !== this.bootId ? 'power_loss' : 'agent_restart';
-    this.openShift(shift.shiftId, now);
+    const existing = this.openShift(shift.shiftId, now);
     const s = this.shift!;
     this.lastRun = p.lastRun;
     this.encoder.lastRun = p.lastRun;
@@ -431,8 +435,8 @@ export class Daemon {
     // Segments the dead encoder wrote but nobody journaled are evidence too.
     await s.sealer.recoverUnlisted(p.lastRun, undefined);
     await s.sealer.drain();
-    const lastResume = this.lastRecordTime(s.journal, ['resume', 'shift_start', 'recovery_resume']);
-    const since = Math.max(s.sealer.mediaEndWall ?? 0, lastResume ?? 0);
+    const lastResume = existing.findLast((r) => r.type === 'resume' || r.type === 'shift_start');
+    const since = Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0);
     this.state = shift.name === 'CLOSING' ? shift : { ...shift, endArmedUntil: null };
     if (shift.name === 'RECORDING') {
       s.sealer.expectMedia(since || now, cause);
@@ -453,19 +457,6 @@ export class Daemon {
       this.state = { name: 'OFF_DUTY' };
     }
     this.persist(false);
-  }
-
-  private lastRecordTime(j: Journal, types: string[]): number | undefined {
-    const recs = readFileSync(j.path, 'utf8').trimEnd().split('\n');
-    for (let i = recs.length - 1; i >= 0; i--) {
-      try {
-        const r = JSON.parse(recs[i]!) as JournalRecord;
-        if (types.includes(r.type)) return Date.parse(r.at);
-      } catch {
-        continue;
-      }
-    }
-    return undefined;
   }
 
   private signFinal(j: Journal, why: string): void {
@@ -725,12 +716,6 @@ export class Daemon {
         ext[e.name] = { error: describe(err) };
       }
     }
-    // The power extension reads the gauge and the thermal zone; the snapshot's top-level fields
-    // carry its latest reading so status and heartbeats show it without knowing the extension.
-    const power = ext.power as { battery?: { percent: number; voltageV: number; charging: boolean; runtimeMin?: number } | null; temperatureC?: number | null } | undefined;
-    const battery = power?.battery
-      ? { percent: power.battery.percent, voltageV: power.battery.voltageV, charging: power.battery.charging, runtimeMin: power.battery.runtimeMin ?? null }
-      : this.battery;
     const outputs: Record<string, boolean> = {};
     for (const n of ['led_rec', 'led_status', 'haptic', 'buzzer'] as const) if (this.hal?.outputs.has(n)) outputs[n] = this.hal.outputs.get(n);
     return {
@@ -743,7 +728,7 @@ export class Daemon {
       // SPEC's OFFLOADING: off duty while a closed shift is being uploaded.
       state: st.name === 'OFF_DUTY' && (ext.offload as { active?: unknown } | undefined)?.active === true ? 'OFFLOADING' : st.name,
       shiftId: 'shiftId' in st ? st.shiftId : null,
-      shiftStartedAt: null,
+      shiftStartedAt: sh?.startedAt ?? null,
       pauseReason: st.name === 'PAUSED' ? st.reason : null,
       pauseLeftS: st.name === 'PAUSED' ? Math.max(0, Math.round((st.until - Date.now()) / 1000)) : null,
       segments: sh?.sealer.segments ?? 0,
@@ -758,8 +743,8 @@ export class Daemon {
       faults: Object.fromEntries(this.faults),
       journalHead: sh?.journal.head ?? null,
       outputs,
-      battery,
-      temperatureC: power?.temperatureC ?? this.temperatureC,
+      battery: this.battery,
+      temperatureC: this.temperatureC,
       docked: this.hal?.dock ? this.hal.dock.docked() : null,
       storage: this.storageInfo(),
       ext: {
@@ -870,4 +855,3 @@ export class Daemon {
   }
 }
 
-export { isBodycamError };

@@ -4,7 +4,7 @@
  * problem in every section is reported together.
  */
 import { ConfigError, type Issue } from '../lib/errors.js';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from './policy.js';
+import { parsePolicy, type Policy } from './policy.js';
 import { SECTIONS } from './sections.js';
 import { readJsonConfig } from './json-file.js';
 
@@ -53,4 +53,3 @@ export function loadAgentConfig(path: string | undefined): AgentConfig {
   return parseAgentConfig(readJsonConfig(path), path);
 }
 
-export const DEFAULTS = { policy: DEFAULT_POLICY };

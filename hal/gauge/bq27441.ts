@@ -6,8 +6,7 @@
  * StateOfCharge 0x1C %. Runtime = remaining capacity at the average drain.
  */
 import type { Gauge, GaugeReading } from '../types.js';
-import { DeviceError } from '../../agent/lib/errors.js';
-import { s16, type BusOpener, type SmbusBus } from './smbus.js';
+import { s16, SmbusChip, type BusOpener } from './smbus.js';
 
 export const BQ27441 = { CONTROL: 0x00, TEMP: 0x02, VOLTAGE: 0x04, FLAGS: 0x06, REMAINING: 0x0c, FULL: 0x0e, AVG_CURRENT: 0x10, SOC: 0x1c } as const;
 export const BQ27441_ADDR = 0x55;
@@ -32,28 +31,24 @@ export function decodeBq27441(raw: Bq27441Raw): GaugeReading {
 
 export class Bq27441Gauge implements Gauge {
   readonly kind = 'bq27441';
-  private bus: SmbusBus | undefined;
+  private readonly chip: SmbusChip;
   constructor(
-    private readonly open: BusOpener,
-    private readonly busNumber: () => number,
-    private readonly address = BQ27441_ADDR,
-  ) {}
-
-  async start(): Promise<void> {
-    this.bus = await this.open(this.busNumber());
+    open: BusOpener,
+    busNumber: () => number,
+    address = BQ27441_ADDR,
+  ) {
+    this.chip = new SmbusChip('bq27441', open, busNumber, address);
   }
-  async stop(): Promise<void> {
-    await this.bus?.close();
-    this.bus = undefined;
+
+  start(): Promise<void> {
+    return this.chip.start();
+  }
+  stop(): Promise<void> {
+    return this.chip.stop();
   }
 
   private async word(reg: number): Promise<number> {
-    if (!this.bus) throw new DeviceError('gauge', 'bq27441 not started');
-    try {
-      return await this.bus.readWord(this.address, reg);
-    } catch (e) {
-      throw new DeviceError('gauge', `bq27441 at 0x${this.address.toString(16)}: read of command 0x${reg.toString(16)} failed: ${(e as Error).message}`, { cause: e });
-    }
+    return this.chip.readWord(reg);
   }
 
   async read(): Promise<GaugeReading> {

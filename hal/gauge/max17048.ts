@@ -6,8 +6,7 @@
  * estimated from CRATE, and current from CRATE times the configured capacity.
  */
 import type { Gauge, GaugeReading } from '../types.js';
-import { DeviceError } from '../../agent/lib/errors.js';
-import { s16, swap16, type BusOpener, type SmbusBus } from './smbus.js';
+import { s16, swap16, SmbusChip, type BusOpener } from './smbus.js';
 
 export const MAX17048 = { VCELL: 0x02, SOC: 0x04, MODE: 0x06, VERSION: 0x08, CONFIG: 0x0c, CRATE: 0x16, STATUS: 0x1a } as const;
 export const MAX17048_ADDR = 0x36;
@@ -33,29 +32,25 @@ export function decodeMax17048(raw: Max17048Raw, capacityMah: number | undefined
 
 export class Max17048Gauge implements Gauge {
   readonly kind = 'max17048';
-  private bus: SmbusBus | undefined;
+  private readonly chip: SmbusChip;
   constructor(
-    private readonly open: BusOpener,
-    private readonly busNumber: () => number,
-    private readonly address = MAX17048_ADDR,
+    open: BusOpener,
+    busNumber: () => number,
+    address = MAX17048_ADDR,
     private readonly capacityMah?: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.bus = await this.open(this.busNumber());
+  ) {
+    this.chip = new SmbusChip('max17048', open, busNumber, address);
   }
-  async stop(): Promise<void> {
-    await this.bus?.close();
-    this.bus = undefined;
+
+  start(): Promise<void> {
+    return this.chip.start();
+  }
+  stop(): Promise<void> {
+    return this.chip.stop();
   }
 
   private async word(reg: number): Promise<number> {
-    if (!this.bus) throw new DeviceError('gauge', 'max17048 not started');
-    try {
-      return swap16(await this.bus.readWord(this.address, reg));
-    } catch (e) {
-      throw new DeviceError('gauge', `max17048 at 0x${this.address.toString(16)}: read of register 0x${reg.toString(16)} failed: ${(e as Error).message}`, { cause: e });
-    }
+    return swap16(await this.chip.readWord(reg));
   }
 
   async read(): Promise<GaugeReading> {

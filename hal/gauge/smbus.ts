@@ -55,3 +55,35 @@ export function findBusByName(name: string, root = '/sys/class/i2c-dev'): number
 export const s16 = (w: number): number => (w & 0x8000 ? w - 0x10000 : w);
 /** Byte swap of a 16-bit word: big-endian chip registers read through SMBus word calls. */
 export const swap16 = (w: number): number => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
+
+/**
+ * One chip on an SMBus, as the gauge drivers use it: the bus is opened on start and closed on
+ * stop, and a failed read names the chip, its address and the register.
+ */
+export class SmbusChip {
+  private bus: SmbusBus | undefined;
+  constructor(
+    private readonly chip: string,
+    private readonly open: BusOpener,
+    private readonly busNumber: () => number,
+    readonly address: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.bus = await this.open(this.busNumber());
+  }
+  async stop(): Promise<void> {
+    await this.bus?.close();
+    this.bus = undefined;
+  }
+
+  /** SMBus read word, as the wire gives it (little-endian); callers swap big-endian chips. */
+  async readWord(reg: number): Promise<number> {
+    if (!this.bus) throw new DeviceError('gauge', `${this.chip} not started`);
+    try {
+      return await this.bus.readWord(this.address, reg);
+    } catch (e) {
+      throw new DeviceError('gauge', `${this.chip} at 0x${this.address.toString(16)}: read of register 0x${reg.toString(16)} failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}

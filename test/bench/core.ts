@@ -9,7 +9,7 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow, BenchSuite } from './suites.js';
-import { startAgent, shiftJournal, cleanup, REPO } from '../helpers/agent.js';
+import { startAgent, shiftJournal, cleanup } from '../helpers/agent.js';
 import { buildRecordingArgs } from '../../hal/encoder/args.js';
 import { resolveBoard } from '../../agent/config/board.js';
 import { probeTs } from '../../agent/evidence/ts-probe.js';
@@ -144,7 +144,6 @@ export async function coreSuite(): Promise<BenchSuite> {
   return {
     name: 'core',
     async run() {
-      void REPO;
       const rows: BenchRow[] = [];
       await latencies(rows);
       await crashGap(rows);

@@ -5,9 +5,10 @@
  * certificates per name, and a rogue CA + client certificate the broker must refuse.
  * `stop()`/`start()` make broker outages on the same port (persistence kept).
  */
+import { freePort } from './net.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, createConnection } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { REPO } from './agent.js';
@@ -68,16 +69,7 @@ export function makePki(dir: string): Pki {
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+export { freePort } from './net.js';
 
 /** The shipped config with this test's paths and port. */
 export function testConfig(o: { port: number; pki: Pki; dataDir: string }): string {

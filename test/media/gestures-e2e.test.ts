@@ -27,6 +27,7 @@ test('every gesture through `bodycam press`: start, both pauses, resume, an unco
   assert.equal((await a.status()).state, 'OFF_DUTY');
   await press('shift', '--hold', '2.2');
   let s = await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 1, 30_000, 'recording');
+  const shiftId = s.shiftId!;
   assert.equal(s.outputs.led_rec, true, 'red LED on while recording');
 
   await press('privacy');
@@ -57,7 +58,7 @@ test('every gesture through `bodycam press`: start, both pauses, resume, an unco
   s = await a.waitFor((x) => x.state === 'OFF_DUTY', 20_000, 'end');
   assert.equal(s.outputs.led_rec, false);
 
-  const j = shiftJournal(a.dataDir, (await a.request({ op: 'status' })).status ? (shiftIdOf(a) ?? '') : '');
+  const j = shiftJournal(a.dataDir, shiftId);
   const types = j.map((r) => (r.type === 'gesture' ? `gesture:${r.outcome}` : r.type)).filter((t) => t !== 'segment' && t !== 'gap');
   assert.deepEqual(types, [
     'shift_start',
@@ -88,7 +89,7 @@ test('a pause ends by itself at its maximum, with a warning first', { timeout: 9
   await a.waitFor((x) => x.state === 'RECORDING', 20_000, 'recording');
   await a.press('privacy');
   const p = await a.waitFor((x) => x.state === 'PAUSED', 10_000, 'pause');
-  const r = await a.waitFor((x) => x.state === 'RECORDING' && x.segments > 0, 20_000, 'auto resume');
+  await a.waitFor((x) => x.state === 'RECORDING' && x.segments > 0, 20_000, 'auto resume');
   const j = shiftJournal(a.dataDir, p.shiftId!);
   const warn = j.find((x) => x.type === 'note' && x.what === 'pause_ending_soon');
   const resume = j.find((x) => x.type === 'resume');
@@ -98,16 +99,4 @@ test('a pause ends by itself at its maximum, with a warning first', { timeout: 9
   const pausedMs = Date.parse(String(resume!.at)) - Date.parse(String(pause.at));
   assert.ok(pausedMs >= 5900 && pausedMs < 9000, `paused for ${pausedMs} ms`);
   assert.ok(Date.parse(String(warn.at)) - Date.parse(String(pause.at)) >= 2900);
-  void r;
 });
-
-function shiftIdOf(a: AgentProc): string | undefined {
-  // The last shift directory (tests run one shift per agent).
-  const out = require_readdir(a.dataDir);
-  return out.at(-1);
-}
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-function require_readdir(dataDir: string): string[] {
-  return readdirSync(join(dataDir, 'shifts')).sort();
-}
