@@ -5,14 +5,18 @@
  * `seq`, `type`, `at`, `prev`, followed by the record's own fields. `prev` is the hex SHA-256 of
  * the previous line's exact bytes (without its `\n`); 64 zeros for line 0. Lines end with `\n`.
  * Every append is written with one write() and fdatasync'd before `append` returns, so a
- * record the agent has acted on is on disk (docs/evidence-format.md is the full contract).
+ * record the agent has acted on is on disk (docs/evidence-format.md is the full contract). When
+ * the write fails (storage full, I/O error) the file is cut back to its last complete line and
+ * the record is held in memory and retried (`Journal`); `JournalReserve` keeps space for it.
  */
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync, writeFileSync, fsyncSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, basename } from 'node:path';
 import { TypedEmitter } from '../lib/typed-emitter.js';
-import { EvidenceError } from '../lib/errors.js';
+import { EvidenceError, errnoCode } from '../lib/errors.js';
 import { fsyncDir } from '../lib/atomic.js';
+import { Backoff, type BackoffOptions } from '../lib/backoff.js';
+import { createLogger } from '../lib/log.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 export const ZERO_HASH = '0'.repeat(64);
@@ -109,26 +113,92 @@ export function parseJournal(buf: Buffer): ParsedJournal {
   return { records, lines, head, tornTail, goodBytes };
 }
 
+
 export interface JournalEvents extends Record<string, unknown[]> {
   record: [WrittenRecord];
+  /**
+   * The first failed write of an episode (storage full, I/O error): records are now accepted into
+   * memory only (`pendingCount > 0`) until a retry writes them. The lead raises `journal_write`.
+   */
+  writeFailed: [err: Error];
+  /** Every record held since `writeFailed` is on disk now; `records` is how many were written. */
+  writeRecovered: [records: number];
 }
+
+/** Pacing of the automatic retry of held records: quick at first (a reserve or a cleanup may free space at once), capped so a failing card is not hammered. */
+export const JOURNAL_RETRY: BackoffOptions = { initialMs: 200, maxMs: 5000, jitter: 0.5 };
+
+/**
+ * How many times in a row one write may be retried at once because `onNoSpace` said it freed
+ * space: a hook that claims success without freeing anything must not spin the writer forever.
+ */
+const MAX_IMMEDIATE_RETRIES = 3;
+
+const log = createLogger('evidence.journal');
+
+const isNoSpace = (e: unknown): boolean => {
+  const c = errnoCode(e);
+  return c === 'ENOSPC' || c === 'EDQUOT';
+};
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /**
  * Appends records to one shift's journal. Opening an existing journal continues its chain; a
  * torn last line (power cut mid-write) is moved aside to `journal.torn-<n>` with its hash, the
  * file is cut back to its last complete line, and a `recovery` record says so, so the chain
  * stays verifiable and the torn bytes stay inspectable.
+ *
+ * A write that fails while the agent runs (filesystem full, EIO, a failed fdatasync) must neither
+ * tear the file nor lose the record: a torn line followed by the next record glued onto it made
+ * the whole journal unreadable ("journal line 35 is not JSON") and the agent refuse the shift.
+ * So the file is cut back to the end of its last durable line at once, and the record — its seq
+ * and prev already fixed, so the in-memory chain head stays what callers saw — waits in an
+ * in-memory queue that is written, in order, before any later record: at the next append, at
+ * `flush()`, and by a backoff-paced retry. On ENOSPC/EDQUOT the `onNoSpace` hook (normally a
+ * `JournalReserve` release) may free space for an immediate retry.
  */
 export class Journal extends TypedEmitter<JournalEvents> {
   private fd: number | undefined;
   private seq = 0;
   private headHash = ZERO_HASH;
   private last: JournalRecord | undefined;
+  /** File length up to the end of the last durable line: where a failed write is cut back to (O_APPEND: the size is the offset). */
+  private durableBytes = 0;
+  /** Lines accepted (seq and prev fixed, head advanced) but not on disk yet, oldest first. */
+  private readonly pending: Buffer[] = [];
+  /** The file may hold bytes past `durableBytes` because cutting back failed: cut before writing. */
+  private dirty = false;
+  /** The error that opened the current failure episode; undefined while writes succeed. */
+  private failure: Error | undefined;
+  private failureReported = false;
+  private writtenInEpisode = 0;
+  private flushing = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+  private noSpaceHook: (() => boolean) | undefined;
   readonly path: string;
 
-  constructor(readonly dir: string, private readonly now: () => number = Date.now, fileName = JOURNAL_FILE) {
+  constructor(
+    readonly dir: string,
+    private readonly now: () => number = Date.now,
+    fileName = JOURNAL_FILE,
+    retry: BackoffOptions = JOURNAL_RETRY,
+  ) {
     super();
     this.path = join(dir, fileName);
+    this.backoff = new Backoff(retry);
+  }
+
+  /**
+   * Called once per failed attempt on ENOSPC/EDQUOT, before the journal gives up on that attempt;
+   * returning true means space was freed (e.g. `JournalReserve.release()` freed bytes) and the
+   * write is retried at once. Exceptions it throws are logged and count as false.
+   */
+  set onNoSpace(fn: (() => boolean) | undefined) {
+    this.noSpaceHook = fn;
+  }
+  get onNoSpace(): (() => boolean) | undefined {
+    return this.noSpaceHook;
   }
 
   /** Opens (creating if needed) and recovers the chain. Returns the records already present. */
@@ -141,6 +211,7 @@ export class Journal extends TypedEmitter<JournalEvents> {
     this.seq = parsed.records.length;
     this.headHash = parsed.head;
     this.last = parsed.records.at(-1);
+    this.durableBytes = parsed.goodBytes;
     if (!existed) fsyncDir(this.dir);
     if (parsed.tornTail) {
       let n = 0;
@@ -164,25 +235,40 @@ export class Journal extends TypedEmitter<JournalEvents> {
     return parsed.records;
   }
 
+  /**
+   * Accepts a record: forms its line, advances the chain head and writes it (one write() and an
+   * fdatasync) after any records still held. If that write fails the record is held in memory
+   * (see the class comment) and still returned and emitted: the chain head is the caller's truth.
+   */
   append(type: RecordType | string, fields: Fields = {}, atMs?: number): WrittenRecord {
     if (this.fd === undefined) throw new EvidenceError(`journal ${this.path} is not open`);
     // `at` never goes backwards within a journal (a verifier may rightly flag that as tampering).
     const lastAt = this.last ? Date.parse(this.last.at) : -Infinity;
     const line = formatLine(this.seq, type, Math.max(atMs ?? this.now(), lastAt), this.headHash, fields);
-    const bytes = Buffer.from(line + '\n');
-    // One write() per record: O_APPEND makes it land whole after the previous one.
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
-    fdatasyncSync(this.fd);
     const record = JSON.parse(line) as JournalRecord;
     const written: WrittenRecord = { record, line, hash: sha256Hex(line) };
+    // State first: listeners of the events below may append (a `fault` on writeFailed).
     this.seq++;
     this.headHash = written.hash;
     this.last = record;
+    this.pending.push(Buffer.from(line + '\n'));
+    this.writePending();
     this.emit('record', written);
+    this.reportEpisode();
     return written;
   }
 
+  /** Tries to write every held record now. True when none is held any more. */
+  flush(): boolean {
+    const done = this.writePending();
+    this.reportEpisode();
+    return done;
+  }
+
+  /** Records accepted but not yet on disk. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
   get head(): string {
     return this.headHash;
   }
@@ -196,10 +282,142 @@ export class Journal extends TypedEmitter<JournalEvents> {
     return this.fd === undefined ? 0 : fstatSync(this.fd).size;
   }
 
-  close(): void {
-    if (this.fd !== undefined) {
-      closeSync(this.fd);
-      this.fd = undefined;
+  /**
+   * Makes a last attempt to write held records, then closes. Returns how many records could not
+   * be written (also logged as an error): they are lost, the file ends at its last durable line.
+   */
+  close(): number {
+    if (this.fd === undefined) return 0;
+    this.flush();
+    this.cancelRetry();
+    const lost = this.pending.length;
+    if (lost > 0) {
+      log.error('journal closed with records not written', {
+        path: this.path,
+        records: lost,
+        first_seq: this.seq - lost,
+        error: this.failure,
+      });
     }
+    this.pending.length = 0;
+    this.failure = undefined;
+    closeSync(this.fd);
+    this.fd = undefined;
+    return lost;
+  }
+
+  /** Writes held records oldest first; stops at the first that cannot be written. True when none is left. */
+  private writePending(): boolean {
+    // A hook that appends would re-enter here mid-loop; the outer loop writes its record.
+    if (this.fd === undefined || this.flushing) return this.pending.length === 0;
+    this.flushing = true;
+    try {
+      let immediate = 0;
+      while (this.pending.length > 0) {
+        try {
+          this.writeLine(this.fd, this.pending[0]!);
+        } catch (e) {
+          this.cutBack(this.fd);
+          if (isNoSpace(e) && immediate < MAX_IMMEDIATE_RETRIES && this.askForSpace()) {
+            immediate++;
+            continue;
+          }
+          this.noteFailure(asError(e));
+          return false;
+        }
+        immediate = 0;
+        this.pending.shift();
+        if (this.failure) this.writtenInEpisode++;
+      }
+      return true;
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private writeLine(fd: number, bytes: Buffer): void {
+    if (this.dirty) {
+      ftruncateSync(fd, this.durableBytes);
+      fdatasyncSync(fd);
+      this.dirty = false;
+    }
+    // From the first byte on, the tail may hold part of this line until it is durable.
+    this.dirty = true;
+    // One write() per record: O_APPEND makes it land whole after the previous one. A full
+    // filesystem gives a short write and then ENOSPC; the caller cuts the part back.
+    let off = 0;
+    while (off < bytes.length) {
+      const n = writeSync(fd, bytes, off, bytes.length - off);
+      if (n <= 0) throw new EvidenceError(`journal ${this.path}: write() wrote nothing`);
+      off += n;
+    }
+    fdatasyncSync(fd);
+    this.durableBytes += bytes.length;
+    this.dirty = false;
+  }
+
+  /**
+   * Cuts the file back to its last durable line, so no partial line stays for the next record
+   * to be glued onto. If that fails too, the next write attempt cuts first.
+   */
+  private cutBack(fd: number): void {
+    try {
+      ftruncateSync(fd, this.durableBytes);
+      fdatasyncSync(fd);
+      this.dirty = false;
+    } catch (e) {
+      this.dirty = true;
+      log.warn('journal could not be cut back to its last complete line; will retry before the next write', { path: this.path, error: asError(e) });
+    }
+  }
+
+  private askForSpace(): boolean {
+    try {
+      return this.noSpaceHook?.() === true;
+    } catch (e) {
+      log.warn('onNoSpace hook failed', { path: this.path, error: asError(e) });
+      return false;
+    }
+  }
+
+  private noteFailure(err: Error): void {
+    if (!this.failure) {
+      this.failure = err;
+      this.failureReported = false;
+      this.writtenInEpisode = 0;
+      log.error('journal write failed; holding records in memory and retrying', { path: this.path, code: errnoCode(err), error: err, pending: this.pending.length });
+    }
+    this.scheduleRetry();
+  }
+
+  /** Emits the episode's events once the state is consistent (after `record`, outside the write loop). */
+  private reportEpisode(): void {
+    if (this.failure && !this.failureReported) {
+      this.failureReported = true;
+      this.emit('writeFailed', this.failure);
+    }
+    if (this.failure && this.pending.length === 0) {
+      const n = this.writtenInEpisode;
+      this.failure = undefined;
+      this.backoff.reset();
+      this.cancelRetry();
+      log.info('journal writes recovered', { path: this.path, records: n });
+      this.emit('writeRecovered', n);
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined || this.fd === undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.flush();
+    }, this.backoff.next());
+    // Held records must not keep a stopping process alive; close() makes the last attempt.
+    this.retryTimer.unref();
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 }
