@@ -26,6 +26,7 @@ import { createHal, type Hal, type ButtonName, type VirtualButtons } from '../ha
 import type { BoardConfig } from './config/board.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { Policy } from './config/policy.js';
+import { PolicyStore } from './config/policy-store.js';
 import type { AgentBusEvents, AgentContext, Extension, Services } from './extension.js';
 import { EXTENSIONS } from './extensions.js';
 import type { StatusSnapshot } from './status.js';
@@ -102,6 +103,7 @@ export class Daemon {
   private deviceJournal!: Journal;
   private deviceId = 'unprovisioned';
   private policy: Policy;
+  private readonly policyStore: PolicyStore;
   private state: ShiftState = { name: 'OFF_DUTY' };
   private shift: OpenShift | undefined;
   private lastRun = 0;
@@ -120,6 +122,7 @@ export class Daemon {
   constructor(private readonly o: DaemonOptions) {
     this.log = createLogger('agent');
     this.policy = o.config.policy;
+    this.policyStore = new PolicyStore(o.dataDir);
     this.store = new StateStore(o.dataDir, this.log.child('state'));
     this.control = new ControlServer(controlSocketPath(o.dataDir), this.log.child('control'));
     this.storer = createSegmentStorer(o.config);
@@ -130,6 +133,9 @@ export class Daemon {
   async start(): Promise<void> {
     const { dataDir, board } = this.o;
     mkdirSync(join(dataDir, 'shifts'), { recursive: true });
+    // Central's last accepted set_policy outlives restarts; before anything reads this.policy.
+    const persistedPolicy = this.policyStore.load(this.o.config.policy);
+    if (persistedPolicy) this.policy = persistedPolicy.policy;
     const identity = loadIdentity(dataDir);
     this.deviceId = this.o.config.deviceId ?? identity?.deviceId ?? `unprovisioned-${hostname()}`;
     if (!identity) this.log.warn('no device identity: run `bodycam provision`; journals will not be signed', { deviceId: this.deviceId });
@@ -138,6 +144,7 @@ export class Daemon {
     this.deviceJournal = new Journal(dataDir, Date.now, 'device-journal.jsonl');
     this.deviceJournal.open();
     this.deviceJournal.on('record', (r) => this.bus.fire('record', null, r));
+    if (persistedPolicy) this.deviceJournal.append('policy', { source: `persisted:${persistedPolicy.source}`, policy: this.policy, saved_at: persistedPolicy.at });
 
     const persisted = this.store.load() ?? this.findOpenShift();
     this.killStaleEncoder();
@@ -833,6 +840,9 @@ export class Daemon {
       services,
       policy: () => this.policy,
       setPolicy: (p, source) => {
+        // Saved before applied: if it cannot be saved it throws, and the command is refused
+        // rather than applied for this run only.
+        this.policyStore.save(p, source);
         this.policy = p;
         this.signer?.setSignEverySegments(p.signEverySegments);
         this.journal('policy', { source, policy: p });

@@ -7,6 +7,7 @@
 import type { AgentConfig } from './config/agent-config.js';
 import type { BoardConfig } from './config/board.js';
 import type { Extension } from './extension.js';
+import { hasCommandKeys, type CentralConfig } from './commands/config.js';
 
 export type ExtensionFactory = (config: AgentConfig, board: BoardConfig) => Extension | undefined;
 
@@ -18,9 +19,16 @@ export interface ExtensionEntry {
 }
 
 const hasSection = (name: string) => (config: AgentConfig): boolean => config.sections.get(name) !== undefined;
+/**
+ * Commands come through the dock as well as MQTT, so central's key alone loads them. With MQTT but
+ * no key they still load: a command on `cmd` is answered (REFUSAL_NO_KEY) and journaled, as always.
+ */
+const wantsCommands = (config: AgentConfig): boolean => hasCommandKeys(config.sections.get('central') as CentralConfig | undefined) || hasSection('mqtt')(config);
 
 export const EXTENSIONS: readonly ExtensionEntry[] = [
   { name: 'power', wanted: () => true, load: async () => (await import('./power/extension.js')).powerExtension },
+  // Before telemetry: telemetry hands MQTT commands to the `commands` service and publishes its results.
+  { name: 'commands', wanted: wantsCommands, load: async () => (await import('./commands/extension.js')).commandsExtension },
   { name: 'telemetry', wanted: hasSection('mqtt'), load: async () => (await import('./telemetry/extension.js')).telemetryExtension },
   { name: 'offload', wanted: hasSection('offload'), load: async () => (await import('./offload/extension.js')).offloadExtension },
 ];

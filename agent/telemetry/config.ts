@@ -1,11 +1,10 @@
 /**
- * Config sections `mqtt` (the broker link) and `central` (central's command-signing key).
- * Parsed once at the edge; every problem is reported. File paths are checked for readability
- * here so a typo in a certificate path is a config error at start, not a reconnect loop later.
+ * Config section `mqtt` (the broker link). Central's command key is the `central` section of the
+ * commands extension (agent/commands/config.ts). Parsed once at the edge; every problem is
+ * reported. File paths are checked for readability here so a typo in a certificate path is a
+ * config error at start, not a reconnect loop later.
  */
 import { accessSync, constants } from 'node:fs';
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Issue } from '../lib/errors.js';
 import type { SectionParser } from '../config/agent-config.js';
 
@@ -38,18 +37,6 @@ export interface MqttConfig {
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
   readonly connectTimeoutMs: number;
-}
-
-export interface CentralConfig {
-  /** Central's Ed25519 public key(s) that sign commands. Empty: every command is refused (NO_KEY). */
-  readonly commandKeys: readonly KeyObject[];
-  readonly commandKeyPaths: readonly string[];
-  /** Payloads above this are refused before decoding. */
-  readonly maxCommandBytes: number;
-  /** Longest accepted validity (expiry − issue): bounds the replay cache. */
-  readonly maxTtlS: number;
-  /** Accepted clock difference between central and device for the issue time. */
-  readonly clockSkewS: number;
 }
 
 /** Journal record types that matter to central (everything but per-segment records and notes). */
@@ -148,47 +135,7 @@ export function parseMqttConfig(value: unknown, where: string, issues: Issue[], 
   return issues.length > before ? undefined : cfg;
 }
 
-const CENTRAL_KEYS = ['commandPublicKey', 'maxCommandBytes', 'maxTtlS', 'clockSkewS'];
-
-export function parseCentralConfig(value: unknown, where: string, issues: Issue[]): CentralConfig {
-  const none: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: 4096, maxTtlS: 86400, clockSkewS: 300 };
-  if (value === undefined) return none;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ where, message: 'must be an object' });
-    return none;
-  }
-  const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!CENTRAL_KEYS.includes(k)) issues.push({ where: `${where}/${k}`, message: `unknown field (known: ${CENTRAL_KEYS.join(', ')})` });
-  // One path, or several during a key rotation (old and new key both accepted for a while).
-  const raw = obj.commandPublicKey;
-  const paths = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  const keys: KeyObject[] = [];
-  paths.forEach((p, i) => {
-    const w = Array.isArray(raw) ? `${where}/commandPublicKey/${i}` : `${where}/commandPublicKey`;
-    if (typeof p !== 'string' || p === '') return issues.push({ where: w, message: 'must be a path to a PEM public key' });
-    try {
-      const k = createPublicKey(readFileSync(p));
-      if (k.asymmetricKeyType !== 'ed25519') issues.push({ where: w, message: `'${p}' is a ${k.asymmetricKeyType} key; central signs with Ed25519` });
-      else keys.push(k);
-    } catch (e) {
-      issues.push({ where: w, message: `cannot load '${p}': ${(e as Error).message}` });
-    }
-  });
-  return {
-    commandKeys: keys,
-    commandKeyPaths: paths.filter((p): p is string => typeof p === 'string'),
-    maxCommandBytes: num(obj, 'maxCommandBytes', where, 4096, 256, 1024 * 1024, issues),
-    maxTtlS: num(obj, 'maxTtlS', where, 86400, 10, 7 * 86400, issues),
-    clockSkewS: num(obj, 'clockSkewS', where, 300, 0, 86400, issues),
-  };
-}
-
 export const mqttSection: SectionParser<MqttConfig | undefined> = {
   name: 'mqtt',
   parse: (value, where, issues) => parseMqttConfig(value, where, issues, process.env.BODYCAM_MQTT_URL || undefined),
-};
-
-export const centralSection: SectionParser<CentralConfig> = {
-  name: 'central',
-  parse: parseCentralConfig,
 };

@@ -1,6 +1,8 @@
 /**
- * The telemetry extension: retained presence, heartbeats, the lossless event outbox and signed
- * commands over MQTT (SPEC "Telemetry and commands"; README "MQTT contract").
+ * The telemetry extension: retained presence, heartbeats, the lossless event outbox, and the MQTT
+ * leg of signed commands (SPEC "Telemetry and commands"; README "MQTT contract"): payloads on
+ * `cmd` go to the commands extension's service, and every result it reports — MQTT or dock — is
+ * published on `cmd/result`.
  *
  * It never stands in the recording core's way: the journal listener only queues in memory, all
  * network and disk work happens on its own schedule, and every failure (broker down, bad payload,
@@ -15,14 +17,13 @@ import { sectionOf } from '../config/agent-config.js';
 import type { WrittenRecord } from '../evidence/journal.js';
 import type { StatusSnapshot } from '../status.js';
 import { createLogger } from '../lib/log.js';
-import { describe, ProtocolError } from '../lib/errors.js';
-import { parseCentralConfig, type CentralConfig, type MqttConfig } from './config.js';
+import { describe } from '../lib/errors.js';
+import type { MqttConfig } from './config.js';
 import { Outbox, reconcile } from './outbox.js';
 import { MqttLink } from './link.js';
 import { HeartbeatSeq, buildHeartbeat, readSystem } from './heartbeat.js';
-import { ReplayCache } from './replay-cache.js';
-import { CommandProcessor } from './dispatch.js';
-import { pb, type Presence } from './proto.js';
+import type { CommandsService } from '../commands/extension.js';
+import { pb, type Presence, type CommandResultProps } from './proto.js';
 
 const log = createLogger('telemetry');
 
@@ -43,7 +44,8 @@ export class TelemetryExtension implements Extension {
   private ctx!: AgentContext;
   private outbox!: Outbox;
   private link!: MqttLink;
-  private commands!: CommandProcessor;
+  /** Absent when the commands extension failed to start: then `cmd` is not subscribed. */
+  private commands: CommandsService | undefined;
   private hbSeq!: HeartbeatSeq;
   private topics!: Topics;
   private readonly runId = randomBytes(8).toString('hex');
@@ -68,7 +70,9 @@ export class TelemetryExtension implements Extension {
     this.lastState = duty;
   };
 
-  constructor(private readonly cfg: MqttConfig, private readonly central: CentralConfig) {}
+  private readonly onResult = (r: CommandResultProps): void => void this.publishResult(r);
+
+  constructor(private readonly cfg: MqttConfig) {}
 
   async start(ctx: AgentContext): Promise<void> {
     this.ctx = ctx;
@@ -94,17 +98,9 @@ export class TelemetryExtension implements Extension {
     if (recovered) log.info('queued journal records not yet in the outbox', { records: recovered });
     this.outbox.on('ready', () => this.pump());
 
-    const replay = new ReplayCache(stateDir);
-    replay.load(Date.now());
-    this.commands = new CommandProcessor(ctx, this.central, replay);
-    ctx.registerControlOp('command', async (req) => {
-      if (typeof req.payload !== 'string' || !/^[A-Za-z0-9+/=\s]*$/.test(req.payload)) {
-        throw new ProtocolError("op 'command' needs 'payload': a signed command, base64");
-      }
-      const result = await this.commands.handle(Buffer.from(req.payload, 'base64'), 'dock');
-      void this.publishResult(result);
-      return pb.CommandResult.toObject(pb.CommandResult.create(result), { enums: String, defaults: true });
-    });
+    this.commands = ctx.services.get<CommandsService>('commands');
+    if (this.commands) this.commands.on('result', this.onResult);
+    else log.warn('commands extension not running: not subscribing to cmd (commands stay queued at the broker)');
 
     this.hbSeq = new HeartbeatSeq(stateDir);
     this.hbSeq.load();
@@ -115,7 +111,7 @@ export class TelemetryExtension implements Extension {
       cfg: this.cfg,
       clientId: this.cfg.clientId.replaceAll('{deviceId}', deviceId),
       statusTopic: this.topics.status,
-      subscribe: [this.topics.cmd],
+      subscribe: this.commands ? [this.topics.cmd] : [],
       will: () => this.presence(pb.Presence.PRESENCE_LOST, 'connection lost'),
       birth: () => this.presence(pb.Presence.PRESENCE_ONLINE, 'connected'),
     });
@@ -133,7 +129,8 @@ export class TelemetryExtension implements Extension {
     });
     this.link.on('message', (topic, payload) => {
       if (topic !== this.topics.cmd) return;
-      void this.commands.handle(payload, 'mqtt').then((r) => this.publishResult(r));
+      // The result comes back through onResult (the same path as dock results).
+      void this.commands?.handle(payload, 'mqtt');
     });
     if (!/^(mqtts|wss|tls|ssl):/.test(this.cfg.url)) log.warn('MQTT without TLS: telemetry and commands travel in clear text (production uses mqtts:// with client certificates)', { url: this.cfg.url });
     this.link.start();
@@ -145,6 +142,7 @@ export class TelemetryExtension implements Extension {
     this.hbTimer = undefined;
     this.ctx.bus.off('record', this.onRecord);
     this.ctx.bus.off('status', this.onStatus);
+    this.commands?.off('result', this.onResult);
     await this.outbox.flush().catch(() => undefined);
     // Give in-flight events a moment to be acknowledged so they are not sent twice next time.
     const until = Date.now() + 1000;
@@ -164,8 +162,6 @@ export class TelemetryExtension implements Extension {
       heartbeats: this.heartbeatsSent,
       connects: this.link?.connects ?? 0,
       lastError: this.link?.lastError ?? null,
-      commandsAccepted: this.commands?.accepted ?? 0,
-      commandsRefused: this.commands?.refused ?? 0,
     };
   }
 
@@ -232,7 +228,7 @@ export class TelemetryExtension implements Extension {
     this.hbTimer.unref?.();
   }
 
-  private async publishResult(r: Parameters<typeof pb.CommandResult.encode>[0]): Promise<void> {
+  private async publishResult(r: CommandResultProps): Promise<void> {
     try {
       this.link.publish(this.topics.cmdResult, pb.CommandResult.encode(r).finish(), 1);
     } catch (e) {
@@ -245,5 +241,5 @@ export class TelemetryExtension implements Extension {
 export function telemetryExtension(config: AgentConfig): Extension | undefined {
   const mqttCfg = sectionOf<MqttConfig | undefined>(config, 'mqtt');
   if (!mqttCfg) return undefined;
-  return new TelemetryExtension(mqttCfg, sectionOf<CentralConfig | undefined>(config, 'central') ?? parseCentralConfig(undefined, '/central', []));
+  return new TelemetryExtension(mqttCfg);
 }

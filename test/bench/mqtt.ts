@@ -17,7 +17,7 @@ import { tempDataDir, cleanup } from '../helpers/agent.js';
 import { Observer, agentConfig } from '../mqtt/fixtures.js';
 import { TelemetryExtension } from '../../agent/telemetry/extension.js';
 import { Outbox } from '../../agent/telemetry/outbox.js';
-import { parseMqttConfig, parseCentralConfig } from '../../agent/telemetry/config.js';
+import { parseMqttConfig } from '../../agent/telemetry/config.js';
 import { Journal, type WrittenRecord } from '../../agent/evidence/journal.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
@@ -80,7 +80,6 @@ export async function mqttSuite(): Promise<BenchSuite> {
       const observers: Observer[] = [];
       try {
         const mqttCfg = parseMqttConfig((agentConfig(broker, DEV) as { mqtt: unknown }).mqtt, '/mqtt', [])!;
-        const central = parseCentralConfig(undefined, '/central', []);
 
         // --- drain after a long outage -------------------------------------------------------
         const dataDir = join(dir, 'agent');
@@ -97,7 +96,7 @@ export async function mqttSuite(): Promise<BenchSuite> {
         await ob.close();
         const obs = await Observer.start(broker, DEV);
         observers.push(obs);
-        const ext = new TelemetryExtension(mqttCfg, central);
+        const ext = new TelemetryExtension(mqttCfg);
         exts.push(ext);
         const t0 = performance.now();
         await ext.start(ctx);
@@ -117,7 +116,7 @@ export async function mqttSuite(): Promise<BenchSuite> {
 
         // --- publish latency online ----------------------------------------------------------
         await ext.stop();
-        const ext2 = new TelemetryExtension(mqttCfg, central);
+        const ext2 = new TelemetryExtension(mqttCfg);
         exts.push(ext2);
         const { ctx: ctx2 } = fakeContext(join(dir, 'agent2'), '20261122T010000Z-cam-bench');
         await ext2.start(ctx2);

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, tempDataDir, cleanup, readJournal, runCli, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
-import { buildCommand, signCommand, type Action } from '../../agent/telemetry/commands.js';
+import { buildCommand, signCommand, type Action } from '../../agent/commands/commands.js';
 import { pb, type CommandResult } from '../../agent/telemetry/proto.js';
 import { Observer, agentConfig, centralKeys, lightBoard, type CentralKeys } from './fixtures.js';
 

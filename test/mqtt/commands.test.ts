@@ -1,13 +1,13 @@
 /**
- * Signed-command verification, pure (agent/telemetry/commands.ts): the valid command and every
+ * Signed-command verification, pure (agent/commands/commands.ts): the valid command and every
  * refusal reason, plus a fuzz loop of malformed payloads that must all be refused, none thrown.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { buildCommand, signCommand, verifyCommand, SIGN_PREFIX, type VerifyOptions, type RefusedCommand } from '../../agent/telemetry/commands.js';
+import { buildCommand, signCommand, verifyCommand, SIGN_PREFIX, type VerifyOptions, type RefusedCommand } from '../../agent/commands/commands.js';
 import { pb } from '../../agent/telemetry/proto.js';
-import { parseCentralConfig } from '../../agent/telemetry/config.js';
+import { parseCentralConfig } from '../../agent/commands/config.js';
 import { sign } from 'node:crypto';
 
 const central = generateKeyPairSync('ed25519');

@@ -13,7 +13,7 @@ import type { Command } from '../command.js';
 import { parseArgs, type FlagSpecs } from '../args.js';
 import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { buildCommand, keyId, signCommand, ACTIONS, type Action, type ActionName } from '../../telemetry/commands.js';
+import { buildCommand, keyId, signCommand, ACTIONS, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
 
 const USAGE = `usage: bodycam central <keygen|sign|watch|publish> [options]

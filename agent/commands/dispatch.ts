@@ -12,9 +12,9 @@ import { describe } from '../lib/errors.js';
 import type { CentralConfig } from './config.js';
 import { refusalCode, verifyCommand, type Action, type RefusalName, type VerifyResult } from './commands.js';
 import type { ReplayCache } from './replay-cache.js';
-import type { CommandResultProps } from './proto.js';
+import type { CommandResultProps } from '../telemetry/proto.js';
 
-const log = createLogger('telemetry.commands');
+const log = createLogger('commands');
 
 export interface OffloadService {
   requestOffload(shiftId?: string): void;

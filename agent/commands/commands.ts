@@ -8,7 +8,7 @@
  * costs at most one bounded protobuf decode and one signature check.
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, KeyObject } from 'node:crypto';
-import { pb, type Command, type CommandProps, type Refusal } from './proto.js';
+import { pb, type Command, type CommandProps, type Refusal } from '../telemetry/proto.js';
 
 /** Domain separation: a signature over these bytes is valid for a bodycam v1 Command only. */
 export const SIGN_PREFIX = Buffer.from('bodycam.v1.Command\n', 'utf8');

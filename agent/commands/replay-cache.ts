@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import { createLogger } from '../lib/log.js';
 
-const log = createLogger('telemetry.replay');
+const log = createLogger('commands.replay');
 
 export class ReplayCache {
   private readonly entries = new Map<string, number>();
@@ -24,7 +24,7 @@ export class ReplayCache {
     try {
       v = readJsonIfExists(this.path);
     } catch (e) {
-      // A corrupt cache must not stop telemetry; it is rebuilt. Replays of commands accepted before
+      // A corrupt cache must not stop commands; it is rebuilt. Replays of commands accepted before
       // the corruption are still bounded by their expiry (at most maxTtlS).
       log.warn('replay cache unreadable, starting empty', { path: this.path, error: e });
       return;

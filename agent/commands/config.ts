@@ -1,0 +1,75 @@
+/**
+ * Config section `central`: central's Ed25519 key(s) that sign commands, and the limits the
+ * device applies to them. Its own section (not part of `mqtt`): commands also reach a camera
+ * through the dock, with no broker configured at all. Parsed once at the edge; every problem is
+ * reported.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Issue } from '../lib/errors.js';
+import type { SectionParser } from '../config/agent-config.js';
+
+export interface CentralConfig {
+  /** Central's Ed25519 public key(s) that sign commands. Empty: every command is refused (NO_KEY). */
+  readonly commandKeys: readonly KeyObject[];
+  readonly commandKeyPaths: readonly string[];
+  /** Payloads above this are refused before decoding. */
+  readonly maxCommandBytes: number;
+  /** Longest accepted validity (expiry − issue): bounds the replay cache. */
+  readonly maxTtlS: number;
+  /** Accepted clock difference between central and device for the issue time. */
+  readonly clockSkewS: number;
+}
+
+function num(obj: Record<string, unknown>, k: string, where: string, def: number, min: number, max: number, issues: Issue[]): number {
+  const v = obj[k];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    issues.push({ where: `${where}/${k}`, message: `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}` });
+    return def;
+  }
+  return v;
+}
+
+const CENTRAL_KEYS = ['commandPublicKey', 'maxCommandBytes', 'maxTtlS', 'clockSkewS'];
+
+export function parseCentralConfig(value: unknown, where: string, issues: Issue[]): CentralConfig {
+  const none: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: 4096, maxTtlS: 86400, clockSkewS: 300 };
+  if (value === undefined) return none;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    issues.push({ where, message: 'must be an object' });
+    return none;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) if (!CENTRAL_KEYS.includes(k)) issues.push({ where: `${where}/${k}`, message: `unknown field (known: ${CENTRAL_KEYS.join(', ')})` });
+  // One path, or several during a key rotation (old and new key both accepted for a while).
+  const raw = obj.commandPublicKey;
+  const paths = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  const keys: KeyObject[] = [];
+  paths.forEach((p, i) => {
+    const w = Array.isArray(raw) ? `${where}/commandPublicKey/${i}` : `${where}/commandPublicKey`;
+    if (typeof p !== 'string' || p === '') return issues.push({ where: w, message: 'must be a path to a PEM public key' });
+    try {
+      const k = createPublicKey(readFileSync(p));
+      if (k.asymmetricKeyType !== 'ed25519') issues.push({ where: w, message: `'${p}' is a ${k.asymmetricKeyType} key; central signs with Ed25519` });
+      else keys.push(k);
+    } catch (e) {
+      issues.push({ where: w, message: `cannot load '${p}': ${(e as Error).message}` });
+    }
+  });
+  return {
+    commandKeys: keys,
+    commandKeyPaths: paths.filter((p): p is string => typeof p === 'string'),
+    maxCommandBytes: num(obj, 'maxCommandBytes', where, 4096, 256, 1024 * 1024, issues),
+    maxTtlS: num(obj, 'maxTtlS', where, 86400, 10, 7 * 86400, issues),
+    clockSkewS: num(obj, 'clockSkewS', where, 300, 0, 86400, issues),
+  };
+}
+
+/** True when central's key is configured: commands can be verified at all. */
+export const hasCommandKeys = (c: CentralConfig | undefined): boolean => (c?.commandKeys.length ?? 0) > 0;
+
+export const centralSection: SectionParser<CentralConfig> = {
+  name: 'central',
+  parse: parseCentralConfig,
+};
