@@ -1,5 +1,6 @@
 /** What `bodycam status` shows and heartbeats carry: one snapshot of the running agent. */
-export type ShiftStateName = 'OFF_DUTY' | 'RECORDING' | 'PAUSED' | 'CLOSING' | 'OFFLOADING';
+/** FAULT: on duty, recording wanted, but no encoder runs (see faults); the agent retries by itself. */
+export type ShiftStateName = 'OFF_DUTY' | 'RECORDING' | 'PAUSED' | 'CLOSING' | 'OFFLOADING' | 'FAULT';
 export type PauseReason = 'PERSONAL_NEEDS' | 'SENSITIVE_SITE';
 
 export interface StatusSnapshot {

@@ -21,6 +21,8 @@ import { V4l2Camera } from './camera/v4l2.js';
 
 export * from './types.js';
 
+import { createClock, type ClockSource } from './clock/index.js';
+
 export interface Hal {
   readonly buttons: Buttons;
   readonly outputs: Outputs;
@@ -28,6 +30,8 @@ export interface Hal {
   readonly dock: Dock | undefined;
   readonly thermal: Thermal | undefined;
   readonly camera: Camera;
+  /** Where wall-clock time comes from (chrony, timesyncd, RTC) and whether it is synchronized. */
+  readonly clock: ClockSource;
   /** The sim world when any device is simulated (tests/demo drive it), else undefined. */
   readonly sim: SimWorld | undefined;
 }
@@ -66,5 +70,6 @@ export async function createHal(board: BoardConfig): Promise<Hal> {
   const c = board.camera;
   const camera: Camera =
     c.source === 'lavfi' ? new LavfiCamera() : new V4l2Camera({ device: c.device ?? 'auto', inputFormat: c.inputFormat, width: c.width, height: c.height, fps: c.fps });
-  return { buttons, outputs, gauge, dock, thermal, camera, sim };
+  const clock = createClock(board, { simSynced: () => sim?.state.clockSynced ?? true });
+  return { buttons, outputs, gauge, dock, thermal, camera, clock, sim };
 }

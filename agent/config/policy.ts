@@ -38,6 +38,13 @@ export interface Policy {
   tempCriticalC: number;
   /** Offload upload bandwidth limit (kbit/s); 0 = unlimited. */
   offloadBandwidthKbps: number;
+  /** Expected length of a shift (h): the storage forecast at shift start uses it. */
+  expectedShiftH: number;
+  /**
+   * Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of
+   * crashing against a full disk; recording resumes by itself above twice this.
+   */
+  storageFloorMb: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -58,6 +65,8 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   tempDegradeC: 70,
   tempCriticalC: 85,
   offloadBandwidthKbps: 0,
+  expectedShiftH: 12,
+  storageFloorMb: 16,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -79,6 +88,8 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   tempDegradeC: [30, 120],
   tempCriticalC: [40, 130],
   offloadBandwidthKbps: [0, 10_000_000],
+  expectedShiftH: [0.5, 24],
+  storageFloorMb: [2, 4096],
 });
 
 /**

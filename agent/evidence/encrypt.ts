@@ -367,7 +367,9 @@ export class EncryptingStorer implements SegmentStorer {
     const outPath = join(shiftDir, outName);
     // Written in place chunk by chunk (no temp + rename): after a power cut mid-write every
     // complete chunk still authenticates, so the cut loses only the chunk being written.
-    const fd = openSync(outPath, 'w', 0o640);
+    // 'wx': evidence is never overwritten. A file of this name that exists already was left
+    // unjournaled by a power cut; segment numbering skips it, so this cannot refuse a new one.
+    const fd = openSync(outPath, 'wx', 0o640);
     let bytes = 0;
     const hash = createHash('sha256');
     try {
@@ -378,9 +380,18 @@ export class EncryptingStorer implements SegmentStorer {
         bytes += piece.length;
       }
       fdatasyncSync(fd);
-    } finally {
+    } catch (e) {
+      // A full disk mid-write: this incomplete file is ours, created above and never journaled;
+      // remove it so the staged plaintext can be sealed again under the same number.
       closeSync(fd);
+      try {
+        unlinkSync(outPath);
+      } catch {
+        /* nothing to remove */
+      }
+      throw e;
     }
+    closeSync(fd);
     fsyncDir(shiftDir);
     // Only now is the ciphertext durable: drop the plaintext from the stage.
     try {

@@ -122,6 +122,26 @@ export class ShiftSealer {
     if (g && at > g.start) this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(at) });
   }
 
+  /**
+   * Recording is held (storage below its floor) while still wanted: the interval from the last
+   * media on is one gap with `cause`. A gap already pending with another cause (the encoder died
+   * before the hold) keeps its own cause up to now, as a second interruption does.
+   */
+  holdGap(cause: GapCause, now: number): void {
+    const g = this.pendingGap;
+    if (g && g.cause === cause) return;
+    if (g && now > g.start) {
+      this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(now) });
+      this.pendingGap = { start: now, cause };
+      return;
+    }
+    this.pendingGap = { start: this.lastMediaWallEnd ?? now, cause };
+  }
+
+  get pendingGapCause(): GapCause | undefined {
+    return this.pendingGap?.cause;
+  }
+
   runStarted(run: number, fps: number): void {
     this.runs.set(run, { run, anchor: undefined, lastMediaEnd: 0, fps });
   }

@@ -1322,7 +1322,13 @@ export namespace bodycam {
             SHIFT_STATE_CLOSING = 4,
 
             /** A closed shift is being uploaded. */
-            SHIFT_STATE_OFFLOADING = 5
+            SHIFT_STATE_OFFLOADING = 5,
+
+            /**
+             * A shift runs and should be recording, but no encoder runs (see active_faults): a failed
+             * effect being retried, the encoder restarting, or recording held at the storage floor.
+             */
+            SHIFT_STATE_FAULT = 6
         }
 
         /** Why recording is paused. */

@@ -3798,6 +3798,8 @@ export const bodycam = $root.bodycam = (() => {
          * @property {number} SHIFT_STATE_PAUSED=3 A shift runs, recording paused by the wearer for a logged reason.
          * @property {number} SHIFT_STATE_CLOSING=4 The shift is ending (last segment being sealed, journal being signed).
          * @property {number} SHIFT_STATE_OFFLOADING=5 A closed shift is being uploaded.
+         * @property {number} SHIFT_STATE_FAULT=6 A shift runs and should be recording, but no encoder runs (see active_faults): a failed
+         * effect being retried, the encoder restarting, or recording held at the storage floor.
          */
         v1.ShiftState = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3807,6 +3809,7 @@ export const bodycam = $root.bodycam = (() => {
             values[valuesById[3] = "SHIFT_STATE_PAUSED"] = 3;
             values[valuesById[4] = "SHIFT_STATE_CLOSING"] = 4;
             values[valuesById[5] = "SHIFT_STATE_OFFLOADING"] = 5;
+            values[valuesById[6] = "SHIFT_STATE_FAULT"] = 6;
             return values;
         })();
 
@@ -6360,6 +6363,10 @@ export const bodycam = $root.bodycam = (() => {
                     case "SHIFT_STATE_OFFLOADING":
                     case 5:
                         message.state = 5;
+                        break;
+                    case "SHIFT_STATE_FAULT":
+                    case 6:
+                        message.state = 6;
                         break;
                     default:
                         if (typeof object.state === "number" && (object.state | 0) === object.state)

@@ -79,6 +79,9 @@ export interface OffloadStatus extends Record<string, unknown> {
   /** Bytes of closed shifts not yet uploaded (heartbeats: "bytes awaiting offload"). */
   pendingBytes: number;
   pendingShifts: number;
+  /** Closed shifts not yet confirmed by central (queued, uploading, uploaded, failed), and their bytes. */
+  awaitingBytes: number;
+  awaitingShifts: number;
   /** Uploaded shifts whose receipt central has not confirmed yet. */
   awaitingConfirmation: string[];
   lastError: string | null;
@@ -483,6 +486,8 @@ export class OffloadExtension implements Extension {
       queue: entries.map((e) => ({ shiftId: e.shiftId, state: e.state, bytes: e.bytes, manifestSha256: e.manifestSha256 ?? null, error: e.error ?? null })),
       pendingBytes: pending.reduce((a, e) => a + e.bytes, 0) - (r && !r.done && r.progress ? r.progress.bytesDone : 0),
       pendingShifts: pending.length,
+      awaitingBytes: entries.filter((e) => e.state !== 'confirmed').reduce((a, e) => a + e.bytes, 0),
+      awaitingShifts: entries.filter((e) => e.state !== 'confirmed').length,
       awaitingConfirmation: entries.filter((e) => e.state === 'uploaded').map((e) => e.shiftId),
       lastError: this.lastError,
       workerPid: r?.child.pid ?? null,

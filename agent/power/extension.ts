@@ -177,7 +177,7 @@ export class PowerExtension implements Extension {
     if (next === 'critical') {
       ctx.setFault('battery_critical', `${r.percent}% ${r.voltageV} V`);
       const s = ctx.status();
-      if ((s.state === 'RECORDING' || s.state === 'PAUSED') && s.shiftId !== this.endedShift) {
+      if ((s.state === 'RECORDING' || s.state === 'PAUSED' || s.state === 'FAULT') && s.shiftId !== this.endedShift) {
         this.endedShift = s.shiftId;
         ctx.log.warn('battery critical: finalizing the shift before brown-out', { shiftId: s.shiftId, ...fields });
         ctx.forceEndShift('battery_critical');

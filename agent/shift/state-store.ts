@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
-import type { ShiftState } from './machine.js';
+import type { Effect, ShiftState } from './machine.js';
 import type { Logger } from '../lib/log.js';
 
 export interface PersistedState {
@@ -16,6 +16,8 @@ export interface PersistedState {
   readonly lastRun: number;
   /** True only when the agent stopped cleanly. */
   readonly clean: boolean;
+  /** Effects of the last transition not yet carried out (a failed effect is retried). */
+  readonly owed?: readonly Effect[];
   readonly at: string;
 }
 

@@ -50,6 +50,7 @@ const STATES: Readonly<Record<string, ShiftState>> = {
   PAUSED: pb.ShiftState.SHIFT_STATE_PAUSED,
   CLOSING: pb.ShiftState.SHIFT_STATE_CLOSING,
   OFFLOADING: pb.ShiftState.SHIFT_STATE_OFFLOADING,
+  FAULT: pb.ShiftState.SHIFT_STATE_FAULT,
 };
 const PAUSES: Readonly<Record<string, PauseReason>> = {
   PERSONAL_NEEDS: pb.PauseReason.PAUSE_REASON_PERSONAL_NEEDS,
@@ -139,8 +140,10 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     storage: {
       freeBytes: storage?.freeBytes ?? 0,
       totalBytes: storage?.totalBytes ?? 0,
-      awaitingOffloadBytes: numOf(offload.awaitingBytes) ?? numOf(offload.pendingBytes) ?? 0,
-      awaitingOffloadShifts: numOf(offload.awaitingShifts) ?? numOf(offload.pendingShifts) ?? 0,
+      // Everything not yet confirmed by central: queued, uploading, uploaded-unconfirmed, and the
+      // shift being recorded now (it will need offloading too).
+      awaitingOffloadBytes: (numOf(offload.awaitingBytes) ?? numOf(offload.pendingBytes) ?? 0) + (st.shiftId ? st.bytes : 0),
+      awaitingOffloadShifts: (numOf(offload.awaitingShifts) ?? numOf(offload.pendingShifts) ?? 0) + (st.shiftId ? 1 : 0),
     },
     temperatureC: st.temperatureC ?? null,
     clock: {

@@ -11,7 +11,7 @@ import type { Logger } from '../../agent/lib/log.js';
 import { FfmpegProcess, type ExitInfo, type Progress, type SegmentClosed } from './process.js';
 
 /** Why a run starts: the gap before its first frame is journaled with the matching cause. */
-export type RunReason = 'start' | 'resume' | 'restart_crash' | 'restart_stall' | 'reconfigure' | 'recover';
+export type RunReason = 'start' | 'resume' | 'restart_crash' | 'restart_stall' | 'reconfigure' | 'recover' | 'retry' | 'space_returned';
 
 export interface RunInfo {
   readonly run: number;
@@ -27,6 +27,8 @@ export interface SupervisorEvents extends Record<string, unknown[]> {
   segment: [RunInfo, SegmentClosed];
   progress: [RunInfo, Progress];
   runEnded: [RunInfo, ExitInfo, { unexpected: boolean; stalled: boolean }];
+  /** A run could not even be prepared or spawned; another attempt follows after `retryInMs`. */
+  runFailed: [reason: RunReason, err: unknown, retryInMs: number];
 }
 
 export interface SupervisorOptions {
@@ -64,6 +66,14 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
   get restartCount(): number {
     return this.restarts;
   }
+  /** Recording is wanted (between start() and stop()), whether or not a process runs right now. */
+  get isWanted(): boolean {
+    return this.wanted;
+  }
+  /** Restarts are counted per shift: the owner resets the count when a shift opens. */
+  resetRestartCount(): void {
+    this.restarts = 0;
+  }
   get runInfo(): RunInfo | undefined {
     return this.current;
   }
@@ -76,12 +86,30 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
   async start(reason: RunReason): Promise<void> {
     this.wanted = true;
     if (this.proc?.running || this.starting) return;
+    // A paced retry is pending: the caller knows the cause is gone (space returned), try now.
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     await this.spawnRun(reason);
   }
 
+  /**
+   * Prepares and spawns one run. A failure to prepare (no shift, storage below its floor, stage
+   * dir gone…) never throws to the caller and is never only logged: while recording is wanted the
+   * next attempt is paced through the shared backoff, and `runFailed` lets the owner raise a fault.
+   */
   private async spawnRun(reason: RunReason): Promise<void> {
     const p = (async () => {
-      const argv = await this.o.prepareRun(reason);
+      let argv: string[];
+      try {
+        argv = await this.o.prepareRun(reason);
+      } catch (err) {
+        if (!this.wanted) return;
+        const delay = this.backoff.next();
+        this.o.log.error('encoder run could not be prepared', { reason, err, retryInMs: delay });
+        this.scheduleRestart(delay, 'retry');
+        this.emit('runFailed', reason, err, delay);
+        return;
+      }
       if (!this.wanted) return;
       const proc = new FfmpegProcess(argv, this.o.binary);
       const info: RunInfo = { run: ++this.runNo, reason, startedWall: Date.now(), startedMono: performance.now(), pid: undefined };
@@ -105,6 +133,14 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
     }
   }
 
+  private scheduleRestart(delay: number, reason: RunReason): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.wanted && !this.proc?.running) this.spawnRun(reason).catch((err: unknown) => this.o.log.error('encoder restart failed', { err }));
+    }, delay);
+  }
+
   private onExit(proc: FfmpegProcess, e: ExitInfo): void {
     if (proc !== this.proc) return;
     this.disarmStall();
@@ -118,12 +154,8 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
     const stalled = this.stalled;
     this.emit('runEnded', info, e, { unexpected, stalled });
     if (unexpected) {
-      const delay = this.backoff.next();
       this.restarts++;
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = undefined;
-        if (this.wanted) this.spawnRun(stalled ? 'restart_stall' : 'restart_crash').catch((err: unknown) => this.o.log.error('encoder restart failed', { err }));
-      }, delay);
+      this.scheduleRestart(this.backoff.next(), stalled ? 'restart_stall' : 'restart_crash');
     }
   }
 

@@ -12,10 +12,12 @@ export interface SimState {
   currentMa: number;
   docked: boolean;
   tempC: number;
+  /** The sim clock's time daemon reports synchronized. */
+  clockSynced: boolean;
 }
 
 export class SimWorld {
-  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38 };
+  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38, clockSynced: true };
   readonly dock = new SimDock(this);
   readonly gauge = new SimGauge(this);
   readonly thermal = new SimThermal(this);

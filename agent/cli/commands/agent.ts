@@ -6,6 +6,9 @@ import { resolveBoard } from '../../config/board.js';
 import { loadAgentConfig } from '../../config/agent-config.js';
 import { Daemon } from '../../daemon.js';
 import { createLogger } from '../../lib/log.js';
+import { acquireInstanceLock } from '../../lib/instance-lock.js';
+import { assertPreflight } from '../../preflight.js';
+import { mkdirSync } from 'node:fs';
 
 const FLAGS = {
   ...DATA_DIR_FLAG,
@@ -27,7 +30,14 @@ export const agentCommand: Command = {
     // Parse every input first: a bad config must not start an encoder.
     const { board } = resolveBoard(flags.board);
     const config = loadAgentConfig(flags.config);
-    const daemon = new Daemon({ dataDir: dataDirFrom(flags['data-dir']), board, config });
+    const dataDir = dataDirFrom(flags['data-dir']);
+    // One agent per data dir, decided before anything else is touched: a second agent exits 1
+    // without killing the first one's encoder or writing to its journal.
+    mkdirSync(dataDir, { recursive: true });
+    acquireInstanceLock(dataDir);
+    // Everything that can be checked before recording is checked now: every problem, exit 2.
+    assertPreflight(dataDir, board, config);
+    const daemon = new Daemon({ dataDir, board, config });
     const log = createLogger('main');
     let stopping: Promise<void> | undefined;
     const stop = (sig: string): void => {
@@ -36,6 +46,15 @@ export const agentCommand: Command = {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // Node's default for SIGHUP kills the process (a gap in the evidence): re-read the config's
+    // policy instead; an invalid file is reported and the running policy kept.
+    process.on('SIGHUP', () => {
+      try {
+        daemon.reloadConfigPolicy(loadAgentConfig(flags.config).policy);
+      } catch (e) {
+        log.error('SIGHUP: config not reloaded; the running policy stays', { err: e });
+      }
+    });
     process.on('uncaughtException', (e) => {
       // Last resort: log and keep recording; a crash would lose more than the failed callback.
       log.error('uncaught exception', { err: e, stack: e.stack });

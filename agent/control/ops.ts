@@ -1,0 +1,66 @@
+/**
+ * The control socket's own operations: `status`, `press` (virtual buttons) and `sim` (the sim
+ * world's battery, dock, temperature). Extensions add theirs through the agent context. Every
+ * request field is validated here; bad input is a UsageError the client sees as `{ok:false}`.
+ */
+import { BodycamError } from '../lib/errors.js';
+import type { ControlServer } from './server.js';
+import type { Hal, ButtonName, VirtualButtons } from '../../hal/index.js';
+import type { StatusSnapshot } from '../status.js';
+import type { SimState } from '../../hal/sim/sim-world.js';
+
+export interface ControlOpsDeps {
+  readonly boardName: string;
+  readonly hal: () => Hal;
+  readonly status: () => StatusSnapshot;
+  /** Resolves when the machine has handled everything queued so far. */
+  readonly settled: () => Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function registerControlOps(server: ControlServer, d: ControlOpsDeps): void {
+  server.register('status', async () => ({ status: d.status() }));
+  server.register('press', async (req) => press(d, req));
+  server.register('sim', async (req) => simSet(d, req));
+}
+
+async function press(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{ pressed: string }> {
+  const hal = d.hal();
+  if (!hal.buttons.virtual) throw new BodycamError('USAGE', `board '${d.boardName}' has real buttons: virtual presses are refused`);
+  const button = req.button;
+  if (button !== 'shift' && button !== 'privacy') throw new BodycamError('USAGE', 'button must be "shift" or "privacy"');
+  const holdS = req.holdS === undefined ? 0.1 : Number(req.holdS);
+  const count = req.count === undefined ? 1 : Number(req.count);
+  if (!Number.isFinite(holdS) || holdS < 0 || holdS > 30) throw new BodycamError('USAGE', 'holdS must be a number of seconds in [0, 30]');
+  if (!Number.isInteger(count) || count < 1 || count > 5) throw new BodycamError('USAGE', 'count must be an integer in [1, 5]');
+  const vb = hal.buttons as VirtualButtons;
+  for (let i = 0; i < count; i++) {
+    if (i > 0) await sleep(120);
+    vb.inject(button as ButtonName, true);
+    await sleep(holdS * 1000);
+    vb.inject(button as ButtonName, false);
+  }
+  // Let the recogniser's consequences (a hold fired at release time) reach the machine.
+  await sleep(10);
+  await d.settled();
+  return { pressed: `${button} x${count} hold ${holdS}s` };
+}
+
+async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{ sim: SimState }> {
+  const sim = d.hal().sim;
+  if (!sim) throw new BodycamError('USAGE', `board '${d.boardName}' simulates nothing`);
+  const set = req.set;
+  if (typeof set !== 'object' || set === null) throw new BodycamError('USAGE', 'sim needs "set": {...}');
+  const allowed: Record<keyof SimState, 'number' | 'boolean'> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean' };
+  const patch: Partial<SimState> = {};
+  for (const [k, v] of Object.entries(set)) {
+    const type = allowed[k as keyof SimState];
+    if (!type) throw new BodycamError('USAGE', `unknown sim field '${k}' (known: ${Object.keys(allowed).join(', ')})`);
+    if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) throw new BodycamError('USAGE', `sim field '${k}' must be a ${type}`);
+    (patch as Record<string, unknown>)[k] = v;
+  }
+  if (patch.batteryPct !== undefined && (patch.batteryPct < 0 || patch.batteryPct > 100)) throw new BodycamError('USAGE', 'batteryPct must be in [0, 100]');
+  sim.update(patch);
+  return { sim: { ...sim.state } };
+}

@@ -1,0 +1,174 @@
+/**
+ * The evidence of shifts: opens, reopens (after a restart) and closes a shift's journal and
+ * sealer, and keeps the device journal (`device-journal.jsonl`: what happens off duty —
+ * deletions, legal holds, commands — is evidence too, signed like a shift journal).
+ *
+ * A closed shift is never written to again: `open` refuses a shift whose journal holds a
+ * `shift_end`, whatever the caller believes (a lost or stale state file must not reopen sealed,
+ * possibly uploaded evidence).
+ */
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../lib/log.js';
+import { BodycamError } from '../lib/errors.js';
+import { Journal, isoMs, JOURNAL_FILE, type Fields, type JournalRecord, type WrittenRecord } from './journal.js';
+import { ShiftSealer, type SealedSegment } from './sealer.js';
+import type { SegmentStorer } from './storer.js';
+import { JournalSigner, attachSigner } from './signer.js';
+import { journalHasShiftEnd } from './open-shift.js';
+
+export const DEVICE_JOURNAL = 'device-journal.jsonl';
+/** The device journal's head is signed after this many records, and at every clean stop. */
+const DEVICE_SIGN_EVERY = 20;
+
+export interface OpenShift {
+  readonly shiftId: string;
+  readonly dir: string;
+  readonly journal: Journal;
+  readonly sealer: ShiftSealer;
+  /** `at` of the shift_start record. */
+  readonly startedAt: string;
+}
+
+/** The shift's journal already holds a shift_end: it is sealed evidence. */
+export class ShiftClosedError extends BodycamError {
+  constructor(readonly shiftId: string) {
+    super('STATE', `shift ${shiftId} is closed (its journal holds shift_end): it is never reopened or written to`);
+  }
+}
+export const isShiftClosedError = (e: unknown): e is ShiftClosedError => e instanceof ShiftClosedError;
+
+export interface ShiftEvidenceOptions {
+  readonly dataDir: string;
+  readonly storer: SegmentStorer;
+  readonly log: Logger;
+  /** A valid fresh segment was sealed (encoder health, storage check). */
+  onSealed(s: SealedSegment): void;
+  /** Every record of every journal (shift id, or null for the device journal). */
+  onRecord(shiftId: string | null, rec: WrittenRecord): void;
+  /** Where journals may take space from when the disk is full (the storage guard's reserve). */
+  onNoSpace?(): boolean;
+  /** A journal could not write (records held in memory), or `null`: all written again. */
+  onWriteTrouble?(path: string, err: Error | null): void;
+}
+
+export class ShiftEvidence {
+  private shift: OpenShift | undefined;
+  private device: Journal | undefined;
+  private deviceUnsigned = 0;
+  private signer: JournalSigner | undefined;
+
+  constructor(private readonly o: ShiftEvidenceOptions) {}
+
+  /** The device key's signer (absent on an unprovisioned device: journals stay unsigned). */
+  setSigner(signer: JournalSigner | undefined): void {
+    this.signer = signer;
+  }
+
+  get current(): OpenShift | undefined {
+    return this.shift;
+  }
+  get deviceJournal(): Journal {
+    if (!this.device) throw new BodycamError('STATE', 'device journal not open');
+    return this.device;
+  }
+  shiftDir(shiftId: string): string {
+    return join(this.o.dataDir, 'shifts', shiftId);
+  }
+
+  /** Opens the device journal (its head signed with the device key when provisioned). */
+  start(): void {
+    mkdirSync(join(this.o.dataDir, 'shifts'), { recursive: true });
+    const j = new Journal(this.o.dataDir, Date.now, DEVICE_JOURNAL);
+    this.wire(j);
+    const existing = j.open();
+    this.device = j;
+    let since = 0;
+    for (let i = existing.length - 1; i >= 0 && existing[i]!.type !== 'signature'; i--) since++;
+    this.deviceUnsigned = since;
+    j.on('record', (r) => {
+      this.o.onRecord(null, r);
+      if (r.record.type === 'signature') this.deviceUnsigned = 0;
+      else if (++this.deviceUnsigned >= DEVICE_SIGN_EVERY) this.sign(j, 'interval');
+    });
+  }
+
+  /**
+   * Opens (or reopens) a shift's evidence and returns the records already in its journal. A new
+   * journal gets its `shift_start` with `startFields`.
+   */
+  open(shiftId: string, now: number, startFields: () => Fields): { shift: OpenShift; existing: JournalRecord[] } {
+    if (this.shift?.shiftId === shiftId) return { shift: this.shift, existing: [] };
+    const dir = this.shiftDir(shiftId);
+    const path = join(dir, JOURNAL_FILE);
+    if (existsSync(path) && journalHasShiftEnd(path)) throw new ShiftClosedError(shiftId);
+    // The stage dir is checked (tmpfs for encryption) before anything is created for the shift.
+    const stageDir = this.o.storer.stageDir(shiftId, dir);
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    mkdirSync(stageDir, { recursive: true, mode: 0o700 });
+    const journal = new Journal(dir);
+    this.wire(journal);
+    const existing = journal.open();
+    const sealer = new ShiftSealer(dir, stageDir, journal, this.o.storer, this.o.log.child('sealer'), { onSealed: (s) => this.o.onSealed(s) });
+    sealer.restore(existing);
+    journal.on('record', (r) => this.o.onRecord(shiftId, r));
+    if (this.signer) attachSigner(journal, this.signer, existing);
+    const startedAt = existing[0]?.type === 'shift_start' ? existing[0].at : isoMs(now);
+    this.shift = { shiftId, dir, journal, sealer, startedAt };
+    if (existing.length === 0) journal.append('shift_start', startFields(), now);
+    return { shift: this.shift, existing };
+  }
+
+  /** Ends the open shift: last seals, `shift_end`, final signature, journal closed. */
+  async close(reason: string, decidedAt: number): Promise<OpenShift | undefined> {
+    const s = this.shift;
+    if (!s) return undefined;
+    await s.sealer.drain();
+    s.sealer.stopExpecting(decidedAt);
+    s.journal.append('shift_end', { reason, end: isoMs(decidedAt), segments: s.sealer.segments, media_s: Math.round(s.sealer.mediaS * 1000) / 1000 });
+    this.sign(s.journal, 'shift_end');
+    s.journal.close();
+    this.shift = undefined;
+    return s;
+  }
+
+  /** Journals to the open shift, or to the device journal off duty. */
+  journal(type: string, fields: Fields, at?: number): WrittenRecord {
+    return (this.shift?.journal ?? this.deviceJournal).append(type, fields, at);
+  }
+
+  /** Clean stop with a shift open: the record says so and the head is signed. */
+  async suspend(at: number): Promise<void> {
+    const s = this.shift;
+    if (!s) return;
+    await s.sealer.drain();
+    s.sealer.stopExpecting(at);
+    s.journal.append('note', { what: 'agent_stopped_during_shift' });
+    this.sign(s.journal, 'agent_stop');
+  }
+
+  /** Closes every journal; the device journal's head is signed first. */
+  stop(): void {
+    this.shift?.journal.close();
+    if (this.device) {
+      if (this.deviceUnsigned > 0) this.sign(this.device, 'agent_stop');
+      this.device.close();
+    }
+  }
+
+  private sign(j: Journal, why: string): void {
+    try {
+      this.signer?.signNow(j, why);
+    } catch (e) {
+      this.o.log.error('signature failed; the verifier will report the unsigned tail', { err: e, journal: j.path });
+    }
+  }
+
+  private wire(j: Journal): void {
+    // The journal's own ENOSPC handling asks here for space (the storage guard's reserve).
+    const noSpace = this.o.onNoSpace;
+    if (noSpace) j.onNoSpace = () => noSpace();
+    j.on('writeFailed', (e) => this.o.onWriteTrouble?.(j.path, e));
+    j.on('writeRecovered', () => this.o.onWriteTrouble?.(j.path, null));
+  }
+}

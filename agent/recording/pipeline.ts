@@ -1,0 +1,341 @@
+/**
+ * The recording pipeline of the open shift: one supervised ffmpeg (hal/encoder) feeding the
+ * shift's sealer. It owns what an encoder run needs — argv, segment numbering, quality (degrade
+ * arbitration between thermal, storage…), the pidfile — and what it tells — fps and dropped
+ * frames (zero when not recording), first-frame latency, restarts per shift, and the cause of
+ * every interruption, which becomes the gap's cause in the journal.
+ *
+ * `begin`/`end` are the machine's encoder effects; `halt`/`proceed` are the storage guard's: a
+ * halt stops the encoder but keeps the interval open as a gap, journaled with exact bounds when
+ * media comes back.
+ */
+import { readdirSync } from 'node:fs';
+import { TypedEmitter } from '../lib/typed-emitter.js';
+import type { Logger } from '../lib/log.js';
+import { BodycamError, describe } from '../lib/errors.js';
+import type { Policy } from '../config/policy.js';
+import type { BoardConfig } from '../config/board.js';
+import type { Camera } from '../../hal/types.js';
+import { EncoderSupervisor, type RunReason } from '../../hal/encoder/supervisor.js';
+import { buildRecordingArgs, SEGMENT_RE } from '../../hal/encoder/args.js';
+import type { GapCause } from '../evidence/sealer.js';
+import type { ShiftEvidence } from '../evidence/shift-evidence.js';
+import type { SegmentStorer } from '../evidence/storer.js';
+import type { FaultRegistry } from '../faults/registry.js';
+import { EncoderPidfile } from './encoder-pidfile.js';
+
+const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
+/** Quality steps: bitrate and frame-rate factors. Level 0 = the board's full quality. */
+export const DEGRADE = [
+  { kbps: 1, fps: 1 },
+  { kbps: 0.6, fps: 1 },
+  { kbps: 0.35, fps: 0.5 },
+] as const;
+/** Faults that a fresh valid segment proves over. */
+export const ENCODER_FAULTS = ['encoder_crash', 'encoder_stall', 'encoder_start', 'camera_lost', 'storage_full', 'camera'] as const;
+
+/** Recording cannot proceed now because free space is below the floor. */
+export class StorageFloorError extends BodycamError {
+  constructor(freeBytes: number) {
+    super('STORAGE', `storage below its floor (${Math.round(freeBytes / 1048576)} MiB free): encoder held until space returns`);
+  }
+}
+
+export interface PipelineEvents extends Record<string, unknown[]> {
+  /** Run number changed (persisted with the state, so a restart continues the numbering). */
+  run: [run: number];
+  /** Something status shows changed. */
+  changed: [];
+}
+
+export interface PipelineOptions {
+  readonly dataDir: string;
+  readonly board: BoardConfig;
+  readonly deviceId: string;
+  readonly policy: () => Policy;
+  readonly storer: SegmentStorer;
+  readonly evidence: ShiftEvidence;
+  readonly faults: FaultRegistry;
+  readonly camera: () => Camera;
+  readonly journal: (type: string, fields: Record<string, unknown>) => void;
+  /** Free space is below the floor where recording is held (storage guard). */
+  readonly belowFloor: () => { below: boolean; freeBytes: number };
+  /** Runs `fn` in the machine's queue, so a reconfigure never interleaves with a transition. */
+  readonly serialize: (fn: () => Promise<void>) => Promise<void>;
+  readonly log: Logger;
+}
+
+export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
+  private encoder: EncoderSupervisor | undefined;
+  private readonly pidfile: EncoderPidfile;
+  private readonly degradeBySource = new Map<string, number>();
+  private level = 0;
+  private lastRunNo = 0;
+  private fpsNow = 0;
+  private dropped = 0;
+  private halted: GapCause | undefined;
+  private startRequest: { at: number; reason: 'start' | 'resume' } | undefined;
+  readonly latencies: { start: number[]; resume: number[] } = { start: [], resume: [] };
+
+  constructor(private readonly o: PipelineOptions) {
+    super();
+    this.pidfile = new EncoderPidfile(o.dataDir, o.log.child('pidfile'));
+  }
+
+  /** Ends an encoder a killed predecessor left running; creates the supervisor. */
+  start(): void {
+    this.pidfile.killStale();
+    this.encoder = this.createEncoder();
+  }
+
+  async stop(): Promise<void> {
+    await this.encoder?.stop();
+    this.pidfile.remove();
+  }
+
+  get running(): boolean {
+    return this.encoder?.running ?? false;
+  }
+  /** Recording is wanted by the shift (begun and not ended), halted or not. */
+  get wanted(): boolean {
+    return (this.encoder?.isWanted ?? false) || this.halted !== undefined;
+  }
+  get haltedFor(): GapCause | undefined {
+    return this.halted;
+  }
+  get pid(): number | null {
+    return this.encoder?.pid ?? null;
+  }
+  get restarts(): number {
+    return this.encoder?.restartCount ?? 0;
+  }
+  get fps(): number {
+    return this.running ? this.fpsNow : 0;
+  }
+  get droppedFrames(): number {
+    return this.running ? this.dropped : 0;
+  }
+  get degradeLevel(): number {
+    return this.level;
+  }
+  get lastRun(): number {
+    return this.lastRunNo;
+  }
+  /** Continue run numbering after an agent restart. */
+  set lastRun(n: number) {
+    this.lastRunNo = n;
+    if (this.encoder) this.encoder.lastRun = n;
+  }
+
+  /** A fresh valid segment was sealed: the encoder is healthy (stall timer and backoff reset). */
+  noteHealthy(): void {
+    this.encoder?.noteHealthy();
+  }
+
+  /** A shift was opened: per-shift counters start again. */
+  shiftOpened(): void {
+    this.encoder?.resetRestartCount();
+  }
+
+  /**
+   * The machine wants media from `gapFrom` on; until the first frame the interval is a gap with
+   * `cause`. Never throws for an encoder that cannot start: the supervisor retries, paced.
+   */
+  async begin(reason: 'start' | 'resume' | 'recover', gapFrom: number, cause: GapCause): Promise<void> {
+    const s = this.o.evidence.current;
+    if (!s) throw new BodycamError('STATE', 'no open shift to record into');
+    s.sealer.expectMedia(gapFrom, cause);
+    this.halted = undefined;
+    this.startRequest = { at: performance.now(), reason: reason === 'resume' ? 'resume' : 'start' };
+    await this.encoder!.start(reason);
+  }
+
+  /** Pause or end: no media expected from `at` on; the last segment is finalized and sealed. */
+  async end(at: number): Promise<void> {
+    this.halted = undefined;
+    this.o.evidence.current?.sealer.stopExpecting(at);
+    await this.encoder!.stop();
+    await this.o.evidence.current?.sealer.drain();
+  }
+
+  /**
+   * Stops the encoder while recording stays wanted (storage below its floor): the interval since
+   * the last media stays open as one gap with `cause`, bounded when media comes back.
+   */
+  async halt(cause: GapCause): Promise<void> {
+    if (this.halted || !this.encoder?.isWanted) return;
+    this.halted = cause;
+    const s = this.o.evidence.current;
+    await this.encoder.stop();
+    if (s) {
+      await s.sealer.drain();
+      s.sealer.holdGap(cause, Date.now());
+    }
+    this.emit('changed');
+  }
+
+  /** The halt's cause is gone: record again at once. */
+  async proceed(): Promise<void> {
+    if (!this.halted) return;
+    this.halted = undefined;
+    this.startRequest = { at: performance.now(), reason: 'resume' };
+    await this.encoder!.start('space_returned');
+    this.emit('changed');
+  }
+
+  // ------------------------------------------------------------------ quality
+
+  setDegrade(source: string, level: number): void {
+    const l = Math.max(0, Math.min(DEGRADE.length - 1, Math.round(level)));
+    if (l === 0) this.degradeBySource.delete(source);
+    else this.degradeBySource.set(source, l);
+    const eff = Math.max(0, ...this.degradeBySource.values());
+    if (eff === this.level) return;
+    this.level = eff;
+    this.o.journal('degrade', { level: eff, source, video_kbps: this.videoKbps(), fps: this.encoderFps() });
+    if (this.encoder?.running) {
+      void this.o.serialize(async () => {
+        const s = this.o.evidence.current;
+        if (!s || !this.encoder?.running) return;
+        await this.encoder.stop();
+        await s.sealer.drain();
+        s.sealer.expectMedia(s.sealer.mediaEndWall ?? Date.now(), 'encoder_reconfigure');
+        await this.encoder.start('reconfigure');
+      });
+    }
+    this.emit('changed');
+  }
+
+  private videoKbps(): number {
+    return Math.max(100, Math.round((this.o.board.encoder.bitrateKbps ?? 2000) * DEGRADE[this.level]!.kbps));
+  }
+
+  encoderFps(): number {
+    return Math.max(1, Math.round(this.o.board.camera.fps * DEGRADE[this.level]!.fps));
+  }
+
+  /** Bytes per second the encoder writes at full quality (storage forecast). */
+  fullRateBytesPerS(): number {
+    const b = this.o.board.encoder;
+    return (((b.bitrateKbps ?? 2000) + (b.audioBitrateKbps ?? 64)) * 1000) / 8;
+  }
+
+  // ------------------------------------------------------------------ encoder runs
+
+  private createEncoder(): EncoderSupervisor {
+    const enc = new EncoderSupervisor({
+      prepareRun: (reason) => this.prepareRun(reason),
+      stallMs: this.o.policy().encoderStallS * 1000,
+      backoff: { initialMs: 250, maxMs: 10_000, jitter: 0.3 },
+      log: this.o.log.child('encoder'),
+    });
+    enc.on('runStarted', (r) => {
+      this.lastRunNo = r.run;
+      this.o.evidence.current?.sealer.runStarted(r.run, this.encoderFps());
+      if (r.pid) this.pidfile.write(r.pid);
+      this.o.faults.clear('encoder_start');
+      this.emit('run', r.run);
+      this.emit('changed');
+    });
+    enc.on('runFailed', (reason, err, retryInMs) => {
+      if (err instanceof StorageFloorError) return; // the storage guard owns that fault
+      this.o.faults.set('encoder_start', `run (${reason}) could not start: ${describe(err)}; next attempt in ${Math.round(retryInMs)} ms`);
+    });
+    enc.on('firstFrame', (_r, p) => {
+      const req = this.startRequest;
+      if (!req) return;
+      const ms = Math.round(p.atMono - req.at);
+      const list = req.reason === 'resume' ? this.latencies.resume : this.latencies.start;
+      list.push(ms);
+      if (list.length > 20) list.shift();
+      this.o.log.info('first frame', { reason: req.reason, latencyMs: ms });
+      this.startRequest = undefined;
+    });
+    enc.on('progress', (r, p) => {
+      this.fpsNow = p.fps;
+      this.dropped = p.dropFrames;
+      this.o.evidence.current?.sealer.progress(r.run, p.outTimeS, p.atWall);
+    });
+    enc.on('segment', (r, seg) => {
+      void this.o.evidence.current?.sealer.segmentClosed(r.run, seg.file, seg.mediaStart, seg.mediaEnd, seg.closedAtWall);
+    });
+    enc.on('runEnded', (r, exit, how) => {
+      this.fpsNow = 0;
+      this.pidfile.remove();
+      this.emit('changed');
+      const s = this.o.evidence.current;
+      if (!s) return;
+      if (!how.unexpected) {
+        void s.sealer.recoverUnlisted(r.run, undefined);
+        return;
+      }
+      const cause: GapCause = !this.o.camera().present() ? 'camera_lost' : this.o.belowFloor().below ? 'storage_full' : how.stalled ? 'encoder_stall' : 'encoder_crash';
+      const detail = `run ${r.run}: exit code ${exit.code ?? '-'} signal ${exit.signal ?? '-'}: ${exit.stderrTail.slice(-3).join(' | ') || '(no stderr)'}`;
+      // One fault record per interruption; a repeat of the same cause still journals (new run).
+      this.o.faults.raiseAgain(cause, detail);
+      void s.sealer.recoverUnlisted(r.run, cause);
+    });
+    return enc;
+  }
+
+  private async prepareRun(reason: RunReason): Promise<string[]> {
+    const s = this.o.evidence.current;
+    if (!s) throw new BodycamError('STATE', 'no open shift to record into');
+    const floor = this.o.belowFloor();
+    if (floor.below) throw new StorageFloorError(floor.freeBytes);
+    await s.sealer.drain();
+    const b = this.o.board;
+    let device: string | undefined;
+    if (b.camera.source === 'v4l2') {
+      const camera = this.o.camera();
+      try {
+        await camera.probe();
+        device = camera.devicePath();
+      } catch (e) {
+        // Let ffmpeg fail on the missing device: the supervisor paces retries and the gap says why.
+        this.o.faults.set('camera', describe(e));
+        device = b.camera.device;
+      }
+    }
+    const stageDir = this.o.storer.stageDir(s.shiftId, s.dir);
+    const argv = buildRecordingArgs({
+      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}) },
+      audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}) },
+      encoder: {
+        video: b.encoder.video,
+        preset: b.encoder.preset ?? 'veryfast',
+        videoKbps: this.videoKbps(),
+        audioKbps: b.encoder.audioBitrateKbps ?? 64,
+        fps: this.encoderFps(),
+      },
+      burnIn: b.encoder.burnIn === false ? undefined : { deviceId: this.o.deviceId, font: b.encoder.font ?? DEFAULT_FONT },
+      segmentS: this.o.policy().segmentS,
+      startNumber: nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]),
+      outDir: stageDir,
+    });
+    this.o.log.debug('encoder argv', { reason, argv });
+    return argv;
+  }
+}
+
+/**
+ * A segment number is never reused: beyond the journal's last one, files on disk keep theirs —
+ * unsealed leftovers in the stage, and (encryption) ciphertext a power cut left unjournaled in
+ * the shift dir, which a reused number would overwrite.
+ */
+export function nextSegmentNumber(lastJournaled: number, dirs: readonly string[]): number {
+  let max = lastJournaled;
+  for (const dir of dirs) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = SEGMENT_RE.exec(n.replace(/\.enc$/, ''));
+      if (m) max = Math.max(max, Number(m[1]));
+    }
+  }
+  return max + 1;
+}
