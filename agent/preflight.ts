@@ -10,6 +10,7 @@ import { ConfigError, describe, type Issue } from './lib/errors.js';
 import { sectionOf, type AgentConfig } from './config/agent-config.js';
 import type { BoardConfig } from './config/board.js';
 import { isVolatileDir, type EncryptionConfig } from './evidence/encrypt.js';
+import { encoderBinary } from '../hal/encoder/binary.js';
 
 const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 
@@ -29,7 +30,7 @@ export function preflight(dataDir: string, board: BoardConfig, config: AgentConf
   } catch (e) {
     issues.push({ where: `data dir ${dataDir}`, message: `not writable: ${describe(e)}` });
   }
-  const ffmpeg = process.env.BODYCAM_FFMPEG ?? 'ffmpeg';
+  const ffmpeg = encoderBinary();
   const r = spawnSync(ffmpeg, ['-hide_banner', '-version'], { stdio: ['ignore', 'ignore', 'ignore'], timeout: 10_000 });
   if (r.error || r.status !== 0) issues.push({ where: 'encoder', message: `'${ffmpeg}' does not run: ${r.error ? r.error.message : `exit ${r.status}`}` });
   if (board.encoder.burnIn !== false) {

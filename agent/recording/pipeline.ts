@@ -12,12 +12,13 @@
 import { readdirSync } from 'node:fs';
 import { TypedEmitter } from '../lib/typed-emitter.js';
 import type { Logger } from '../lib/log.js';
-import { BodycamError, describe } from '../lib/errors.js';
+import { BodycamError, EncoderError, describe } from '../lib/errors.js';
 import type { Policy } from '../config/policy.js';
 import type { BoardConfig } from '../config/board.js';
 import type { Camera } from '../../hal/types.js';
 import { EncoderSupervisor, type RunReason } from '../../hal/encoder/supervisor.js';
 import { buildRecordingArgs, SEGMENT_RE } from '../../hal/encoder/args.js';
+import { encoderBinary, findExecutable } from '../../hal/encoder/binary.js';
 import type { GapCause } from '../evidence/sealer.js';
 import type { ShiftEvidence } from '../evidence/shift-evidence.js';
 import type { SegmentStorer } from '../evidence/storer.js';
@@ -283,6 +284,8 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     if (!s) throw new BodycamError('STATE', 'no open shift to record into');
     const floor = this.o.belowFloor();
     if (floor.below) throw new StorageFloorError(floor.freeBytes);
+    const bin = encoderBinary();
+    if (!findExecutable(bin)) throw new EncoderError(`encoder binary '${bin}' not found or not executable`);
     await s.sealer.drain();
     const b = this.o.board;
     let device: string | undefined;

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { encoderBinary } from './binary.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import { SEGMENT_LIST_FD, PROGRESS_FD } from './args.js';
 
@@ -82,7 +83,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
 
   constructor(
     private readonly argv: readonly string[],
-    private readonly binary = process.env.BODYCAM_FFMPEG ?? 'ffmpeg',
+    private readonly binary = encoderBinary(),
   ) {
     super();
   }
