@@ -7,7 +7,7 @@ DEPS := scripts/deps.sh
 STAMP := .cache/stamps
 
 .PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt \
-        test-offload test-hil hil demo bench clean deps package
+        test-offload test-faults test-hil hil demo bench clean deps package
 
 $(STAMP):
 	@mkdir -p $@
@@ -59,6 +59,11 @@ test-mqtt: build
 test-offload: build
 	@$(DEPS) media ceph
 	$(call run_stage,offload)
+# Real failures of the camera itself: full filesystems (tmpfs/loop mounts: needs root, as CI is),
+# lost state, failing effects, a second agent, a soak of SIGKILLs.
+test-faults: build
+	@$(DEPS) media
+	$(call run_stage,faults)
 test-hil hil: build
 	@$(DEPS) media hil
 	@bash test/hil/run.sh
@@ -66,7 +71,7 @@ test-hil hil: build
 test: check-generated lint
 	@rm -rf .cache/results
 	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
-	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-hil; \
+	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-faults test-hil; \
 	status=$$?; node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
 
 demo: build

@@ -282,7 +282,8 @@ export class Daemon {
     const id = findOpenShiftId(this.o.dataDir);
     if (!id) return undefined;
     this.log.warn('no readable state file: resuming the shift whose journal has no shift_end', { shiftId: id });
-    return { v: 1, shift: { name: 'RECORDING', shiftId: id, endArmedUntil: null }, bootId: 'unknown', lastRun: 0, clean: false, at: '', owed: [] };
+    // The device journal still tells whether this is the same boot (agent crash) or a new one.
+    return { v: 1, shift: { name: 'RECORDING', shiftId: id, endArmedUntil: null }, bootId: this.evidence.previousBootId ?? 'unknown', lastRun: 0, clean: false, at: '', owed: [] };
   }
 
   private async startDevices(hal: Hal): Promise<void> {
@@ -511,7 +512,9 @@ export class Daemon {
       return;
     }
     const s = this.evidence.current!;
-    this.pipeline!.lastRun = p.lastRun;
+    // Run numbers go on from the journal's if the state file lost them.
+    const journaledRun = Math.max(0, ...existing.filter((r) => r.type === 'segment').map((r) => Number(r.run) || 0));
+    this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);
     s.journal.append('recovery', { what: cause, previous_boot_id: p.bootId, boot_id: this.bootId, state: shift.name });
     this.log.warn('resuming open shift after restart', { shiftId: shift.shiftId, cause, state: shift.name });
     // Segments the dead encoder wrote but nobody journaled are evidence too.
@@ -549,6 +552,7 @@ export class Daemon {
   private persist(clean: boolean): void {
     try {
       this.store.save({ shift: this.state, bootId: this.bootId, lastRun: this.pipeline?.lastRun ?? 0, clean, owed: this.owed });
+      this.faults.clear('storage');
     } catch (e) {
       this.faults.set('storage', `cannot persist state: ${describe(e)}`);
     }
@@ -560,7 +564,9 @@ export class Daemon {
 
   private onSealed(): void {
     this.pipeline?.noteHealthy();
-    for (const f of ENCODER_FAULTS) this.faults.clear(f);
+    // The last segment of a run stopped at the storage floor proves nothing about the fault.
+    const held = this.pipeline?.haltedFor;
+    for (const f of ENCODER_FAULTS) if (f !== held) this.faults.clear(f);
     this.guard?.check();
     this.statusChanged();
   }

@@ -57,6 +57,8 @@ export class ShiftEvidence {
   private device: Journal | undefined;
   private deviceUnsigned = 0;
   private signer: JournalSigner | undefined;
+  /** Boot id of the last agent start the device journal recorded (state-loss recovery). */
+  previousBootId: string | undefined;
 
   constructor(private readonly o: ShiftEvidenceOptions) {}
 
@@ -83,6 +85,8 @@ export class ShiftEvidence {
     this.wire(j);
     const existing = j.open();
     this.device = j;
+    const started = existing.findLast((r) => r.type === 'note' && r.what === 'agent_started');
+    this.previousBootId = typeof started?.boot_id === 'string' ? started.boot_id : undefined;
     let since = 0;
     for (let i = existing.length - 1; i >= 0 && existing[i]!.type !== 'signature'; i--) since++;
     this.deviceUnsigned = since;
