@@ -4,7 +4,7 @@
  * lane each for recording, pauses by reason, gaps by cause, uncovered time, and events (faults,
  * gestures, signatures), the totals, and every finding with its file and line.
  */
-import type { TimelineItem, VerifyReport } from './verify/report.js';
+import type { DeviceJournalReport, Finding, TimelineItem, Verdict, VerifyReport } from './verify/report.js';
 
 /** Colours are part of the page's contract: the screenshot test looks for them. */
 export const PALETTE = {
@@ -140,8 +140,36 @@ function legend(r: VerifyReport): string {
   return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
 }
 
+/** The page style every verify report shares (shift timeline and device journal). */
+function pageStyle(verdict: Verdict): string {
+  const colour = PALETTE.verdict[verdict];
+  return `<style>
+body{font:14px/1.4 "DejaVu Sans",Arial,sans-serif;margin:0;color:#1f2328;background:#fff}
+#verdict{background:${colour};color:#fff;padding:18px 24px}
+#verdict h1{margin:0;font-size:26px;letter-spacing:.5px}
+#verdict p{margin:4px 0 0;font-size:15px}
+main{padding:12px 24px}
+h2{font-size:17px;margin:18px 0 6px}
+.lane{font-size:13px;fill:#333}.tick{font-size:11px;fill:#555}
+.sw{display:inline-block;margin:0 14px 4px 0;font-size:12px}.sw i,.dot{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;border-radius:2px}
+table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
+table.totals td:first-child{color:#555}
+tr.error td:first-child{color:#c62828;font-weight:bold}tr.warning td:first-child{color:#c77700}
+code{font-size:12px}
+</style>`;
+}
+
+function findingsTable(findings: readonly Finding[]): string {
+  return findings.length
+    ? `<table class="findings"><tr><th>severity</th><th>where</th><th>what</th><th>finding</th></tr>${findings
+        .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${esc(f.where)}</code></td><td><code>${esc(f.kind)}</code></td><td>${esc(f.message)}</td></tr>`)
+        .join('')}</table>`
+    : '<p>No findings.</p>';
+}
+
+const verdictTitle = (v: Verdict): string => (v === 'intact' ? 'INTACT' : v === 'tampered' ? 'TAMPERED' : 'INCOMPLETE');
+
 export function renderHtml(r: VerifyReport): string {
-  const colour = PALETTE.verdict[r.verdict];
   const t = r.totals;
   const rows: [string, string][] = [
     ['Shift', esc(r.shiftId ?? '?')],
@@ -160,29 +188,12 @@ export function renderHtml(r: VerifyReport): string {
         (r.journal.unsignedTail > 0 ? `, <b>${r.journal.unsignedTail} unsigned record(s) trail</b>` : ''),
     ],
   ];
-  const findings = r.findings.length
-    ? `<table class="findings"><tr><th>severity</th><th>where</th><th>what</th><th>finding</th></tr>${r.findings
-        .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${esc(f.where)}</code></td><td><code>${esc(f.kind)}</code></td><td>${esc(f.message)}</td></tr>`)
-        .join('')}</table>`
-    : '<p>No findings.</p>';
+  const findings = findingsTable(r.findings);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shift ${esc(r.shiftId ?? '')}: ${r.verdict}</title>
-<style>
-body{font:14px/1.4 "DejaVu Sans",Arial,sans-serif;margin:0;color:#1f2328;background:#fff}
-#verdict{background:${colour};color:#fff;padding:18px 24px}
-#verdict h1{margin:0;font-size:26px;letter-spacing:.5px}
-#verdict p{margin:4px 0 0;font-size:15px}
-main{padding:12px 24px}
-h2{font-size:17px;margin:18px 0 6px}
-.lane{font-size:13px;fill:#333}.tick{font-size:11px;fill:#555}
-.sw{display:inline-block;margin:0 14px 4px 0;font-size:12px}.sw i,.dot{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px;border-radius:2px}
-table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
-table.totals td:first-child{color:#555}
-tr.error td:first-child{color:#c62828;font-weight:bold}tr.warning td:first-child{color:#c77700}
-code{font-size:12px}
-</style></head>
+${pageStyle(r.verdict)}</head>
 <body>
-<header id="verdict" data-verdict="${r.verdict}"><h1>${r.verdict === 'intact' ? 'INTACT' : r.verdict === 'tampered' ? 'TAMPERED' : 'INCOMPLETE'}</h1><p>${esc(r.summary)}</p></header>
+<header id="verdict" data-verdict="${r.verdict}"><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
 <main>
 <h2>Timeline</h2>
 <div id="timeline">${timelineSvg(r)}</div>
@@ -192,6 +203,47 @@ code{font-size:12px}
 <h2>Findings (${r.findings.length})</h2>
 ${findings}
 <p style="color:#777;font-size:12px">bodycam verify · ${esc(r.shiftDir)} · journal head ${esc(r.journal.head)}</p>
+</main></body></html>
+`;
+}
+
+/**
+ * A device journal has no timeline: the page is the verdict, the journal's totals, its records as
+ * a table (unsigned ones marked, lines with findings highlighted) and the findings.
+ */
+export function renderDeviceJournalHtml(r: DeviceJournalReport): string {
+  const flagged = new Set(r.findings.filter((f) => f.severity === 'error').map((f) => Number(/:(\d+)$/.exec(f.where)?.[1] ?? 0)));
+  const rows: [string, string][] = [
+    ['Device', esc(r.deviceId ?? '?')],
+    ['Verified with key', esc(r.keyId)],
+    ['First → last record', `${esc(r.first ?? '?')} → ${esc(r.last ?? '?')}`],
+    [
+      'Journal',
+      `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
+        (r.journal.unsignedTail > 0 ? `, <b>${r.journal.unsignedTail} unsigned record(s) trail</b>` : ''),
+    ],
+    ['Records', esc(Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', '))],
+  ];
+  const records = r.records
+    .map((x) => {
+      const cls = flagged.has(x.line) ? 'error' : x.signed ? '' : 'unsigned';
+      return `<tr${cls ? ` class="${cls}"` : ''}><td>${x.line}</td><td>${x.seq ?? '?'}</td><td>${esc(x.at ?? '?')}</td><td><code>${esc(x.type)}</code></td><td><code>${esc(x.detail)}</code></td><td>${x.signed ? 'signed' : '<b>unsigned</b>'}</td></tr>`;
+    })
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Device journal ${esc(r.deviceId ?? '')}: ${r.verdict}</title>
+${pageStyle(r.verdict)}
+<style>table.records tr.unsigned td{background:#fff4e0}table.records tr.error td{background:#fde7e7}</style></head>
+<body>
+<header id="verdict" data-verdict="${r.verdict}"><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
+<main>
+<h2>Device journal</h2>
+<table class="totals">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
+<h2>Findings (${r.findings.length})</h2>
+${findingsTable(r.findings)}
+<h2>Records (${r.records.length})</h2>
+<table class="records"><tr><th>line</th><th>seq</th><th>at</th><th>type</th><th>fields</th><th>signature</th></tr>${records}</table>
+<p style="color:#777;font-size:12px">bodycam verify · ${esc(r.path)} · journal head ${esc(r.journal.head)}</p>
 </main></body></html>
 `;
 }

@@ -12,6 +12,10 @@
  * the idle I/O class, with the policy's bandwidth limit: recording, buttons and the journal never
  * wait on it. One shift at a time, one part in memory.
  *
+ * The device journal goes too (device-journal.ts): after a shift's upload completes, and when an
+ * offload is requested with no shift waiting, a snapshot of its signed lines not yet uploaded is
+ * uploaded by the same worker (`event: device_journal_uploaded`, no `shift` field).
+ *
  * Journal: `offload` records (field `event`: started, uploaded, failed, confirmed,
  * confirm_rejected, delete_blocked, deleted; `shift` names the offloaded shift) go through
  * `ctx.journal`: to the device journal while off duty, to the recording shift's journal during a
@@ -36,6 +40,7 @@ import { isShiftClosed, sha256Hex, type Manifest } from './manifest.js';
 import { approvedNetworkPresent } from './network.js';
 import { loadReceipt, loadUploadState, manifestPath, saveReceipt, type Receipt } from './state.js';
 import type { OffloadJob } from './job.js';
+import { DEVICE_JOURNAL_ID, deviceJournalDue, loadDeviceJournalState, type DeviceJournalJob, type DeviceJournalSnapshot } from './device-journal.js';
 import type { UploadProgress } from './uploader.js';
 import type { ToWorker } from './worker.js';
 
@@ -87,10 +92,14 @@ export interface OffloadStatus extends Record<string, unknown> {
   lastError: string | null;
   /** The upload worker's pid while one runs. */
   workerPid: number | null;
+  /** Device journal snapshots: the last one uploaded, and whether one is due (waits for the same condition as shifts). */
+  deviceJournal: { uploadedThroughSeq: number | null; lastKey: string | null; lastSha256: string | null; due: boolean };
 }
 
 interface WorkerRun {
   readonly child: ChildProcess;
+  /** What the worker uploads: a shift, or the device journal (an entry outside the queue). */
+  readonly kind: 'shift' | 'device-journal';
   readonly entry: QueueEntry;
   progress: UploadProgress | null;
   manifestSha256: string | null;
@@ -111,6 +120,9 @@ export class OffloadExtension implements Extension {
   private pollTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly crashBackoff: Backoff;
+  /** A device journal snapshot should be tried when no shift waits (forced: asked for, runs anywhere). */
+  private deviceJournalWanted: { forced: boolean } | undefined;
+  private lastSnapshot: DeviceJournalSnapshot | undefined;
 
   constructor(private readonly cfg: OffloadConfig, private readonly workerPath = fileURLToPath(new URL('./worker.js', import.meta.url))) {
     this.crashBackoff = new Backoff({ initialMs: cfg.retryInitialMs, maxMs: cfg.retryMaxMs });
@@ -133,6 +145,14 @@ export class OffloadExtension implements Extension {
     ctx.bus.on('policy', (p: Policy) => this.send({ type: 'bandwidth', kbps: p.offloadBandwidthKbps }));
     ctx.hal.dock?.on('change', () => this.pump());
     this.scan();
+    try {
+      const dj = loadDeviceJournalState(ctx.dataDir);
+      this.lastSnapshot = dj.uploaded.at(-1);
+      // A snapshot interrupted by a crash or a stop is finished when the condition allows.
+      if (dj.pending) this.deviceJournalWanted = { forced: false };
+    } catch (e) {
+      this.log.error('cannot read the device journal offload state', { err: e });
+    }
     this.log.info('offload ready', {
       endpoint: this.cfg.endpoint, bucket: this.cfg.bucket, credentials: this.cfg.credentialsSource,
       pending: [...this.entries.values()].filter((e) => e.state === 'pending').length,
@@ -211,6 +231,8 @@ export class OffloadExtension implements Extension {
       this.scan();
       for (const e of this.entries.values()) if (e.state === 'pending') e.forced = true;
     }
+    // "Offload now": the device journal's signed lines go too, after any shift that waits.
+    this.deviceJournalWanted = { forced: true };
     this.log.info('offload requested', { shift: shiftId ?? 'all' });
     this.pump();
   }
@@ -257,6 +279,7 @@ export class OffloadExtension implements Extension {
     const next = this.next();
     if (!next) {
       this.waitReason = null;
+      this.maybeStartDeviceJournal(cond);
       return;
     }
     if (!cond.ok && !next.forced) {
@@ -267,16 +290,45 @@ export class OffloadExtension implements Extension {
     this.startWorker(next);
   }
 
-  private startWorker(entry: QueueEntry): void {
+  /** Starts a device journal snapshot when one is wanted, allowed and due (something new is signed). */
+  private maybeStartDeviceJournal(cond: { ok: boolean; reason: string | null }): void {
+    const want = this.deviceJournalWanted;
+    if (!want) return;
+    if (!cond.ok && !want.forced) {
+      this.waitReason = cond.reason;
+      return;
+    }
+    // Checked here, not in the worker: nothing new signed means no process is forked at all.
+    let due: boolean;
+    try {
+      due = deviceJournalDue(this.ctx.dataDir);
+    } catch (e) {
+      this.log.error('cannot tell whether a device journal snapshot is due', { err: e });
+      due = false;
+    }
+    if (!due) {
+      this.deviceJournalWanted = undefined;
+      return;
+    }
+    const entry: QueueEntry = { shiftId: DEVICE_JOURNAL_ID, state: 'pending', bytes: 0, forced: want.forced };
+    this.startWorker(entry, 'device-journal');
+  }
+
+  private deviceJournalJob(): DeviceJournalJob {
     const cfg = this.cfg;
-    const job: OffloadJob = {
-      dataDir: this.ctx.dataDir, shiftId: entry.shiftId, shiftDir: this.ctx.shiftDir(entry.shiftId), deviceId: this.ctx.deviceId,
+    return {
+      dataDir: this.ctx.dataDir, deviceId: this.ctx.deviceId,
       target: { endpoint: cfg.endpoint, region: cfg.region, forcePathStyle: cfg.forcePathStyle, credentials: cfg.credentials, requestTimeoutMs: cfg.requestTimeoutMs },
-      bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes, concurrency: cfg.concurrency,
+      bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes,
       bandwidthKbps: this.ctx.policy().offloadBandwidthKbps, retryInitialMs: cfg.retryInitialMs, retryMaxMs: cfg.retryMaxMs,
     };
+  }
+
+  private startWorker(entry: QueueEntry, kind: WorkerRun['kind'] = 'shift'): void {
+    const cfg = this.cfg;
+    const msg: ToWorker = kind === 'device-journal' ? { type: 'device-journal', job: this.deviceJournalJob() } : { type: 'job', job: this.shiftJob(entry) };
     const child = fork(this.workerPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--no-warnings'] });
-    const run: WorkerRun = { child, entry, progress: null, manifestSha256: entry.manifestSha256 ?? null, done: false, retrying: false };
+    const run: WorkerRun = { child, kind, entry, progress: null, manifestSha256: entry.manifestSha256 ?? null, done: false, retrying: false };
     this.run = run;
     entry.state = 'uploading';
     if (child.pid) {
@@ -298,7 +350,17 @@ export class OffloadExtension implements Extension {
     });
     child.on('message', (m: WorkerMessage) => this.onWorker(run, m));
     child.on('exit', (code, signal) => this.onWorkerExit(run, code, signal));
-    child.send({ type: 'job', job } satisfies ToWorker);
+    child.send(msg);
+  }
+
+  private shiftJob(entry: QueueEntry): OffloadJob {
+    const cfg = this.cfg;
+    return {
+      dataDir: this.ctx.dataDir, shiftId: entry.shiftId, shiftDir: this.ctx.shiftDir(entry.shiftId), deviceId: this.ctx.deviceId,
+      target: { endpoint: cfg.endpoint, region: cfg.region, forcePathStyle: cfg.forcePathStyle, credentials: cfg.credentials, requestTimeoutMs: cfg.requestTimeoutMs },
+      bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes, concurrency: cfg.concurrency,
+      bandwidthKbps: this.ctx.policy().offloadBandwidthKbps, retryInitialMs: cfg.retryInitialMs, retryMaxMs: cfg.retryMaxMs,
+    };
   }
 
   private send(msg: ToWorker): void {
@@ -329,6 +391,9 @@ export class OffloadExtension implements Extension {
         break;
       case 'done':
         run.done = true;
+        // What central now holds of this shift's time off duty is in the device journal: send it
+        // next (asked for if this shift was; otherwise under the same dock/network condition).
+        this.deviceJournalWanted = { forced: (this.deviceJournalWanted?.forced ?? false) || e.forced };
         e.state = 'uploaded';
         e.forced = false;
         this.lastError = null;
@@ -340,10 +405,31 @@ export class OffloadExtension implements Extension {
         });
         this.log.info('shift uploaded', { shift: e.shiftId, manifestSha256: m.result.manifestSha256, bytes: m.result.bytes });
         break;
+      case 'snapshot':
+        run.done = true;
+        this.deviceJournalWanted = undefined;
+        this.lastError = null;
+        this.crashBackoff.reset();
+        if (m.snapshot) {
+          const sn = m.snapshot;
+          this.lastSnapshot = sn;
+          this.journal({
+            event: 'device_journal_uploaded', object: sn.key, first_seq: sn.firstSeq, last_seq: sn.lastSeq, head: sn.head,
+            sha256: sn.sha256, bytes: sn.bytes, bucket: this.cfg.bucket, forced: e.forced,
+          });
+          this.log.info('device journal snapshot uploaded', { key: sn.key, lastSeq: sn.lastSeq, bytes: sn.bytes });
+        }
+        break;
       case 'error':
         if (m.aborted) break;
         this.lastError = m.message;
-        if (m.fatal) {
+        if (m.fatal && run.kind === 'device-journal') {
+          // Not retried in a loop: the next shift upload or request tries again.
+          run.done = true;
+          this.deviceJournalWanted = undefined;
+          this.journal({ event: 'failed', object: DEVICE_JOURNAL_ID, error: m.message });
+          this.log.error('device journal snapshot failed', { err: m.message });
+        } else if (m.fatal) {
           // The evidence on disk is not what the manifest says: no retry can fix that; say so loudly.
           run.done = true;
           e.state = 'failed';
@@ -484,13 +570,19 @@ export class OffloadExtension implements Extension {
       approvedNetwork: this.netOk,
       current: r && !r.done ? { ...(r.progress ?? emptyProgress(r.entry)), manifestSha256: r.manifestSha256 } : null,
       queue: entries.map((e) => ({ shiftId: e.shiftId, state: e.state, bytes: e.bytes, manifestSha256: e.manifestSha256 ?? null, error: e.error ?? null })),
-      pendingBytes: pending.reduce((a, e) => a + e.bytes, 0) - (r && !r.done && r.progress ? r.progress.bytesDone : 0),
+      pendingBytes: pending.reduce((a, e) => a + e.bytes, 0) - (r && r.kind === 'shift' && !r.done && r.progress ? r.progress.bytesDone : 0),
       pendingShifts: pending.length,
       awaitingBytes: entries.filter((e) => e.state !== 'confirmed').reduce((a, e) => a + e.bytes, 0),
       awaitingShifts: entries.filter((e) => e.state !== 'confirmed').length,
       awaitingConfirmation: entries.filter((e) => e.state === 'uploaded').map((e) => e.shiftId),
       lastError: this.lastError,
       workerPid: r?.child.pid ?? null,
+      deviceJournal: {
+        uploadedThroughSeq: this.lastSnapshot?.lastSeq ?? null,
+        lastKey: this.lastSnapshot?.key ?? null,
+        lastSha256: this.lastSnapshot?.sha256 ?? null,
+        due: this.deviceJournalWanted !== undefined || r?.kind === 'device-journal',
+      },
     };
   }
 
@@ -521,6 +613,7 @@ type WorkerMessage =
   | { type: 'part'; part: unknown }
   | { type: 'retry'; error: string; attempt: number; delayMs: number }
   | { type: 'done'; result: { shiftId: string; manifestSha256: string; objects: number; bytes: number; stats: { partsSent: number; partsReused: number } } }
+  | { type: 'snapshot'; snapshot: DeviceJournalSnapshot | null }
   | { type: 'error'; message: string; fatal: boolean; aborted: boolean };
 
 function emptyProgress(e: QueueEntry): UploadProgress {

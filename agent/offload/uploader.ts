@@ -66,18 +66,14 @@ export interface UploaderEvents extends Record<string, unknown[]> {
   retry: [error: string, attempt: number, delayMs: number];
 }
 
-export interface UploaderOptions {
+interface UploaderCommon {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly dataDir: string;
+  /** Names the upload's state (`<data-dir>/offload/<shiftId>/upload.json`), logs and object metadata. */
   readonly shiftId: string;
-  readonly shiftDir: string;
-  readonly manifest: Manifest;
-  readonly manifestPath: string;
+  /** Identity of what is uploaded: persisted state made for another manifest is refused. */
   readonly manifestSha256: string;
-  readonly manifestBytes: number;
-  /** Object key of a file of this shift. */
-  readonly keyOf: (name: string) => string;
   readonly partSizeBytes: number;
   /** Files in flight at once (each holds one part in memory). */
   readonly concurrency?: number;
@@ -89,6 +85,23 @@ export interface UploaderOptions {
   readonly log: Logger;
   readonly signal?: AbortSignal;
 }
+
+/** A closed shift: every file of its manifest, then `manifest.json` last. */
+export interface ShiftUploadOptions extends UploaderCommon {
+  readonly shiftDir: string;
+  readonly manifest: Manifest;
+  readonly manifestPath: string;
+  readonly manifestBytes: number;
+  /** Object key of a file of this shift. */
+  readonly keyOf: (name: string) => string;
+}
+
+/** Exactly these objects, in no particular order (a device journal snapshot). */
+export interface ItemsUploadOptions extends UploaderCommon {
+  readonly items: readonly UploadItem[];
+}
+
+export type UploaderOptions = ShiftUploadOptions | ItemsUploadOptions;
 
 export interface UploadResult {
   readonly shiftId: string;
@@ -117,11 +130,12 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
 
   constructor(private readonly o: UploaderOptions) {
     super();
-    const m = o.manifest;
-    this.items = [
-      ...m.files.map((f) => ({ name: f.name, key: o.keyOf(f.name), path: join(o.shiftDir, f.name), bytes: f.bytes, sha256: f.sha256 })),
-      { name: MANIFEST_FILE, key: o.keyOf(MANIFEST_FILE), path: o.manifestPath, bytes: o.manifestBytes, sha256: o.manifestSha256 },
-    ];
+    this.items = 'items' in o
+      ? [...o.items]
+      : [
+        ...o.manifest.files.map((f) => ({ name: f.name, key: o.keyOf(f.name), path: join(o.shiftDir, f.name), bytes: f.bytes, sha256: f.sha256 })),
+        { name: MANIFEST_FILE, key: o.keyOf(MANIFEST_FILE), path: o.manifestPath, bytes: o.manifestBytes, sha256: o.manifestSha256 },
+      ];
     if (o.state && o.state.manifestSha256 !== o.manifestSha256) {
       throw new EvidenceError(`upload state of ${o.shiftId} belongs to manifest ${o.state.manifestSha256}, not ${o.manifestSha256}`);
     }
@@ -195,7 +209,9 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     if (outer?.aborted) onAbort();
     outer?.addEventListener('abort', onAbort, { once: true });
     try {
-      const files = this.items.slice(0, -1);
+      // A shift's manifest goes last: its presence in the store means the shift is complete.
+      const last = 'items' in this.o ? undefined : this.items.at(-1)!;
+      const files = last ? this.items.slice(0, -1) : this.items;
       let next = 0;
       let failure: unknown;
       const lane = async (): Promise<void> => {
@@ -212,8 +228,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       // Every lane settles before we report: no request outlives the run.
       await Promise.all(Array.from({ length: Math.max(1, Math.min(this.o.concurrency ?? 4, files.length)) }, lane));
       if (failure !== undefined) throw failure;
-      // The manifest goes last: its presence in the store means the shift is complete.
-      await this.doItem(this.items.at(-1)!);
+      if (last) await this.doItem(last);
     } finally {
       outer?.removeEventListener('abort', onAbort);
     }

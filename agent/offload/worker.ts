@@ -4,17 +4,19 @@
  * agent's event loop (buttons, journal) never waits on an upload.
  *
  * IPC (JSON messages over the fork channel):
- *   agent → worker: {type:'job', job} | {type:'bandwidth', kbps} | {type:'stop'}
+ *   agent → worker: {type:'job', job} | {type:'device-journal', job} | {type:'bandwidth', kbps} | {type:'stop'}
  *   worker → agent: {type:'manifest', sha256, bytesTotal, files} | {type:'progress', progress}
  *                   | {type:'part', part} | {type:'retry', error, attempt, delayMs}
- *                   | {type:'done', result} | {type:'error', message, fatal}
+ *                   | {type:'done', result} | {type:'snapshot', snapshot (null: nothing new signed)}
+ *                   | {type:'error', message, fatal}
  * When the agent dies the IPC channel closes and the worker exits at once: no orphan uploads.
  */
 import { createLogger } from '../lib/log.js';
 import { EvidenceError, describe } from '../lib/errors.js';
-import { runOffloadJob, type OffloadJob } from './job.js';
+import { runOffloadJob, type OffloadJob, type RunHooks } from './job.js';
+import { runDeviceJournalJob, type DeviceJournalJob } from './device-journal.js';
 
-export type ToWorker = { type: 'job'; job: OffloadJob } | { type: 'bandwidth'; kbps: number } | { type: 'stop' };
+export type ToWorker = { type: 'job'; job: OffloadJob } | { type: 'device-journal'; job: DeviceJournalJob } | { type: 'bandwidth'; kbps: number } | { type: 'stop' };
 
 const log = createLogger('offload.worker');
 const ac = new AbortController();
@@ -41,27 +43,39 @@ process.on('message', (raw: unknown) => {
   } else if (m.type === 'job') {
     kbps = m.job.bandwidthKbps;
     void runOffloadJob(m.job, {
-      log,
-      signal: ac.signal,
-      bandwidthKbps: () => kbps,
+      ...hooks(),
       onManifest: (pm, bytesTotal, resumed) => send({ type: 'manifest', sha256: pm.sha256, bytesTotal, files: pm.manifest.files.length + 1, resumed }),
-      on: {
-        progress: (progress) => send({ type: 'progress', progress }),
-        part: (part) => send({ type: 'part', part }),
-        retry: (error, attempt, delayMs) => send({ type: 'retry', error, attempt, delayMs }),
-      },
     }).then(
-      (r) => {
-        send({ type: 'done', result: { shiftId: r.shiftId, manifestSha256: r.manifestSha256, objects: r.objects, bytes: r.bytes, stats: r.state.stats } });
-        process.disconnect();
-      },
-      (e: unknown) => {
-        send({ type: 'error', message: describe(e), fatal: e instanceof EvidenceError, aborted: ac.signal.aborted });
-        process.disconnect();
-      },
+      (r) => finish({ type: 'done', result: { shiftId: r.shiftId, manifestSha256: r.manifestSha256, objects: r.objects, bytes: r.bytes, stats: r.state.stats } }),
+      fail,
     );
+  } else if (m.type === 'device-journal') {
+    kbps = m.job.bandwidthKbps;
+    void runDeviceJournalJob(m.job, hooks()).then((snapshot) => finish({ type: 'snapshot', snapshot: snapshot ?? null }), fail);
   }
 });
+
+function hooks(): RunHooks {
+  return {
+    log,
+    signal: ac.signal,
+    bandwidthKbps: () => kbps,
+    on: {
+      progress: (progress) => send({ type: 'progress', progress }),
+      part: (part) => send({ type: 'part', part }),
+      retry: (error, attempt, delayMs) => send({ type: 'retry', error, attempt, delayMs }),
+    },
+  };
+}
+
+function finish(msg: unknown): void {
+  send(msg);
+  process.disconnect();
+}
+
+function fail(e: unknown): void {
+  finish({ type: 'error', message: describe(e), fatal: e instanceof EvidenceError, aborted: ac.signal.aborted });
+}
 
 if (!process.send) {
   console.error('offload worker: run by the agent (needs an IPC channel)');

@@ -2,9 +2,10 @@
 # Runs inside the HIL VM (chrooted into the host's read-only root). Loads the real kernel drivers
 # the qemu-hil board uses, configures them like a camera board, runs one phase's tests and
 # leaves their TAP in the results share ($HIL_RESULTS).
-#   phase main:    driver/backend tests, selftest, agent tests; then starts a shift on the ext4
-#                  data disk and signals the host, which cuts the VM's power (kill -9 qemu).
-#   phase recover: a new boot on the same disk: the agent must recover the shift.
+#   phase main:     driver/backend tests, selftest, agent tests; then starts a shift on the ext4
+#                   data disk and arms a power cut: the host kills qemu a random moment later.
+#   phase recoverN: a new boot on the same disk after cut N: the agent must resume the shift;
+#                   recover1 and recover2 arm the next cut (test/hil/powercut.ts).
 set -uo pipefail
 PHASE=${1:-main}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,6 +41,12 @@ log "kernel $(uname -r); drivers loaded: $mods"
 log "gpio: $(gpiodetect | tr '\n' ';')"
 log "video: $(ls /dev/video* 2>/dev/null | tr '\n' ' ') i2c: $(for d in /sys/class/i2c-dev/*; do printf '%s=%s ' "${d##*/}" "$(cat "$d/name")"; done)"
 log "watchdog: $(ls /dev/watchdog* 2>/dev/null | tr '\n' ' ') rtc: $(ls /dev/rtc* 2>/dev/null | tr '\n' ' ')"
+
+# The guest clock against the host's, right after boot (the power-cut checks measure it again,
+# test/hil/powercut.ts clockSkew): the host kernel stamps the probe's mtime with the host clock.
+probe=$HIL_RESULTS/.clock-at-boot
+t0=$EPOCHREALTIME; : > "$probe"; m=$(stat -c %.6Y "$probe"); t1=$EPOCHREALTIME
+log "guest clock - host clock at $(cut -d' ' -f1 /proc/uptime) s uptime: $(awk -v a="$t0" -v b="$t1" -v m="$m" 'BEGIN { printf "%+d ms (± %d ms)", ((a + b) / 2 - m) * 1000, (b - a) / 2 * 1000 + 4 }')"
 
 # The evidence data disk (virtio-blk, ext4, formatted by the host before the first boot).
 if [[ -b /dev/vda ]]; then

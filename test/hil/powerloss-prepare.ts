@@ -1,28 +1,20 @@
 /**
- * Last act of the HIL `main` boot: starts the agent on the ext4 data disk (/dev/vda), starts a
- * shift with the button, waits until segments are being sealed, then tells the host (through the
- * results share) to cut the VM's power. The host kills qemu: no clean shutdown, no sync, the
- * guest's dirty page cache is lost. The `recover` boot checks what the agent makes of it.
+ * Last act of the HIL `main` boot: provisions the device on the ext4 data disk (/dev/vda), starts
+ * the agent and shift A (plain) with the button, waits until a segment is sealed, then arms power
+ * cut 1 (test/hil/powercut.ts): the host kills qemu a random 3–12 s later. No clean shutdown, no
+ * sync: the guest's dirty page cache is really lost. Boot `recover1` checks what the agent makes
+ * of it.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runCli } from '../helpers/agent.js';
-import { LINE, RESULTS, startAgentVm, pressLine, setMax17048, setPull, sleep } from './lib.js';
+import { LINE, pressLine } from './lib.js';
+import { armCut, boardAtRest, dataDir, startShiftAgent } from './powercut.js';
 
-const data = process.env.HIL_DATA;
-if (!data) throw new Error('HIL_DATA (the ext4 data disk) is not mounted');
-const dataDir = join(data, 'bodycam');
-for (const l of [LINE.shift, LINE.privacy, LINE.dock]) setPull(l, false);
-setMax17048({ percent: 70, voltageV: 3.88, ratePctH: -10.4 });
-const p = await runCli(['provision', '--data-dir', dataDir]);
+boardAtRest();
+const p = await runCli(['provision', '--data-dir', dataDir()]);
 if (p.code !== 0) throw new Error(`provision failed: ${p.stderr}`);
-const a = await startAgentVm({ board: 'qemu-hil-sysfs', dataDir, config: { power: { intervalS: 1 }, policy: { encoderStallS: 20 } } });
+const a = await startShiftAgent();
 await pressLine(LINE.shift, 2600);
-const s = await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 3, 90_000, 'a shift with sealed segments');
-writeFileSync(join(RESULTS, 'powerloss-shift.json'), JSON.stringify({ shiftId: s.shiftId, segmentsBefore: s.segments, at: new Date().toISOString() }));
-// Mid-segment, and with segments and journal records newer than ext4's 5 s commit interval.
-await sleep(1300);
-writeFileSync(join(RESULTS, 'powerloss-ready'), 'cut\n');
-console.log(`HIL: shift ${s.shiftId} recording with ${s.segments} segments: cutting power now`);
-// The host kills the VM; if it does not, this boot times out and the stage fails.
-await sleep(600_000);
+// At least one sealed segment: the cut then falls after journaled media, whose end the
+// power_loss gap must start from.
+await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 1, 90_000, 'shift A recording with a sealed segment');
+await armCut(a, 1, false);

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # `make hil` / `make test-hil`: the hardware-in-the-loop stage. Boots a qemu VM whose kernel
 # offers real drivers (gpio-sim, i2c-stub, vivid, softdog, RTC) with this machine's root
-# filesystem read-only inside, and runs test/hil/guest.sh there, in two boots:
-#   1. main:    backend tests on the drivers, selftest, agent tests; ends with a shift recording
-#               onto an ext4 virtual disk, whose power this script cuts (kill -9 qemu: the guest's
-#               unwritten page cache is really lost);
-#   2. recover: a new boot on the same disk; the agent must recover and journal the gap.
+# filesystem read-only inside, and runs test/hil/guest.sh there, in four boots on one ext4
+# virtual disk, three of which end in a hard power-off (kill -9 qemu: the guest's unwritten page
+# cache is really lost) at a random moment of a shift (test/hil/powercut.ts):
+#   1. main:     backend tests on the drivers, selftest, agent tests; then starts shift A (plain)
+#                and arms cut 1;
+#   2. recover1: resumes shift A, checks cut 1, arms cut 2;
+#   3. recover2: resumes shift A, checks cut 2, ends and verifies A; starts shift B with
+#                encryption at rest, arms cut 3;
+#   4. recover3: resumes shift B, checks cut 3, ends and verifies B with central's key.
+# A boot "arms" a cut by leaving armed.json in its results share; this script then waits a random
+# 3–12 s (drawn from HIL_SEED, printed: set it to replay the same delays) and kills qemu, noting
+# its wall clock at the kill in cut.json for the next boot.
 # HIL_DEBUG=/abs/path/script.mjs runs that script in one boot instead (drivers set up, no tests).
 # Writes .cache/results/hil.tap (with `# pass N` / `# fail N`) and exits non-zero on failure.
 set -euo pipefail
@@ -32,7 +39,13 @@ DISK=$OUT/data.img
 truncate -s 256M "$DISK"
 mkfs.ext4 -q -F -L bodycam-data "$DISK"
 
-boot() { # phase, timeout seconds, [cut]: boots the VM for one phase; with `cut`, kills it on the marker
+# The cut delays: a random 3–12 s after a boot arms its cut, from one printed seed.
+SEED=${HIL_SEED:-$(( (RANDOM << 15 | RANDOM) % 1000000 ))}
+RANDOM=$SEED
+DELAY_MS=()
+for n in 1 2 3; do DELAY_MS[n]=$(( 3000 + (RANDOM << 15 | RANDOM) % 9001 )); done
+
+boot() { # phase, timeout seconds, [cut number]: boots the VM for one phase; with a cut number, kills it once armed
   local phase=$1 limit=$2 cut=${3:-}
   local res=$OUT/$phase
   mkdir -p "$res"
@@ -48,9 +61,20 @@ boot() { # phase, timeout seconds, [cut]: boots the VM for one phase; with `cut`
   tail -n +1 -f "$res/console.log" --pid=$qpid 2>/dev/null | sed -u 's/\r$//' &
   local tpid=$!
   while kill -0 $qpid 2>/dev/null; do
-    if [[ -n "$cut" && -f "$res/powerloss-ready" ]]; then
-      echo ">> hil: cutting the VM's power mid-shift (kill -9 qemu)"
-      kill -9 $qpid; cut_done=1; break
+    if [[ -n "$cut" && -f "$res/armed.json" ]]; then
+      local seen=$EPOCHREALTIME delay=${DELAY_MS[cut]}
+      echo ">> hil: cut $cut armed; cutting the VM's power in $delay ms (kill -9 qemu)"
+      sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+      if kill -0 $qpid 2>/dev/null; then
+        # EPOCHREALTIME is a shell variable (no fork): the kill lies between these two stamps.
+        local before=$EPOCHREALTIME
+        kill -9 $qpid
+        local after=$EPOCHREALTIME
+        printf '{"cut":%d,"seed":%d,"delayMs":%d,"armSeenS":%s,"killBeforeS":%s,"killAfterS":%s}\n' \
+          "$cut" "$SEED" "$delay" "$seen" "$before" "$after" > "$res/cut.json"
+        cut_done=1
+      fi
+      break
     fi
     if (( SECONDS - start > limit )); then
       echo ">> hil: boot '$phase' exceeded ${limit}s, killing it"
@@ -61,7 +85,6 @@ boot() { # phase, timeout seconds, [cut]: boots the VM for one phase; with `cut`
   wait $qpid 2>/dev/null || true
   sleep 0.3; kill $tpid 2>/dev/null || true; wait $tpid 2>/dev/null || true
   echo ">> hil: boot '$phase' ended after $((SECONDS - start)) s (rc $(cat "$res/rc" 2>/dev/null || echo none), power cut: $cut_done)"
-  [[ $cut_done == 1 ]] && touch "$res/cut"
   return 0
 }
 
@@ -70,9 +93,12 @@ if [[ -n "${HIL_DEBUG:-}" ]]; then
   boot main 600
   exit 0
 fi
-boot main 420 cut
-if [[ -f $OUT/main/cut ]]; then
-  boot recover 240
-fi
+echo ">> hil: power cuts at random moments: seed $SEED (replay: HIL_SEED=$SEED make test-hil), ${DELAY_MS[1]}/${DELAY_MS[2]}/${DELAY_MS[3]} ms after arming"
+stage_start=$SECONDS
+boot main 420 1
+[[ -f $OUT/main/cut.json ]] && boot recover1 300 2
+[[ -f $OUT/recover1/cut.json ]] && boot recover2 360 3
+[[ -f $OUT/recover2/cut.json ]] && boot recover3 300
+echo ">> hil: boots took $((SECONDS - stage_start)) s"
 
 node test/hil/merge-tap.mjs "$OUT" "$TAP"

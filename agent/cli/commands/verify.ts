@@ -1,13 +1,19 @@
-/** `bodycam verify SHIFT_DIR --pubkey FILE [--json] [--html FILE] [--key FILE] [--probe]`: the offline verifier. */
-import { writeFileSync } from 'node:fs';
+/**
+ * `bodycam verify SHIFT_DIR|DEVICE_JOURNAL --pubkey FILE [--json] [--html FILE] [--key FILE] [--probe]`:
+ * the offline verifier. A directory is a shift; a regular file is a device journal
+ * (`DATA_DIR/device-journal.jsonl`, or a snapshot of it downloaded from the evidence store).
+ */
+import { statSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { UsageError, CryptoError, describe } from '../../lib/errors.js';
 import { loadPrivateKey, loadPublicKey } from '../../evidence/crypto.js';
 import { createPublicKey } from 'node:crypto';
 import { verifyShift, UnusableInputError } from '../../evidence/verify/verify.js';
-import { renderText } from '../../evidence/verify/text.js';
-import { renderHtml } from '../../evidence/html-report.js';
+import { verifyDeviceJournal } from '../../evidence/verify/device-journal.js';
+import { renderDeviceJournalText, renderText } from '../../evidence/verify/text.js';
+import { renderDeviceJournalHtml, renderHtml } from '../../evidence/html-report.js';
+import type { DeviceJournalReport, VerifyReport } from '../../evidence/verify/report.js';
 
 const FLAGS = {
   pubkey: { type: 'string', help: "the device's Ed25519 public key (PEM), from central's records" },
@@ -18,21 +24,29 @@ const FLAGS = {
 } as const;
 
 const USAGE = `usage: bodycam verify SHIFT_DIR --pubkey FILE [--json] [--html FILE] [--key CENTRAL_PRIVATE_KEY] [--probe]
+       bodycam verify DATA_DIR/device-journal.jsonl --pubkey FILE [--json] [--html FILE]
 
 Checks a shift directory offline: hash chain, seq, signatures (against --pubkey only), every
 segment's hash and size, missing/extra/renamed/reordered files, and timeline coverage.
+Given a file instead, checks it as a device journal (what happens off duty; also a snapshot of it
+from the evidence store): hash chain, seq, signatures (shift_id "device-journal") and the
+unsigned tail. There is no media to check.
 Exit codes: 0 intact, 1 tampered or incomplete (findings name file and line), 2 unusable input.`;
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'verify a shift directory offline (chain, signatures, media, timeline)',
+  summary: 'verify a shift directory (chain, signatures, media, timeline) or a device journal offline',
   usage: USAGE,
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, FLAGS, 'verify');
-    if (positionals.length !== 1) throw new UsageError('verify: give exactly one SHIFT_DIR');
+    if (positionals.length !== 1) throw new UsageError('verify: give exactly one SHIFT_DIR or device journal file');
     if (!flags.pubkey) throw new UsageError('verify: --pubkey FILE is required: signatures are checked only against a key you supply, never one found in the shift');
-    const shiftDir = positionals[0]!;
-    let report;
+    const target = positionals[0]!;
+    // A regular file can only be a journal on its own: the device journal. Anything else
+    // (a directory, or nothing at all) goes to the shift verifier, which says what is wrong.
+    const deviceJournal = isFile(target);
+    if (deviceJournal && (flags.key || flags.probe)) throw new UsageError('verify: --key and --probe check media: a device journal has none');
+    let report: VerifyReport | DeviceJournalReport;
     try {
       const publicKey = loadPublicKey(flags.pubkey, 'ed25519', 'device public key');
       let central;
@@ -40,7 +54,7 @@ export const verifyCommand: Command = {
         const privateKey = loadPrivateKey(flags.key, 'x25519', 'central private key');
         central = { privateKey, publicKey: createPublicKey(privateKey) };
       }
-      report = await verifyShift({ shiftDir, publicKey, central, probe: flags.probe ?? false });
+      report = deviceJournal ? verifyDeviceJournal({ path: target, publicKey }) : await verifyShift({ shiftDir: target, publicKey, central, probe: flags.probe ?? false });
     } catch (e) {
       if (e instanceof UnusableInputError || e instanceof CryptoError) {
         if (flags.json) console.log(JSON.stringify({ format: 'bodycam-verify-v1', verdict: 'unusable', exitCode: 2, error: e.message }));
@@ -51,13 +65,23 @@ export const verifyCommand: Command = {
     }
     if (flags.html) {
       try {
-        writeFileSync(flags.html, renderHtml(report));
+        writeFileSync(flags.html, isDeviceJournal(report) ? renderDeviceJournalHtml(report) : renderHtml(report));
       } catch (e) {
         console.error(`bodycam verify: cannot write ${flags.html}: ${describe(e)}`);
         return 2;
       }
     }
-    console.log(flags.json ? JSON.stringify(report, null, 2) : renderText(report));
+    console.log(flags.json ? JSON.stringify(report, null, 2) : isDeviceJournal(report) ? renderDeviceJournalText(report) : renderText(report));
     return report.exitCode;
   },
 };
+
+const isDeviceJournal = (r: VerifyReport | DeviceJournalReport): r is DeviceJournalReport => 'subject' in r && r.subject === 'device-journal';
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}

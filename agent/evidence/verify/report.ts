@@ -76,3 +76,47 @@ export interface VerifyReport {
   readonly timeline: readonly TimelineItem[];
   readonly findings: readonly Finding[];
 }
+
+/** One line of a device journal as the report lists it. */
+export interface JournalRow {
+  /** 1-based line number. */
+  readonly line: number;
+  readonly seq: number | null;
+  readonly type: string;
+  readonly at: string | null;
+  /** The record's own fields (after seq, type, at, prev) as compact JSON, shortened. */
+  readonly detail: string;
+  /** Covered by a valid signature over an intact chain. */
+  readonly signed: boolean;
+}
+
+/**
+ * `bodycam verify DATA_DIR/device-journal.jsonl`: the device journal (what happens off duty) has
+ * the chain and signatures of a shift journal but no shift, media or timeline.
+ */
+export interface DeviceJournalReport {
+  readonly format: 'bodycam-verify-v1';
+  readonly subject: 'device-journal';
+  readonly verdict: Verdict;
+  readonly exitCode: 0 | 1;
+  readonly summary: string;
+  readonly path: string;
+  /** The device the journal names (first `device_id` in it), or null. */
+  readonly deviceId: string | null;
+  readonly keyId: string;
+  /** `at` of the first and the last record. */
+  readonly first: string | null;
+  readonly last: string | null;
+  readonly journal: {
+    readonly lines: number;
+    readonly head: string;
+    readonly signatures: number;
+    readonly validSignatures: number;
+    readonly signedThroughLine: number;
+    readonly unsignedTail: number;
+  };
+  /** Records per type. */
+  readonly counts: Record<string, number>;
+  readonly records: readonly JournalRow[];
+  readonly findings: readonly Finding[];
+}

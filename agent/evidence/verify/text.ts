@@ -1,5 +1,5 @@
 /** Plain-text rendering of a verify report (what `bodycam verify` prints without --json). */
-import type { VerifyReport } from './report.js';
+import type { DeviceJournalReport, VerifyReport } from './report.js';
 
 const fmtS = (s: number): string => {
   if (s < 60) return `${s.toFixed(1)} s`;
@@ -22,6 +22,24 @@ export function renderText(r: VerifyReport): string {
   for (const [k, v] of Object.entries(r.totals.gapS)) out.push(`  gap ${k}: ${fmtS(v)}`);
   if (r.totals.uncoveredS > 0) out.push(`  NOT COVERED: ${fmtS(r.totals.uncoveredS)}`);
   out.push(`  faults: ${r.totals.faults}  gestures: ${r.totals.gestures}`);
+  if (r.findings.length) {
+    out.push('findings:');
+    for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
+  }
+  return out.join('\n');
+}
+
+export function renderDeviceJournalText(r: DeviceJournalReport): string {
+  const out: string[] = [];
+  out.push(`${r.verdict.toUpperCase()}  ${r.path}`);
+  out.push(`  ${r.summary}`);
+  out.push(`  device journal of ${r.deviceId ?? '?'}  key ${r.keyId}`);
+  out.push(`  ${r.first ?? '?'} → ${r.last ?? '?'}`);
+  out.push(
+    `  journal: ${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
+      (r.journal.unsignedTail > 0 ? `, ${r.journal.unsignedTail} unsigned record(s) trail` : ''),
+  );
+  out.push(`  records: ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);

@@ -4,18 +4,17 @@
  * nothing). It reads everything, trusts nothing, and reports every finding with its place
  * instead of stopping at the first.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { EvidenceError } from '../../lib/errors.js';
-import { keyIdOf, verifySubject } from '../crypto.js';
+import { keyIdOf } from '../crypto.js';
 import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
+import { Findings, UnusableInputError, checkSignatures, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
 import { probeFrames } from './media.js';
-import type { Category, Finding, Severity, TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
+import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 
-/** The input cannot be verified at all (exit 2): no such directory, no journal, garbage. */
-export class UnusableInputError extends EvidenceError {}
+export { UnusableInputError } from './chain.js';
 
 export const PAUSE_REASONS = ['PERSONAL_NEEDS', 'SENSITIVE_SITE'] as const;
 export const GAP_CAUSES = ['encoder_start', 'encoder_crash', 'encoder_stall', 'encoder_reconfigure', 'agent_restart', 'power_loss', 'agent_stopped', 'camera_lost', 'storage_full'] as const;
@@ -27,10 +26,8 @@ const MEDIA_CONTINUITY_S = 0.1;
 const PAUSE_OVERRUN_S = 5;
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const RFC3339_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SEGMENT_NAME = /^seg-(\d{6})\.ts(\.enc)?$/;
 const TORN_NAME = /^journal\.torn-\d+$/;
-const ZERO = '0'.repeat(64);
 
 export interface VerifyOptions {
   readonly shiftDir: string;
@@ -40,33 +37,6 @@ export interface VerifyOptions {
   readonly central?: { privateKey: KeyObject; publicKey: KeyObject };
   /** Decode plaintext segments with ffprobe and compare frame counts (implied by `central`). */
   readonly probe?: boolean;
-}
-
-type Rec = Record<string, unknown> & { seq?: unknown; type?: unknown; at?: unknown; prev?: unknown };
-
-interface Line {
-  readonly no: number;
-  readonly bytes: Buffer;
-  readonly hash: string;
-  readonly rec: Rec | undefined;
-  readonly atMs: number | undefined;
-}
-
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const parseTime = (v: unknown): number | undefined => (typeof v === 'string' && RFC3339_MS.test(v) && Number.isFinite(Date.parse(v)) ? Date.parse(v) : undefined);
-const round3 = (n: number): number => Math.round(n * 1000) / 1000;
-
-class Findings {
-  readonly list: Finding[] = [];
-  add(severity: Severity, category: Category, kind: string, where: string, message: string): void {
-    this.list.push({ severity, category, kind, where, message });
-  }
-  tampered(kind: string, where: string, message: string): void {
-    this.add('error', 'tampered', kind, where, message);
-  }
-  incomplete(kind: string, where: string, message: string): void {
-    this.add('error', 'incomplete', kind, where, message);
-  }
 }
 
 function readJournal(dir: string): Buffer {
@@ -91,60 +61,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   const buf = readJournal(dir);
   const keyId = keyIdOf(opts.publicKey);
 
-  // ---- lines, JSON, seq, chain ---------------------------------------------------------------
-  const lastNl = buf.lastIndexOf(0x0a);
-  const body = buf.subarray(0, lastNl + 1);
-  const torn = buf.subarray(lastNl + 1);
-  const lines: Line[] = [];
-  let off = 0;
-  let chainBrokenAt = Infinity; // first 0-based line whose prev does not match
-  let expectedPrev = ZERO;
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
-  while (off < body.length) {
-    const nl = body.indexOf(0x0a, off);
-    const bytes = body.subarray(off, nl);
-    off = nl + 1;
-    const i = lines.length;
-    const no = i + 1;
-    const where = `${J}:${no}`;
-    let rec: Rec | undefined;
-    try {
-      const v = JSON.parse(utf8.decode(bytes)) as unknown;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) rec = v as Rec;
-      else F.tampered('line_not_record', where, 'the line is JSON but not an object');
-    } catch {
-      F.tampered('line_not_json', where, bytes.length === 0 ? 'blank line' : 'the line is not valid UTF-8 JSON');
-    }
-    const hash = sha256(bytes);
-    if (rec) {
-      const keys = Object.keys(rec).slice(0, 4).join(',');
-      if (keys !== 'seq,type,at,prev') F.tampered('key_order', where, `the record must begin with seq, type, at, prev (found ${keys})`);
-      if (rec.seq !== i) F.tampered('seq', where, `seq is ${JSON.stringify(rec.seq)}, expected ${i}: records removed, inserted or reordered`);
-      if (typeof rec.type !== 'string') F.tampered('record_type', where, 'type is missing');
-      if (parseTime(rec.at) === undefined) F.tampered('timestamp', where, `at ${JSON.stringify(rec.at)} is not RFC 3339 UTC with milliseconds`);
-      if (rec.prev !== expectedPrev) {
-        F.tampered(
-          'chain_broken',
-          where,
-          i === 0
-            ? 'prev of the first line must be 64 zeros: lines before it were removed'
-            : `prev does not match the SHA-256 of line ${no - 1}: line ${no - 1} was altered, or lines were removed, inserted or reordered here`,
-        );
-        chainBrokenAt = Math.min(chainBrokenAt, i);
-      }
-    } else chainBrokenAt = Math.min(chainBrokenAt, i);
-    lines.push({ no, bytes, hash, rec, atMs: rec ? parseTime(rec.at) : undefined });
-    expectedPrev = hash;
-  }
-  if (lines.length === 0 || !lines.some((l) => l.rec !== undefined)) {
+  // ---- lines, JSON, seq, chain (shared with the device journal: chain.ts) ---------------------
+  const chain = readChain(buf, J, F);
+  const { lines, recs, head } = chain;
+  if (lines.length === 0 || recs.length === 0) {
     throw new UnusableInputError(`${join(dir, J)}: no journal record in it (${buf.length} bytes)`);
   }
-  const head = expectedPrev;
-  if (torn.length > 0) {
-    F.incomplete('torn_tail', `${J}:${lines.length + 1}`, `${torn.length} bytes after the last complete line (a write cut by a crash or power loss, or an edit)`);
-  }
 
-  const recs = lines.filter((l): l is Line & { rec: Rec } => l.rec !== undefined);
   const first = lines[0]!.rec;
   const shiftStart = first?.type === 'shift_start' ? first : undefined;
   if (!shiftStart) F.tampered('no_shift_start', `${J}:1`, `the first record is ${JSON.stringify(first?.type)}, not shift_start`);
@@ -153,56 +76,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   const policy = (shiftStart?.policy ?? {}) as Record<string, unknown>;
 
   // ---- signatures -----------------------------------------------------------------------------
-  let signatures = 0;
-  let validSignatures = 0;
-  let signedThrough = -1; // 0-based index of the last signature that authenticates lines before it
-  for (const l of recs) {
-    if (l.rec.type !== 'signature') continue;
-    signatures++;
-    const r = l.rec;
-    const where = `${J}:${l.no}`;
-    const i = l.no - 1;
-    const problems: string[] = [];
-    if (r.alg !== 'ed25519') problems.push(`alg ${JSON.stringify(r.alg)} is not ed25519`);
-    if (r.covers_seq !== i - 1) problems.push(`covers_seq ${JSON.stringify(r.covers_seq)} is not ${i - 1}`);
-    if (r.head !== r.prev) problems.push('head differs from prev');
-    if (shiftId !== null && r.shift_id !== shiftId) problems.push(`shift_id ${JSON.stringify(r.shift_id)} is not the shift's ${JSON.stringify(shiftId)}`);
-    if (typeof r.device_id !== 'string' || typeof r.sig !== 'string' || typeof r.head !== 'string' || typeof r.shift_id !== 'string' || typeof r.covers_seq !== 'number') {
-      problems.push('fields missing');
-    }
-    if (problems.length) {
-      F.tampered('signature_fields', where, `malformed signature record: ${problems.join('; ')}`);
-      continue;
-    }
-    const ok = verifySubject(opts.publicKey, { deviceId: r.device_id as string, shiftId: r.shift_id as string, coversSeq: r.covers_seq as number, head: r.head as string }, r.sig as string);
-    if (!ok) {
-      if (r.key_id !== keyId) {
-        F.tampered('signature_other_key', where, `signature is not by the given key ${keyId} (the record names key ${JSON.stringify(r.key_id)}): signed by another device or re-signed`);
-      } else {
-        F.tampered('signature_invalid', where, `signature does not verify with key ${keyId}: the records it covers (lines 1-${l.no - 1}) were altered, removed or re-chained`);
-      }
-      continue;
-    }
-    validSignatures++;
-    if (deviceId !== null && r.device_id !== deviceId) {
-      F.add('warning', 'note', 'signature_device', where, `signed as device ${JSON.stringify(r.device_id)}, the shift names ${JSON.stringify(deviceId)}`);
-    }
-    if (i <= chainBrokenAt) signedThrough = i;
-  }
-  const unsignedTail = lines.length - 1 - signedThrough;
-  if (signatures === 0) {
-    F.incomplete('no_signature', J, `no signature record: none of the ${lines.length} records can be authenticated`);
-  } else if (unsignedTail > 0 && signedThrough >= 0) {
-    const trailing = recs.filter((l) => l.no > signedThrough + 1 && l.rec.type === 'segment');
+  const sigs = checkSignatures(chain, { publicKey: opts.publicKey, keyId, file: J, subjectId: shiftId, subjectLabel: 'shift', deviceId }, F);
+  const { signatures, validSignatures, signedThrough, unsignedTail } = sigs;
+  reportUnsigned(chain, sigs, J, keyId, F, (from) => {
+    const trailing = recs.filter((l) => l.no >= from && l.rec.type === 'segment');
     const trailingS = trailing.reduce((a, l) => a + ((Number(l.rec.media_end) - Number(l.rec.media_start)) || 0), 0);
-    F.incomplete(
-      'unsigned_tail',
-      `${J}:${signedThrough + 2}`,
-      `${unsignedTail} record(s) after the last valid signature (line ${signedThrough + 1}) are not covered by any signature: lines ${signedThrough + 2}-${lines.length}, ${trailing.length} segment(s), ${round3(trailingS)} s of media`,
-    );
-  } else if (signedThrough < 0) {
-    F.tampered('no_valid_signature', J, `no signature verifies with key ${keyId} over an intact chain from line 1: nothing in this journal is authenticated`);
-  }
+    return `, ${trailing.length} segment(s), ${round3(trailingS)} s of media`;
+  });
   // Signing cadence: the device's own policy, so a deviation is a policy note, not tampering.
   const signEvery = typeof policy.signEverySegments === 'number' ? policy.signEverySegments : undefined;
   if (signEvery !== undefined) {
@@ -556,8 +436,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       : verdict === 'incomplete'
         ? `incomplete: ${errors.length} finding(s)${signedThrough >= 0 ? `; authentic up to line ${signedThrough + 1}` : ''}${unsignedTail > 0 && signedThrough >= 0 ? `, ${unsignedTail} unsigned record(s) trail` : ''}`
         : `TAMPERED: ${errors.filter((f) => f.category === 'tampered').length} finding(s) show the evidence differs from what the device signed`;
-  const order = (w: string): number => (w.startsWith(`${J}:`) ? Number(w.slice(J.length + 1)) : w === J ? 0 : 1e9);
-  const findings = [...F.list].sort((a, b) => order(a.where) - order(b.where) || a.where.localeCompare(b.where));
+  const findings = F.sorted(J);
   return {
     format: 'bodycam-verify-v1',
     verdict,
