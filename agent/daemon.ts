@@ -565,7 +565,7 @@ export class Daemon {
   private onSealed(): void {
     this.pipeline?.noteHealthy();
     // The last segment of a run stopped at the storage floor proves nothing about the fault.
-    const held = this.pipeline?.haltedFor;
+    const held = this.pipeline?.haltedFor ?? (this.guard?.belowFloor().below ? 'storage_full' : undefined);
     for (const f of ENCODER_FAULTS) if (f !== held) this.faults.clear(f);
     this.guard?.check();
     this.statusChanged();
@@ -633,6 +633,7 @@ export class Daemon {
       status: () => this.status(),
       journal: (type, fields) => this.journal(type, fields),
       setFault: (name, detail) => this.faults.set(name, detail),
+      signDeviceJournal: (why) => this.evidence.signDevice(why),
       shiftDir: (id) => this.evidence.shiftDir(id),
       forceEndShift: (reason) => void this.dispatch({ type: 'force_end', reason }),
       setDegrade: (source, level) => this.pipeline?.setDegrade(source, level),

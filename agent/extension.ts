@@ -46,6 +46,8 @@ export interface AgentContext {
   status(): StatusSnapshot;
   /** Journals to the open shift's journal, or to the device journal when off duty. */
   journal(type: string, fields: Fields): WrittenRecord;
+  /** Signs the device journal's head now (before it is offloaded); nothing when unsigned or unprovisioned. */
+  signDeviceJournal(why: string): void;
   /** Raises/clears a named fault shown in status and heartbeats (journaled by the core). */
   setFault(name: string, detail: string | null): void;
   /** Shift directory of a shift id (exists or not). */

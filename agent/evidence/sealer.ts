@@ -125,11 +125,17 @@ export class ShiftSealer {
   /**
    * Recording is held (storage below its floor) while still wanted: the interval from the last
    * media on is one gap with `cause`. A gap already pending with another cause (the encoder died
-   * before the hold) keeps its own cause up to now, as a second interruption does.
+   * before the hold) keeps its own cause up to now, as a second interruption does — except a
+   * planned start or reconfigure that has not produced media yet: that interval is the hold's.
    */
   holdGap(cause: GapCause, now: number): void {
     const g = this.pendingGap;
     if (g && g.cause === cause) return;
+    // A planned (re)start that never produced media is this hold: one gap, the hold's cause.
+    if (g && (g.cause === 'encoder_start' || g.cause === 'encoder_reconfigure')) {
+      this.pendingGap = { start: g.start, cause };
+      return;
+    }
     if (g && now > g.start) {
       this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(now) });
       this.pendingGap = { start: now, cause };

@@ -151,6 +151,11 @@ export class ShiftEvidence {
     this.sign(s.journal, 'agent_stop');
   }
 
+  /** Signs the device journal's head if records follow its last signature. */
+  signDevice(why: string): void {
+    if (this.device && this.deviceUnsigned > 0) this.sign(this.device, why);
+  }
+
   /** Closes every journal; the device journal's head is signed first. */
   stop(): void {
     this.shift?.journal.close();

@@ -298,6 +298,8 @@ export class OffloadExtension implements Extension {
       this.waitReason = cond.reason;
       return;
     }
+    // Sign the head first, so the snapshot reaches the latest records (deletions, holds…).
+    this.ctx.signDeviceJournal('offload');
     // Checked here, not in the worker: nothing new signed means no process is forked at all.
     let due: boolean;
     try {

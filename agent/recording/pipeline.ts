@@ -198,6 +198,8 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       void this.o.serialize(async () => {
         const s = this.o.evidence.current;
         if (!s || !this.encoder?.running) return;
+        // Degraded because space is running out and already below the floor: hold, not restart.
+        if (this.o.belowFloor().below) return this.halt('storage_full');
         await this.encoder.stop();
         await s.sealer.drain();
         s.sealer.expectMedia(s.sealer.mediaEndWall ?? Date.now(), 'encoder_reconfigure');

@@ -62,7 +62,7 @@ function fakeContext(dataDir: string, shiftId: string): { ctx: AgentContext; jou
       bus.fire('record', shiftId, w);
       return w;
     },
-    setFault: () => undefined, shiftDir: (id: string) => join(dataDir, 'shifts', id), forceEndShift: () => undefined, setDegrade: () => undefined,
+    setFault: () => undefined, signDeviceJournal: () => undefined, shiftDir: (id: string) => join(dataDir, 'shifts', id), forceEndShift: () => undefined, setDegrade: () => undefined,
     registerControlOp: () => undefined,
   } satisfies AgentContext;
   return { ctx, journal, bus };
