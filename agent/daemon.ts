@@ -104,6 +104,7 @@ export class Daemon {
   /** Effects of the last transition(s) not yet carried out, in order. */
   private owed: Effect[] = [];
   private owedRetry: NodeJS.Timeout | undefined;
+  private owedAttempts = 0;
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
   private housekeeping: NodeJS.Timeout | undefined;
@@ -363,6 +364,7 @@ export class Daemon {
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.owedRetry = undefined;
     const hadOwed = this.owed.length > 0;
+    if (hadOwed) this.owedAttempts++;
     while (this.owed.length) {
       const eff = this.owed[0]!;
       try {
@@ -479,6 +481,7 @@ export class Daemon {
    * persisted state stands, status shows FAULT — and tries again, paced, until it works.
    */
   private async resumeWithRetry(p: PersistedState): Promise<void> {
+    this.owedAttempts++;
     try {
       await this.resumeAfterRestart(p);
       this.faults.clear('transition');
@@ -581,6 +584,7 @@ export class Daemon {
       startedAt: this.startedAt,
       state: this.state,
       owedEffects: this.owed.length,
+      owedAttempts: this.owedAttempts,
       evidence: this.evidence,
       pipeline: this.pipeline,
       faults: this.faults,

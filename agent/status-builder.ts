@@ -27,6 +27,8 @@ export interface StatusSources {
   readonly state: ShiftState;
   /** Effects of a transition not yet carried out (a failed effect being retried). */
   readonly owedEffects: number;
+  /** Attempts made to carry out owed effects (first try and paced retries). */
+  readonly owedAttempts: number;
   readonly evidence: ShiftEvidence;
   readonly pipeline: RecordingPipeline | undefined;
   readonly faults: FaultRegistry;
@@ -98,9 +100,9 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       ...ext,
       ...(x.clock ? { clock: x.clock } : {}),
       latency: { startMs: [...(p?.latencies.start ?? [])], resumeMs: [...(p?.latencies.resume ?? [])] },
-      encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null },
+      encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
       storageGuard: { episodes: x.storage?.episodes ?? 0 },
-      transition: { owedEffects: x.owedEffects },
+      transition: { owedEffects: x.owedEffects, attempts: x.owedAttempts },
     },
   };
 }

@@ -75,6 +75,8 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
   private fpsNow = 0;
   private dropped = 0;
   private halted: GapCause | undefined;
+  /** Runs that could not be prepared or spawned (each followed by a paced retry). */
+  failedStarts = 0;
   private startRequest: { at: number; reason: 'start' | 'resume' } | undefined;
   readonly latencies: { start: number[]; resume: number[] } = { start: [], resume: [] };
 
@@ -241,6 +243,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       this.emit('changed');
     });
     enc.on('runFailed', (reason, err, retryInMs) => {
+      this.failedStarts++;
       if (err instanceof StorageFloorError) return; // the storage guard owns that fault
       this.o.faults.set('encoder_start', `run (${reason}) could not start: ${describe(err)}; next attempt in ${Math.round(retryInMs)} ms`);
     });
