@@ -105,6 +105,7 @@ export class Daemon {
   private owed: Effect[] = [];
   private owedRetry: NodeJS.Timeout | undefined;
   private owedAttempts = 0;
+  private persistQueued = false;
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
   private housekeeping: NodeJS.Timeout | undefined;
@@ -129,6 +130,7 @@ export class Daemon {
       onSealed: () => this.onSealed(),
       onRecord: (shiftId, r) => this.bus.fire('record', shiftId, r),
       onNoSpace: () => this.guard?.releaseReserve() ?? this.reserve.release() > 0,
+      onPendingGap: () => this.persistSoon(),
       onWriteTrouble: (path, err) => (err ? this.faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : this.faults.clear('journal_write')),
     });
   }
@@ -520,11 +522,21 @@ export class Daemon {
     this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);
     s.journal.append('recovery', { what: cause, previous_boot_id: p.bootId, boot_id: this.bootId, state: shift.name });
     this.log.warn('resuming open shift after restart', { shiftId: shift.shiftId, cause, state: shift.name });
+    // An interruption the dead agent had journaled as a fault but whose gap it could not close
+    // yet (it closes when media comes back) is accounted for with its own cause — up to the
+    // last moment that agent is known to have been alive, or to its encoder's leftover segment.
+    const pre = shift.name === 'RECORDING' && p.pendingGap ? p.pendingGap : undefined;
+    if (pre) s.sealer.expectMedia(pre.start, pre.cause);
     // Segments the dead encoder wrote but nobody journaled are evidence too.
     await s.sealer.recoverUnlisted(p.lastRun, undefined);
     await s.sealer.drain();
+    let preEnd = 0;
+    if (pre && s.sealer.pendingGapCause === pre.cause) {
+      preEnd = Math.max(Date.parse(existing.at(-1)?.at ?? ''), Date.parse(p.at)) || 0;
+      s.sealer.stopExpecting(preEnd);
+    }
     const lastResume = existing.findLast((r) => r.type === 'resume' || r.type === 'shift_start');
-    const since = Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0);
+    const since = Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0, preEnd);
     this.state = shift.name === 'CLOSING' ? shift : { ...shift, endArmedUntil: null };
     if (shift.name === 'RECORDING') {
       this.feedback?.play('recording');
@@ -552,9 +564,19 @@ export class Daemon {
     }
   }
 
+  /** Coalesces the persists of one tick (a gap ends and the next begins in the same seal). */
+  private persistSoon(): void {
+    if (this.persistQueued || this.stopping) return;
+    this.persistQueued = true;
+    queueMicrotask(() => {
+      this.persistQueued = false;
+      this.persist(false);
+    });
+  }
+
   private persist(clean: boolean): void {
     try {
-      this.store.save({ shift: this.state, bootId: this.bootId, lastRun: this.pipeline?.lastRun ?? 0, clean, owed: this.owed });
+      this.store.save({ shift: this.state, bootId: this.bootId, lastRun: this.pipeline?.lastRun ?? 0, clean, owed: this.owed, pendingGap: this.evidence.current?.sealer.pending ?? null });
       this.faults.clear('storage');
     } catch (e) {
       this.faults.set('storage', `cannot persist state: ${describe(e)}`);

@@ -43,7 +43,15 @@ export interface SealedSegment {
   readonly valid: boolean;
 }
 
+/** An interval without media that has begun and not yet ended (journaled when it ends). */
+export interface PendingGap {
+  readonly start: number;
+  readonly cause: GapCause;
+}
+
 export interface SealerHooks {
+  /** The pending gap changed (persist it: it lives only in memory until media comes back). */
+  onPendingGap?(g: PendingGap | undefined): void;
   /** A valid fresh segment was sealed (encoder health). */
   onSealed(s: SealedSegment, rec: WrittenRecord): void;
   /** Called after every journal append by the sealer (signatures hook in here). */
@@ -64,7 +72,15 @@ export class ShiftSealer {
   /** Highest segment number journaled. */
   private lastNumber = 0;
   /** Wall ms media is expected from, and why it is missing until then. */
-  private pendingGap: { start: number; cause: GapCause } | undefined;
+  private gap: PendingGap | undefined;
+  private get pendingGap(): PendingGap | undefined {
+    return this.gap;
+  }
+  /** Every change is told to the owner, who persists it: an agent killed mid-gap loses nothing. */
+  private set pendingGap(g: PendingGap | undefined) {
+    this.gap = g;
+    this.hooks.onPendingGap?.(g);
+  }
   /** Wall ms where the last sealed media ended. */
   private lastMediaWallEnd: number | undefined;
   segments = 0;
@@ -145,7 +161,10 @@ export class ShiftSealer {
   }
 
   get pendingGapCause(): GapCause | undefined {
-    return this.pendingGap?.cause;
+    return this.gap?.cause;
+  }
+  get pending(): PendingGap | undefined {
+    return this.gap;
   }
 
   runStarted(run: number, fps: number): void {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { BodycamError } from '../lib/errors.js';
 import { Journal, isoMs, JOURNAL_FILE, type Fields, type JournalRecord, type WrittenRecord } from './journal.js';
-import { ShiftSealer, type SealedSegment } from './sealer.js';
+import { ShiftSealer, type PendingGap, type SealedSegment } from './sealer.js';
 import type { SegmentStorer } from './storer.js';
 import { JournalSigner, attachSigner } from './signer.js';
 import { journalHasShiftEnd } from './open-shift.js';
@@ -46,6 +46,8 @@ export interface ShiftEvidenceOptions {
   onSealed(s: SealedSegment): void;
   /** Every record of every journal (shift id, or null for the device journal). */
   onRecord(shiftId: string | null, rec: WrittenRecord): void;
+  /** The open shift's pending gap changed (persisted with the state). */
+  onPendingGap?(g: PendingGap | undefined): void;
   /** Where journals may take space from when the disk is full (the storage guard's reserve). */
   onNoSpace?(): boolean;
   /** A journal could not write (records held in memory), or `null`: all written again. */
@@ -113,7 +115,10 @@ export class ShiftEvidence {
     const journal = new Journal(dir);
     this.wire(journal);
     const existing = journal.open();
-    const sealer = new ShiftSealer(dir, stageDir, journal, this.o.storer, this.o.log.child('sealer'), { onSealed: (s) => this.o.onSealed(s) });
+    const sealer = new ShiftSealer(dir, stageDir, journal, this.o.storer, this.o.log.child('sealer'), {
+      onSealed: (s) => this.o.onSealed(s),
+      onPendingGap: (g) => this.o.onPendingGap?.(g),
+    });
     sealer.restore(existing);
     journal.on('record', (r) => this.o.onRecord(shiftId, r));
     if (this.signer) attachSigner(journal, this.signer, existing);

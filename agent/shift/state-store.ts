@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import type { Effect, ShiftState } from './machine.js';
+import type { PendingGap } from '../evidence/sealer.js';
 import type { Logger } from '../lib/log.js';
 
 export interface PersistedState {
@@ -18,6 +19,8 @@ export interface PersistedState {
   readonly clean: boolean;
   /** Effects of the last transition not yet carried out (a failed effect is retried). */
   readonly owed?: readonly Effect[];
+  /** The open shift's interval without media that had begun and not yet ended. */
+  readonly pendingGap?: PendingGap | null;
   readonly at: string;
 }
 

@@ -98,6 +98,11 @@ void test('soak: 20 ffmpeg SIGKILLs and 5 agent SIGKILLs in one shift → exactl
   const count = (c: string): number => gaps.filter((g) => g.cause === c).length;
   const summary = [...new Set(gaps.map((g) => String(g.cause)))].map((c) => `${c}=${count(c)}`).join(' ');
   console.log(`# gaps: ${summary}`);
+  const timeline = j
+    .filter((r) => r.type !== 'signature')
+    .map((r) => `${r.seq} ${r.type} ${String(r.cause ?? r.fault ?? r.what ?? '')} ${String(r.start ?? '').slice(11)}-${String(r.end ?? '').slice(11)} run=${String(r.run ?? '')}${r.recovered ? ' REC' : ''}`)
+    .join('\n');
+  if (count('encoder_crash') !== 20 || count('agent_restart') !== 5) console.log(timeline.split('\n').map((l) => `# ${l}`).join('\n'));
   assert.equal(count('encoder_crash'), 20, `exactly 20 encoder_crash gaps (${summary})`);
   assert.equal(count('agent_restart'), 5, `exactly 5 agent_restart gaps (${summary})`);
   const v = await runCli(['verify', join(dataDir, 'shifts', shiftId), '--pubkey', join(dataDir, 'identity', 'device.pub.pem'), '--json'], { timeoutMs: 180_000 });
