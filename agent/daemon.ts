@@ -516,27 +516,20 @@ export class Daemon {
       this.persist(false);
       return;
     }
-    const s = this.evidence.current!;
     // Run numbers go on from the journal's if the state file lost them.
     const journaledRun = Math.max(0, ...existing.filter((r) => r.type === 'segment').map((r) => Number(r.run) || 0));
     this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);
-    s.journal.append('recovery', { what: cause, previous_boot_id: p.bootId, boot_id: this.bootId, state: shift.name });
     this.log.warn('resuming open shift after restart', { shiftId: shift.shiftId, cause, state: shift.name });
-    // An interruption the dead agent had journaled as a fault but whose gap it could not close
-    // yet (it closes when media comes back) is accounted for with its own cause — up to the
-    // last moment that agent is known to have been alive, or to its encoder's leftover segment.
-    const pre = shift.name === 'RECORDING' && p.pendingGap ? p.pendingGap : undefined;
-    if (pre) s.sealer.expectMedia(pre.start, pre.cause);
-    // Segments the dead encoder wrote but nobody journaled are evidence too.
-    await s.sealer.recoverUnlisted(p.lastRun, undefined);
-    await s.sealer.drain();
-    let preEnd = 0;
-    if (pre && s.sealer.pendingGapCause === pre.cause) {
-      preEnd = Math.max(Date.parse(existing.at(-1)?.at ?? ''), Date.parse(p.at)) || 0;
-      s.sealer.stopExpecting(preEnd);
-    }
-    const lastResume = existing.findLast((r) => r.type === 'resume' || r.type === 'shift_start');
-    const since = Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0, preEnd);
+    const since = await this.evidence.accountForRestart({
+      existing,
+      cause,
+      previousBootId: p.bootId,
+      bootId: this.bootId,
+      state: shift.name,
+      lastRun: p.lastRun,
+      pendingGap: shift.name === 'RECORDING' ? p.pendingGap ?? undefined : undefined,
+      savedAt: Date.parse(p.at),
+    });
     this.state = shift.name === 'CLOSING' ? shift : { ...shift, endArmedUntil: null };
     if (shift.name === 'RECORDING') {
       this.feedback?.play('recording');

@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Issue } from '../lib/errors.js';
 import type { SectionParser } from '../config/agent-config.js';
+import { numberField } from '../config/fields.js';
 
 export interface CentralConfig {
   /** Central's Ed25519 public key(s) that sign commands. Empty: every command is refused (NO_KEY). */
@@ -21,15 +22,6 @@ export interface CentralConfig {
   readonly clockSkewS: number;
 }
 
-function num(obj: Record<string, unknown>, k: string, where: string, def: number, min: number, max: number, issues: Issue[]): number {
-  const v = obj[k];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    issues.push({ where: `${where}/${k}`, message: `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}` });
-    return def;
-  }
-  return v;
-}
 
 const CENTRAL_KEYS = ['commandPublicKey', 'maxCommandBytes', 'maxTtlS', 'clockSkewS'];
 
@@ -60,9 +52,9 @@ export function parseCentralConfig(value: unknown, where: string, issues: Issue[
   return {
     commandKeys: keys,
     commandKeyPaths: paths.filter((p): p is string => typeof p === 'string'),
-    maxCommandBytes: num(obj, 'maxCommandBytes', where, 4096, 256, 1024 * 1024, issues),
-    maxTtlS: num(obj, 'maxTtlS', where, 86400, 10, 7 * 86400, issues),
-    clockSkewS: num(obj, 'clockSkewS', where, 300, 0, 86400, issues),
+    maxCommandBytes: numberField(obj, 'maxCommandBytes', where, 4096, 256, 1024 * 1024, issues),
+    maxTtlS: numberField(obj, 'maxTtlS', where, 86400, 10, 7 * 86400, issues),
+    clockSkewS: numberField(obj, 'clockSkewS', where, 300, 0, 86400, issues),
   };
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { BodycamError } from '../lib/errors.js';
 import { Journal, isoMs, JOURNAL_FILE, type Fields, type JournalRecord, type WrittenRecord } from './journal.js';
-import { ShiftSealer, type PendingGap, type SealedSegment } from './sealer.js';
+import { ShiftSealer, type GapCause, type PendingGap, type SealedSegment } from './sealer.js';
 import type { SegmentStorer } from './storer.js';
 import { JournalSigner, attachSigner } from './signer.js';
 import { journalHasShiftEnd } from './open-shift.js';
@@ -37,6 +37,23 @@ export class ShiftClosedError extends BodycamError {
   }
 }
 export const isShiftClosedError = (e: unknown): e is ShiftClosedError => e instanceof ShiftClosedError;
+
+/** What the restart knows when it reopens a shift. */
+export interface RestartFacts {
+  /** The journal's records before the restart. */
+  readonly existing: readonly JournalRecord[];
+  readonly cause: GapCause;
+  readonly previousBootId: string;
+  readonly bootId: string;
+  /** The machine state the shift was in. */
+  readonly state: string;
+  /** The dead agent's last encoder run. */
+  readonly lastRun: number;
+  /** The interval without media the dead agent had open, if any. */
+  readonly pendingGap: PendingGap | undefined;
+  /** When the dead agent last saved its state (ms; NaN when unknown). */
+  readonly savedAt: number;
+}
 
 export interface ShiftEvidenceOptions {
   readonly dataDir: string;
@@ -126,6 +143,29 @@ export class ShiftEvidence {
     this.shift = { shiftId, dir, journal, sealer, startedAt };
     if (existing.length === 0) journal.append('shift_start', startFields(), now);
     return { shift: this.shift, existing };
+  }
+
+  /**
+   * The agent restarted with this shift open (crash, reboot, power cut): journals the `recovery`,
+   * seals what the dead encoder wrote but nobody journaled, and accounts for an interruption the
+   * dead agent had open (`pendingGap`, persisted with the state) with its own cause — up to the
+   * encoder's leftover segment, or the last moment that agent is known to have been alive.
+   * Returns the wall time media is missing from (the gap the restart itself causes starts there).
+   */
+  async accountForRestart(r: RestartFacts): Promise<number> {
+    const s = this.shift;
+    if (!s) throw new BodycamError('STATE', 'no open shift to account for');
+    s.journal.append('recovery', { what: r.cause, previous_boot_id: r.previousBootId, boot_id: r.bootId, state: r.state });
+    if (r.pendingGap) s.sealer.expectMedia(r.pendingGap.start, r.pendingGap.cause);
+    await s.sealer.recoverUnlisted(r.lastRun, undefined);
+    await s.sealer.drain();
+    let preEnd = 0;
+    if (r.pendingGap && s.sealer.pendingGapCause === r.pendingGap.cause) {
+      preEnd = Math.max(0, ...[Date.parse(r.existing.at(-1)?.at ?? ''), r.savedAt].filter(Number.isFinite));
+      s.sealer.stopExpecting(preEnd);
+    }
+    const lastResume = r.existing.findLast((x) => x.type === 'resume' || x.type === 'shift_start');
+    return Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0, preEnd);
   }
 
   /** Ends the open shift: last seals, `shift_end`, final signature, journal closed. */

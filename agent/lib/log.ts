@@ -18,7 +18,20 @@ export interface Logger {
 }
 
 type Sink = (line: string) => void;
-let sink: Sink = (line) => process.stderr.write(line + '\n');
+/**
+ * A log destination that went away (the reader of a pipe died, journald restarted) must not take
+ * the agent with it: the failed write's 'error' event would otherwise be an uncaught exception,
+ * whose handler logs, whose write fails again — a busy loop that starves recording (found when a
+ * test runner died and left its agent spinning, deaf to its control socket). Logs are dropped
+ * from then on; recording goes on.
+ */
+let stderrGone = false;
+process.stderr.on('error', () => {
+  stderrGone = true;
+});
+let sink: Sink = (line) => {
+  if (!stderrGone && !process.stderr.destroyed) process.stderr.write(line + '\n');
+};
 let threshold: Level = parseLevel(process.env.BODYCAM_LOG) ?? 'info';
 const textFormat = process.env.BODYCAM_LOG_FORMAT === 'text';
 

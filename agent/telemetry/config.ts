@@ -7,6 +7,7 @@
 import { accessSync, constants } from 'node:fs';
 import type { Issue } from '../lib/errors.js';
 import type { SectionParser } from '../config/agent-config.js';
+import { numberField } from '../config/fields.js';
 
 export interface MqttConfig {
   /** mqtt://host:port, mqtts://host:port (TLS), ws(s)://… */
@@ -58,15 +59,6 @@ function readable(path: string, where: string, issues: Issue[]): void {
   }
 }
 
-function num(obj: Record<string, unknown>, k: string, where: string, def: number, min: number, max: number, issues: Issue[]): number {
-  const v = obj[k];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    issues.push({ where: `${where}/${k}`, message: `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}` });
-    return def;
-  }
-  return v;
-}
 
 function str(obj: Record<string, unknown>, k: string, where: string, issues: Issue[]): string | undefined {
   const v = obj[k];
@@ -123,14 +115,14 @@ export function parseMqttConfig(value: unknown, where: string, issues: Issue[], 
     username: str(obj, 'username', where, issues),
     password: str(obj, 'password', where, issues),
     protocolVersion: pv === 4 ? 4 : 5,
-    keepaliveS: num(obj, 'keepaliveS', where, 30, 5, 3600, issues),
-    sessionExpiryS: num(obj, 'sessionExpiryS', where, 3600, 0, 7 * 86400, issues),
-    outboxMaxBytes: num(obj, 'outboxMaxBytes', where, 8 * 1024 * 1024, 4096, 1024 * 1024 * 1024, issues),
-    inflight: num(obj, 'inflight', where, 32, 1, 1000, issues),
+    keepaliveS: numberField(obj, 'keepaliveS', where, 30, 5, 3600, issues),
+    sessionExpiryS: numberField(obj, 'sessionExpiryS', where, 3600, 0, 7 * 86400, issues),
+    outboxMaxBytes: numberField(obj, 'outboxMaxBytes', where, 8 * 1024 * 1024, 4096, 1024 * 1024 * 1024, issues),
+    inflight: numberField(obj, 'inflight', where, 32, 1, 1000, issues),
     eventTypes,
-    reconnectMinMs: num(obj, 'reconnectMinMs', where, 1000, 50, 600_000, issues),
-    reconnectMaxMs: num(obj, 'reconnectMaxMs', where, 60_000, 100, 3_600_000, issues),
-    connectTimeoutMs: num(obj, 'connectTimeoutMs', where, 15_000, 1000, 300_000, issues),
+    reconnectMinMs: numberField(obj, 'reconnectMinMs', where, 1000, 50, 600_000, issues),
+    reconnectMaxMs: numberField(obj, 'reconnectMaxMs', where, 60_000, 100, 3_600_000, issues),
+    connectTimeoutMs: numberField(obj, 'connectTimeoutMs', where, 15_000, 1000, 300_000, issues),
   };
   return issues.length > before ? undefined : cfg;
 }

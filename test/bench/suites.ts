@@ -25,4 +25,6 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   async () => (await import('./core.js')).coreSuite(),
   async () => (await import('./offload.js')).offloadSuite(),
   async () => (await import('./mqtt.js')).mqttSuite(),
+  async () => (await import('./journal.js')).journalSuite(),
+  async () => (await import('./faults.js')).faultsSuite(),
 ];

@@ -58,23 +58,25 @@ export interface VerifyReport {
   readonly keyId: string;
   readonly start: string | null;
   readonly end: string | null;
-  readonly journal: {
-    readonly lines: number;
-    readonly head: string;
-    readonly signatures: number;
-    readonly validSignatures: number;
-    /** 1-based line of the last signature that verifies with an intact chain before it (0: none). */
-    readonly signedThroughLine: number;
-    /** Records after that signature, not covered by any valid signature. */
-    readonly unsignedTail: number;
-    readonly closed: boolean;
-  };
+  readonly journal: JournalStats & { readonly closed: boolean };
   readonly encrypted: boolean;
   /** With the central key: segments decrypted and checked (hash, decode, frames). */
   readonly mediaChecked: number;
   readonly totals: Totals;
   readonly timeline: readonly TimelineItem[];
   readonly findings: readonly Finding[];
+}
+
+/** The chain and signatures of a journal (shift or device), as every report gives them. */
+export interface JournalStats {
+  readonly lines: number;
+  readonly head: string;
+  readonly signatures: number;
+  readonly validSignatures: number;
+  /** 1-based line of the last signature that verifies with an intact chain before it (0: none). */
+  readonly signedThroughLine: number;
+  /** Records after that signature, not covered by any valid signature. */
+  readonly unsignedTail: number;
 }
 
 /** One line of a device journal as the report lists it. */
@@ -107,14 +109,7 @@ export interface DeviceJournalReport {
   /** `at` of the first and the last record. */
   readonly first: string | null;
   readonly last: string | null;
-  readonly journal: {
-    readonly lines: number;
-    readonly head: string;
-    readonly signatures: number;
-    readonly validSignatures: number;
-    readonly signedThroughLine: number;
-    readonly unsignedTail: number;
-  };
+  readonly journal: JournalStats;
   /** Records per type. */
   readonly counts: Record<string, number>;
   readonly records: readonly JournalRow[];
