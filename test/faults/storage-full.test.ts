@@ -46,7 +46,7 @@ function watchJournal(path: string): { stop(): { samples: number; problems: stri
   };
 }
 
-void test('storage filled mid-shift in 10 rounds: agent stays up, journal always parses, one storage_full gap per episode, no restart storm, recording resumes, restart resumes the shift, shift verifies', { timeout: 600_000 }, async () => {
+void test('storage filled mid-shift in 10 rounds: forecast warns at start, agent stays up, journal always parses, one storage_full gap per episode, no restart storm, recording resumes, restart resumes the shift, shift verifies', { timeout: 600_000 }, async () => {
   const m = mountTmpfs(96);
   mounts.push(m);
   const dataDir = join(m.dir, 'data');
@@ -59,6 +59,9 @@ void test('storage filled mid-shift in 10 rounds: agent stays up, journal always
   await a.press('shift', { holdS: 2.1 });
   const started = await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 2, 40_000, 'recording');
   const shiftId = started.shiftId!;
+  // 96 MiB cannot hold a 12-hour shift: the forecast at shift start says so (status, journal → central).
+  assert.match(started.faults.storage_forecast ?? '', /a 12 h shift needs/, 'storage forecast warning at shift start');
+  assert.ok(shiftJournal(dataDir, shiftId).some((r) => r.type === 'fault' && r.fault === 'storage_forecast'), 'the forecast is journaled');
   const journalPath = join(dataDir, 'shifts', shiftId, 'journal.jsonl');
   const watch = watchJournal(journalPath);
   const filler = join(m.dir, 'filler.bin');
