@@ -8,11 +8,17 @@ import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat). */
+/**
+ * Start time of a live process in clock ticks since boot (field 22 of /proc/PID/stat); undefined
+ * when it is gone — or a zombie: a killed encoder whose parent died waits for init to reap it,
+ * which in a container may take long, and it writes nothing more (the restart waited 3 s for it).
+ */
 export function procStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }
