@@ -8,6 +8,7 @@ STAMP := .cache/stamps
 
 .PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt \
         test-offload test-hil hil demo bench clean deps package
+.PHONY: test-yocto yocto-check yocto-check-layer
 
 $(STAMP):
 	@mkdir -p $@
@@ -63,10 +64,22 @@ test-hil hil: build
 	@$(DEPS) media hil
 	@bash test/hil/run.sh
 
+# The Yocto layer through real BitBake (scarthgap and wrynose from ../shared/yocto, as an
+# unprivileged user): parse, `-e`, `-g bodycam-image`, `-c unpack` of this checkout.
+# YOCTO_SERIES="scarthgap" limits it to one series.
+test-yocto yocto-check: build
+	@$(DEPS) yocto
+	$(call run_stage,yocto)
+
+# yocto-check-layer per series (11–21 min each): not part of `make test`.
+yocto-check-layer:
+	@$(DEPS) yocto
+	@for s in $${YOCTO_SERIES:-scarthgap wrynose}; do scripts/yocto-check-layer $$s || exit 1; done
+
 test: check-generated lint
 	@rm -rf .cache/results
 	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
-	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-hil; \
+	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-hil test-yocto; \
 	status=$$?; node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
 
 demo: build
