@@ -102,6 +102,11 @@ test-unit-node20: build
 	@v=$$(node -p 'process.versions.node.split(".")[0]'); echo ">> stage unit on Node $$v"; \
 	$(NODE_TEST) --test-reporter=tap --test-reporter-destination=.cache/results/unit-node$$v.tap $$(find dist/test/unit -name '*.test.js' | sort)
 
+# The release tarball (what the recipe or a board consumes) and the .deb for Debian-based boards,
+# into .cache/package; the stage `yocto` installs, runs and removes the .deb.
+package: build
+	@scripts/package-release.sh
+
 # yocto-check-layer per series (11–21 min each): not part of `make test`.
 yocto-check-layer:
 	@$(DEPS) yocto

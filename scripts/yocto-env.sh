@@ -101,6 +101,9 @@ BB_NO_NETWORK ?= "1"
 BB_ALLOWED_NETWORKS = "registry.npmjs.org"
 BB_HASHCONFIG_IGNORE_VARS:append = " BB_NO_NETWORK"
 CONNECTIVITY_CHECK_URIS = ""
+# uninative's shim comes from downloads.yoctoproject.org (unreachable here): failing, it disables
+# itself at the first build command, which changes the configuration and costs a second parse.
+INHERIT:remove = "uninative"
 # What the layer README tells a firmware engineer to put in local.conf.
 INIT_MANAGER = "systemd"
 LICENSE_FLAGS_ACCEPTED += "commercial_ffmpeg commercial_x264"
