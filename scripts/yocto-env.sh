@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares and runs BitBake for the layer check, one build directory per Yocto series.
 #
-#   scripts/yocto-env.sh setup SERIES          host (user, locale), sources, build dir, local clone
+#   scripts/yocto-env.sh prepare SERIES        host (user, locale) and the series' sources only
+#   scripts/yocto-env.sh setup SERIES          prepare + build dir + local clone of the checkout
 #   scripts/yocto-env.sh bitbake SERIES ARGS…  runs `bitbake ARGS…` in that build dir
 #   scripts/yocto-env.sh run SERIES CMD…       runs CMD in that build dir's environment
 #   scripts/yocto-env.sh stop SERIES           stops the BitBake server kept warm between steps
@@ -65,9 +66,8 @@ sources() {
 }
 
 # The revision BitBake builds: HEAD plus tracked, uncommitted changes (`git stash create`), in a
-# bare repository the build user owns, on branch yocto-check. Prints the commit. Fixed dates
-# and names make the commit depend on the content only: the revision lands in auto.conf, and a
-# new one there costs a full reparse.
+# bare repository the build user owns, on branch yocto-check. Prints the commit (fixed dates and
+# names: the same content gives the same commit).
 local_clone() {
   local rev bare="$CACHE/checkout.git"
   rev=$(GIT_AUTHOR_NAME=yocto-check GIT_AUTHOR_EMAIL=yocto-check@bodycam.invalid GIT_AUTHOR_DATE=2000-01-01T00:00:00Z \
@@ -88,8 +88,8 @@ build_dir() {
     as_user env -i HOME="$(eval echo "~$USER_NAME")" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=en_US.UTF-8 \
       bash -c "cd '$src/openembedded-core' && TEMPLATECONF=meta/conf/templates/default source ./oe-init-build-env '$build' >/dev/null && bitbake-layers add-layer '$src/meta-openembedded/meta-oe' '$REPO/yocto-layer' >/dev/null"
   fi
-  # auto.conf is rewritten on every run (local.conf stays the template's). Only the revision
-  # changes between runs; recipes outside this layer keep their parse cache.
+  # auto.conf is rewritten on every run (local.conf stays the template's), with the same content,
+  # so recipes outside this layer keep their parse cache.
   as_user tee "$build/conf/auto.conf" >/dev/null <<EOF
 MACHINE = "qemuarm64"
 DL_DIR = "$CACHE/downloads"
@@ -109,7 +109,10 @@ INIT_MANAGER = "systemd"
 LICENSE_FLAGS_ACCEPTED += "commercial_ffmpeg commercial_x264"
 BODYCAM_BOARD = "rpi4-uvc"
 BODYCAM_GIT_URI = "git://$CACHE/checkout.git;protocol=file;branch=yocto-check"
-BODYCAM_SRCREV = "$rev"
+# The branch's head ($rev now), found by a local ls-remote (no network). Not the hash itself:
+# the configuration stays the same from commit to commit, so a kept .cache/yocto reparses only
+# this layer's recipes instead of all ~1,900.
+BODYCAM_SRCREV = "\${AUTOREV}"
 EOF
 }
 
@@ -125,9 +128,10 @@ in_build() {
 }
 
 cmd=${1:-}; series=${2:-}
-[[ -n $cmd && -n $series ]] || die "usage: $0 setup|bitbake|run|stop SERIES [ARGS…]"
+[[ -n $cmd && -n $series ]] || die "usage: $0 prepare|setup|bitbake|run|stop SERIES [ARGS…]"
 shift 2
 case $cmd in
+  prepare) host_setup; sources "$series" ;;
   setup) host_setup; sources "$series"; rev=$(local_clone); build_dir "$series" "$rev"; echo "$rev" ;;
   bitbake) in_build "$series" bitbake "$@" ;;
   run) in_build "$series" "$@" ;;

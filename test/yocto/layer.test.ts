@@ -51,10 +51,13 @@ test('the recipe\'s npm list (bodycam-agent-npm.inc) is generated from the curre
 for (const series of SERIES) {
   describe(`Yocto ${series}`, { timeout: 40 * MINUTES }, () => {
     let agentEnv = new Map<string, string>();
+    let revision = '';
 
     before(() => {
       const r = run(['setup', series]);
       assert.equal(r.status, 0, r.out);
+      revision = r.out.trim().split('\n').pop() ?? '';
+      assert.match(revision, /^[0-9a-f]{40}$/, r.out);
     });
     after(() => { run(['stop', series]); });
 
@@ -78,7 +81,6 @@ for (const series of SERIES) {
       assert.ok(npm.some((u) => u.includes('/typescript/-/')), 'typescript (build tool) is fetched');
       assert.deepEqual(npm.filter((u) => u.includes('@bufbuild')), [], 'buf (lint tool) is not fetched');
       assert.match(v('PV'), /^0\.1\.0\+git/, 'PV carries the revision');
-      assert.match(v('SRCREV'), /^[0-9a-f]{40}$/);
       assert.ok(v('REQUIRED_DISTRO_FEATURES').split(/\s+/).includes('systemd'));
 
       const rdepends = v('RDEPENDS:bodycam-agent').split(/\s+/);
@@ -110,6 +112,8 @@ for (const series of SERIES) {
       const s = agentEnv.get('S') ?? assert.fail('no S from bitbake -e');
       const unpackdir = agentEnv.get('BODYCAM_UNPACKDIR') ?? assert.fail('no BODYCAM_UNPACKDIR');
       assert.ok(existsSync(join(s, 'agent/cli/main.ts')), 'the agent sources are unpacked in S');
+      const head = spawnSync('git', ['-c', 'safe.directory=*', '-C', s, 'rev-parse', 'HEAD'], { encoding: 'utf8' });
+      assert.equal(head.stdout.trim(), revision, 'S is the checkout\'s revision');
       assert.deepEqual(JSON.parse(readFileSync(join(s, 'package-lock.json'), 'utf8')), LOCK, 'S holds this checkout\'s lockfile');
       for (const [path, e] of Object.entries(LOCK.packages)) {
         if (path === '' || e.dev || e.link) continue;
