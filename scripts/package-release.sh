@@ -3,7 +3,8 @@
 #
 #   .cache/package/bodycam-agent-VERSION.tgz       npm-pack layout (package/…): package.json, the
 #       lockfile, dist/agent, dist/hal, board-configs — what runs on a device, no tests, no maps.
-#       The Yocto recipe can consume it instead of git (README), and it is what the .deb carries.
+#       Installable anywhere with `npm ci --omit=dev` inside it; it is what the .deb carries. (The
+#       Yocto recipe builds from a git revision: it compiles the sources itself.)
 #   .cache/package/bodycam-agent_VERSION_ARCH.deb  for Debian-based boards (Raspberry Pi OS,
 #       Debian, arm64/amd64 — built for the architecture of the machine that runs this).
 #
