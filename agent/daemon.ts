@@ -583,9 +583,10 @@ export class Daemon {
   private onSealed(): void {
     this.pipeline?.noteHealthy();
     // The last segment of a run stopped at the storage floor proves nothing about the fault.
-    const held = this.pipeline?.haltedFor ?? (this.guard?.belowFloor().below ? 'storage_full' : undefined);
+    // One statfs per segment: the guard's look decides both its thresholds and the hold.
+    const below = this.guard?.check() ?? false;
+    const held = this.pipeline?.haltedFor ?? (below ? 'storage_full' : undefined);
     for (const f of ENCODER_FAULTS) if (f !== held) this.faults.clear(f);
-    this.guard?.check();
     this.statusChanged();
   }
 

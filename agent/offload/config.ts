@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Issue } from '../lib/errors.js';
 import type { SectionParser } from '../config/agent-config.js';
+import { numberField } from '../config/fields.js';
 
 export interface OffloadCredentials {
   readonly accessKeyId: string;
@@ -105,16 +106,6 @@ function parseNetwork(v: unknown, where: string, issues: Issue[]): ApprovedNetwo
   return { kind: 'interface', text: v, name: v };
 }
 
-function num(obj: Record<string, unknown>, key: string, def: number, min: number, max: number, where: string, issues: Issue[]): number {
-  const v = obj[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    issues.push({ where: `${where}/${key}`, message: `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}` });
-    return def;
-  }
-  return v;
-}
-
 function str(obj: Record<string, unknown>, key: string, where: string, issues: Issue[], required: boolean): string | undefined {
   const v = obj[key];
   if (v === undefined) {
@@ -194,20 +185,20 @@ export function parseOffloadConfig(value: unknown, where: string, issues: Issue[
       if (p) approvedNetworks.push(p);
     });
   }
-  const partSizeMb = num(o, 'partSizeMb', 8, MIN_PART_BYTES / 1048576, MAX_PART_BYTES / 1048576, where, issues);
-  const concurrency = num(o, 'concurrency', 4, 1, 16, where, issues);
+  const partSizeMb = numberField(o, 'partSizeMb', where, 8, MIN_PART_BYTES / 1048576, MAX_PART_BYTES / 1048576, issues);
+  const concurrency = numberField(o, 'concurrency', where, 4, 1, 16, issues);
   if (!Number.isInteger(concurrency)) issues.push({ where: `${where}/concurrency`, message: 'must be an integer' });
   let forcePathStyle = true;
   if (o.forcePathStyle !== undefined) {
     if (typeof o.forcePathStyle !== 'boolean') issues.push({ where: `${where}/forcePathStyle`, message: 'must be true or false' });
     else forcePathStyle = o.forcePathStyle;
   }
-  const retryInitialMs = num(o, 'retryInitialMs', 1000, 10, 600_000, where, issues);
-  const retryMaxMs = num(o, 'retryMaxMs', 60_000, 10, 3_600_000, where, issues);
+  const retryInitialMs = numberField(o, 'retryInitialMs', where, 1000, 10, 600_000, issues);
+  const retryMaxMs = numberField(o, 'retryMaxMs', where, 60_000, 10, 3_600_000, issues);
   if (retryMaxMs < retryInitialMs) issues.push({ where: `${where}/retryMaxMs`, message: 'must not be below retryInitialMs' });
-  const requestTimeoutMs = num(o, 'requestTimeoutMs', 60_000, 1000, 3_600_000, where, issues);
-  const nice = num(o, 'nice', 19, 0, 19, where, issues);
-  const networkPollS = num(o, 'networkPollS', 15, 1, 3600, where, issues);
+  const requestTimeoutMs = numberField(o, 'requestTimeoutMs', where, 60_000, 1000, 3_600_000, issues);
+  const nice = numberField(o, 'nice', where, 19, 0, 19, issues);
+  const networkPollS = numberField(o, 'networkPollS', where, 15, 1, 3600, issues);
 
   if (issues.length > before || !endpoint || !bucket || !credentials) return undefined;
   return {

@@ -113,10 +113,13 @@ export class StorageGuard {
     this.o.faults.clear('storage_forecast');
   }
 
-  /** One look at free space; acts on thresholds. Also called after every sealed segment. */
-  check(): void {
+  /**
+   * One look at free space; acts on thresholds. Also called after every sealed segment. Returns
+   * whether free space is below the floor.
+   */
+  check(): boolean {
     const s = this.read();
-    if (!s) return;
+    if (!s) return false;
     const low = this.o.minFreeMb * MiB;
     const floor = this.floorBytes;
     const f = s.freeBytes;
@@ -131,7 +134,8 @@ export class StorageGuard {
 
     if (f >= floor && this.o.reserve && this.o.reserve.heldBytes === 0) this.o.reserve.ensure();
 
-    if (this.busy) return;
+    const below = f < floor;
+    if (this.busy) return below;
     const r = this.o.recorder;
     if (f < floor && r.wanted && !r.haltedFor) {
       this.busy = true;
@@ -144,6 +148,7 @@ export class StorageGuard {
       this.o.log.info('storage space returned: recording resumes', { freeBytes: f });
       void this.o.serialize(() => r.proceed()).finally(() => (this.busy = false));
     }
+    return below;
   }
 
   private read(): StorageInfo | null {
