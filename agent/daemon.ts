@@ -14,7 +14,7 @@
  * RECORDING while nothing records (it says FAULT). A restart resumes the persisted state and
  * replays owed journal records.
  *
- * Start order: identity → journals → devices → pipeline → control socket → resume an open shift
+ * Start order: identity → journals → devices → pipeline → resume an open shift → control socket
  * → storage guard → extensions → READY. Stop order is the reverse. The instance lock and the
  * pre-flight checks are taken before the daemon is constructed (cli/commands/agent.ts).
  */
@@ -204,9 +204,6 @@ export class Daemon {
     );
     this.hal.buttons.on('edge', (e) => this.gestures!.edge(e));
 
-    registerControlOps(this.control, { boardName: board.name, hal: () => this.hal!, status: () => this.status(), settled: () => this.queue });
-    await this.control.start();
-
     this.evidence.deviceJournal.append('note', { what: 'agent_started', firmware: FIRMWARE_VERSION, board: board.name, boot_id: this.bootId, device_id: this.deviceId });
     if (persisted && persisted.shift.name !== 'OFF_DUTY') await this.dispatchTask(() => this.resumeWithRetry(persisted));
     else {
@@ -214,6 +211,11 @@ export class Daemon {
       this.persist(false);
     }
     if (persisted?.owed?.length) await this.dispatchTask(() => this.replayOwedRecords(persisted.owed ?? []));
+
+    // The socket opens only once the shift is resumed (or its retry is scheduled, status FAULT):
+    // before that, `status` would answer OFF_DUTY for a camera that is on duty.
+    registerControlOps(this.control, { boardName: board.name, hal: () => this.hal!, status: () => this.status(), settled: () => this.queue });
+    await this.control.start();
 
     this.guard.start();
     await this.startExtensions();
