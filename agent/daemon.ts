@@ -54,6 +54,7 @@ import { JournalSigner } from './evidence/signer.js';
 import { FIRMWARE_VERSION } from './version.js';
 import { sameClockState, wireClockSource, type ClockReport } from '../hal/clock/index.js';
 import { PolicyStore } from './config/policy-store.js';
+import { DutyController } from './duty/controller.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -97,6 +98,7 @@ export class Daemon {
   private pipeline: RecordingPipeline | undefined;
   private guard: StorageGuard | undefined;
   private signer: JournalSigner | undefined;
+  private duty: DutyController | undefined;
   private deviceId = 'unprovisioned';
   private policy: Policy;
   private policySource = 'config';
@@ -203,6 +205,7 @@ export class Daemon {
       board.buttons.debounceMs ?? 20,
     );
     this.hal.buttons.on('edge', (e) => this.gestures!.edge(e));
+    this.startDuty(this.hal, persisted);
 
     this.evidence.deviceJournal.append('note', { what: 'agent_started', firmware: FIRMWARE_VERSION, board: board.name, boot_id: this.bootId, device_id: this.deviceId });
     if (persisted && persisted.shift.name !== 'OFF_DUTY') await this.dispatchTask(() => this.resumeWithRetry(persisted));
@@ -241,6 +244,7 @@ export class Daemon {
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.guard?.stop();
     this.gestures?.reset();
+    this.duty?.stop();
     await this.queue.catch(() => undefined);
     for (const t of this.timers.values()) t.cancel();
     await this.pipeline?.stop();
@@ -310,6 +314,25 @@ export class Daemon {
       }
     }
     hal.buttons.on('error', (e) => this.faults.set('buttons', e.message));
+  }
+
+  /** Duty triggers (dock, central, schedule), wearer and battery forecast: agent/duty/. */
+  private startDuty(hal: Hal, persisted: PersistedState | undefined): void {
+    this.duty = new DutyController(this.o.dataDir, {
+      clock: systemClock,
+      log: this.log.child('duty'),
+      policy: () => this.policy,
+      onDuty: () => this.state.name === 'RECORDING' || this.state.name === 'PAUSED',
+      startShift: (trigger) => void this.dispatch({ type: 'duty_start', trigger }),
+      endShift: (reason) => void this.dispatch({ type: 'duty_end', reason }),
+      journal: (type, fields) => void this.journal(type, fields),
+      feedback: (p) => this.feedback?.play(p),
+      setFault: (name, detail) => this.faults.set(name, detail),
+      batteryRuntimeMin: () => this.battery?.runtimeMin ?? null,
+    });
+    const open = persisted && persisted.shift.name !== 'OFF_DUTY' && 'shiftId' in persisted.shift ? persisted.shift.shiftId : null;
+    this.duty.start(hal.dock ? hal.dock.docked() : null, open);
+    hal.dock?.on('change', (docked) => this.duty?.dockChanged(docked));
   }
 
   private async startExtensions(): Promise<void> {
@@ -396,6 +419,7 @@ export class Daemon {
   private async execute(eff: Effect, now: number): Promise<void> {
     switch (eff.t) {
       case 'open_shift':
+        this.duty?.prepareShift(eff.shiftId, eff.trigger ?? 'button');
         this.openShift(eff.shiftId, now);
         return;
       case 'journal':
@@ -447,10 +471,12 @@ export class Daemon {
       boot_id: this.bootId,
       policy: this.policy,
       clock: this.clock ?? null,
+      ...this.duty?.startFields(shiftId),
     }));
     if (!wasOpen) {
       this.pipeline!.shiftOpened();
       if (opened.existing.length === 0) {
+        this.duty?.afterShiftStarted();
         const f = this.guard?.forecast(this.pipeline!.fullRateBytesPerS());
         if (f && !f.fits) this.feedback?.play('refused');
       }
@@ -462,6 +488,7 @@ export class Daemon {
     const s = await this.evidence.close(reason, decidedAt);
     if (!s) return;
     this.guard?.shiftClosed();
+    this.duty?.shiftClosed();
     this.persist(false);
     this.bus.fire('shiftClosed', s.shiftId);
     this.log.info('shift closed', { shiftId: s.shiftId, reason, segments: s.sealer.segments });
@@ -518,6 +545,7 @@ export class Daemon {
       this.persist(false);
       return;
     }
+    this.duty?.resumed(shift.shiftId, existing[0]?.type === 'shift_start' ? existing[0] : undefined);
     // Run numbers go on from the journal's if the state file lost them.
     const journaledRun = Math.max(0, ...existing.filter((r) => r.type === 'segment').map((r) => Number(r.run) || 0));
     this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);
@@ -611,6 +639,7 @@ export class Daemon {
       extensions: this.extensions,
       battery: this.battery,
       temperatureC: this.temperatureC,
+      duty: this.duty?.status(),
       clock: this.clock ? { source: wireClockSource(this.clock), synced: this.clock.synced, daemon: this.clock.source, rtc: this.clock.rtc, offsetS: this.clock.offsetS } : undefined,
     });
   }
@@ -640,6 +669,7 @@ export class Daemon {
       get: <T>(name: string) => this.serviceMap.get(name) as T | undefined,
     };
     services.provide('feedback', { identify: (s: number) => this.feedback?.identify(s) });
+    if (this.duty) services.provide('duty', this.duty);
     services.provide('power', { report: (b: StatusSnapshot['battery'], t: number | null) => this.reportPower(b, t) });
     return {
       dataDir: this.o.dataDir,

@@ -14,8 +14,10 @@ import { pb, type Command, type CommandProps, type Refusal } from '../telemetry/
 export const SIGN_PREFIX = Buffer.from('bodycam.v1.Command\n', 'utf8');
 export const NONCE_BYTES = 16;
 
-export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload';
-export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload'];
+export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload' | 'start_duty' | 'end_duty' | 'schedule_duty' | 'assign_wearer';
+export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload', 'start_duty', 'end_duty', 'schedule_duty', 'assign_wearer'];
+/** Actions a command may address to a team (group id) instead of one device. */
+export const GROUP_ACTIONS: ReadonlySet<ActionName> = new Set(['start_duty', 'end_duty', 'schedule_duty']);
 
 /** Refusal names as journaled and printed (the enum without its prefix, lower case). */
 export type RefusalName =
@@ -44,13 +46,19 @@ export type Action =
   | { type: 'legal_hold'; shiftId: string; on: boolean; reference: string }
   | { type: 'request_offload'; shiftId: string | undefined }
   | { type: 'identify'; seconds: number }
-  | { type: 'confirm_offload'; shiftId: string; manifestSha256: string };
+  | { type: 'confirm_offload'; shiftId: string; manifestSha256: string }
+  | { type: 'start_duty' }
+  | { type: 'end_duty' }
+  | { type: 'schedule_duty'; startMs: number; endMs: number }
+  | { type: 'assign_wearer'; wearerId: string; name: string };
 
 export interface VerifiedCommand {
   readonly ok: true;
   /** Hex nonce: the command's id and replay-cache key. */
   readonly id: string;
   readonly deviceId: string;
+  /** Set when the command was addressed to this device's group rather than to the device. */
+  readonly groupId?: string;
   readonly issuedAtMs: number;
   readonly expiresAtMs: number;
   readonly action: Action;
@@ -73,6 +81,8 @@ export type VerifyResult = VerifiedCommand | RefusedCommand;
 
 export interface VerifyOptions {
   readonly deviceId: string;
+  /** The team this device belongs to (`central.groupId`); duty commands may name it instead of the device. */
+  readonly groupId?: string;
   /** Central's Ed25519 public keys (several during a key rotation). */
   readonly keys: readonly KeyObject[];
   readonly nowMs: number;
@@ -86,6 +96,9 @@ export interface VerifyOptions {
 const SHIFT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const POLICY_KEY = /^[A-Za-z0-9]{1,64}$/;
+const WEARER_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** A duty window longer than a day is a mistake (SPEC's shifts are ≤ 24 h, like expectedShiftH). */
+const MAX_DUTY_WINDOW_MS = 24 * 3600_000;
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -127,6 +140,25 @@ function actionOf(c: Command): { name: ActionName | ''; action?: Action; problem
       if (!HEX64.test(co.manifestSha256)) return { name: 'confirm_offload', problem: 'manifest_sha256 must be 64 lowercase hex characters' };
       return { name: 'confirm_offload', action: { type: 'confirm_offload', shiftId: co.shiftId, manifestSha256: co.manifestSha256 } };
     }
+    case 'startDuty':
+      return { name: 'start_duty', action: { type: 'start_duty' } };
+    case 'endDuty':
+      return { name: 'end_duty', action: { type: 'end_duty' } };
+    case 'scheduleDuty': {
+      const startMs = Number(c.scheduleDuty?.startMs ?? 0);
+      const endMs = Number(c.scheduleDuty?.endMs ?? 0);
+      if (!startMs || !endMs) return { name: 'schedule_duty', problem: 'start_ms and end_ms are required' };
+      if (endMs <= startMs) return { name: 'schedule_duty', problem: 'end_ms is not after start_ms' };
+      if (endMs - startMs > MAX_DUTY_WINDOW_MS) return { name: 'schedule_duty', problem: `duty window of ${Math.round((endMs - startMs) / 3600_000)} h exceeds 24 h` };
+      return { name: 'schedule_duty', action: { type: 'schedule_duty', startMs, endMs } };
+    }
+    case 'assignWearer': {
+      const wearerId = c.assignWearer?.wearerId ?? '';
+      const name = (c.assignWearer?.name ?? '').trim();
+      if (!WEARER_ID.test(wearerId)) return { name: 'assign_wearer', problem: `invalid wearer id ${JSON.stringify(wearerId.slice(0, 64))}` };
+      if (name.length === 0 || name.length > 128 || [...name].some((ch) => ch.charCodeAt(0) < 0x20)) return { name: 'assign_wearer', problem: 'wearer name must be 1-128 printable characters' };
+      return { name: 'assign_wearer', action: { type: 'assign_wearer', wearerId, name } };
+    }
     default:
       return { name: '', problem: 'no action set (or an action this agent does not know)' };
   }
@@ -166,7 +198,12 @@ export function verifyCommand(payload: Uint8Array, o: VerifyOptions): VerifyResu
   });
   if (!good) return refuse('bad_signature', "the signature does not verify with central's key", digest, id, name);
   if (id === '') return refuse('malformed', `nonce must be ${NONCE_BYTES} bytes, got ${cmd.nonce.length}`, digest, '', name);
-  if (cmd.deviceId !== o.deviceId) return refuse('wrong_device', `command is for device '${cmd.deviceId.slice(0, 64)}', this is '${o.deviceId}'`, digest, id, name);
+  // A team command names the group and no device; only duty actions may be sent to a team.
+  const toGroup = cmd.deviceId === '' && cmd.groupId !== '';
+  if (toGroup) {
+    if (!o.groupId || cmd.groupId !== o.groupId) return refuse('wrong_device', `command is for group '${cmd.groupId.slice(0, 64)}', this device is ${o.groupId ? `in group '${o.groupId}'` : 'in no group'}`, digest, id, name);
+    if (name === '' || !GROUP_ACTIONS.has(name)) return refuse('wrong_device', `${name || 'this action'} cannot be addressed to a group, only to one device`, digest, id, name);
+  } else if (cmd.deviceId !== o.deviceId) return refuse('wrong_device', `command is for device '${cmd.deviceId.slice(0, 64)}', this is '${o.deviceId}'`, digest, id, name);
   const issued = cmd.issuedAtMs;
   const expires = cmd.expiresAtMs;
   if (!issued || !expires) return refuse('malformed', 'issued_at_ms and expires_at_ms are required', digest, id, name);
@@ -176,7 +213,7 @@ export function verifyCommand(payload: Uint8Array, o: VerifyOptions): VerifyResu
   if (issued > o.nowMs + o.clockSkewMs) return refuse('not_yet_valid', `issued at ${new Date(issued).toISOString()}, in the future of device time ${new Date(o.nowMs).toISOString()}`, digest, id, name);
   if (o.seen(id)) return refuse('replayed', `command ${id} was already received`, digest, id, name);
   if (!action) return refuse(name === '' ? 'unknown_command' : 'invalid_argument', problem ?? 'invalid', digest, id, name, expires);
-  return { ok: true, id, deviceId: cmd.deviceId, issuedAtMs: issued, expiresAtMs: expires, action, payloadSha256: digest };
+  return { ok: true, id, deviceId: cmd.deviceId, ...(toGroup ? { groupId: cmd.groupId } : {}), issuedAtMs: issued, expiresAtMs: expires, action, payloadSha256: digest };
 }
 
 /** Refusal → wire code. */
@@ -185,7 +222,9 @@ export const refusalCode = (r: RefusalName | undefined): Refusal => (r ? REFUSAL
 // ---- central side: building and signing ---------------------------------------------------
 
 export interface BuildOptions {
+  /** Empty together with `groupId` set: a team command. */
   readonly deviceId: string;
+  readonly groupId?: string;
   readonly action: Action;
   readonly issuedAtMs?: number;
   readonly ttlS?: number;
@@ -196,6 +235,7 @@ export function buildCommand(o: BuildOptions): CommandProps {
   const issuedAtMs = o.issuedAtMs ?? Date.now();
   const base: CommandProps = {
     deviceId: o.deviceId,
+    ...(o.groupId ? { groupId: o.groupId } : {}),
     issuedAtMs,
     expiresAtMs: issuedAtMs + Math.round((o.ttlS ?? 300) * 1000),
     nonce: o.nonce ?? randomBytes(NONCE_BYTES),
@@ -207,6 +247,10 @@ export function buildCommand(o: BuildOptions): CommandProps {
     case 'request_offload': return { ...base, requestOffload: { shiftId: a.shiftId ?? '' } };
     case 'identify': return { ...base, identify: { seconds: a.seconds } };
     case 'confirm_offload': return { ...base, confirmOffload: { shiftId: a.shiftId, manifestSha256: a.manifestSha256 } };
+    case 'start_duty': return { ...base, startDuty: {} };
+    case 'end_duty': return { ...base, endDuty: {} };
+    case 'schedule_duty': return { ...base, scheduleDuty: { startMs: a.startMs, endMs: a.endMs } };
+    case 'assign_wearer': return { ...base, assignWearer: { wearerId: a.wearerId, name: a.name } };
   }
 }
 

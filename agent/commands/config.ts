@@ -20,13 +20,16 @@ export interface CentralConfig {
   readonly maxTtlS: number;
   /** Accepted clock difference between central and device for the issue time. */
   readonly clockSkewS: number;
+  /** The team (notification group) this camera belongs to: duty commands addressed to it apply here. */
+  readonly groupId: string | undefined;
 }
 
 
-const CENTRAL_KEYS = ['commandPublicKey', 'maxCommandBytes', 'maxTtlS', 'clockSkewS'];
+const CENTRAL_KEYS = ['commandPublicKey', 'maxCommandBytes', 'maxTtlS', 'clockSkewS', 'groupId'];
+const GROUP_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export function parseCentralConfig(value: unknown, where: string, issues: Issue[]): CentralConfig {
-  const none: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: 4096, maxTtlS: 86400, clockSkewS: 300 };
+  const none: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: 4096, maxTtlS: 86400, clockSkewS: 300, groupId: undefined };
   if (value === undefined) return none;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     issues.push({ where, message: 'must be an object' });
@@ -49,7 +52,10 @@ export function parseCentralConfig(value: unknown, where: string, issues: Issue[
       issues.push({ where: w, message: `cannot load '${p}': ${(e as Error).message}` });
     }
   });
+  const groupId = obj.groupId;
+  if (groupId !== undefined && (typeof groupId !== 'string' || !GROUP_ID.test(groupId))) issues.push({ where: `${where}/groupId`, message: 'must be 1-64 characters [A-Za-z0-9._:-]' });
   return {
+    groupId: typeof groupId === 'string' && GROUP_ID.test(groupId) ? groupId : undefined,
     commandKeys: keys,
     commandKeyPaths: paths.filter((p): p is string => typeof p === 'string'),
     maxCommandBytes: numberField(obj, 'maxCommandBytes', where, 4096, 256, 1024 * 1024, issues),

@@ -13,6 +13,7 @@ import type { CentralConfig } from './config.js';
 import { refusalCode, verifyCommand, type Action, type RefusalName, type VerifyResult } from './commands.js';
 import type { ReplayCache } from './replay-cache.js';
 import type { CommandResultProps } from '../telemetry/proto.js';
+import type { DutyService } from '../duty/controller.js';
 
 const log = createLogger('commands');
 
@@ -49,6 +50,7 @@ export class CommandProcessor {
     const nowMs = this.now();
     const v: VerifyResult = verifyCommand(payload, {
       deviceId: this.ctx.deviceId,
+      ...(this.central.groupId ? { groupId: this.central.groupId } : {}),
       keys: this.central.commandKeys,
       nowMs,
       maxBytes: this.central.maxCommandBytes,
@@ -63,7 +65,7 @@ export class CommandProcessor {
       if (v.expiresAtMs !== undefined) this.remember(v.id, v.expiresAtMs, nowMs);
       outcome = { accepted: false, refusal: v.refusal, reason: v.reason };
     } else {
-      args = argsOf(v.action);
+      args = { ...argsOf(v.action), ...(v.groupId ? { group_id: v.groupId } : {}) };
       // Persisted before acting: a crash after acting cannot open a replay window.
       if (!this.remember(v.id, v.expiresAtMs, nowMs)) {
         outcome = { accepted: false, refusal: 'unavailable', reason: 'cannot persist the replay cache; command not applied' };
@@ -147,6 +149,17 @@ export class CommandProcessor {
         fb.identify(a.seconds);
         return { accepted: true, reason: `identifying for ${a.seconds} s` };
       }
+      case 'start_duty':
+      case 'end_duty':
+      case 'schedule_duty':
+      case 'assign_wearer': {
+        const duty = this.ctx.services.get<DutyService>('duty');
+        if (!duty) return { accepted: false, refusal: 'unavailable', reason: 'duty triggers not available' };
+        if (a.type === 'start_duty') return duty.startDuty(id);
+        if (a.type === 'end_duty') return duty.endDuty(id);
+        if (a.type === 'schedule_duty') return duty.scheduleDuty(id, a.startMs, a.endMs);
+        return duty.assignWearer(id, { id: a.wearerId, name: a.name });
+      }
     }
   }
 }
@@ -158,5 +171,9 @@ function argsOf(a: Action): Record<string, unknown> {
     case 'request_offload': return a.shiftId ? { shift_id: a.shiftId } : {};
     case 'identify': return { seconds: a.seconds };
     case 'confirm_offload': return { shift_id: a.shiftId, manifest_sha256: a.manifestSha256 };
+    case 'start_duty':
+    case 'end_duty': return {};
+    case 'schedule_duty': return { start: new Date(a.startMs).toISOString(), end: new Date(a.endMs).toISOString() };
+    case 'assign_wearer': return { wearer: { id: a.wearerId, name: a.name } };
   }
 }

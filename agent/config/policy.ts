@@ -45,6 +45,14 @@ export interface Policy {
    * crashing against a full disk; recording resumes by itself above twice this.
    */
   storageFloorMb: number;
+  /** Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift… */
+  dutyDockStart: number;
+  /** …docking it again ends the shift (journaled `shift_end.reason` "dock"). */
+  dutyDockEnd: number;
+  /** Central's signed start_duty / end_duty / schedule_duty are obeyed. */
+  dutyCentral: number;
+  /** The dock line must stay in its new level this long (s) before a dock trigger acts. */
+  dockDebounceS: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -67,6 +75,10 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   offloadBandwidthKbps: 0,
   expectedShiftH: 12,
   storageFloorMb: 16,
+  dutyDockStart: 0,
+  dutyDockEnd: 0,
+  dutyCentral: 1,
+  dockDebounceS: 0.5,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -90,7 +102,14 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   offloadBandwidthKbps: [0, 10_000_000],
   expectedShiftH: [0.5, 24],
   storageFloorMb: [2, 4096],
+  dutyDockStart: [0, 1],
+  dutyDockEnd: [0, 1],
+  dutyCentral: [0, 1],
+  dockDebounceS: [0.1, 10],
 });
+
+/** Policy fields that are switches: 0 or 1, nothing in between. */
+const SWITCHES: readonly (keyof Policy)[] = ['dutyDockStart', 'dutyDockEnd', 'dutyCentral'];
 
 /**
  * Merges `input` over `base`, checking every field. Unknown keys, wrong types and out-of-range
@@ -123,6 +142,7 @@ export function parsePolicy(input: unknown, where: string, base: Policy = DEFAUL
     policy.autoResumeWarningS = Math.max(1, Math.floor(Math.min(policy.personalNeedsMaxS, policy.sensitiveSiteMaxS) / 2));
   }
   if (policy.batteryCriticalPct >= policy.batteryLowPct) issues.push({ where: `${where}/batteryCriticalPct`, message: 'must be below batteryLowPct' });
+  for (const k of SWITCHES) if (policy[k] !== 0 && policy[k] !== 1) issues.push({ where: `${where}/${k}`, message: 'must be 0 (off) or 1 (on)' });
   if (policy.tempDegradeC >= policy.tempCriticalC) issues.push({ where: `${where}/tempDegradeC`, message: 'must be below tempCriticalC' });
   return { policy, issues };
 }

@@ -505,6 +505,391 @@ export namespace bodycam {
         }
 
         /**
+         * Properties of a StartDuty.
+         * @deprecated Use bodycam.v1.StartDuty.$Properties instead.
+         */
+        interface IStartDuty extends bodycam.v1.StartDuty.$Properties {
+        }
+
+        /**
+         * Starts the duty (and so the shift) now: the camera records as if the wearer had held `shift`.
+         * A device already on duty journals it and goes on.
+         */
+        class StartDuty {
+
+            /**
+             * Constructs a new StartDuty.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.StartDuty.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /**
+             * Creates a new StartDuty instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns StartDuty instance
+             */
+            static create(properties: bodycam.v1.StartDuty.$Shape): bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape;
+            static create(properties?: bodycam.v1.StartDuty.$Properties): bodycam.v1.StartDuty;
+
+            /**
+             * Encodes the specified StartDuty message. Does not implicitly {@link bodycam.v1.StartDuty.verify|verify} messages.
+             * @param message StartDuty message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.StartDuty.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a StartDuty message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape} StartDuty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape;
+
+            /**
+             * Verifies a StartDuty message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a StartDuty message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns StartDuty
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.StartDuty;
+
+            /**
+             * Creates a plain object from a StartDuty message. Also converts values to other types if specified.
+             * @param message StartDuty
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.StartDuty, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this StartDuty to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace StartDuty {
+
+            /** Properties of a StartDuty. */
+            interface $Properties {
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a StartDuty. */
+            type $Shape = bodycam.v1.StartDuty.$Properties;
+        }
+
+        /**
+         * Properties of an EndDuty.
+         * @deprecated Use bodycam.v1.EndDuty.$Properties instead.
+         */
+        interface IEndDuty extends bodycam.v1.EndDuty.$Properties {
+        }
+
+        /**
+         * Ends the duty: the shift is closed as if the wearer had confirmed the end (journaled with
+         * `shift_end.reason` "central"). Off duty it is refused.
+         */
+        class EndDuty {
+
+            /**
+             * Constructs a new EndDuty.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.EndDuty.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /**
+             * Creates a new EndDuty instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns EndDuty instance
+             */
+            static create(properties: bodycam.v1.EndDuty.$Shape): bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape;
+            static create(properties?: bodycam.v1.EndDuty.$Properties): bodycam.v1.EndDuty;
+
+            /**
+             * Encodes the specified EndDuty message. Does not implicitly {@link bodycam.v1.EndDuty.verify|verify} messages.
+             * @param message EndDuty message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.EndDuty.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an EndDuty message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape} EndDuty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape;
+
+            /**
+             * Verifies an EndDuty message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an EndDuty message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns EndDuty
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.EndDuty;
+
+            /**
+             * Creates a plain object from an EndDuty message. Also converts values to other types if specified.
+             * @param message EndDuty
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.EndDuty, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this EndDuty to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace EndDuty {
+
+            /** Properties of an EndDuty. */
+            interface $Properties {
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an EndDuty. */
+            type $Shape = bodycam.v1.EndDuty.$Properties;
+        }
+
+        /**
+         * Properties of a ScheduleDuty.
+         * @deprecated Use bodycam.v1.ScheduleDuty.$Properties instead.
+         */
+        interface IScheduleDuty extends bodycam.v1.ScheduleDuty.$Properties {
+        }
+
+        /**
+         * A duty window: the shift starts at `start_ms` (at once when that has passed and `end_ms` has
+         * not), and the wearer and central are warned when `end_ms` passes while still recording. It never
+         * ends the shift by itself. Replaces any earlier window; persisted across agent restarts.
+         */
+        class ScheduleDuty {
+
+            /**
+             * Constructs a new ScheduleDuty.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.ScheduleDuty.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Duty start, ms since the Unix epoch. */
+            startMs: number;
+
+            /** Expected duty end, ms since the Unix epoch (after start_ms, at most 24 h later). */
+            endMs: number;
+
+            /**
+             * Creates a new ScheduleDuty instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ScheduleDuty instance
+             */
+            static create(properties: bodycam.v1.ScheduleDuty.$Shape): bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape;
+            static create(properties?: bodycam.v1.ScheduleDuty.$Properties): bodycam.v1.ScheduleDuty;
+
+            /**
+             * Encodes the specified ScheduleDuty message. Does not implicitly {@link bodycam.v1.ScheduleDuty.verify|verify} messages.
+             * @param message ScheduleDuty message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.ScheduleDuty.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ScheduleDuty message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape} ScheduleDuty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape;
+
+            /**
+             * Verifies a ScheduleDuty message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a ScheduleDuty message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns ScheduleDuty
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.ScheduleDuty;
+
+            /**
+             * Creates a plain object from a ScheduleDuty message. Also converts values to other types if specified.
+             * @param message ScheduleDuty
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.ScheduleDuty, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this ScheduleDuty to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace ScheduleDuty {
+
+            /** Properties of a ScheduleDuty. */
+            interface $Properties {
+
+                /** Duty start, ms since the Unix epoch. */
+                startMs?: (number|null);
+
+                /** Expected duty end, ms since the Unix epoch (after start_ms, at most 24 h later). */
+                endMs?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ScheduleDuty. */
+            type $Shape = bodycam.v1.ScheduleDuty.$Properties;
+        }
+
+        /**
+         * Properties of an AssignWearer.
+         * @deprecated Use bodycam.v1.AssignWearer.$Properties instead.
+         */
+        interface IAssignWearer extends bodycam.v1.AssignWearer.$Properties {
+        }
+
+        /**
+         * Binds the next shift(s) to a person until the camera is docked again (central or the dock
+         * kiosk). `shift_start.wearer` journals it.
+         */
+        class AssignWearer {
+
+            /**
+             * Constructs a new AssignWearer.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.AssignWearer.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Wearer id (staff number): 1-64 characters [A-Za-z0-9._:-]. */
+            wearerId: string;
+
+            /** Display name, 1-128 characters. */
+            name: string;
+
+            /**
+             * Creates a new AssignWearer instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AssignWearer instance
+             */
+            static create(properties: bodycam.v1.AssignWearer.$Shape): bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape;
+            static create(properties?: bodycam.v1.AssignWearer.$Properties): bodycam.v1.AssignWearer;
+
+            /**
+             * Encodes the specified AssignWearer message. Does not implicitly {@link bodycam.v1.AssignWearer.verify|verify} messages.
+             * @param message AssignWearer message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.AssignWearer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AssignWearer message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape} AssignWearer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape;
+
+            /**
+             * Verifies an AssignWearer message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an AssignWearer message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns AssignWearer
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.AssignWearer;
+
+            /**
+             * Creates a plain object from an AssignWearer message. Also converts values to other types if specified.
+             * @param message AssignWearer
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.AssignWearer, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this AssignWearer to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace AssignWearer {
+
+            /** Properties of an AssignWearer. */
+            interface $Properties {
+
+                /** Wearer id (staff number): 1-64 characters [A-Za-z0-9._:-]. */
+                wearerId?: (string|null);
+
+                /** Display name, 1-128 characters. */
+                name?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AssignWearer. */
+            type $Shape = bodycam.v1.AssignWearer.$Properties;
+        }
+
+        /**
          * Properties of a Command.
          * @deprecated Use bodycam.v1.Command.$Properties instead.
          */
@@ -538,6 +923,12 @@ export namespace bodycam {
             /** 16 random bytes, unique per command: the replay cache key and the command's id. */
             nonce: Uint8Array;
 
+            /**
+             * A team: set (with device_id empty) for a duty command to every device configured with this
+             * group id (`central.groupId`). Only start_duty, end_duty and schedule_duty may name a group.
+             */
+            groupId: string;
+
             /** Change policy values. */
             setPolicy?: (bodycam.v1.SetPolicy.$Properties|null);
 
@@ -553,8 +944,20 @@ export namespace bodycam {
             /** Central holds a shift. */
             confirmOffload?: (bodycam.v1.ConfirmOffload.$Properties|null);
 
+            /** Start the duty now. */
+            startDuty?: (bodycam.v1.StartDuty.$Properties|null);
+
+            /** End the duty now. */
+            endDuty?: (bodycam.v1.EndDuty.$Properties|null);
+
+            /** A duty window (start, expected end). */
+            scheduleDuty?: (bodycam.v1.ScheduleDuty.$Properties|null);
+
+            /** Who wears the camera. */
+            assignWearer?: (bodycam.v1.AssignWearer.$Properties|null);
+
             /** What to do: exactly one. */
-            action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload");
+            action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer");
 
             /**
              * Creates a new Command instance using the specified properties.
@@ -631,6 +1034,12 @@ export namespace bodycam {
                 /** 16 random bytes, unique per command: the replay cache key and the command's id. */
                 nonce?: (Uint8Array|null);
 
+                /**
+                 * A team: set (with device_id empty) for a duty command to every device configured with this
+                 * group id (`central.groupId`). Only start_duty, end_duty and schedule_duty may name a group.
+                 */
+                groupId?: (string|null);
+
                 /** Change policy values. */
                 setPolicy?: (bodycam.v1.SetPolicy.$Properties|null);
 
@@ -646,8 +1055,20 @@ export namespace bodycam {
                 /** Central holds a shift. */
                 confirmOffload?: (bodycam.v1.ConfirmOffload.$Properties|null);
 
+                /** Start the duty now. */
+                startDuty?: (bodycam.v1.StartDuty.$Properties|null);
+
+                /** End the duty now. */
+                endDuty?: (bodycam.v1.EndDuty.$Properties|null);
+
+                /** A duty window (start, expected end). */
+                scheduleDuty?: (bodycam.v1.ScheduleDuty.$Properties|null);
+
+                /** Who wears the camera. */
+                assignWearer?: (bodycam.v1.AssignWearer.$Properties|null);
+
                 /** What to do: exactly one. */
-                action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload");
+                action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -659,14 +1080,19 @@ export namespace bodycam {
               issuedAtMs?: number|null;
               expiresAtMs?: number|null;
               nonce?: Uint8Array|null;
+              groupId?: string|null;
               setPolicy?: bodycam.v1.SetPolicy.$Shape|null;
               legalHold?: bodycam.v1.LegalHold.$Shape|null;
               requestOffload?: bodycam.v1.RequestOffload.$Shape|null;
               identify?: bodycam.v1.Identify.$Shape|null;
               confirmOffload?: bodycam.v1.ConfirmOffload.$Shape|null;
+              startDuty?: bodycam.v1.StartDuty.$Shape|null;
+              endDuty?: bodycam.v1.EndDuty.$Shape|null;
+              scheduleDuty?: bodycam.v1.ScheduleDuty.$Shape|null;
+              assignWearer?: bodycam.v1.AssignWearer.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape })
+              ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape })
             );
         }
 
@@ -1021,7 +1447,10 @@ export namespace bodycam {
             EVENT_KIND_OUTBOX_OVERFLOW = 16,
 
             /** `segment` (only when the device config asks for segment events). */
-            EVENT_KIND_SEGMENT = 17
+            EVENT_KIND_SEGMENT = 17,
+
+            /** `duty`: trigger ignored, battery forecast short, duty window overrun, wearer assigned. */
+            EVENT_KIND_DUTY = 18
         }
 
         /**
@@ -2002,6 +2431,9 @@ export namespace bodycam {
             /** Available memory in bytes (/proc/meminfo MemAvailable). */
             memAvailableBytes: number;
 
+            /** Duty: what started the shift, who wears the camera, the duty window. */
+            duty?: (bodycam.v1.Duty.$Properties|null);
+
             /**
              * Creates a new Heartbeat instance using the specified properties.
              * @param [properties] Properties to set
@@ -2137,12 +2569,144 @@ export namespace bodycam {
                 /** Available memory in bytes (/proc/meminfo MemAvailable). */
                 memAvailableBytes?: (number|null);
 
+                /** Duty: what started the shift, who wears the camera, the duty window. */
+                duty?: (bodycam.v1.Duty.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a Heartbeat. */
             type $Shape = bodycam.v1.Heartbeat.$Properties;
+        }
+
+        /**
+         * Properties of a Duty.
+         * @deprecated Use bodycam.v1.Duty.$Properties instead.
+         */
+        interface IDuty extends bodycam.v1.Duty.$Properties {
+        }
+
+        /** The duty behind the current shift (and what is set up for the next one). */
+        class Duty {
+
+            /**
+             * Constructs a new Duty.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.Duty.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** What started the current shift: "button", "dock", "central", "schedule"; empty off duty. */
+            startTrigger: string;
+
+            /** Wearer of the current shift; empty when unassigned (fault `unassigned`) or off duty. */
+            wearerId: string;
+
+            /** Wearer's display name. */
+            wearerName: string;
+
+            /** Wearer assigned for the next shift (valid until docked); empty when none. */
+            nextWearerId: string;
+
+            /** Expected end of the duty window, RFC 3339 ms; empty when no window. */
+            scheduledEnd: string;
+
+            /** Start of the duty window, RFC 3339 ms; empty when no window. */
+            scheduledStart: string;
+
+            /** True when the battery forecast at shift start said the battery will not last the duty. */
+            batteryShort: boolean;
+
+            /**
+             * Creates a new Duty instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Duty instance
+             */
+            static create(properties: bodycam.v1.Duty.$Shape): bodycam.v1.Duty & bodycam.v1.Duty.$Shape;
+            static create(properties?: bodycam.v1.Duty.$Properties): bodycam.v1.Duty;
+
+            /**
+             * Encodes the specified Duty message. Does not implicitly {@link bodycam.v1.Duty.verify|verify} messages.
+             * @param message Duty message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.Duty.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Duty message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.Duty & bodycam.v1.Duty.$Shape} Duty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.Duty & bodycam.v1.Duty.$Shape;
+
+            /**
+             * Verifies a Duty message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a Duty message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Duty
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.Duty;
+
+            /**
+             * Creates a plain object from a Duty message. Also converts values to other types if specified.
+             * @param message Duty
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.Duty, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Duty to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Duty {
+
+            /** Properties of a Duty. */
+            interface $Properties {
+
+                /** What started the current shift: "button", "dock", "central", "schedule"; empty off duty. */
+                startTrigger?: (string|null);
+
+                /** Wearer of the current shift; empty when unassigned (fault `unassigned`) or off duty. */
+                wearerId?: (string|null);
+
+                /** Wearer's display name. */
+                wearerName?: (string|null);
+
+                /** Wearer assigned for the next shift (valid until docked); empty when none. */
+                nextWearerId?: (string|null);
+
+                /** Expected end of the duty window, RFC 3339 ms; empty when no window. */
+                scheduledEnd?: (string|null);
+
+                /** Start of the duty window, RFC 3339 ms; empty when no window. */
+                scheduledStart?: (string|null);
+
+                /** True when the battery forecast at shift start said the battery will not last the duty. */
+                batteryShort?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Duty. */
+            type $Shape = bodycam.v1.Duty.$Properties;
         }
 
         /**

@@ -1328,6 +1328,949 @@ export const bodycam = $root.bodycam = (() => {
             return Identify;
         })();
 
+        v1.StartDuty = (function() {
+
+            /**
+             * Properties of a StartDuty.
+             * @typedef {Object} bodycam.v1.StartDuty.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StartDuty.
+             * @memberof bodycam.v1
+             * @interface IStartDuty
+             * @augments bodycam.v1.StartDuty.$Properties
+             * @deprecated Use bodycam.v1.StartDuty.$Properties instead.
+             */
+
+            /**
+             * Shape of a StartDuty.
+             * @typedef {bodycam.v1.StartDuty.$Properties} bodycam.v1.StartDuty.$Shape
+             */
+
+            /**
+             * Constructs a new StartDuty.
+             * @memberof bodycam.v1
+             * @classdesc Starts the duty (and so the shift) now: the camera records as if the wearer had held `shift`.
+             * A device already on duty journals it and goes on.
+             * @constructor
+             * @param {bodycam.v1.StartDuty.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StartDuty = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new StartDuty instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.StartDuty
+             * @static
+             * @param {bodycam.v1.StartDuty.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.StartDuty} StartDuty instance
+             * @type {{
+             *   (properties: bodycam.v1.StartDuty.$Shape): bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape;
+             *   (properties?: bodycam.v1.StartDuty.$Properties): bodycam.v1.StartDuty;
+             * }}
+             */
+            StartDuty.create = function(properties) {
+                return new StartDuty(properties);
+            };
+
+            /**
+             * Encodes the specified StartDuty message. Does not implicitly {@link bodycam.v1.StartDuty.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.StartDuty
+             * @static
+             * @param {bodycam.v1.StartDuty.$Properties} message StartDuty message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StartDuty.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StartDuty message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.StartDuty
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape} StartDuty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StartDuty.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.StartDuty();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a StartDuty message.
+             * @function verify
+             * @memberof bodycam.v1.StartDuty
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            StartDuty.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                return null;
+            };
+
+            /**
+             * Creates a StartDuty message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.StartDuty
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.StartDuty} StartDuty
+             */
+            StartDuty.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.StartDuty)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.StartDuty: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.bodycam.v1.StartDuty();
+            };
+
+            /**
+             * Creates a plain object from a StartDuty message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.StartDuty
+             * @static
+             * @param {bodycam.v1.StartDuty} message StartDuty
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            StartDuty.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this StartDuty to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.StartDuty
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            StartDuty.prototype.toJSON = function() {
+                return StartDuty.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return StartDuty;
+        })();
+
+        v1.EndDuty = (function() {
+
+            /**
+             * Properties of an EndDuty.
+             * @typedef {Object} bodycam.v1.EndDuty.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EndDuty.
+             * @memberof bodycam.v1
+             * @interface IEndDuty
+             * @augments bodycam.v1.EndDuty.$Properties
+             * @deprecated Use bodycam.v1.EndDuty.$Properties instead.
+             */
+
+            /**
+             * Shape of an EndDuty.
+             * @typedef {bodycam.v1.EndDuty.$Properties} bodycam.v1.EndDuty.$Shape
+             */
+
+            /**
+             * Constructs a new EndDuty.
+             * @memberof bodycam.v1
+             * @classdesc Ends the duty: the shift is closed as if the wearer had confirmed the end (journaled with
+             * `shift_end.reason` "central"). Off duty it is refused.
+             * @constructor
+             * @param {bodycam.v1.EndDuty.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EndDuty = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new EndDuty instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.EndDuty
+             * @static
+             * @param {bodycam.v1.EndDuty.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.EndDuty} EndDuty instance
+             * @type {{
+             *   (properties: bodycam.v1.EndDuty.$Shape): bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape;
+             *   (properties?: bodycam.v1.EndDuty.$Properties): bodycam.v1.EndDuty;
+             * }}
+             */
+            EndDuty.create = function(properties) {
+                return new EndDuty(properties);
+            };
+
+            /**
+             * Encodes the specified EndDuty message. Does not implicitly {@link bodycam.v1.EndDuty.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.EndDuty
+             * @static
+             * @param {bodycam.v1.EndDuty.$Properties} message EndDuty message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EndDuty.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EndDuty message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.EndDuty
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape} EndDuty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EndDuty.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.EndDuty();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an EndDuty message.
+             * @function verify
+             * @memberof bodycam.v1.EndDuty
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            EndDuty.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                return null;
+            };
+
+            /**
+             * Creates an EndDuty message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.EndDuty
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.EndDuty} EndDuty
+             */
+            EndDuty.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.EndDuty)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.EndDuty: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.bodycam.v1.EndDuty();
+            };
+
+            /**
+             * Creates a plain object from an EndDuty message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.EndDuty
+             * @static
+             * @param {bodycam.v1.EndDuty} message EndDuty
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            EndDuty.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this EndDuty to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.EndDuty
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            EndDuty.prototype.toJSON = function() {
+                return EndDuty.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return EndDuty;
+        })();
+
+        v1.ScheduleDuty = (function() {
+
+            /**
+             * Properties of a ScheduleDuty.
+             * @typedef {Object} bodycam.v1.ScheduleDuty.$Properties
+             * @property {number|null} [startMs] Duty start, ms since the Unix epoch.
+             * @property {number|null} [endMs] Expected duty end, ms since the Unix epoch (after start_ms, at most 24 h later).
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ScheduleDuty.
+             * @memberof bodycam.v1
+             * @interface IScheduleDuty
+             * @augments bodycam.v1.ScheduleDuty.$Properties
+             * @deprecated Use bodycam.v1.ScheduleDuty.$Properties instead.
+             */
+
+            /**
+             * Shape of a ScheduleDuty.
+             * @typedef {bodycam.v1.ScheduleDuty.$Properties} bodycam.v1.ScheduleDuty.$Shape
+             */
+
+            /**
+             * Constructs a new ScheduleDuty.
+             * @memberof bodycam.v1
+             * @classdesc A duty window: the shift starts at `start_ms` (at once when that has passed and `end_ms` has
+             * not), and the wearer and central are warned when `end_ms` passes while still recording. It never
+             * ends the shift by itself. Replaces any earlier window; persisted across agent restarts.
+             * @constructor
+             * @param {bodycam.v1.ScheduleDuty.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ScheduleDuty = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Duty start, ms since the Unix epoch.
+             * @member {number} startMs
+             * @memberof bodycam.v1.ScheduleDuty
+             * @instance
+             */
+            ScheduleDuty.prototype.startMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Expected duty end, ms since the Unix epoch (after start_ms, at most 24 h later).
+             * @member {number} endMs
+             * @memberof bodycam.v1.ScheduleDuty
+             * @instance
+             */
+            ScheduleDuty.prototype.endMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ScheduleDuty instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.ScheduleDuty
+             * @static
+             * @param {bodycam.v1.ScheduleDuty.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.ScheduleDuty} ScheduleDuty instance
+             * @type {{
+             *   (properties: bodycam.v1.ScheduleDuty.$Shape): bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape;
+             *   (properties?: bodycam.v1.ScheduleDuty.$Properties): bodycam.v1.ScheduleDuty;
+             * }}
+             */
+            ScheduleDuty.create = function(properties) {
+                return new ScheduleDuty(properties);
+            };
+
+            /**
+             * Encodes the specified ScheduleDuty message. Does not implicitly {@link bodycam.v1.ScheduleDuty.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.ScheduleDuty
+             * @static
+             * @param {bodycam.v1.ScheduleDuty.$Properties} message ScheduleDuty message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ScheduleDuty.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.startMs != null && $Object.hasOwnProperty.call(message, "startMs") && (typeof message.startMs === "object" ? message.startMs.low || message.startMs.high : message.startMs !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.startMs);
+                if (message.endMs != null && $Object.hasOwnProperty.call(message, "endMs") && (typeof message.endMs === "object" ? message.endMs.low || message.endMs.high : message.endMs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.endMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ScheduleDuty message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.ScheduleDuty
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape} ScheduleDuty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ScheduleDuty.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.ScheduleDuty();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.startMs = value;
+                            else
+                                delete message.startMs;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.endMs = value;
+                            else
+                                delete message.endMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a ScheduleDuty message.
+             * @function verify
+             * @memberof bodycam.v1.ScheduleDuty
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            ScheduleDuty.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.startMs != null && $Object.hasOwnProperty.call(message, "startMs"))
+                    if (!$util.isInteger(message.startMs) && !(message.startMs && $util.isInteger(message.startMs.low) && $util.isInteger(message.startMs.high)))
+                        return "startMs: integer|Long expected";
+                if (message.endMs != null && $Object.hasOwnProperty.call(message, "endMs"))
+                    if (!$util.isInteger(message.endMs) && !(message.endMs && $util.isInteger(message.endMs.low) && $util.isInteger(message.endMs.high)))
+                        return "endMs: integer|Long expected";
+                return null;
+            };
+
+            /**
+             * Creates a ScheduleDuty message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.ScheduleDuty
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.ScheduleDuty} ScheduleDuty
+             */
+            ScheduleDuty.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.ScheduleDuty)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.ScheduleDuty: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.ScheduleDuty();
+                if (object.startMs != null)
+                    if (typeof object.startMs === "object" ? object.startMs.low || object.startMs.high : $Number(object.startMs) !== 0)
+                        if ($util.Long)
+                            message.startMs = $util.Long.fromValue(object.startMs, true);
+                        else if (typeof object.startMs === "string")
+                            message.startMs = $parseInt(object.startMs, 10);
+                        else if (typeof object.startMs === "number")
+                            message.startMs = object.startMs;
+                        else if (typeof object.startMs === "object")
+                            message.startMs = new $util.LongBits(object.startMs.low >>> 0, object.startMs.high >>> 0).toNumber(true);
+                if (object.endMs != null)
+                    if (typeof object.endMs === "object" ? object.endMs.low || object.endMs.high : $Number(object.endMs) !== 0)
+                        if ($util.Long)
+                            message.endMs = $util.Long.fromValue(object.endMs, true);
+                        else if (typeof object.endMs === "string")
+                            message.endMs = $parseInt(object.endMs, 10);
+                        else if (typeof object.endMs === "number")
+                            message.endMs = object.endMs;
+                        else if (typeof object.endMs === "object")
+                            message.endMs = new $util.LongBits(object.endMs.low >>> 0, object.endMs.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ScheduleDuty message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.ScheduleDuty
+             * @static
+             * @param {bodycam.v1.ScheduleDuty} message ScheduleDuty
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ScheduleDuty.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.startMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.startMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.endMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.endMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.startMs != null && $Object.hasOwnProperty.call(message, "startMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.startMs = typeof message.startMs === "number" ? $BigInt(message.startMs) : $util.Long.fromBits(message.startMs.low >>> 0, message.startMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.startMs === "number")
+                        object.startMs = options.longs === $String ? $String(message.startMs) : message.startMs;
+                    else
+                        object.startMs = options.longs === $String ? $util.Long.prototype.toString.call(message.startMs) : options.longs === $Number ? new $util.LongBits(message.startMs.low >>> 0, message.startMs.high >>> 0).toNumber(true) : message.startMs;
+                if (message.endMs != null && $Object.hasOwnProperty.call(message, "endMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.endMs = typeof message.endMs === "number" ? $BigInt(message.endMs) : $util.Long.fromBits(message.endMs.low >>> 0, message.endMs.high >>> 0, true).toBigInt();
+                    else if (typeof message.endMs === "number")
+                        object.endMs = options.longs === $String ? $String(message.endMs) : message.endMs;
+                    else
+                        object.endMs = options.longs === $String ? $util.Long.prototype.toString.call(message.endMs) : options.longs === $Number ? new $util.LongBits(message.endMs.low >>> 0, message.endMs.high >>> 0).toNumber(true) : message.endMs;
+                return object;
+            };
+
+            /**
+             * Converts this ScheduleDuty to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.ScheduleDuty
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ScheduleDuty.prototype.toJSON = function() {
+                return ScheduleDuty.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return ScheduleDuty;
+        })();
+
+        v1.AssignWearer = (function() {
+
+            /**
+             * Properties of an AssignWearer.
+             * @typedef {Object} bodycam.v1.AssignWearer.$Properties
+             * @property {string|null} [wearerId] Wearer id (staff number): 1-64 characters [A-Za-z0-9._:-].
+             * @property {string|null} [name] Display name, 1-128 characters.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AssignWearer.
+             * @memberof bodycam.v1
+             * @interface IAssignWearer
+             * @augments bodycam.v1.AssignWearer.$Properties
+             * @deprecated Use bodycam.v1.AssignWearer.$Properties instead.
+             */
+
+            /**
+             * Shape of an AssignWearer.
+             * @typedef {bodycam.v1.AssignWearer.$Properties} bodycam.v1.AssignWearer.$Shape
+             */
+
+            /**
+             * Constructs a new AssignWearer.
+             * @memberof bodycam.v1
+             * @classdesc Binds the next shift(s) to a person until the camera is docked again (central or the dock
+             * kiosk). `shift_start.wearer` journals it.
+             * @constructor
+             * @param {bodycam.v1.AssignWearer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AssignWearer = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Wearer id (staff number): 1-64 characters [A-Za-z0-9._:-].
+             * @member {string} wearerId
+             * @memberof bodycam.v1.AssignWearer
+             * @instance
+             */
+            AssignWearer.prototype.wearerId = "";
+
+            /**
+             * Display name, 1-128 characters.
+             * @member {string} name
+             * @memberof bodycam.v1.AssignWearer
+             * @instance
+             */
+            AssignWearer.prototype.name = "";
+
+            /**
+             * Creates a new AssignWearer instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.AssignWearer
+             * @static
+             * @param {bodycam.v1.AssignWearer.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.AssignWearer} AssignWearer instance
+             * @type {{
+             *   (properties: bodycam.v1.AssignWearer.$Shape): bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape;
+             *   (properties?: bodycam.v1.AssignWearer.$Properties): bodycam.v1.AssignWearer;
+             * }}
+             */
+            AssignWearer.create = function(properties) {
+                return new AssignWearer(properties);
+            };
+
+            /**
+             * Encodes the specified AssignWearer message. Does not implicitly {@link bodycam.v1.AssignWearer.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.AssignWearer
+             * @static
+             * @param {bodycam.v1.AssignWearer.$Properties} message AssignWearer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AssignWearer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId") && message.wearerId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.wearerId);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an AssignWearer message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.AssignWearer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape} AssignWearer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AssignWearer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.AssignWearer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.wearerId = value;
+                            else
+                                delete message.wearerId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an AssignWearer message.
+             * @function verify
+             * @memberof bodycam.v1.AssignWearer
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            AssignWearer.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId"))
+                    if (!$util.isString(message.wearerId))
+                        return "wearerId: string expected";
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    if (!$util.isString(message.name))
+                        return "name: string expected";
+                return null;
+            };
+
+            /**
+             * Creates an AssignWearer message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.AssignWearer
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.AssignWearer} AssignWearer
+             */
+            AssignWearer.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.AssignWearer)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.AssignWearer: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.AssignWearer();
+                if (object.wearerId != null)
+                    if (typeof object.wearerId !== "string" || object.wearerId.length)
+                        message.wearerId = $String(object.wearerId);
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an AssignWearer message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.AssignWearer
+             * @static
+             * @param {bodycam.v1.AssignWearer} message AssignWearer
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            AssignWearer.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.wearerId = "";
+                    object.name = "";
+                }
+                if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId"))
+                    object.wearerId = message.wearerId;
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                return object;
+            };
+
+            /**
+             * Converts this AssignWearer to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.AssignWearer
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            AssignWearer.prototype.toJSON = function() {
+                return AssignWearer.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return AssignWearer;
+        })();
+
         v1.Command = (function() {
 
             /**
@@ -1338,12 +2281,18 @@ export const bodycam = $root.bodycam = (() => {
              * @property {number|null} [expiresAtMs] Expiry, ms since the Unix epoch. Commands at or after expiry are refused. At most 24 h after
              * issue (bounds the replay cache).
              * @property {Uint8Array|null} [nonce] 16 random bytes, unique per command: the replay cache key and the command's id.
+             * @property {string|null} [groupId] A team: set (with device_id empty) for a duty command to every device configured with this
+             * group id (`central.groupId`). Only start_duty, end_duty and schedule_duty may name a group.
              * @property {bodycam.v1.SetPolicy.$Properties|null} [setPolicy] Change policy values.
              * @property {bodycam.v1.LegalHold.$Properties|null} [legalHold] Legal hold on/off.
              * @property {bodycam.v1.RequestOffload.$Properties|null} [requestOffload] Upload closed shifts.
              * @property {bodycam.v1.Identify.$Properties|null} [identify] Blink/buzz.
              * @property {bodycam.v1.ConfirmOffload.$Properties|null} [confirmOffload] Central holds a shift.
-             * @property {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"} [action] What to do: exactly one.
+             * @property {bodycam.v1.StartDuty.$Properties|null} [startDuty] Start the duty now.
+             * @property {bodycam.v1.EndDuty.$Properties|null} [endDuty] End the duty now.
+             * @property {bodycam.v1.ScheduleDuty.$Properties|null} [scheduleDuty] A duty window (start, expected end).
+             * @property {bodycam.v1.AssignWearer.$Properties|null} [assignWearer] Who wears the camera.
+             * @property {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"} [action] What to do: exactly one.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1362,14 +2311,19 @@ export const bodycam = $root.bodycam = (() => {
              *   issuedAtMs?: number|null;
              *   expiresAtMs?: number|null;
              *   nonce?: Uint8Array|null;
+             *   groupId?: string|null;
              *   setPolicy?: bodycam.v1.SetPolicy.$Shape|null;
              *   legalHold?: bodycam.v1.LegalHold.$Shape|null;
              *   requestOffload?: bodycam.v1.RequestOffload.$Shape|null;
              *   identify?: bodycam.v1.Identify.$Shape|null;
              *   confirmOffload?: bodycam.v1.ConfirmOffload.$Shape|null;
+             *   startDuty?: bodycam.v1.StartDuty.$Shape|null;
+             *   endDuty?: bodycam.v1.EndDuty.$Shape|null;
+             *   scheduleDuty?: bodycam.v1.ScheduleDuty.$Shape|null;
+             *   assignWearer?: bodycam.v1.AssignWearer.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape })
+             *   ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape })
              * )} bodycam.v1.Command.$Shape
              */
 
@@ -1422,6 +2376,15 @@ export const bodycam = $root.bodycam = (() => {
             Command.prototype.nonce = $util.newBuffer([]);
 
             /**
+             * A team: set (with device_id empty) for a duty command to every device configured with this
+             * group id (`central.groupId`). Only start_duty, end_duty and schedule_duty may name a group.
+             * @member {string} groupId
+             * @memberof bodycam.v1.Command
+             * @instance
+             */
+            Command.prototype.groupId = "";
+
+            /**
              * Change policy values.
              * @member {bodycam.v1.SetPolicy.$Properties|null|undefined} setPolicy
              * @memberof bodycam.v1.Command
@@ -1461,17 +2424,49 @@ export const bodycam = $root.bodycam = (() => {
              */
             Command.prototype.confirmOffload = null;
 
+            /**
+             * Start the duty now.
+             * @member {bodycam.v1.StartDuty.$Properties|null|undefined} startDuty
+             * @memberof bodycam.v1.Command
+             * @instance
+             */
+            Command.prototype.startDuty = null;
+
+            /**
+             * End the duty now.
+             * @member {bodycam.v1.EndDuty.$Properties|null|undefined} endDuty
+             * @memberof bodycam.v1.Command
+             * @instance
+             */
+            Command.prototype.endDuty = null;
+
+            /**
+             * A duty window (start, expected end).
+             * @member {bodycam.v1.ScheduleDuty.$Properties|null|undefined} scheduleDuty
+             * @memberof bodycam.v1.Command
+             * @instance
+             */
+            Command.prototype.scheduleDuty = null;
+
+            /**
+             * Who wears the camera.
+             * @member {bodycam.v1.AssignWearer.$Properties|null|undefined} assignWearer
+             * @memberof bodycam.v1.Command
+             * @instance
+             */
+            Command.prototype.assignWearer = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * What to do: exactly one.
-             * @member {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|undefined} action
+             * @member {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|undefined} action
              * @memberof bodycam.v1.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload"]),
+                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1515,6 +2510,8 @@ export const bodycam = $root.bodycam = (() => {
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.expiresAtMs);
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
                     writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.nonce);
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && message.groupId !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.groupId);
                 if (message.setPolicy != null && $Object.hasOwnProperty.call(message, "setPolicy"))
                     $root.bodycam.v1.SetPolicy.encode(message.setPolicy, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.legalHold != null && $Object.hasOwnProperty.call(message, "legalHold"))
@@ -1525,6 +2522,14 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.Identify.encode(message.identify, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.confirmOffload != null && $Object.hasOwnProperty.call(message, "confirmOffload"))
                     $root.bodycam.v1.ConfirmOffload.encode(message.confirmOffload, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.startDuty != null && $Object.hasOwnProperty.call(message, "startDuty"))
+                    $root.bodycam.v1.StartDuty.encode(message.startDuty, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                if (message.endDuty != null && $Object.hasOwnProperty.call(message, "endDuty"))
+                    $root.bodycam.v1.EndDuty.encode(message.endDuty, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.scheduleDuty != null && $Object.hasOwnProperty.call(message, "scheduleDuty"))
+                    $root.bodycam.v1.ScheduleDuty.encode(message.scheduleDuty, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                if (message.assignWearer != null && $Object.hasOwnProperty.call(message, "assignWearer"))
+                    $root.bodycam.v1.AssignWearer.encode(message.assignWearer, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1605,6 +2610,15 @@ export const bodycam = $root.bodycam = (() => {
                                 delete message.nonce;
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.groupId = value;
+                            else
+                                delete message.groupId;
+                            continue;
+                        }
                     case 10: {
                             if (wireType !== 2)
                                 break;
@@ -1638,6 +2652,34 @@ export const bodycam = $root.bodycam = (() => {
                                 break;
                             message.confirmOffload = $root.bodycam.v1.ConfirmOffload.decode(reader, reader.size(), $undefined, _depth + 1, message.confirmOffload);
                             message.action = "confirmOffload";
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            message.startDuty = $root.bodycam.v1.StartDuty.decode(reader, reader.size(), $undefined, _depth + 1, message.startDuty);
+                            message.action = "startDuty";
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.endDuty = $root.bodycam.v1.EndDuty.decode(reader, reader.size(), $undefined, _depth + 1, message.endDuty);
+                            message.action = "endDuty";
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.scheduleDuty = $root.bodycam.v1.ScheduleDuty.decode(reader, reader.size(), $undefined, _depth + 1, message.scheduleDuty);
+                            message.action = "scheduleDuty";
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 2)
+                                break;
+                            message.assignWearer = $root.bodycam.v1.AssignWearer.decode(reader, reader.size(), $undefined, _depth + 1, message.assignWearer);
+                            message.action = "assignWearer";
                             continue;
                         }
                     }
@@ -1685,6 +2727,9 @@ export const bodycam = $root.bodycam = (() => {
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce"))
                     if (!(message.nonce && typeof message.nonce.length === "number" || $util.isString(message.nonce)))
                         return "nonce: buffer expected";
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    if (!$util.isString(message.groupId))
+                        return "groupId: string expected";
                 if (message.setPolicy != null && $Object.hasOwnProperty.call(message, "setPolicy")) {
                     properties.action = 1;
                     {
@@ -1731,6 +2776,46 @@ export const bodycam = $root.bodycam = (() => {
                         let error = $root.bodycam.v1.ConfirmOffload.verify(message.confirmOffload, _depth + 1);
                         if (error)
                             return "confirmOffload." + error;
+                    }
+                }
+                if (message.startDuty != null && $Object.hasOwnProperty.call(message, "startDuty")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.StartDuty.verify(message.startDuty, _depth + 1);
+                        if (error)
+                            return "startDuty." + error;
+                    }
+                }
+                if (message.endDuty != null && $Object.hasOwnProperty.call(message, "endDuty")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.EndDuty.verify(message.endDuty, _depth + 1);
+                        if (error)
+                            return "endDuty." + error;
+                    }
+                }
+                if (message.scheduleDuty != null && $Object.hasOwnProperty.call(message, "scheduleDuty")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.ScheduleDuty.verify(message.scheduleDuty, _depth + 1);
+                        if (error)
+                            return "scheduleDuty." + error;
+                    }
+                }
+                if (message.assignWearer != null && $Object.hasOwnProperty.call(message, "assignWearer")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.AssignWearer.verify(message.assignWearer, _depth + 1);
+                        if (error)
+                            return "assignWearer." + error;
                     }
                 }
                 return null;
@@ -1783,6 +2868,9 @@ export const bodycam = $root.bodycam = (() => {
                             $util.base64.decode(object.nonce, message.nonce = $util.newBuffer($util.base64.length(object.nonce)), 0);
                         else if (object.nonce.length >= 0)
                             message.nonce = object.nonce;
+                if (object.groupId != null)
+                    if (typeof object.groupId !== "string" || object.groupId.length)
+                        message.groupId = $String(object.groupId);
                 if (object.setPolicy != null) {
                     if (!$util.isObject(object.setPolicy))
                         throw $TypeError(".bodycam.v1.Command.setPolicy: object expected");
@@ -1807,6 +2895,26 @@ export const bodycam = $root.bodycam = (() => {
                     if (!$util.isObject(object.confirmOffload))
                         throw $TypeError(".bodycam.v1.Command.confirmOffload: object expected");
                     message.confirmOffload = $root.bodycam.v1.ConfirmOffload.fromObject(object.confirmOffload, _depth + 1);
+                }
+                if (object.startDuty != null) {
+                    if (!$util.isObject(object.startDuty))
+                        throw $TypeError(".bodycam.v1.Command.startDuty: object expected");
+                    message.startDuty = $root.bodycam.v1.StartDuty.fromObject(object.startDuty, _depth + 1);
+                }
+                if (object.endDuty != null) {
+                    if (!$util.isObject(object.endDuty))
+                        throw $TypeError(".bodycam.v1.Command.endDuty: object expected");
+                    message.endDuty = $root.bodycam.v1.EndDuty.fromObject(object.endDuty, _depth + 1);
+                }
+                if (object.scheduleDuty != null) {
+                    if (!$util.isObject(object.scheduleDuty))
+                        throw $TypeError(".bodycam.v1.Command.scheduleDuty: object expected");
+                    message.scheduleDuty = $root.bodycam.v1.ScheduleDuty.fromObject(object.scheduleDuty, _depth + 1);
+                }
+                if (object.assignWearer != null) {
+                    if (!$util.isObject(object.assignWearer))
+                        throw $TypeError(".bodycam.v1.Command.assignWearer: object expected");
+                    message.assignWearer = $root.bodycam.v1.AssignWearer.fromObject(object.assignWearer, _depth + 1);
                 }
                 return message;
             };
@@ -1847,6 +2955,7 @@ export const bodycam = $root.bodycam = (() => {
                         if (options.bytes !== $Array)
                             object.nonce = $util.newBuffer(object.nonce);
                     }
+                    object.groupId = "";
                 }
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId"))
                     object.deviceId = message.deviceId;
@@ -1866,6 +2975,8 @@ export const bodycam = $root.bodycam = (() => {
                         object.expiresAtMs = options.longs === $String ? $util.Long.prototype.toString.call(message.expiresAtMs) : options.longs === $Number ? new $util.LongBits(message.expiresAtMs.low >>> 0, message.expiresAtMs.high >>> 0).toNumber(true) : message.expiresAtMs;
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce"))
                     object.nonce = options.bytes === $String ? $util.base64.encode(message.nonce, 0, message.nonce.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.nonce) : message.nonce;
+                if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId"))
+                    object.groupId = message.groupId;
                 if (message.setPolicy != null && $Object.hasOwnProperty.call(message, "setPolicy")) {
                     object.setPolicy = $root.bodycam.v1.SetPolicy.toObject(message.setPolicy, options, _depth + 1);
                     if (options.oneofs)
@@ -1890,6 +3001,26 @@ export const bodycam = $root.bodycam = (() => {
                     object.confirmOffload = $root.bodycam.v1.ConfirmOffload.toObject(message.confirmOffload, options, _depth + 1);
                     if (options.oneofs)
                         object.action = "confirmOffload";
+                }
+                if (message.startDuty != null && $Object.hasOwnProperty.call(message, "startDuty")) {
+                    object.startDuty = $root.bodycam.v1.StartDuty.toObject(message.startDuty, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "startDuty";
+                }
+                if (message.endDuty != null && $Object.hasOwnProperty.call(message, "endDuty")) {
+                    object.endDuty = $root.bodycam.v1.EndDuty.toObject(message.endDuty, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "endDuty";
+                }
+                if (message.scheduleDuty != null && $Object.hasOwnProperty.call(message, "scheduleDuty")) {
+                    object.scheduleDuty = $root.bodycam.v1.ScheduleDuty.toObject(message.scheduleDuty, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "scheduleDuty";
+                }
+                if (message.assignWearer != null && $Object.hasOwnProperty.call(message, "assignWearer")) {
+                    object.assignWearer = $root.bodycam.v1.AssignWearer.toObject(message.assignWearer, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "assignWearer";
                 }
                 return object;
             };
@@ -2776,6 +3907,7 @@ export const bodycam = $root.bodycam = (() => {
          * @property {number} EVENT_KIND_OFFLOAD=15 `offload`.
          * @property {number} EVENT_KIND_OUTBOX_OVERFLOW=16 The outbox was full and dropped events; see `overflow`. Not a journal record.
          * @property {number} EVENT_KIND_SEGMENT=17 `segment` (only when the device config asks for segment events).
+         * @property {number} EVENT_KIND_DUTY=18 `duty`: trigger ignored, battery forecast short, duty window overrun, wearer assigned.
          */
         v1.EventKind = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -2797,6 +3929,7 @@ export const bodycam = $root.bodycam = (() => {
             values[valuesById[15] = "EVENT_KIND_OFFLOAD"] = 15;
             values[valuesById[16] = "EVENT_KIND_OUTBOX_OVERFLOW"] = 16;
             values[valuesById[17] = "EVENT_KIND_SEGMENT"] = 17;
+            values[valuesById[18] = "EVENT_KIND_DUTY"] = 18;
             return values;
         })();
 
@@ -3660,6 +4793,10 @@ export const bodycam = $root.bodycam = (() => {
                     case "EVENT_KIND_SEGMENT":
                     case 17:
                         message.kind = 17;
+                        break;
+                    case "EVENT_KIND_DUTY":
+                    case 18:
+                        message.kind = 18;
                         break;
                     default:
                         if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
@@ -5592,6 +6729,7 @@ export const bodycam = $root.bodycam = (() => {
              * @property {boolean|null} [docked] Docked (charging cradle / approved network); absent when the board has no dock detect.
              * @property {number|null} [load1] 1-minute load average (/proc/loadavg).
              * @property {number|null} [memAvailableBytes] Available memory in bytes (/proc/meminfo MemAvailable).
+             * @property {bodycam.v1.Duty.$Properties|null} [duty] Duty: what started the shift, who wears the camera, the duty window.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5818,6 +6956,14 @@ export const bodycam = $root.bodycam = (() => {
              */
             Heartbeat.prototype.memAvailableBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
+            /**
+             * Duty: what started the shift, who wears the camera, the duty window.
+             * @member {bodycam.v1.Duty.$Properties|null|undefined} duty
+             * @memberof bodycam.v1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.duty = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -5920,6 +7066,8 @@ export const bodycam = $root.bodycam = (() => {
                     writer.uint32(/* id 23, wireType 1 =*/185).double(message.load1);
                 if (message.memAvailableBytes != null && $Object.hasOwnProperty.call(message, "memAvailableBytes") && (typeof message.memAvailableBytes === "object" ? message.memAvailableBytes.low || message.memAvailableBytes.high : message.memAvailableBytes !== 0))
                     writer.uint32(/* id 24, wireType 0 =*/192).uint64(message.memAvailableBytes);
+                if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
+                    $root.bodycam.v1.Duty.encode(message.duty, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6161,6 +7309,12 @@ export const bodycam = $root.bodycam = (() => {
                                 delete message.memAvailableBytes;
                             continue;
                         }
+                    case 25: {
+                            if (wireType !== 2)
+                                break;
+                            message.duty = $root.bodycam.v1.Duty.decode(reader, reader.size(), $undefined, _depth + 1, message.duty);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6286,6 +7440,11 @@ export const bodycam = $root.bodycam = (() => {
                 if (message.memAvailableBytes != null && $Object.hasOwnProperty.call(message, "memAvailableBytes"))
                     if (!$util.isInteger(message.memAvailableBytes) && !(message.memAvailableBytes && $util.isInteger(message.memAvailableBytes.low) && $util.isInteger(message.memAvailableBytes.high)))
                         return "memAvailableBytes: integer|Long expected";
+                if (message.duty != null && $Object.hasOwnProperty.call(message, "duty")) {
+                    let error = $root.bodycam.v1.Duty.verify(message.duty, _depth + 1);
+                    if (error)
+                        return "duty." + error;
+                }
                 return null;
             };
 
@@ -6465,6 +7624,11 @@ export const bodycam = $root.bodycam = (() => {
                             message.memAvailableBytes = object.memAvailableBytes;
                         else if (typeof object.memAvailableBytes === "object")
                             message.memAvailableBytes = new $util.LongBits(object.memAvailableBytes.low >>> 0, object.memAvailableBytes.high >>> 0).toNumber(true);
+                if (object.duty != null) {
+                    if (!$util.isObject(object.duty))
+                        throw $TypeError(".bodycam.v1.Heartbeat.duty: object expected");
+                    message.duty = $root.bodycam.v1.Duty.fromObject(object.duty, _depth + 1);
+                }
                 return message;
             };
 
@@ -6524,6 +7688,7 @@ export const bodycam = $root.bodycam = (() => {
                         object.memAvailableBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.memAvailableBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.duty = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -6596,6 +7761,8 @@ export const bodycam = $root.bodycam = (() => {
                         object.memAvailableBytes = options.longs === $String ? $String(message.memAvailableBytes) : message.memAvailableBytes;
                     else
                         object.memAvailableBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.memAvailableBytes) : options.longs === $Number ? new $util.LongBits(message.memAvailableBytes.low >>> 0, message.memAvailableBytes.high >>> 0).toNumber(true) : message.memAvailableBytes;
+                if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
+                    object.duty = $root.bodycam.v1.Duty.toObject(message.duty, options, _depth + 1);
                 return object;
             };
 
@@ -6611,6 +7778,413 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Heartbeat;
+        })();
+
+        v1.Duty = (function() {
+
+            /**
+             * Properties of a Duty.
+             * @typedef {Object} bodycam.v1.Duty.$Properties
+             * @property {string|null} [startTrigger] What started the current shift: "button", "dock", "central", "schedule"; empty off duty.
+             * @property {string|null} [wearerId] Wearer of the current shift; empty when unassigned (fault `unassigned`) or off duty.
+             * @property {string|null} [wearerName] Wearer's display name.
+             * @property {string|null} [nextWearerId] Wearer assigned for the next shift (valid until docked); empty when none.
+             * @property {string|null} [scheduledEnd] Expected end of the duty window, RFC 3339 ms; empty when no window.
+             * @property {string|null} [scheduledStart] Start of the duty window, RFC 3339 ms; empty when no window.
+             * @property {boolean|null} [batteryShort] True when the battery forecast at shift start said the battery will not last the duty.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Duty.
+             * @memberof bodycam.v1
+             * @interface IDuty
+             * @augments bodycam.v1.Duty.$Properties
+             * @deprecated Use bodycam.v1.Duty.$Properties instead.
+             */
+
+            /**
+             * Shape of a Duty.
+             * @typedef {bodycam.v1.Duty.$Properties} bodycam.v1.Duty.$Shape
+             */
+
+            /**
+             * Constructs a new Duty.
+             * @memberof bodycam.v1
+             * @classdesc The duty behind the current shift (and what is set up for the next one).
+             * @constructor
+             * @param {bodycam.v1.Duty.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Duty = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * What started the current shift: "button", "dock", "central", "schedule"; empty off duty.
+             * @member {string} startTrigger
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.startTrigger = "";
+
+            /**
+             * Wearer of the current shift; empty when unassigned (fault `unassigned`) or off duty.
+             * @member {string} wearerId
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.wearerId = "";
+
+            /**
+             * Wearer's display name.
+             * @member {string} wearerName
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.wearerName = "";
+
+            /**
+             * Wearer assigned for the next shift (valid until docked); empty when none.
+             * @member {string} nextWearerId
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.nextWearerId = "";
+
+            /**
+             * Expected end of the duty window, RFC 3339 ms; empty when no window.
+             * @member {string} scheduledEnd
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.scheduledEnd = "";
+
+            /**
+             * Start of the duty window, RFC 3339 ms; empty when no window.
+             * @member {string} scheduledStart
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.scheduledStart = "";
+
+            /**
+             * True when the battery forecast at shift start said the battery will not last the duty.
+             * @member {boolean} batteryShort
+             * @memberof bodycam.v1.Duty
+             * @instance
+             */
+            Duty.prototype.batteryShort = false;
+
+            /**
+             * Creates a new Duty instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.Duty
+             * @static
+             * @param {bodycam.v1.Duty.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.Duty} Duty instance
+             * @type {{
+             *   (properties: bodycam.v1.Duty.$Shape): bodycam.v1.Duty & bodycam.v1.Duty.$Shape;
+             *   (properties?: bodycam.v1.Duty.$Properties): bodycam.v1.Duty;
+             * }}
+             */
+            Duty.create = function(properties) {
+                return new Duty(properties);
+            };
+
+            /**
+             * Encodes the specified Duty message. Does not implicitly {@link bodycam.v1.Duty.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.Duty
+             * @static
+             * @param {bodycam.v1.Duty.$Properties} message Duty message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Duty.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.startTrigger != null && $Object.hasOwnProperty.call(message, "startTrigger") && message.startTrigger !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.startTrigger);
+                if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId") && message.wearerId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.wearerId);
+                if (message.wearerName != null && $Object.hasOwnProperty.call(message, "wearerName") && message.wearerName !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.wearerName);
+                if (message.nextWearerId != null && $Object.hasOwnProperty.call(message, "nextWearerId") && message.nextWearerId !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.nextWearerId);
+                if (message.scheduledEnd != null && $Object.hasOwnProperty.call(message, "scheduledEnd") && message.scheduledEnd !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.scheduledEnd);
+                if (message.scheduledStart != null && $Object.hasOwnProperty.call(message, "scheduledStart") && message.scheduledStart !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.scheduledStart);
+                if (message.batteryShort != null && $Object.hasOwnProperty.call(message, "batteryShort") && message.batteryShort !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.batteryShort);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Duty message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.Duty
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.Duty & bodycam.v1.Duty.$Shape} Duty
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Duty.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.Duty();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.startTrigger = value;
+                            else
+                                delete message.startTrigger;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.wearerId = value;
+                            else
+                                delete message.wearerId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.wearerName = value;
+                            else
+                                delete message.wearerName;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nextWearerId = value;
+                            else
+                                delete message.nextWearerId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.scheduledEnd = value;
+                            else
+                                delete message.scheduledEnd;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.scheduledStart = value;
+                            else
+                                delete message.scheduledStart;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.batteryShort = value;
+                            else
+                                delete message.batteryShort;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a Duty message.
+             * @function verify
+             * @memberof bodycam.v1.Duty
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            Duty.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.startTrigger != null && $Object.hasOwnProperty.call(message, "startTrigger"))
+                    if (!$util.isString(message.startTrigger))
+                        return "startTrigger: string expected";
+                if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId"))
+                    if (!$util.isString(message.wearerId))
+                        return "wearerId: string expected";
+                if (message.wearerName != null && $Object.hasOwnProperty.call(message, "wearerName"))
+                    if (!$util.isString(message.wearerName))
+                        return "wearerName: string expected";
+                if (message.nextWearerId != null && $Object.hasOwnProperty.call(message, "nextWearerId"))
+                    if (!$util.isString(message.nextWearerId))
+                        return "nextWearerId: string expected";
+                if (message.scheduledEnd != null && $Object.hasOwnProperty.call(message, "scheduledEnd"))
+                    if (!$util.isString(message.scheduledEnd))
+                        return "scheduledEnd: string expected";
+                if (message.scheduledStart != null && $Object.hasOwnProperty.call(message, "scheduledStart"))
+                    if (!$util.isString(message.scheduledStart))
+                        return "scheduledStart: string expected";
+                if (message.batteryShort != null && $Object.hasOwnProperty.call(message, "batteryShort"))
+                    if (typeof message.batteryShort !== "boolean")
+                        return "batteryShort: boolean expected";
+                return null;
+            };
+
+            /**
+             * Creates a Duty message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.Duty
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.Duty} Duty
+             */
+            Duty.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.Duty)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.Duty: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.Duty();
+                if (object.startTrigger != null)
+                    if (typeof object.startTrigger !== "string" || object.startTrigger.length)
+                        message.startTrigger = $String(object.startTrigger);
+                if (object.wearerId != null)
+                    if (typeof object.wearerId !== "string" || object.wearerId.length)
+                        message.wearerId = $String(object.wearerId);
+                if (object.wearerName != null)
+                    if (typeof object.wearerName !== "string" || object.wearerName.length)
+                        message.wearerName = $String(object.wearerName);
+                if (object.nextWearerId != null)
+                    if (typeof object.nextWearerId !== "string" || object.nextWearerId.length)
+                        message.nextWearerId = $String(object.nextWearerId);
+                if (object.scheduledEnd != null)
+                    if (typeof object.scheduledEnd !== "string" || object.scheduledEnd.length)
+                        message.scheduledEnd = $String(object.scheduledEnd);
+                if (object.scheduledStart != null)
+                    if (typeof object.scheduledStart !== "string" || object.scheduledStart.length)
+                        message.scheduledStart = $String(object.scheduledStart);
+                if (object.batteryShort != null)
+                    if (object.batteryShort)
+                        message.batteryShort = $Boolean(object.batteryShort);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Duty message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.Duty
+             * @static
+             * @param {bodycam.v1.Duty} message Duty
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Duty.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.startTrigger = "";
+                    object.wearerId = "";
+                    object.wearerName = "";
+                    object.nextWearerId = "";
+                    object.scheduledEnd = "";
+                    object.scheduledStart = "";
+                    object.batteryShort = false;
+                }
+                if (message.startTrigger != null && $Object.hasOwnProperty.call(message, "startTrigger"))
+                    object.startTrigger = message.startTrigger;
+                if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId"))
+                    object.wearerId = message.wearerId;
+                if (message.wearerName != null && $Object.hasOwnProperty.call(message, "wearerName"))
+                    object.wearerName = message.wearerName;
+                if (message.nextWearerId != null && $Object.hasOwnProperty.call(message, "nextWearerId"))
+                    object.nextWearerId = message.nextWearerId;
+                if (message.scheduledEnd != null && $Object.hasOwnProperty.call(message, "scheduledEnd"))
+                    object.scheduledEnd = message.scheduledEnd;
+                if (message.scheduledStart != null && $Object.hasOwnProperty.call(message, "scheduledStart"))
+                    object.scheduledStart = message.scheduledStart;
+                if (message.batteryShort != null && $Object.hasOwnProperty.call(message, "batteryShort"))
+                    object.batteryShort = message.batteryShort;
+                return object;
+            };
+
+            /**
+             * Converts this Duty to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.Duty
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Duty.prototype.toJSON = function() {
+                return Duty.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Duty;
         })();
 
         /**

@@ -12,12 +12,15 @@
  *   (armed)   --end_confirm_expired-->        disarmed, shift goes on
  *   RECORDING|PAUSED --force_end(reason)-->   CLOSING    (battery critical…)
  *   CLOSING   --closed-->                     OFF_DUTY
+ *   OFF_DUTY  --duty_start(trigger)-->        RECORDING  (dock / central / schedule; on duty: ignored, journaled)
+ *   RECORDING|PAUSED --duty_end(reason)-->    CLOSING    (dock rule / signed end_duty; off duty: ignored, journaled)
  * Everything else is ignored — and journaled as an ignored gesture, so the record shows the wearer
  * tried. Nothing a wearer can do stops recording during a shift except the confirmed end.
  */
 import type { Policy } from '../config/policy.js';
 import type { PauseReason } from '../status.js';
 import type { GestureKind } from './gestures.js';
+import type { EndTrigger, StartTrigger } from '../duty/types.js';
 
 export type ShiftState =
   | { readonly name: 'OFF_DUTY' }
@@ -39,13 +42,16 @@ export type ShiftEvent =
   | { readonly type: 'pause_expired' }
   | { readonly type: 'end_confirm_expired' }
   | { readonly type: 'force_end'; readonly reason: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed' }
+  | { readonly type: 'duty_start'; readonly trigger: Exclude<StartTrigger, 'button'> }
+  | { readonly type: 'duty_end'; readonly reason: EndTrigger };
 
 export type TimerName = 'pause_warning' | 'pause_expired' | 'end_confirm_expired';
 export type FeedbackPattern = 'recording' | 'paused' | 'pause_warning' | 'end_armed' | 'shift_started' | 'shift_ended' | 'refused';
 
 export type Effect =
-  | { readonly t: 'open_shift'; readonly shiftId: string }
+  /** `trigger` absent: the button (`shift_start.trigger` "button"). */
+  | { readonly t: 'open_shift'; readonly shiftId: string; readonly trigger?: Exclude<StartTrigger, 'button'> }
   | { readonly t: 'journal'; readonly type: string; readonly fields: Record<string, unknown> }
   | { readonly t: 'encoder'; readonly action: 'start' | 'stop'; readonly reason: 'start' | 'resume' | 'pause' | 'end' }
   | { readonly t: 'timer'; readonly name: TimerName; readonly ms: number | null }
@@ -73,6 +79,20 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
 
   if (e.type === 'force_end') {
     if (s.name !== 'RECORDING' && s.name !== 'PAUSED') return same();
+    return close(s.shiftId, e.reason);
+  }
+
+  if (e.type === 'duty_start') {
+    if (s.name !== 'OFF_DUTY') return same([{ t: 'journal', type: 'duty', fields: { what: 'trigger_ignored', trigger: e.trigger, state: s.name } }]);
+    const shiftId = newShiftId();
+    return {
+      state: { name: 'RECORDING', shiftId, endArmedUntil: null },
+      effects: [{ t: 'open_shift', shiftId, trigger: e.trigger }, { t: 'encoder', action: 'start', reason: 'start' }, { t: 'feedback', pattern: 'shift_started' }],
+    };
+  }
+
+  if (e.type === 'duty_end') {
+    if (s.name !== 'RECORDING' && s.name !== 'PAUSED') return same([{ t: 'journal', type: 'duty', fields: { what: 'trigger_ignored', trigger: e.reason, state: s.name } }]);
     return close(s.shiftId, e.reason);
   }
 

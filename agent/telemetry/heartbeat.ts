@@ -157,5 +157,23 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     docked: st.docked ?? null,
     load1: i.sys.load1,
     memAvailableBytes: i.sys.memAvailableBytes,
+    duty: dutyOf(st.ext.duty),
+  };
+}
+
+/** `ext.duty` (agent/duty/controller.ts DutyStatus) → Heartbeat.duty; absent when the duty room is not running. */
+function dutyOf(d: Record<string, unknown> | undefined): HeartbeatProps['duty'] {
+  if (!d) return null;
+  const w = d.wearer as { id?: unknown; name?: unknown } | null | undefined;
+  const n = d.nextWearer as { id?: unknown } | null | undefined;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return {
+    startTrigger: str(d.startTrigger),
+    wearerId: str(w?.id),
+    wearerName: str(w?.name),
+    nextWearerId: str(n?.id),
+    scheduledStart: str(d.scheduledStart),
+    scheduledEnd: str(d.scheduledEnd),
+    batteryShort: d.batteryShort === true,
   };
 }
