@@ -15,7 +15,8 @@ export interface DockTriggerSink {
 
 export class DockTrigger {
   private pending: Timer | undefined;
-  private level: boolean | undefined;
+  /** The level last acted on (or found at start-up): a bounce back to it is no change. */
+  private settled: boolean | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -27,10 +28,10 @@ export class DockTrigger {
   change(docked: boolean, at = this.clock.now()): void {
     this.pending?.cancel();
     this.pending = undefined;
-    if (this.level === docked) return;
-    this.level = docked;
+    if (this.settled === docked) return;
     this.pending = this.clock.setTimer(this.debounceMs(), () => {
       this.pending = undefined;
+      this.settled = docked;
       if (docked) this.sink.docked(at);
       else this.sink.undocked(at);
     });
@@ -38,7 +39,7 @@ export class DockTrigger {
 
   /** The level at start-up: known, so the first edge is judged against it, but never acted on. */
   initial(docked: boolean): void {
-    this.level = docked;
+    this.settled = docked;
   }
 
   stop(): void {

@@ -4,6 +4,7 @@
  * lane each for recording, pauses by reason, gaps by cause, uncovered time, and events (faults,
  * gestures, signatures), the totals, and every finding with its file and line.
  */
+import { dutyLine } from '../duty/report-duty.js';
 import type { DeviceJournalReport, Finding, TimelineItem, Verdict, VerifyReport } from './verify/report.js';
 
 /** Colours are part of the page's contract: the screenshot test looks for them. */
@@ -182,6 +183,7 @@ export function renderHtml(r: VerifyReport): string {
     ...Object.entries(t.gapS).map(([k, v]): [string, string] => [`Gap ${esc(k)}`, `<i class="dot" style="background:${gapColour(k)}"></i>${fmtS(v)}`]),
     ['Not covered', t.uncoveredS > 0 ? `<b>${fmtS(t.uncoveredS)}</b>` : 'none'],
     ['Faults / gestures', `${t.faults} / ${t.gestures}`],
+    ...(r.duty ? [['Wearer', r.duty.wearer ? `${esc(r.duty.wearer.name)} (${esc(r.duty.wearer.id)})` : '<b>unassigned</b>'] as [string, string], ['Duty', esc(dutyLine(r.duty))] as [string, string]] : []),
     [
       'Journal',
       `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
@@ -196,6 +198,7 @@ ${pageStyle(r.verdict)}</head>
 <header id="verdict" data-verdict="${r.verdict}"><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
 <main>
 <h2>Timeline</h2>
+${r.duty ? `<p id="duty">Started by <b>${esc(r.duty.startTrigger ?? '?')}</b> · ended by <b>${esc(r.duty.endReason ?? 'not ended')}</b> · wearer <b>${r.duty.wearer ? esc(`${r.duty.wearer.name} (${r.duty.wearer.id})`) : 'unassigned'}</b></p>` : ''}
 <div id="timeline">${timelineSvg(r)}</div>
 <div id="legend">${legend(r)}</div>
 <h2>Totals</h2>

@@ -65,6 +65,24 @@ export interface VerifyReport {
   readonly totals: Totals;
   readonly timeline: readonly TimelineItem[];
   readonly findings: readonly Finding[];
+  /** Who wore the camera and what started / ended the shift (agent/duty/report-duty.ts). */
+  readonly duty?: DutySummary;
+}
+
+/** The duty of a shift, from its journal: `shift_start.trigger`/`wearer`, `shift_end.reason`, `duty` records. */
+export interface DutySummary {
+  /** button | dock | central | schedule (a journal without the field: button); null without shift_start. */
+  readonly startTrigger: string | null;
+  /** wearer (confirmed gesture) | dock | central | battery_critical…; null when not ended. */
+  readonly endReason: string | null;
+  /** null: nobody was assigned (the `unassigned` fault). */
+  readonly wearer: { readonly id: string; readonly name: string } | null;
+  readonly dutyWindow: { readonly start: string; readonly end: string } | null;
+  readonly batteryForecast: { readonly lasts: boolean | null; readonly runtimeS: number | null; readonly expectedS: number } | null;
+  /** The duty window's end passed while the shift was still on. */
+  readonly scheduleOverrun: boolean;
+  /** Duty triggers that came while they could not act (e.g. undocked while on duty). */
+  readonly ignoredTriggers: number;
 }
 
 /** The chain and signatures of a journal (shift or device), as every report gives them. */

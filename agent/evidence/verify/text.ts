@@ -1,5 +1,6 @@
 /** Plain-text rendering of a verify report (what `bodycam verify` prints without --json). */
 import type { DeviceJournalReport, VerifyReport } from './report.js';
+import { dutyLine } from '../../duty/report-duty.js';
 
 const fmtS = (s: number): string => {
   if (s < 60) return `${s.toFixed(1)} s`;
@@ -22,6 +23,7 @@ export function renderText(r: VerifyReport): string {
   for (const [k, v] of Object.entries(r.totals.gapS)) out.push(`  gap ${k}: ${fmtS(v)}`);
   if (r.totals.uncoveredS > 0) out.push(`  NOT COVERED: ${fmtS(r.totals.uncoveredS)}`);
   out.push(`  faults: ${r.totals.faults}  gestures: ${r.totals.gestures}`);
+  if (r.duty) out.push(`  duty: ${dutyLine(r.duty)}`);
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);

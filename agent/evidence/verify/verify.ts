@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { dutySummary } from '../../duty/report-duty.js';
 import { keyIdOf } from '../crypto.js';
 import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
 import { Findings, UnusableInputError, checkSignatures, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
@@ -454,5 +455,6 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     totals,
     timeline,
     findings,
+    duty: dutySummary(recs.map((l) => l.rec)),
   };
 }

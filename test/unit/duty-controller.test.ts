@@ -1,0 +1,212 @@
+/**
+ * The duty room (agent/duty/controller.ts) on a fake clock and a real data dir (duty.json is
+ * written atomically and read back by a second controller, as after an agent restart). The host
+ * stands in for the daemon: it records what the controller asks of the shift machine.
+ */
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeClock } from '../../agent/lib/clock.js';
+import { DEFAULT_POLICY, type Policy } from '../../agent/config/policy.js';
+import { DutyController, type DutyHost } from '../../agent/duty/controller.js';
+import { createLogger } from '../../agent/lib/log.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null } = {}) {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'duty-'));
+  if (!o.dir) dirs.push(dir);
+  const clock = o.clock ?? new FakeClock(Date.UTC(2026, 10, 30, 8, 0, 0));
+  const calls: string[] = [];
+  const records: Array<Record<string, unknown>> = [];
+  const faults = new Map<string, string>();
+  const patterns: string[] = [];
+  let onDuty = false;
+  const p: Policy = { ...DEFAULT_POLICY, ...policy };
+  const host: DutyHost = {
+    clock,
+    log: createLogger('duty-test'),
+    policy: () => p,
+    onDuty: () => onDuty,
+    startShift: (t) => {
+      calls.push(`start:${t}`);
+      onDuty = true;
+    },
+    endShift: (r) => {
+      calls.push(`end:${r}`);
+      onDuty = false;
+    },
+    journal: (type, fields) => void records.push({ type, ...fields }),
+    feedback: (pt) => void patterns.push(pt),
+    setFault: (n, d) => void (d === null ? faults.delete(n) : faults.set(n, d)),
+    batteryRuntimeMin: () => (o.runtimeMin === undefined ? 1000 : o.runtimeMin),
+  };
+  const c = new DutyController(dir, host);
+  c.start(o.docked ?? true, null);
+  /** What the daemon does when the machine opens a shift: prepare, shift_start fields, then after. */
+  const open = (shiftId: string, trigger: 'button' | 'dock' | 'central' | 'schedule') => {
+    c.prepareShift(shiftId, trigger);
+    const fields = c.startFields(shiftId);
+    c.afterShiftStarted();
+    return fields;
+  };
+  return { dir, clock, calls, records, faults, patterns, c, open, setOnDuty: (v: boolean) => void (onDuty = v) };
+}
+
+void test('dock rule on: undocking starts the shift (trigger dock) after the debounce; docking ends it', () => {
+  const t = setup({ dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.5 });
+  t.c.dockChanged(false);
+  t.clock.advance(499);
+  assert.deepEqual(t.calls, []);
+  t.clock.advance(1);
+  assert.deepEqual(t.calls, ['start:dock']);
+  t.c.dockChanged(true);
+  t.clock.advance(500);
+  assert.deepEqual(t.calls, ['start:dock', 'end:dock']);
+});
+
+void test('dock rule off: undocking and docking start and end nothing (the button still works)', () => {
+  const t = setup({ dutyDockStart: 0, dutyDockEnd: 0 });
+  t.c.dockChanged(false);
+  t.clock.advance(1000);
+  t.setOnDuty(true);
+  t.c.dockChanged(true);
+  t.clock.advance(1000);
+  assert.deepEqual(t.calls, []);
+});
+
+void test('dock start on, dock end off: docking while on duty does not end the shift', () => {
+  const t = setup({ dutyDockStart: 1, dutyDockEnd: 0 });
+  t.c.dockChanged(false);
+  t.clock.advance(1000);
+  t.c.dockChanged(true);
+  t.clock.advance(1000);
+  assert.deepEqual(t.calls, ['start:dock']);
+});
+
+void test('wearer: an assignment binds the next shift (shift_start wearer) and no unassigned fault', () => {
+  const t = setup();
+  assert.equal(t.c.assignWearer('n1', { id: 'W-17', name: 'Ana Ilves' }).accepted, true);
+  const f = t.open('S1', 'central');
+  assert.deepEqual({ trigger: f.trigger, wearer: f.wearer }, { trigger: 'central', wearer: { id: 'W-17', name: 'Ana Ilves' } });
+  assert.equal(t.faults.has('unassigned'), false);
+  assert.deepEqual(t.c.status().wearer, { id: 'W-17', name: 'Ana Ilves' });
+});
+
+void test('wearer: without an assignment the shift starts with wearer null and the unassigned fault, cleared at shift end', () => {
+  const t = setup();
+  const f = t.open('S1', 'button');
+  assert.equal(f.wearer, null);
+  assert.match(t.faults.get('unassigned') ?? '', /no wearer assigned/);
+  t.c.shiftClosed();
+  assert.equal(t.faults.has('unassigned'), false);
+  assert.equal(t.c.status().startTrigger, null);
+});
+
+void test('wearer: the assignment is valid until the camera is docked again (released and journaled)', () => {
+  const t = setup({}, { docked: false });
+  t.c.assignWearer('n1', { id: 'W-17', name: 'Ana Ilves' });
+  t.c.dockChanged(true);
+  t.clock.advance(1000);
+  assert.equal(t.c.status().nextWearer, null);
+  assert.deepEqual(t.records.at(-1), { type: 'duty', what: 'wearer_released', wearer: { id: 'W-17', name: 'Ana Ilves' }, cause: 'docked' });
+  assert.equal(t.open('S2', 'button').wearer, null);
+});
+
+void test('central: start_duty starts off duty, is refused on duty; end_duty ends on duty, is refused off duty', () => {
+  const t = setup();
+  assert.deepEqual(t.c.endDuty('a'), { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' });
+  assert.equal(t.c.startDuty('b').accepted, true);
+  assert.equal(t.c.startDuty('c').accepted, false);
+  assert.equal(t.c.endDuty('d').accepted, true);
+  assert.deepEqual(t.calls, ['start:central', 'end:central']);
+});
+
+void test('central: with dutyCentral 0 start_duty, end_duty and schedule_duty are refused', () => {
+  const t = setup({ dutyCentral: 0 });
+  assert.equal(t.c.startDuty('a').refusal, 'rejected');
+  assert.equal(t.c.scheduleDuty('b', t.clock.now() + 1000, t.clock.now() + 2000).refusal, 'rejected');
+  t.setOnDuty(true);
+  assert.equal(t.c.endDuty('c').refusal, 'rejected');
+  assert.deepEqual(t.calls, []);
+});
+
+void test('schedule: starts the shift at its start (trigger schedule), warns wearer and central at its end while on duty', () => {
+  const t = setup();
+  const now = t.clock.now();
+  assert.equal(t.c.scheduleDuty('n1', now + 60_000, now + 3_600_000).accepted, true);
+  t.clock.advance(59_999);
+  assert.deepEqual(t.calls, []);
+  t.clock.advance(1);
+  assert.deepEqual(t.calls, ['start:schedule']);
+  t.clock.advance(3_540_000);
+  assert.deepEqual(t.calls, ['start:schedule'], 'the end of the window never ends the shift');
+  const overrun = t.records.find((r) => r.what === 'schedule_overrun');
+  assert.ok(overrun, 'overrun journaled (a duty record: an event to central)');
+  assert.equal(overrun.expected_end, new Date(now + 3_600_000).toISOString());
+  assert.deepEqual(t.patterns, ['refused'], 'the wearer is warned (buzz)');
+  assert.equal(t.c.status().scheduledEnd, null);
+});
+
+void test('schedule: a window already over is refused (invalid argument)', () => {
+  const t = setup();
+  const r = t.c.scheduleDuty('n1', t.clock.now() - 7200_000, t.clock.now() - 1);
+  assert.equal(r.refusal, 'invalid_argument');
+});
+
+void test('schedule and assignment survive a restart (duty.json), and the window still starts the shift', () => {
+  const clock = new FakeClock(Date.UTC(2026, 10, 30, 8, 0, 0));
+  const a = setup({}, { clock });
+  a.c.scheduleDuty('n1', clock.now() + 60_000, clock.now() + 7_200_000);
+  a.c.assignWearer('n2', { id: 'W-3', name: 'Jaan Tamm' });
+  a.c.stop();
+  const saved = JSON.parse(readFileSync(join(a.dir, 'duty.json'), 'utf8')) as { window: { startMs: number } };
+  assert.equal(saved.window.startMs, clock.now() + 60_000);
+  const b = setup({}, { dir: a.dir, clock });
+  assert.equal(b.c.status().nextWearer?.id, 'W-3');
+  clock.advance(60_000);
+  assert.deepEqual(a.calls, [], 'the stopped controller does nothing');
+  assert.deepEqual(b.calls, ['start:schedule']);
+});
+
+void test('a damaged duty.json is ignored: no schedule, no assignment, no throw', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duty-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'duty.json'), '{"v":1,"window":{"startMs":"x"}');
+  const t = setup({}, { dir });
+  assert.equal(t.c.status().scheduledStart, null);
+});
+
+void test('battery forecast: a runtime shorter than the expected duty warns (buzz) and is journaled; never refuses', () => {
+  const t = setup({ expectedShiftH: 12 }, { runtimeMin: 348 });
+  t.open('S1', 'dock');
+  const f = t.records.find((r) => r.what === 'battery_forecast');
+  assert.deepEqual(f, { type: 'duty', what: 'battery_forecast', lasts: false, runtime_s: 20_880, expected_s: 43_200, short_s: 22_320, expected_from: 'policy' });
+  assert.deepEqual(t.patterns, ['refused']);
+  assert.equal(t.c.status().batteryShort, true);
+});
+
+void test('battery forecast: the duty window end is the expected length when there is one', () => {
+  const t = setup({}, { runtimeMin: 90 });
+  t.c.scheduleDuty('n1', t.clock.now() - 1000, t.clock.now() + 3_600_000);
+  t.setOnDuty(false);
+  t.open('S1', 'schedule');
+  const f = t.records.find((r) => r.what === 'battery_forecast');
+  assert.equal(f?.lasts, true);
+  assert.equal(f?.expected_from, 'duty_window');
+  assert.deepEqual(t.patterns, []);
+});
+
+void test('resume after restart: a lost duty.json is rebuilt from the shift_start record', () => {
+  const t = setup();
+  t.c.resumed('S9', { type: 'shift_start', trigger: 'central', wearer: { id: 'W-1', name: 'A B' } });
+  assert.deepEqual({ t: t.c.status().startTrigger, w: t.c.status().wearer }, { t: 'central', w: { id: 'W-1', name: 'A B' } });
+  t.c.resumed('S8', { type: 'shift_start', wearer: null });
+  assert.equal(t.c.status().startTrigger, 'button');
+  assert.ok(t.faults.has('unassigned'));
+});
