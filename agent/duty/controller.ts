@@ -237,8 +237,9 @@ export class DutyController implements DutyService {
       this.host.log.info('docked: duty ends (policy dutyDockEnd)', { at: isoMs(at) });
       this.host.endShift('dock');
     }
-    // The assignment is valid until the camera is docked: the next wearer checks out anew.
-    if (this.file.assignment) {
+    // The assignment is valid until the camera is docked: the next wearer checks out anew. One
+    // made at the kiosk after the camera was put down (within the debounce) is for the next wearer.
+    if (this.file.assignment && this.file.assignment.at <= at) {
       const a = this.file.assignment;
       this.save({ ...this.file, assignment: null });
       this.host.journal('duty', { what: 'wearer_released', wearer: { id: a.id, name: a.name }, cause: 'docked' });
