@@ -476,7 +476,8 @@ export class Daemon {
     if (!wasOpen) {
       this.pipeline!.shiftOpened();
       if (opened.existing.length === 0) {
-        this.duty?.afterShiftStarted();
+        // Queued behind this transition: the encoder start comes first (no hole after shift_start).
+        void this.dispatchTask(async () => this.duty?.afterShiftStarted());
         const f = this.guard?.forecast(this.pipeline!.fullRateBytesPerS());
         if (f && !f.fits) this.feedback?.play('refused');
       }

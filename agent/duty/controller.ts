@@ -155,7 +155,9 @@ export class DutyController implements DutyService {
     if (this.file.current?.shiftId === shiftId) return;
     const a = this.file.assignment;
     const wearer = a ? { id: a.id, name: a.name } : null;
-    this.save({ ...this.file, current: { shiftId, trigger, wearer, batteryShort: false } });
+    // In memory only: an fsync here would delay the first frame, and after a crash the shift's own
+    // shift_start tells the trigger and wearer (resumed()). afterShiftStarted() persists it.
+    this.file = { ...this.file, current: { shiftId, trigger, wearer, batteryShort: false } };
     this.host.setFault('unassigned', wearer ? null : 'no wearer assigned to this shift (assign_wearer): recording goes on');
   }
 
@@ -185,7 +187,11 @@ export class DutyController implements DutyService {
     if (!this.file.current?.wearer) this.host.setFault('unassigned', 'no wearer assigned to this shift (assign_wearer): recording goes on');
   }
 
-  /** After the new shift's `shift_start`: the battery forecast, journaled in it (`duty` record). */
+  /**
+   * After the new shift's encoder start was asked for (the daemon queues it behind the transition,
+   * so nothing is written between `shift_start` and the first media): the battery forecast,
+   * journaled in the shift (`duty` record), and the shift's duty persisted.
+   */
   afterShiftStarted(): void {
     const cur = this.file.current;
     if (!cur) return;
@@ -193,8 +199,8 @@ export class DutyController implements DutyService {
     const w = this.file.window;
     const f = forecastBattery(this.host.batteryRuntimeMin(), expectedDutyS(now, w ? w.endMs : null, this.host.policy().expectedShiftH));
     this.host.journal('duty', { what: 'battery_forecast', lasts: f.lasts, runtime_s: f.runtimeS, expected_s: f.expectedS, short_s: f.shortS, expected_from: w && w.endMs > now ? 'duty_window' : 'policy' });
+    this.save({ ...this.file, current: { ...cur, batteryShort: f.lasts === false } });
     if (f.lasts === false) {
-      this.save({ ...this.file, current: { ...cur, batteryShort: true } });
       this.host.feedback('refused');
       this.host.log.warn('battery will not last the duty', { runtimeS: f.runtimeS, expectedS: f.expectedS });
     }

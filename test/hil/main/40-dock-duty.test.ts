@@ -1,0 +1,44 @@
+/**
+ * Check-out and check-in on real kernel GPIO: the agent on qemu-hil (gpio-cdev) with the policy's
+ * dock rules on; pulling the gpio-sim dock line low (camera taken off the dock) starts a shift
+ * (`shift_start.trigger` dock), pulling it high again (docked) ends it (`shift_end.reason` dock),
+ * and the shift verifies.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runCli, shiftJournal, tempDataDir, type AgentProc } from '../../helpers/agent.js';
+import { LINE, setPull, sleep, startAgentVm, vmOnly } from '../lib.js';
+
+let agent: AgentProc | undefined;
+after(async () => {
+  await agent?.stop().catch(() => undefined);
+  setPull(LINE.dock, false);
+});
+
+void test('gpio-sim dock line: undocking starts the shift (trigger dock), docking ends it (reason dock); verify exit 0', { skip: vmOnly, timeout: 240_000 }, async () => {
+  for (const l of [LINE.shift, LINE.privacy]) setPull(l, false);
+  setPull(LINE.dock, true);
+  const dataDir = tempDataDir('hil-dock-');
+  const p = await runCli(['provision', '--data-dir', dataDir]);
+  assert.equal(p.code, 0, p.stderr);
+  agent = await startAgentVm({
+    board: 'qemu-hil',
+    dataDir,
+    config: { power: { intervalS: 1 }, policy: { encoderStallS: 20, dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.3 } },
+    env: { BODYCAM_LOG: 'info' },
+  });
+  await agent.waitFor((s) => s.docked === true && s.state === 'OFF_DUTY', 30_000, 'docked, off duty');
+  setPull(LINE.dock, false);
+  const s = await agent.waitFor((x) => x.state === 'RECORDING' && x.segments >= 1, 90_000, 'recording after the dock line went low');
+  assert.equal(shiftJournal(dataDir, s.shiftId!)[0]?.trigger, 'dock');
+  assert.equal((s.ext.duty as { startTrigger?: unknown }).startTrigger, 'dock');
+  await sleep(500);
+  setPull(LINE.dock, true);
+  await agent.waitFor((x) => x.state === 'OFF_DUTY', 60_000, 'off duty after the dock line went high');
+  assert.equal(shiftJournal(dataDir, s.shiftId!).find((r) => r.type === 'shift_end')?.reason, 'dock');
+  const r = await runCli(['verify', join(dataDir, 'shifts', s.shiftId!), '--pubkey', join(dataDir, 'identity', 'device.pub.pem'), '--json'], { timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const duty = (JSON.parse(r.stdout) as { duty: { startTrigger: string; endReason: string } }).duty;
+  assert.deepEqual([duty.startTrigger, duty.endReason], ['dock', 'dock']);
+});
