@@ -214,6 +214,8 @@ export class Daemon {
       this.persist(false);
     }
     if (persisted?.owed?.length) await this.dispatchTask(() => this.replayOwedRecords(persisted.owed ?? []));
+    // Duty triggers act only now that an open shift is resumed (a trigger on a stale OFF_DUTY would open a second shift).
+    this.duty?.arm();
 
     // The socket opens only once the shift is resumed (or its retry is scheduled, status FAULT):
     // before that, `status` would answer OFF_DUTY for a camera that is on duty.

@@ -77,6 +77,7 @@ export class DutyController implements DutyService {
   private readonly dock: DockTrigger;
   private scheduleTimer: Timer | undefined;
   private stopped = false;
+  private armed = false;
 
   constructor(dataDir: string, private readonly host: DutyHost) {
     this.store = new DutyStore(dataDir);
@@ -86,7 +87,11 @@ export class DutyController implements DutyService {
     });
   }
 
-  /** Loads duty.json, takes the dock's level as it is (never acted on), arms the schedule. */
+  /**
+   * Loads duty.json and takes the dock's level as it is (never acted on). Nothing acts until
+   * `arm()`: the daemon calls it once an open shift is resumed, so a duty window whose start
+   * passed while the agent was down cannot open a second shift beside the resumed one.
+   */
   start(docked: boolean | null, openShiftId: string | null): void {
     try {
       this.file = this.store.load();
@@ -97,6 +102,11 @@ export class DutyController implements DutyService {
     // A duty record for a shift that is no longer open (closed while the agent was down) is stale.
     if (this.file.current && this.file.current.shiftId !== openShiftId) this.file = { ...this.file, current: null };
     if (docked !== null) this.dock.initial(docked);
+  }
+
+  /** Starts acting: the duty window's timer runs and dock edges are taken. */
+  arm(): void {
+    this.armed = true;
     this.armSchedule();
   }
 
@@ -109,6 +119,7 @@ export class DutyController implements DutyService {
   // ---------------------------------------------------------------- inputs
 
   dockChanged(docked: boolean): void {
+    if (!this.armed) return this.dock.initial(docked);
     this.dock.change(docked);
   }
 
@@ -255,7 +266,7 @@ export class DutyController implements DutyService {
   private armSchedule(): void {
     this.scheduleTimer?.cancel();
     this.scheduleTimer = undefined;
-    if (this.stopped) return;
+    if (this.stopped || !this.armed) return;
     const before = this.file.window;
     const step = scheduleStep(before, this.host.clock.now(), this.host.onDuty());
     if (step.window !== before) this.save({ ...this.file, window: step.window });

@@ -6,7 +6,8 @@
  *   - docking it again ends the shift (policy dutyDockEnd: shift_end.reason dock) and releases the wearer;
  *   - central's team `start_duty` (group id) over MQTT starts the next one unassigned (wearer null,
  *     `unassigned` fault in the heartbeat), `end_duty` ends it (reason central);
- *   - a duty window (`schedule_duty`) starts a shift at its start and its overrun reaches central;
+ *   - a duty window (`schedule_duty`) survives a SIGKILL of the agent, starts a shift at its start,
+ *     and its overrun reaches central;
  *   - unsigned, expired, replayed, other-group and other-device duty commands are refused and journaled;
  *   - `bodycam verify --json` shows the wearer and the triggers, heartbeats carry Heartbeat.duty,
  *     duty events (battery forecast) arrive at central as EVENT_KIND_DUTY.
@@ -73,7 +74,7 @@ async function verifyJson(shiftId: string): Promise<{ code: number | null; json:
 
 const duty = (s: { ext: Record<string, Record<string, unknown>> }): Record<string, unknown> => s.ext.duty ?? {};
 
-void test('duty: wearer via the dock path, undock starts / dock ends the shift, team start_duty and end_duty over MQTT, a duty window, refusals journaled, verify shows wearer and triggers', { timeout: 240_000 }, async () => {
+void test('duty: wearer via the dock path, undock starts / dock ends the shift, team start_duty and end_duty over MQTT, a duty window kept across SIGKILL, refusals journaled, verify shows wearer and triggers', { timeout: 240_000 }, async () => {
   const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', DEV]);
   assert.equal(prov.code, 0, prov.stderr);
   obs = await Observer.start(broker, DEV);
@@ -156,10 +157,14 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   assert.equal(v2.code, 0, JSON.stringify(v2.json.findings));
   assert.deepEqual([v2.json.duty.startTrigger, v2.json.duty.endReason, v2.json.duty.wearer], ['central', 'central', null]);
 
-  // 6. A duty window through the dock path: starts at its start; its end passing while recording warns central.
+  // 6. A duty window through the dock path, then the agent's node process SIGKILLed and restarted:
+  //    the persisted window starts the shift; its end passing while recording warns central.
   const now = Date.now();
-  const sched = await dock(signed({ type: 'schedule_duty', startMs: now + 1500, endMs: now + 6000 }), 'schedule');
+  const sched = await dock(signed({ type: 'schedule_duty', startMs: now + 4000, endMs: now + 12_000 }), 'schedule');
   assert.equal(sched.code, 0, sched.stdout);
+  await agent.kill('SIGKILL');
+  agent = await startAgent({ dataDir, board, config });
+  assert.equal(duty(await agent.status()).scheduledStart, new Date(now + 4000).toISOString(), 'the window survived the SIGKILL');
   const s3 = await agent.waitFor((s) => s.state === 'RECORDING', 30_000, 'recording at the duty window start');
   assert.equal(shiftJournal(dataDir, s3.shiftId!)[0]!.trigger, 'schedule');
   await obs.waitFor(() => obs!.events().find((e) => e.kind === pb.EventKind.EVENT_KIND_DUTY && e.shiftId === s3.shiftId && /schedule_overrun/.test(e.journalLine)), 30_000, 'duty window overrun event');

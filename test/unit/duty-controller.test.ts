@@ -18,7 +18,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null } = {}) {
+function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null; arm?: boolean } = {}) {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'duty-'));
   if (!o.dir) dirs.push(dir);
   const clock = o.clock ?? new FakeClock(Date.UTC(2026, 10, 30, 8, 0, 0));
@@ -48,6 +48,7 @@ function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeCloc
   };
   const c = new DutyController(dir, host);
   c.start(o.docked ?? true, null);
+  if (o.arm !== false) c.arm();
   /** What the daemon does when the machine opens a shift: prepare, shift_start fields, then after. */
   const open = (shiftId: string, trigger: 'button' | 'dock' | 'central' | 'schedule') => {
     c.prepareShift(shiftId, trigger);
@@ -172,6 +173,20 @@ void test('schedule and assignment survive a restart (duty.json), and the window
   clock.advance(60_000);
   assert.deepEqual(a.calls, [], 'the stopped controller does nothing');
   assert.deepEqual(b.calls, ['start:schedule']);
+});
+
+void test('before arm() nothing acts: a passed window start and a dock edge wait for the resumed shift', () => {
+  const a = setup();
+  a.c.scheduleDuty('n1', a.clock.now() + 1000, a.clock.now() + 7_200_000);
+  a.c.stop();
+  a.clock.advance(5000);
+  const b = setup({ dutyDockStart: 1 }, { dir: a.dir, clock: a.clock, docked: true, arm: false });
+  b.c.dockChanged(false);
+  a.clock.advance(2000);
+  assert.deepEqual(b.calls, [], 'not armed: nothing starts');
+  b.c.arm();
+  assert.deepEqual(b.calls, ['start:schedule'], 'armed: the window that began while the agent was down starts the shift');
+  b.c.stop();
 });
 
 void test('a damaged duty.json is ignored: no schedule, no assignment, no throw', () => {
