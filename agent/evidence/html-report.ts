@@ -14,6 +14,7 @@ export const PALETTE = {
   pause: { PERSONAL_NEEDS: '#8e44ad', SENSITIVE_SITE: '#e67e22', other: '#d81b60' } as Record<string, string>,
   gap: {
     encoder_start: '#9aa7b0',
+    encoder_stop: '#9aa7b0',
     encoder_crash: '#8d5524',
     encoder_stall: '#b58b62',
     agent_restart: '#e64a19',

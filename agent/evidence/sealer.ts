@@ -22,11 +22,15 @@ import type { SegmentStorer } from './storer.js';
 import { SEGMENT_RE, segmentName } from '../../hal/encoder/args.js';
 import { describe } from '../lib/errors.js';
 
+/** Below this, the encoder's lag at a stop is frame granularity (the verifier tolerates 250 ms). */
+const TAIL_GAP_MIN_MS = 200;
+
 export type GapCause =
   | 'encoder_start'
   | 'encoder_crash'
   | 'encoder_stall'
   | 'encoder_reconfigure'
+  | 'encoder_stop'
   | 'agent_restart'
   | 'agent_stopped'
   | 'power_loss'
@@ -136,6 +140,16 @@ export class ShiftSealer {
     const g = this.pendingGap;
     this.pendingGap = undefined;
     if (g && at > g.start) this.append('gap', { cause: g.cause, start: isoMs(g.start), end: isoMs(at) });
+  }
+
+  /**
+   * The encoder stopped (pause or shift end decided at `at`) with its last media ending earlier:
+   * a starved encoder lags behind real time, and the frames it never delivered are an interval
+   * the shift must account for. Shorter tails are frame granularity, not evidence lost.
+   */
+  tailGap(at: number, cause: GapCause): void {
+    const end = this.lastMediaWallEnd;
+    if (end !== undefined && at - end > TAIL_GAP_MIN_MS) this.append('gap', { cause, start: isoMs(end), end: isoMs(at) });
   }
 
   /**

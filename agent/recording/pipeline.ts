@@ -156,9 +156,13 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
   /** Pause or end: no media expected from `at` on; the last segment is finalized and sealed. */
   async end(at: number): Promise<void> {
     this.halted = undefined;
-    this.o.evidence.current?.sealer.stopExpecting(at);
+    const s = this.o.evidence.current;
+    // With a gap pending (no media since a start or crash), that gap runs to `at` already.
+    const mediaFlowing = s !== undefined && s.sealer.pending === undefined;
+    s?.sealer.stopExpecting(at);
     await this.encoder!.stop();
-    await this.o.evidence.current?.sealer.drain();
+    await s?.sealer.drain();
+    if (s && mediaFlowing) s.sealer.tailGap(at, 'encoder_stop');
   }
 
   /**

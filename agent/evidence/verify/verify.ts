@@ -18,7 +18,7 @@ import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 export { UnusableInputError } from './chain.js';
 
 export const PAUSE_REASONS = ['PERSONAL_NEEDS', 'SENSITIVE_SITE'] as const;
-export const GAP_CAUSES = ['encoder_start', 'encoder_crash', 'encoder_stall', 'encoder_reconfigure', 'agent_restart', 'power_loss', 'agent_stopped', 'camera_lost', 'storage_full'] as const;
+export const GAP_CAUSES = ['encoder_start', 'encoder_crash', 'encoder_stall', 'encoder_reconfigure', 'encoder_stop', 'agent_restart', 'power_loss', 'agent_stopped', 'camera_lost', 'storage_full'] as const;
 /** Holes up to this long are clock granularity, not missing evidence (docs: "Coverage rule"). */
 export const COVERAGE_TOLERANCE_MS = 250;
 /** A new segment's media_start may differ from the previous media_end of the same run by this much. */
