@@ -441,7 +441,10 @@ export class Daemon {
         this.feedback?.play(eff.pattern);
         return;
       case 'encoder':
-        if (eff.action === 'start') await this.pipeline!.begin(eff.reason === 'resume' ? 'resume' : 'start', Date.now(), 'encoder_start');
+        // The gap to the first frame runs from the transition's decision (the instant shift_start
+        // or the resume is stamped with), not from when this effect got the CPU: under load the
+        // two differ by hundreds of ms, and that interval must be accounted for.
+        if (eff.action === 'start') await this.pipeline!.begin(eff.reason === 'resume' ? 'resume' : 'start', now, 'encoder_start');
         else await this.pipeline!.end(Date.now());
         return;
       case 'close_shift':
