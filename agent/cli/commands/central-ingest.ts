@@ -1,0 +1,39 @@
+/**
+ * `bodycam central ingest [--config FILE] [--once]`: central's ingest service (central/ingest/).
+ * Long-running by default (systemd: docs/central/bodycam-ingest.service); `--once` lists recent
+ * uploads, decides each one and exits: 0 when every shift found is verified (or was already
+ * decided), 1 when one was refused or could not be handled, 2 for a bad config.
+ *
+ * The service lives in `central/`, outside the camera's package (package.json "files"): it is
+ * loaded only here, so the device's `bodycam` never pays for it or needs it.
+ */
+import { parseArgs } from '../args.js';
+import { UsageError } from '../../lib/errors.js';
+
+export const INGEST_USAGE = `  ingest  [--config FILE] [--once]
+      The ingest service: verifies every uploaded shift and publishes the signed confirm_offload
+      (docs/central-ingest.md). FILE defaults to /etc/bodycam/ingest.json.`;
+
+export async function ingest(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, { config: { type: 'string' }, once: { type: 'boolean' } }, 'central ingest');
+  if (positionals.length) throw new UsageError(`central ingest: unexpected argument '${positionals[0]}'`);
+  const { loadIngestConfig } = await import('../../../central/ingest/config.js');
+  const { IngestService } = await import('../../../central/ingest/service.js');
+  const cfg = loadIngestConfig(flags.config ?? '/etc/bodycam/ingest.json');
+  const svc = new IngestService(cfg);
+  if (flags.once) {
+    await svc.start({ once: true });
+    await svc.idle();
+    await svc.stop();
+    const outcomes = [...svc.outcomes.values()];
+    return outcomes.some((o) => o === 'refused' || o === 'error') ? 1 : 0;
+  }
+  await svc.start();
+  await new Promise<void>((resolve) => {
+    const done = (): void => resolve();
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+  });
+  await svc.stop();
+  return 0;
+}
