@@ -61,11 +61,13 @@ export interface IngestConfig {
   readonly claimTtlS: number;
   /** Validity of the signed confirm_offload (the device's `central.maxTtlS` bounds it; default 86400). */
   readonly confirmTtlS: number;
+  /** Shifts verified at once by this worker (each in its own scratch dir). */
+  readonly concurrency: number;
   /** Prometheus text file (node_exporter textfile collector), rewritten after every shift. */
   readonly metricsFile: string | undefined;
 }
 
-const TOP = ['mqtt', 's3', 'registryDir', 'commandKey', 'centralKey', 'workDir', 'workerId', 'rescanS', 'lookbackH', 'claimTtlS', 'confirmTtlS', 'metricsFile'];
+const TOP = ['mqtt', 's3', 'registryDir', 'commandKey', 'centralKey', 'workDir', 'workerId', 'rescanS', 'lookbackH', 'claimTtlS', 'confirmTtlS', 'concurrency', 'metricsFile'];
 const MQTT = ['url', 'ca', 'cert', 'key', 'topicRoot', 'shareGroup', 'clientId'];
 const S3 = ['endpoint', 'region', 'forcePathStyle', 'bucket', 'keyPrefix', 'resultPrefix', 'credentialsFile', 'accessKeyId', 'secretAccessKey', 'requestTimeoutMs'];
 
@@ -179,6 +181,7 @@ export function parseIngestConfig(value: unknown, source: string): IngestConfig 
     lookbackH: numberField(o, 'lookbackH', '', 168, 1, 24 * 365, issues),
     claimTtlS: numberField(o, 'claimTtlS', '', 900, 1, 86400, issues),
     confirmTtlS: numberField(o, 'confirmTtlS', '', 86400, 60, 86400, issues),
+    concurrency: Math.round(numberField(o, 'concurrency', '', 4, 1, 64, issues)),
     metricsFile,
   };
   if (issues.length) throw new ConfigError(source, issues);

@@ -11,7 +11,7 @@
  *   what arrived while every worker was down, events the broker dropped, and shifts a killed worker
  *   left half-done. Events are a hint, the store is the truth (see README "Central ingest").
  *
- * Per shift (one at a time per worker), results under `<resultPrefix>/<deviceId>/<shiftId>/`:
+ * Per shift (`concurrency` at a time per worker, never one shift twice at once), results under `<resultPrefix>/<deviceId>/<shiftId>/`:
  *   1. `result.json` present → already decided: if it says verified and no `confirm.json` exists,
  *      the confirmation is (re)published from it; nothing is verified again.
  *   2. no `manifest.json` yet → waiting (the upload is not complete).
@@ -80,7 +80,8 @@ export class IngestService {
   private readonly queued = new Set<string>();
   /** Shifts this worker has decided or found decided: never handled again by this process. */
   private readonly done = new Set<string>();
-  private running = false;
+  /** Shifts being handled now (never two handlings of one shift in one worker). */
+  private readonly active = new Set<string>();
   private stopping = false;
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -124,7 +125,7 @@ export class IngestService {
 
   /** Resolves when the queue is empty and nothing is being handled (`--once`). */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.active.size === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -217,33 +218,39 @@ export class IngestService {
 
   private enqueue(r: ShiftRef): boolean {
     const k = refKey(r);
-    if (this.stopping || this.done.has(k) || this.queued.has(k)) return false;
+    if (this.stopping || this.done.has(k) || this.queued.has(k) || this.active.has(k)) return false;
     this.queued.add(k);
     this.queue.push(r);
-    void this.pump();
+    this.pump();
     return true;
   }
 
-  private async pump(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (!this.stopping && this.queue.length) {
-        const r = this.queue.shift()!;
-        this.queued.delete(refKey(r));
-        const outcome = await this.handle(r);
-        this.outcomes.set(refKey(r), outcome);
+  /**
+   * Starts queued shifts up to `concurrency` at once. A shift's time is mostly S3 round trips
+   * (about 16 requests), not CPU: the fleet bench measured 0.05 s of CPU in 0.25-1 s of wall per
+   * shift, so one worker verifies several shifts at a time.
+   */
+  private pump(): void {
+    while (!this.stopping && this.queue.length && this.active.size < this.cfg.concurrency) {
+      const r = this.queue.shift()!;
+      const k = refKey(r);
+      this.queued.delete(k);
+      this.active.add(k);
+      void this.handle(r).then((outcome) => {
+        this.active.delete(k);
+        this.outcomes.set(k, outcome);
         if (outcome === 'verified' || outcome === 'refused' || outcome === 'already') {
-          this.done.add(refKey(r));
-          this.backoffs.delete(refKey(r));
+          this.done.add(k);
+          this.backoffs.delete(k);
         }
         if (outcome === 'error') this.retryLater(r);
-      }
-    } finally {
-      this.running = false;
-      const w = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const f of w) f();
+        this.pump();
+        if (this.active.size === 0 && this.queue.length === 0) {
+          const w = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const f of w) f();
+        }
+      });
     }
   }
 

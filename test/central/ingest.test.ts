@@ -159,7 +159,8 @@ void test('two cameras\' shifts are verified and confirmed with no manual step, 
   })();
   const a2 = await recordAndUpload(a);
   await bDone;
-  await Promise.race([frozen, until('a worker to start verifying the shift of CAM-B', () => false, 90_000, logs)]);
+  await until('a worker to start verifying the shift of CAM-B', () => victim !== undefined, 90_000, logs);
+  await frozen;
   const prefixB = `ingest/${B}/${b1}/`;
   const resultAtFreeze = (await versions(store.operator, prefixB + 'result.json')).size > 0;
   assert.equal(resultAtFreeze, false, 'the worker was stopped before it decided');
@@ -191,4 +192,12 @@ void test('two cameras\' shifts are verified and confirmed with no manual step, 
   assert.match(prom, /bodycam_ingest_verify_seconds_count\{worker="[^"]+"\} [1-9]/);
   // Nothing more was alerted than the two refusals of the first test.
   assert.equal(alertMsgs.length, 2, JSON.stringify(alertMsgs));
+
+  // A single pass by a new worker (`--once`): every shift is found decided; nothing is verified again.
+  const once = startIngest(ingestConfig({ dir, workerId: 'w3', broker, store, registryDir, commandKey }), 'w3', join(dir, 'metrics-w3.prom'), ['--once']);
+  assert.equal(await once.exited, 0, once.text());
+  const decided = once.lines.filter((l) => l.msg === 'shift already decided').map((l) => l.shift).sort();
+  assert.equal(decided.length, 4, once.text());
+  assert.ok(decided.includes(a2) && decided.includes(b1));
+  assert.equal(once.lines.filter((l) => l.msg === 'shift verifying').length, 0);
 });
