@@ -177,18 +177,29 @@ export async function fleetSuite(): Promise<BenchSuite> {
 
         // ---- two ingest workers, event-driven (the rescan is a safety net, far away here)
         const client = broker.pki.client('ingest');
-        for (let w = 1; w <= WORKERS; w++) {
-          const cfgPath = join(dir, `ingest-w${w}.json`);
+        const startWorker = (name: string, resultPrefix: string): ReturnType<typeof spawn> => {
+          const cfgPath = join(dir, `ingest-${name}.json`);
           writeFileSync(cfgPath, JSON.stringify({
             mqtt: { url: broker.url, ca: broker.pki.ca, cert: client.cert, key: client.key },
-            s3: { endpoint: store.ceph.endpoint, bucket: BUCKET, keyPrefix: PREFIX, resultPrefix: 'ingest', credentialsFile: join(store.credsDir, 'operator.json') },
-            registryDir: registry, commandKey, workDir: join(dir, `work-w${w}`), workerId: `w${w}`, rescanS: 3600, claimTtlS: 600,
-            metricsFile: join(dir, `metrics-w${w}.prom`),
+            s3: { endpoint: store.ceph.endpoint, bucket: BUCKET, keyPrefix: PREFIX, resultPrefix, credentialsFile: join(store.credsDir, 'operator.json') },
+            registryDir: registry, commandKey, workDir: join(dir, `work-${name}`), workerId: name, rescanS: 3600, claimTtlS: 600,
+            metricsFile: join(dir, `metrics-${name}.prom`),
           }));
-          workers.push(spawn(process.execPath, [CLI, 'central', 'ingest', '--config', cfgPath], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BODYCAM_LOG: 'warn' } }));
-        }
+          const w = spawn(process.execPath, [CLI, 'central', 'ingest', '--config', cfgPath], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BODYCAM_LOG: 'warn' } });
+          workers.push(w);
+          return w;
+        };
+        const decided = (name: string): number => {
+          try {
+            const prom = readFileSync(join(dir, `metrics-${name}.prom`), 'utf8');
+            return [...prom.matchAll(/bodycam_ingest_shifts_total\{[^}]*\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+          } catch {
+            return 0;
+          }
+        };
+        const live = Array.from({ length: WORKERS }, (_, i) => startWorker(`w${i + 1}`, 'ingest'));
         await sleep(3000);
-        const workerCpu0 = workers.reduce((a, w) => a + cpuSeconds(w.pid!), 0);
+        const workerCpu0 = live.reduce((a, w) => a + cpuSeconds(w.pid!), 0);
         const brokerCpu0 = brokerPid ? cpuSeconds(brokerPid) : NaN;
 
         // ---- every camera uploads and announces; a few uploads at a time (one RGW, 2 cores)
@@ -221,7 +232,7 @@ export async function fleetSuite(): Promise<BenchSuite> {
         const totalMb = cams.reduce((a, c) => a + c.bytes, 0) / 1e6;
         const lat = cams.map((c) => (c.confirmedAt - c.uploadedAt) / 1000);
         const brokerCpu = brokerPid ? cpuSeconds(brokerPid) - brokerCpu0 : NaN;
-        const workerCpu = workers.reduce((a, w) => a + cpuSeconds(w.pid!), 0) - workerCpu0;
+        const workerCpu = live.reduce((a, w) => a + cpuSeconds(w.pid!), 0) - workerCpu0;
         const shiftMb = totalMb / N;
         // The workers' own figure: download + manifest check + verify per shift (metrics files).
         let vSum = 0;
@@ -231,12 +242,25 @@ export async function fleetSuite(): Promise<BenchSuite> {
           vSum += Number(/bodycam_ingest_verify_seconds_sum\{[^}]*\} ([\d.]+)/.exec(prom)?.[1] ?? NaN);
           vCount += Number(/bodycam_ingest_verify_seconds_count\{[^}]*\} (\d+)/.exec(prom)?.[1] ?? NaN);
         }
+        // ---- capacity: the same N shifts as a backlog (workers down during the uploads). Fresh
+        // workers with another result prefix find them by the store listing at start and decide
+        // them all; the cameras get a second, identical confirmation (harmless: idempotent).
+        for (const w of live) w.kill('SIGTERM');
+        const drainT0 = performance.now();
+        for (let i = 1; i <= WORKERS; i++) startWorker(`d${i}`, 'ingest-drain');
+        for (let t = Date.now() + 30 * 60_000; Array.from({ length: WORKERS }, (_, i) => decided(`d${i + 1}`)).reduce((a, b) => a + b, 0) < N; ) {
+          if (Date.now() > t) throw new Error('backlog not drained');
+          await sleep(200);
+        }
+        const drainS = (performance.now() - drainT0) / 1000;
+
         return [
           { metric: `cameras (simulated, one shift of ${SEGMENTS} × ${SEGMENT_BYTES / 1024} KiB each)`, value: N, unit: 'cameras', note: `${WORKERS} ingest workers, ${UPLOADS_AT_ONCE} uploads at a time, uploads done after ${uploadsDoneS.toFixed(1)} s` },
           { metric: 'upload → confirm latency p50', value: pct(lat, 50), unit: 's', note: 'includes the queue behind earlier uploads' },
           { metric: 'upload → confirm latency p99', value: pct(lat, 99), unit: 's' },
-          { metric: 'ingest throughput (first upload → last confirm)', value: (N / spanS) * 60, unit: 'shifts/min', baseline: 60 / verifyAloneS, baselineLabel: 'verifier alone (1 process, local copy)' },
-          { metric: 'ingest throughput', value: totalMb / spanS, unit: 'MB/s', baseline: shiftMb / verifyAloneS, baselineLabel: 'verifier alone' },
+          { metric: 'live: first upload → last confirm', value: (N / spanS) * 60, unit: 'shifts/min', note: 'bounded by the uploads here: ingest keeps up' },
+          { metric: `backlog of ${N} shifts found by listing and drained (${WORKERS} fresh workers, incl. their start)`, value: (N / drainS) * 60, unit: 'shifts/min', baseline: 60 / verifyAloneS, baselineLabel: 'verifier alone (1 process, local copy)' },
+          { metric: 'backlog drain', value: totalMb / drainS, unit: 'MB/s', baseline: shiftMb / verifyAloneS, baselineLabel: 'verifier alone', note: `${drainS.toFixed(1)} s` },
           { metric: 'download + verify per shift in ingest (worker metrics)', value: vSum / vCount, unit: 's', baseline: verifyAloneS, baselineLabel: 'verifier alone, local copy' },
           { metric: 'ingest worker CPU per shift', value: workerCpu / N, unit: 's', note: `${WORKERS} workers together, ${workerCpu.toFixed(1)} s over ${spanS.toFixed(1)} s` },
           { metric: 'broker CPU', value: (brokerCpu / spanS) * 100, unit: '% of a core', note: `${brokerCpu.toFixed(2)} s over ${spanS.toFixed(1)} s, ${N} TLS sessions` },
