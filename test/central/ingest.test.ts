@@ -181,6 +181,12 @@ void test('two cameras\' shifts are verified and confirmed with no manual step, 
     assert.ok(v.has(`ingest/${dev}/${shift}/report.json`) && v.has(`ingest/${dev}/${shift}/timeline.html`) && v.has(`ingest/${dev}/${shift}/confirm.json`));
     for (const w of workers) assert.ok(verifying(w, shift) <= 1, `${w.workerId} verified ${shift} at most once`);
   }
+  // The shared subscription: each camera's `uploaded` event reached exactly one worker of the group.
+  for (const shift of [a2, b1]) {
+    const heard = workers.map((w) => w.lines.filter((l) => l.msg === 'upload announced' && l.shift === shift).length);
+    assert.equal(heard.reduce((x, y) => x + y, 0), 1, `${shift} announced to one worker: ${heard.join(', ')}`);
+  }
+  for (const w of workers) assert.ok(w.lines.some((l) => l.msg === 'subscribed') && !w.lines.some((l) => l.msg === 'shared subscription refused'), `${w.workerId} subscribed`);
   // The killed worker's claim was taken over by the survivor once it expired.
   assert.equal((await resultOf(B, b1)).worker, survivor.workerId);
   assert.equal(verifying(victim!, b1), 1);
