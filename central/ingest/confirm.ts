@@ -18,8 +18,15 @@ export const ALERT_FORMAT = 'bodycam-ingest-alert/1';
 export const confirmTopic = (root: string, deviceId: string): string => `${root}${deviceId}/cmd`;
 export const alertTopic = (root: string): string => `${root}central/alert`;
 
+/** What a confirmation names: the shift and the exact manifest that was verified. */
+export interface ConfirmSubject {
+  readonly deviceId: string;
+  readonly shiftId: string;
+  readonly manifestSha256: string;
+}
+
 /** The signed command bytes; its nonce (hex) names it in logs and in the confirm record. */
-export function signedConfirm(key: KeyObject, v: ShiftVerification, ttlS: number, nowMs = Date.now()): { bytes: Uint8Array; id: string } {
+export function signedConfirm(key: KeyObject, v: ConfirmSubject, ttlS: number, nowMs = Date.now()): { bytes: Uint8Array; id: string } {
   const cmd = buildCommand({ deviceId: v.deviceId, action: { type: 'confirm_offload', shiftId: v.shiftId, manifestSha256: v.manifestSha256 }, ttlS, issuedAtMs: nowMs });
   return { bytes: signCommand(cmd, key), id: Buffer.from(cmd.nonce as Uint8Array).toString('hex') };
 }

@@ -23,9 +23,8 @@
  * A confirm is derived only from a complete `result.json`, and a result is never replaced (a
  * worker that finds one adopts it), so no two confirmations for one shift differ.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createLogger, type Logger } from '../../agent/lib/log.js';
 import { Backoff } from '../../agent/lib/backoff.js';
@@ -359,7 +358,7 @@ export class IngestService {
     if (result.verdict !== 'verified') return;
     const key = this.store.resultKey(r, CONFIRM_FILE);
     if (await this.store.exists(key)) return;
-    const c = signedConfirm(this.commandKey, { ...result, report: undefined }, this.cfg.confirmTtlS);
+    const c = signedConfirm(this.commandKey, result, this.cfg.confirmTtlS);
     await this.publish(confirmTopic(this.cfg.mqtt.topicRoot, r.deviceId), Buffer.from(c.bytes));
     this.metrics.confirmsPublished++;
     await this.store.put(key, JSON.stringify({ commandId: c.id, manifestSha256: result.manifestSha256, worker: this.cfg.workerId, at: new Date().toISOString() }) + '\n', 'application/json');

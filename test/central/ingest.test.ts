@@ -5,6 +5,7 @@
  * manual step. Uploads made while no worker runs are found by the store listing; a shift tampered
  * in the bucket and one from an unregistered camera are refused, reported and alerted; a worker
  * SIGKILLed mid-verification loses nothing.
+ * Budget: ≈ 45 s on an idle machine (one Ceph, one broker, three short shifts of the light sim board).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ import { startStore, getObject, versions, BUCKET, PREFIX, type Store } from '../
 import { ingestConfig, off, provision, recordShift, register, startCamera, startIngest, until, type IngestWorker } from './fleet.js';
 import type { IngestResult } from '../../central/ingest/service.js';
 import type { MqttClient } from 'mqtt';
+import { pb } from '../../agent/telemetry/proto.js';
 
 const A = 'CAM-A';
 const B = 'CAM-B';
@@ -91,7 +93,7 @@ const verifying = (w: IngestWorker, shift: string): number => w.lines.filter((l)
 
 const logs = (): string => workers.map((w) => `--- ${w.workerId}\n${w.text().slice(-3000)}`).join('\n');
 
-void test('uploads made while ingest is down are found at start: a tampered shift and an unregistered camera are refused, reported and alerted; the cameras keep their copies', { timeout: 180_000 }, async () => {
+void test('uploads made while ingest is down are found at start: a tampered shift and an unregistered camera are refused, reported and alerted, the cameras keep their copies; the shared subscription hands each event to exactly one worker', { timeout: 180_000 }, async () => {
   const [a, x] = await Promise.all([camera(A), camera(X)]);
   const [a1, x1] = await Promise.all([recordAndUpload(a), recordAndUpload(x)]);
   // An operator key overwrites a segment: a new version in the versioned, Object-Locked bucket.
@@ -131,6 +133,23 @@ void test('uploads made while ingest is down are found at start: a tampered shif
     assert.ok(off(await cam.status()).awaitingConfirmation.includes(shift));
   }
   for (const shift of [a1, x1]) assert.ok(workers.reduce((n, w) => n + verifying(w, shift), 0) === 1, `${shift} verified once in all`);
+
+  // The shared subscription splits events: six `uploaded` events (as CAM-A, for shifts whose upload
+  // is not in the store) each reach exactly one worker, and both workers get some.
+  for (const w of workers) assert.ok(w.lines.some((l) => l.msg === 'subscribed'), `${w.workerId} subscribed\n${w.text()}`);
+  const cam = await broker.connect(A);
+  const fakes = Array.from({ length: 6 }, (_, i) => `20261130T00000${i}Z-${A}`);
+  for (const [i, shift] of fakes.entries()) {
+    const line = JSON.stringify({ seq: 100 + i, type: 'offload', event: 'uploaded', shift, manifest_sha256: 'ab'.repeat(32) });
+    const ev = pb.Event.encode({ seq: 1000 + i, deviceId: A, kind: pb.EventKind.EVENT_KIND_OFFLOAD, type: 'offload', at: new Date().toISOString(), journalLine: line }).finish();
+    await cam.publishAsync(`bodycam/v1/${A}/event`, Buffer.from(ev), { qos: 1 });
+  }
+  cam.end(true);
+  const heardBy = (w: IngestWorker): string[] => w.lines.filter((l) => l.msg === 'upload announced' && fakes.includes(String(l.shift))).map((l) => String(l.shift));
+  await until('six announcements', () => workers.reduce((n, w) => n + heardBy(w).length, 0) >= 6, 20_000, logs);
+  assert.deepEqual(workers.flatMap(heardBy).sort(), fakes, 'each event reached exactly one worker');
+  for (const w of workers) assert.ok(heardBy(w).length >= 1, `${w.workerId} got a share: ${workers.map((x) => heardBy(x).length).join(', ')}`);
+  await until('the announced shifts reported as waiting', () => workers.flatMap((w) => w.lines.filter((l) => l.msg === 'shift waiting' && fakes.includes(String(l.shift)))).length >= 6, 20_000, logs);
   await x.stop();
   cams.delete(X);
 });
@@ -181,12 +200,11 @@ void test('two cameras\' shifts are verified and confirmed with no manual step, 
     assert.ok(v.has(`ingest/${dev}/${shift}/report.json`) && v.has(`ingest/${dev}/${shift}/timeline.html`) && v.has(`ingest/${dev}/${shift}/confirm.json`));
     for (const w of workers) assert.ok(verifying(w, shift) <= 1, `${w.workerId} verified ${shift} at most once`);
   }
-  // The shared subscription: each camera's `uploaded` event reached exactly one worker of the group.
+  // An event never reaches two workers (one sent to the frozen worker is lost with it: the listing found that shift).
   for (const shift of [a2, b1]) {
     const heard = workers.map((w) => w.lines.filter((l) => l.msg === 'upload announced' && l.shift === shift).length);
-    assert.equal(heard.reduce((x, y) => x + y, 0), 1, `${shift} announced to one worker: ${heard.join(', ')}`);
+    assert.ok(heard.reduce((x, y) => x + y, 0) <= 1, `${shift} announced to at most one worker: ${heard.join(', ')}`);
   }
-  for (const w of workers) assert.ok(w.lines.some((l) => l.msg === 'subscribed') && !w.lines.some((l) => l.msg === 'shared subscription refused'), `${w.workerId} subscribed`);
   // The killed worker's claim was taken over by the survivor once it expired.
   assert.equal((await resultOf(B, b1)).worker, survivor.workerId);
   assert.equal(verifying(victim!, b1), 1);

@@ -8,7 +8,7 @@
  * loaded only here, so the device's `bodycam` never pays for it or needs it.
  */
 import { parseArgs } from '../args.js';
-import { UsageError } from '../../lib/errors.js';
+import { BodycamError, UsageError, errnoCode } from '../../lib/errors.js';
 
 export const INGEST_USAGE = `  ingest  [--config FILE] [--once]
       The ingest service: verifies every uploaded shift and publishes the signed confirm_offload
@@ -17,8 +17,14 @@ export const INGEST_USAGE = `  ingest  [--config FILE] [--once]
 export async function ingest(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, { config: { type: 'string' }, once: { type: 'boolean' } }, 'central ingest');
   if (positionals.length) throw new UsageError(`central ingest: unexpected argument '${positionals[0]}'`);
-  const { loadIngestConfig } = await import('../../../central/ingest/config.js');
-  const { IngestService } = await import('../../../central/ingest/service.js');
+  let mod: [typeof import('../../../central/ingest/config.js'), typeof import('../../../central/ingest/service.js')];
+  try {
+    mod = await Promise.all([import('../../../central/ingest/config.js'), import('../../../central/ingest/service.js')]);
+  } catch (e) {
+    if (errnoCode(e) !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new BodycamError('STATE', 'central ingest is not part of this install (the camera package ships dist/agent and dist/hal only): run it from a central install of this repository');
+  }
+  const [{ loadIngestConfig }, { IngestService }] = mod;
   const cfg = loadIngestConfig(flags.config ?? '/etc/bodycam/ingest.json');
   const svc = new IngestService(cfg);
   if (flags.once) {
