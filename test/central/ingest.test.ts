@@ -187,6 +187,13 @@ void test('two cameras\' shifts are verified and confirmed with no manual step, 
   await victim!.exited;
   const survivor = workers.find((w) => w !== victim)!;
 
+  // Both shifts are decided (a refusal here is the camera's own evidence failing `bodycam verify`: say why).
+  for (const [dev, shift] of [[A, a2], [B, b1]] as const) {
+    const key = `ingest/${dev}/${shift}/result.json`;
+    await until(`a result for ${shift}`, async () => (await versions(store.operator, key)).size > 0, 90_000, logs);
+    const r = await resultOf(dev, shift);
+    assert.equal(r.verdict, 'verified', `${shift}: ${JSON.stringify(r.reasons)}`);
+  }
   // Both cameras get their confirmation and delete their local copies.
   await until('CAM-A deletes its confirmed shift', () => !existsSync(join(a.dataDir, 'shifts', a2)), 90_000, logs);
   await until('CAM-B deletes its confirmed shift', () => !existsSync(join(b.dataDir, 'shifts', b1)), 90_000, logs);
