@@ -4,6 +4,7 @@
  *   sign    --key K --device ID --type T …   build + sign one command (file or stdout)
  *   watch   --url U [--device ID]            print decoded telemetry, one JSON object per line
  *   publish --url U --device ID --file F     send a signed command and print its result
+ *   ingest  [--config F] [--once]            the ingest service (central-ingest.ts)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,8 +16,9 @@ import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { buildCommand, keyId, signCommand, ACTIONS, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
+import { INGEST_USAGE, ingest } from './central-ingest.js';
 
-const USAGE = `usage: bodycam central <keygen|sign|watch|publish> [options]
+const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest> [options]
 
   keygen  --out DIR [--force]
       DIR/central-cmd.key.pem (Ed25519 private key, 0600: keep it at central) and
@@ -33,7 +35,8 @@ const USAGE = `usage: bodycam central <keygen|sign|watch|publish> [options]
       Subscribes to bodycam/v1/<device or +>/# and prints each message decoded, as JSON lines.
   publish --url URL --device ID --file FILE [--ca F --cert F --key F] [--timeout S]
       Publishes a signed command on bodycam/v1/<ID>/cmd and prints the device's result.
-      Exit 0 when accepted, 1 when refused or no result arrived.`;
+      Exit 0 when accepted, 1 when refused or no result arrived.
+${INGEST_USAGE}`;
 
 const TLS_FLAGS = {
   url: { type: 'string' },
@@ -217,7 +220,7 @@ async function publish(argv: string[]): Promise<number> {
 
 export const centralCommand: Command = {
   name: 'central',
-  summary: 'central side of MQTT: key, sign and publish commands, watch telemetry',
+  summary: 'central side of MQTT: key, sign and publish commands, watch telemetry, ingest uploads',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -226,6 +229,7 @@ export const centralCommand: Command = {
       case 'sign': return signCmd(rest);
       case 'watch': return watch(rest);
       case 'publish': return publish(rest);
+      case 'ingest': return ingest(rest);
       default: throw new UsageError(sub ? `central: unknown subcommand '${sub}'` : 'central: a subcommand is required');
     }
   },
