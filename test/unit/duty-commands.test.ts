@@ -5,7 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI } from '../helpers/agent.js';
 import { buildCommand, signCommand, verifyCommand, type Action, type RefusedCommand, type VerifyOptions } from '../../agent/commands/commands.js';
 import { pb } from '../../agent/telemetry/proto.js';
 import { parseCentralConfig } from '../../agent/commands/config.js';
@@ -92,4 +97,35 @@ void test('central config: groupId is parsed and a bad one reported', () => {
   const bad: Array<{ where: string; message: string }> = [];
   assert.equal(parseCentralConfig({ groupId: 'no spaces' }, '/central', bad).groupId, undefined);
   assert.deepEqual(bad.map((i) => i.where), ['/central/groupId']);
+});
+
+void test('bodycam central sign: a team schedule_duty (--group) and an assign_wearer (--device) verify on the camera into their actions; --group on assign_wearer and a non-ISO --start are usage errors (exit 2)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duty-sign-'));
+  try {
+    const bodycam = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.equal(bodycam('central', 'keygen', '--out', dir).status, 0);
+    const pub = createPublicKey(readFileSync(join(dir, 'central-cmd.pub.pem')));
+    const key = join(dir, 'central-cmd.key.pem');
+    const now = Date.now();
+    const start = new Date(now + 60_000).toISOString();
+    const end = new Date(now + 8 * 3600_000).toISOString();
+    let r = bodycam('central', 'sign', '--key', key, '--group', 'team-a', '--type', 'schedule_duty', '--start', start, '--end', end, '--out', join(dir, 'sched.bin'));
+    assert.equal(r.status, 0, r.stderr);
+    const v1 = verifyCommand(readFileSync(join(dir, 'sched.bin')), opts({ keys: [pub], nowMs: now, deviceId: 'cam-9' }));
+    assert.ok(v1.ok, JSON.stringify(v1));
+    assert.deepEqual(v1.action, { type: 'schedule_duty', startMs: Date.parse(start), endMs: Date.parse(end) });
+    r = bodycam('central', 'sign', '--key', key, '--device', 'cam-9', '--type', 'assign_wearer', '--wearer', 'W-17', '--name', 'Ana Ilves', '--out', join(dir, 'wearer.bin'));
+    assert.equal(r.status, 0, r.stderr);
+    const v2 = verifyCommand(readFileSync(join(dir, 'wearer.bin')), opts({ keys: [pub], nowMs: now, deviceId: 'cam-9' }));
+    assert.ok(v2.ok, JSON.stringify(v2));
+    assert.deepEqual(v2.action, { type: 'assign_wearer', wearerId: 'W-17', name: 'Ana Ilves' });
+    r = bodycam('central', 'sign', '--key', key, '--group', 'team-a', '--type', 'assign_wearer', '--wearer', 'W-17', '--name', 'A', '--out', join(dir, 'x.bin'));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--group is only for start_duty, end_duty, schedule_duty/);
+    r = bodycam('central', 'sign', '--key', key, '--device', 'cam-9', '--type', 'schedule_duty', '--start', 'tomorrow', '--end', end, '--out', join(dir, 'x.bin'));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--start 'tomorrow' is not an ISO 8601 time/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -14,7 +14,7 @@ import type { Command } from '../command.js';
 import { parseArgs, type FlagSpecs } from '../args.js';
 import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { buildCommand, keyId, signCommand, ACTIONS, type Action, type ActionName } from '../../commands/commands.js';
+import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
 import { INGEST_USAGE, ingest } from './central-ingest.js';
 
@@ -23,13 +23,18 @@ const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest> [option
   keygen  --out DIR [--force]
       DIR/central-cmd.key.pem (Ed25519 private key, 0600: keep it at central) and
       DIR/central-cmd.pub.pem (configure on cameras: "central": {"commandPublicKey": PATH}).
-  sign    --key KEY --device ID --type TYPE [fields] [--ttl SECONDS] --out FILE|-
+  sign    --key KEY (--device ID | --group TEAM) --type TYPE [fields] [--ttl SECONDS] --out FILE|-
       TYPE and its fields:
         set_policy      --set NAME=VALUE (repeatable), e.g. --set personalNeedsMaxS=600
         legal_hold      --shift ID (--on | --off) [--reference TEXT]
         request_offload [--shift ID]
         identify        [--seconds N] (default 10)
         confirm_offload --shift ID --manifest SHA256
+        start_duty, end_duty
+        schedule_duty   --start ISO8601 --end ISO8601 (the duty window)
+        assign_wearer   --wearer ID --name TEXT
+      --group TEAM addresses start_duty, end_duty and schedule_duty to every camera whose
+      central.groupId is TEAM (publish the one signed file to each member's cmd topic).
       --out - writes the binary SignedCommand to stdout; --base64 encodes it.
   watch   --url URL [--device ID] [--ca F --cert F --key F] [--count N] [--timeout S]
       Subscribes to bodycam/v1/<device or +>/# and prints each message decoded, as JSON lines.
@@ -119,6 +124,20 @@ function parseAction(type: string, f: Record<string, unknown>): Action {
       return { type: 'identify', seconds: (f.seconds as number | undefined) ?? 10 };
     case 'confirm_offload':
       return { type: 'confirm_offload', shiftId: need('shift'), manifestSha256: need('manifest') };
+    case 'start_duty':
+      return { type: 'start_duty' };
+    case 'end_duty':
+      return { type: 'end_duty' };
+    case 'schedule_duty': {
+      const at = (k: string): number => {
+        const ms = Date.parse(need(k));
+        if (!Number.isFinite(ms)) throw new UsageError(`central sign: --${k} '${String(f[k])}' is not an ISO 8601 time`);
+        return ms;
+      };
+      return { type: 'schedule_duty', startMs: at('start'), endMs: at('end') };
+    }
+    case 'assign_wearer':
+      return { type: 'assign_wearer', wearerId: need('wearer'), name: need('name') };
     default:
       throw new UsageError(`central sign: unknown --type '${type}' (known: ${ACTIONS.join(', ')})`);
   }
@@ -142,8 +161,12 @@ async function signCmd(argv: string[]): Promise<number> {
     key: { type: 'string' }, device: { type: 'string' }, type: { type: 'string' }, out: { type: 'string' }, ttl: { type: 'number' },
     set: { type: 'string', multiple: true }, shift: { type: 'string' }, on: { type: 'boolean' }, off: { type: 'boolean' },
     reference: { type: 'string' }, seconds: { type: 'number' }, manifest: { type: 'string' }, base64: { type: 'boolean' },
+    group: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, wearer: { type: 'string' }, name: { type: 'string' },
   }, 'central sign');
-  for (const k of ['key', 'device', 'type', 'out'] as const) if (!flags[k]) throw new UsageError(`central sign: --${k} is required`);
+  for (const k of ['key', 'type', 'out'] as const) if (!flags[k]) throw new UsageError(`central sign: --${k} is required`);
+  // A team's duty command names its group instead of one device (the device checks both).
+  if (!flags.device === !flags.group) throw new UsageError('central sign: exactly one of --device, --group is required');
+  if (flags.group && !GROUP_ACTIONS.has(flags.type as ActionName)) throw new UsageError(`central sign: --group is only for ${[...GROUP_ACTIONS].join(', ')}`);
   const ttl = flags.ttl ?? 300;
   if (!(ttl > 0)) throw new UsageError('central sign: --ttl must be positive');
   let key;
@@ -153,12 +176,12 @@ async function signCmd(argv: string[]): Promise<number> {
     throw new BodycamError('CONFIG', `cannot load signing key ${flags.key}: ${describe(e)}`);
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new BodycamError('CONFIG', `${flags.key} is not an Ed25519 key`);
-  const cmd = buildCommand({ deviceId: flags.device!, action: parseAction(flags.type!, flags), ttlS: ttl });
+  const cmd = buildCommand({ deviceId: flags.device ?? '', ...(flags.group ? { groupId: flags.group } : {}), action: parseAction(flags.type!, flags), ttlS: ttl });
   const bytes = signCommand(cmd, key);
   const out = flags.base64 ? Buffer.from(Buffer.from(bytes).toString('base64') + '\n') : Buffer.from(bytes);
   if (flags.out === '-') process.stdout.write(out);
   else writeFileSync(flags.out!, out);
-  console.error(`signed ${flags.type} for ${flags.device}, id ${Buffer.from(cmd.nonce as Uint8Array).toString('hex')}, key ${keyId(createPublicKey(key))}, expires ${new Date(cmd.expiresAtMs as number).toISOString()}`);
+  console.error(`signed ${flags.type} for ${flags.device ?? `group ${flags.group}`}, id ${Buffer.from(cmd.nonce as Uint8Array).toString('hex')}, key ${keyId(createPublicKey(key))}, expires ${new Date(cmd.expiresAtMs as number).toISOString()}`);
   return 0;
 }
 
