@@ -45,6 +45,21 @@ export interface Policy {
    * crashing against a full disk; recording resumes by itself above twice this.
    */
   storageFloorMb: number;
+  /** Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream). */
+  obstructionDetect: number;
+  /** A covered/frozen/silent condition must last this long (s) to be a finding… */
+  obstructionOnsetS: number;
+  /** …and be gone this long (s) to end it (debounce both ways). */
+  obstructionClearS: number;
+  /** Haptic nag to the wearer every this many seconds while an obstruction lasts. */
+  obstructionNagS: number;
+  /** Lens covered/dark: luma mean (0–255) at or below this AND spread at or below the next. */
+  coveredLumaMax: number;
+  coveredSpreadMax: number;
+  /** Frozen picture: mean absolute frame difference (0–255, 64x36 at 2 fps) at or below this. */
+  frozenDiffMax: number;
+  /** Microphone blocked or dead: RMS level (dBFS) at or below this. */
+  silentDbfsMax: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -67,6 +82,14 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   offloadBandwidthKbps: 0,
   expectedShiftH: 12,
   storageFloorMb: 16,
+  obstructionDetect: 1,
+  obstructionOnsetS: 5,
+  obstructionClearS: 5,
+  obstructionNagS: 30,
+  coveredLumaMax: 24,
+  coveredSpreadMax: 10,
+  frozenDiffMax: 0.05,
+  silentDbfsMax: -70,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -90,6 +113,14 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   offloadBandwidthKbps: [0, 10_000_000],
   expectedShiftH: [0.5, 24],
   storageFloorMb: [2, 4096],
+  obstructionDetect: [0, 1],
+  obstructionOnsetS: [1, 120],
+  obstructionClearS: [1, 120],
+  obstructionNagS: [5, 600],
+  coveredLumaMax: [0, 128],
+  coveredSpreadMax: [0, 64],
+  frozenDiffMax: [0, 5],
+  silentDbfsMax: [-120, -20],
 });
 
 /**
