@@ -30,6 +30,8 @@ export const PALETTE = {
   signature: '#1e7b34',
   recovery: '#ff6f00',
   degrade: '#795548',
+  /** Obstructed lane (agent/obstruction): per kind. */
+  obstructed: { covered: '#4a148c', frozen: '#00838f', silent: '#ad1457', other: '#5d4037' } as Record<string, string>,
 } as const;
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -48,7 +50,8 @@ const W = 1100;
 const LEFT = 120;
 const RIGHT = 20;
 const LANE_H = 34;
-const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events'] as const;
+const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events', 'Obstructed'] as const;
+const obstructedColour = (kind: string): string => PALETTE.obstructed[kind] ?? PALETTE.obstructed.other!;
 
 function timelineSvg(r: VerifyReport): string {
   const t0 = r.start ? Date.parse(r.start) : Math.min(...r.timeline.map((t) => t.start));
@@ -96,6 +99,7 @@ function timelineSvg(r: VerifyReport): string {
     else if (t.kind === 'gap') parts.push(bar(t, 2, gapColour(t.label), 'gap'));
     else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
     else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));
+    else if (t.kind === 'obstructed') parts.push(bar(t, 5, obstructedColour(t.label), 'obstructed'));
   }
   // Everything after the last valid signature is unauthenticated: hatch it across all lanes.
   const signedAt = r.timeline.find((t) => t.kind === 'signature' && t.line === r.journal.signedThroughLine)?.start;
@@ -137,6 +141,7 @@ function legend(r: VerifyReport): string {
   if (r.timeline.some((t) => t.kind === 'unsealed')) items.push(['unsealed (never journaled)', PALETTE.unsealed]);
   if (r.journal.unsignedTail > 0) items.push(['unsigned (hatched)', PALETTE.unsigned]);
   items.push(['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
+  for (const k of new Set(r.timeline.filter((t) => t.kind === 'obstructed').map((t) => t.label))) items.push([`obstructed ${k}`, obstructedColour(k)]);
   return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
 }
 
@@ -182,6 +187,7 @@ export function renderHtml(r: VerifyReport): string {
     ...Object.entries(t.gapS).map(([k, v]): [string, string] => [`Gap ${esc(k)}`, `<i class="dot" style="background:${gapColour(k)}"></i>${fmtS(v)}`]),
     ['Not covered', t.uncoveredS > 0 ? `<b>${fmtS(t.uncoveredS)}</b>` : 'none'],
     ['Faults / gestures', `${t.faults} / ${t.gestures}`],
+    ...Object.entries(r.obstructions?.totals ?? {}).map(([k, v]): [string, string] => [`Obstructed ${esc(k)}`, `<i class="dot" style="background:${obstructedColour(k)}"></i>${v.count} interval(s), ${fmtS(v.seconds)}`]),
     [
       'Journal',
       `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
