@@ -52,6 +52,8 @@ const RIGHT = 20;
 const LANE_H = 34;
 const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events', 'Obstructed'] as const;
 const obstructedColour = (kind: string): string => PALETTE.obstructed[kind] ?? PALETTE.obstructed.other!;
+/** Obstruction kinds overlap (a frozen picture with a silent microphone): one row each. */
+const OBSTRUCTED_ROWS = ['covered', 'frozen', 'silent'];
 
 function timelineSvg(r: VerifyReport): string {
   const t0 = r.start ? Date.parse(r.start) : Math.min(...r.timeline.map((t) => t.start));
@@ -67,11 +69,13 @@ function timelineSvg(r: VerifyReport): string {
     parts.push(`<rect x="${LEFT}" y="${laneY(i) + 4}" width="${W - LEFT - RIGHT}" height="${LANE_H - 8}" fill="#f3f4f6"/>`);
     parts.push(`<text x="${LEFT - 8}" y="${laneY(i) + LANE_H / 2 + 4}" text-anchor="end" class="lane">${name}</text>`);
   });
-  const bar = (t: TimelineItem, lane: number, colour: string, cls: string): string => {
+  /** `row` of `rows`: kinds that may overlap (obstructions) share a lane in thin rows. */
+  const bar = (t: TimelineItem, lane: number, colour: string, cls: string, row = 0, rows = 1): string => {
     const x0 = x(t.start);
     const w = Math.max(2, x(t.end) - x0);
+    const h = (LANE_H - 8) / rows;
     const title = `${t.kind} ${t.label}: ${hms(t.start)}–${hms(t.end)} (${((t.end - t.start) / 1000).toFixed(1)} s)${t.line ? ` · journal line ${t.line}` : ''}`;
-    return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${laneY(lane) + 4}" width="${w.toFixed(1)}" height="${LANE_H - 8}" fill="${colour}"><title>${esc(title)}</title></rect>`;
+    return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${(laneY(lane) + 4 + row * h).toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="${colour}"><title>${esc(title)}</title></rect>`;
   };
   // Contiguous segments are drawn as one bar (an 8-hour shift has ~14 000 of them).
   let run: TimelineItem | undefined;
@@ -99,7 +103,7 @@ function timelineSvg(r: VerifyReport): string {
     else if (t.kind === 'gap') parts.push(bar(t, 2, gapColour(t.label), 'gap'));
     else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
     else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));
-    else if (t.kind === 'obstructed') parts.push(bar(t, 5, obstructedColour(t.label), 'obstructed'));
+    else if (t.kind === 'obstructed') parts.push(bar(t, 5, obstructedColour(t.label), 'obstructed', Math.max(0, OBSTRUCTED_ROWS.indexOf(t.label)), OBSTRUCTED_ROWS.length));
   }
   // Everything after the last valid signature is unauthenticated: hatch it across all lanes.
   const signedAt = r.timeline.find((t) => t.kind === 'signature' && t.line === r.journal.signedThroughLine)?.start;

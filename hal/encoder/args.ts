@@ -105,7 +105,7 @@ function zmqBind(path: string): string {
   if (!SAFE_PATH.test(path)) throw new Error(`sim scene socket path '${path}' cannot go into a filtergraph`);
   return `bind_address=ipc\\\\://${path}`;
 }
-const SAFE_PATH = /^\/[A-Za-z0-9._\/-]{1,100}$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]{1,100}$/;
 
 function videoInput(v: VideoSource): string[] {
   if (v.kind === 'lavfi') {
@@ -191,6 +191,18 @@ function analysisOutputs(args: RecordingArgs, hasAudio: boolean): string[] {
     '-map', '[anv]', '-f', 'rawvideo', '-flush_packets', '1', `pipe:${ANALYSIS_VIDEO_FD}`,
     ...(hasAudio ? ['-map', '[ana]', '-f', 's16le', '-flush_packets', '1', `pipe:${ANALYSIS_AUDIO_FD}`] : []),
   ];
+}
+
+/**
+ * Only the inputs and the analysis side outputs of `buildRecordingArgs` — the same sources and
+ * the same analysis filtergraph, nothing recorded. For checking the detectors over long scenes
+ * faster than real time (`paced: false` drops `-re`) and for the benchmark's cost split.
+ */
+export function buildAnalysisArgs(args: RecordingArgs & { readonly analysis: AnalysisOutput }, o: { paced: boolean; durationS?: number }): string[] {
+  const inputs = [...videoInput(args.video), ...audioInput(args.audio)]
+    .filter((a) => o.paced || a !== '-re')
+    .flatMap((a) => (a === '-i' && o.durationS !== undefined ? ['-t', String(o.durationS), a] : [a]));
+  return ['-hide_banner', '-nostdin', '-loglevel', args.ffmpegLogLevel ?? 'warning', ...inputs, ...analysisOutputs(args, args.audio.kind !== 'none')];
 }
 
 export function buildRecordingArgs(args: RecordingArgs): string[] {
