@@ -3,7 +3,8 @@
  * (`phase: start` / `phase: end`, docs/evidence-format.md) become intervals with kind, bounds,
  * duration and measures, with totals per kind. An obstruction never changes the verdict — the
  * picture or sound was useless, the evidence of that is intact — but every interval is listed.
- * A start without its end (the agent was killed) lasts to the end of the shift and says `open`.
+ * A start without its end (the agent was killed) lasts to the end of the shift — or to the next
+ * start of its kind — and says `open`.
  */
 import { parseTime, round3, type RecLine } from './chain.js';
 import type { TimelineItem } from './report.js';
@@ -44,7 +45,13 @@ export function obstructionIntervals(recs: readonly RecLine[], shiftEndMs: numbe
     if (r.type !== 'obstruction' || typeof r.kind !== 'string') continue;
     const start = parseTime(r.start);
     if (start === undefined) continue;
-    if (r.phase === 'start') open.set(r.kind, { startMs: start, line: l.no, measures: measuresOf(r.measures) });
+    if (r.phase === 'start') {
+      // A start while one of the kind is open: the agent died in between (its detector began
+      // afresh). The earlier interval lasted at most until this one began.
+      const prev = open.get(r.kind);
+      if (prev) push(r.kind, prev.startMs, start, prev.line, prev.measures, 'open');
+      open.set(r.kind, { startMs: start, line: l.no, measures: measuresOf(r.measures) });
+    }
     else if (r.phase === 'end') {
       const end = parseTime(r.end) ?? l.atMs ?? start;
       const o = open.get(r.kind);
