@@ -1,6 +1,7 @@
 /**
  * The control socket's own operations: `status`, `press` (virtual buttons) and `sim` (the sim
- * world's battery, dock, temperature). Extensions add theirs through the agent context. Every
+ * world's battery, dock, temperature; the lens — `picture` live/black/frozen — and the `mic`,
+ * put into the running lavfi ffmpeg at once). Extensions add theirs through the agent context. Every
  * request field is validated here; bad input is a UsageError the client sees as `{ok:false}`.
  */
 import { BodycamError } from '../lib/errors.js';
