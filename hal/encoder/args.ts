@@ -102,10 +102,11 @@ const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** A zmq endpoint inside a filter option: ':' escaped twice (graph, then option parser). */
 function zmqBind(path: string): string {
-  if (!SAFE_PATH.test(path)) throw new Error(`sim scene socket path '${path}' cannot go into a filtergraph`);
+  if (!sceneEndpointUsable(path)) throw new Error(`sim scene socket path '${path}' cannot go into a filtergraph`);
   return `bind_address=ipc\\\\://${path}`;
 }
-const SAFE_PATH = /^\/[A-Za-z0-9._/-]{1,100}$/;
+/** Needs no filtergraph escaping and fits a unix socket address (108 bytes). */
+export const sceneEndpointUsable = (path: string): boolean => /^\/[A-Za-z0-9._/-]{1,100}$/.test(path);
 
 function videoInput(v: VideoSource): string[] {
   if (v.kind === 'lavfi') {

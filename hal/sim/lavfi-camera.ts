@@ -10,7 +10,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Camera, CameraInfo } from '../types.js';
-import { SCENE_AUDIO_FILTER, SCENE_MAP, SCENE_VIDEO_FILTER, type ScenePicture } from '../encoder/args.js';
+import { SCENE_AUDIO_FILTER, SCENE_MAP, SCENE_VIDEO_FILTER, sceneEndpointUsable, type ScenePicture } from '../encoder/args.js';
 
 export class LavfiCamera implements Camera {
   readonly source = 'lavfi' as const;
@@ -32,9 +32,14 @@ export function sceneEndpoints(dataDir: string): { video: string; audio: string 
   return { video: join(dataDir, 'sim-scene-video.zmq'), audio: join(dataDir, 'sim-scene-audio.zmq') };
 }
 
-/** The scene a new lavfi run starts in (the sim world's), with its sockets. */
-export function sceneFor(dataDir: string, state: { picture: ScenePicture; mic: 'live' | 'silent' }): { video: { endpoint: string; picture: ScenePicture }; audio: { endpoint: string; silent: boolean } } {
+/**
+ * The scene a new lavfi run starts in (the sim world's), with its sockets; undefined — a plain
+ * testsrc2, not switchable — when the data dir's path cannot carry a socket into the filtergraph
+ * (recording must never fail for the sim's sake).
+ */
+export function sceneFor(dataDir: string, state: { picture: ScenePicture; mic: 'live' | 'silent' }): { video: { endpoint: string; picture: ScenePicture }; audio: { endpoint: string; silent: boolean } } | undefined {
   const e = sceneEndpoints(dataDir);
+  if (!sceneEndpointUsable(e.video) || !sceneEndpointUsable(e.audio)) return undefined;
   return { video: { endpoint: e.video, picture: state.picture }, audio: { endpoint: e.audio, silent: state.mic === 'silent' } };
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecordingArgs } from '../../hal/encoder/args.js';
+import { sceneFor } from '../../hal/sim/lavfi-camera.js';
 
 const base = {
   video: { kind: 'lavfi', width: 640, height: 360, fps: 30 },
@@ -71,4 +72,6 @@ test('sim scene: lavfi picture behind a zmq-commanded streamselect, tone behind 
   assert.equal(inputs[0], 'testsrc2=size=640x360:rate=30[live];color=c=black:s=640x360:r=30[black];smptebars=s=640x360:r=30[still];[live][black][still]streamselect@scene=inputs=3:map=1,zmq=bind_address=ipc\\\\:///tmp/d/v.zmq[out0]');
   assert.equal(inputs[1], 'sine=frequency=440:sample_rate=48000,volume@scene=volume=0,azmq=bind_address=ipc\\\\:///tmp/d/a.zmq');
   assert.throws(() => buildRecordingArgs({ ...base, video: { ...base.video, scene: { endpoint: '/tmp/a:b', picture: 'live' } } }), /cannot go into a filtergraph/);
+  assert.equal(sceneFor('/var/lib/body cam', { picture: 'live', mic: 'live' }), undefined, 'an unusable data dir path gives a plain source, never a failing argv');
+  assert.deepEqual(sceneFor('/d', { picture: 'frozen', mic: 'silent' }), { video: { endpoint: '/d/sim-scene-video.zmq', picture: 'frozen' }, audio: { endpoint: '/d/sim-scene-audio.zmq', silent: true } });
 });
