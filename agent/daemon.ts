@@ -55,6 +55,8 @@ import { FIRMWARE_VERSION } from './version.js';
 import { sameClockState, wireClockSource, type ClockReport } from '../hal/clock/index.js';
 import { PolicyStore } from './config/policy-store.js';
 import { DutyController } from './duty/controller.js';
+import { ObstructionRoom, ANALYSIS_FORMAT } from './obstruction/room.js';
+import { sceneFor } from '../hal/sim/lavfi-camera.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -97,6 +99,7 @@ export class Daemon {
   private gestures: GestureRecogniser | undefined;
   private pipeline: RecordingPipeline | undefined;
   private guard: StorageGuard | undefined;
+  private obstruction: ObstructionRoom | undefined;
   private signer: JournalSigner | undefined;
   private duty: DutyController | undefined;
   private deviceId = 'unprovisioned';
@@ -177,7 +180,18 @@ export class Daemon {
       belowFloor: () => this.guard?.belowFloor() ?? { below: false, freeBytes: 0 },
       serialize: (fn) => this.dispatchTask(fn),
       log: this.log.child('recording'),
+      analysis: () => (this.obstruction?.wanted ? ANALYSIS_FORMAT : undefined),
+      scene: () => (this.hal?.sim ? sceneFor(dataDir, this.hal.sim.state) : undefined),
     });
+    this.obstruction = new ObstructionRoom({
+      pipeline: this.pipeline,
+      policy: () => this.policy,
+      faults: this.faults,
+      journal: (type, fields) => void this.journal(type, fields),
+      nag: () => this.feedback?.nag(),
+      log: this.log.child('obstruction'),
+    });
+    this.obstruction.start();
     this.pipeline.on('run', () => this.persist(false));
     this.pipeline.on('changed', () => this.statusChanged());
     this.pipeline.start();
@@ -219,7 +233,7 @@ export class Daemon {
 
     // The socket opens only once the shift is resumed (or its retry is scheduled, status FAULT):
     // before that, `status` would answer OFF_DUTY for a camera that is on duty.
-    registerControlOps(this.control, { boardName: board.name, hal: () => this.hal!, status: () => this.status(), settled: () => this.queue });
+    registerControlOps(this.control, { dataDir, boardName: board.name, hal: () => this.hal!, status: () => this.status(), settled: () => this.queue });
     await this.control.start();
 
     this.guard.start();
@@ -250,6 +264,7 @@ export class Daemon {
     await this.queue.catch(() => undefined);
     for (const t of this.timers.values()) t.cancel();
     await this.pipeline?.stop();
+    this.obstruction?.stop();
     await this.evidence.suspend(Date.now());
     this.persist(true);
     this.evidence.deviceJournal.append('note', { what: 'agent_stopped' });
@@ -641,6 +656,7 @@ export class Daemon {
       pipeline: this.pipeline,
       faults: this.faults,
       storage: this.guard,
+      obstruction: this.obstruction,
       hal: this.hal,
       extensions: this.extensions,
       battery: this.battery,

@@ -16,6 +16,7 @@
  * | fault          | (state's)        | double blink / 2 s   | –                         |
  * | offloading     | off              | 0.5 Hz slow blink    | –                         |
  * | identify       | (state's)        | 5 Hz blink + buzzer  | –                         |
+ * | obstruction    | (state's)        | (fault's)            | three long pulses, again every obstructionNagS |
  */
 import type { Outputs, OutputName } from '../hal/types.js';
 import type { FeedbackPattern } from './shift/machine.js';
@@ -41,6 +42,9 @@ const HAPTIC: Partial<Record<FeedbackPattern, number[]>> = {
   shift_ended: [400, 200, 400],
   refused: [80],
 };
+
+/** The obstruction nag: long enough (1.3 s) to be felt through a uniform, unlike a gesture's ack. */
+const OBSTRUCTION_NAG = [300, 200, 300, 200, 300];
 
 export class Feedback {
   private base: Base = 'off_duty';
@@ -86,6 +90,11 @@ export class Feedback {
     if (this.fault === on) return;
     this.fault = on;
     this.apply();
+  }
+
+  /** Nags the wearer: the lens, picture or microphone is obstructed (agent/obstruction). */
+  nag(): void {
+    this.haptic(OBSTRUCTION_NAG);
   }
 
   /** Central's "identify": blink the status LED and the buzzer for `seconds`. */

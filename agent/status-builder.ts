@@ -40,6 +40,8 @@ export interface StatusSources {
   readonly clock: Record<string, unknown> | undefined;
   /** The duty room's section (agent/duty/controller.ts DutyStatus), under `ext.duty`. */
   readonly duty?: object | undefined;
+  /** Obstruction detection (agent/obstruction/room.ts): reported as `ext.obstruction`. */
+  readonly obstruction?: { status(): Record<string, unknown> } | undefined;
 }
 
 export function reportedState(st: ShiftState, owed: number, encoderRunning: boolean, offloading: boolean): ShiftStateName {
@@ -106,6 +108,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
       storageGuard: { episodes: x.storage?.episodes ?? 0 },
       transition: { owedEffects: x.owedEffects, attempts: x.owedAttempts },
+      ...(x.obstruction ? { obstruction: x.obstruction.status() } : {}),
     },
   };
 }

@@ -53,6 +53,21 @@ export interface Policy {
   dutyCentral: number;
   /** The dock line must stay in its new level this long (s) before a dock trigger acts. */
   dockDebounceS: number;
+  /** Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream). */
+  obstructionDetect: number;
+  /** A covered/frozen/silent condition must last this long (s) to be a finding… */
+  obstructionOnsetS: number;
+  /** …and be gone this long (s) to end it (debounce both ways). */
+  obstructionClearS: number;
+  /** Haptic nag to the wearer every this many seconds while an obstruction lasts. */
+  obstructionNagS: number;
+  /** Lens covered/dark: luma mean (0–255) at or below this AND spread at or below the next. */
+  coveredLumaMax: number;
+  coveredSpreadMax: number;
+  /** Frozen picture: mean absolute frame difference (0–255, 64x36 at 2 fps) at or below this. */
+  frozenDiffMax: number;
+  /** Microphone blocked or dead: RMS level (dBFS) at or below this. */
+  silentDbfsMax: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -79,6 +94,14 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   dutyDockEnd: 0,
   dutyCentral: 1,
   dockDebounceS: 0.5,
+  obstructionDetect: 1,
+  obstructionOnsetS: 5,
+  obstructionClearS: 5,
+  obstructionNagS: 30,
+  coveredLumaMax: 24,
+  coveredSpreadMax: 10,
+  frozenDiffMax: 0.05,
+  silentDbfsMax: -70,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -106,6 +129,14 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   dutyDockEnd: [0, 1],
   dutyCentral: [0, 1],
   dockDebounceS: [0.1, 10],
+  obstructionDetect: [0, 1],
+  obstructionOnsetS: [1, 120],
+  obstructionClearS: [1, 120],
+  obstructionNagS: [5, 600],
+  coveredLumaMax: [0, 128],
+  coveredSpreadMax: [0, 64],
+  frozenDiffMax: [0, 5],
+  silentDbfsMax: [-120, -20],
 });
 
 /** Policy fields that are switches: 0 or 1, nothing in between. */

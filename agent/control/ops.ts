@@ -1,6 +1,7 @@
 /**
  * The control socket's own operations: `status`, `press` (virtual buttons) and `sim` (the sim
- * world's battery, dock, temperature). Extensions add theirs through the agent context. Every
+ * world's battery, dock, temperature; the lens — `picture` live/black/frozen — and the `mic`,
+ * put into the running lavfi ffmpeg at once). Extensions add theirs through the agent context. Every
  * request field is validated here; bad input is a UsageError the client sees as `{ok:false}`.
  */
 import { BodycamError } from '../lib/errors.js';
@@ -8,6 +9,7 @@ import type { ControlServer } from './server.js';
 import type { Hal, ButtonName, VirtualButtons } from '../../hal/index.js';
 import type { StatusSnapshot } from '../status.js';
 import type { SimState } from '../../hal/sim/sim-world.js';
+import { pictureCommand, sceneEndpoints, sendSceneCommand, soundCommand } from '../../hal/sim/lavfi-camera.js';
 
 export interface ControlOpsDeps {
   readonly boardName: string;
@@ -15,6 +17,8 @@ export interface ControlOpsDeps {
   readonly status: () => StatusSnapshot;
   /** Resolves when the machine has handled everything queued so far. */
   readonly settled: () => Promise<void>;
+  /** The data dir (the sim scene's sockets live there). */
+  readonly dataDir?: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,20 +51,50 @@ async function press(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{
   return { pressed: `${button} x${count} hold ${holdS}s` };
 }
 
-async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{ sim: SimState }> {
+/** Enumerated sim fields: the lens and the microphone (obstruction). */
+const SIM_ENUMS: Readonly<Partial<Record<keyof SimState, readonly string[]>>> = { picture: ['live', 'black', 'frozen'], mic: ['live', 'silent'] };
+
+async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{ sim: SimState; scene?: Record<string, string> }> {
   const sim = d.hal().sim;
   if (!sim) throw new BodycamError('USAGE', `board '${d.boardName}' simulates nothing`);
   const set = req.set;
   if (typeof set !== 'object' || set === null) throw new BodycamError('USAGE', 'sim needs "set": {...}');
-  const allowed: Record<keyof SimState, 'number' | 'boolean'> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean' };
+  const allowed: Partial<Record<keyof SimState, 'number' | 'boolean'>> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean' };
   const patch: Partial<SimState> = {};
   for (const [k, v] of Object.entries(set)) {
+    const choices = SIM_ENUMS[k as keyof SimState];
+    if (choices) {
+      if (typeof v !== 'string' || !choices.includes(v)) throw new BodycamError('USAGE', `sim field '${k}' must be one of ${choices.join(', ')}`);
+      (patch as Record<string, unknown>)[k] = v;
+      continue;
+    }
     const type = allowed[k as keyof SimState];
-    if (!type) throw new BodycamError('USAGE', `unknown sim field '${k}' (known: ${Object.keys(allowed).join(', ')})`);
+    if (!type) throw new BodycamError('USAGE', `unknown sim field '${k}' (known: ${[...Object.keys(allowed), ...Object.keys(SIM_ENUMS)].join(', ')})`);
     if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) throw new BodycamError('USAGE', `sim field '${k}' must be a ${type}`);
     (patch as Record<string, unknown>)[k] = v;
   }
   if (patch.batteryPct !== undefined && (patch.batteryPct < 0 || patch.batteryPct > 100)) throw new BodycamError('USAGE', 'batteryPct must be in [0, 100]');
   sim.update(patch);
-  return { sim: { ...sim.state } };
+  const scene = await applyScene(d, patch);
+  return { sim: { ...sim.state }, ...(scene ? { scene } : {}) };
+}
+
+/**
+ * Puts a changed picture or microphone into the running lavfi ffmpeg. No ffmpeg (off duty,
+ * paused): the next run starts in the sim world's scene, so the answer says `not running`.
+ */
+async function applyScene(d: ControlOpsDeps, patch: Partial<SimState>): Promise<Record<string, string> | undefined> {
+  if ((patch.picture === undefined && patch.mic === undefined) || !d.dataDir || d.hal().camera.source !== 'lavfi') return undefined;
+  const e = sceneEndpoints(d.dataDir);
+  const out: Record<string, string> = {};
+  const send = async (what: string, endpoint: string, cmd: string): Promise<void> => {
+    try {
+      out[what] = await sendSceneCommand(endpoint, cmd);
+    } catch {
+      out[what] = 'not running';
+    }
+  };
+  if (patch.picture !== undefined) await send('picture', e.video, pictureCommand(patch.picture));
+  if (patch.mic !== undefined) await send('mic', e.audio, soundCommand(patch.mic === 'silent'));
+  return out;
 }

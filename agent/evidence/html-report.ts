@@ -32,6 +32,8 @@ export const PALETTE = {
   signature: '#1e7b34',
   recovery: '#ff6f00',
   degrade: '#795548',
+  /** Obstructed lane (agent/obstruction): per kind. */
+  obstructed: { covered: '#4a148c', frozen: '#00838f', silent: '#ad1457', other: '#5d4037' } as Record<string, string>,
 } as const;
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -50,7 +52,10 @@ const W = 1100;
 const LEFT = 120;
 const RIGHT = 20;
 const LANE_H = 34;
-const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events'] as const;
+const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events', 'Obstructed'] as const;
+const obstructedColour = (kind: string): string => PALETTE.obstructed[kind] ?? PALETTE.obstructed.other!;
+/** Obstruction kinds overlap (a frozen picture with a silent microphone): one row each. */
+const OBSTRUCTED_ROWS = ['covered', 'frozen', 'silent'];
 
 function timelineSvg(r: VerifyReport): string {
   const t0 = r.start ? Date.parse(r.start) : Math.min(...r.timeline.map((t) => t.start));
@@ -66,11 +71,13 @@ function timelineSvg(r: VerifyReport): string {
     parts.push(`<rect x="${LEFT}" y="${laneY(i) + 4}" width="${W - LEFT - RIGHT}" height="${LANE_H - 8}" fill="#f3f4f6"/>`);
     parts.push(`<text x="${LEFT - 8}" y="${laneY(i) + LANE_H / 2 + 4}" text-anchor="end" class="lane">${name}</text>`);
   });
-  const bar = (t: TimelineItem, lane: number, colour: string, cls: string): string => {
+  /** `row` of `rows`: kinds that may overlap (obstructions) share a lane in thin rows. */
+  const bar = (t: TimelineItem, lane: number, colour: string, cls: string, row = 0, rows = 1): string => {
     const x0 = x(t.start);
     const w = Math.max(2, x(t.end) - x0);
+    const h = (LANE_H - 8) / rows;
     const title = `${t.kind} ${t.label}: ${hms(t.start)}–${hms(t.end)} (${((t.end - t.start) / 1000).toFixed(1)} s)${t.line ? ` · journal line ${t.line}` : ''}`;
-    return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${laneY(lane) + 4}" width="${w.toFixed(1)}" height="${LANE_H - 8}" fill="${colour}"><title>${esc(title)}</title></rect>`;
+    return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${(laneY(lane) + 4 + row * h).toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="${colour}"><title>${esc(title)}</title></rect>`;
   };
   // Contiguous segments are drawn as one bar (an 8-hour shift has ~14 000 of them).
   let run: TimelineItem | undefined;
@@ -98,6 +105,7 @@ function timelineSvg(r: VerifyReport): string {
     else if (t.kind === 'gap') parts.push(bar(t, 2, gapColour(t.label), 'gap'));
     else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
     else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));
+    else if (t.kind === 'obstructed') parts.push(bar(t, 5, obstructedColour(t.label), 'obstructed', Math.max(0, OBSTRUCTED_ROWS.indexOf(t.label)), OBSTRUCTED_ROWS.length));
   }
   // Everything after the last valid signature is unauthenticated: hatch it across all lanes.
   const signedAt = r.timeline.find((t) => t.kind === 'signature' && t.line === r.journal.signedThroughLine)?.start;
@@ -139,6 +147,7 @@ function legend(r: VerifyReport): string {
   if (r.timeline.some((t) => t.kind === 'unsealed')) items.push(['unsealed (never journaled)', PALETTE.unsealed]);
   if (r.journal.unsignedTail > 0) items.push(['unsigned (hatched)', PALETTE.unsigned]);
   items.push(['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
+  for (const k of new Set(r.timeline.filter((t) => t.kind === 'obstructed').map((t) => t.label))) items.push([`obstructed ${k}`, obstructedColour(k)]);
   return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
 }
 
@@ -185,6 +194,7 @@ export function renderHtml(r: VerifyReport): string {
     ['Not covered', t.uncoveredS > 0 ? `<b>${fmtS(t.uncoveredS)}</b>` : 'none'],
     ['Faults / gestures', `${t.faults} / ${t.gestures}`],
     ...(r.duty ? [['Wearer', r.duty.wearer ? `${esc(r.duty.wearer.name)} (${esc(r.duty.wearer.id)})` : '<b>unassigned</b>'] as [string, string], ['Duty', esc(dutyLine(r.duty))] as [string, string]] : []),
+    ...Object.entries(r.obstructions?.totals ?? {}).map(([k, v]): [string, string] => [`Obstructed ${esc(k)}`, `<i class="dot" style="background:${obstructedColour(k)}"></i>${v.count} interval(s), ${fmtS(v.seconds)}`]),
     [
       'Journal',
       `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +

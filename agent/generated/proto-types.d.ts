@@ -1450,7 +1450,13 @@ export namespace bodycam {
             EVENT_KIND_SEGMENT = 17,
 
             /** `duty`: trigger ignored, battery forecast short, duty window overrun, wearer assigned. */
-            EVENT_KIND_DUTY = 18
+            EVENT_KIND_DUTY = 18,
+
+            /**
+             * `obstruction`: a covered lens, frozen picture or silent microphone began (`phase` "start")
+             * or ended (`phase` "end"); the record carries kind, start, end and measures.
+             */
+            EVENT_KIND_OBSTRUCTION = 20
         }
 
         /**
@@ -2334,6 +2340,136 @@ export namespace bodycam {
             type $Shape = bodycam.v1.Fault.$Properties;
         }
 
+        /** What is obstructed. */
+        enum ObstructionKind {
+
+            /** Unknown (never sent by a v1 agent). */
+            OBSTRUCTION_KIND_UNSPECIFIED = 0,
+
+            /** The lens is covered or the picture dark: low luma mean and spread. */
+            OBSTRUCTION_KIND_COVERED = 1,
+
+            /** The picture is frozen: frames arrive but do not change. */
+            OBSTRUCTION_KIND_FROZEN = 2,
+
+            /** The microphone is silent (blocked or dead): level below the policy's floor. */
+            OBSTRUCTION_KIND_SILENT = 3
+        }
+
+        /**
+         * Properties of an Obstruction.
+         * @deprecated Use bodycam.v1.Obstruction.$Properties instead.
+         */
+        interface IObstruction extends bodycam.v1.Obstruction.$Properties {
+        }
+
+        /**
+         * One obstruction that lasts now (also journaled as an `obstruction` record pair and raised as
+         * the fault `obstruction_<kind>`).
+         */
+        class Obstruction {
+
+            /**
+             * Constructs a new Obstruction.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.Obstruction.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** What is obstructed. */
+            kind: bodycam.v1.ObstructionKind;
+
+            /** When the condition began (its first bad measurement), RFC 3339 UTC ms. */
+            since: string;
+
+            /**
+             * The kind's measure averaged since then: luma mean 0-255 (covered), mean absolute frame
+             * difference 0-255 (frozen), RMS level in dBFS (silent).
+             */
+            measure: number;
+
+            /**
+             * Creates a new Obstruction instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Obstruction instance
+             */
+            static create(properties: bodycam.v1.Obstruction.$Shape): bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape;
+            static create(properties?: bodycam.v1.Obstruction.$Properties): bodycam.v1.Obstruction;
+
+            /**
+             * Encodes the specified Obstruction message. Does not implicitly {@link bodycam.v1.Obstruction.verify|verify} messages.
+             * @param message Obstruction message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.Obstruction.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an Obstruction message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape} Obstruction
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape;
+
+            /**
+             * Verifies an Obstruction message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an Obstruction message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Obstruction
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.Obstruction;
+
+            /**
+             * Creates a plain object from an Obstruction message. Also converts values to other types if specified.
+             * @param message Obstruction
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.Obstruction, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Obstruction to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Obstruction {
+
+            /** Properties of an Obstruction. */
+            interface $Properties {
+
+                /** What is obstructed. */
+                kind?: (bodycam.v1.ObstructionKind|null);
+
+                /** When the condition began (its first bad measurement), RFC 3339 UTC ms. */
+                since?: (string|null);
+
+                /**
+                 * The kind's measure averaged since then: luma mean 0-255 (covered), mean absolute frame
+                 * difference 0-255 (frozen), RMS level in dBFS (silent).
+                 */
+                measure?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an Obstruction. */
+            type $Shape = bodycam.v1.Obstruction.$Properties;
+        }
+
         /**
          * Properties of a Heartbeat.
          * @deprecated Use bodycam.v1.Heartbeat.$Properties instead.
@@ -2433,6 +2569,9 @@ export namespace bodycam {
 
             /** Duty: what started the shift, who wears the camera, the duty window. */
             duty?: (bodycam.v1.Duty.$Properties|null);
+
+            /** Obstructions that last now (empty when none, or when detection is off by policy). */
+            obstructions: bodycam.v1.Obstruction.$Properties[];
 
             /**
              * Creates a new Heartbeat instance using the specified properties.
@@ -2571,6 +2710,9 @@ export namespace bodycam {
 
                 /** Duty: what started the shift, who wears the camera, the duty window. */
                 duty?: (bodycam.v1.Duty.$Properties|null);
+
+                /** Obstructions that last now (empty when none, or when detection is off by policy). */
+                obstructions?: (bodycam.v1.Obstruction.$Properties[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

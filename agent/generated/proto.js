@@ -3908,6 +3908,8 @@ export const bodycam = $root.bodycam = (() => {
          * @property {number} EVENT_KIND_OUTBOX_OVERFLOW=16 The outbox was full and dropped events; see `overflow`. Not a journal record.
          * @property {number} EVENT_KIND_SEGMENT=17 `segment` (only when the device config asks for segment events).
          * @property {number} EVENT_KIND_DUTY=18 `duty`: trigger ignored, battery forecast short, duty window overrun, wearer assigned.
+         * @property {number} EVENT_KIND_OBSTRUCTION=20 `obstruction`: a covered lens, frozen picture or silent microphone began (`phase` "start")
+         * or ended (`phase` "end"); the record carries kind, start, end and measures.
          */
         v1.EventKind = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3930,6 +3932,7 @@ export const bodycam = $root.bodycam = (() => {
             values[valuesById[16] = "EVENT_KIND_OUTBOX_OVERFLOW"] = 16;
             values[valuesById[17] = "EVENT_KIND_SEGMENT"] = 17;
             values[valuesById[18] = "EVENT_KIND_DUTY"] = 18;
+            values[valuesById[20] = "EVENT_KIND_OBSTRUCTION"] = 20;
             return values;
         })();
 
@@ -4797,6 +4800,10 @@ export const bodycam = $root.bodycam = (() => {
                     case "EVENT_KIND_DUTY":
                     case 18:
                         message.kind = 18;
+                        break;
+                    case "EVENT_KIND_OBSTRUCTION":
+                    case 20:
+                        message.kind = 20;
                         break;
                     default:
                         if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
@@ -6699,6 +6706,337 @@ export const bodycam = $root.bodycam = (() => {
             return Fault;
         })();
 
+        /**
+         * What is obstructed.
+         * @name bodycam.v1.ObstructionKind
+         * @enum {number}
+         * @property {number} OBSTRUCTION_KIND_UNSPECIFIED=0 Unknown (never sent by a v1 agent).
+         * @property {number} OBSTRUCTION_KIND_COVERED=1 The lens is covered or the picture dark: low luma mean and spread.
+         * @property {number} OBSTRUCTION_KIND_FROZEN=2 The picture is frozen: frames arrive but do not change.
+         * @property {number} OBSTRUCTION_KIND_SILENT=3 The microphone is silent (blocked or dead): level below the policy's floor.
+         */
+        v1.ObstructionKind = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "OBSTRUCTION_KIND_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "OBSTRUCTION_KIND_COVERED"] = 1;
+            values[valuesById[2] = "OBSTRUCTION_KIND_FROZEN"] = 2;
+            values[valuesById[3] = "OBSTRUCTION_KIND_SILENT"] = 3;
+            return values;
+        })();
+
+        v1.Obstruction = (function() {
+
+            /**
+             * Properties of an Obstruction.
+             * @typedef {Object} bodycam.v1.Obstruction.$Properties
+             * @property {bodycam.v1.ObstructionKind|null} [kind] What is obstructed.
+             * @property {string|null} [since] When the condition began (its first bad measurement), RFC 3339 UTC ms.
+             * @property {number|null} [measure] The kind's measure averaged since then: luma mean 0-255 (covered), mean absolute frame
+             * difference 0-255 (frozen), RMS level in dBFS (silent).
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Obstruction.
+             * @memberof bodycam.v1
+             * @interface IObstruction
+             * @augments bodycam.v1.Obstruction.$Properties
+             * @deprecated Use bodycam.v1.Obstruction.$Properties instead.
+             */
+
+            /**
+             * Shape of an Obstruction.
+             * @typedef {bodycam.v1.Obstruction.$Properties} bodycam.v1.Obstruction.$Shape
+             */
+
+            /**
+             * Constructs a new Obstruction.
+             * @memberof bodycam.v1
+             * @classdesc One obstruction that lasts now (also journaled as an `obstruction` record pair and raised as
+             * the fault `obstruction_<kind>`).
+             * @constructor
+             * @param {bodycam.v1.Obstruction.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Obstruction = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * What is obstructed.
+             * @member {bodycam.v1.ObstructionKind} kind
+             * @memberof bodycam.v1.Obstruction
+             * @instance
+             */
+            Obstruction.prototype.kind = 0;
+
+            /**
+             * When the condition began (its first bad measurement), RFC 3339 UTC ms.
+             * @member {string} since
+             * @memberof bodycam.v1.Obstruction
+             * @instance
+             */
+            Obstruction.prototype.since = "";
+
+            /**
+             * The kind's measure averaged since then: luma mean 0-255 (covered), mean absolute frame
+             * difference 0-255 (frozen), RMS level in dBFS (silent).
+             * @member {number} measure
+             * @memberof bodycam.v1.Obstruction
+             * @instance
+             */
+            Obstruction.prototype.measure = 0;
+
+            /**
+             * Creates a new Obstruction instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.Obstruction
+             * @static
+             * @param {bodycam.v1.Obstruction.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.Obstruction} Obstruction instance
+             * @type {{
+             *   (properties: bodycam.v1.Obstruction.$Shape): bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape;
+             *   (properties?: bodycam.v1.Obstruction.$Properties): bodycam.v1.Obstruction;
+             * }}
+             */
+            Obstruction.create = function(properties) {
+                return new Obstruction(properties);
+            };
+
+            /**
+             * Encodes the specified Obstruction message. Does not implicitly {@link bodycam.v1.Obstruction.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.Obstruction
+             * @static
+             * @param {bodycam.v1.Obstruction.$Properties} message Obstruction message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Obstruction.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.kind);
+                if (message.since != null && $Object.hasOwnProperty.call(message, "since") && message.since !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.since);
+                if (message.measure != null && $Object.hasOwnProperty.call(message, "measure") && !$Object.is(message.measure, 0))
+                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.measure);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Obstruction message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.Obstruction
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape} Obstruction
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Obstruction.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.Obstruction();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.since = value;
+                            else
+                                delete message.since;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.measure = value;
+                            else
+                                delete message.measure;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an Obstruction message.
+             * @function verify
+             * @memberof bodycam.v1.Obstruction
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            Obstruction.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    if (typeof message.kind !== "number" || (message.kind | 0) !== message.kind)
+                        return "kind: enum value expected";
+                if (message.since != null && $Object.hasOwnProperty.call(message, "since"))
+                    if (!$util.isString(message.since))
+                        return "since: string expected";
+                if (message.measure != null && $Object.hasOwnProperty.call(message, "measure"))
+                    if (typeof message.measure !== "number")
+                        return "measure: number expected";
+                return null;
+            };
+
+            /**
+             * Creates an Obstruction message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.Obstruction
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.Obstruction} Obstruction
+             */
+            Obstruction.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.Obstruction)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.Obstruction: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.Obstruction();
+                if (object.kind !== 0 && (typeof object.kind !== "string" || $root.bodycam.v1.ObstructionKind[object.kind] !== 0))
+                    switch (object.kind) {
+                    case "OBSTRUCTION_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "OBSTRUCTION_KIND_COVERED":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "OBSTRUCTION_KIND_FROZEN":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    case "OBSTRUCTION_KIND_SILENT":
+                    case 3:
+                        message.kind = 3;
+                        break;
+                    default:
+                        if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
+                            message.kind = object.kind;
+                    }
+                if (object.since != null)
+                    if (typeof object.since !== "string" || object.since.length)
+                        message.since = $String(object.since);
+                if (object.measure != null)
+                    if (!$Object.is($Number(object.measure), 0))
+                        message.measure = $Number(object.measure);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an Obstruction message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.Obstruction
+             * @static
+             * @param {bodycam.v1.Obstruction} message Obstruction
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Obstruction.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.kind = options.enums === $String ? "OBSTRUCTION_KIND_UNSPECIFIED" : 0;
+                    object.since = "";
+                    object.measure = 0;
+                }
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = options.enums === $String ? $root.bodycam.v1.ObstructionKind[message.kind] === $undefined ? message.kind : $root.bodycam.v1.ObstructionKind[message.kind] : message.kind;
+                if (message.since != null && $Object.hasOwnProperty.call(message, "since"))
+                    object.since = message.since;
+                if (message.measure != null && $Object.hasOwnProperty.call(message, "measure"))
+                    object.measure = options.json && !$isFinite(message.measure) ? $String(message.measure) : message.measure;
+                return object;
+            };
+
+            /**
+             * Converts this Obstruction to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.Obstruction
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Obstruction.prototype.toJSON = function() {
+                return Obstruction.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Obstruction;
+        })();
+
         v1.Heartbeat = (function() {
 
             /**
@@ -6730,6 +7068,7 @@ export const bodycam = $root.bodycam = (() => {
              * @property {number|null} [load1] 1-minute load average (/proc/loadavg).
              * @property {number|null} [memAvailableBytes] Available memory in bytes (/proc/meminfo MemAvailable).
              * @property {bodycam.v1.Duty.$Properties|null} [duty] Duty: what started the shift, who wears the camera, the duty window.
+             * @property {Array.<bodycam.v1.Obstruction.$Properties>|null} [obstructions] Obstructions that last now (empty when none, or when detection is off by policy).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6757,6 +7096,7 @@ export const bodycam = $root.bodycam = (() => {
              */
             const Heartbeat = function (properties) {
                 this.faults = [];
+                this.obstructions = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -6964,6 +7304,14 @@ export const bodycam = $root.bodycam = (() => {
              */
             Heartbeat.prototype.duty = null;
 
+            /**
+             * Obstructions that last now (empty when none, or when detection is off by policy).
+             * @member {Array.<bodycam.v1.Obstruction.$Properties>} obstructions
+             * @memberof bodycam.v1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.obstructions = $util.emptyArray;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -7068,6 +7416,9 @@ export const bodycam = $root.bodycam = (() => {
                     writer.uint32(/* id 24, wireType 0 =*/192).uint64(message.memAvailableBytes);
                 if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
                     $root.bodycam.v1.Duty.encode(message.duty, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
+                if (message.obstructions != null && message.obstructions.length)
+                    for (let i = 0; i < message.obstructions.length; ++i)
+                        $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7315,6 +7666,14 @@ export const bodycam = $root.bodycam = (() => {
                             message.duty = $root.bodycam.v1.Duty.decode(reader, reader.size(), $undefined, _depth + 1, message.duty);
                             continue;
                         }
+                    case 28: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.obstructions && message.obstructions.length))
+                                message.obstructions = [];
+                            message.obstructions.push($root.bodycam.v1.Obstruction.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7444,6 +7803,15 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.Duty.verify(message.duty, _depth + 1);
                     if (error)
                         return "duty." + error;
+                }
+                if (message.obstructions != null && $Object.hasOwnProperty.call(message, "obstructions")) {
+                    if (!$Array.isArray(message.obstructions))
+                        return "obstructions: array expected";
+                    for (let i = 0; i < message.obstructions.length; ++i) {
+                        let error = $root.bodycam.v1.Obstruction.verify(message.obstructions[i], _depth + 1);
+                        if (error)
+                            return "obstructions." + error;
+                    }
                 }
                 return null;
             };
@@ -7629,6 +7997,16 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.duty: object expected");
                     message.duty = $root.bodycam.v1.Duty.fromObject(object.duty, _depth + 1);
                 }
+                if (object.obstructions) {
+                    if (!$Array.isArray(object.obstructions))
+                        throw $TypeError(".bodycam.v1.Heartbeat.obstructions: array expected");
+                    message.obstructions = $Array(object.obstructions.length);
+                    for (let i = 0; i < object.obstructions.length; ++i) {
+                        if (!$util.isObject(object.obstructions[i]))
+                            throw $TypeError(".bodycam.v1.Heartbeat.obstructions: object expected");
+                        message.obstructions[i] = $root.bodycam.v1.Obstruction.fromObject(object.obstructions[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -7649,8 +8027,10 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.faults = [];
+                    object.obstructions = [];
+                }
                 if (options.defaults) {
                     if ($util.Long) {
                         let long = new $util.Long(0, 0, true);
@@ -7763,6 +8143,11 @@ export const bodycam = $root.bodycam = (() => {
                         object.memAvailableBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.memAvailableBytes) : options.longs === $Number ? new $util.LongBits(message.memAvailableBytes.low >>> 0, message.memAvailableBytes.high >>> 0).toNumber(true) : message.memAvailableBytes;
                 if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
                     object.duty = $root.bodycam.v1.Duty.toObject(message.duty, options, _depth + 1);
+                if (message.obstructions && message.obstructions.length) {
+                    object.obstructions = $Array(message.obstructions.length);
+                    for (let j = 0; j < message.obstructions.length; ++j)
+                        object.obstructions[j] = $root.bodycam.v1.Obstruction.toObject(message.obstructions[j], options, _depth + 1);
+                }
                 return object;
             };
 

@@ -17,7 +17,7 @@ import type { Policy } from '../config/policy.js';
 import type { BoardConfig } from '../config/board.js';
 import type { Camera } from '../../hal/types.js';
 import { EncoderSupervisor, type RunReason } from '../../hal/encoder/supervisor.js';
-import { buildRecordingArgs, SEGMENT_RE } from '../../hal/encoder/args.js';
+import { buildRecordingArgs, SEGMENT_RE, type AnalysisOutput, type AudioSource, type VideoSource } from '../../hal/encoder/args.js';
 import { encoderBinary, findExecutable } from '../../hal/encoder/binary.js';
 import type { GapCause } from '../evidence/sealer.js';
 import type { ShiftEvidence } from '../evidence/shift-evidence.js';
@@ -47,6 +47,12 @@ export interface PipelineEvents extends Record<string, unknown[]> {
   run: [run: number];
   /** Something status shows changed. */
   changed: [];
+  /** An encoder run started (analysis side outputs begin afresh). */
+  runStarted: [run: number];
+  /** Raw analysis bytes of the running encoder (agent/obstruction reads them). */
+  analysis: [run: number, stream: 'video' | 'audio', chunk: Buffer];
+  /** The encoder run ended: no more analysis bytes from it. */
+  runEnded: [run: number];
 }
 
 export interface PipelineOptions {
@@ -64,6 +70,10 @@ export interface PipelineOptions {
   /** Runs `fn` in the machine's queue, so a reconfigure never interleaves with a transition. */
   readonly serialize: (fn: () => Promise<void>) => Promise<void>;
   readonly log: Logger;
+  /** Obstruction analysis side outputs for the next run (undefined = detection off). */
+  readonly analysis?: () => AnalysisOutput | undefined;
+  /** The sim scene a lavfi run starts in (sim boards only). */
+  readonly scene?: () => { video: NonNullable<VideoSource['scene']>; audio: NonNullable<AudioSource['scene']> } | undefined;
 }
 
 export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
@@ -243,6 +253,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       this.o.evidence.current?.sealer.runStarted(r.run, this.encoderFps());
       if (r.pid) this.pidfile.write(r.pid);
       this.o.faults.clear('encoder_start');
+      this.emit('runStarted', r.run);
       this.emit('run', r.run);
       this.emit('changed');
     });
@@ -269,8 +280,10 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     enc.on('segment', (r, seg) => {
       void this.o.evidence.current?.sealer.segmentClosed(r.run, seg.file, seg.mediaStart, seg.mediaEnd, seg.closedAtWall);
     });
+    enc.on('analysis', (r, stream, chunk) => this.emit('analysis', r.run, stream, chunk));
     enc.on('runEnded', (r, exit, how) => {
       this.fpsNow = 0;
+      this.emit('runEnded', r.run);
       this.pidfile.remove();
       this.emit('changed');
       const s = this.o.evidence.current;
@@ -310,9 +323,11 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       }
     }
     const stageDir = this.o.storer.stageDir(s.shiftId, s.dir);
+    const scene = b.camera.source === 'lavfi' ? this.o.scene?.() : undefined;
+    const analysis = this.o.analysis?.();
     const argv = buildRecordingArgs({
-      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}) },
-      audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}) },
+      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}), ...(scene ? { scene: scene.video } : {}) },
+      audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}), ...(scene && b.audio.source === 'lavfi' ? { scene: scene.audio } : {}) },
       encoder: {
         video: b.encoder.video,
         preset: b.encoder.preset ?? 'veryfast',
@@ -324,6 +339,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       segmentS: this.o.policy().segmentS,
       startNumber: nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]),
       outDir: stageDir,
+      ...(analysis ? { analysis } : {}),
     });
     this.o.log.debug('encoder argv', { reason, argv });
     return argv;

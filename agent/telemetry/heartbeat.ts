@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import type { StatusSnapshot } from '../status.js';
 import { pb, type HeartbeatProps, type ShiftState, type PauseReason } from './proto.js';
+import type { bodycam } from '../generated/proto-types.js';
+
+type ObstructionKind = bodycam.v1.ObstructionKind;
 
 const BLOCK = 1000;
 
@@ -92,6 +95,23 @@ export function readSystem(dataDir: string): SystemReads {
   return { uptimeS, load1, memAvailableBytes: m ? Number(m[1]) * 1024 : 0, clock: { source, synced }, storage };
 }
 
+const OBSTRUCTION_KINDS: Readonly<Record<string, ObstructionKind>> = {
+  covered: pb.ObstructionKind.OBSTRUCTION_KIND_COVERED,
+  frozen: pb.ObstructionKind.OBSTRUCTION_KIND_FROZEN,
+  silent: pb.ObstructionKind.OBSTRUCTION_KIND_SILENT,
+};
+
+/** Active obstructions from status (`ext.obstruction.active`, agent/obstruction/room.ts). */
+function obstructionsOf(st: StatusSnapshot): Array<{ kind: ObstructionKind; since: string; measure: number }> {
+  const active = (st.ext.obstruction as { active?: unknown } | undefined)?.active;
+  if (!Array.isArray(active)) return [];
+  return active.map((a: { kind?: unknown; since?: unknown; measure?: unknown }) => ({
+    kind: OBSTRUCTION_KINDS[String(a.kind)] ?? pb.ObstructionKind.OBSTRUCTION_KIND_UNSPECIFIED,
+    since: typeof a.since === 'string' ? a.since : '',
+    measure: typeof a.measure === 'number' ? a.measure : 0,
+  }));
+}
+
 const numOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 export interface HeartbeatInput {
@@ -157,6 +177,7 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     docked: st.docked ?? null,
     load1: i.sys.load1,
     memAvailableBytes: i.sys.memAvailableBytes,
+    obstructions: obstructionsOf(st),
     duty: dutyOf(st.ext.duty),
   };
 }

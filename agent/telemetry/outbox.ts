@@ -58,6 +58,7 @@ const KINDS: Readonly<Record<string, EventKind>> = {
   offload: pb.EventKind.EVENT_KIND_OFFLOAD,
   segment: pb.EventKind.EVENT_KIND_SEGMENT,
   duty: pb.EventKind.EVENT_KIND_DUTY,
+  obstruction: pb.EventKind.EVENT_KIND_OBSTRUCTION,
 };
 export const eventKindOf = (type: string): EventKind => KINDS[type] ?? pb.EventKind.EVENT_KIND_UNSPECIFIED;
 

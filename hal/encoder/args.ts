@@ -14,6 +14,15 @@
  *   segment is closed; progress goes to fd 4 (first-frame latency, fps, drops) — neither is parsed
  *   from stderr, which stays for diagnostics.
  * - lavfi sources run with `-re`: unpaced they would produce media ~10x faster than real time.
+ * - obstruction analysis (optional) taps the *inputs*, not the encoded output, in a separate
+ *   `-filter_complex`: 64x36 gray frames at 2 fps (raw, fd 5) and 4 kHz mono s16 audio (raw,
+ *   fd 6). The recorded output keeps its own `-map 0:v:0`/`-vf` chain untouched, and the burned-in
+ *   timestamp never reaches the analysis. Raw bytes, not ffmpeg's metadata printers: `ametadata
+ *   print` to a pipe was only flushed at exit (measured), `-flush_packets 1` makes the raw muxers
+ *   write every frame at once.
+ * - the sim scene (lavfi only): black and still sources behind a `streamselect`, a `volume` on the
+ *   tone, each with a `zmq`/`azmq` filter on a unix socket, so the sim can cover, freeze or mute
+ *   the camera while this very ffmpeg keeps recording.
  */
 export interface VideoSource {
   readonly kind: 'lavfi' | 'v4l2';
@@ -24,13 +33,33 @@ export interface VideoSource {
   readonly device?: string;
   /** v4l2 input pixel format (ffmpeg name). */
   readonly inputFormat?: string;
+  /** lavfi only: a switchable sim scene (live / black / still) commanded over this zmq socket. */
+  readonly scene?: { readonly endpoint: string; readonly picture: ScenePicture };
 }
+
+export type ScenePicture = 'live' | 'black' | 'frozen';
+/** streamselect input per picture (the order of the sources in the lavfi graph). */
+export const SCENE_MAP: Readonly<Record<ScenePicture, number>> = { live: 0, black: 1, frozen: 2 };
+export const SCENE_VIDEO_FILTER = 'streamselect@scene';
+export const SCENE_AUDIO_FILTER = 'volume@scene';
 
 export interface AudioSource {
   readonly kind: 'lavfi' | 'alsa' | 'none';
   readonly device?: string;
   readonly sampleRate: number;
   readonly channels: number;
+  /** lavfi only: the tone can be muted over this zmq socket. */
+  readonly scene?: { readonly endpoint: string; readonly silent: boolean };
+}
+
+/** The tiny side stream the obstruction detectors read (never part of the recording). */
+export interface AnalysisOutput {
+  /** Gray frames per second on ANALYSIS_VIDEO_FD. */
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+  /** Mono s16le sample rate on ANALYSIS_AUDIO_FD (only when the recording has audio). */
+  readonly audioRate: number;
 }
 
 export interface EncoderSettings {
@@ -57,20 +86,38 @@ export interface RecordingArgs {
   readonly startNumber: number;
   readonly outDir: string;
   readonly ffmpegLogLevel?: 'error' | 'warning' | 'info';
+  /** Obstruction analysis side outputs; absent = none (detection off). */
+  readonly analysis?: AnalysisOutput;
 }
 
 export const SEGMENT_LIST_FD = 3;
 export const PROGRESS_FD = 4;
+export const ANALYSIS_VIDEO_FD = 5;
+export const ANALYSIS_AUDIO_FD = 6;
 export const segmentName = (n: number): string => `seg-${String(n).padStart(6, '0')}.ts`;
 export const SEGMENT_RE = /^seg-(\d{6})\.ts$/;
 
 /** Device ids are restricted to this alphabet, so they need no escaping inside a filtergraph. */
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** A zmq endpoint inside a filter option: ':' escaped twice (graph, then option parser). */
+function zmqBind(path: string): string {
+  if (!sceneEndpointUsable(path)) throw new Error(`sim scene socket path '${path}' cannot go into a filtergraph`);
+  return `bind_address=ipc\\\\://${path}`;
+}
+/** Needs no filtergraph escaping and fits a unix socket address (108 bytes). */
+export const sceneEndpointUsable = (path: string): boolean => /^\/[A-Za-z0-9._/-]{1,100}$/.test(path);
+
 function videoInput(v: VideoSource): string[] {
   if (v.kind === 'lavfi') {
     // testsrc2 moves (a counter and a sweep), so a frozen pipeline is visible in the footage.
-    return ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${v.width}x${v.height}:rate=${v.fps}`];
+    const live = `testsrc2=size=${v.width}x${v.height}:rate=${v.fps}`;
+    if (!v.scene) return ['-re', '-f', 'lavfi', '-i', live];
+    const s = `${v.width}x${v.height}`;
+    const graph =
+      `${live}[live];color=c=black:s=${s}:r=${v.fps}[black];smptebars=s=${s}:r=${v.fps}[still];` +
+      `[live][black][still]${SCENE_VIDEO_FILTER}=inputs=3:map=${SCENE_MAP[v.scene.picture]},zmq=${zmqBind(v.scene.endpoint)}[out0]`;
+    return ['-re', '-f', 'lavfi', '-i', graph];
   }
   if (!v.device) throw new Error('v4l2 source needs a device');
   return [
@@ -89,8 +136,11 @@ function audioInput(a: AudioSource): string[] {
   switch (a.kind) {
     case 'none':
       return [];
-    case 'lavfi':
-      return ['-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${a.sampleRate}`];
+    case 'lavfi': {
+      const tone = `sine=frequency=440:sample_rate=${a.sampleRate}`;
+      if (!a.scene) return ['-re', '-f', 'lavfi', '-i', tone];
+      return ['-re', '-f', 'lavfi', '-i', `${tone},${SCENE_AUDIO_FILTER}=volume=${a.scene.silent ? 0 : 1},azmq=${zmqBind(a.scene.endpoint)}`];
+    }
     case 'alsa':
       return ['-f', 'alsa', '-thread_queue_size', '64', '-sample_rate', String(a.sampleRate), '-channels', String(a.channels), '-i', a.device ?? 'default'];
   }
@@ -128,6 +178,34 @@ function videoCodec(args: RecordingArgs): string[] {
   return ['-c:v', 'h264_v4l2m2m', ...common, '-force_key_frames', `expr:gte(t,n_forced*${args.segmentS})`];
 }
 
+/**
+ * The analysis side outputs. `flags=area` averages each 20x20 block, so sensor noise does not
+ * read as motion; `-flush_packets 1` hands every frame to the pipe at once (the detectors' latency).
+ */
+function analysisOutputs(args: RecordingArgs, hasAudio: boolean): string[] {
+  const an = args.analysis;
+  if (!an) return [];
+  const chains = [`[0:v]fps=${an.fps},scale=${an.width}:${an.height}:flags=area,format=gray[anv]`];
+  if (hasAudio) chains.push(`[1:a]aresample=${an.audioRate},aformat=sample_fmts=s16:channel_layouts=mono[ana]`);
+  return [
+    '-filter_complex', chains.join(';'),
+    '-map', '[anv]', '-f', 'rawvideo', '-flush_packets', '1', `pipe:${ANALYSIS_VIDEO_FD}`,
+    ...(hasAudio ? ['-map', '[ana]', '-f', 's16le', '-flush_packets', '1', `pipe:${ANALYSIS_AUDIO_FD}`] : []),
+  ];
+}
+
+/**
+ * Only the inputs and the analysis side outputs of `buildRecordingArgs` — the same sources and
+ * the same analysis filtergraph, nothing recorded. For checking the detectors over long scenes
+ * faster than real time (`paced: false` drops `-re`) and for the benchmark's cost split.
+ */
+export function buildAnalysisArgs(args: RecordingArgs & { readonly analysis: AnalysisOutput }, o: { paced: boolean; durationS?: number }): string[] {
+  const inputs = [...videoInput(args.video), ...audioInput(args.audio)]
+    .filter((a) => o.paced || a !== '-re')
+    .flatMap((a) => (a === '-i' && o.durationS !== undefined ? ['-t', String(o.durationS), a] : [a]));
+  return ['-hide_banner', '-nostdin', '-loglevel', args.ffmpegLogLevel ?? 'warning', ...inputs, ...analysisOutputs(args, args.audio.kind !== 'none')];
+}
+
 export function buildRecordingArgs(args: RecordingArgs): string[] {
   const hasAudio = args.audio.kind !== 'none';
   return [
@@ -144,5 +222,6 @@ export function buildRecordingArgs(args: RecordingArgs): string[] {
     '-segment_format_options', 'flush_packets=1', '-flush_packets', '1',
     '-progress', `pipe:${PROGRESS_FD}`, '-stats_period', '0.25',
     `${args.outDir}/seg-%06d.ts`,
+    ...analysisOutputs(args, hasAudio),
   ];
 }

@@ -1,6 +1,7 @@
 /**
  * One ffmpeg process of the recording pipeline: spawns it with the segment list on fd 3 and
- * progress on fd 4, parses both, keeps the stderr tail for the crash log, and stops it the way
+ * progress on fd 4, parses both, hands the raw obstruction-analysis bytes of fds 5 and 6 on
+ * (always read, even unobserved: a full pipe would block ffmpeg and stall the recording), keeps the stderr tail for the crash log, and stops it the way
  * ffmpeg finalizes a segment: SIGINT, a timeout, then SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +9,7 @@ import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { encoderBinary } from './binary.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
-import { SEGMENT_LIST_FD, PROGRESS_FD } from './args.js';
+import { SEGMENT_LIST_FD, PROGRESS_FD, ANALYSIS_VIDEO_FD, ANALYSIS_AUDIO_FD } from './args.js';
 
 export interface SegmentClosed {
   /** File name as ffmpeg listed it (no directory). */
@@ -43,6 +44,8 @@ export interface FfmpegEvents extends Record<string, unknown[]> {
   segment: [SegmentClosed];
   firstFrame: [Progress];
   progress: [Progress];
+  /** Raw bytes of an analysis side output (gray frames or s16 audio), in arrival order. */
+  analysis: [stream: 'video' | 'audio', chunk: Buffer];
   exit: [ExitInfo];
 }
 
@@ -98,7 +101,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
   start(): void {
     if (this.child) throw new Error('ffmpeg process already started');
     const [cmd, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', this.binary, ...this.argv]] : [this.binary, [...this.argv]];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     const progress: Record<string, string> = {};
     this.exited = new Promise((resolve) => {
@@ -110,6 +113,11 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
       child.on('close', (code, signal) => this.finish(resolve, code, signal));
     });
     onLines(child.stderr!, (l) => this.pushTail(l));
+    for (const [fd, stream] of [[ANALYSIS_VIDEO_FD, 'video'], [ANALYSIS_AUDIO_FD, 'audio']] as const) {
+      const r = (child.stdio as unknown as Readable[])[fd]!;
+      r.on('data', (chunk: Buffer) => this.emit('analysis', stream, chunk));
+      r.on('error', () => undefined);
+    }
     onLines(child.stdio[SEGMENT_LIST_FD] as Readable, (line) => {
       // CSV: name,start,end (names never contain commas: we choose them).
       const [file, s, e] = line.split(',');

@@ -26,6 +26,7 @@ export interface SupervisorEvents extends Record<string, unknown[]> {
   firstFrame: [RunInfo, Progress];
   segment: [RunInfo, SegmentClosed];
   progress: [RunInfo, Progress];
+  analysis: [RunInfo, 'video' | 'audio', Buffer];
   runEnded: [RunInfo, ExitInfo, { unexpected: boolean; stalled: boolean }];
   /** A run could not even be prepared or spawned; another attempt follows after `retryInMs`. */
   runFailed: [reason: RunReason, err: unknown, retryInMs: number];
@@ -118,6 +119,7 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
       proc.on('firstFrame', (pr) => this.emit('firstFrame', this.current!, pr));
       proc.on('progress', (pr) => this.emit('progress', this.current!, pr));
       proc.on('segment', (s) => this.emit('segment', this.current!, s));
+      proc.on('analysis', (k, c) => this.emit('analysis', this.current!, k, c));
       proc.on('exit', (e) => this.onExit(proc, e));
       proc.start();
       this.current = { ...info, pid: proc.pid };

@@ -1,6 +1,8 @@
 /**
- * The sim board's physical world: battery, dock, temperature. Tests and the demo change it
- * through the control socket (`sim` request) to exercise low battery, docking and heat.
+ * The sim board's physical world: battery, dock, temperature, and what the lavfi camera and tone
+ * show (a covered lens, a frozen picture, a silent microphone). Tests and the demo change it
+ * through the control socket (`sim` request) to exercise low battery, docking, heat and
+ * obstruction; the scene reaches the running ffmpeg through hal/sim/lavfi-camera.ts.
  */
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import type { Dock, DockEvents, Gauge, GaugeReading, Thermal } from '../types.js';
@@ -14,10 +16,14 @@ export interface SimState {
   tempC: number;
   /** The sim clock's time daemon reports synchronized. */
   clockSynced: boolean;
+  /** What the sim camera shows: the moving scene, a covered lens (black) or a frozen picture. */
+  picture: 'live' | 'black' | 'frozen';
+  /** The sim microphone: the tone, or silence (blocked). */
+  mic: 'live' | 'silent';
 }
 
 export class SimWorld {
-  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38, clockSynced: true };
+  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38, clockSynced: true, picture: 'live', mic: 'live' };
   readonly dock = new SimDock(this);
   readonly gauge = new SimGauge(this);
   readonly thermal = new SimThermal(this);

@@ -28,4 +28,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   async () => (await import('./journal.js')).journalSuite(),
   async () => (await import('./faults.js')).faultsSuite(),
   async () => (await import('./fleet.js')).fleetSuite(),
+  async () => (await import('./obstruction.js')).obstructionSuite(),
 ];

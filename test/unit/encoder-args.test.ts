@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecordingArgs } from '../../hal/encoder/args.js';
+import { sceneFor } from '../../hal/sim/lavfi-camera.js';
 
 const base = {
   video: { kind: 'lavfi', width: 640, height: 360, fps: 30 },
@@ -47,4 +48,30 @@ test('no audio maps no audio; unsafe device ids are refused for the burn-in', ()
   const a = buildRecordingArgs({ ...base, audio: { kind: 'none', sampleRate: 48000, channels: 1 } });
   assert.ok(!a.includes('1:a:0') && !a.includes('aac'));
   assert.throws(() => buildRecordingArgs({ ...base, burnIn: { deviceId: "x':y", font: '/f' } }), /cannot be burned in/);
+});
+
+test('obstruction analysis: a separate filtergraph taps the inputs; the recorded output is the same argv', () => {
+  const plain = buildRecordingArgs(base);
+  const a = buildRecordingArgs({ ...base, analysis: { fps: 2, width: 64, height: 36, audioRate: 4000 } });
+  const rec = a.indexOf('/data/s/seg-%06d.ts');
+  assert.deepEqual(a.slice(0, rec + 1), plain, 'everything up to the segment output is unchanged');
+  assert.equal(after(a, '-filter_complex'), '[0:v]fps=2,scale=64:36:flags=area,format=gray[anv];[1:a]aresample=4000,aformat=sample_fmts=s16:channel_layouts=mono[ana]');
+  assert.deepEqual(a.slice(a.indexOf('[anv]') - 1, a.indexOf('pipe:5') + 1), ['-map', '[anv]', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:5']);
+  assert.deepEqual(a.slice(a.indexOf('[ana]') - 1), ['-map', '[ana]', '-f', 's16le', '-flush_packets', '1', 'pipe:6']);
+  const silent = buildRecordingArgs({ ...base, audio: { kind: 'none', sampleRate: 48000, channels: 1 }, analysis: { fps: 2, width: 64, height: 36, audioRate: 4000 } });
+  assert.ok(!silent.includes('pipe:6') && !silent.join(' ').includes('[1:a]'), 'no audio, no audio analysis');
+});
+
+test('sim scene: lavfi picture behind a zmq-commanded streamselect, tone behind a zmq-commanded volume', () => {
+  const a = buildRecordingArgs({
+    ...base,
+    video: { ...base.video, scene: { endpoint: '/tmp/d/v.zmq', picture: 'black' } },
+    audio: { ...base.audio, scene: { endpoint: '/tmp/d/a.zmq', silent: true } },
+  });
+  const inputs = a.filter((_, i) => a[i - 1] === '-i');
+  assert.equal(inputs[0], 'testsrc2=size=640x360:rate=30[live];color=c=black:s=640x360:r=30[black];smptebars=s=640x360:r=30[still];[live][black][still]streamselect@scene=inputs=3:map=1,zmq=bind_address=ipc\\\\:///tmp/d/v.zmq[out0]');
+  assert.equal(inputs[1], 'sine=frequency=440:sample_rate=48000,volume@scene=volume=0,azmq=bind_address=ipc\\\\:///tmp/d/a.zmq');
+  assert.throws(() => buildRecordingArgs({ ...base, video: { ...base.video, scene: { endpoint: '/tmp/a:b', picture: 'live' } } }), /cannot go into a filtergraph/);
+  assert.equal(sceneFor('/var/lib/body cam', { picture: 'live', mic: 'live' }), undefined, 'an unusable data dir path gives a plain source, never a failing argv');
+  assert.deepEqual(sceneFor('/d', { picture: 'frozen', mic: 'silent' }), { video: { endpoint: '/d/sim-scene-video.zmq', picture: 'frozen' }, audio: { endpoint: '/d/sim-scene-audio.zmq', silent: true } });
 });

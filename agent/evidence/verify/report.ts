@@ -1,4 +1,5 @@
 /** What `bodycam verify` finds: the machine-readable report (`--json`) that text and HTML render. */
+import type { ObstructionSummary } from './obstruction.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 /**
@@ -18,7 +19,7 @@ export interface Finding {
   readonly message: string;
 }
 
-export type TimelineKind = 'media' | 'pause' | 'gap' | 'hole' | 'unsealed' | 'fault' | 'gesture' | 'signature' | 'recovery' | 'degrade' | 'note';
+export type TimelineKind = 'media' | 'pause' | 'gap' | 'hole' | 'unsealed' | 'fault' | 'gesture' | 'signature' | 'recovery' | 'degrade' | 'note' | 'obstructed';
 
 export interface TimelineItem {
   readonly kind: TimelineKind;
@@ -65,6 +66,8 @@ export interface VerifyReport {
   readonly totals: Totals;
   readonly timeline: readonly TimelineItem[];
   readonly findings: readonly Finding[];
+  /** Covered lens, frozen picture, silent microphone intervals (verify/obstruction.ts). */
+  readonly obstructions: ObstructionSummary;
   /** Who wore the camera and what started / ended the shift (agent/duty/report-duty.ts). */
   readonly duty?: DutySummary;
 }

@@ -24,6 +24,8 @@ export function renderText(r: VerifyReport): string {
   if (r.totals.uncoveredS > 0) out.push(`  NOT COVERED: ${fmtS(r.totals.uncoveredS)}`);
   out.push(`  faults: ${r.totals.faults}  gestures: ${r.totals.gestures}`);
   if (r.duty) out.push(`  duty: ${dutyLine(r.duty)}`);
+  for (const [k, t] of Object.entries(r.obstructions.totals)) out.push(`  obstructed ${k}: ${t.count} interval(s), ${fmtS(t.seconds)}`);
+  for (const o of r.obstructions.intervals) out.push(`    ${o.kind} ${o.start} → ${o.end} (${fmtS(o.durationS)}${o.open ? ', open' : ''})`);
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);

@@ -12,6 +12,7 @@ import { keyIdOf } from '../crypto.js';
 import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
 import { Findings, UnusableInputError, checkSignatures, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
+import { obstructionIntervals } from './obstruction.js';
 import { probeFrames } from './media.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 
@@ -390,6 +391,8 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       if (unsealed.length) timeline.push({ kind: 'unsealed', start: lastAt, end: lastAt + 2000, label: unsealed.join(', '), line: 0 });
     }
   }
+  const obstructions = obstructionIntervals(recs, t1);
+  timeline.push(...obstructions.timeline);
   timeline.sort((a, b) => a.start - b.start || a.end - b.end);
 
   // ---- decrypt / decode ---------------------------------------------------------------------
@@ -456,5 +459,6 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     timeline,
     findings,
     duty: dutySummary(recs.map((l) => l.rec)),
+    obstructions: obstructions.summary,
   };
 }
