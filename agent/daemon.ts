@@ -54,6 +54,7 @@ import { JournalSigner } from './evidence/signer.js';
 import { FIRMWARE_VERSION } from './version.js';
 import { sameClockState, wireClockSource, type ClockReport } from '../hal/clock/index.js';
 import { PolicyStore } from './config/policy-store.js';
+import { NO_PAUSES, foldPauseRecord, pauseUsageOf, pauseUseReport, type PauseUsage } from './shift/pause-budget.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -113,6 +114,8 @@ export class Daemon {
   private clockTimer: NodeJS.Timeout | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
+  /** The open shift's pause-budget use: folded from its journal records as they are written. */
+  private pauseUsage: PauseUsage = NO_PAUSES;
 
   constructor(private readonly o: DaemonOptions) {
     this.log = createLogger('agent');
@@ -128,7 +131,10 @@ export class Daemon {
       storer: this.storer,
             log: this.log.child('evidence'),
       onSealed: () => this.onSealed(),
-      onRecord: (shiftId, r) => this.bus.fire('record', shiftId, r),
+      onRecord: (shiftId, r) => {
+        if (shiftId) this.pauseUsage = foldPauseRecord(this.pauseUsage, r.record);
+        this.bus.fire('record', shiftId, r);
+      },
       onNoSpace: () => this.guard?.releaseReserve() ?? this.reserve.release() > 0,
       onPendingGap: () => this.persistSoon(),
       onWriteTrouble: (path, err) => (err ? this.faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : this.faults.clear('journal_write')),
@@ -195,12 +201,14 @@ export class Daemon {
       () => ({
         onDuty: this.state.name === 'RECORDING' || this.state.name === 'PAUSED',
         paused: this.state.name === 'PAUSED',
+        endArmed: (this.state.name === 'RECORDING' || this.state.name === 'PAUSED') && this.state.endArmedUntil !== null,
         shiftStartHoldS: this.policy.shiftStartHoldS,
         shiftEndHoldS: this.policy.shiftEndHoldS,
         doublePressS: this.policy.doublePressS,
       }),
       (g) => this.onGesture(g),
       board.buttons.debounceMs ?? 20,
+      { oneKey: board.buttons.layout === 'one-key', ack: () => this.feedback?.ack() },
     );
     this.hal.buttons.on('edge', (e) => this.gestures!.edge(e));
 
@@ -349,7 +357,7 @@ export class Daemon {
 
   private async apply(e: ShiftEvent): Promise<void> {
     const now = Date.now();
-    const t = transition(this.state, e, this.policy, now, () => this.newShiftId(now));
+    const t = transition(this.state, e, this.policy, now, () => this.newShiftId(now), this.pauseUsage);
     const before = this.state;
     this.state = t.state;
     this.owed.push(...t.effects);
@@ -427,7 +435,7 @@ export class Daemon {
 
   private onGesture(g: Gesture): void {
     this.log.info('gesture', { gesture: g.kind, heldS: g.heldS });
-    void this.dispatch({ type: 'gesture', gesture: g.kind, ...(g.heldS !== undefined ? { heldS: g.heldS } : {}) });
+    void this.dispatch({ type: 'gesture', gesture: g.kind, ...(g.heldS !== undefined ? { heldS: g.heldS } : {}), ...(g.pressedAt !== undefined ? { pressedAt: g.pressedAt } : {}) });
   }
 
   private newShiftId(now: number): string {
@@ -518,6 +526,8 @@ export class Daemon {
       this.persist(false);
       return;
     }
+    // The pause budget is whatever the journal says was used: nothing else to persist.
+    this.pauseUsage = pauseUsageOf(existing);
     // Run numbers go on from the journal's if the state file lost them.
     const journaledRun = Math.max(0, ...existing.filter((r) => r.type === 'segment').map((r) => Number(r.run) || 0));
     this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);
@@ -544,6 +554,7 @@ export class Daemon {
         this.timers.set('pause_expired', systemClock.setTimer(left, () => void this.dispatch({ type: 'pause_expired' })));
         const warnIn = left - this.policy.autoResumeWarningS * 1000;
         if (warnIn > 0) this.timers.set('pause_warning', systemClock.setTimer(warnIn, () => void this.dispatch({ type: 'pause_warning' })));
+        void this.dispatch({ type: 'pause_budget_warning' }); // re-arms (or raises) the paused-time warning
       }
     } else {
       await this.closeShift(shift.reason, now);
@@ -611,6 +622,7 @@ export class Daemon {
       extensions: this.extensions,
       battery: this.battery,
       temperatureC: this.temperatureC,
+      pauseUse: 'shiftId' in this.state ? pauseUseReport(this.pauseUsage, this.policy, this.state.name === 'PAUSED' ? this.state : null, Date.now()) : null,
       clock: this.clock ? { source: wireClockSource(this.clock), synced: this.clock.synced, daemon: this.clock.source, rtc: this.clock.rtc, offsetS: this.clock.offsetS } : undefined,
     });
   }

@@ -38,6 +38,8 @@ export interface StatusSources {
   readonly battery: StatusSnapshot['battery'];
   readonly temperatureC: number | null;
   readonly clock: Record<string, unknown> | undefined;
+  /** Pause-budget use of the open shift (null off duty). */
+  readonly pauseUse?: StatusSnapshot['pauseUse'];
 }
 
 export function reportedState(st: ShiftState, owed: number, encoderRunning: boolean, offloading: boolean): ShiftStateName {
@@ -96,6 +98,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
     temperatureC: x.temperatureC,
     docked: x.hal?.dock ? x.hal.dock.docked() : null,
     storage: x.storage?.info() ?? null,
+    pauseUse: x.pauseUse ?? null,
     ext: {
       ...ext,
       ...(x.clock ? { clock: x.clock } : {}),

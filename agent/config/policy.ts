@@ -45,6 +45,18 @@ export interface Policy {
    * crashing against a full disk; recording resumes by itself above twice this.
    */
   storageFloorMb: number;
+  /**
+   * Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest
+   * allowed, like the pause maxima: a config or central may only tighten them.
+   * Pauses per shift for each reason…
+   */
+  pauseMaxPersonalNeeds: number;
+  pauseMaxSensitiveSite: number;
+  /** …paused time per shift, all reasons (s)… */
+  pauseMaxTotalS: number;
+  /** …recording (s) between the end of one pause and the next, and after a pause that ended by itself. */
+  pauseMinRecordingS: number;
+  pauseMinRecordingAfterAutoS: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -67,6 +79,11 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   offloadBandwidthKbps: 0,
   expectedShiftH: 12,
   storageFloorMb: 16,
+  pauseMaxPersonalNeeds: 10,
+  pauseMaxSensitiveSite: 10,
+  pauseMaxTotalS: 4 * 3600,
+  pauseMinRecordingS: 0,
+  pauseMinRecordingAfterAutoS: 300,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -90,6 +107,12 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   offloadBandwidthKbps: [0, 10_000_000],
   expectedShiftH: [0.5, 24],
   storageFloorMb: [2, 4096],
+  // The looser end of each pause-budget range is its default: nobody can widen the budget.
+  pauseMaxPersonalNeeds: [1, 10],
+  pauseMaxSensitiveSite: [1, 10],
+  pauseMaxTotalS: [60, 4 * 3600],
+  pauseMinRecordingS: [0, 3600],
+  pauseMinRecordingAfterAutoS: [300, 3600],
 });
 
 /**

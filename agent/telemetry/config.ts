@@ -43,7 +43,7 @@ export interface MqttConfig {
 /** Journal record types that matter to central (everything but per-segment records and notes). */
 export const DEFAULT_EVENT_TYPES: readonly string[] = [
   'shift_start', 'shift_end', 'pause', 'resume', 'gap', 'fault', 'recovery', 'gesture', 'signature',
-  'time_sync', 'policy', 'command', 'degrade', 'power', 'offload',
+  'time_sync', 'policy', 'command', 'degrade', 'power', 'offload', 'pause_budget',
 ];
 
 const MQTT_KEYS = [

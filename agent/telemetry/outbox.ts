@@ -57,6 +57,7 @@ const KINDS: Readonly<Record<string, EventKind>> = {
   power: pb.EventKind.EVENT_KIND_POWER,
   offload: pb.EventKind.EVENT_KIND_OFFLOAD,
   segment: pb.EventKind.EVENT_KIND_SEGMENT,
+  pause_budget: pb.EventKind.EVENT_KIND_PAUSE_BUDGET,
 };
 export const eventKindOf = (type: string): EventKind => KINDS[type] ?? pb.EventKind.EVENT_KIND_UNSPECIFIED;
 
