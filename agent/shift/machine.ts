@@ -146,7 +146,7 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
       if (s.name === 'RECORDING') {
         const reason: PauseReason = g === 'privacy_double' ? 'SENSITIVE_SITE' : 'PERSONAL_NEEDS';
         const budget = decidePause(pauses, reason, p, now, maxFor(p, reason));
-        if (!budget.ok) return same(refusedPauseEffects(g, reason, budget));
+        if (!budget.ok) return same(refusedPauseEffects(g, reason, budget, e.pressedAt));
         const maxS = budget.maxS;
         const warnMs = Math.max(0, (maxS - p.autoResumeWarningS) * 1000);
         return {

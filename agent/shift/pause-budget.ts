@@ -150,9 +150,10 @@ export function budgetWarningEffects(u: PauseUsage, p: Policy, open: OpenPause |
 }
 
 /** A pause the budget refuses: the wearer feels `refused`, recording goes on, both records say which budget. */
-export function refusedPauseEffects(gesture: string, reason: PauseReason, d: Extract<PauseDecision, { ok: false }>): Effect[] {
+export function refusedPauseEffects(gesture: string, reason: PauseReason, d: Extract<PauseDecision, { ok: false }>, pressedAt?: number): Effect[] {
+  const press = pressedAt === undefined ? {} : { pressed_at: new Date(pressedAt).toISOString(), ack: 'haptic' };
   return [
-    { t: 'journal', type: 'gesture', fields: { gesture, outcome: 'refused_pause_budget', feedback: 'refused', reason, budget: d.budget, used: d.used, limit: d.limit } },
+    { t: 'journal', type: 'gesture', fields: { gesture, outcome: 'refused_pause_budget', feedback: 'refused', ...press, reason, budget: d.budget, used: d.used, limit: d.limit } },
     { t: 'journal', type: 'pause_budget', fields: { what: 'refused', budget: d.budget, reason, used: d.used, limit: d.limit } },
     { t: 'feedback', pattern: 'refused' },
   ];

@@ -1,5 +1,5 @@
 /** Plain-text rendering of a verify report (what `bodycam verify` prints without --json). */
-import type { DeviceJournalReport, VerifyReport } from './report.js';
+import type { DeviceJournalReport, PauseBudgetReport, VerifyReport } from './report.js';
 
 const fmtS = (s: number): string => {
   if (s < 60) return `${s.toFixed(1)} s`;
@@ -22,11 +22,22 @@ export function renderText(r: VerifyReport): string {
   for (const [k, v] of Object.entries(r.totals.gapS)) out.push(`  gap ${k}: ${fmtS(v)}`);
   if (r.totals.uncoveredS > 0) out.push(`  NOT COVERED: ${fmtS(r.totals.uncoveredS)}`);
   out.push(`  faults: ${r.totals.faults}  gestures: ${r.totals.gestures}`);
+  if (r.pauseBudget) out.push(...pauseBudgetLines(r.pauseBudget));
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
   }
   return out.join('\n');
+}
+
+/** Pause budget use per reason, then every refused pause with its journal line. */
+function pauseBudgetLines(b: PauseBudgetReport): string[] {
+  const lim = (v: number | null): string => (v === null ? '?' : String(v));
+  const out = Object.entries(b.reasons).map(([k, v]) => `  pause budget ${k}: ${v.pauses}/${lim(v.maxPauses)} pauses, ${fmtS(v.pausedS)}${v.refused ? `, ${v.refused} refused` : ''}`);
+  out.push(`  paused in all: ${fmtS(b.pausedS)} of ${b.maxPausedS === null ? '?' : fmtS(b.maxPausedS)}`);
+  for (const x of b.refused) out.push(`  REFUSED PAUSE journal.jsonl:${x.line} ${x.at} ${x.reason ?? '?'}: budget ${x.budget} (${lim(x.used)} of ${lim(x.limit)})`);
+  for (const x of b.warnings) out.push(`  budget warning journal.jsonl:${x.line} ${x.at}: ${x.budget} at ${lim(x.used)} of ${lim(x.limit)}`);
+  return out;
 }
 
 export function renderDeviceJournalText(r: DeviceJournalReport): string {

@@ -12,6 +12,7 @@ import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.
 import { Findings, UnusableInputError, checkSignatures, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
 import { probeFrames } from './media.js';
+import { pauseBudgetOf } from './pause-use.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 
 export { UnusableInputError } from './chain.js';
@@ -454,5 +455,6 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     totals,
     timeline,
     findings,
+    pauseBudget: pauseBudgetOf(recs, totals.pauseS),
   };
 }
