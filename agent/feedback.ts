@@ -13,7 +13,7 @@
  * | end_armed      | 4 Hz blink       | off                  | two short pulses          |
  * | shift_ended    | off              | off                  | two long pulses           |
  * | refused        | (unchanged)      | (unchanged)          | one short buzz (80 ms)    |
- * | ack            | (unchanged)      | (unchanged)          | one tick (40 ms), at once |
+ * | ack            | (unchanged)      | (unchanged)          | one tick (100 ms), at once|
  * | fault          | (state's)        | double blink / 2 s   | –                         |
  * | offloading     | off              | 0.5 Hz slow blink    | –                         |
  * | identify       | (state's)        | 5 Hz blink + buzzer  | –                         |
@@ -43,7 +43,8 @@ const HAPTIC: Partial<Record<FeedbackPattern, number[]>> = {
   refused: [80],
 };
 
-const ACK_MS = 40;
+/** Short, but long enough for a vibration motor to spin up and be felt (~50–100 ms for an ERM). */
+const ACK_MS = 100;
 
 export class Feedback {
   private base: Base = 'off_duty';
@@ -77,7 +78,7 @@ export class Feedback {
   }
 
   /**
-   * The press was felt: a 40 ms tick driven synchronously, not from a timer, so it reaches the
+   * The press was felt: a 100 ms tick driven synchronously, not from a timer, so it reaches the
    * motor while a privacy press still waits out its double-press window. A pattern that follows
    * (paused, refused…) replaces it.
    */

@@ -72,6 +72,9 @@ void test('a third pause over a budget of two is refused and journaled, its even
   assert.equal(s3.encoderRunning, true);
   assert.deepEqual(s3.pauseUse?.reasons.PERSONAL_NEEDS && { pauses: s3.pauseUse.reasons.PERSONAL_NEEDS.pauses, refused: s3.pauseUse.reasons.PERSONAL_NEEDS.refused }, { pauses: 2, refused: 1 });
 
+  const cli = await runCli(['status', '--data-dir', dataDir]);
+  assert.match(cli.stdout, /pause budget\s+PERSONAL_NEEDS 2\/2 \([\d.]+s, 1 refused\)/);
+
   const j = shiftJournal(dataDir, shiftId);
   assert.equal(j.filter((r) => r.type === 'pause').length, 2, 'only two pauses were taken');
   const refusedGesture = j.find((r) => r.type === 'gesture' && r.outcome === 'refused_pause_budget');

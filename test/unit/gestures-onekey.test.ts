@@ -10,6 +10,8 @@ import { GestureRecogniser, type Gesture, type GestureContext } from '../../agen
 import { validateBoard } from '../../agent/config/board.js';
 import { ConfigError } from '../../agent/lib/errors.js';
 import { readFileSync } from 'node:fs';
+import { Feedback } from '../../agent/feedback.js';
+import { SimOutputs } from '../../hal/sim/sim-outputs.js';
 
 function setup(ctx: Partial<GestureContext> = {}, oneKey = true) {
   const clock = new FakeClock();
@@ -134,4 +136,17 @@ test('board check: qemu-hil-onekey is valid; one-key needs one line, two keys on
   const bad = hilBoard();
   bad.buttons.layout = 'three-key';
   assert.deepEqual(issues(bad), ['/buttons/layout']);
+});
+
+test('Feedback.ack drives the haptic output synchronously (no timer in between) and releases it after the tick', async () => {
+  const out = new SimOutputs();
+  const fb = new Feedback(out);
+  try {
+    fb.ack();
+    assert.equal(out.get('haptic'), true, 'on at the call itself');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(out.get('haptic'), false, 'a tick, not a buzz that stays on');
+  } finally {
+    fb.stop();
+  }
 });
