@@ -2,14 +2,12 @@
  * A one-key board (board-configs/qemu-hil-onekey.json: shift and privacy on the single gpio-sim
  * line `key`) driven like a wearer would, through the line's pull attribute: a long hold starts
  * the shift, a short press pauses (PERSONAL_NEEDS) and resumes, a double press pauses for a
- * SENSITIVE_SITE, a long hold arms the end and a short press confirms it. led_rec and haptic are
- * read back from gpio-sim; the journal records the one-key gestures and the haptic ack; the
- * shift verifies.
+ * SENSITIVE_SITE, a long hold arms the end and a short press confirms it. led_rec is
+ * read back from gpio-sim; the journal records the one-key gestures and the haptic ack.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { runCli, shiftJournal, tempDataDir, type AgentProc } from '../../helpers/agent.js';
+import { shiftJournal, tempDataDir, type AgentProc } from '../../helpers/agent.js';
 import type { StatusSnapshot } from '../../../agent/status.js';
 import { LINE, startAgentVm, pressLine, setPull, simValue, sleep, vmOnly, waitFor } from '../lib.js';
 
@@ -25,8 +23,6 @@ const state = (want: StatusSnapshot['state'], extra: (s: StatusSnapshot) => bool
 void test('one-key board (qemu-hil-onekey): hold starts, press pauses and resumes, double press pauses SENSITIVE_SITE, hold + press ends', { skip: vmOnly, timeout: 300_000 }, async () => {
   for (const l of [KEY, LINE.shift, LINE.privacy, LINE.dock]) setPull(l, false);
   const dataDir = tempDataDir('hil-onekey-');
-  const p = await runCli(['provision', '--data-dir', dataDir]);
-  assert.equal(p.code, 0, p.stderr);
 
   try {
     // Under TCG ffmpeg can need more than the default 6 s to its first segment. A 2 s
@@ -35,7 +31,7 @@ void test('one-key board (qemu-hil-onekey): hold starts, press pauses and resume
     agents.push(a);
     // A short press off duty starts nothing.
     await pressLine(KEY, 150);
-    await sleep(1000);
+    await sleep(600);
     assert.equal((await a.status()).state, 'OFF_DUTY');
 
     await pressLine(KEY, 2600);
@@ -51,25 +47,25 @@ void test('one-key board (qemu-hil-onekey): hold starts, press pauses and resume
     await waitFor(() => !simValue(LINE.led_rec), 10_000, 'led_rec off while paused');
     // As in 30-agent: let the pause's own work (segment sealed and probed) finish first; under
     // TCG a process spawn can stall the event loop longer than a 150 ms press.
-    await sleep(1000);
+    await sleep(600);
     await pressLine(KEY, 150);
     await a.waitFor(state('RECORDING'), 20_000, 'short press while paused: resume');
 
     // Let the resumed encoder settle first (see above); presses a little firmer than elsewhere,
     // well inside the 3 s window.
     await a.waitFor((s) => s.encoderRunning && s.fps > 0, 30_000, 'encoder running after resume');
-    await sleep(1000);
+    await sleep(600);
     await pressLine(KEY, 300);
     await sleep(400);
     await pressLine(KEY, 300);
     await a.waitFor(state('PAUSED', (s) => s.pauseReason === 'SENSITIVE_SITE'), 20_000, 'double press: SENSITIVE_SITE pause');
     await waitFor(() => !simValue(LINE.led_rec), 10_000, 'led_rec off while paused');
-    await sleep(1000);
+    await sleep(600);
     await pressLine(KEY, 150);
     await a.waitFor(state('RECORDING'), 20_000, 'resume after the sensitive site');
     await waitFor(() => simValue(LINE.led_rec), 10_000, 'led_rec on again');
 
-    await sleep(1000);
+    await sleep(600);
     await pressLine(KEY, 3500);
     await a.waitFor((s) => s.state === 'RECORDING' || s.state === 'FAULT', 5000, 'still on duty after the arming hold');
     await sleep(300);
@@ -94,9 +90,9 @@ void test('one-key board (qemu-hil-onekey): hold starts, press pauses and resume
     assert.equal(single.ack, 'haptic');
     assert.ok(Date.parse(single.at) - Date.parse(String(single.pressed_at)) >= 1900, 'the pause came after the double-press window; recording ran until then');
     assert.equal(j.find((r) => r.type === 'shift_end')?.reason, 'wearer');
+    // Verifying shifts on the VM is 30-agent's job (the verifier does not care how many keys):
+    // no provisioning or verify here, to keep this boot's time.
     await a.stop();
-    const v = await runCli(['verify', join(dataDir, 'shifts', shiftId!), '--pubkey', join(dataDir, 'identity', 'device.pub.pem')], { timeoutMs: 120_000 });
-    assert.equal(v.code, 0, `verify: ${v.stdout}${v.stderr}`);
   } finally {
     await Promise.all(agents.map((x) => x.stop()));
   }
