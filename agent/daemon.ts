@@ -57,6 +57,7 @@ import { PolicyStore } from './config/policy-store.js';
 import { DutyController } from './duty/controller.js';
 import { ObstructionRoom, ANALYSIS_FORMAT } from './obstruction/room.js';
 import { sceneFor } from '../hal/sim/lavfi-camera.js';
+import { NO_PAUSES, foldPauseRecord, pauseUsageOf, pauseUseReport, type PauseUsage } from './shift/pause-budget.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -118,6 +119,8 @@ export class Daemon {
   private clockTimer: NodeJS.Timeout | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
+  /** The open shift's pause-budget use: folded from its journal records as they are written. */
+  private pauseUsage: PauseUsage = NO_PAUSES;
 
   constructor(private readonly o: DaemonOptions) {
     this.log = createLogger('agent');
@@ -133,7 +136,10 @@ export class Daemon {
       storer: this.storer,
             log: this.log.child('evidence'),
       onSealed: () => this.onSealed(),
-      onRecord: (shiftId, r) => this.bus.fire('record', shiftId, r),
+      onRecord: (shiftId, r) => {
+        if (shiftId) this.pauseUsage = foldPauseRecord(this.pauseUsage, r.record);
+        this.bus.fire('record', shiftId, r);
+      },
       onNoSpace: () => this.guard?.releaseReserve() ?? this.reserve.release() > 0,
       onPendingGap: () => this.persistSoon(),
       onWriteTrouble: (path, err) => (err ? this.faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : this.faults.clear('journal_write')),
@@ -211,12 +217,14 @@ export class Daemon {
       () => ({
         onDuty: this.state.name === 'RECORDING' || this.state.name === 'PAUSED',
         paused: this.state.name === 'PAUSED',
+        endArmed: (this.state.name === 'RECORDING' || this.state.name === 'PAUSED') && this.state.endArmedUntil !== null,
         shiftStartHoldS: this.policy.shiftStartHoldS,
         shiftEndHoldS: this.policy.shiftEndHoldS,
         doublePressS: this.policy.doublePressS,
       }),
       (g) => this.onGesture(g),
       board.buttons.debounceMs ?? 20,
+      { oneKey: board.buttons.layout === 'one-key', ack: () => this.feedback?.ack() },
     );
     this.hal.buttons.on('edge', (e) => this.gestures!.edge(e));
     this.startDuty(this.hal, persisted);
@@ -389,7 +397,7 @@ export class Daemon {
 
   private async apply(e: ShiftEvent): Promise<void> {
     const now = Date.now();
-    const t = transition(this.state, e, this.policy, now, () => this.newShiftId(now));
+    const t = transition(this.state, e, this.policy, now, () => this.newShiftId(now), this.pauseUsage);
     const before = this.state;
     this.state = t.state;
     this.owed.push(...t.effects);
@@ -471,7 +479,7 @@ export class Daemon {
 
   private onGesture(g: Gesture): void {
     this.log.info('gesture', { gesture: g.kind, heldS: g.heldS });
-    void this.dispatch({ type: 'gesture', gesture: g.kind, ...(g.heldS !== undefined ? { heldS: g.heldS } : {}) });
+    void this.dispatch({ type: 'gesture', gesture: g.kind, ...(g.heldS !== undefined ? { heldS: g.heldS } : {}), ...(g.pressedAt !== undefined ? { pressedAt: g.pressedAt } : {}) });
   }
 
   private newShiftId(now: number): string {
@@ -567,6 +575,8 @@ export class Daemon {
       return;
     }
     this.duty?.resumed(shift.shiftId, existing[0]?.type === 'shift_start' ? existing[0] : undefined);
+    // The pause budget is whatever the journal says was used: nothing else to persist.
+    this.pauseUsage = pauseUsageOf(existing);
     // Run numbers go on from the journal's if the state file lost them.
     const journaledRun = Math.max(0, ...existing.filter((r) => r.type === 'segment').map((r) => Number(r.run) || 0));
     this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);
@@ -593,6 +603,7 @@ export class Daemon {
         this.timers.set('pause_expired', systemClock.setTimer(left, () => void this.dispatch({ type: 'pause_expired' })));
         const warnIn = left - this.policy.autoResumeWarningS * 1000;
         if (warnIn > 0) this.timers.set('pause_warning', systemClock.setTimer(warnIn, () => void this.dispatch({ type: 'pause_warning' })));
+        void this.dispatch({ type: 'pause_budget_warning' }); // re-arms (or raises) the paused-time warning
       }
     } else {
       await this.closeShift(shift.reason, now);
@@ -662,6 +673,7 @@ export class Daemon {
       battery: this.battery,
       temperatureC: this.temperatureC,
       duty: this.duty?.status(),
+      pauseUse: 'shiftId' in this.state ? pauseUseReport(this.pauseUsage, this.policy, this.state.name === 'PAUSED' ? this.state : null, Date.now()) : null,
       clock: this.clock ? { source: wireClockSource(this.clock), synced: this.clock.synced, daemon: this.clock.source, rtc: this.clock.rtc, offsetS: this.clock.offsetS } : undefined,
     });
   }

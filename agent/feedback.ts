@@ -13,6 +13,7 @@
  * | end_armed      | 4 Hz blink       | off                  | two short pulses          |
  * | shift_ended    | off              | off                  | two long pulses           |
  * | refused        | (unchanged)      | (unchanged)          | one short buzz (80 ms)    |
+ * | ack            | (unchanged)      | (unchanged)          | one tick (100 ms), at once|
  * | fault          | (state's)        | double blink / 2 s   | –                         |
  * | offloading     | off              | 0.5 Hz slow blink    | –                         |
  * | identify       | (state's)        | 5 Hz blink + buzzer  | –                         |
@@ -45,6 +46,8 @@ const HAPTIC: Partial<Record<FeedbackPattern, number[]>> = {
 
 /** The obstruction nag: long enough (1.3 s) to be felt through a uniform, unlike a gesture's ack. */
 const OBSTRUCTION_NAG = [300, 200, 300, 200, 300];
+/** Short, but long enough for a vibration motor to spin up and be felt (~50–100 ms for an ERM). */
+const ACK_MS = 100;
 
 export class Feedback {
   private base: Base = 'off_duty';
@@ -75,6 +78,18 @@ export class Feedback {
       case 'refused':
         return;
     }
+  }
+
+  /**
+   * The press was felt: a 100 ms tick driven synchronously, not from a timer, so it reaches the
+   * motor while a privacy press still waits out its double-press window. A pattern that follows
+   * (paused, refused…) replaces it.
+   */
+  ack(): void {
+    if (this.stopped || !this.out.has('haptic')) return;
+    for (const t of this.hapticTimers) clearTimeout(t);
+    this.out.set('haptic', true);
+    this.hapticTimers = [setTimeout(() => this.out.set('haptic', false), ACK_MS)];
   }
 
   setBase(b: Base): void {

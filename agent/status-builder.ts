@@ -42,6 +42,8 @@ export interface StatusSources {
   readonly duty?: object | undefined;
   /** Obstruction detection (agent/obstruction/room.ts): reported as `ext.obstruction`. */
   readonly obstruction?: { status(): Record<string, unknown> } | undefined;
+  /** Pause-budget use of the open shift (null off duty). */
+  readonly pauseUse?: StatusSnapshot['pauseUse'];
 }
 
 export function reportedState(st: ShiftState, owed: number, encoderRunning: boolean, offloading: boolean): ShiftStateName {
@@ -100,6 +102,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
     temperatureC: x.temperatureC,
     docked: x.hal?.dock ? x.hal.dock.docked() : null,
     storage: x.storage?.info() ?? null,
+    pauseUse: x.pauseUse ?? null,
     ext: {
       ...ext,
       ...(x.clock ? { clock: x.clock } : {}),

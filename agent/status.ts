@@ -1,4 +1,5 @@
 /** What `bodycam status` shows and heartbeats carry: one snapshot of the running agent. */
+import type { PauseUseReport } from './shift/pause-budget.js';
 /** FAULT: on duty, recording wanted, but no encoder runs (see faults); the agent retries by itself. */
 export type ShiftStateName = 'OFF_DUTY' | 'RECORDING' | 'PAUSED' | 'CLOSING' | 'OFFLOADING' | 'FAULT';
 export type PauseReason = 'PERSONAL_NEEDS' | 'SENSITIVE_SITE';
@@ -34,4 +35,6 @@ export interface StatusSnapshot {
   storage: { freeBytes: number; totalBytes: number } | null;
   /** Sections contributed by extensions (telemetry, offload, …). */
   ext: Record<string, Record<string, unknown>>;
+  /** Pauses used and paused time per reason against the shift's pause budget; null off duty. */
+  pauseUse?: PauseUseReport | null;
 }

@@ -26,6 +26,22 @@ function lineIssues(where: string, backend: string, l: GpioLine | undefined): Is
   return out;
 }
 
+/**
+ * SPEC lets a board map both logical buttons to one key, but then the gestures must follow the
+ * one-key table: a board saying one thing and wired the other would turn every pause into a
+ * start/end gesture (or the reverse). Lines are compared as written (chip and line, name or offset).
+ */
+function layoutIssues(b: BoardConfig['buttons']): Issue[] {
+  if (b.backend === 'sim') return [];
+  const same = b.shift.chip === b.privacy.chip && b.shift.line === b.privacy.line;
+  if ((b.layout ?? 'two-key') === 'one-key') {
+    if (!same) return [{ where: '/buttons/privacy', message: "layout 'one-key' needs shift and privacy on the same key (same chip and line)" }];
+    if ((b.shift.activeLow ?? false) !== (b.privacy.activeLow ?? false)) return [{ where: '/buttons/privacy/activeLow', message: "layout 'one-key': one key has one polarity (shift and privacy differ in activeLow)" }];
+    return [];
+  }
+  return same ? [{ where: '/buttons/layout', message: "shift and privacy are the same key: set layout to 'one-key' (the two-key gestures cannot be told apart on one key)" }] : [];
+}
+
 /** Validates an already-parsed value. Returns every problem, or the typed config. */
 export function validateBoard(value: unknown, source: string): BoardConfig {
   const issues: Issue[] = [];
@@ -40,6 +56,7 @@ export function validateBoard(value: unknown, source: string): BoardConfig {
   const b = value;
   issues.push(...lineIssues('/buttons/shift', b.buttons.backend, b.buttons.shift));
   issues.push(...lineIssues('/buttons/privacy', b.buttons.backend, b.buttons.privacy));
+  issues.push(...layoutIssues(b.buttons));
   for (const k of ['led_rec', 'led_status', 'haptic'] as const) issues.push(...lineIssues(`/outputs/${k}`, b.outputs.backend, b.outputs[k]));
   if (b.dock.backend !== 'none' && b.dock.backend !== 'sim') issues.push(...lineIssues('/dock/line', b.dock.backend, b.dock.line));
   if (b.camera.source === 'v4l2' && !b.camera.device) issues.push({ where: '/camera/device', message: "required when source is 'v4l2' (a node like /dev/video0, or 'auto')" });

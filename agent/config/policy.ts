@@ -68,6 +68,18 @@ export interface Policy {
   frozenDiffMax: number;
   /** Microphone blocked or dead: RMS level (dBFS) at or below this. */
   silentDbfsMax: number;
+  /**
+   * Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest
+   * allowed, like the pause maxima: a config or central may only tighten them.
+   * Pauses per shift for each reason…
+   */
+  pauseMaxPersonalNeeds: number;
+  pauseMaxSensitiveSite: number;
+  /** …paused time per shift, all reasons (s)… */
+  pauseMaxTotalS: number;
+  /** …recording (s) between the end of one pause and the next, and after a pause that ended by itself. */
+  pauseMinRecordingS: number;
+  pauseMinRecordingAfterAutoS: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -102,6 +114,11 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   coveredSpreadMax: 10,
   frozenDiffMax: 0.05,
   silentDbfsMax: -70,
+  pauseMaxPersonalNeeds: 10,
+  pauseMaxSensitiveSite: 10,
+  pauseMaxTotalS: 4 * 3600,
+  pauseMinRecordingS: 0,
+  pauseMinRecordingAfterAutoS: 300,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -137,6 +154,12 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   coveredSpreadMax: [0, 64],
   frozenDiffMax: [0, 5],
   silentDbfsMax: [-120, -20],
+  // The looser end of each pause-budget range is its default: nobody can widen the budget.
+  pauseMaxPersonalNeeds: [1, 10],
+  pauseMaxSensitiveSite: [1, 10],
+  pauseMaxTotalS: [60, 4 * 3600],
+  pauseMinRecordingS: [0, 3600],
+  pauseMinRecordingAfterAutoS: [300, 3600],
 });
 
 /** Policy fields that are switches: 0 or 1, nothing in between. */

@@ -5,7 +5,7 @@
  * gestures, signatures), the totals, and every finding with its file and line.
  */
 import { dutyLine } from '../duty/report-duty.js';
-import type { DeviceJournalReport, Finding, TimelineItem, Verdict, VerifyReport } from './verify/report.js';
+import type { DeviceJournalReport, Finding, PauseBudgetReport, TimelineItem, Verdict, VerifyReport } from './verify/report.js';
 
 /** Colours are part of the page's contract: the screenshot test looks for them. */
 export const PALETTE = {
@@ -34,6 +34,7 @@ export const PALETTE = {
   degrade: '#795548',
   /** Obstructed lane (agent/obstruction): per kind. */
   obstructed: { covered: '#4a148c', frozen: '#00838f', silent: '#ad1457', other: '#5d4037' } as Record<string, string>,
+  refusedPause: '#b71c1c',
 } as const;
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -125,6 +126,14 @@ function timelineSvg(r: VerifyReport): string {
     else if (t.kind === 'signature') parts.push(`<rect class="signature" x="${Number(cx) - 1}" y="${y4 + 4}" width="2" height="${LANE_H - 8}" fill="${PALETTE.signature}">${title}</rect>`);
     else if (t.kind === 'recovery' || t.kind === 'degrade') parts.push(`<rect class="${t.kind}" x="${Number(cx) - 4}" y="${y4 + 12}" width="8" height="8" fill="${PALETTE[t.kind]}">${title}</rect>`);
   }
+  // Pauses the budget refused: a cross in the events lane (recording went on).
+  for (const rp of r.pauseBudget?.refused ?? []) {
+    const at = Date.parse(rp.at);
+    if (!Number.isFinite(at)) continue;
+    const cx = x(at);
+    const title = `<title>${esc(`pause ${rp.reason ?? ''} refused: budget ${rp.budget} at ${hms(at)} · journal line ${rp.line}`)}</title>`;
+    parts.push(`<path class="refused-pause" d="M${(cx - 5).toFixed(1)} ${y4 + 7} l10 10 m0 -10 l-10 10" stroke="${PALETTE.refusedPause}" stroke-width="3">${title}</path>`);
+  }
   // Time axis: about eight ticks at round intervals.
   const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200].map((s) => s * 1000);
   const step = steps.find((s) => span / s <= 8) ?? 3600_000 * 4;
@@ -148,6 +157,7 @@ function legend(r: VerifyReport): string {
   if (r.journal.unsignedTail > 0) items.push(['unsigned (hatched)', PALETTE.unsigned]);
   items.push(['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
   for (const k of new Set(r.timeline.filter((t) => t.kind === 'obstructed').map((t) => t.label))) items.push([`obstructed ${k}`, obstructedColour(k)]);
+  if (r.pauseBudget?.refused.length) items.push(['refused pause ✕', PALETTE.refusedPause]);
   return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
 }
 
@@ -178,6 +188,24 @@ function findingsTable(findings: readonly Finding[]): string {
     : '<p>No findings.</p>';
 }
 
+/** Pause budget: use per reason against its limits, then every refused pause and budget warning. */
+function pauseBudgetHtml(b: PauseBudgetReport): string {
+  const lim = (v: number | null): string => (v === null ? '?' : String(v));
+  const rows = Object.entries(b.reasons)
+    .map(([k, v]) => `<tr><td><i class="dot" style="background:${pauseColour(k)}"></i>${esc(k)}</td><td>${v.pauses} of ${lim(v.maxPauses)}</td><td>${fmtS(v.pausedS)}</td><td>${v.refused ? `<b>${v.refused}</b>` : '0'}</td></tr>`)
+    .join('');
+  const items = (title: string, cls: string, list: PauseBudgetReport['refused']): string =>
+    list.length
+      ? `<p>${title}:</p><table class="${cls}"><tr><th>at</th><th>reason</th><th>budget</th><th>used / limit</th><th>journal line</th></tr>${list
+          .map((x) => `<tr><td>${esc(x.at)}</td><td>${esc(x.reason ?? '–')}</td><td><code>${esc(x.budget)}</code></td><td>${lim(x.used)} / ${lim(x.limit)}</td><td>${x.line}</td></tr>`)
+          .join('')}</table>`
+      : '';
+  return `<h2>Pause budget</h2>
+<table class="pause-budget"><tr><th>reason</th><th>pauses</th><th>paused</th><th>refused</th></tr>${rows}<tr><td>all reasons</td><td></td><td>${fmtS(b.pausedS)} of ${b.maxPausedS === null ? '?' : fmtS(b.maxPausedS)}</td><td></td></tr></table>
+${b.refused.length ? items(`<b>${b.refused.length} pause(s) refused</b> (recording went on)`, 'refused-pauses', b.refused) : '<p>No pause refused.</p>'}
+${items('Budgets past 80 %', 'budget-warnings', b.warnings)}`;
+}
+
 const verdictTitle = (v: Verdict): string => (v === 'intact' ? 'INTACT' : v === 'tampered' ? 'TAMPERED' : 'INCOMPLETE');
 
 export function renderHtml(r: VerifyReport): string {
@@ -202,6 +230,7 @@ export function renderHtml(r: VerifyReport): string {
     ],
   ];
   const findings = findingsTable(r.findings);
+  const budget = r.pauseBudget ? pauseBudgetHtml(r.pauseBudget) : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shift ${esc(r.shiftId ?? '')}: ${r.verdict}</title>
 ${pageStyle(r.verdict)}</head>
@@ -214,6 +243,7 @@ ${r.duty ? `<p id="duty">Started by <b>${esc(r.duty.startTrigger ?? '?')}</b> ·
 <div id="legend">${legend(r)}</div>
 <h2>Totals</h2>
 <table class="totals">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
+${budget}
 <h2>Findings (${r.findings.length})</h2>
 ${findings}
 <p style="color:#777;font-size:12px">bodycam verify · ${esc(r.shiftDir)} · journal head ${esc(r.journal.head)}</p>

@@ -20,6 +20,10 @@ export interface BoardConfig {
   buttons: {
     backend: InputBackend;
     debounceMs?: number;
+    /**
+     * two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures').
+     */
+    layout?: 'two-key' | 'one-key';
     shift: GpioLine;
     privacy: GpioLine;
   };
@@ -198,6 +202,14 @@ export const boardConfigSchema = {
           "minimum": 0,
           "maximum": 200,
           "default": 20
+        },
+        "layout": {
+          "enum": [
+            "two-key",
+            "one-key"
+          ],
+          "default": "two-key",
+          "description": "two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures')."
         },
         "shift": {
           "$ref": "#/definitions/gpioLine"

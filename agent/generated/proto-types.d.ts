@@ -1453,6 +1453,12 @@ export namespace bodycam {
             EVENT_KIND_DUTY = 18,
 
             /**
+             * `pause_budget`: a pause refused by the shift's pause budget (`what: refused`) or a budget
+             * whose use crossed 80 % (`what: warning`); `budget`, `used`, `limit` in the journal line.
+             */
+            EVENT_KIND_PAUSE_BUDGET = 19,
+
+            /**
              * `obstruction`: a covered lens, frozen picture or silent microphone began (`phase` "start")
              * or ended (`phase` "end"); the record carries kind, start, end and measures.
              */
@@ -2570,6 +2576,12 @@ export namespace bodycam {
             /** Duty: what started the shift, who wears the camera, the duty window. */
             duty?: (bodycam.v1.Duty.$Properties|null);
 
+            /**
+             * Pause budget of the current shift: pauses used and paused time per reason, and the limits;
+             * absent off duty.
+             */
+            pauseUse?: (bodycam.v1.PauseUse.$Properties|null);
+
             /** Obstructions that last now (empty when none, or when detection is off by policy). */
             obstructions: bodycam.v1.Obstruction.$Properties[];
 
@@ -2711,6 +2723,12 @@ export namespace bodycam {
                 /** Duty: what started the shift, who wears the camera, the duty window. */
                 duty?: (bodycam.v1.Duty.$Properties|null);
 
+                /**
+                 * Pause budget of the current shift: pauses used and paused time per reason, and the limits;
+                 * absent off duty.
+                 */
+                pauseUse?: (bodycam.v1.PauseUse.$Properties|null);
+
                 /** Obstructions that last now (empty when none, or when detection is off by policy). */
                 obstructions?: (bodycam.v1.Obstruction.$Properties[]|null);
 
@@ -2720,6 +2738,258 @@ export namespace bodycam {
 
             /** Shape of a Heartbeat. */
             type $Shape = bodycam.v1.Heartbeat.$Properties;
+        }
+
+        /**
+         * Properties of a PauseReasonUse.
+         * @deprecated Use bodycam.v1.PauseReasonUse.$Properties instead.
+         */
+        interface IPauseReasonUse extends bodycam.v1.PauseReasonUse.$Properties {
+        }
+
+        /** One pause reason's use of the shift's pause budget. */
+        class PauseReasonUse {
+
+            /**
+             * Constructs a new PauseReasonUse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.PauseReasonUse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The reason. */
+            reason: bodycam.v1.PauseReason;
+
+            /** Pauses started for this reason in this shift. */
+            pauses: number;
+
+            /** Policy: maximum pauses per shift for this reason. */
+            maxPauses: number;
+
+            /** Seconds paused for this reason in this shift (a pause in progress included). */
+            pausedS: number;
+
+            /** Pauses for this reason refused by the budget in this shift. */
+            refused: number;
+
+            /**
+             * Creates a new PauseReasonUse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PauseReasonUse instance
+             */
+            static create(properties: bodycam.v1.PauseReasonUse.$Shape): bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape;
+            static create(properties?: bodycam.v1.PauseReasonUse.$Properties): bodycam.v1.PauseReasonUse;
+
+            /**
+             * Encodes the specified PauseReasonUse message. Does not implicitly {@link bodycam.v1.PauseReasonUse.verify|verify} messages.
+             * @param message PauseReasonUse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.PauseReasonUse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PauseReasonUse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape} PauseReasonUse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape;
+
+            /**
+             * Verifies a PauseReasonUse message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a PauseReasonUse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PauseReasonUse
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.PauseReasonUse;
+
+            /**
+             * Creates a plain object from a PauseReasonUse message. Also converts values to other types if specified.
+             * @param message PauseReasonUse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.PauseReasonUse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PauseReasonUse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace PauseReasonUse {
+
+            /** Properties of a PauseReasonUse. */
+            interface $Properties {
+
+                /** The reason. */
+                reason?: (bodycam.v1.PauseReason|null);
+
+                /** Pauses started for this reason in this shift. */
+                pauses?: (number|null);
+
+                /** Policy: maximum pauses per shift for this reason. */
+                maxPauses?: (number|null);
+
+                /** Seconds paused for this reason in this shift (a pause in progress included). */
+                pausedS?: (number|null);
+
+                /** Pauses for this reason refused by the budget in this shift. */
+                refused?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PauseReasonUse. */
+            type $Shape = bodycam.v1.PauseReasonUse.$Properties;
+        }
+
+        /**
+         * Properties of a PauseUse.
+         * @deprecated Use bodycam.v1.PauseUse.$Properties instead.
+         */
+        interface IPauseUse extends bodycam.v1.PauseUse.$Properties {
+        }
+
+        /** Pause budget use of the current shift (policy pauseMax*, pauseMinRecording*). */
+        class PauseUse {
+
+            /**
+             * Constructs a new PauseUse.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.PauseUse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** One entry per pause reason. */
+            reasons: bodycam.v1.PauseReasonUse.$Properties[];
+
+            /** Seconds paused in this shift, all reasons (a pause in progress included). */
+            pausedS: number;
+
+            /** Policy: maximum paused seconds per shift, all reasons. */
+            maxPausedS: number;
+
+            /** Policy: minimum recording (s) between the end of one pause and the next. */
+            minRecordingS: number;
+
+            /** Policy: minimum recording (s) after a pause that ended by itself at its maximum. */
+            minRecordingAfterAutoS: number;
+
+            /** Pauses refused by the budget in this shift, all reasons. */
+            refused: number;
+
+            /**
+             * Budgets whose use crossed 80 % in this shift ("pauses_personal_needs", "pauses_sensitive_site",
+             * "paused_time"); each raised one `pause_budget` event.
+             */
+            warned: string[];
+
+            /**
+             * Creates a new PauseUse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PauseUse instance
+             */
+            static create(properties: bodycam.v1.PauseUse.$Shape): bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape;
+            static create(properties?: bodycam.v1.PauseUse.$Properties): bodycam.v1.PauseUse;
+
+            /**
+             * Encodes the specified PauseUse message. Does not implicitly {@link bodycam.v1.PauseUse.verify|verify} messages.
+             * @param message PauseUse message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.PauseUse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PauseUse message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape} PauseUse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape;
+
+            /**
+             * Verifies a PauseUse message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a PauseUse message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PauseUse
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.PauseUse;
+
+            /**
+             * Creates a plain object from a PauseUse message. Also converts values to other types if specified.
+             * @param message PauseUse
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.PauseUse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PauseUse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace PauseUse {
+
+            /** Properties of a PauseUse. */
+            interface $Properties {
+
+                /** One entry per pause reason. */
+                reasons?: (bodycam.v1.PauseReasonUse.$Properties[]|null);
+
+                /** Seconds paused in this shift, all reasons (a pause in progress included). */
+                pausedS?: (number|null);
+
+                /** Policy: maximum paused seconds per shift, all reasons. */
+                maxPausedS?: (number|null);
+
+                /** Policy: minimum recording (s) between the end of one pause and the next. */
+                minRecordingS?: (number|null);
+
+                /** Policy: minimum recording (s) after a pause that ended by itself at its maximum. */
+                minRecordingAfterAutoS?: (number|null);
+
+                /** Pauses refused by the budget in this shift, all reasons. */
+                refused?: (number|null);
+
+                /**
+                 * Budgets whose use crossed 80 % in this shift ("pauses_personal_needs", "pauses_sensitive_site",
+                 * "paused_time"); each raised one `pause_budget` event.
+                 */
+                warned?: (string[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PauseUse. */
+            type $Shape = bodycam.v1.PauseUse.$Properties;
         }
 
         /**

@@ -3908,6 +3908,8 @@ export const bodycam = $root.bodycam = (() => {
          * @property {number} EVENT_KIND_OUTBOX_OVERFLOW=16 The outbox was full and dropped events; see `overflow`. Not a journal record.
          * @property {number} EVENT_KIND_SEGMENT=17 `segment` (only when the device config asks for segment events).
          * @property {number} EVENT_KIND_DUTY=18 `duty`: trigger ignored, battery forecast short, duty window overrun, wearer assigned.
+         * @property {number} EVENT_KIND_PAUSE_BUDGET=19 `pause_budget`: a pause refused by the shift's pause budget (`what: refused`) or a budget
+         * whose use crossed 80 % (`what: warning`); `budget`, `used`, `limit` in the journal line.
          * @property {number} EVENT_KIND_OBSTRUCTION=20 `obstruction`: a covered lens, frozen picture or silent microphone began (`phase` "start")
          * or ended (`phase` "end"); the record carries kind, start, end and measures.
          */
@@ -3932,6 +3934,7 @@ export const bodycam = $root.bodycam = (() => {
             values[valuesById[16] = "EVENT_KIND_OUTBOX_OVERFLOW"] = 16;
             values[valuesById[17] = "EVENT_KIND_SEGMENT"] = 17;
             values[valuesById[18] = "EVENT_KIND_DUTY"] = 18;
+            values[valuesById[19] = "EVENT_KIND_PAUSE_BUDGET"] = 19;
             values[valuesById[20] = "EVENT_KIND_OBSTRUCTION"] = 20;
             return values;
         })();
@@ -4800,6 +4803,10 @@ export const bodycam = $root.bodycam = (() => {
                     case "EVENT_KIND_DUTY":
                     case 18:
                         message.kind = 18;
+                        break;
+                    case "EVENT_KIND_PAUSE_BUDGET":
+                    case 19:
+                        message.kind = 19;
                         break;
                     case "EVENT_KIND_OBSTRUCTION":
                     case 20:
@@ -7068,6 +7075,8 @@ export const bodycam = $root.bodycam = (() => {
              * @property {number|null} [load1] 1-minute load average (/proc/loadavg).
              * @property {number|null} [memAvailableBytes] Available memory in bytes (/proc/meminfo MemAvailable).
              * @property {bodycam.v1.Duty.$Properties|null} [duty] Duty: what started the shift, who wears the camera, the duty window.
+             * @property {bodycam.v1.PauseUse.$Properties|null} [pauseUse] Pause budget of the current shift: pauses used and paused time per reason, and the limits;
+             * absent off duty.
              * @property {Array.<bodycam.v1.Obstruction.$Properties>|null} [obstructions] Obstructions that last now (empty when none, or when detection is off by policy).
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -7305,6 +7314,15 @@ export const bodycam = $root.bodycam = (() => {
             Heartbeat.prototype.duty = null;
 
             /**
+             * Pause budget of the current shift: pauses used and paused time per reason, and the limits;
+             * absent off duty.
+             * @member {bodycam.v1.PauseUse.$Properties|null|undefined} pauseUse
+             * @memberof bodycam.v1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.pauseUse = null;
+
+            /**
              * Obstructions that last now (empty when none, or when detection is off by policy).
              * @member {Array.<bodycam.v1.Obstruction.$Properties>} obstructions
              * @memberof bodycam.v1.Heartbeat
@@ -7416,6 +7434,8 @@ export const bodycam = $root.bodycam = (() => {
                     writer.uint32(/* id 24, wireType 0 =*/192).uint64(message.memAvailableBytes);
                 if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
                     $root.bodycam.v1.Duty.encode(message.duty, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
+                if (message.pauseUse != null && $Object.hasOwnProperty.call(message, "pauseUse"))
+                    $root.bodycam.v1.PauseUse.encode(message.pauseUse, writer.uint32(/* id 26, wireType 2 =*/210).fork(), _depth + 1).ldelim();
                 if (message.obstructions != null && message.obstructions.length)
                     for (let i = 0; i < message.obstructions.length; ++i)
                         $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
@@ -7666,6 +7686,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.duty = $root.bodycam.v1.Duty.decode(reader, reader.size(), $undefined, _depth + 1, message.duty);
                             continue;
                         }
+                    case 26: {
+                            if (wireType !== 2)
+                                break;
+                            message.pauseUse = $root.bodycam.v1.PauseUse.decode(reader, reader.size(), $undefined, _depth + 1, message.pauseUse);
+                            continue;
+                        }
                     case 28: {
                             if (wireType !== 2)
                                 break;
@@ -7803,6 +7829,11 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.Duty.verify(message.duty, _depth + 1);
                     if (error)
                         return "duty." + error;
+                }
+                if (message.pauseUse != null && $Object.hasOwnProperty.call(message, "pauseUse")) {
+                    let error = $root.bodycam.v1.PauseUse.verify(message.pauseUse, _depth + 1);
+                    if (error)
+                        return "pauseUse." + error;
                 }
                 if (message.obstructions != null && $Object.hasOwnProperty.call(message, "obstructions")) {
                     if (!$Array.isArray(message.obstructions))
@@ -7997,6 +8028,11 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.duty: object expected");
                     message.duty = $root.bodycam.v1.Duty.fromObject(object.duty, _depth + 1);
                 }
+                if (object.pauseUse != null) {
+                    if (!$util.isObject(object.pauseUse))
+                        throw $TypeError(".bodycam.v1.Heartbeat.pauseUse: object expected");
+                    message.pauseUse = $root.bodycam.v1.PauseUse.fromObject(object.pauseUse, _depth + 1);
+                }
                 if (object.obstructions) {
                     if (!$Array.isArray(object.obstructions))
                         throw $TypeError(".bodycam.v1.Heartbeat.obstructions: array expected");
@@ -8069,6 +8105,7 @@ export const bodycam = $root.bodycam = (() => {
                     } else
                         object.memAvailableBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.duty = null;
+                    object.pauseUse = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -8143,6 +8180,8 @@ export const bodycam = $root.bodycam = (() => {
                         object.memAvailableBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.memAvailableBytes) : options.longs === $Number ? new $util.LongBits(message.memAvailableBytes.low >>> 0, message.memAvailableBytes.high >>> 0).toNumber(true) : message.memAvailableBytes;
                 if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
                     object.duty = $root.bodycam.v1.Duty.toObject(message.duty, options, _depth + 1);
+                if (message.pauseUse != null && $Object.hasOwnProperty.call(message, "pauseUse"))
+                    object.pauseUse = $root.bodycam.v1.PauseUse.toObject(message.pauseUse, options, _depth + 1);
                 if (message.obstructions && message.obstructions.length) {
                     object.obstructions = $Array(message.obstructions.length);
                     for (let j = 0; j < message.obstructions.length; ++j)
@@ -8163,6 +8202,810 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Heartbeat;
+        })();
+
+        v1.PauseReasonUse = (function() {
+
+            /**
+             * Properties of a PauseReasonUse.
+             * @typedef {Object} bodycam.v1.PauseReasonUse.$Properties
+             * @property {bodycam.v1.PauseReason|null} [reason] The reason.
+             * @property {number|null} [pauses] Pauses started for this reason in this shift.
+             * @property {number|null} [maxPauses] Policy: maximum pauses per shift for this reason.
+             * @property {number|null} [pausedS] Seconds paused for this reason in this shift (a pause in progress included).
+             * @property {number|null} [refused] Pauses for this reason refused by the budget in this shift.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PauseReasonUse.
+             * @memberof bodycam.v1
+             * @interface IPauseReasonUse
+             * @augments bodycam.v1.PauseReasonUse.$Properties
+             * @deprecated Use bodycam.v1.PauseReasonUse.$Properties instead.
+             */
+
+            /**
+             * Shape of a PauseReasonUse.
+             * @typedef {bodycam.v1.PauseReasonUse.$Properties} bodycam.v1.PauseReasonUse.$Shape
+             */
+
+            /**
+             * Constructs a new PauseReasonUse.
+             * @memberof bodycam.v1
+             * @classdesc One pause reason's use of the shift's pause budget.
+             * @constructor
+             * @param {bodycam.v1.PauseReasonUse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PauseReasonUse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * The reason.
+             * @member {bodycam.v1.PauseReason} reason
+             * @memberof bodycam.v1.PauseReasonUse
+             * @instance
+             */
+            PauseReasonUse.prototype.reason = 0;
+
+            /**
+             * Pauses started for this reason in this shift.
+             * @member {number} pauses
+             * @memberof bodycam.v1.PauseReasonUse
+             * @instance
+             */
+            PauseReasonUse.prototype.pauses = 0;
+
+            /**
+             * Policy: maximum pauses per shift for this reason.
+             * @member {number} maxPauses
+             * @memberof bodycam.v1.PauseReasonUse
+             * @instance
+             */
+            PauseReasonUse.prototype.maxPauses = 0;
+
+            /**
+             * Seconds paused for this reason in this shift (a pause in progress included).
+             * @member {number} pausedS
+             * @memberof bodycam.v1.PauseReasonUse
+             * @instance
+             */
+            PauseReasonUse.prototype.pausedS = 0;
+
+            /**
+             * Pauses for this reason refused by the budget in this shift.
+             * @member {number} refused
+             * @memberof bodycam.v1.PauseReasonUse
+             * @instance
+             */
+            PauseReasonUse.prototype.refused = 0;
+
+            /**
+             * Creates a new PauseReasonUse instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.PauseReasonUse
+             * @static
+             * @param {bodycam.v1.PauseReasonUse.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.PauseReasonUse} PauseReasonUse instance
+             * @type {{
+             *   (properties: bodycam.v1.PauseReasonUse.$Shape): bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape;
+             *   (properties?: bodycam.v1.PauseReasonUse.$Properties): bodycam.v1.PauseReasonUse;
+             * }}
+             */
+            PauseReasonUse.create = function(properties) {
+                return new PauseReasonUse(properties);
+            };
+
+            /**
+             * Encodes the specified PauseReasonUse message. Does not implicitly {@link bodycam.v1.PauseReasonUse.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.PauseReasonUse
+             * @static
+             * @param {bodycam.v1.PauseReasonUse.$Properties} message PauseReasonUse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PauseReasonUse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.reason);
+                if (message.pauses != null && $Object.hasOwnProperty.call(message, "pauses") && message.pauses !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.pauses);
+                if (message.maxPauses != null && $Object.hasOwnProperty.call(message, "maxPauses") && message.maxPauses !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.maxPauses);
+                if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS") && !$Object.is(message.pausedS, 0))
+                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.pausedS);
+                if (message.refused != null && $Object.hasOwnProperty.call(message, "refused") && message.refused !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.refused);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PauseReasonUse message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.PauseReasonUse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape} PauseReasonUse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PauseReasonUse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.PauseReasonUse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.pauses = value;
+                            else
+                                delete message.pauses;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxPauses = value;
+                            else
+                                delete message.maxPauses;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.pausedS = value;
+                            else
+                                delete message.pausedS;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.refused = value;
+                            else
+                                delete message.refused;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a PauseReasonUse message.
+             * @function verify
+             * @memberof bodycam.v1.PauseReasonUse
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            PauseReasonUse.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    if (typeof message.reason !== "number" || (message.reason | 0) !== message.reason)
+                        return "reason: enum value expected";
+                if (message.pauses != null && $Object.hasOwnProperty.call(message, "pauses"))
+                    if (!$util.isInteger(message.pauses))
+                        return "pauses: integer expected";
+                if (message.maxPauses != null && $Object.hasOwnProperty.call(message, "maxPauses"))
+                    if (!$util.isInteger(message.maxPauses))
+                        return "maxPauses: integer expected";
+                if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS"))
+                    if (typeof message.pausedS !== "number")
+                        return "pausedS: number expected";
+                if (message.refused != null && $Object.hasOwnProperty.call(message, "refused"))
+                    if (!$util.isInteger(message.refused))
+                        return "refused: integer expected";
+                return null;
+            };
+
+            /**
+             * Creates a PauseReasonUse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.PauseReasonUse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.PauseReasonUse} PauseReasonUse
+             */
+            PauseReasonUse.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.PauseReasonUse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.PauseReasonUse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.PauseReasonUse();
+                if (object.reason !== 0 && (typeof object.reason !== "string" || $root.bodycam.v1.PauseReason[object.reason] !== 0))
+                    switch (object.reason) {
+                    case "PAUSE_REASON_UNSPECIFIED":
+                    case 0:
+                        message.reason = 0;
+                        break;
+                    case "PAUSE_REASON_PERSONAL_NEEDS":
+                    case 1:
+                        message.reason = 1;
+                        break;
+                    case "PAUSE_REASON_SENSITIVE_SITE":
+                    case 2:
+                        message.reason = 2;
+                        break;
+                    default:
+                        if (typeof object.reason === "number" && (object.reason | 0) === object.reason)
+                            message.reason = object.reason;
+                    }
+                if (object.pauses != null)
+                    if ($Number(object.pauses) !== 0)
+                        message.pauses = object.pauses >>> 0;
+                if (object.maxPauses != null)
+                    if ($Number(object.maxPauses) !== 0)
+                        message.maxPauses = object.maxPauses >>> 0;
+                if (object.pausedS != null)
+                    if (!$Object.is($Number(object.pausedS), 0))
+                        message.pausedS = $Number(object.pausedS);
+                if (object.refused != null)
+                    if ($Number(object.refused) !== 0)
+                        message.refused = object.refused >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PauseReasonUse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.PauseReasonUse
+             * @static
+             * @param {bodycam.v1.PauseReasonUse} message PauseReasonUse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PauseReasonUse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.reason = options.enums === $String ? "PAUSE_REASON_UNSPECIFIED" : 0;
+                    object.pauses = 0;
+                    object.maxPauses = 0;
+                    object.pausedS = 0;
+                    object.refused = 0;
+                }
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = options.enums === $String ? $root.bodycam.v1.PauseReason[message.reason] === $undefined ? message.reason : $root.bodycam.v1.PauseReason[message.reason] : message.reason;
+                if (message.pauses != null && $Object.hasOwnProperty.call(message, "pauses"))
+                    object.pauses = message.pauses;
+                if (message.maxPauses != null && $Object.hasOwnProperty.call(message, "maxPauses"))
+                    object.maxPauses = message.maxPauses;
+                if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS"))
+                    object.pausedS = options.json && !$isFinite(message.pausedS) ? $String(message.pausedS) : message.pausedS;
+                if (message.refused != null && $Object.hasOwnProperty.call(message, "refused"))
+                    object.refused = message.refused;
+                return object;
+            };
+
+            /**
+             * Converts this PauseReasonUse to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.PauseReasonUse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PauseReasonUse.prototype.toJSON = function() {
+                return PauseReasonUse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return PauseReasonUse;
+        })();
+
+        v1.PauseUse = (function() {
+
+            /**
+             * Properties of a PauseUse.
+             * @typedef {Object} bodycam.v1.PauseUse.$Properties
+             * @property {Array.<bodycam.v1.PauseReasonUse.$Properties>|null} [reasons] One entry per pause reason.
+             * @property {number|null} [pausedS] Seconds paused in this shift, all reasons (a pause in progress included).
+             * @property {number|null} [maxPausedS] Policy: maximum paused seconds per shift, all reasons.
+             * @property {number|null} [minRecordingS] Policy: minimum recording (s) between the end of one pause and the next.
+             * @property {number|null} [minRecordingAfterAutoS] Policy: minimum recording (s) after a pause that ended by itself at its maximum.
+             * @property {number|null} [refused] Pauses refused by the budget in this shift, all reasons.
+             * @property {Array.<string>|null} [warned] Budgets whose use crossed 80 % in this shift ("pauses_personal_needs", "pauses_sensitive_site",
+             * "paused_time"); each raised one `pause_budget` event.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PauseUse.
+             * @memberof bodycam.v1
+             * @interface IPauseUse
+             * @augments bodycam.v1.PauseUse.$Properties
+             * @deprecated Use bodycam.v1.PauseUse.$Properties instead.
+             */
+
+            /**
+             * Shape of a PauseUse.
+             * @typedef {bodycam.v1.PauseUse.$Properties} bodycam.v1.PauseUse.$Shape
+             */
+
+            /**
+             * Constructs a new PauseUse.
+             * @memberof bodycam.v1
+             * @classdesc Pause budget use of the current shift (policy pauseMax*, pauseMinRecording*).
+             * @constructor
+             * @param {bodycam.v1.PauseUse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PauseUse = function (properties) {
+                this.reasons = [];
+                this.warned = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * One entry per pause reason.
+             * @member {Array.<bodycam.v1.PauseReasonUse.$Properties>} reasons
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.reasons = $util.emptyArray;
+
+            /**
+             * Seconds paused in this shift, all reasons (a pause in progress included).
+             * @member {number} pausedS
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.pausedS = 0;
+
+            /**
+             * Policy: maximum paused seconds per shift, all reasons.
+             * @member {number} maxPausedS
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.maxPausedS = 0;
+
+            /**
+             * Policy: minimum recording (s) between the end of one pause and the next.
+             * @member {number} minRecordingS
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.minRecordingS = 0;
+
+            /**
+             * Policy: minimum recording (s) after a pause that ended by itself at its maximum.
+             * @member {number} minRecordingAfterAutoS
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.minRecordingAfterAutoS = 0;
+
+            /**
+             * Pauses refused by the budget in this shift, all reasons.
+             * @member {number} refused
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.refused = 0;
+
+            /**
+             * Budgets whose use crossed 80 % in this shift ("pauses_personal_needs", "pauses_sensitive_site",
+             * "paused_time"); each raised one `pause_budget` event.
+             * @member {Array.<string>} warned
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             */
+            PauseUse.prototype.warned = $util.emptyArray;
+
+            /**
+             * Creates a new PauseUse instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.PauseUse
+             * @static
+             * @param {bodycam.v1.PauseUse.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.PauseUse} PauseUse instance
+             * @type {{
+             *   (properties: bodycam.v1.PauseUse.$Shape): bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape;
+             *   (properties?: bodycam.v1.PauseUse.$Properties): bodycam.v1.PauseUse;
+             * }}
+             */
+            PauseUse.create = function(properties) {
+                return new PauseUse(properties);
+            };
+
+            /**
+             * Encodes the specified PauseUse message. Does not implicitly {@link bodycam.v1.PauseUse.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.PauseUse
+             * @static
+             * @param {bodycam.v1.PauseUse.$Properties} message PauseUse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PauseUse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.reasons != null && message.reasons.length)
+                    for (let i = 0; i < message.reasons.length; ++i)
+                        $root.bodycam.v1.PauseReasonUse.encode(message.reasons[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS") && !$Object.is(message.pausedS, 0))
+                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.pausedS);
+                if (message.maxPausedS != null && $Object.hasOwnProperty.call(message, "maxPausedS") && !$Object.is(message.maxPausedS, 0))
+                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.maxPausedS);
+                if (message.minRecordingS != null && $Object.hasOwnProperty.call(message, "minRecordingS") && !$Object.is(message.minRecordingS, 0))
+                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.minRecordingS);
+                if (message.minRecordingAfterAutoS != null && $Object.hasOwnProperty.call(message, "minRecordingAfterAutoS") && !$Object.is(message.minRecordingAfterAutoS, 0))
+                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.minRecordingAfterAutoS);
+                if (message.refused != null && $Object.hasOwnProperty.call(message, "refused") && message.refused !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.refused);
+                if (message.warned != null && message.warned.length)
+                    for (let i = 0; i < message.warned.length; ++i)
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.warned[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PauseUse message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.PauseUse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape} PauseUse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PauseUse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.PauseUse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.reasons && message.reasons.length))
+                                message.reasons = [];
+                            message.reasons.push($root.bodycam.v1.PauseReasonUse.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.pausedS = value;
+                            else
+                                delete message.pausedS;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.maxPausedS = value;
+                            else
+                                delete message.maxPausedS;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.minRecordingS = value;
+                            else
+                                delete message.minRecordingS;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.minRecordingAfterAutoS = value;
+                            else
+                                delete message.minRecordingAfterAutoS;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.refused = value;
+                            else
+                                delete message.refused;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.warned && message.warned.length))
+                                message.warned = [];
+                            message.warned.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a PauseUse message.
+             * @function verify
+             * @memberof bodycam.v1.PauseUse
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            PauseUse.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.reasons != null && $Object.hasOwnProperty.call(message, "reasons")) {
+                    if (!$Array.isArray(message.reasons))
+                        return "reasons: array expected";
+                    for (let i = 0; i < message.reasons.length; ++i) {
+                        let error = $root.bodycam.v1.PauseReasonUse.verify(message.reasons[i], _depth + 1);
+                        if (error)
+                            return "reasons." + error;
+                    }
+                }
+                if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS"))
+                    if (typeof message.pausedS !== "number")
+                        return "pausedS: number expected";
+                if (message.maxPausedS != null && $Object.hasOwnProperty.call(message, "maxPausedS"))
+                    if (typeof message.maxPausedS !== "number")
+                        return "maxPausedS: number expected";
+                if (message.minRecordingS != null && $Object.hasOwnProperty.call(message, "minRecordingS"))
+                    if (typeof message.minRecordingS !== "number")
+                        return "minRecordingS: number expected";
+                if (message.minRecordingAfterAutoS != null && $Object.hasOwnProperty.call(message, "minRecordingAfterAutoS"))
+                    if (typeof message.minRecordingAfterAutoS !== "number")
+                        return "minRecordingAfterAutoS: number expected";
+                if (message.refused != null && $Object.hasOwnProperty.call(message, "refused"))
+                    if (!$util.isInteger(message.refused))
+                        return "refused: integer expected";
+                if (message.warned != null && $Object.hasOwnProperty.call(message, "warned")) {
+                    if (!$Array.isArray(message.warned))
+                        return "warned: array expected";
+                    for (let i = 0; i < message.warned.length; ++i)
+                        if (!$util.isString(message.warned[i]))
+                            return "warned: string[] expected";
+                }
+                return null;
+            };
+
+            /**
+             * Creates a PauseUse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.PauseUse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.PauseUse} PauseUse
+             */
+            PauseUse.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.PauseUse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.PauseUse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.PauseUse();
+                if (object.reasons) {
+                    if (!$Array.isArray(object.reasons))
+                        throw $TypeError(".bodycam.v1.PauseUse.reasons: array expected");
+                    message.reasons = $Array(object.reasons.length);
+                    for (let i = 0; i < object.reasons.length; ++i) {
+                        if (!$util.isObject(object.reasons[i]))
+                            throw $TypeError(".bodycam.v1.PauseUse.reasons: object expected");
+                        message.reasons[i] = $root.bodycam.v1.PauseReasonUse.fromObject(object.reasons[i], _depth + 1);
+                    }
+                }
+                if (object.pausedS != null)
+                    if (!$Object.is($Number(object.pausedS), 0))
+                        message.pausedS = $Number(object.pausedS);
+                if (object.maxPausedS != null)
+                    if (!$Object.is($Number(object.maxPausedS), 0))
+                        message.maxPausedS = $Number(object.maxPausedS);
+                if (object.minRecordingS != null)
+                    if (!$Object.is($Number(object.minRecordingS), 0))
+                        message.minRecordingS = $Number(object.minRecordingS);
+                if (object.minRecordingAfterAutoS != null)
+                    if (!$Object.is($Number(object.minRecordingAfterAutoS), 0))
+                        message.minRecordingAfterAutoS = $Number(object.minRecordingAfterAutoS);
+                if (object.refused != null)
+                    if ($Number(object.refused) !== 0)
+                        message.refused = object.refused >>> 0;
+                if (object.warned) {
+                    if (!$Array.isArray(object.warned))
+                        throw $TypeError(".bodycam.v1.PauseUse.warned: array expected");
+                    message.warned = $Array(object.warned.length);
+                    for (let i = 0; i < object.warned.length; ++i)
+                        message.warned[i] = $String(object.warned[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PauseUse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.PauseUse
+             * @static
+             * @param {bodycam.v1.PauseUse} message PauseUse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PauseUse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults) {
+                    object.reasons = [];
+                    object.warned = [];
+                }
+                if (options.defaults) {
+                    object.pausedS = 0;
+                    object.maxPausedS = 0;
+                    object.minRecordingS = 0;
+                    object.minRecordingAfterAutoS = 0;
+                    object.refused = 0;
+                }
+                if (message.reasons && message.reasons.length) {
+                    object.reasons = $Array(message.reasons.length);
+                    for (let j = 0; j < message.reasons.length; ++j)
+                        object.reasons[j] = $root.bodycam.v1.PauseReasonUse.toObject(message.reasons[j], options, _depth + 1);
+                }
+                if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS"))
+                    object.pausedS = options.json && !$isFinite(message.pausedS) ? $String(message.pausedS) : message.pausedS;
+                if (message.maxPausedS != null && $Object.hasOwnProperty.call(message, "maxPausedS"))
+                    object.maxPausedS = options.json && !$isFinite(message.maxPausedS) ? $String(message.maxPausedS) : message.maxPausedS;
+                if (message.minRecordingS != null && $Object.hasOwnProperty.call(message, "minRecordingS"))
+                    object.minRecordingS = options.json && !$isFinite(message.minRecordingS) ? $String(message.minRecordingS) : message.minRecordingS;
+                if (message.minRecordingAfterAutoS != null && $Object.hasOwnProperty.call(message, "minRecordingAfterAutoS"))
+                    object.minRecordingAfterAutoS = options.json && !$isFinite(message.minRecordingAfterAutoS) ? $String(message.minRecordingAfterAutoS) : message.minRecordingAfterAutoS;
+                if (message.refused != null && $Object.hasOwnProperty.call(message, "refused"))
+                    object.refused = message.refused;
+                if (message.warned && message.warned.length) {
+                    object.warned = $Array(message.warned.length);
+                    for (let j = 0; j < message.warned.length; ++j)
+                        object.warned[j] = message.warned[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PauseUse to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.PauseUse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PauseUse.prototype.toJSON = function() {
+                return PauseUse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return PauseUse;
         })();
 
         v1.Duty = (function() {

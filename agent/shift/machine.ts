@@ -6,6 +6,7 @@
  *   OFF_DUTY  --shift_hold-->                 RECORDING  (open shift, start encoder)
  *   RECORDING --privacy_single-->             PAUSED(PERSONAL_NEEDS)  (stop encoder)
  *   RECORDING --privacy_double-->             PAUSED(SENSITIVE_SITE)
+ *   RECORDING --privacy_* over the budget-->  RECORDING (refused; journaled with the budget)
  *   PAUSED    --privacy_*  | pause_expired--> RECORDING  (resume manual | auto)
  *   RECORDING|PAUSED --shift_hold-->          same state, end armed for shiftEndConfirmS
  *   (armed)   --shift_press-->                CLOSING    (stop encoder, seal)
@@ -21,6 +22,7 @@ import type { Policy } from '../config/policy.js';
 import type { PauseReason } from '../status.js';
 import type { GestureKind } from './gestures.js';
 import type { EndTrigger, StartTrigger } from '../duty/types.js';
+import { NO_PAUSES, budgetWarningEffects, decidePause, refusedPauseEffects, withPause, type PauseUsage } from './pause-budget.js';
 
 export type ShiftState =
   | { readonly name: 'OFF_DUTY' }
@@ -37,16 +39,17 @@ export type ShiftState =
   | { readonly name: 'CLOSING'; readonly shiftId: string; readonly reason: string };
 
 export type ShiftEvent =
-  | { readonly type: 'gesture'; readonly gesture: GestureKind; readonly heldS?: number }
+  | { readonly type: 'gesture'; readonly gesture: GestureKind; readonly heldS?: number; /** Wall ms of the first press (privacy gestures resolve later). */ readonly pressedAt?: number }
   | { readonly type: 'pause_warning' }
   | { readonly type: 'pause_expired' }
   | { readonly type: 'end_confirm_expired' }
   | { readonly type: 'force_end'; readonly reason: string }
   | { readonly type: 'closed' }
   | { readonly type: 'duty_start'; readonly trigger: Exclude<StartTrigger, 'button'> }
-  | { readonly type: 'duty_end'; readonly reason: EndTrigger };
+  | { readonly type: 'duty_end'; readonly reason: EndTrigger }
+  | { readonly type: 'pause_budget_warning' };
 
-export type TimerName = 'pause_warning' | 'pause_expired' | 'end_confirm_expired';
+export type TimerName = 'pause_warning' | 'pause_expired' | 'end_confirm_expired' | 'pause_budget_warning';
 export type FeedbackPattern = 'recording' | 'paused' | 'pause_warning' | 'end_armed' | 'shift_started' | 'shift_ended' | 'refused';
 
 export type Effect =
@@ -65,12 +68,16 @@ export interface Transition {
 
 const maxFor = (p: Policy, r: PauseReason): number => (r === 'PERSONAL_NEEDS' ? p.personalNeedsMaxS : p.sensitiveSiteMaxS);
 
-function gestureRecord(gesture: GestureKind, outcome: string, feedback: FeedbackPattern, heldS?: number): Effect {
-  return { t: 'journal', type: 'gesture', fields: { gesture, outcome, feedback, held_s: heldS === undefined ? undefined : Math.round(heldS * 1000) / 1000 } };
+function gestureRecord(gesture: GestureKind, outcome: string, feedback: FeedbackPattern, heldS?: number, pressedAt?: number): Effect {
+  // pressed_at: a privacy press resolves only after the double-press window; recording ran until then.
+  return { t: 'journal', type: 'gesture', fields: { gesture, outcome, feedback, held_s: heldS === undefined ? undefined : Math.round(heldS * 1000) / 1000, pressed_at: pressedAt === undefined ? undefined : new Date(pressedAt).toISOString(), ack: pressedAt === undefined ? undefined : 'haptic' } };
 }
 
-/** `newShiftId` is injected so the function stays pure (the id embeds the wall clock). */
-export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number, newShiftId: () => string): Transition {
+/**
+ * `newShiftId` is injected so the function stays pure (the id embeds the wall clock); `pauses` is
+ * the shift's pause-budget use, folded from its journal (shift/pause-budget.ts).
+ */
+export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number, newShiftId: () => string, pauses: PauseUsage = NO_PAUSES): Transition {
   const same = (effects: Effect[] = []): Transition => ({ state: s, effects });
 
   if (e.type === 'closed') {
@@ -114,6 +121,10 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
     ]);
   }
 
+  if (e.type === 'pause_budget_warning') {
+    return s.name === 'PAUSED' ? same(budgetWarningEffects(pauses, p, { reason: s.reason, since: s.since }, now)) : same();
+  }
+
   if (e.type === 'pause_expired') {
     if (s.name !== 'PAUSED') return same();
     return resume(s, 'auto', now);
@@ -154,17 +165,20 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
       }
       if (s.name === 'RECORDING') {
         const reason: PauseReason = g === 'privacy_double' ? 'SENSITIVE_SITE' : 'PERSONAL_NEEDS';
-        const maxS = maxFor(p, reason);
+        const budget = decidePause(pauses, reason, p, now, maxFor(p, reason));
+        if (!budget.ok) return same(refusedPauseEffects(g, reason, budget, e.pressedAt));
+        const maxS = budget.maxS;
         const warnMs = Math.max(0, (maxS - p.autoResumeWarningS) * 1000);
         return {
           state: { name: 'PAUSED', shiftId: s.shiftId, reason, since: now, until: now + maxS * 1000, endArmedUntil: s.endArmedUntil },
           effects: [
-            gestureRecord(g, `pause_${reason.toLowerCase()}`, 'paused'),
+            gestureRecord(g, `pause_${reason.toLowerCase()}`, 'paused', undefined, e.pressedAt),
             { t: 'journal', type: 'pause', fields: { reason, max_s: maxS, via: 'gesture' } },
             { t: 'encoder', action: 'stop', reason: 'pause' },
             { t: 'timer', name: 'pause_warning', ms: warnMs },
             { t: 'timer', name: 'pause_expired', ms: maxS * 1000 },
             { t: 'feedback', pattern: 'paused' },
+            ...budgetWarningEffects(withPause(pauses, reason), p, { reason, since: now }, now),
           ],
         };
       }
@@ -183,6 +197,7 @@ function resume(s: Extract<ShiftState, { name: 'PAUSED' }>, cause: 'manual' | 'a
       ...pre,
       { t: 'timer', name: 'pause_warning', ms: null },
       { t: 'timer', name: 'pause_expired', ms: null },
+      { t: 'timer', name: 'pause_budget_warning', ms: null },
       { t: 'journal', type: 'resume', fields: { cause, reason: s.reason, paused_s: Math.round((now - s.since) / 100) / 10 } },
       { t: 'encoder', action: 'start', reason: 'resume' },
       { t: 'feedback', pattern: 'recording' },
@@ -198,6 +213,7 @@ function close(shiftId: string, reason: string, pre: Effect[] = []): Transition 
       { t: 'timer', name: 'pause_warning', ms: null },
       { t: 'timer', name: 'pause_expired', ms: null },
       { t: 'timer', name: 'end_confirm_expired', ms: null },
+      { t: 'timer', name: 'pause_budget_warning', ms: null },
       { t: 'encoder', action: 'stop', reason: 'end' },
       { t: 'close_shift', shiftId, reason },
     ],

@@ -44,7 +44,7 @@ export interface MqttConfig {
 export const DEFAULT_EVENT_TYPES: readonly string[] = [
   'shift_start', 'shift_end', 'pause', 'resume', 'gap', 'fault', 'recovery', 'gesture', 'signature',
   'time_sync', 'policy', 'command', 'degrade', 'power', 'offload', 'duty',
-  'obstruction',
+  'obstruction', 'pause_budget',
 ];
 
 const MQTT_KEYS = [

@@ -11,7 +11,8 @@ import { clockReport } from '../../hal/clock/clock-report.js';
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import type { StatusSnapshot } from '../status.js';
-import { pb, type HeartbeatProps, type ShiftState, type PauseReason } from './proto.js';
+import type { PauseUseReport } from '../shift/pause-budget.js';
+import { pb, type HeartbeatProps, type ShiftState, type PauseReason, type PauseUseProps } from './proto.js';
 import type { bodycam } from '../generated/proto-types.js';
 
 type ObstructionKind = bodycam.v1.ObstructionKind;
@@ -124,6 +125,18 @@ export interface HeartbeatInput {
   readonly nowMs: number;
 }
 
+function pauseUseOf(u: PauseUseReport): PauseUseProps {
+  return {
+    reasons: Object.entries(u.reasons).map(([r, v]) => ({ reason: PAUSES[r] ?? pb.PauseReason.PAUSE_REASON_UNSPECIFIED, pauses: v.pauses, maxPauses: v.maxPauses, pausedS: v.pausedS, refused: v.refused })),
+    pausedS: u.pausedS,
+    maxPausedS: u.maxPausedS,
+    minRecordingS: u.minRecordingS,
+    minRecordingAfterAutoS: u.minRecordingAfterAutoS,
+    refused: u.refused,
+    warned: [...u.warned],
+  };
+}
+
 /** Builds the Heartbeat message (pure: all inputs passed in). */
 export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
   const st = i.status;
@@ -177,6 +190,7 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     docked: st.docked ?? null,
     load1: i.sys.load1,
     memAvailableBytes: i.sys.memAvailableBytes,
+    pauseUse: st.pauseUse ? pauseUseOf(st.pauseUse) : null,
     obstructions: obstructionsOf(st),
     duty: dutyOf(st.ext.duty),
   };

@@ -59,6 +59,7 @@ const KINDS: Readonly<Record<string, EventKind>> = {
   segment: pb.EventKind.EVENT_KIND_SEGMENT,
   duty: pb.EventKind.EVENT_KIND_DUTY,
   obstruction: pb.EventKind.EVENT_KIND_OBSTRUCTION,
+  pause_budget: pb.EventKind.EVENT_KIND_PAUSE_BUDGET,
 };
 export const eventKindOf = (type: string): EventKind => KINDS[type] ?? pb.EventKind.EVENT_KIND_UNSPECIFIED;
 

@@ -25,3 +25,4 @@ export type EventKind = bodycam.v1.EventKind;
 export type Presence = bodycam.v1.Presence;
 export type ShiftState = bodycam.v1.ShiftState;
 export type PauseReason = bodycam.v1.PauseReason;
+export type PauseUseProps = bodycam.v1.PauseUse.$Properties;

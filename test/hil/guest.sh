@@ -28,9 +28,9 @@ mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/confi
 G=/sys/kernel/config/gpio-sim/bodycam
 mkdir -p $G/bank0
 echo bodycam-hil > $G/bank0/label
-echo 8 > $G/bank0/num_lines
+echo 9 > $G/bank0/num_lines
 i=0
-for n in shift privacy led_rec led_status haptic buzzer dock spare; do
+for n in shift privacy led_rec led_status haptic buzzer dock spare key; do
   mkdir -p $G/bank0/line$i && echo $n > $G/bank0/line$i/name
   i=$((i + 1))
 done

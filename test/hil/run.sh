@@ -95,6 +95,8 @@ if [[ -n "${HIL_DEBUG:-}" ]]; then
 fi
 echo ">> hil: power cuts at random moments: seed $SEED (replay: HIL_SEED=$SEED make test-hil), ${DELAY_MS[1]}/${DELAY_MS[2]}/${DELAY_MS[3]} ms after arming"
 stage_start=$SECONDS
+# main runs every test file of test/hil/main (dock duty, one-key, obstruction and clock-step tests
+# added ~3 min under TCG) before it arms cut 1.
 boot main 720 1
 [[ -f $OUT/main/cut.json ]] && boot recover1 300 2
 [[ -f $OUT/recover1/cut.json ]] && boot recover2 360 3

@@ -156,13 +156,17 @@ void test('a small outbox overflows during an outage: one OUTBOX_OVERFLOW event 
       await a.waitFor((s) => s.state === 'RECORDING', 10_000, 'resume');
     }
     const t = (await a.status()).ext.telemetry as { outboxDropped: number; outboxBytes: number };
-    assert.ok(t.outboxDropped > 0, `the bound was reached: ${JSON.stringify(t)}`);
+    // The bound was reached: proven by the overflow event(s) awaited below (the drops pending at
+    // this snapshot may be 0 when an overflow event has just been queued: it depends on record sizes).
     assert.ok(t.outboxBytes <= 4096);
     await broker.start();
     const ov = await o2.waitFor(() => o2.events().find((e) => e.kind === pb.EventKind.EVENT_KIND_OUTBOX_OVERFLOW), 60_000, 'overflow event');
     await a.waitFor((s) => (s.ext.telemetry as { outboxDepth: number; outboxDropped: number }).outboxDepth === 0, 30_000, 'drained');
     assert.equal(ov.overflow!.limitBytes, 4096);
-    assert.ok((ov.overflow!.dropped ?? 0) >= t.outboxDropped);
+    // The outbox reports drops in as many overflow events as it found room for; the drops still
+    // pending at the snapshot go out in the latest one (which one depends on record sizes).
+    const lastOv = o2.events().filter((e) => e.kind === pb.EventKind.EVENT_KIND_OUTBOX_OVERFLOW).at(-1)!;
+    assert.ok((lastOv.overflow!.dropped ?? 0) >= t.outboxDropped, `pending drops ${t.outboxDropped} reported in the latest overflow event (${lastOv.overflow!.dropped})`);
     const evs = o2.events();
     const seqs = [...new Set(evs.map((e) => e.seq))].sort((x, y) => x - y);
     assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'no seq hole: dropped records take no seq');

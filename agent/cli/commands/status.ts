@@ -29,6 +29,11 @@ export function formatStatus(s: StatusSnapshot): string {
     ['faults', Object.keys(s.faults).length ? Object.entries(s.faults).map(([k, v]) => `${k}: ${v}`).join('; ') : 'none'],
     ['journal head', s.journalHead ?? '-'],
   ];
+  if (s.pauseUse) {
+    const u = s.pauseUse;
+    const per = Object.entries(u.reasons).map(([k, v]) => `${k} ${v.pauses}/${v.maxPauses} (${v.pausedS}s${v.refused ? `, ${v.refused} refused` : ''})`);
+    rows.push(['pause budget', `${per.join(', ')}; paused ${u.pausedS}s of ${u.maxPausedS}s`]);
+  }
   for (const [name, sec] of Object.entries(s.ext)) {
     if (name === 'latency' || name === 'encoder' || name === 'offload') continue;
     rows.push([name, Object.entries(sec).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')]);

@@ -70,6 +70,29 @@ export interface VerifyReport {
   readonly obstructions: ObstructionSummary;
   /** Who wore the camera and what started / ended the shift (agent/duty/report-duty.ts). */
   readonly duty?: DutySummary;
+  /** Pause budget use and every refused pause (absent in reports of older verifiers). */
+  readonly pauseBudget?: PauseBudgetReport;
+}
+
+/** One `pause_budget` record: a refused pause or a budget that crossed 80 %. */
+export interface PauseBudgetItem {
+  /** 1-based journal line. */
+  readonly line: number;
+  readonly at: string;
+  /** `pauses_personal_needs`, `pauses_sensitive_site`, `paused_time` or `min_recording`. */
+  readonly budget: string;
+  readonly reason: string | null;
+  readonly used: number | null;
+  readonly limit: number | null;
+}
+
+/** Pauses used against the shift's pause budget (limits from the policy it ran under; null when it had none). */
+export interface PauseBudgetReport {
+  readonly reasons: Readonly<Record<string, { readonly pauses: number; readonly maxPauses: number | null; readonly pausedS: number; readonly refused: number }>>;
+  readonly pausedS: number;
+  readonly maxPausedS: number | null;
+  readonly refused: readonly PauseBudgetItem[];
+  readonly warnings: readonly PauseBudgetItem[];
 }
 
 /** The duty of a shift, from its journal: `shift_start.trigger`/`wearer`, `shift_end.reason`, `duty` records. */

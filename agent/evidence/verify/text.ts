@@ -1,5 +1,5 @@
 /** Plain-text rendering of a verify report (what `bodycam verify` prints without --json). */
-import type { DeviceJournalReport, VerifyReport } from './report.js';
+import type { DeviceJournalReport, PauseBudgetReport, VerifyReport } from './report.js';
 import { dutyLine } from '../../duty/report-duty.js';
 
 const fmtS = (s: number): string => {
@@ -26,11 +26,22 @@ export function renderText(r: VerifyReport): string {
   if (r.duty) out.push(`  duty: ${dutyLine(r.duty)}`);
   for (const [k, t] of Object.entries(r.obstructions.totals)) out.push(`  obstructed ${k}: ${t.count} interval(s), ${fmtS(t.seconds)}`);
   for (const o of r.obstructions.intervals) out.push(`    ${o.kind} ${o.start} → ${o.end} (${fmtS(o.durationS)}${o.open ? ', open' : ''})`);
+  if (r.pauseBudget) out.push(...pauseBudgetLines(r.pauseBudget));
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
   }
   return out.join('\n');
+}
+
+/** Pause budget use per reason, then every refused pause with its journal line. */
+function pauseBudgetLines(b: PauseBudgetReport): string[] {
+  const lim = (v: number | null): string => (v === null ? '?' : String(v));
+  const out = Object.entries(b.reasons).map(([k, v]) => `  pause budget ${k}: ${v.pauses}/${lim(v.maxPauses)} pauses, ${fmtS(v.pausedS)}${v.refused ? `, ${v.refused} refused` : ''}`);
+  out.push(`  paused in all: ${fmtS(b.pausedS)} of ${b.maxPausedS === null ? '?' : fmtS(b.maxPausedS)}`);
+  for (const x of b.refused) out.push(`  REFUSED PAUSE journal.jsonl:${x.line} ${x.at} ${x.reason ?? '?'}: budget ${x.budget} (${lim(x.used)} of ${lim(x.limit)})`);
+  for (const x of b.warnings) out.push(`  budget warning journal.jsonl:${x.line} ${x.at}: ${x.budget} at ${lim(x.used)} of ${lim(x.limit)}`);
+  return out;
 }
 
 export function renderDeviceJournalText(r: DeviceJournalReport): string {

@@ -14,6 +14,7 @@ import { Findings, UnusableInputError, checkSignatures, parseTime, readChain, re
 import { holes, type Interval } from './coverage.js';
 import { obstructionIntervals } from './obstruction.js';
 import { probeFrames } from './media.js';
+import { pauseBudgetOf } from './pause-use.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 
 export { UnusableInputError } from './chain.js';
@@ -460,5 +461,6 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     findings,
     duty: dutySummary(recs.map((l) => l.rec)),
     obstructions: obstructions.summary,
+    pauseBudget: pauseBudgetOf(recs, totals.pauseS),
   };
 }
