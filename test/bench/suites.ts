@@ -27,4 +27,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   async () => (await import('./mqtt.js')).mqttSuite(),
   async () => (await import('./journal.js')).journalSuite(),
   async () => (await import('./faults.js')).faultsSuite(),
+  async () => (await import('./long.js')).longSuite(),
 ];
