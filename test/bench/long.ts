@@ -17,8 +17,9 @@
  *   the agent starts again, beside the same restart at hour 0 (1 segment), alternating; agent RSS
  *   and `status` round trip (what a heartbeat is built from) at hour 11 vs hour 0.
  * BENCH_LONG_SEGMENTS overrides the segment count (quick runs).
- * BENCH_LONG_RECORD=1 adds a real recording of BENCH_LONG_RECORD_MIN (20) minutes at 1280×720@30:
- * agent RSS and CPU at its start and end, segments and sealed bytes.
+ * BENCH_LONG_RECORD=1 adds a real recording of BENCH_LONG_RECORD_MIN (20) minutes at 1280×720@30
+ * (BENCH_LONG_RECORD=only: just that): agent RSS at its start, end and max, agent CPU, segments
+ * sealed per 2 s of wall time.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
@@ -59,7 +60,7 @@ function cpuS(pid: number): number {
 }
 
 /** One real 2-s 30 fps segment (the stand-in for every segment of the long shift). */
-function realSegment(dir: string): string {
+export function realSegment(dir: string): string {
   const [size, kbps] = (process.env.BENCH_LONG_SEG ?? '320x180:300').split(':') as [string, string];
   const out = join(dir, `one-${size}.ts`);
   execFileSync('ffmpeg', [
@@ -196,7 +197,7 @@ async function verifyAndReport(rows: BenchRow[], root: string, segFile: string):
  * segments later: the journal is rewritten through the agent's Journal (its own non-segment
  * records first, times moved back so the last segment ends now), segments hard-linked.
  */
-function rewriteToHour(dataDir: string, shiftId: string, segments: number, segFile: string): void {
+export function rewriteToHour(dataDir: string, shiftId: string, segments: number, segFile: string): void {
   const dir = join(dataDir, 'shifts', shiftId);
   const old = readJournal(join(dir, 'journal.jsonl'));
   for (const f of readdirSync(dir)) if (/^seg-\d{6}\.ts$/.test(f)) unlinkSync(join(dir, f));
@@ -312,10 +313,13 @@ export function longSuite(): BenchSuite {
       const rows: BenchRow[] = [];
       const root = mkdtempSync(join(tmpdir(), 'bodycam-bench-long-'));
       try {
-        const seg = realSegment(root);
-        await verifyAndReport(rows, root, seg);
-        await restartAtHour(rows, seg);
-        if (process.env.BENCH_LONG_RECORD === '1') await longRecording(rows);
+        const rec = process.env.BENCH_LONG_RECORD;
+        if (rec !== 'only') {
+          const seg = realSegment(root);
+          await verifyAndReport(rows, root, seg);
+          await restartAtHour(rows, seg);
+        }
+        if (rec === '1' || rec === 'only') await longRecording(rows);
       } finally {
         rmSync(root, { recursive: true, force: true });
       }
