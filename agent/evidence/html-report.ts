@@ -57,6 +57,8 @@ const LANES = ['Recording', 'Pauses', 'Gaps', 'Not covered', 'Events', 'Obstruct
 const obstructedColour = (kind: string): string => PALETTE.obstructed[kind] ?? PALETTE.obstructed.other!;
 /** Obstruction kinds overlap (a frozen picture with a silent microphone): one row each. */
 const OBSTRUCTED_ROWS = ['covered', 'frozen', 'silent'];
+/** Closest two event marks of one kind may be drawn (see timelineSvg). */
+const EVENT_PX = 6;
 
 function timelineSvg(r: VerifyReport): string {
   const t0 = r.start ? Date.parse(r.start) : Math.min(...r.timeline.map((t) => t.start));
@@ -118,9 +120,27 @@ function timelineSvg(r: VerifyReport): string {
     );
   }
   const y4 = laneY(4);
+  // Events of one kind less than EVENT_PX apart are one mark whose title counts them: a 12-hour
+  // shift signed every 30 s has ~1,400 signatures on ~1,000 px, an unreadable solid band.
+  const groups: Array<{ t: TimelineItem; last: TimelineItem; n: number }> = [];
+  const openGroup = new Map<string, { t: TimelineItem; last: TimelineItem; n: number }>();
   for (const t of r.timeline) {
+    const g = openGroup.get(t.kind);
+    if (g && x(t.start) - x(g.t.start) < EVENT_PX) {
+      g.last = t;
+      g.n++;
+    } else {
+      const ng = { t, last: t, n: 1 };
+      openGroup.set(t.kind, ng);
+      groups.push(ng);
+    }
+  }
+  for (const { t, last, n } of groups) {
     const cx = x(t.start).toFixed(1);
-    const title = `<title>${esc(`${t.kind} ${t.label} at ${hms(t.start)}${t.line ? ` · journal line ${t.line}` : ''}`)}</title>`;
+    const what = n === 1
+      ? `${t.kind} ${t.label} at ${hms(t.start)}${t.line ? ` · journal line ${t.line}` : ''}`
+      : `${n} × ${t.kind} ${hms(t.start)}–${hms(last.start)}${t.line ? ` · journal lines ${t.line}–${last.line}` : ''}`;
+    const title = `<title>${esc(what)}</title>`;
     if (t.kind === 'fault') parts.push(`<path class="fault" d="M${cx} ${y4 + 6} l7 20 h-14 z" fill="${PALETTE.fault}">${title}</path>`);
     else if (t.kind === 'gesture') parts.push(`<circle class="gesture" cx="${cx}" cy="${y4 + LANE_H / 2}" r="5" fill="${PALETTE.gesture}">${title}</circle>`);
     else if (t.kind === 'signature') parts.push(`<rect class="signature" x="${Number(cx) - 1}" y="${y4 + 4}" width="2" height="${LANE_H - 8}" fill="${PALETTE.signature}">${title}</rect>`);

@@ -30,9 +30,7 @@ import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../lib/atomi
 import { EvidenceError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { sha256Hex } from './manifest.js';
-import { createS3Client } from './s3.js';
-import { loadUploadState, offloadDir, uploadStatePath } from './state.js';
-import { ShiftUploader } from './uploader.js';
+import { loadUploadState, offloadDir, removeUploadState } from './state.js';
 import type { OffloadJob, RunHooks } from './job.js';
 
 export const DEVICE_JOURNAL_FILE = 'device-journal.jsonl';
@@ -146,7 +144,7 @@ function prepareSnapshot(job: DeviceJournalJob, st: DeviceJournalOffloadState, l
   const base = { firstSeq: 0, lastSeq: p.lastSeq, head: p.head };
   const snap: DeviceJournalSnapshot = { key: snapshotKey(job.keyPrefix, job.deviceId, base), ...base, sha256: sha256Hex(p.bytes), bytes: p.bytes.length };
   // The multipart state of a finished or abandoned snapshot must not be resumed for this one.
-  rmSync(uploadStatePath(job.dataDir, DEVICE_JOURNAL_ID), { force: true });
+  removeUploadState(job.dataDir, DEVICE_JOURNAL_ID);
   writeFileAtomic(stagedPath(job.dataDir), p.bytes);
   st.pending = snap;
   saveState(job.dataDir, st);
@@ -166,6 +164,9 @@ export async function runDeviceJournalJob(job: DeviceJournalJob, hooks: RunHooks
   }
   const snap = st.pending ?? prepareSnapshot(job, st, hooks.log);
   if (!snap) return undefined;
+  // Loaded here, in the upload worker: the agent imports this module for deviceJournalDue and
+  // must not carry the AWS SDK (~21 MB of RSS, measured) for it.
+  const [{ createS3Client }, { ShiftUploader }] = await Promise.all([import('./s3.js'), import('./uploader.js')]);
   const s3 = createS3Client(job.target);
   try {
     const name = basename(snap.key);
@@ -188,7 +189,7 @@ export async function runDeviceJournalJob(job: DeviceJournalJob, hooks: RunHooks
     st.pending = undefined;
     saveState(job.dataDir, st);
     // Recorded as uploaded first: a crash here only leaves files the next snapshot replaces.
-    rmSync(uploadStatePath(job.dataDir, DEVICE_JOURNAL_ID), { force: true });
+    removeUploadState(job.dataDir, DEVICE_JOURNAL_ID);
     rmSync(stagedPath(job.dataDir), { force: true });
     return done;
   } finally {

@@ -13,7 +13,8 @@
  * naming it. The manifest is written once and kept outside the shift dir (which holds evidence
  * only), so its bytes — and its hash — never change across restarts.
  */
-import { createReadStream, readdirSync, statSync, readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readdirSync, statSync, readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { JOURNAL_FILE, parseJournal } from '../evidence/journal.js';
@@ -96,13 +97,26 @@ export function isShiftClosed(shiftDir: string): boolean {
   return false;
 }
 
-export async function hashFile(path: string): Promise<{ bytes: number; sha256: string }> {
+const HASH_CHUNK = 1024 * 1024;
+
+/**
+ * Hashes a file through `buf` (one buffer for a whole shift: bounded memory, reads stay async so
+ * the event loop stays responsive). A read stream per file cost ~2 ms of set-up each: 42 s for
+ * the 21,600 segments of a 12-hour shift where sha256sum took 14 s (bench `long`).
+ */
+export async function hashFile(path: string, buf: Buffer = Buffer.allocUnsafe(HASH_CHUNK)): Promise<{ bytes: number; sha256: string }> {
   const h = createHash('sha256');
   let bytes = 0;
-  // Streamed in 256 KiB chunks: bounded memory, and the event loop stays responsive.
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, bytes);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      bytes += bytesRead;
+    }
+  } finally {
+    await fh.close();
   }
   return { bytes, sha256: h.digest('hex') };
 }
@@ -112,9 +126,10 @@ export async function buildManifest(shiftDir: string, deviceId: string, shiftId:
   if (!names.includes(JOURNAL_FILE)) throw new EvidenceError(`${shiftDir} has no ${JOURNAL_FILE}`);
   const tail = journalTail(shiftDir);
   const files: ManifestFile[] = [];
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
   for (const name of names) {
     const before = statSync(join(shiftDir, name));
-    const { bytes, sha256 } = await hashFile(join(shiftDir, name));
+    const { bytes, sha256 } = await hashFile(join(shiftDir, name), buf);
     if (bytes !== before.size) throw new EvidenceError(`${join(shiftDir, name)} changed while it was hashed`);
     files.push({ name, bytes, sha256 });
   }

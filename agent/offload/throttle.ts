@@ -35,8 +35,10 @@ export function pacedBody(buf: Buffer, limiter: RateLimiter, signal: AbortSignal
     for (let off = 0; off < buf.length; off += chunk) {
       const piece = buf.subarray(off, Math.min(buf.length, off + chunk));
       await limiter.take(piece.length, signal);
-      yield piece;
+      // Counted as it is handed to the request, before the yield: a caller that must not abort a
+      // request once its last byte is out (a PutObject may then be stored) learns it in time.
       onChunk(piece.length);
+      yield piece;
     }
   }
   return Readable.from(gen(), { objectMode: false });

@@ -2,23 +2,34 @@
  * Uploads one closed shift to an S3-compatible store: every evidence file of the shift dir as
  * stored, then `manifest.json` last (its presence in the store means the shift is complete).
  *
- * Every object goes through a multipart upload, even small ones: the server's ListParts then says
- * exactly what arrived, so a resume after SIGKILL, reboot or a gateway outage never re-sends a
- * finished part and never creates a second object version (the bucket is versioned by Object
- * Lock; a blindly repeated PutObject would leave a duplicate). The state is persisted after each
- * part; on resume the server's parts are checked against the local bytes (a part's ETag is its
- * MD5) and only what is missing or different is sent.
+ * A file no larger than a part goes up with one PutObject carrying Content-MD5 and, as
+ * `x-amz-content-sha256`, the manifest's SHA-256 of the whole file: the store checks both (Ceph 16
+ * answers BadDigest / XAmzContentSHA256Mismatch; it ignores x-amz-checksum-sha256 — measured), so
+ * what is stored is provably the manifest's bytes, and the SDK does not hash the body again to
+ * sign it. Its completion is appended to done.jsonl (state.ts: DoneLog) — no whole-state rewrite
+ * per object. A finished file is never sent again.
  *
- * A small window of files (`concurrency`, default 4) is in flight at once, one part each: on
- * Ceph a multipart upload costs ~3 round trips that wait on the OSD, so a window keeps the link
- * busy while memory stays bounded at `concurrency` parts. Under a bandwidth limit parts are
- * streamed through one shared limiter, so the limit holds for the sum.
- */
+ * A PutObject is not idempotent on a versioned (Object Lock) bucket, and a write-only device can
+ * neither ask whether one landed nor make it conditional (Ceph 16 ignores If-None-Match). So a
+ * PutObject whose last byte is out is never aborted: a stop or the agent's death waits for its
+ * answer (the worker drains before it exits). Only when the answer is lost for good (connection
+ * died after the body, worker SIGKILLed, power cut) is the file sent again, counted in
+ * `stats.putsRepeatedAfterUnknownOutcome`: that resend may leave a second, byte-identical version.
+ *
+ * Larger files go through a multipart upload: the server's ListParts then says exactly what
+ * arrived, so a resume never re-sends a finished part and never creates a second version. Its
+ * state is persisted after each part; on resume the server's parts are checked against the local
+ * bytes (a part's ETag is its MD5) and only what is missing or different is sent.
+ *
+ * A small window of files (`concurrency`, default 4) is in flight at once, one part each, so
+ * round trips that wait on the OSD overlap while memory stays bounded at `concurrency` parts.
+ * Under a bandwidth limit bodies are streamed through one shared limiter, so the limit holds for
+ * the sum. */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, UploadPartCommand, type S3Client,
+  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { Backoff, sleep } from '../lib/backoff.js';
 import { EvidenceError, describe } from '../lib/errors.js';
@@ -27,7 +38,7 @@ import type { Logger } from '../lib/log.js';
 import { MANIFEST_FILE, type Manifest } from './manifest.js';
 import { RateLimiter, pacedBody } from './throttle.js';
 import { httpStatus, s3ErrorName } from './s3.js';
-import { saveUploadState, type FileUploadState, type PartRecord, type UploadState } from './state.js';
+import { DoneLog, clearDoneLog, saveUploadState, type FileUploadState, type PartRecord, type UploadState } from './state.js';
 
 export interface UploadItem {
   readonly name: string;
@@ -127,6 +138,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
   private lastEmit = 0;
   /** Aborts the other files in flight when one fails for good (or the caller aborts). */
   private readonly ac = new AbortController();
+  private readonly doneLog: DoneLog;
 
   constructor(private readonly o: UploaderOptions) {
     super();
@@ -143,7 +155,10 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       version: 1, shiftId: o.shiftId, bucket: o.bucket, manifestSha256: o.manifestSha256, files: {},
       stats: { runs: 0, partsSent: 0, bytesSent: 0, partsReused: 0, uploadsRestarted: 0 },
     };
+    this.state.stats.objectsPut ??= 0;
+    this.state.stats.putsRepeatedAfterUnknownOutcome ??= 0;
     this.limiter = new RateLimiter(o.bandwidthKbps);
+    this.doneLog = new DoneLog(o.dataDir, o.shiftId, o.manifestSha256);
   }
 
   get bytesTotal(): number {
@@ -190,8 +205,11 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     const st = (this.state.files[item.name] ??= { key: item.key, parts: [] });
     if (!st.done) {
       this.partial.set(item.name, 0);
+      // One PutObject unless a multipart upload of it is already under way (resume it: its parts are on the server).
+      const put = item.bytes <= this.o.partSizeBytes && !st.uploadId;
+      const outcome = { unknown: false };
       try {
-        await this.withRetry(item.name, () => this.uploadFile(item, st));
+        await this.withRetry(item.name, () => (put ? this.putFile(item, st, outcome) : this.uploadFile(item, st)));
       } finally {
         this.partial.delete(item.name);
       }
@@ -204,6 +222,8 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
   async run(): Promise<UploadResult> {
     this.state.stats.runs++;
     this.persist();
+    // The state just written holds every line of done.jsonl (folded in when it was loaded).
+    clearDoneLog(this.o.dataDir, this.o.shiftId);
     const outer = this.o.signal;
     const onAbort = (): void => this.ac.abort(outer?.reason);
     if (outer?.aborted) onAbort();
@@ -231,9 +251,11 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       if (last) await this.doItem(last);
     } finally {
       outer?.removeEventListener('abort', onAbort);
+      await this.doneLog.close();
     }
     this.state.completedAt = new Date().toISOString();
     this.persist();
+    clearDoneLog(this.o.dataDir, this.o.shiftId);
     this.tick(true);
     return { shiftId: this.o.shiftId, manifestSha256: this.o.manifestSha256, objects: this.items.length, bytes: this.bytesTotal, state: this.state };
   }
@@ -408,6 +430,70 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     await this.complete(item, st, done);
   }
 
+  /** One PutObject of a file no larger than a part (see the module comment for why it is never aborted once its body is out). */
+  private async putFile(item: UploadItem, st: FileUploadState, outcome: { unknown: boolean }): Promise<void> {
+    if (this.ac.signal.aborted) throw this.ac.signal.reason;
+    const body = await readWhole(item);
+    const md5 = createHash('md5').update(body).digest();
+    const md5hex = md5.toString('hex');
+    const paced = this.o.bandwidthKbps() > 0;
+    // An unpaced Buffer is handed to the socket at once: from then on the store may keep it.
+    let bodyOut = !paced;
+    const req = new AbortController();
+    const onAbort = (): void => {
+      if (!bodyOut) req.abort(this.ac.signal.reason);
+    };
+    this.ac.signal.addEventListener('abort', onAbort, { once: true });
+    const cmd = new PutObjectCommand({
+      Bucket: this.o.bucket, Key: item.key, ACL: 'bucket-owner-full-control', ContentType: contentType(item.name),
+      ContentLength: body.length, ContentMD5: md5.toString('base64'),
+      Metadata: { 'bodycam-sha256': item.sha256, 'bodycam-shift': this.o.shiftId },
+      Body: paced
+        ? pacedBody(body, this.limiter, req.signal, (k) => {
+          this.sentThisRun += k;
+          this.partial.set(item.name, (this.partial.get(item.name) ?? 0) + k);
+          if ((this.partial.get(item.name) ?? 0) >= body.length) bodyOut = true;
+          this.tick();
+        })
+        : body,
+    });
+    // The payload hash SigV4 signs, given rather than computed: the manifest's SHA-256, which the
+    // store checks against the bytes it receives.
+    cmd.middlewareStack.add((next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = item.sha256;
+      return next(args);
+    }, { step: 'build', name: 'bodycamPayloadSha256' });
+    if (outcome.unknown) {
+      this.state.stats.putsRepeatedAfterUnknownOutcome = (this.state.stats.putsRepeatedAfterUnknownOutcome ?? 0) + 1;
+      this.o.log.warn('sending a file again whose first PutObject outcome is unknown; the store may keep two identical versions', { shift: this.o.shiftId, file: item.name });
+    }
+    let r;
+    try {
+      r = await this.o.s3.send(cmd, { abortSignal: req.signal });
+    } catch (e) {
+      this.partial.set(item.name, 0);
+      if (s3ErrorName(e) === 'XAmzContentSHA256Mismatch') {
+        throw new EvidenceError(`${item.path} changed since the manifest was made: the store computed another SHA-256 than the manifest's ${item.sha256}`, { cause: e });
+      }
+      // No HTTP answer after the whole body was out: stored or not, nobody can tell.
+      if (bodyOut && httpStatus(e) === undefined) outcome.unknown = true;
+      throw e;
+    } finally {
+      this.ac.signal.removeEventListener('abort', onAbort);
+    }
+    const etag = (r.ETag ?? '').replace(/"/g, '');
+    if (etag !== md5hex) throw new Error(`${item.key}: server ETag ${etag} is not the file's MD5 ${md5hex}`);
+    if (!paced) this.sentThisRun += body.length;
+    st.done = true;
+    st.put = true;
+    if (r.VersionId) st.versionId = r.VersionId;
+    this.doneLog.append(item.name, item.key, body.length, r.VersionId);
+    this.state.stats.objectsPut = (this.state.stats.objectsPut ?? 0) + 1;
+    this.state.stats.partsSent++;
+    this.state.stats.bytesSent += body.length;
+    this.emit('part', { file: item.name, n: 1, size: body.length, reused: false });
+  }
+
   /** Completes with the full part list (Ceph refuses a subset with InvalidPart). */
   private async complete(item: UploadItem, st: FileUploadState, parts: readonly PartRecord[]): Promise<void> {
     const c = await this.o.s3.send(new CompleteMultipartUploadCommand({
@@ -418,6 +504,30 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     if (c.VersionId) st.versionId = c.VersionId;
     // Not persisted here: the next write (another file's upload id, or the end of the run) carries
     // it, and a crash before that only means one more (idempotent) Complete on resume.
+  }
+}
+
+/** A whole file of the manifest's size, or an EvidenceError (the evidence is not what the manifest says). */
+async function readWhole(item: UploadItem): Promise<Buffer> {
+  let fh: FileHandle;
+  try {
+    fh = await open(item.path, 'r');
+  } catch (e) {
+    throw new EvidenceError(`cannot open ${item.path} for upload: ${describe(e)}`, { cause: e });
+  }
+  try {
+    const size = (await fh.stat()).size;
+    if (size !== item.bytes) throw new EvidenceError(`${item.path} is ${size} bytes, the manifest says ${item.bytes}`);
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const { bytesRead } = await fh.read(buf, got, size - got, got);
+      if (bytesRead === 0) throw new EvidenceError(`${item.path} ended early at ${got} bytes`);
+      got += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
   }
 }
 

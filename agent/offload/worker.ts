@@ -9,7 +9,9 @@
  *                   | {type:'part', part} | {type:'retry', error, attempt, delayMs}
  *                   | {type:'done', result} | {type:'snapshot', snapshot (null: nothing new signed)}
  *                   | {type:'error', message, fatal}
- * When the agent dies the IPC channel closes and the worker exits at once: no orphan uploads.
+ * When the agent dies the IPC channel closes: the worker starts nothing new, lets a PutObject
+ * whose body is already out finish and records it (its outcome could not be learnt later, see
+ * uploader.ts), then exits within DRAIN_MS: no orphan uploads.
  */
 import { createLogger } from '../lib/log.js';
 import { EvidenceError, describe } from '../lib/errors.js';
@@ -21,6 +23,10 @@ export type ToWorker = { type: 'job'; job: OffloadJob } | { type: 'device-journa
 const log = createLogger('offload.worker');
 const ac = new AbortController();
 let kbps = 0;
+/** The job being run; settles once every request in flight has. */
+let current: Promise<unknown> | undefined;
+/** Longest wait for requests in flight after the agent went away (a 1–8 MiB PutObject on a LAN takes well under it). */
+const DRAIN_MS = 5000;
 
 function send(msg: unknown): void {
   if (process.connected) process.send!(msg);
@@ -32,7 +38,9 @@ process.on('warning', (w) => log.info('node warning', { name: w.name, warning: w
 
 process.on('disconnect', () => {
   ac.abort(new Error('agent went away'));
-  process.exit(0);
+  if (!current) process.exit(0);
+  setTimeout(() => process.exit(0), DRAIN_MS).unref();
+  void current.finally(() => process.exit(0));
 });
 
 process.on('message', (raw: unknown) => {
@@ -42,7 +50,7 @@ process.on('message', (raw: unknown) => {
     ac.abort(new Error('stopped by the agent'));
   } else if (m.type === 'job') {
     kbps = m.job.bandwidthKbps;
-    void runOffloadJob(m.job, {
+    current = runOffloadJob(m.job, {
       ...hooks(),
       onManifest: (pm, bytesTotal, resumed) => send({ type: 'manifest', sha256: pm.sha256, bytesTotal, files: pm.manifest.files.length + 1, resumed }),
     }).then(
@@ -51,7 +59,7 @@ process.on('message', (raw: unknown) => {
     );
   } else if (m.type === 'device-journal') {
     kbps = m.job.bandwidthKbps;
-    void runDeviceJournalJob(m.job, hooks()).then((snapshot) => finish({ type: 'snapshot', snapshot: snapshot ?? null }), fail);
+    current = runDeviceJournalJob(m.job, hooks()).then((snapshot) => finish({ type: 'snapshot', snapshot: snapshot ?? null }), fail);
   }
 });
 
@@ -70,7 +78,8 @@ function hooks(): RunHooks {
 
 function finish(msg: unknown): void {
   send(msg);
-  process.disconnect();
+  // Already gone when the agent died mid-job (the drain above then exits).
+  if (process.connected) process.disconnect();
 }
 
 function fail(e: unknown): void {

@@ -29,4 +29,5 @@ export const SUITES: Array<() => Promise<BenchSuite>> = [
   async () => (await import('./faults.js')).faultsSuite(),
   async () => (await import('./fleet.js')).fleetSuite(),
   async () => (await import('./obstruction.js')).obstructionSuite(),
+  async () => (await import('./long.js')).longSuite(),
 ];

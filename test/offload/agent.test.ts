@@ -207,6 +207,43 @@ void test('automatic offload follows the dock: undocking pauses it (worker gone)
   for (const [k, n] of await versions(store.operator, prefix)) assert.equal(n, 1, `${k} once`);
 });
 
+void test('SIGKILL of the agent mid-upload with one PutObject per file: restart sends only unfinished files; each stored once, byte-identical', { timeout: 240_000 }, async () => {
+  const dataDir = tempDataDir('bodycam-offload-killput-');
+  dirs.push(dataDir);
+  const f = await makeShift(dataDir, DEVICE, Date.UTC(2026, 10, 22, 8), { seconds: 10 });
+  // Parts of 1 MiB: every file of the shift (~150 KB segments) is one PutObject. 1.2 Mbit/s: the
+  // shift takes several seconds, so the kill lands with some files stored and some in flight.
+  const a = await start(dataDir, config({ partSizeMb: 1 }, { offloadBandwidthKbps: 1200 }));
+  const now = await cli(a, '--now');
+  assert.equal(now.code, 0, now.stderr);
+  const s = await a.waitFor((x) => (off(x).current?.bytesDone ?? 0) > f.bytes * 0.4, 60_000, '40 % uploaded');
+  const workerPid = off(s).workerPid!;
+  await a.kill('SIGKILL');
+  const until = Date.now() + 10_000;
+  while (alive(workerPid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!alive(workerPid), 'the upload worker exits with the agent (no orphan upload)');
+  const mid = loadUploadState(dataDir, f.shiftId)!;
+  const storedBefore = Object.entries(mid.files).filter(([, x]) => x.done).map(([n]) => n);
+  assert.ok(!mid.completedAt && storedBefore.length >= 1 && storedBefore.length < f.files.length, `interrupted with ${storedBefore.length} of ${f.files.length} files stored`);
+
+  const b = await start(dataDir, config({ partSizeMb: 1 }));
+  const r = await cli(b, '--now');
+  assert.equal(r.code, 0, r.stdout + r.stderr + b.logs().slice(-3000));
+  await b.waitFor((x) => off(x).awaitingConfirmation.includes(f.shiftId), 120_000, 'upload complete after restart');
+  const st = loadUploadState(dataDir, f.shiftId)!;
+  // Every file (and the manifest) acknowledged by the store exactly once over both runs.
+  assert.equal(st.stats.objectsPut, f.files.length + 1, `objects stored ${st.stats.objectsPut} for ${f.files.length + 1} files`);
+  assert.equal(st.stats.putsRepeatedAfterUnknownOutcome, 0, 'no PutObject of unknown outcome was repeated');
+  for (const n of storedBefore) assert.equal(st.files[n]!.versionId, mid.files[n]!.versionId, `${n}: not sent again after the restart`);
+  assert.ok(Object.values(st.files).every((x) => x.put), 'no multipart upload was used');
+  const prefix = `${PREFIX}/${DEVICE}/${f.shiftId}/`;
+  for (const file of f.files) assert.ok((await getObject(store.operator, prefix + file)).equals(readFileSync(join(f.dir, file))), `${file} byte-identical`);
+  const v = await versions(store.operator, prefix);
+  assert.equal(v.size, f.files.length + 1);
+  for (const [k, n] of v) assert.equal(n, 1, `${k} stored once`);
+  assert.equal(await openUploads(store.operator, prefix), 0, 'no multipart upload was opened');
+});
+
 void test('offload in the background of the next shift: recording goes on without gaps; offload records land in the recording shift journal', { timeout: 240_000 }, async () => {
   const dataDir = tempDataDir('bodycam-offload-bg-');
   dirs.push(dataDir);

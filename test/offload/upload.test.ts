@@ -2,23 +2,25 @@
  * The uploader against a real Ceph RGW set up by the operators' script: complete and byte-identical
  * uploads, the manifest hash, resume after a SIGKILLed upload worker and after a gateway outage
  * without re-sending finished parts, the device's write-only rights and Object Lock retention.
+ * Files no larger than a part go up with one PutObject each (the store checks the manifest's
+ * SHA-256); the rest as multipart uploads (PART_BYTES is small so that test media does).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectCommand, PutObjectCommand, ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3';
-import { startStore, getObject, versions, openUploadBytes, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
+import { startStore, getObject, versions, openUploadBytes, openUploads, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
 import { makeShift, type ShiftFixture } from './fixtures.js';
 import { runOffloadJob, prepareManifest, shiftKeyPrefix, type OffloadJob } from '../../agent/offload/job.js';
 import { EvidenceError } from '../../agent/lib/errors.js';
 import { createS3Client, httpStatus } from '../../agent/offload/s3.js';
-import { loadUploadState } from '../../agent/offload/state.js';
+import { doneLogPath, loadUploadState } from '../../agent/offload/state.js';
 import { createLogger } from '../../agent/lib/log.js';
 import type { Manifest } from '../../agent/offload/manifest.js';
 import type { PartSent } from '../../agent/offload/uploader.js';
@@ -259,9 +261,11 @@ void test('interrupted while completing (Complete sent, answer lost): the resume
   // between sending CompleteMultipartUpload and recording its answer leaves it. (The device cannot
   // ask: ListParts of a completed upload is AccessDenied to it.)
   const p = join(dir, 'offload', f.shiftId, 'upload.json');
-  const st = JSON.parse(readFileSync(p, 'utf8')) as { completedAt?: string; files: Record<string, { done?: boolean; completing?: boolean }> };
+  const st = JSON.parse(readFileSync(p, 'utf8')) as { completedAt?: string; files: Record<string, { done?: boolean; completing?: boolean; put?: boolean }> };
   delete st.completedAt;
-  for (const v of Object.values(st.files)) {
+  const multipart = Object.values(st.files).filter((v) => !v.put);
+  assert.ok(multipart.length >= 2, 'the segments went up as multipart uploads');
+  for (const v of multipart) {
     assert.equal(v.completing, true);
     v.done = false;
   }
@@ -272,4 +276,41 @@ void test('interrupted while completing (Complete sent, answer lost): the resume
   assert.deepEqual(parts, [], 'no part sent again');
   assert.ok(loadUploadState(dir, f.shiftId)!.completedAt);
   await assertStoredExactly(dir, f, r.manifestSha256);
+});
+
+void test('files no larger than a part go up with one PutObject each: byte-identical, one version per key, no multipart upload, nothing re-sent on a re-run', { timeout: 60_000 }, async () => {
+  const dir = dataDir();
+  const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 7, 8), { seconds: 6 });
+  const parts: PartSent[] = [];
+  const r = await runOffloadJob(job(dir, f, { partSizeBytes: 8 * 1024 * 1024 }), { log, on: { part: (p) => parts.push(p) } });
+  assert.deepEqual(parts.map((p) => `${p.file}#${p.n}`).sort(), [...f.files, 'manifest.json'].map((x) => `${x}#1`).sort(), 'one request per file');
+  await assertStoredExactly(dir, f, r.manifestSha256);
+  assert.equal(await openUploads(store.operator, shiftKeyPrefix(PREFIX, DEVICE, f.shiftId)), 0, 'no multipart upload was opened');
+  const st = loadUploadState(dir, f.shiftId)!;
+  assert.ok(Object.values(st.files).every((x) => x.put && x.done && x.parts.length === 0), 'every file recorded as stored by PutObject');
+  assert.equal(st.stats.objectsPut, f.files.length + 1);
+  assert.ok(!existsSync(doneLogPath(dir, f.shiftId)), 'the done log is folded into upload.json at the end');
+  const again: PartSent[] = [];
+  await runOffloadJob(job(dir, f, { partSizeBytes: 8 * 1024 * 1024 }), { log, on: { part: (p) => again.push(p) } });
+  assert.deepEqual(again, [], 'nothing sent again');
+  await assertStoredExactly(dir, f, r.manifestSha256);
+});
+
+void test('a small file changed after its manifest was made is refused by the store (its SHA-256 check), never stored', { timeout: 60_000 }, async () => {
+  const dir = dataDir();
+  const f = await makeShift(dir, DEVICE, Date.UTC(2026, 10, 8, 8), { seconds: 4 });
+  await prepareManifest(dir, f.shiftId, f.dir, DEVICE, PREFIX);
+  const victim = join(f.dir, 'seg-000001.ts');
+  const b = readFileSync(victim);
+  b[b.length - 100] = b[b.length - 100]! ^ 0xff;
+  writeFileSync(victim, b);
+  await assert.rejects(runOffloadJob(job(dir, f, { partSizeBytes: 8 * 1024 * 1024, concurrency: 1 }), { log }), (e: unknown) => {
+    assert.ok(e instanceof EvidenceError, `EvidenceError, got ${String(e)}`);
+    assert.match((e as Error).message, /seg-000001\.ts changed since the manifest was made: the store computed another SHA-256/);
+    return true;
+  });
+  const prefix = shiftKeyPrefix(PREFIX, DEVICE, f.shiftId);
+  const v = await versions(store.operator, prefix);
+  assert.ok(!v.has(prefix + 'seg-000001.ts'), 'the changed file was not stored');
+  assert.ok(!v.has(prefix + 'manifest.json'), 'no manifest: the shift is visibly incomplete');
 });
