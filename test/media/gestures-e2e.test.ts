@@ -63,6 +63,7 @@ test('every gesture through `bodycam press`: start, both pauses, resume, an unco
   assert.deepEqual(types, [
     'shift_start',
     'gesture:shift_started',
+    'duty', // the battery forecast at shift start (agent/duty/battery-forecast.ts)
     'gesture:pause_personal_needs',
     'pause',
     'gesture:resume',

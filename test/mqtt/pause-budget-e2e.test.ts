@@ -50,6 +50,8 @@ void test('a third pause over a budget of two is refused and journaled, its even
   const pause = async (n: number): Promise<void> => {
     await a.press('privacy');
     await a.waitFor((s) => s.state === 'PAUSED', 10_000, `pause ${n}`);
+    // A resume press lands at once: stay paused long enough for paused_s (0.1 s steps) to count.
+    await new Promise((r) => setTimeout(r, 400));
     await a.press('privacy');
     await a.waitFor((s) => s.state === 'RECORDING' && s.encoderRunning, 15_000, `resume ${n}`);
   };
