@@ -25,7 +25,7 @@ import { TypedEmitter } from './lib/typed-emitter.js';
 import { systemClock, type Timer } from './lib/clock.js';
 import { Backoff } from './lib/backoff.js';
 import { describe } from './lib/errors.js';
-import type { Fields, WrittenRecord } from './evidence/journal.js';
+import type { Fields, JournalRecord, WrittenRecord } from './evidence/journal.js';
 import { createSegmentStorer, type SegmentStorer } from './evidence/storer.js';
 import { ShiftEvidence, isShiftClosedError } from './evidence/shift-evidence.js';
 import { findOpenShiftId } from './evidence/open-shift.js';
@@ -57,7 +57,7 @@ import { PolicyStore } from './config/policy-store.js';
 import { DutyController } from './duty/controller.js';
 import { ObstructionRoom, ANALYSIS_FORMAT } from './obstruction/room.js';
 import { sceneFor } from '../hal/sim/lavfi-camera.js';
-import { NO_PAUSES, foldPauseRecord, pauseUsageOf, pauseUseReport, type PauseUsage } from './shift/pause-budget.js';
+import { NO_PAUSES, foldPauseRecord, pauseUseReport, type PauseUsage } from './shift/pause-budget.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -489,7 +489,7 @@ export class Daemon {
 
   // ---------------------------------------------------------------- shifts
 
-  private openShift(shiftId: string, now: number): ReturnType<ShiftEvidence['open']> {
+  private openShift(shiftId: string, now: number, visit?: (r: JournalRecord) => void): ReturnType<ShiftEvidence['open']> {
     const wasOpen = this.evidence.current?.shiftId === shiftId;
     const opened = this.evidence.open(shiftId, now, () => ({
       shift_id: shiftId,
@@ -500,7 +500,7 @@ export class Daemon {
       policy: this.policy,
       clock: this.clock ?? null,
       ...this.duty?.startFields(shiftId),
-    }));
+    }), visit);
     if (!wasOpen) {
       this.pipeline!.shiftOpened();
       if (opened.existing.length === 0) {
@@ -562,8 +562,11 @@ export class Daemon {
     const now = Date.now();
     const cause: GapCause = p.clean ? 'agent_stopped' : p.bootId !== this.bootId ? 'power_loss' : 'agent_restart';
     let existing;
+    // The pause budget is whatever the journal says was used (every record, not the restart's
+    // view of them): nothing else to persist.
+    let pauses = NO_PAUSES;
     try {
-      existing = this.openShift(shift.shiftId, now).existing;
+      existing = this.openShift(shift.shiftId, now, (r) => (pauses = foldPauseRecord(pauses, r))).existing;
     } catch (e) {
       if (!isShiftClosedError(e)) throw e;
       // A stale state file names a closed shift: it stays sealed; the device is off duty.
@@ -575,8 +578,7 @@ export class Daemon {
       return;
     }
     this.duty?.resumed(shift.shiftId, existing[0]?.type === 'shift_start' ? existing[0] : undefined);
-    // The pause budget is whatever the journal says was used: nothing else to persist.
-    this.pauseUsage = pauseUsageOf(existing);
+    this.pauseUsage = pauses;
     // Run numbers go on from the journal's if the state file lost them.
     const journaledRun = Math.max(0, ...existing.filter((r) => r.type === 'segment').map((r) => Number(r.run) || 0));
     this.pipeline!.lastRun = Math.max(p.lastRun, journaledRun);

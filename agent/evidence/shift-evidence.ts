@@ -149,9 +149,10 @@ export class ShiftEvidence {
   /**
    * Opens (or reopens) a shift's evidence and returns what a restart needs of the records already
    * in its journal (see restartView: not all of them). A new journal gets its `shift_start` with
-   * `startFields`.
+   * `startFields`. `visit` sees every record already in the journal, in order, for what a restart
+   * folds over the whole shift (the pause budget's use) without keeping the records.
    */
-  open(shiftId: string, now: number, startFields: () => Fields): { shift: OpenShift; existing: JournalRecord[] } {
+  open(shiftId: string, now: number, startFields: () => Fields, visit?: (r: JournalRecord) => void): { shift: OpenShift; existing: JournalRecord[] } {
     if (this.shift?.shiftId === shiftId) return { shift: this.shift, existing: [] };
     const dir = this.shiftDir(shiftId);
     const path = join(dir, JOURNAL_FILE);
@@ -166,7 +167,10 @@ export class ShiftEvidence {
       onSealed: (s) => this.o.onSealed(s),
       onPendingGap: (g) => this.o.onPendingGap?.(g),
     });
-    const existing = restartView(journal, (r) => sealer.restore([r]), this.signer !== undefined);
+    const existing = restartView(journal, (r) => {
+      sealer.restore([r]);
+      visit?.(r);
+    }, this.signer !== undefined);
     journal.on('record', (r) => this.o.onRecord(shiftId, r));
     if (this.signer) attachSigner(journal, this.signer, existing);
     const startedAt = existing[0]?.type === 'shift_start' ? existing[0].at : isoMs(now);

@@ -41,7 +41,7 @@ void test('a third pause over a budget of two is refused and journaled, its even
   const dataDir = tempDataDir('pause-budget-agent-');
   const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', DEVICE]);
   assert.equal(prov.code, 0, prov.stderr);
-  const cfg = agentConfig(broker, DEVICE, { policy: { shiftStartHoldS: 0.5, shiftEndHoldS: 1, doublePressS: 0.3, heartbeatOnDutyS: 1, pauseMaxPersonalNeeds: 2 } });
+  const cfg = agentConfig(broker, DEVICE, { policy: { shiftStartHoldS: 0.5, shiftEndHoldS: 1, doublePressS: 0.3, heartbeatOnDutyS: 1, pauseMaxPersonalNeeds: 2, signEverySegments: 1 } });
   let a = await startAgent({ board, dataDir, config: cfg });
   agents.push(a);
   await a.press('shift', { holdS: 0.6 });
@@ -56,6 +56,10 @@ void test('a third pause over a budget of two is refused and journaled, its even
     await a.waitFor((s) => s.state === 'RECORDING' && s.encoderRunning, 15_000, `resume ${n}`);
   };
   await pause(1);
+  // Signatures after the pause: the restart's view of the journal no longer holds its record, so
+  // the use must come from folding every record.
+  const s1 = await a.status();
+  await a.waitFor((s) => s.segments >= s1.segments + 2, 30_000, 'two signed segments after the pause');
 
   // The agent dies; the restarted one knows one pause was used (from the journal alone).
   await a.kill('SIGKILL');
