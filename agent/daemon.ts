@@ -54,6 +54,9 @@ import { JournalSigner } from './evidence/signer.js';
 import { FIRMWARE_VERSION } from './version.js';
 import { sameClockState, wireClockSource, type ClockReport } from '../hal/clock/index.js';
 import { PolicyStore } from './config/policy-store.js';
+import { LocationRoom } from './location/room.js';
+import { timeProvenance } from './location/time-provenance.js';
+import { ClockStepDetector } from '../hal/clock/step-detector.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -111,6 +114,8 @@ export class Daemon {
   private housekeeping: NodeJS.Timeout | undefined;
   private clock: ClockReport | undefined;
   private clockTimer: NodeJS.Timeout | undefined;
+  private location: LocationRoom | undefined;
+  private stepTimer: NodeJS.Timeout | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
 
@@ -131,6 +136,7 @@ export class Daemon {
       onRecord: (shiftId, r) => this.bus.fire('record', shiftId, r),
       onNoSpace: () => this.guard?.releaseReserve() ?? this.reserve.release() > 0,
       onPendingGap: () => this.persistSoon(),
+      segmentFields: () => this.segmentFields(),
       onWriteTrouble: (path, err) => (err ? this.faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : this.faults.clear('journal_write')),
     });
   }
@@ -161,6 +167,10 @@ export class Daemon {
     if (this.faults.size) this.feedback.setFault(true);
     await this.startDevices(this.hal);
     this.clock = this.hal.clock.report();
+    if (this.hal.gnss) {
+      this.location = new LocationRoom({ gnss: this.hal.gnss, policy: () => this.policy, journal: (t, f) => void this.journal(t, f), onDuty: () => this.evidence.current !== undefined, log: this.log.child('location') });
+      this.location.start();
+    }
 
     this.pipeline = new RecordingPipeline({
       dataDir,
@@ -222,6 +232,7 @@ export class Daemon {
     this.housekeeping = setInterval(() => this.tick(), 2000);
     this.clockTimer = setInterval(() => void this.checkClock(), 30_000);
     this.clockTimer.unref();
+    this.watchClockSteps();
     this.notifySystemd('READY=1');
     this.log.info('agent ready', { deviceId: this.deviceId, board: board.name, state: this.state.name, socket: controlSocketPath(dataDir) });
   }
@@ -238,6 +249,8 @@ export class Daemon {
     this.log.info('agent stopping', { state: this.state.name });
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.clockTimer) clearInterval(this.clockTimer);
+    clearInterval(this.stepTimer);
+    this.location?.stop();
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.guard?.stop();
     this.gestures?.reset();
@@ -258,7 +271,7 @@ export class Daemon {
     await this.control.stop();
     this.feedback?.stop();
     const h = this.hal;
-    for (const d of [h?.buttons, h?.outputs, h?.gauge, h?.dock, h?.thermal, h?.camera, h?.clock]) {
+    for (const d of [h?.buttons, h?.outputs, h?.gauge, h?.dock, h?.thermal, h?.camera, h?.clock, h?.gnss]) {
       try {
         await d?.stop();
       } catch (e) {
@@ -300,6 +313,7 @@ export class Daemon {
       ['thermal', hal.thermal],
       ['camera', hal.camera],
       ['clock', hal.clock],
+      ['gnss', hal.gnss],
     ];
     for (const [name, d] of devices) {
       try {
@@ -450,6 +464,7 @@ export class Daemon {
     }));
     if (!wasOpen) {
       this.pipeline!.shiftOpened();
+      this.location?.shiftOpened();
       if (opened.existing.length === 0) {
         const f = this.guard?.forecast(this.pipeline!.fullRateBytesPerS());
         if (f && !f.fits) this.feedback?.play('refused');
@@ -478,6 +493,36 @@ export class Daemon {
       this.journal('time_sync', { from: { source: prev.source, synced: prev.synced }, ...next });
       this.statusChanged();
     }
+  }
+
+  /**
+   * A step of the wall clock (`date -s`, a daemon's makestep) is journaled at once with the time
+   * before and after: every later `at` is on the new clock, while segments stay on the timeline
+   * their encoder run was anchored to (sealer.ts), and the verifier aligns the two by this record.
+   */
+  private watchClockSteps(): void {
+    const steps = new ClockStepDetector();
+    this.stepTimer = setInterval(() => {
+      const step = steps.check();
+      if (!step) return;
+      this.log.warn('wall clock stepped', { stepMs: step.stepMs });
+      void this.dispatchTask(async () => {
+        const next = this.hal ? await this.hal.clock.refresh() : undefined;
+        if (next) this.clock = next;
+        this.journal('time_sync', { what: 'step', step_ms: step.stepMs, before: new Date(step.beforeMs).toISOString(), after: new Date(step.afterMs).toISOString(), ...(next ?? {}) });
+        this.statusChanged();
+      });
+    }, 1000);
+    this.stepTimer.unref();
+  }
+
+  /** What each `segment` record says about where and on which clock it was recorded. */
+  private segmentFields(): Record<string, unknown> {
+    const gnss = this.hal?.gnss?.state();
+    return {
+      ...(this.location ? { location: this.location.segmentLocation() } : {}),
+      clock: timeProvenance(this.clock, gnss?.fix, performance.now()),
+    };
   }
 
   /**
@@ -611,6 +656,7 @@ export class Daemon {
       extensions: this.extensions,
       battery: this.battery,
       temperatureC: this.temperatureC,
+      ...(this.location ? { location: this.location.status() } : {}),
       clock: this.clock ? { source: wireClockSource(this.clock), synced: this.clock.synced, daemon: this.clock.source, rtc: this.clock.rtc, offsetS: this.clock.offsetS } : undefined,
     });
   }

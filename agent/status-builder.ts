@@ -38,6 +38,8 @@ export interface StatusSources {
   readonly battery: StatusSnapshot['battery'];
   readonly temperatureC: number | null;
   readonly clock: Record<string, unknown> | undefined;
+  /** The location room's report (board with a GNSS receiver only). */
+  readonly location?: Record<string, unknown>;
 }
 
 export function reportedState(st: ShiftState, owed: number, encoderRunning: boolean, offloading: boolean): ShiftStateName {
@@ -99,6 +101,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
     ext: {
       ...ext,
       ...(x.clock ? { clock: x.clock } : {}),
+      ...(x.location ? { location: x.location } : {}),
       latency: { startMs: [...(p?.latencies.start ?? [])], resumeMs: [...(p?.latencies.resume ?? [])] },
       encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
       storageGuard: { episodes: x.storage?.episodes ?? 0 },

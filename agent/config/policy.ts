@@ -45,6 +45,10 @@ export interface Policy {
    * crashing against a full disk; recording resumes by itself above twice this.
    */
   storageFloorMb: number;
+  /** While moving, a `location` record at most every this many seconds (fix changes: at once). */
+  locationIntervalS: number;
+  /** …and only after moving at least this many metres from the last journaled position. */
+  locationMinMoveM: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -67,6 +71,8 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   offloadBandwidthKbps: 0,
   expectedShiftH: 12,
   storageFloorMb: 16,
+  locationIntervalS: 10,
+  locationMinMoveM: 10,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -90,6 +96,8 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   offloadBandwidthKbps: [0, 10_000_000],
   expectedShiftH: [0.5, 24],
   storageFloorMb: [2, 4096],
+  locationIntervalS: [1, 3600],
+  locationMinMoveM: [0, 10_000],
 });
 
 /**

@@ -118,6 +118,23 @@ export interface BoardConfig {
    * RTC device, e.g. /dev/rtc0.
    */
   rtc?: string;
+  /**
+   * The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.
+   */
+  gnss?: {
+    /**
+     * gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver.
+     */
+    backend: 'gpsd' | 'sim' | 'none';
+    /**
+     * gpsd host (backend gpsd).
+     */
+    host?: string;
+    /**
+     * gpsd TCP port (backend gpsd).
+     */
+    port?: number;
+  };
   storage: {
     /**
      * Below this the agent degrades (lower bitrate) before it would stop.
@@ -477,6 +494,36 @@ export const boardConfigSchema = {
     "rtc": {
       "type": "string",
       "description": "RTC device, e.g. /dev/rtc0."
+    },
+    "gnss": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "backend"
+      ],
+      "description": "The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.",
+      "properties": {
+        "backend": {
+          "enum": [
+            "gpsd",
+            "sim",
+            "none"
+          ],
+          "description": "gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."
+        },
+        "host": {
+          "type": "string",
+          "default": "127.0.0.1",
+          "description": "gpsd host (backend gpsd)."
+        },
+        "port": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 65535,
+          "default": 2947,
+          "description": "gpsd TCP port (backend gpsd)."
+        }
+      }
     },
     "storage": {
       "type": "object",

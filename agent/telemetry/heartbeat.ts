@@ -157,5 +157,14 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     docked: st.docked ?? null,
     load1: i.sys.load1,
     memAvailableBytes: i.sys.memAvailableBytes,
+    location: locationOf(st.ext.location),
   };
+}
+
+/** The location room's status (`status.ext.location`) as the heartbeat's Location; null without a fix ever. */
+function locationOf(l: Record<string, unknown> | undefined): HeartbeatProps['location'] {
+  const lat = numOf(l?.lat);
+  const lon = numOf(l?.lon);
+  if (!l || lat === undefined || lon === undefined) return null;
+  return { lat, lon, accuracyM: numOf(l.accuracyM) ?? null, ageS: numOf(l.ageS) ?? 0, fix: typeof l.fix === 'string' ? l.fix : 'none', satellites: numOf(l.satellites) ?? null };
 }

@@ -1,4 +1,6 @@
 /** What `bodycam verify` finds: the machine-readable report (`--json`) that text and HTML render. */
+import type { ClockStepItem, TrackPoint } from './track.js';
+export type { ClockStepItem, TrackPoint } from './track.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 /**
@@ -65,6 +67,10 @@ export interface VerifyReport {
   readonly totals: Totals;
   readonly timeline: readonly TimelineItem[];
   readonly findings: readonly Finding[];
+  /** The shift's `location` records in order (fix "none" where there was no fix). */
+  readonly track?: readonly TrackPoint[];
+  /** Wall-clock steps the agent journaled (`time_sync` with step_ms); later times are aligned by them. */
+  readonly clockSteps?: readonly ClockStepItem[];
 }
 
 /** The chain and signatures of a journal (shift or device), as every report gives them. */

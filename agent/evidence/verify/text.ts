@@ -22,11 +22,26 @@ export function renderText(r: VerifyReport): string {
   for (const [k, v] of Object.entries(r.totals.gapS)) out.push(`  gap ${k}: ${fmtS(v)}`);
   if (r.totals.uncoveredS > 0) out.push(`  NOT COVERED: ${fmtS(r.totals.uncoveredS)}`);
   out.push(`  faults: ${r.totals.faults}  gestures: ${r.totals.gestures}`);
+  out.push(...trackLines(r));
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
   }
   return out.join('\n');
+}
+
+/** The track (one line per `location` record) and the clock steps. */
+function trackLines(r: VerifyReport): string[] {
+  const out: string[] = [];
+  for (const s of r.clockSteps ?? []) out.push(`  clock stepped ${s.stepMs >= 0 ? '+' : ''}${(s.stepMs / 1000).toFixed(3)} s at line ${s.line} (${s.before ?? '?'} → ${s.after ?? '?'}): later times aligned`);
+  const t = r.track ?? [];
+  if (!t.length) return out;
+  out.push(`  track: ${t.filter((p) => p.fix !== 'none').length} position(s), ${t.filter((p) => p.fix === 'none').length} without fix`);
+  for (const p of t) {
+    const at = p.at !== null ? new Date(p.at).toISOString() : '?';
+    out.push(p.fix === 'none' ? `    ${at}  no fix (${p.cause ?? '?'})` : `    ${at}  ${p.lat!.toFixed(6)}, ${p.lon!.toFixed(6)}  ±${p.accuracyM ?? '?'} m  ${p.fix}  fix ${p.fixTime ?? '?'}`);
+  }
+  return out;
 }
 
 export function renderDeviceJournalText(r: DeviceJournalReport): string {
