@@ -134,6 +134,10 @@ export interface BoardConfig {
      * gpsd TCP port (backend gpsd).
      */
     port?: number;
+    /**
+     * Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less).
+     */
+    reconnectMaxMs?: number;
   };
   storage: {
     /**
@@ -522,6 +526,13 @@ export const boardConfigSchema = {
           "maximum": 65535,
           "default": 2947,
           "description": "gpsd TCP port (backend gpsd)."
+        },
+        "reconnectMaxMs": {
+          "type": "integer",
+          "minimum": 100,
+          "maximum": 60000,
+          "default": 10000,
+          "description": "Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."
         }
       }
     },

@@ -19,5 +19,6 @@ export function createGnss(board: BoardConfig, sim: SimWorld | undefined, gpsd: 
   const g = board.gnss;
   if (!g || g.backend === 'none') return undefined;
   if (g.backend === 'sim') return sim ? new SimGnss(sim) : undefined;
-  return new GpsdGnss({ ...gpsd, host: g.host ?? '127.0.0.1', port: g.port ?? 2947 });
+  const maxMs = g.reconnectMaxMs ?? 10_000;
+  return new GpsdGnss({ backoff: { initialMs: Math.min(500, maxMs), maxMs }, ...gpsd, host: g.host ?? '127.0.0.1', port: g.port ?? 2947 });
 }
