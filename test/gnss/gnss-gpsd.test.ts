@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -116,7 +116,11 @@ after(async () => {
     }
   }
   for (const o of observers) o.end();
-  for (const a of agents) await a.stop().catch(() => undefined);
+  for (const a of agents) {
+    await a.stop().catch(() => undefined);
+    rmSync(a.dataDir, { recursive: true, force: true });
+    rmSync(`${a.dataDir}-config.json`, { force: true });
+  }
   await browser?.close();
   await broker?.stop();
   rmSync(root, { recursive: true, force: true });
@@ -223,7 +227,11 @@ void test('gpsd via gpsfake: location records are the log’s fixes at most once
   await page.route('**/*', (route) => (route.request().url().startsWith('file://') ? route.continue() : (external.push(route.request().url()), route.abort())));
   await page.goto(`file://${htmlPath}`);
   const box = (await page.locator('#track svg').boundingBox())!;
-  const img = decodePng(await page.screenshot({ fullPage: true }));
+  const png = await page.screenshot({ fullPage: true });
+  // Kept for a person to look at (as the integrity stage keeps its report screenshots).
+  mkdirSync(join(REPO, '.cache', 'gnss-html'), { recursive: true });
+  writeFileSync(join(REPO, '.cache', 'gnss-html', 'track.png'), png);
+  const img = decodePng(png);
   await page.close();
   assert.deepEqual(external, []);
   const inTrack = countColour(img, PALETTE.track, { x0: Math.floor(box.x), y0: Math.floor(box.y), x1: Math.ceil(box.x + box.width), y1: Math.ceil(box.y + box.height) });
