@@ -147,9 +147,12 @@ function trackSvg(r: VerifyReport): string {
   const minX = Math.min(...xs);
   const minY = Math.min(...ys);
   // One scale for both axes (shapes are not distorted); a track standing still is a dot.
-  const span = Math.max(Math.max(...xs) - minX, Math.max(...ys) - minY, 1e-6);
-  const px = (lon: number): number => PAD + ((lon * k - minX) / span) * (S - 2 * PAD);
-  const py = (lat: number): number => S - PAD - ((lat - minY) / span) * (S - 2 * PAD);
+  const spanX = Math.max(...xs) - minX;
+  const spanY = Math.max(...ys) - minY;
+  const span = Math.max(spanX, spanY, 1e-6);
+  // The narrower axis is centred (a walk straight north is a vertical line in the middle).
+  const px = (lon: number): number => PAD + ((lon * k - minX + (span - spanX) / 2) / span) * (S - 2 * PAD);
+  const py = (lat: number): number => S - PAD - ((lat - minY + (span - spanY) / 2) / span) * (S - 2 * PAD);
   const metres = span * 111_195;
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}" viewBox="0 0 ${S} ${S}" role="img" aria-label="track"><rect width="${S}" height="${S}" fill="#f3f4f6"/>`];
   let line: string[] = [];
