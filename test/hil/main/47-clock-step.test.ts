@@ -71,10 +71,10 @@ void test('clock stepped +90 s by date -s mid-shift: one time_sync step record, 
   const segs = recs.filter((r) => r.type === 'segment');
   assert.deepEqual([...new Set(segs.map((s) => s.run))], [1]);
   for (let i = 1; i < segs.length; i++) assert.equal(segs[i]!.start, segs[i - 1]!.end, `segment ${i + 1} starts where ${i} ended`);
-  // The journal's own times jumped with the clock (records written in the second before the
-  // agent's check saw the step may already carry it).
+  // The journal's own times jumped with the clock, at most as late as the time_sync record (the
+  // records written between the step and the agent's next check already carry it).
   const jump = recs.findIndex((r, i) => i > 0 && Date.parse(r.at) - Date.parse(recs[i - 1]!.at) > (STEP_S - 10) * 1000);
-  assert.ok(jump > 0 && Math.abs(jump - recs.indexOf(st)) <= 3, `the records' at jumps next to the time_sync record (line ${jump + 1})`);
+  assert.ok(jump > 0 && jump <= recs.indexOf(st), `the records' at jumps (line ${jump + 1}) no later than the time_sync record (line ${recs.indexOf(st) + 1})`);
 
   const v = await runCli(['verify', join(dataDir, 'shifts', shiftId!), '--pubkey', join(dataDir, 'identity', 'device.pub.pem'), '--json'], { timeoutMs: 120_000 });
   assert.equal(v.code, 0, v.stdout + v.stderr);
