@@ -6,7 +6,7 @@ NODE_TEST := node --test --test-concurrency=1 --test-reporter=spec --test-report
 DEPS := scripts/deps.sh
 STAMP := .cache/stamps
 
-.PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt \
+.PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt test-gnss \
         test-offload test-faults test-hil hil demo bench clean deps package test-central
 .PHONY: test-yocto yocto-check yocto-check-layer node22 test-unit-node20
 
@@ -82,6 +82,10 @@ test-integrity: build
 test-mqtt: build
 	@$(DEPS) media mqtt
 	$(call run_stage,mqtt)
+# A real gpsd fed by gpsfake (NMEA replay), heartbeats through mosquitto, the report in Chromium.
+test-gnss: build
+	@$(DEPS) media mqtt browser gnss
+	$(call run_stage,gnss)
 test-offload: build
 	@$(DEPS) media ceph
 	$(call run_stage,offload)
@@ -128,7 +132,7 @@ yocto-check-layer:
 test: check-generated lint node22
 	@rm -rf .cache/results
 	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
-	@$(NODE22_ENV) $(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-offload test-central test-faults test-yocto; \
+	@$(NODE22_ENV) $(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-gnss test-offload test-central test-faults test-yocto; \
 	status=$$?; $(MAKE) --no-print-directory -k test-unit-node20 test-hil || status=1; \
 	node scripts/summarize-tests.mjs .cache/results || status=1; exit $$status
 

@@ -58,6 +58,9 @@ import { DutyController } from './duty/controller.js';
 import { ObstructionRoom, ANALYSIS_FORMAT } from './obstruction/room.js';
 import { sceneFor } from '../hal/sim/lavfi-camera.js';
 import { NO_PAUSES, foldPauseRecord, pauseUseReport, type PauseUsage } from './shift/pause-budget.js';
+import { LocationRoom } from './location/room.js';
+import { timeProvenance } from './location/time-provenance.js';
+import { ClockStepDetector } from '../hal/clock/step-detector.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -117,6 +120,8 @@ export class Daemon {
   private housekeeping: NodeJS.Timeout | undefined;
   private clock: ClockReport | undefined;
   private clockTimer: NodeJS.Timeout | undefined;
+  private location: LocationRoom | undefined;
+  private stepTimer: NodeJS.Timeout | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
   /** The open shift's pause-budget use: folded from its journal records as they are written. */
@@ -142,6 +147,7 @@ export class Daemon {
       },
       onNoSpace: () => this.guard?.releaseReserve() ?? this.reserve.release() > 0,
       onPendingGap: () => this.persistSoon(),
+      segmentFields: () => this.segmentFields(),
       onWriteTrouble: (path, err) => (err ? this.faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : this.faults.clear('journal_write')),
     });
   }
@@ -172,6 +178,10 @@ export class Daemon {
     if (this.faults.size) this.feedback.setFault(true);
     await this.startDevices(this.hal);
     this.clock = this.hal.clock.report();
+    if (this.hal.gnss) {
+      this.location = new LocationRoom({ gnss: this.hal.gnss, policy: () => this.policy, journal: (t, f) => void this.journal(t, f), onDuty: () => this.evidence.current !== undefined, log: this.log.child('location') });
+      this.location.start();
+    }
 
     this.pipeline = new RecordingPipeline({
       dataDir,
@@ -249,6 +259,7 @@ export class Daemon {
     this.housekeeping = setInterval(() => this.tick(), 2000);
     this.clockTimer = setInterval(() => void this.checkClock(), 30_000);
     this.clockTimer.unref();
+    this.watchClockSteps();
     this.notifySystemd('READY=1');
     this.log.info('agent ready', { deviceId: this.deviceId, board: board.name, state: this.state.name, socket: controlSocketPath(dataDir) });
   }
@@ -265,6 +276,8 @@ export class Daemon {
     this.log.info('agent stopping', { state: this.state.name });
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.clockTimer) clearInterval(this.clockTimer);
+    clearInterval(this.stepTimer);
+    this.location?.stop();
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.guard?.stop();
     this.gestures?.reset();
@@ -287,7 +300,7 @@ export class Daemon {
     await this.control.stop();
     this.feedback?.stop();
     const h = this.hal;
-    for (const d of [h?.buttons, h?.outputs, h?.gauge, h?.dock, h?.thermal, h?.camera, h?.clock]) {
+    for (const d of [h?.buttons, h?.outputs, h?.gauge, h?.dock, h?.thermal, h?.camera, h?.clock, h?.gnss]) {
       try {
         await d?.stop();
       } catch (e) {
@@ -329,6 +342,7 @@ export class Daemon {
       ['thermal', hal.thermal],
       ['camera', hal.camera],
       ['clock', hal.clock],
+      ['gnss', hal.gnss],
     ];
     for (const [name, d] of devices) {
       try {
@@ -503,6 +517,7 @@ export class Daemon {
     }), visit);
     if (!wasOpen) {
       this.pipeline!.shiftOpened();
+      this.location?.shiftOpened();
       if (opened.existing.length === 0) {
         // Queued behind this transition: the encoder start comes first (no hole after shift_start).
         void this.dispatchTask(async () => this.duty?.afterShiftStarted());
@@ -534,6 +549,36 @@ export class Daemon {
       this.journal('time_sync', { from: { source: prev.source, synced: prev.synced }, ...next });
       this.statusChanged();
     }
+  }
+
+  /**
+   * A step of the wall clock (`date -s`, a daemon's makestep) is journaled at once with the time
+   * before and after: every later `at` is on the new clock, while segments stay on the timeline
+   * their encoder run was anchored to (sealer.ts), and the verifier aligns the two by this record.
+   */
+  private watchClockSteps(): void {
+    const steps = new ClockStepDetector();
+    this.stepTimer = setInterval(() => {
+      const step = steps.check();
+      if (!step) return;
+      this.log.warn('wall clock stepped', { stepMs: step.stepMs });
+      void this.dispatchTask(async () => {
+        const next = this.hal ? await this.hal.clock.refresh() : undefined;
+        if (next) this.clock = next;
+        this.journal('time_sync', { what: 'step', step_ms: step.stepMs, before: new Date(step.beforeMs).toISOString(), after: new Date(step.afterMs).toISOString(), ...(next ?? {}) });
+        this.statusChanged();
+      });
+    }, 1000);
+    this.stepTimer.unref();
+  }
+
+  /** What each `segment` record says about where and on which clock it was recorded. */
+  private segmentFields(): Record<string, unknown> {
+    const gnss = this.hal?.gnss?.state();
+    return {
+      ...(this.location ? { location: this.location.segmentLocation() } : {}),
+      clock: timeProvenance(this.clock, gnss?.fix, performance.now()),
+    };
   }
 
   /**
@@ -676,6 +721,7 @@ export class Daemon {
       temperatureC: this.temperatureC,
       duty: this.duty?.status(),
       pauseUse: 'shiftId' in this.state ? pauseUseReport(this.pauseUsage, this.policy, this.state.name === 'PAUSED' ? this.state : null, Date.now()) : null,
+      ...(this.location ? { location: this.location.status() } : {}),
       clock: this.clock ? { source: wireClockSource(this.clock), synced: this.clock.synced, daemon: this.clock.source, rtc: this.clock.rtc, offsetS: this.clock.offsetS } : undefined,
     });
   }

@@ -44,6 +44,8 @@ export interface StatusSources {
   readonly obstruction?: { status(): Record<string, unknown> } | undefined;
   /** Pause-budget use of the open shift (null off duty). */
   readonly pauseUse?: StatusSnapshot['pauseUse'];
+  /** The location room's report (board with a GNSS receiver only). */
+  readonly location?: Record<string, unknown>;
 }
 
 export function reportedState(st: ShiftState, owed: number, encoderRunning: boolean, offloading: boolean): ShiftStateName {
@@ -107,6 +109,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       ...ext,
       ...(x.clock ? { clock: x.clock } : {}),
       ...(x.duty ? { duty: { ...x.duty } } : {}),
+      ...(x.location ? { location: x.location } : {}),
       latency: { startMs: [...(p?.latencies.start ?? [])], resumeMs: [...(p?.latencies.resume ?? [])] },
       encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
       storageGuard: { episodes: x.storage?.episodes ?? 0 },

@@ -22,6 +22,7 @@ import { V4l2Camera } from './camera/v4l2.js';
 export * from './types.js';
 
 import { createClock, type ClockSource } from './clock/index.js';
+import { createGnss, type Gnss } from './gnss/index.js';
 
 export interface Hal {
   readonly buttons: Buttons;
@@ -32,6 +33,8 @@ export interface Hal {
   readonly camera: Camera;
   /** Where wall-clock time comes from (chrony, timesyncd, RTC) and whether it is synchronized. */
   readonly clock: ClockSource;
+  /** The GNSS receiver (position, time reference); undefined when the board has none. */
+  readonly gnss: Gnss | undefined;
   /** The sim world when any device is simulated (tests/demo drive it), else undefined. */
   readonly sim: SimWorld | undefined;
 }
@@ -42,7 +45,7 @@ function required(what: string, backend: string): never {
 }
 
 export async function createHal(board: BoardConfig): Promise<Hal> {
-  const needsSim = [board.buttons.backend, board.outputs.backend, board.gauge.backend, board.dock.backend, board.thermal.backend].includes('sim');
+  const needsSim = [board.buttons.backend, board.outputs.backend, board.gauge.backend, board.dock.backend, board.thermal.backend, board.gnss?.backend].includes('sim');
   const sim = needsSim ? new SimWorld() : undefined;
 
   const debounceMs = board.buttons.debounceMs ?? 20;
@@ -71,5 +74,6 @@ export async function createHal(board: BoardConfig): Promise<Hal> {
   const camera: Camera =
     c.source === 'lavfi' ? new LavfiCamera() : new V4l2Camera({ device: c.device ?? 'auto', inputFormat: c.inputFormat, width: c.width, height: c.height, fps: c.fps });
   const clock = createClock(board, { simSynced: () => sim?.state.clockSynced ?? true });
-  return { buttons, outputs, gauge, dock, thermal, camera, clock, sim };
+  const gnss = createGnss(board, sim);
+  return { buttons, outputs, gauge, dock, thermal, camera, clock, gnss, sim };
 }

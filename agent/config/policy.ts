@@ -80,6 +80,10 @@ export interface Policy {
   /** …recording (s) between the end of one pause and the next, and after a pause that ended by itself. */
   pauseMinRecordingS: number;
   pauseMinRecordingAfterAutoS: number;
+  /** While moving, a `location` record at most every this many seconds (fix changes: at once). */
+  locationIntervalS: number;
+  /** …and only after moving at least this many metres from the last journaled position. */
+  locationMinMoveM: number;
 }
 
 export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
@@ -119,6 +123,8 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   pauseMaxTotalS: 4 * 3600,
   pauseMinRecordingS: 0,
   pauseMinRecordingAfterAutoS: 300,
+  locationIntervalS: 10,
+  locationMinMoveM: 10,
 });
 
 /** [min, max] per field. Pause maxima are capped at SPEC's; gestures cannot be made trivial. */
@@ -160,6 +166,8 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   pauseMaxTotalS: [60, 4 * 3600],
   pauseMinRecordingS: [0, 3600],
   pauseMinRecordingAfterAutoS: [300, 3600],
+  locationIntervalS: [1, 3600],
+  locationMinMoveM: [0, 10_000],
 });
 
 /** Policy fields that are switches: 0 or 1, nothing in between. */

@@ -59,7 +59,7 @@ async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<
   if (!sim) throw new BodycamError('USAGE', `board '${d.boardName}' simulates nothing`);
   const set = req.set;
   if (typeof set !== 'object' || set === null) throw new BodycamError('USAGE', 'sim needs "set": {...}');
-  const allowed: Partial<Record<keyof SimState, 'number' | 'boolean'>> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean' };
+  const allowed: Partial<Record<keyof SimState, 'number' | 'boolean'>> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean', gnssFix: 'boolean' };
   const patch: Partial<SimState> = {};
   for (const [k, v] of Object.entries(set)) {
     const choices = SIM_ENUMS[k as keyof SimState];

@@ -35,6 +35,8 @@ export const PALETTE = {
   /** Obstructed lane (agent/obstruction): per kind. */
   obstructed: { covered: '#4a148c', frozen: '#00838f', silent: '#ad1457', other: '#5d4037' } as Record<string, string>,
   refusedPause: '#b71c1c',
+  track: '#00897b',
+  trackLost: '#d81b60',
 } as const;
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -166,6 +168,53 @@ function timelineSvg(r: VerifyReport): string {
   return parts.join('');
 }
 
+/**
+ * The shift's `location` records as a polyline on a plain local projection (no map tiles: the
+ * page loads nothing). A stretch without a fix breaks the line; where the fix was lost and where
+ * it came back are marked.
+ */
+function trackSvg(r: VerifyReport): string {
+  const pts = r.track ?? [];
+  const fixed = pts.filter((p) => p.lat !== null && p.lon !== null);
+  if (fixed.length === 0) return '';
+  const S = 360;
+  const PAD = 24;
+  const lat0 = fixed.reduce((a, p) => a + p.lat!, 0) / fixed.length;
+  const k = Math.cos((lat0 * Math.PI) / 180);
+  const xs = fixed.map((p) => p.lon! * k);
+  const ys = fixed.map((p) => p.lat!);
+  const minX = Math.min(...xs);
+  const minY = Math.min(...ys);
+  // One scale for both axes (shapes are not distorted); a track standing still is a dot.
+  const spanX = Math.max(...xs) - minX;
+  const spanY = Math.max(...ys) - minY;
+  const span = Math.max(spanX, spanY, 1e-6);
+  // The narrower axis is centred (a walk straight north is a vertical line in the middle).
+  const px = (lon: number): number => PAD + ((lon * k - minX + (span - spanX) / 2) / span) * (S - 2 * PAD);
+  const py = (lat: number): number => S - PAD - ((lat - minY + (span - spanY) / 2) / span) * (S - 2 * PAD);
+  const metres = span * 111_195;
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${S}" height="${S}" viewBox="0 0 ${S} ${S}" role="img" aria-label="track"><rect width="${S}" height="${S}" fill="#f3f4f6"/>`];
+  let line: string[] = [];
+  const flush = (): void => {
+    if (line.length > 1) parts.push(`<polyline class="track" points="${line.join(' ')}" fill="none" stroke="${PALETTE.track}" stroke-width="5" stroke-linejoin="round" stroke-linecap="round"/>`);
+    else if (line.length === 1) parts.push(`<circle class="track" cx="${line[0]!.split(',')[0]}" cy="${line[0]!.split(',')[1]}" r="4" fill="${PALETTE.track}"/>`);
+    line = [];
+  };
+  let prev: (typeof pts)[number] | undefined;
+  for (const p of pts) {
+    if (p.lat === null || p.lon === null) {
+      flush();
+      if (prev && prev.lat !== null && prev.lon !== null) {
+        parts.push(`<circle class="track-lost" cx="${px(prev.lon).toFixed(1)}" cy="${py(prev.lat).toFixed(1)}" r="7" fill="none" stroke="${PALETTE.trackLost}" stroke-width="3"><title>${esc(`no fix (${p.cause ?? '?'}) from journal line ${p.line}`)}</title></circle>`);
+      }
+    } else line.push(`${px(p.lon).toFixed(1)},${py(p.lat).toFixed(1)}`);
+    prev = p;
+  }
+  flush();
+  parts.push(`<text x="8" y="${S - 8}" class="tick">${metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`} across · N up</text></svg>`);
+  return parts.join('');
+}
+
 function legend(r: VerifyReport): string {
   const items: [string, string][] = [['recording', PALETTE.media]];
   const reasons = new Set(r.timeline.filter((t) => t.kind === 'pause').map((t) => t.label));
@@ -261,6 +310,7 @@ ${pageStyle(r.verdict)}</head>
 ${r.duty ? `<p id="duty">Started by <b>${esc(r.duty.startTrigger ?? '?')}</b> · ended by <b>${esc(r.duty.endReason ?? 'not ended')}</b> · wearer <b>${r.duty.wearer ? esc(`${r.duty.wearer.name} (${r.duty.wearer.id})`) : 'unassigned'}</b></p>` : ''}
 <div id="timeline">${timelineSvg(r)}</div>
 <div id="legend">${legend(r)}</div>
+${(r.track ?? []).some((p) => p.lat !== null) ? `<h2>Track (${(r.track ?? []).length} location records)</h2>\n<div id="track">${trackSvg(r)}</div>` : ''}
 <h2>Totals</h2>
 <table class="totals">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
 ${budget}

@@ -60,6 +60,8 @@ export interface SealerHooks {
   onSealed(s: SealedSegment, rec: WrittenRecord): void;
   /** Called after every journal append by the sealer (signatures hook in here). */
   afterAppend?(rec: WrittenRecord): void;
+  /** Fields every `segment` record adds at seal time (last known fix, clock provenance). */
+  segmentFields?(): Record<string, unknown>;
 }
 
 interface RunState {
@@ -303,6 +305,7 @@ export class ShiftSealer {
       run,
       ...(recovered ? { recovered: true } : {}),
       ...(probe.valid ? {} : { invalid: probe.problem }),
+      ...this.hooks.segmentFields?.(),
     });
     this.lastNumber = number;
     this.segments++;

@@ -95,6 +95,8 @@ export interface ShiftEvidenceOptions {
   onRecord(shiftId: string | null, rec: WrittenRecord): void;
   /** The open shift's pending gap changed (persisted with the state). */
   onPendingGap?(g: PendingGap | undefined): void;
+  /** Fields each `segment` record adds (the location room's last fix, the clock's provenance). */
+  segmentFields?(): Record<string, unknown>;
   /** Where journals may take space from when the disk is full (the storage guard's reserve). */
   onNoSpace?(): boolean;
   /** A journal could not write (records held in memory), or `null`: all written again. */
@@ -166,6 +168,7 @@ export class ShiftEvidence {
     const sealer = new ShiftSealer(dir, stageDir, journal, this.o.storer, this.o.log.child('sealer'), {
       onSealed: (s) => this.o.onSealed(s),
       onPendingGap: (g) => this.o.onPendingGap?.(g),
+      segmentFields: () => this.o.segmentFields?.() ?? {},
     });
     const existing = restartView(journal, (r) => {
       sealer.restore([r]);

@@ -122,6 +122,27 @@ export interface BoardConfig {
    * RTC device, e.g. /dev/rtc0.
    */
   rtc?: string;
+  /**
+   * The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.
+   */
+  gnss?: {
+    /**
+     * gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver.
+     */
+    backend: 'gpsd' | 'sim' | 'none';
+    /**
+     * gpsd host (backend gpsd).
+     */
+    host?: string;
+    /**
+     * gpsd TCP port (backend gpsd).
+     */
+    port?: number;
+    /**
+     * Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less).
+     */
+    reconnectMaxMs?: number;
+  };
   storage: {
     /**
      * Below this the agent degrades (lower bitrate) before it would stop.
@@ -489,6 +510,43 @@ export const boardConfigSchema = {
     "rtc": {
       "type": "string",
       "description": "RTC device, e.g. /dev/rtc0."
+    },
+    "gnss": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "backend"
+      ],
+      "description": "The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.",
+      "properties": {
+        "backend": {
+          "enum": [
+            "gpsd",
+            "sim",
+            "none"
+          ],
+          "description": "gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."
+        },
+        "host": {
+          "type": "string",
+          "default": "127.0.0.1",
+          "description": "gpsd host (backend gpsd)."
+        },
+        "port": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 65535,
+          "default": 2947,
+          "description": "gpsd TCP port (backend gpsd)."
+        },
+        "reconnectMaxMs": {
+          "type": "integer",
+          "minimum": 100,
+          "maximum": 60000,
+          "default": 10000,
+          "description": "Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."
+        }
+      }
     },
     "storage": {
       "type": "object",

@@ -2248,6 +2248,129 @@ export namespace bodycam {
         }
 
         /**
+         * Properties of a Location.
+         * @deprecated Use bodycam.v1.Location.$Properties instead.
+         */
+        interface ILocation extends bodycam.v1.Location.$Properties {
+        }
+
+        /** The last GNSS fix (also journaled as `location` records while on duty). */
+        class Location {
+
+            /**
+             * Constructs a new Location.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.Location.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Latitude, WGS84 degrees. */
+            lat: number;
+
+            /** Longitude, WGS84 degrees. */
+            lon: number;
+
+            /** Estimated horizontal error in metres; absent when the receiver does not say. */
+            accuracyM?: (number|null);
+
+            /** Seconds since that fix was received: the position is where the device was then, not now. */
+            ageS: number;
+
+            /** Fix mode right now: "3d", "2d" or "none" (no fix now: lat/lon are the last known position). */
+            fix: string;
+
+            /** Satellites used in the current fix; absent when unknown. */
+            satellites?: (number|null);
+
+            /**
+             * Creates a new Location instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Location instance
+             */
+            static create(properties: bodycam.v1.Location.$Shape): bodycam.v1.Location & bodycam.v1.Location.$Shape;
+            static create(properties?: bodycam.v1.Location.$Properties): bodycam.v1.Location;
+
+            /**
+             * Encodes the specified Location message. Does not implicitly {@link bodycam.v1.Location.verify|verify} messages.
+             * @param message Location message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.Location.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Location message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.Location & bodycam.v1.Location.$Shape} Location
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.Location & bodycam.v1.Location.$Shape;
+
+            /**
+             * Verifies a Location message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a Location message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Location
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.Location;
+
+            /**
+             * Creates a plain object from a Location message. Also converts values to other types if specified.
+             * @param message Location
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.Location, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Location to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Location {
+
+            /** Properties of a Location. */
+            interface $Properties {
+
+                /** Latitude, WGS84 degrees. */
+                lat?: (number|null);
+
+                /** Longitude, WGS84 degrees. */
+                lon?: (number|null);
+
+                /** Estimated horizontal error in metres; absent when the receiver does not say. */
+                accuracyM?: (number|null);
+
+                /** Seconds since that fix was received: the position is where the device was then, not now. */
+                ageS?: (number|null);
+
+                /** Fix mode right now: "3d", "2d" or "none" (no fix now: lat/lon are the last known position). */
+                fix?: (string|null);
+
+                /** Satellites used in the current fix; absent when unknown. */
+                satellites?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Location. */
+            type $Shape = bodycam.v1.Location.$Properties;
+        }
+
+        /**
          * Properties of a Fault.
          * @deprecated Use bodycam.v1.Fault.$Properties instead.
          */
@@ -2585,6 +2708,9 @@ export namespace bodycam {
             /** Obstructions that last now (empty when none, or when detection is off by policy). */
             obstructions: bodycam.v1.Obstruction.$Properties[];
 
+            /** Last known GNSS position; absent on boards without a receiver or before any fix. */
+            location?: (bodycam.v1.Location.$Properties|null);
+
             /**
              * Creates a new Heartbeat instance using the specified properties.
              * @param [properties] Properties to set
@@ -2731,6 +2857,9 @@ export namespace bodycam {
 
                 /** Obstructions that last now (empty when none, or when detection is off by policy). */
                 obstructions?: (bodycam.v1.Obstruction.$Properties[]|null);
+
+                /** Last known GNSS position; absent on boards without a receiver or before any fix. */
+                location?: (bodycam.v1.Location.$Properties|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

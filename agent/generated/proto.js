@@ -6451,6 +6451,396 @@ export const bodycam = $root.bodycam = (() => {
             return Clock;
         })();
 
+        v1.Location = (function() {
+
+            /**
+             * Properties of a Location.
+             * @typedef {Object} bodycam.v1.Location.$Properties
+             * @property {number|null} [lat] Latitude, WGS84 degrees.
+             * @property {number|null} [lon] Longitude, WGS84 degrees.
+             * @property {number|null} [accuracyM] Estimated horizontal error in metres; absent when the receiver does not say.
+             * @property {number|null} [ageS] Seconds since that fix was received: the position is where the device was then, not now.
+             * @property {string|null} [fix] Fix mode right now: "3d", "2d" or "none" (no fix now: lat/lon are the last known position).
+             * @property {number|null} [satellites] Satellites used in the current fix; absent when unknown.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Location.
+             * @memberof bodycam.v1
+             * @interface ILocation
+             * @augments bodycam.v1.Location.$Properties
+             * @deprecated Use bodycam.v1.Location.$Properties instead.
+             */
+
+            /**
+             * Shape of a Location.
+             * @typedef {bodycam.v1.Location.$Properties} bodycam.v1.Location.$Shape
+             */
+
+            /**
+             * Constructs a new Location.
+             * @memberof bodycam.v1
+             * @classdesc The last GNSS fix (also journaled as `location` records while on duty).
+             * @constructor
+             * @param {bodycam.v1.Location.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Location = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Latitude, WGS84 degrees.
+             * @member {number} lat
+             * @memberof bodycam.v1.Location
+             * @instance
+             */
+            Location.prototype.lat = 0;
+
+            /**
+             * Longitude, WGS84 degrees.
+             * @member {number} lon
+             * @memberof bodycam.v1.Location
+             * @instance
+             */
+            Location.prototype.lon = 0;
+
+            /**
+             * Estimated horizontal error in metres; absent when the receiver does not say.
+             * @member {number|null|undefined} accuracyM
+             * @memberof bodycam.v1.Location
+             * @instance
+             */
+            Location.prototype.accuracyM = null;
+
+            /**
+             * Seconds since that fix was received: the position is where the device was then, not now.
+             * @member {number} ageS
+             * @memberof bodycam.v1.Location
+             * @instance
+             */
+            Location.prototype.ageS = 0;
+
+            /**
+             * Fix mode right now: "3d", "2d" or "none" (no fix now: lat/lon are the last known position).
+             * @member {string} fix
+             * @memberof bodycam.v1.Location
+             * @instance
+             */
+            Location.prototype.fix = "";
+
+            /**
+             * Satellites used in the current fix; absent when unknown.
+             * @member {number|null|undefined} satellites
+             * @memberof bodycam.v1.Location
+             * @instance
+             */
+            Location.prototype.satellites = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Location.prototype, "_accuracyM", {
+                get: $util.oneOfGetter($oneOfFields = ["accuracyM"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Location.prototype, "_satellites", {
+                get: $util.oneOfGetter($oneOfFields = ["satellites"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new Location instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.Location
+             * @static
+             * @param {bodycam.v1.Location.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.Location} Location instance
+             * @type {{
+             *   (properties: bodycam.v1.Location.$Shape): bodycam.v1.Location & bodycam.v1.Location.$Shape;
+             *   (properties?: bodycam.v1.Location.$Properties): bodycam.v1.Location;
+             * }}
+             */
+            Location.create = function(properties) {
+                return new Location(properties);
+            };
+
+            /**
+             * Encodes the specified Location message. Does not implicitly {@link bodycam.v1.Location.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.Location
+             * @static
+             * @param {bodycam.v1.Location.$Properties} message Location message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Location.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.lat != null && $Object.hasOwnProperty.call(message, "lat") && !$Object.is(message.lat, 0))
+                    writer.uint32(/* id 1, wireType 1 =*/9).double(message.lat);
+                if (message.lon != null && $Object.hasOwnProperty.call(message, "lon") && !$Object.is(message.lon, 0))
+                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.lon);
+                if (message.accuracyM != null && $Object.hasOwnProperty.call(message, "accuracyM"))
+                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.accuracyM);
+                if (message.ageS != null && $Object.hasOwnProperty.call(message, "ageS") && !$Object.is(message.ageS, 0))
+                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.ageS);
+                if (message.fix != null && $Object.hasOwnProperty.call(message, "fix") && message.fix !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.fix);
+                if (message.satellites != null && $Object.hasOwnProperty.call(message, "satellites"))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.satellites);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Location message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.Location
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.Location & bodycam.v1.Location.$Shape} Location
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Location.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.Location();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.lat = value;
+                            else
+                                delete message.lat;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.lon = value;
+                            else
+                                delete message.lon;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 1)
+                                break;
+                            message.accuracyM = reader.double();
+                            message._accuracyM = "accuracyM";
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.ageS = value;
+                            else
+                                delete message.ageS;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fix = value;
+                            else
+                                delete message.fix;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            message.satellites = reader.uint32();
+                            message._satellites = "satellites";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a Location message.
+             * @function verify
+             * @memberof bodycam.v1.Location
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            Location.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                let properties = {};
+                if (message.lat != null && $Object.hasOwnProperty.call(message, "lat"))
+                    if (typeof message.lat !== "number")
+                        return "lat: number expected";
+                if (message.lon != null && $Object.hasOwnProperty.call(message, "lon"))
+                    if (typeof message.lon !== "number")
+                        return "lon: number expected";
+                if (message.accuracyM != null && $Object.hasOwnProperty.call(message, "accuracyM")) {
+                    properties._accuracyM = 1;
+                    if (typeof message.accuracyM !== "number")
+                        return "accuracyM: number expected";
+                }
+                if (message.ageS != null && $Object.hasOwnProperty.call(message, "ageS"))
+                    if (typeof message.ageS !== "number")
+                        return "ageS: number expected";
+                if (message.fix != null && $Object.hasOwnProperty.call(message, "fix"))
+                    if (!$util.isString(message.fix))
+                        return "fix: string expected";
+                if (message.satellites != null && $Object.hasOwnProperty.call(message, "satellites")) {
+                    properties._satellites = 1;
+                    if (!$util.isInteger(message.satellites))
+                        return "satellites: integer expected";
+                }
+                return null;
+            };
+
+            /**
+             * Creates a Location message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.Location
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.Location} Location
+             */
+            Location.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.Location)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.Location: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.Location();
+                if (object.lat != null)
+                    if (!$Object.is($Number(object.lat), 0))
+                        message.lat = $Number(object.lat);
+                if (object.lon != null)
+                    if (!$Object.is($Number(object.lon), 0))
+                        message.lon = $Number(object.lon);
+                if (object.accuracyM != null)
+                    message.accuracyM = $Number(object.accuracyM);
+                if (object.ageS != null)
+                    if (!$Object.is($Number(object.ageS), 0))
+                        message.ageS = $Number(object.ageS);
+                if (object.fix != null)
+                    if (typeof object.fix !== "string" || object.fix.length)
+                        message.fix = $String(object.fix);
+                if (object.satellites != null)
+                    message.satellites = object.satellites >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Location message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.Location
+             * @static
+             * @param {bodycam.v1.Location} message Location
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Location.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.lat = 0;
+                    object.lon = 0;
+                    object.ageS = 0;
+                    object.fix = "";
+                }
+                if (message.lat != null && $Object.hasOwnProperty.call(message, "lat"))
+                    object.lat = options.json && !$isFinite(message.lat) ? $String(message.lat) : message.lat;
+                if (message.lon != null && $Object.hasOwnProperty.call(message, "lon"))
+                    object.lon = options.json && !$isFinite(message.lon) ? $String(message.lon) : message.lon;
+                if (message.accuracyM != null && $Object.hasOwnProperty.call(message, "accuracyM"))
+                    object.accuracyM = options.json && !$isFinite(message.accuracyM) ? $String(message.accuracyM) : message.accuracyM;
+                if (message.ageS != null && $Object.hasOwnProperty.call(message, "ageS"))
+                    object.ageS = options.json && !$isFinite(message.ageS) ? $String(message.ageS) : message.ageS;
+                if (message.fix != null && $Object.hasOwnProperty.call(message, "fix"))
+                    object.fix = message.fix;
+                if (message.satellites != null && $Object.hasOwnProperty.call(message, "satellites"))
+                    object.satellites = message.satellites;
+                return object;
+            };
+
+            /**
+             * Converts this Location to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.Location
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Location.prototype.toJSON = function() {
+                return Location.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Location;
+        })();
+
         v1.Fault = (function() {
 
             /**
@@ -7078,6 +7468,7 @@ export const bodycam = $root.bodycam = (() => {
              * @property {bodycam.v1.PauseUse.$Properties|null} [pauseUse] Pause budget of the current shift: pauses used and paused time per reason, and the limits;
              * absent off duty.
              * @property {Array.<bodycam.v1.Obstruction.$Properties>|null} [obstructions] Obstructions that last now (empty when none, or when detection is off by policy).
+             * @property {bodycam.v1.Location.$Properties|null} [location] Last known GNSS position; absent on boards without a receiver or before any fix.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7330,6 +7721,14 @@ export const bodycam = $root.bodycam = (() => {
              */
             Heartbeat.prototype.obstructions = $util.emptyArray;
 
+            /**
+             * Last known GNSS position; absent on boards without a receiver or before any fix.
+             * @member {bodycam.v1.Location.$Properties|null|undefined} location
+             * @memberof bodycam.v1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.location = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -7436,6 +7835,8 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.Duty.encode(message.duty, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
                 if (message.pauseUse != null && $Object.hasOwnProperty.call(message, "pauseUse"))
                     $root.bodycam.v1.PauseUse.encode(message.pauseUse, writer.uint32(/* id 26, wireType 2 =*/210).fork(), _depth + 1).ldelim();
+                if (message.location != null && $Object.hasOwnProperty.call(message, "location"))
+                    $root.bodycam.v1.Location.encode(message.location, writer.uint32(/* id 27, wireType 2 =*/218).fork(), _depth + 1).ldelim();
                 if (message.obstructions != null && message.obstructions.length)
                     for (let i = 0; i < message.obstructions.length; ++i)
                         $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
@@ -7700,6 +8101,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.obstructions.push($root.bodycam.v1.Obstruction.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 27: {
+                            if (wireType !== 2)
+                                break;
+                            message.location = $root.bodycam.v1.Location.decode(reader, reader.size(), $undefined, _depth + 1, message.location);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7843,6 +8250,11 @@ export const bodycam = $root.bodycam = (() => {
                         if (error)
                             return "obstructions." + error;
                     }
+                }
+                if (message.location != null && $Object.hasOwnProperty.call(message, "location")) {
+                    let error = $root.bodycam.v1.Location.verify(message.location, _depth + 1);
+                    if (error)
+                        return "location." + error;
                 }
                 return null;
             };
@@ -8043,6 +8455,11 @@ export const bodycam = $root.bodycam = (() => {
                         message.obstructions[i] = $root.bodycam.v1.Obstruction.fromObject(object.obstructions[i], _depth + 1);
                     }
                 }
+                if (object.location != null) {
+                    if (!$util.isObject(object.location))
+                        throw $TypeError(".bodycam.v1.Heartbeat.location: object expected");
+                    message.location = $root.bodycam.v1.Location.fromObject(object.location, _depth + 1);
+                }
                 return message;
             };
 
@@ -8106,6 +8523,7 @@ export const bodycam = $root.bodycam = (() => {
                         object.memAvailableBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.duty = null;
                     object.pauseUse = null;
+                    object.location = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -8182,6 +8600,8 @@ export const bodycam = $root.bodycam = (() => {
                     object.duty = $root.bodycam.v1.Duty.toObject(message.duty, options, _depth + 1);
                 if (message.pauseUse != null && $Object.hasOwnProperty.call(message, "pauseUse"))
                     object.pauseUse = $root.bodycam.v1.PauseUse.toObject(message.pauseUse, options, _depth + 1);
+                if (message.location != null && $Object.hasOwnProperty.call(message, "location"))
+                    object.location = $root.bodycam.v1.Location.toObject(message.location, options, _depth + 1);
                 if (message.obstructions && message.obstructions.length) {
                     object.obstructions = $Array(message.obstructions.length);
                     for (let j = 0; j < message.obstructions.length; ++j)

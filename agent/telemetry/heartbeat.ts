@@ -190,6 +190,7 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     docked: st.docked ?? null,
     load1: i.sys.load1,
     memAvailableBytes: i.sys.memAvailableBytes,
+    location: locationOf(st.ext.location),
     pauseUse: st.pauseUse ? pauseUseOf(st.pauseUse) : null,
     obstructions: obstructionsOf(st),
     duty: dutyOf(st.ext.duty),
@@ -211,4 +212,12 @@ function dutyOf(d: Record<string, unknown> | undefined): HeartbeatProps['duty'] 
     scheduledEnd: str(d.scheduledEnd),
     batteryShort: d.batteryShort === true,
   };
+}
+
+/** The location room's status (`status.ext.location`) as the heartbeat's Location; null without a fix ever. */
+function locationOf(l: Record<string, unknown> | undefined): HeartbeatProps['location'] {
+  const lat = numOf(l?.lat);
+  const lon = numOf(l?.lon);
+  if (!l || lat === undefined || lon === undefined) return null;
+  return { lat, lon, accuracyM: numOf(l.accuracyM) ?? null, ageS: numOf(l.ageS) ?? 0, fix: typeof l.fix === 'string' ? l.fix : 'none', satellites: numOf(l.satellites) ?? null };
 }

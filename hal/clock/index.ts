@@ -24,3 +24,4 @@ export function createClock(board: BoardConfig, o: CreateClockOptions = {}): Clo
   if (board.buttons.backend === 'sim') return new SimClock(o.simSynced);
   return new SystemClock({ ...o.system, rtc: board.rtc ?? '/dev/rtc0' });
 }
+export { ClockStepDetector, DEFAULT_STEP_THRESHOLD_MS, type ClockStep } from './step-detector.js';

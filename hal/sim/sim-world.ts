@@ -6,6 +6,7 @@
  */
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import type { Dock, DockEvents, Gauge, GaugeReading, Thermal } from '../types.js';
+import type { SimTrack } from '../gnss/track.js';
 
 export interface SimState {
   batteryPct: number;
@@ -20,10 +21,29 @@ export interface SimState {
   picture: 'live' | 'black' | 'frozen';
   /** The sim microphone: the tone, or silence (blocked). */
   mic: 'live' | 'silent';
+  /** The sim GNSS receiver has a fix (false: lost, as in a tunnel); the track says where. */
+  gnssFix: boolean;
 }
 
+/**
+ * The sim GNSS track: a 2-minute walk round a block in Berlin (~1.4 m/s) with no fix from 60 s
+ * to 75 s (a passage), looped.
+ */
+export const DEFAULT_SIM_TRACK: SimTrack = {
+  waypoints: [
+    { t: 0, lat: 52.52, lon: 13.405 },
+    { t: 30, lat: 52.52038, lon: 13.405 },
+    { t: 60, lat: 52.52038, lon: 13.40562 },
+    { t: 90, lat: 52.52, lon: 13.40562 },
+    { t: 120, lat: 52.52, lon: 13.405 },
+  ],
+  lossWindows: [[60, 75]],
+  accuracyM: 4,
+};
+
 export class SimWorld {
-  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38, clockSynced: true, picture: 'live', mic: 'live' };
+  readonly state: SimState = { batteryPct: 87, voltageV: 3.95, charging: false, currentMa: -450, docked: false, tempC: 38, clockSynced: true, picture: 'live', mic: 'live', gnssFix: true };
+  track: SimTrack = DEFAULT_SIM_TRACK;
   readonly dock = new SimDock(this);
   readonly gauge = new SimGauge(this);
   readonly thermal = new SimThermal(this);

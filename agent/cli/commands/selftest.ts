@@ -19,6 +19,7 @@ import type { OutputName } from '../../../hal/types.js';
 import type { ReadableOutputs } from '../../../hal/gpio/outputs.js';
 import { gaugeProblems } from '../../../hal/gauge/plausible.js';
 import { clockReport } from '../../../hal/clock/clock-report.js';
+import { gnssSelftest } from '../../../hal/gnss/selftest.js';
 import { DeviceWatchdog } from '../../../hal/watchdog/watchdog.js';
 
 const FLAGS = {
@@ -242,6 +243,11 @@ export async function runSelftest(board: BoardConfig, dataDir: string): Promise<
       return text;
     },
   });
+  if (hal.gnss) {
+    const g = hal.gnss;
+    const where = g.kind === 'gpsd' ? `gpsd ${board.gnss?.host ?? '127.0.0.1'}:${board.gnss?.port ?? 2947}` : 'sim track';
+    checks.push({ device: 'gnss', run: () => gnssSelftest(g, where) });
+  }
   checks.push({ device: 'storage', run: async () => storageCheck(board, dataDir) });
 
   try {

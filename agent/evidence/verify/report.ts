@@ -1,5 +1,7 @@
 /** What `bodycam verify` finds: the machine-readable report (`--json`) that text and HTML render. */
 import type { ObstructionSummary } from './obstruction.js';
+import type { ClockStepItem, TrackPoint } from './track.js';
+export type { ClockStepItem, TrackPoint } from './track.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 /**
@@ -72,6 +74,10 @@ export interface VerifyReport {
   readonly duty?: DutySummary;
   /** Pause budget use and every refused pause (absent in reports of older verifiers). */
   readonly pauseBudget?: PauseBudgetReport;
+  /** The shift's `location` records in order (fix "none" where there was no fix). */
+  readonly track?: readonly TrackPoint[];
+  /** Wall-clock steps the agent journaled (`time_sync` with step_ms); later times are aligned by them. */
+  readonly clockSteps?: readonly ClockStepItem[];
 }
 
 /** One `pause_budget` record: a refused pause or a budget that crossed 80 %. */

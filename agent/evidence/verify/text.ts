@@ -27,6 +27,7 @@ export function renderText(r: VerifyReport): string {
   for (const [k, t] of Object.entries(r.obstructions.totals)) out.push(`  obstructed ${k}: ${t.count} interval(s), ${fmtS(t.seconds)}`);
   for (const o of r.obstructions.intervals) out.push(`    ${o.kind} ${o.start} → ${o.end} (${fmtS(o.durationS)}${o.open ? ', open' : ''})`);
   if (r.pauseBudget) out.push(...pauseBudgetLines(r.pauseBudget));
+  out.push(...trackLines(r));
   if (r.findings.length) {
     out.push('findings:');
     for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
@@ -41,6 +42,20 @@ function pauseBudgetLines(b: PauseBudgetReport): string[] {
   out.push(`  paused in all: ${fmtS(b.pausedS)} of ${b.maxPausedS === null ? '?' : fmtS(b.maxPausedS)}`);
   for (const x of b.refused) out.push(`  REFUSED PAUSE journal.jsonl:${x.line} ${x.at} ${x.reason ?? '?'}: budget ${x.budget} (${lim(x.used)} of ${lim(x.limit)})`);
   for (const x of b.warnings) out.push(`  budget warning journal.jsonl:${x.line} ${x.at}: ${x.budget} at ${lim(x.used)} of ${lim(x.limit)}`);
+  return out;
+}
+
+/** The track (one line per `location` record) and the clock steps. */
+function trackLines(r: VerifyReport): string[] {
+  const out: string[] = [];
+  for (const s of r.clockSteps ?? []) out.push(`  clock stepped ${s.stepMs >= 0 ? '+' : ''}${(s.stepMs / 1000).toFixed(3)} s at line ${s.line} (${s.before ?? '?'} → ${s.after ?? '?'}): later times aligned`);
+  const t = r.track ?? [];
+  if (!t.length) return out;
+  out.push(`  track: ${t.filter((p) => p.fix !== 'none').length} position(s), ${t.filter((p) => p.fix === 'none').length} without fix`);
+  for (const p of t) {
+    const at = p.at !== null ? new Date(p.at).toISOString() : '?';
+    out.push(p.fix === 'none' ? `    ${at}  no fix (${p.cause ?? '?'})` : `    ${at}  ${p.lat!.toFixed(6)}, ${p.lon!.toFixed(6)}  ±${p.accuracyM ?? '?'} m  ${p.fix}  fix ${p.fixTime ?? '?'}`);
+  }
   return out;
 }
 

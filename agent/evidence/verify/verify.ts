@@ -16,6 +16,7 @@ import { obstructionIntervals } from './obstruction.js';
 import { probeFrames } from './media.js';
 import { pauseBudgetOf } from './pause-use.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
+import { alignAt, clockSteps, collectTrack } from './track.js';
 
 export { UnusableInputError } from './chain.js';
 
@@ -275,10 +276,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   const segOfLine = new Map(segs.map((x) => [x.line.no, x]));
   const timeline: TimelineItem[] = [];
   const t0 = lines[0]?.atMs;
-  const lastAt = [...recs].reverse().find((l) => l.atMs !== undefined)?.atMs;
+  // Clock steps journaled by the agent: later wall-clock times are mapped back onto the shift's timebase.
+  const steps = clockSteps(recs);
+  const lastLine = [...recs].reverse().find((l) => l.atMs !== undefined);
+  const lastAt = lastLine ? alignAt(steps, lastLine.no, lastLine.atMs) : undefined;
   // The shift ends when the end was decided (`shift_end.end`); the record itself is written after
   // the encoder has drained, so its `at` is later.
-  const t1 = (shiftEnd ? (parseTime(shiftEnd.rec.end) ?? shiftEnd.atMs) : undefined) ?? lastAt;
+  const t1 = (shiftEnd ? alignAt(steps, shiftEnd.no, parseTime(shiftEnd.rec.end) ?? shiftEnd.atMs) : undefined) ?? lastAt;
   const covered: Interval[] = [];
   const pauseS: Record<string, number> = {};
   const gapS: Record<string, number> = {};
@@ -302,7 +306,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   };
   for (const l of recs) {
     const r = l.rec;
-    const at = l.atMs;
+    const at = alignAt(steps, l.no, l.atMs);
     const where = `${J}:${l.no}`;
     switch (r.type) {
       case 'segment': {
@@ -333,8 +337,8 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
         }
         break;
       case 'gap': {
-        const gs = parseTime(r.start);
-        const ge = parseTime(r.end);
+        const gs = alignAt(steps, l.no, parseTime(r.start));
+        const ge = alignAt(steps, l.no, parseTime(r.end));
         const cause = typeof r.cause === 'string' && r.cause !== '' ? r.cause : undefined;
         if (gs === undefined || ge === undefined || ge < gs) {
           F.tampered('gap_record', where, 'gap start/end are not an interval of RFC 3339 ms times');
@@ -462,5 +466,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     duty: dutySummary(recs.map((l) => l.rec)),
     obstructions: obstructions.summary,
     pauseBudget: pauseBudgetOf(recs, totals.pauseS),
+    track: collectTrack(recs, steps),
+    clockSteps: steps,
   };
 }
