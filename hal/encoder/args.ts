@@ -122,8 +122,11 @@ function videoInput(v: VideoSource): string[] {
   if (!v.device) throw new Error('v4l2 source needs a device');
   return [
     '-f', 'v4l2',
-    // Camera timestamps, not arrival order, drive the PTS: 'abs' keeps the driver's clock.
-    '-ts', 'abs',
+    // The driver's own (monotonic) frame timestamps drive the PTS, unconverted: 'abs' would map
+    // them to the wall clock frame by frame, so a clock step (date -s, chrony's makestep) moved
+    // the PTS and ffmpeg filled the jump with repeated frames — footage that never happened
+    // (seen in HIL: +90 s → ~45 extra segments). Wall time comes from the run's anchor (sealer).
+    '-ts', 'default',
     '-thread_queue_size', '64',
     ...(v.inputFormat ? ['-input_format', v.inputFormat] : []),
     '-video_size', `${v.width}x${v.height}`,

@@ -3,12 +3,9 @@
  * (as chrony's makestep or a wearer's menu would): the agent journals exactly one `time_sync`
  * step record with the time before and after, the segments' wall-clock bounds stay continuous
  * (the encoder run's anchor is frozen: sealer.ts), and the verifier aligns the later records by
- * the step and reports the shift fully covered.
- *
- * Seen here and not asserted (the encoder's arguments are not this test's): with `-ts abs`
- * (hal/encoder/args.ts) ffmpeg converts vivid's monotonic timestamps to wall clock frame by frame,
- * so the step also moves the PTS and ffmpeg fills the 90 s with repeated frames (~45 extra
- * segments sealed within seconds). `-ts default` keeps the kernel's monotonic timestamps.
+ * the step and reports the shift fully covered — and the media holds no more time than really
+ * passed: with `-ts abs` ffmpeg converted vivid's monotonic timestamps to wall clock frame by frame,
+ * so the step moved the PTS and ffmpeg filled the 90 s with repeated frames (~45 extra segments).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +37,7 @@ void test('clock stepped +90 s by date -s mid-shift: one time_sync step record, 
   const a = agent;
   await pressLine(LINE.shift, 2600);
   const { shiftId } = await a.waitFor((s) => s.state === 'RECORDING', 30_000, 'RECORDING');
+  const monoStart = performance.now();
   await a.waitFor((s) => s.segments >= 2, 60_000, 'two segments before the step');
 
   const wallBefore = Date.now();
@@ -54,6 +52,7 @@ void test('clock stepped +90 s by date -s mid-shift: one time_sync step record, 
   await sleep(300);
   await pressLine(LINE.shift, 150);
   await a.waitFor((s) => s.state === 'OFF_DUTY', 60_000, 'shift ended');
+  const monoElapsedS = (performance.now() - monoStart) / 1000;
   await a.stop();
 
   const recs = journal();
@@ -71,6 +70,9 @@ void test('clock stepped +90 s by date -s mid-shift: one time_sync step record, 
   const segs = recs.filter((r) => r.type === 'segment');
   assert.deepEqual([...new Set(segs.map((s) => s.run))], [1]);
   for (let i = 1; i < segs.length; i++) assert.equal(segs[i]!.start, segs[i - 1]!.end, `segment ${i + 1} starts where ${i} ended`);
+  // No invented footage: the media spans no more than the shift really lasted (monotonic).
+  const mediaS = (Date.parse(String(segs.at(-1)!.end)) - Date.parse(String(segs[0]!.start))) / 1000;
+  assert.ok(mediaS <= monoElapsedS + 2, `media spans ${mediaS.toFixed(1)} s in a shift of ${monoElapsedS.toFixed(1)} s (monotonic): frames were repeated over the step`);
   // The journal's own times jumped with the clock, at most as late as the time_sync record (the
   // records written between the step and the agent's next check already carry it).
   const jump = recs.findIndex((r, i) => i > 0 && Date.parse(r.at) - Date.parse(recs[i - 1]!.at) > (STEP_S - 10) * 1000);
