@@ -52,7 +52,7 @@ import type { StatusSnapshot } from './status.js';
 import { loadIdentity } from './identity/identity.js';
 import { JournalSigner } from './evidence/signer.js';
 import { FIRMWARE_VERSION } from './version.js';
-import { sameClockState, wireClockSource, type ClockReport } from '../hal/clock/index.js';
+import { wireClockSource, type ClockReport } from '../hal/clock/index.js';
 import { PolicyStore } from './config/policy-store.js';
 import { DutyController } from './duty/controller.js';
 import { ObstructionRoom, ANALYSIS_FORMAT } from './obstruction/room.js';
@@ -60,7 +60,7 @@ import { sceneFor } from '../hal/sim/lavfi-camera.js';
 import { NO_PAUSES, foldPauseRecord, pauseUseReport, type PauseUsage } from './shift/pause-budget.js';
 import { LocationRoom } from './location/room.js';
 import { timeProvenance } from './location/time-provenance.js';
-import { ClockStepDetector } from '../hal/clock/step-detector.js';
+import { ClockWatch } from './location/clock-watch.js';
 
 export interface DaemonOptions {
   readonly dataDir: string;
@@ -118,10 +118,8 @@ export class Daemon {
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
   private housekeeping: NodeJS.Timeout | undefined;
-  private clock: ClockReport | undefined;
-  private clockTimer: NodeJS.Timeout | undefined;
+  private clockWatch: ClockWatch | undefined;
   private location: LocationRoom | undefined;
-  private stepTimer: NodeJS.Timeout | undefined;
   private battery: StatusSnapshot['battery'] = null;
   private temperatureC: number | null = null;
   /** The open shift's pause-budget use: folded from its journal records as they are written. */
@@ -177,7 +175,8 @@ export class Daemon {
     this.feedback = new Feedback(this.hal.outputs);
     if (this.faults.size) this.feedback.setFault(true);
     await this.startDevices(this.hal);
-    this.clock = this.hal.clock.report();
+    this.clockWatch = new ClockWatch({ clock: this.hal.clock, journal: (t, f) => void this.journal(t, f), serialize: (fn) => this.dispatchTask(fn), changed: () => this.statusChanged(), log: this.log.child('clock') });
+    this.clockWatch.start();
     if (this.hal.gnss) {
       this.location = new LocationRoom({ gnss: this.hal.gnss, policy: () => this.policy, journal: (t, f) => void this.journal(t, f), onDuty: () => this.evidence.current !== undefined, log: this.log.child('location') });
       this.location.start();
@@ -257,9 +256,6 @@ export class Daemon {
     this.guard.start();
     await this.startExtensions();
     this.housekeeping = setInterval(() => this.tick(), 2000);
-    this.clockTimer = setInterval(() => void this.checkClock(), 30_000);
-    this.clockTimer.unref();
-    this.watchClockSteps();
     this.notifySystemd('READY=1');
     this.log.info('agent ready', { deviceId: this.deviceId, board: board.name, state: this.state.name, socket: controlSocketPath(dataDir) });
   }
@@ -275,8 +271,7 @@ export class Daemon {
     this.notifySystemd('STOPPING=1');
     this.log.info('agent stopping', { state: this.state.name });
     if (this.housekeeping) clearInterval(this.housekeeping);
-    if (this.clockTimer) clearInterval(this.clockTimer);
-    clearInterval(this.stepTimer);
+    this.clockWatch?.stop();
     this.location?.stop();
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.guard?.stop();
@@ -512,7 +507,7 @@ export class Daemon {
       firmware: FIRMWARE_VERSION,
       boot_id: this.bootId,
       policy: this.policy,
-      clock: this.clock ?? null,
+      clock: this.clockWatch?.report ?? null,
       ...this.duty?.startFields(shiftId),
     }), visit);
     if (!wasOpen) {
@@ -538,46 +533,12 @@ export class Daemon {
     this.log.info('shift closed', { shiftId: s.shiftId, reason, segments: s.sealer.segments });
   }
 
-  /** Time source or sync changed: journaled (`time_sync`), since every `at` depends on it. */
-  private async checkClock(): Promise<void> {
-    if (!this.hal) return;
-    const prev = this.clock;
-    const next = await this.hal.clock.refresh();
-    this.clock = next;
-    if (prev && !sameClockState(prev, next)) {
-      this.log.info('clock changed', { from: prev.source, synced: next.synced, to: next.source });
-      this.journal('time_sync', { from: { source: prev.source, synced: prev.synced }, ...next });
-      this.statusChanged();
-    }
-  }
-
-  /**
-   * A step of the wall clock (`date -s`, a daemon's makestep) is journaled at once with the time
-   * before and after: every later `at` is on the new clock, while segments stay on the timeline
-   * their encoder run was anchored to (sealer.ts), and the verifier aligns the two by this record.
-   */
-  private watchClockSteps(): void {
-    const steps = new ClockStepDetector();
-    this.stepTimer = setInterval(() => {
-      const step = steps.check();
-      if (!step) return;
-      this.log.warn('wall clock stepped', { stepMs: step.stepMs });
-      void this.dispatchTask(async () => {
-        const next = this.hal ? await this.hal.clock.refresh() : undefined;
-        if (next) this.clock = next;
-        this.journal('time_sync', { what: 'step', step_ms: step.stepMs, before: new Date(step.beforeMs).toISOString(), after: new Date(step.afterMs).toISOString(), ...(next ?? {}) });
-        this.statusChanged();
-      });
-    }, 1000);
-    this.stepTimer.unref();
-  }
-
   /** What each `segment` record says about where and on which clock it was recorded. */
   private segmentFields(): Record<string, unknown> {
     const gnss = this.hal?.gnss?.state();
     return {
       ...(this.location ? { location: this.location.segmentLocation() } : {}),
-      clock: timeProvenance(this.clock, gnss?.fix, performance.now()),
+      clock: timeProvenance(this.clockWatch?.report, gnss?.fix, performance.now()),
     };
   }
 
@@ -634,7 +595,9 @@ export class Daemon {
       previousBootId: p.bootId,
       bootId: this.bootId,
       state: shift.name,
-      lastRun: p.lastRun,
+      // The journal's highest run when the state file lost it: the killed run's unlisted segment is
+      // then placed on that run's anchor, not guessed from its file's mtime.
+      lastRun: this.pipeline!.lastRun,
       pendingGap: shift.name === 'RECORDING' ? p.pendingGap ?? undefined : undefined,
       savedAt: Date.parse(p.at),
     });
@@ -722,7 +685,7 @@ export class Daemon {
       duty: this.duty?.status(),
       pauseUse: 'shiftId' in this.state ? pauseUseReport(this.pauseUsage, this.policy, this.state.name === 'PAUSED' ? this.state : null, Date.now()) : null,
       ...(this.location ? { location: this.location.status() } : {}),
-      clock: this.clock ? { source: wireClockSource(this.clock), synced: this.clock.synced, daemon: this.clock.source, rtc: this.clock.rtc, offsetS: this.clock.offsetS } : undefined,
+      clock: clockStatus(this.clockWatch?.report),
     });
   }
 
@@ -807,3 +770,7 @@ export class Daemon {
   }
 }
 
+/** The clock section of status: the wire source (gnss/ntp/rtc/none) beside the daemon behind it. */
+function clockStatus(c: ClockReport | undefined) {
+  return c ? { source: wireClockSource(c), synced: c.synced, daemon: c.source, rtc: c.rtc, offsetS: c.offsetS } : undefined;
+}

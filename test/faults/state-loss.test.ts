@@ -210,7 +210,7 @@ async function openShiftSurvivesStateLoss(damage: (path: string) => void): Promi
   assert.equal(j.at(-1)!.type, 'signature');
 
   const v = await runCli(['verify', dir, '--pubkey', join(dataDir, 'identity', 'device.pub.pem')]);
-  assert.equal(v.code, 0, `verify: ${v.stdout}\n${v.stderr}`);
+  assert.equal(v.code, 0, `verify: ${v.stdout}\n${v.stderr}\njournal: ${j.map((r) => `${r.seq} ${r.type} ${r.at} ${r.type === "segment" || r.type === "gap" ? `${String(r.start)}..${String(r.end)} ${String(r.cause ?? r.file)}` : ""}`).join("\n")}`);
 }
 
 void test('open shift, agent SIGKILLed, state.json deleted: restart resumes the same shift id with new segments in its dir, journals recovery and a gap, and the ended shift verifies (exit 0)', { timeout: 240_000 }, async () => {
