@@ -23,29 +23,14 @@ import { agentConfig } from '../mqtt/fixtures.js';
 import { buildRecordingArgs } from '../../hal/encoder/args.js';
 import { resolveBoard } from '../../agent/config/board.js';
 import { probeTs } from '../../agent/evidence/ts-probe.js';
+import { CLK_TCK, cpuS, median, rssMb } from './measure.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
-const CLK_TCK = 100;
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 /** CPU seconds of a process plus those of its children it has reaped (an encoder restarted by the agent). */
 function cpuWithReapedS(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-}
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 /**

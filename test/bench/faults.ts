@@ -12,11 +12,8 @@ import { join } from 'node:path';
 import type { BenchRow, BenchSuite } from './suites.js';
 import { startAgent, tempDataDir, cleanup, type AgentProc } from '../helpers/agent.js';
 import { mountTmpfs, fillLeaving, derivedBoard } from '../helpers/fs-limits.js';
+import { median } from './measure.js';
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const env = { BODYCAM_LOG: 'warn' };
 
 async function agentKill(rows: BenchRow[]): Promise<void> {

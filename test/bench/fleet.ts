@@ -33,6 +33,7 @@ import { pb } from '../../agent/telemetry/proto.js';
 import { createLogger, setLogLevel } from '../../agent/lib/log.js';
 import { verifyShift } from '../../agent/evidence/verify/verify.js';
 import type { Issue } from '../../agent/lib/errors.js';
+import { cpuS } from './measure.js';
 
 const SEGMENTS = 4;
 const SEGMENT_BYTES = 96 * 1024;
@@ -81,13 +82,6 @@ function identity(deviceId: string, dir: string): DeviceIdentity {
   mkdirSync(join(dir, deviceId), { recursive: true });
   writeFileSync(pub, kp.publicKey.export({ type: 'spki', format: 'pem' }) as string);
   return { deviceId, publicKey: kp.publicKey, privateKey: kp.privateKey, keyId: publicKeyId(kp.publicKey), publicKeyPath: pub };
-}
-
-/** utime + stime of a process, in seconds (/proc/PID/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function pidOf(confPath: string): number | undefined {
@@ -199,8 +193,8 @@ export async function fleetSuite(): Promise<BenchSuite> {
         };
         const live = Array.from({ length: WORKERS }, (_, i) => startWorker(`w${i + 1}`, 'ingest'));
         await sleep(3000);
-        const workerCpu0 = live.reduce((a, w) => a + cpuSeconds(w.pid!), 0);
-        const brokerCpu0 = brokerPid ? cpuSeconds(brokerPid) : NaN;
+        const workerCpu0 = live.reduce((a, w) => a + cpuS(w.pid!), 0);
+        const brokerCpu0 = brokerPid ? cpuS(brokerPid) : NaN;
 
         // ---- every camera uploads and announces; a few uploads at a time (one RGW, 2 cores)
         const target = { endpoint: store.ceph.endpoint, region: 'default', forcePathStyle: true, credentials: store.operatorCreds };
@@ -231,8 +225,8 @@ export async function fleetSuite(): Promise<BenchSuite> {
         const spanS = (lastConfirm - firstUpload) / 1000;
         const totalMb = cams.reduce((a, c) => a + c.bytes, 0) / 1e6;
         const lat = cams.map((c) => (c.confirmedAt - c.uploadedAt) / 1000);
-        const brokerCpu = brokerPid ? cpuSeconds(brokerPid) - brokerCpu0 : NaN;
-        const workerCpu = live.reduce((a, w) => a + cpuSeconds(w.pid!), 0) - workerCpu0;
+        const brokerCpu = brokerPid ? cpuS(brokerPid) - brokerCpu0 : NaN;
+        const workerCpu = live.reduce((a, w) => a + cpuS(w.pid!), 0) - workerCpu0;
         const shiftMb = totalMb / N;
         // The workers' own figure: download + manifest check + verify per shift (metrics files).
         let vSum = 0;

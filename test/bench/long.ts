@@ -33,16 +33,13 @@ import { Journal, isoMs, type JournalRecord } from '../../agent/evidence/journal
 import { JournalSigner } from '../../agent/evidence/signer.js';
 import { loadIdentity, provisionIdentity, type DeviceIdentity } from '../../agent/identity/identity.js';
 import { buildManifest } from '../../agent/offload/manifest.js';
+import { cpuS, median, rssMb } from './measure.js';
 
 const CLI = join(REPO, 'dist/agent/cli/main.js');
 const SEGMENTS = Number(process.env.BENCH_LONG_SEGMENTS ?? 21_600);
 const SEG_MS = 2000;
 const SIGN_EVERY = 15;
 const env = { BODYCAM_LOG: 'warn' };
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const segName = (i: number): string => `seg-${String(i).padStart(6, '0')}.ts`;
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -53,11 +50,6 @@ function wallS(cmd: string, args: string[]): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-function cpuS(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** One real 2-s 30 fps segment (the stand-in for every segment of the long shift). */
 export function realSegment(dir: string): string {

@@ -9,24 +9,14 @@
  *   policy's 5 s onset debounce included), and → the first dark sample (the analysis path).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { BenchRow, BenchSuite } from './suites.js';
 import { startAgent, shiftJournal, cleanup, type AgentProc } from '../helpers/agent.js';
 import { buildAnalysisArgs, type RecordingArgs } from '../../hal/encoder/args.js';
 import { ANALYSIS_FORMAT } from '../../agent/obstruction/room.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
+import { cpuS, median } from './measure.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
-const CLK_TCK = 100;
-function cpuS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
 
 async function recording(detect: 0 | 1): Promise<{ a: AgentProc; ff: number }> {
   const a = await startAgent({ config: { policy: { obstructionDetect: detect } }, env: { BODYCAM_LOG: 'warn' } });
