@@ -28,6 +28,7 @@ import { describe } from './lib/errors.js';
 import type { Fields, JournalRecord, WrittenRecord } from './evidence/journal.js';
 import { createSegmentStorer, type SegmentStorer } from './evidence/storer.js';
 import { ShiftEvidence, isShiftClosedError } from './evidence/shift-evidence.js';
+import { isJournalDamagedError } from './evidence/journal.js';
 import { findOpenShiftId } from './evidence/open-shift.js';
 import { JournalReserve } from './evidence/journal-reserve.js';
 import type { GapCause } from './evidence/sealer.js';
@@ -124,6 +125,8 @@ export class Daemon {
   private temperatureC: number | null = null;
   /** The open shift's pause-budget use: folded from its journal records as they are written. */
   private pauseUsage: PauseUsage = NO_PAUSES;
+  /** The shift the next one continues (its `shift_start.continues`): set when a damaged journal closed it. */
+  private continuation: { shift_id: string; cause: 'journal_damaged' } | undefined;
 
   constructor(private readonly o: DaemonOptions) {
     this.log = createLogger('agent');
@@ -509,7 +512,9 @@ export class Daemon {
       policy: this.policy,
       clock: this.clockWatch?.report ?? null,
       ...this.duty?.startFields(shiftId),
+      ...(this.continuation ? { continues: this.continuation } : {}),
     }), visit);
+    this.continuation = undefined;
     if (!wasOpen) {
       this.pipeline!.shiftOpened();
       this.location?.shiftOpened();
@@ -528,6 +533,7 @@ export class Daemon {
     if (!s) return;
     this.guard?.shiftClosed();
     this.duty?.shiftClosed();
+    this.faults.clear('journal_damaged');
     this.persist(false);
     this.bus.fire('shiftClosed', s.shiftId);
     this.log.info('shift closed', { shiftId: s.shiftId, reason, segments: s.sealer.segments });
@@ -571,17 +577,23 @@ export class Daemon {
     // The pause budget is whatever the journal says was used (every record, not the restart's
     // view of them): nothing else to persist.
     let pauses = NO_PAUSES;
+    let damaged: { setAside: string; message: string } | undefined;
     try {
       existing = this.openShift(shift.shiftId, now, (r) => (pauses = foldPauseRecord(pauses, r))).existing;
     } catch (e) {
-      if (!isShiftClosedError(e)) throw e;
-      // A stale state file names a closed shift: it stays sealed; the device is off duty.
-      this.log.warn('state file names a closed shift: it is not reopened', { shiftId: shift.shiftId });
-      this.evidence.deviceJournal.append('recovery', { what: 'stale_state_closed_shift', shift_id: shift.shiftId });
-      this.state = { name: 'OFF_DUTY' };
-      this.feedback?.setBase('off_duty');
-      this.persist(false);
-      return;
+      if (isShiftClosedError(e)) {
+        // A stale state file names a closed shift: it stays sealed; the device is off duty.
+        this.log.warn('state file names a closed shift: it is not reopened', { shiftId: shift.shiftId });
+        this.evidence.deviceJournal.append('recovery', { what: 'stale_state_closed_shift', shift_id: shift.shiftId });
+        this.state = { name: 'OFF_DUTY' };
+        this.feedback?.setBase('off_duty');
+        this.persist(false);
+        return;
+      }
+      if (!isJournalDamagedError(e)) throw e;
+      const d = this.evidence.openDamaged(shift.shiftId, e, now);
+      existing = d.existing;
+      damaged = { setAside: d.setAside, message: e.message };
     }
     this.duty?.resumed(shift.shiftId, existing[0]?.type === 'shift_start' ? existing[0] : undefined);
     this.pauseUsage = pauses;
@@ -601,6 +613,7 @@ export class Daemon {
       pendingGap: shift.name === 'RECORDING' ? p.pendingGap ?? undefined : undefined,
       savedAt: Date.parse(p.at),
     });
+    if (damaged) return this.continueAfterDamage(shift.shiftId, damaged.setAside, damaged.message, since || now, cause, now);
     this.state = shift.name === 'CLOSING' ? shift : { ...shift, endArmedUntil: null };
     if (shift.name === 'RECORDING') {
       this.feedback?.play('recording');
@@ -620,6 +633,22 @@ export class Daemon {
       this.state = { name: 'OFF_DUTY' };
     }
     this.persist(false);
+  }
+
+  /**
+   * The restarted shift's journal was damaged (openDamaged set it aside and opened it past the
+   * damage; the restart is accounted for as ever). A bit flip must not silence the camera: the
+   * shift is closed as damaged with what it proves, and recording starts again at once in a new
+   * shift that names it (`shift_start.continues`, trigger `recovery`). A paused shift's pause is
+   * not carried over: its record may be the damaged one, and recording more is the safe side.
+   */
+  private async continueAfterDamage(shiftId: string, setAside: string, message: string, since: number, cause: GapCause, now: number): Promise<void> {
+    await this.evidence.closeDamaged(since, cause, now);
+    this.bus.fire('shiftClosed', shiftId);
+    this.state = { name: 'OFF_DUTY' };
+    this.continuation = { shift_id: shiftId, cause: 'journal_damaged' };
+    await this.apply({ type: 'duty_start', trigger: 'recovery' });
+    this.faults.set('journal_damaged', `shift ${shiftId}: ${message}; set aside as ${setAside} and closed as damaged; recording continues in shift ${'shiftId' in this.state ? this.state.shiftId : '?'}`);
   }
 
   /** Journal records a transition decided before the restart but may not have written. */

@@ -23,7 +23,7 @@ import { DockTrigger } from './dock-trigger.js';
 import { DutyStore, EMPTY_DUTY, type DutyFile } from './duty-store.js';
 import { scheduleStep } from './schedule.js';
 import { expectedDutyS, forecastBattery } from './battery-forecast.js';
-import type { EndTrigger, StartTrigger, Wearer } from './types.js';
+import { START_TRIGGERS, type EndTrigger, type StartTrigger, type Wearer } from './types.js';
 
 /** The longest a Node timer may wait (2^31 − 1 ms); longer waits are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -191,7 +191,7 @@ export class DutyController implements DutyService {
     if (this.file.current?.shiftId !== shiftId) {
       const t = shiftStart?.trigger;
       const w = shiftStart?.wearer as { id?: unknown; name?: unknown } | null | undefined;
-      const trigger: StartTrigger = typeof t === 'string' && (['button', 'dock', 'central', 'schedule'] as const).includes(t as StartTrigger) ? (t as StartTrigger) : 'button';
+      const trigger: StartTrigger = typeof t === 'string' && START_TRIGGERS.includes(t as StartTrigger) ? (t as StartTrigger) : 'button';
       const wearer = w && typeof w.id === 'string' && typeof w.name === 'string' ? { id: w.id, name: w.name } : null;
       this.save({ ...this.file, current: { shiftId, trigger, wearer, batteryShort: false } });
     }

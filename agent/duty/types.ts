@@ -1,8 +1,9 @@
 /** The duty vocabulary shared by the triggers, the store, the controller and the verifier. */
 
 /** What started a shift (`shift_start.trigger`). */
-export type StartTrigger = 'button' | 'dock' | 'central' | 'schedule';
-export const START_TRIGGERS: readonly StartTrigger[] = ['button', 'dock', 'central', 'schedule'];
+/** `recovery`: the agent itself, continuing a shift it had to close (its journal was found damaged). */
+export type StartTrigger = 'button' | 'dock' | 'central' | 'schedule' | 'recovery';
+export const START_TRIGGERS: readonly StartTrigger[] = ['button', 'dock', 'central', 'schedule', 'recovery'];
 
 /**
  * Why a shift ended (`shift_end.reason`): `wearer` (confirmed gesture), `dock` (the policy's dock

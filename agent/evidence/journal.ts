@@ -86,16 +86,39 @@ export interface ParsedJournal {
 }
 
 /**
+ * A complete journal line that is not a record (an SD-card bit flip, a tool that wrote into the
+ * file). `line` is 1-based, as every line number people read (the verifier's, the demo's).
+ */
+export class JournalDamagedError extends EvidenceError {
+  constructor(
+    readonly path: string | undefined,
+    readonly line: number,
+    readonly problem: 'not JSON' | 'not a record',
+  ) {
+    super(`journal${path ? ` ${path}` : ''} line ${line} is ${problem}`);
+  }
+}
+export const isJournalDamagedError = (e: unknown): e is JournalDamagedError => e instanceof JournalDamagedError;
+
+/** How a scan treats a damaged line: throw (the writer's default) or report it and go on. */
+export interface ScanOptions {
+  /** Given: a damaged line is handed here (1-based) and skipped; its bytes still count for the head. */
+  readonly onDamaged?: (line: number, problem: JournalDamagedError['problem'], text: string) => void;
+  /** Named in the error a damaged line raises. */
+  readonly path?: string;
+}
+
+/**
  * Parses a journal's bytes for the writer's recovery. It trusts nothing: a complete line that is
  * not a JSON object is an error (the verifier, not this, reports tampering in detail).
  */
-export function parseJournal(buf: Buffer): ParsedJournal {
+export function parseJournal(buf: Buffer, o: ScanOptions = {}): ParsedJournal {
   const records: JournalRecord[] = [];
   const lines: string[] = [];
   const r = scanJournal(buf, (rec, line) => {
     records.push(rec);
     lines.push(line);
-  });
+  }, o);
   return { records, lines, head: r.head, tornTail: r.tornTail, goodBytes: r.goodBytes };
 }
 
@@ -103,8 +126,9 @@ export function parseJournal(buf: Buffer): ParsedJournal {
  * parseJournal without keeping anything: each complete line is parsed and handed to `visit`, one
  * at a time. A 12-hour journal (~21,600 segments) held as records at once grew the restarted
  * agent's RSS by ~45 MB that it never gave back (bench `long`); visited one by one they die young.
+ * `count` is the number of complete lines (damaged ones included: the next record's seq).
  */
-export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: string) => void): { count: number; head: string; tornTail: Buffer | undefined; goodBytes: number } {
+export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}): { count: number; head: string; tornTail: Buffer | undefined; goodBytes: number } {
   const lastNl = buf.lastIndexOf(0x0a);
   const goodBytes = lastNl + 1;
   const tornTail = goodBytes < buf.length ? buf.subarray(goodBytes) : undefined;
@@ -114,18 +138,22 @@ export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: strin
     const end = buf.indexOf(0x0a, start);
     const line = buf.toString('utf8', start, end);
     start = end + 1;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch {
-      throw new EvidenceError(`journal line ${count} is not JSON`);
-    }
-    if (typeof rec !== 'object' || rec === null || typeof (rec as JournalRecord).seq !== 'number') {
-      throw new EvidenceError(`journal line ${count} is not a record`);
-    }
-    visit(rec as JournalRecord, line);
     last = line;
     count++;
+    let rec: unknown;
+    let problem: JournalDamagedError['problem'] | undefined;
+    try {
+      rec = JSON.parse(line);
+      if (typeof rec !== 'object' || rec === null || typeof (rec as JournalRecord).seq !== 'number') problem = 'not a record';
+    } catch {
+      problem = 'not JSON';
+    }
+    if (problem) {
+      if (!o.onDamaged) throw new JournalDamagedError(o.path, count, problem);
+      o.onDamaged(count, problem, line);
+      continue;
+    }
+    visit(rec as JournalRecord, line);
   }
   // Only the last line's hash is the head: hashing every line cost a 12-hour journal (25,000
   // lines) a SHA-256 call each at every agent start (the verifier, not the writer, checks links).
@@ -228,7 +256,7 @@ export class Journal extends TypedEmitter<JournalEvents> {
   }
 
   /** open() that hands each record already present to `visit` instead of keeping them all. */
-  openEach(visit: (rec: JournalRecord) => void): void {
+  openEach(visit: (rec: JournalRecord) => void, onDamaged?: ScanOptions['onDamaged']): void {
     const existed = existsSync(this.path);
     const fd = openSync(this.path, 'a+', 0o640);
     const buf = existed ? readFileSync(this.path) : Buffer.alloc(0);
@@ -238,7 +266,7 @@ export class Journal extends TypedEmitter<JournalEvents> {
       parsed = scanJournal(buf, (rec) => {
         lastRec = rec;
         visit(rec);
-      });
+      }, { path: this.path, ...(onDamaged ? { onDamaged } : {}) });
     } catch (e) {
       closeSync(fd);
       throw e;

@@ -7,11 +7,12 @@
  * `shift_end`, whatever the caller believes (a lost or stale state file must not reopen sealed,
  * possibly uploaded evidence).
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, copyFileSync, readFileSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { BodycamError } from '../lib/errors.js';
-import { Journal, isoMs, JOURNAL_FILE, type Fields, type JournalRecord, type WrittenRecord } from './journal.js';
+import { Journal, isoMs, sha256Hex, JOURNAL_FILE, type Fields, type JournalDamagedError, type JournalRecord, type ScanOptions, type WrittenRecord } from './journal.js';
+import { fsyncDir, fsyncFile } from '../lib/atomic.js';
 import { ShiftSealer, type GapCause, type PendingGap, type SealedSegment } from './sealer.js';
 import type { SegmentStorer } from './storer.js';
 import { JournalSigner, attachSigner } from './signer.js';
@@ -46,7 +47,7 @@ export const isShiftClosedError = (e: unknown): e is ShiftClosedError => e insta
  * journal. Keeping all of a 12-hour journal's ~23,000 records at once cost the restarted agent
  * ~45 MB of RSS for good (bench `long`).
  */
-function restartView(journal: Journal, each: (r: JournalRecord) => void, signed: boolean): JournalRecord[] {
+function restartView(journal: Journal, each: (r: JournalRecord) => void, signed: boolean, onDamaged?: ScanOptions['onDamaged']): JournalRecord[] {
   let first: JournalRecord | undefined;
   let topRun: JournalRecord | undefined;
   let lastStart: JournalRecord | undefined;
@@ -62,7 +63,7 @@ function restartView(journal: Journal, each: (r: JournalRecord) => void, signed:
       if (r.type === 'signature') tail = [];
       tail.push(r);
     }
-  });
+  }, onDamaged);
   const kept = new Map<number, JournalRecord>();
   for (const r of [first, topRun, lastStart, last, ...tail]) if (r) kept.set(r.seq, r);
   return [...kept.values()].sort((a, b) => a.seq - b.seq);
@@ -154,7 +155,7 @@ export class ShiftEvidence {
    * `startFields`. `visit` sees every record already in the journal, in order, for what a restart
    * folds over the whole shift (the pause budget's use) without keeping the records.
    */
-  open(shiftId: string, now: number, startFields: () => Fields, visit?: (r: JournalRecord) => void): { shift: OpenShift; existing: JournalRecord[] } {
+  open(shiftId: string, now: number, startFields: () => Fields, visit?: (r: JournalRecord) => void, onDamaged?: ScanOptions['onDamaged']): { shift: OpenShift; existing: JournalRecord[] } {
     if (this.shift?.shiftId === shiftId) return { shift: this.shift, existing: [] };
     const dir = this.shiftDir(shiftId);
     const path = join(dir, JOURNAL_FILE);
@@ -173,7 +174,7 @@ export class ShiftEvidence {
     const existing = restartView(journal, (r) => {
       sealer.restore([r]);
       visit?.(r);
-    }, this.signer !== undefined);
+    }, this.signer !== undefined, onDamaged);
     journal.on('record', (r) => this.o.onRecord(shiftId, r));
     if (this.signer) attachSigner(journal, this.signer, existing);
     const startedAt = existing[0]?.type === 'shift_start' ? existing[0].at : isoMs(now);
@@ -203,6 +204,39 @@ export class ShiftEvidence {
     }
     const lastResume = r.existing.findLast((x) => x.type === 'resume' || x.type === 'shift_start');
     return Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0, preEnd);
+  }
+
+  /**
+   * A restart found the open shift's journal damaged (a line that is not a record: an SD-card bit
+   * flip, a tool that wrote into it). The camera must not stop recording over it, and the damaged
+   * bytes are evidence: the journal is copied as found to `journal.damaged-<n>` (fsynced, its
+   * SHA-256 in the device journal and in the shift's own `recovery` record), then the shift is
+   * opened past the damage — what is appended chains onto the damaged line's exact bytes, so a
+   * verifier names the damage and checks everything around it. The caller accounts for the
+   * restart as ever (accountForRestart) and then closes it (closeDamaged).
+   */
+  openDamaged(shiftId: string, damage: JournalDamagedError, now: number, visit?: (r: JournalRecord) => void): { existing: JournalRecord[]; setAside: string; sha256: string; damagedLines: number[] } {
+    const dir = this.shiftDir(shiftId);
+    let n = 0;
+    while (existsSync(join(dir, `journal.damaged-${n}`))) n++;
+    const setAside = `journal.damaged-${n}`;
+    copyFileSync(join(dir, JOURNAL_FILE), join(dir, setAside), fsConstants.COPYFILE_EXCL);
+    fsyncFile(join(dir, setAside));
+    fsyncDir(dir);
+    const sha256 = sha256Hex(readFileSync(join(dir, setAside)));
+    const damagedLines: number[] = [];
+    const { shift, existing } = this.open(shiftId, now, () => ({}), visit, (line) => damagedLines.push(line));
+    const facts = { what: 'journal_damaged', shift_id: shiftId, line: damage.line, problem: damage.problem, damaged_lines: damagedLines, set_aside: setAside, sha256 };
+    this.deviceJournal.append('recovery', facts);
+    shift.journal.append('recovery', facts, now);
+    this.o.log.error('shift journal damaged: set aside; the shift is closed as damaged and recording goes on in a new one', { ...facts });
+    return { existing, setAside, sha256, damagedLines };
+  }
+
+  /** Closes a shift opened by openDamaged: the restart's own interval is a gap (`cause`) up to `at`. */
+  async closeDamaged(since: number, cause: GapCause, at: number): Promise<OpenShift | undefined> {
+    this.shift?.sealer.expectMedia(since, cause);
+    return this.close('journal_damaged', at);
   }
 
   /** Ends the open shift: last seals, `shift_end`, final signature, journal closed. */

@@ -15,6 +15,16 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** fsync of a file written by other means (a copy), before anything refers to it. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o640): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
