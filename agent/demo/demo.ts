@@ -53,31 +53,31 @@ async function until(pred: (s: StatusSnapshot) => boolean, what: string, ms = 30
 function describeRecord(r: JournalRecord): string | undefined {
   switch (r.type) {
     case 'shift_start':
-      return `journal #${r.seq} shift_start — shift ${r.shift_id}, started by ${String(r.trigger ?? 'button')}, wearer ${r.wearer ? JSON.stringify(r.wearer) : 'unassigned (fault)'}`;
+      return `journal line ${r.seq + 1} shift_start — shift ${r.shift_id}, started by ${String(r.trigger ?? 'button')}, wearer ${r.wearer ? JSON.stringify(r.wearer) : 'unassigned (fault)'}`;
     case 'segment':
-      return `journal #${r.seq} segment ${r.file}: ${r.frames} frames, ${(Number(r.bytes) / 1024).toFixed(0)} KiB${r.recovered ? ' (recovered from a killed encoder)' : ''}`;
+      return `journal line ${r.seq + 1} segment ${r.file}: ${r.frames} frames, ${(Number(r.bytes) / 1024).toFixed(0)} KiB${r.recovered ? ' (recovered from a killed encoder)' : ''}`;
     case 'pause':
-      return `journal #${r.seq} pause — reason ${r.reason}, ends by itself after ${r.max_s} s`;
+      return `journal line ${r.seq + 1} pause — reason ${r.reason}, ends by itself after ${r.max_s} s`;
     case 'resume':
-      return `journal #${r.seq} resume — ${r.cause} after ${r.paused_s} s (${r.reason})`;
+      return `journal line ${r.seq + 1} resume — ${r.cause} after ${r.paused_s} s (${r.reason})`;
     case 'gap':
-      return `journal #${r.seq} gap — ${r.cause}, ${((Date.parse(String(r.end)) - Date.parse(String(r.start))) / 1000).toFixed(2)} s without media`;
+      return `journal line ${r.seq + 1} gap — ${r.cause}, ${((Date.parse(String(r.end)) - Date.parse(String(r.start))) / 1000).toFixed(2)} s without media`;
     case 'fault':
-      return `journal #${r.seq} fault — ${r.fault}: ${String(r.detail).slice(0, 90)}`;
+      return `journal line ${r.seq + 1} fault — ${r.fault}: ${String(r.detail).slice(0, 90)}`;
     case 'gesture':
-      return `journal #${r.seq} gesture ${r.gesture} → ${r.outcome} (feedback: ${r.feedback})`;
+      return `journal line ${r.seq + 1} gesture ${r.gesture} → ${r.outcome} (feedback: ${r.feedback})`;
     case 'signature':
-      return `journal #${r.seq} signature over line ${r.covers_seq} (${r.why})`;
+      return `journal line ${r.seq + 1} signature over lines 1–${Number(r.covers_seq) + 1} (${r.why})`;
     case 'note':
-      return `journal #${r.seq} note — ${r.what}`;
+      return `journal line ${r.seq + 1} note — ${r.what}`;
     case 'duty':
-      return `journal #${r.seq} duty — ${r.what}${r.what === 'battery_forecast' ? `: ${r.lasts === false ? 'the battery will NOT last' : 'the battery lasts'} the expected ${Math.round(Number(r.expected_s) / 3600)} h` : ''}`;
+      return `journal line ${r.seq + 1} duty — ${r.what}${r.what === 'battery_forecast' ? `: ${r.lasts === false ? 'the battery will NOT last' : 'the battery lasts'} the expected ${Math.round(Number(r.expected_s) / 3600)} h` : ''}`;
     case 'recovery':
-      return `journal #${r.seq} recovery — ${r.what}${r.fault ? ` (${r.fault})` : ''}`;
+      return `journal line ${r.seq + 1} recovery — ${r.what}${r.fault ? ` (${r.fault})` : ''}`;
     case 'shift_end':
-      return `journal #${r.seq} shift_end — ${r.reason}, ${r.segments} segments, ${r.media_s} s of media`;
+      return `journal line ${r.seq + 1} shift_end — ${r.reason}, ${r.segments} segments, ${r.media_s} s of media`;
     default:
-      return `journal #${r.seq} ${r.type}`;
+      return `journal line ${r.seq + 1} ${r.type}`;
   }
 }
 
