@@ -90,7 +90,8 @@ export interface VerifyOptions {
   readonly maxTtlMs: number;
   readonly clockSkewMs: number;
   /** True when this nonce (hex) was already accepted. */
-  readonly seen: (id: string) => boolean;
+  /** Received already — or possibly, and forgotten (the replay cache's floor: expiry given). */
+  readonly seen: (id: string, expiresAtMs: number) => boolean;
 }
 
 const SHIFT_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -208,10 +209,10 @@ export function verifyCommand(payload: Uint8Array, o: VerifyOptions): VerifyResu
   const expires = cmd.expiresAtMs;
   if (!issued || !expires) return refuse('malformed', 'issued_at_ms and expires_at_ms are required', digest, id, name);
   if (expires <= issued) return refuse('malformed', 'expires_at_ms is not after issued_at_ms', digest, id, name);
-  if (expires - issued > o.maxTtlMs) return refuse('not_yet_valid', `validity of ${Math.round((expires - issued) / 1000)} s exceeds the maximum of ${Math.round(o.maxTtlMs / 1000)} s`, digest, id, name);
+  if (expires - issued > o.maxTtlMs) return refuse('malformed', `validity of ${Math.round((expires - issued) / 1000)} s exceeds the maximum of ${Math.round(o.maxTtlMs / 1000)} s`, digest, id, name);
   if (o.nowMs >= expires) return refuse('expired', `expired at ${new Date(expires).toISOString()} (device time ${new Date(o.nowMs).toISOString()})`, digest, id, name);
   if (issued > o.nowMs + o.clockSkewMs) return refuse('not_yet_valid', `issued at ${new Date(issued).toISOString()}, in the future of device time ${new Date(o.nowMs).toISOString()}`, digest, id, name);
-  if (o.seen(id)) return refuse('replayed', `command ${id} was already received`, digest, id, name);
+  if (o.seen(id, expires)) return refuse('replayed', `command ${id} was already received (or expired before a time this device's clock has already passed, so its nonce may be forgotten)`, digest, id, name);
   if (!action) return refuse(name === '' ? 'unknown_command' : 'invalid_argument', problem ?? 'invalid', digest, id, name, expires);
   return { ok: true, id, deviceId: cmd.deviceId, ...(toGroup ? { groupId: cmd.groupId } : {}), issuedAtMs: issued, expiresAtMs: expires, action, payloadSha256: digest };
 }

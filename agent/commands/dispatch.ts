@@ -56,7 +56,7 @@ export class CommandProcessor {
       maxBytes: this.central.maxCommandBytes,
       maxTtlMs: this.central.maxTtlS * 1000,
       clockSkewMs: this.central.clockSkewS * 1000,
-      seen: (id) => this.replay.has(id),
+      seen: (id, expiresAtMs) => this.replay.has(id, expiresAtMs),
     });
     let outcome: Outcome;
     let args: Record<string, unknown> = {};

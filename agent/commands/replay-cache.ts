@@ -4,6 +4,11 @@
  * agent restart or reboot. Bounded: commands live at most `central.maxTtlS`, and the cache has a
  * hard entry cap (oldest expiry dropped first, which only matters under a flood of validly signed
  * commands, i.e. from central itself).
+ *
+ * Forgetting a nonce is safe only while the clock never goes back: a nonce dropped once its
+ * command expired would make that command valid again after a backward step (an RTC that lost
+ * power, an NTP correction). So the cache keeps a floor — the latest expiry it ever forgot — and
+ * a command that expires at or before it counts as possibly seen, whatever the clock says now.
  */
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
@@ -13,6 +18,8 @@ const log = createLogger('commands.replay');
 
 export class ReplayCache {
   private readonly entries = new Map<string, number>();
+  /** The latest expiry of a nonce this cache has forgotten (ms; 0: none). Persisted. */
+  private floorMs = 0;
   readonly path: string;
 
   constructor(dir: string, private readonly maxEntries = 10_000) {
@@ -29,24 +36,47 @@ export class ReplayCache {
       log.warn('replay cache unreadable, starting empty', { path: this.path, error: e });
       return;
     }
-    const obj = (v as { nonces?: Record<string, unknown> } | undefined)?.nonces;
+    const file = v as { nonces?: Record<string, unknown>; floor_ms?: unknown } | undefined;
+    if (typeof file?.floor_ms === 'number' && Number.isFinite(file.floor_ms)) this.floorMs = file.floor_ms;
+    const obj = file?.nonces;
     if (!obj || typeof obj !== 'object') return;
-    for (const [id, exp] of Object.entries(obj)) if (typeof exp === 'number' && exp > nowMs && /^[0-9a-f]{32}$/.test(id)) this.entries.set(id, exp);
+    for (const [id, exp] of Object.entries(obj)) {
+      if (typeof exp !== 'number' || !/^[0-9a-f]{32}$/.test(id)) continue;
+      if (exp > nowMs) this.entries.set(id, exp);
+      else this.forgot(exp);
+    }
   }
 
-  has(id: string): boolean {
-    return this.entries.has(id);
+  /** Was this command (nonce, expiry) received — or could it have been, and been forgotten? */
+  has(id: string, expiresAtMs?: number): boolean {
+    return this.entries.has(id) || (expiresAtMs !== undefined && expiresAtMs <= this.floorMs);
+  }
+
+  /** The latest expiry forgotten: commands expiring at or before it are refused whatever the clock. */
+  get floor(): number {
+    return this.floorMs;
   }
 
   /** Records a nonce and persists the cache (fsynced) before returning. */
   add(id: string, expiresAtMs: number, nowMs: number): void {
-    for (const [k, exp] of this.entries) if (exp <= nowMs) this.entries.delete(k);
+    for (const [k, exp] of this.entries) {
+      if (exp > nowMs) continue;
+      this.entries.delete(k);
+      this.forgot(exp);
+    }
     this.entries.set(id, expiresAtMs);
     if (this.entries.size > this.maxEntries) {
       const sorted = [...this.entries].sort((a, b) => a[1] - b[1]);
-      for (const [k] of sorted.slice(0, this.entries.size - this.maxEntries)) this.entries.delete(k);
+      for (const [k, exp] of sorted.slice(0, this.entries.size - this.maxEntries)) {
+        this.entries.delete(k);
+        this.forgot(exp);
+      }
     }
-    writeJsonAtomic(this.path, { nonces: Object.fromEntries(this.entries) }, 0o600);
+    writeJsonAtomic(this.path, { nonces: Object.fromEntries(this.entries), floor_ms: this.floorMs }, 0o600);
+  }
+
+  private forgot(expiresAtMs: number): void {
+    if (expiresAtMs > this.floorMs) this.floorMs = expiresAtMs;
   }
 
   get size(): number {

@@ -61,7 +61,7 @@ void test('every refusal reason', () => {
   assert.equal(refused(verifyCommand(signCommand(good({ issuedAtMs: NOW - 600_000, ttlS: 60 }), central.privateKey), opts())).refusal, 'expired');
   // from the future / too long a validity
   assert.equal(refused(verifyCommand(signCommand(good({ issuedAtMs: NOW + 3_600_000 }), central.privateKey), opts())).refusal, 'not_yet_valid');
-  assert.equal(refused(verifyCommand(signCommand(good({ ttlS: 7 * 86400 }), central.privateKey), opts())).refusal, 'not_yet_valid');
+  assert.equal(refused(verifyCommand(signCommand(good({ ttlS: 7 * 86400 }), central.privateKey), opts())).refusal, 'malformed', 'a validity longer than the maximum is malformed, not "not yet valid"');
   // replayed
   const once = signCommand(good(), central.privateKey);
   const first = verifyCommand(once, opts());
