@@ -8,7 +8,7 @@
  */
 import type { Fields } from '../evidence/journal.js';
 import type { Logger } from '../lib/log.js';
-import type { Gnss, GnssFix } from '../../hal/gnss/types.js';
+import type { Gnss, GnssFix, GnssState } from '../../hal/gnss/types.js';
 import { decideLocation, roundDeg, type JournaledFix, type LocationPolicy, type LocationWhy } from './decide.js';
 
 export interface LocationRoomDeps {
@@ -36,6 +36,9 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 export class LocationRoom {
   private last: JournaledFix | undefined;
+  /** The mode the receiver reports now, and since when (monotonic ms): a 2d/3d flip must hold. */
+  private modeNow: GnssFix['mode'] | undefined;
+  private modeSince = 0;
   private readonly mono: () => number;
   private readonly onFix = (f: GnssFix): void => this.consider(f);
 
@@ -63,7 +66,11 @@ export class LocationRoom {
       this.last = undefined;
       return;
     }
-    const why = decideLocation(this.last, fix, this.d.policy());
+    if (fix.mode !== this.modeNow) {
+      this.modeNow = fix.mode;
+      this.modeSince = fix.receivedMono;
+    }
+    const why = decideLocation(this.last, fix, this.d.policy(), this.modeSince);
     if (!why) return;
     this.d.journal('location', this.fields(fix, why));
     this.last = { mode: fix.mode, lat: fix.lat, lon: fix.lon, atMono: fix.receivedMono };
@@ -77,7 +84,7 @@ export class LocationRoom {
         fix: 'none',
         why,
         // The receiver is there but has no fix (sky blocked), or the receiver itself is gone.
-        cause: this.d.gnss.state().connected ? 'no_fix' : 'receiver_lost',
+        cause: noFixCause(this.d.gnss.state()),
         last_fix_time: prev?.fixTime ?? null,
         ...(sats ? { satellites: sats.used } : {}),
       };
@@ -126,4 +133,13 @@ export class LocationRoom {
       ageS: p ? r1((this.mono() - p.receivedMono) / 1000) : null,
     };
   }
+}
+
+/**
+ * Why there is no position: the receiver has no fix (sky blocked), went quiet while gpsd stayed up
+ * (no report within the fix age limit), or is gone (gpsd closed it, or gpsd itself is gone).
+ */
+function noFixCause(st: GnssState): 'no_fix' | 'receiver_silent' | 'receiver_lost' {
+  if (!st.connected || st.receiver === 'gone') return 'receiver_lost';
+  return st.receiver === 'silent' ? 'receiver_silent' : 'no_fix';
 }

@@ -1,6 +1,7 @@
 /**
  * Parses gpsd's JSON reports (one object per line, gpsd_json(5)). Only what the agent uses is
- * read: TPV (time-position-velocity), SKY (satellites) and DEVICES (is a receiver attached).
+ * read: TPV (time-position-velocity), SKY (satellites), DEVICES (is a receiver attached) and
+ * DEVICE (one receiver activated or closed: gpsd sends it without `activated` when it lets go).
  * Anything else, or a malformed line, is `undefined`: gpsd sends classes we do not need
  * (VERSION, WATCH, ATT, PPS…) and a half-written line after a restart must not break the stream.
  */
@@ -27,7 +28,14 @@ export interface DevicesReport {
   readonly count: number;
 }
 
-export type GpsdReport = TpvReport | SkyReport | DevicesReport;
+export interface DeviceReport {
+  readonly class: 'DEVICE';
+  readonly path: string;
+  /** gpsd_json(5): `activated` is present while gpsd has the device open, absent once it is closed. */
+  readonly active: boolean;
+}
+
+export type GpsdReport = TpvReport | SkyReport | DevicesReport | DeviceReport;
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -89,6 +97,8 @@ export function parseGpsdLine(line: string): GpsdReport | undefined {
       return sky(r);
     case 'DEVICES':
       return { class: 'DEVICES', count: Array.isArray(r.devices) ? r.devices.length : 0 };
+    case 'DEVICE':
+      return { class: 'DEVICE', path: typeof r.path === 'string' ? r.path : '', active: r.activated !== undefined && r.activated !== 0 && r.activated !== null };
     default:
       return undefined;
   }

@@ -41,6 +41,11 @@ export interface GnssState {
   /** The last report that had a position, kept for "age of last fix". */
   readonly lastPosition: GnssFix | undefined;
   readonly satellites: GnssSatellites | undefined;
+  /**
+   * Why the fix is 'none' while the link is up, when the backend knows: the receiver stopped
+   * reporting (`silent`: no report within the fix age limit) or gpsd let it go (`gone`).
+   */
+  readonly receiver?: 'silent' | 'gone';
 }
 
 export interface GnssEvents extends Record<string, unknown[]> {

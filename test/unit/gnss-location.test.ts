@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideLocation, type JournaledFix } from '../../agent/location/decide.js';
+import { decideLocation, FIX_FLIP_HOLD_MS, type JournaledFix } from '../../agent/location/decide.js';
 import { distanceM, trackPosition, type SimTrack } from '../../hal/gnss/track.js';
 import { timeProvenance } from '../../agent/location/time-provenance.js';
 import { ClockStepDetector } from '../../hal/clock/step-detector.js';
@@ -34,10 +34,18 @@ describe('when a location is journaled', () => {
     assert.equal(decideLocation(undefined, fix('none', null, 0), P), 'first');
   });
 
-  test('every change of fix mode is journaled at once, however soon', () => {
+  test('a loss or return of the fix is journaled at once, however soon', () => {
     assert.equal(decideLocation(last('3d', 52.52, 0), fix('none', null, 100), P), 'fix_change');
     assert.equal(decideLocation(last('none', null, 0), fix('3d', 52.52, 100), P), 'fix_change');
-    assert.equal(decideLocation(last('3d', 52.52, 0), fix('2d', 52.52, 100), P), 'fix_change');
+    assert.equal(decideLocation(last('2d', 52.52, 0), fix('none', null, 100), P, 100), 'fix_change');
+  });
+
+  test('a 2d/3d flip is journaled only once the new mode has held for FIX_FLIP_HOLD_MS', () => {
+    // Flipped at 100 ms: not yet at 100 ms nor just before the hold, journaled at the hold.
+    assert.equal(decideLocation(last('3d', 52.52, 0), fix('2d', 52.52, 100), P, 100), undefined);
+    assert.equal(decideLocation(last('3d', 52.52, 0), fix('2d', 52.52, 100 + FIX_FLIP_HOLD_MS - 1), P, 100), undefined);
+    assert.equal(decideLocation(last('3d', 52.52, 0), fix('2d', 52.52, 100 + FIX_FLIP_HOLD_MS), P, 100), 'fix_change');
+    assert.equal(decideLocation(last('2d', 52.52, 0), fix('3d', 52.52, 9_000), P, 3_000), 'fix_change');
   });
 
   test('while moving: not before the interval, however far', () => {
