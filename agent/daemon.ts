@@ -366,6 +366,7 @@ export class Daemon {
       feedback: (p) => this.feedback?.play(p),
       setFault: (name, detail) => this.faults.set(name, detail),
       batteryRuntimeMin: () => this.battery?.runtimeMin ?? null,
+      charging: () => this.battery?.charging ?? null,
     });
     const open = persisted && persisted.shift.name !== 'OFF_DUTY' && 'shiftId' in persisted.shift ? persisted.shift.shiftId : null;
     this.duty.start(hal.dock ? hal.dock.docked() : null, open);

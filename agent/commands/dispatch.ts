@@ -70,10 +70,16 @@ export class CommandProcessor {
       if (!this.remember(v.id, v.expiresAtMs, nowMs)) {
         outcome = { accepted: false, refusal: 'unavailable', reason: 'cannot persist the replay cache; command not applied' };
       } else {
-        try {
-          outcome = await this.apply(v.action, v.id);
-        } catch (e) {
-          outcome = { accepted: false, refusal: 'rejected', reason: `failed: ${describe(e)}` };
+        const newer = ORDERED_KINDS.has(v.action.type) ? this.replay.lastIssued(v.action.type) : undefined;
+        if (newer !== undefined && v.issuedAtMs < newer) {
+          outcome = { accepted: false, refusal: 'rejected', reason: `superseded: a ${v.action.type} issued later (${new Date(newer).toISOString()}) is already applied` };
+        } else {
+          try {
+            outcome = await this.apply(v.action, v.id, v.issuedAtMs);
+          } catch (e) {
+            outcome = { accepted: false, refusal: 'rejected', reason: `failed: ${describe(e)}` };
+          }
+          if (outcome.accepted && ORDERED_KINDS.has(v.action.type)) this.noteIssued(v.action.type, v.issuedAtMs);
         }
       }
     }
@@ -108,6 +114,15 @@ export class CommandProcessor {
     };
   }
 
+  private noteIssued(kind: string, issuedAtMs: number): void {
+    try {
+      this.replay.noteIssued(kind, issuedAtMs);
+    } catch (e) {
+      // Applied already: only a later, older delivery could now slip through until the next write.
+      log.error('cannot persist the command order', { error: describe(e), kind });
+    }
+  }
+
   private remember(id: string, expiresAtMs: number, nowMs: number): boolean {
     try {
       this.replay.add(id, expiresAtMs, nowMs);
@@ -118,7 +133,7 @@ export class CommandProcessor {
     }
   }
 
-  private async apply(a: Action, id: string): Promise<Outcome> {
+  private async apply(a: Action, id: string, issuedAtMs: number): Promise<Outcome> {
     switch (a.type) {
       case 'set_policy': {
         const { policy, issues } = parsePolicy(a.values, '/set_policy', this.ctx.policy());
@@ -156,13 +171,19 @@ export class CommandProcessor {
         const duty = this.ctx.services.get<DutyService>('duty');
         if (!duty) return { accepted: false, refusal: 'unavailable', reason: 'duty triggers not available' };
         if (a.type === 'start_duty') return duty.startDuty(id);
-        if (a.type === 'end_duty') return duty.endDuty(id);
+        if (a.type === 'end_duty') return duty.endDuty(id, issuedAtMs);
         if (a.type === 'schedule_duty') return duty.scheduleDuty(id, a.startMs, a.endMs);
         return duty.assignWearer(id, { id: a.wearerId, name: a.name });
       }
     }
   }
 }
+
+/**
+ * Kinds whose last issued word wins, not the last delivered: a late `set_policy` or
+ * `schedule_duty` issued before the one in force is refused as superseded.
+ */
+const ORDERED_KINDS: ReadonlySet<Action['type']> = new Set(['set_policy', 'schedule_duty']);
 
 function argsOf(a: Action): Record<string, unknown> {
   switch (a.type) {

@@ -9,6 +9,10 @@
  * command expired would make that command valid again after a backward step (an RTC that lost
  * power, an NTP correction). So the cache keeps a floor — the latest expiry it ever forgot — and
  * a command that expires at or before it counts as possibly seen, whatever the clock says now.
+ *
+ * It also keeps, per kind of command whose last word must win (`set_policy`, `schedule_duty`),
+ * the issue time of the last one applied: delivery order is not issue order (an outbox, a dock
+ * replay), and an older policy delivered late must not undo a newer one.
  */
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
@@ -20,6 +24,8 @@ export class ReplayCache {
   private readonly entries = new Map<string, number>();
   /** The latest expiry of a nonce this cache has forgotten (ms; 0: none). Persisted. */
   private floorMs = 0;
+  /** Issue time (central's ms) of the last applied command per ordered kind. Persisted. */
+  private readonly issued = new Map<string, number>();
   readonly path: string;
 
   constructor(dir: string, private readonly maxEntries = 10_000) {
@@ -36,8 +42,11 @@ export class ReplayCache {
       log.warn('replay cache unreadable, starting empty', { path: this.path, error: e });
       return;
     }
-    const file = v as { nonces?: Record<string, unknown>; floor_ms?: unknown } | undefined;
+    const file = v as { nonces?: Record<string, unknown>; floor_ms?: unknown; issued?: Record<string, unknown> } | undefined;
     if (typeof file?.floor_ms === 'number' && Number.isFinite(file.floor_ms)) this.floorMs = file.floor_ms;
+    if (file?.issued && typeof file.issued === 'object') {
+      for (const [kind, ms] of Object.entries(file.issued)) if (typeof ms === 'number' && Number.isFinite(ms)) this.issued.set(kind, ms);
+    }
     const obj = file?.nonces;
     if (!obj || typeof obj !== 'object') return;
     for (const [id, exp] of Object.entries(obj)) {
@@ -50,6 +59,18 @@ export class ReplayCache {
   /** Was this command (nonce, expiry) received — or could it have been, and been forgotten? */
   has(id: string, expiresAtMs?: number): boolean {
     return this.entries.has(id) || (expiresAtMs !== undefined && expiresAtMs <= this.floorMs);
+  }
+
+  /** Issue time of the last applied command of this kind (undefined: none yet). */
+  lastIssued(kind: string): number | undefined {
+    return this.issued.get(kind);
+  }
+
+  /** A command of an ordered kind was applied: later deliveries issued before it are refused. Persisted. */
+  noteIssued(kind: string, issuedAtMs: number): void {
+    if ((this.issued.get(kind) ?? -Infinity) >= issuedAtMs) return;
+    this.issued.set(kind, issuedAtMs);
+    this.save();
   }
 
   /** The latest expiry forgotten: commands expiring at or before it are refused whatever the clock. */
@@ -72,7 +93,11 @@ export class ReplayCache {
         this.forgot(exp);
       }
     }
-    writeJsonAtomic(this.path, { nonces: Object.fromEntries(this.entries), floor_ms: this.floorMs }, 0o600);
+    this.save();
+  }
+
+  private save(): void {
+    writeJsonAtomic(this.path, { nonces: Object.fromEntries(this.entries), floor_ms: this.floorMs, issued: Object.fromEntries(this.issued) }, 0o600);
   }
 
   private forgot(expiresAtMs: number): void {

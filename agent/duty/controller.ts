@@ -5,12 +5,16 @@
  * the machine decides. Everything it knows is persisted in duty.json before it acts.
  *
  *   dock left  (dutyDockStart, off duty, debounced)  → duty_start(dock)
- *   dock back  (dutyDockEnd, on duty, debounced)     → duty_end(dock); the assignment lapses
+ *   dock back  (dutyDockEnd, on duty, debounced,     → duty_end(dock); the assignment lapses
+ *               and the charger confirms within 15 s)   (one contact alone never ends a shift)
  *   start_duty / end_duty (dutyCentral)              → duty_start(central) / duty_end(central)
  *   schedule_duty (dutyCentral)                      → duty_start(schedule) at its start; at its end,
  *                                                      still on duty → `duty` overrun record + warning
  *   assign_wearer                                    → the next shift's wearer, until docked
  * A shift without a wearer still records: `wearer: null` and the `unassigned` fault.
+ *
+ * Duty commands are tied to issue order: an `end_duty` issued before the open shift began was
+ * meant for an earlier one and is refused (a late team message must not end a new shift).
  */
 import type { Clock, Timer } from '../lib/clock.js';
 import type { Policy } from '../config/policy.js';
@@ -27,6 +31,12 @@ import { START_TRIGGERS, type EndTrigger, type StartTrigger, type Wearer } from 
 
 /** The longest a Node timer may wait (2^31 − 1 ms); longer waits are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * How long a dock contact waits for the charger to confirm it before a dock end is refused: the
+ * gauge is read every 5 s by default (power.intervalS), and a charger takes a moment to start.
+ */
+export const DOCK_CHARGE_WAIT_MS = 15_000;
+const DOCK_CHARGE_POLL_MS = 1000;
 
 export interface DutyHost {
   readonly clock: Clock;
@@ -42,6 +52,8 @@ export interface DutyHost {
   setFault(name: string, detail: string | null): void;
   /** The last gauge reading's runtime estimate (min), null when unknown. */
   batteryRuntimeMin(): number | null;
+  /** The last gauge reading says the battery charges (true), does not (false), or no gauge (null). */
+  charging(): boolean | null;
   readonly log: Logger;
 }
 
@@ -55,7 +67,7 @@ export interface DutyOutcome {
 /** What `ctx.services.get<DutyService>('duty')` offers the commands extension. */
 export interface DutyService {
   startDuty(commandId: string): DutyOutcome;
-  endDuty(commandId: string): DutyOutcome;
+  endDuty(commandId: string, issuedAtMs: number): DutyOutcome;
   scheduleDuty(commandId: string, startMs: number, endMs: number): DutyOutcome;
   assignWearer(commandId: string, wearer: Wearer): DutyOutcome;
 }
@@ -76,8 +88,11 @@ export class DutyController implements DutyService {
   private file: DutyFile = EMPTY_DUTY;
   private readonly dock: DockTrigger;
   private scheduleTimer: Timer | undefined;
+  private dockConfirm: Timer | undefined;
   private stopped = false;
   private armed = false;
+  /** A dock level seen before arm(): acted on at arm() if it differs from the one at start. */
+  private dockBeforeArm: boolean | undefined;
 
   constructor(dataDir: string, private readonly host: DutyHost) {
     this.store = new DutyStore(dataDir);
@@ -108,18 +123,27 @@ export class DutyController implements DutyService {
   arm(): void {
     this.armed = true;
     this.armSchedule();
+    // A camera taken off (or put on) the dock while the agent started is a real edge: judged
+    // against the level found at start, as any later one.
+    if (this.dockBeforeArm !== undefined) this.dock.change(this.dockBeforeArm);
+    this.dockBeforeArm = undefined;
   }
 
   stop(): void {
     this.stopped = true;
     this.dock.stop();
     this.scheduleTimer?.cancel();
+    this.dockConfirm?.cancel();
   }
 
   // ---------------------------------------------------------------- inputs
 
   dockChanged(docked: boolean): void {
-    if (!this.armed) return this.dock.initial(docked);
+    if (!this.armed) {
+      this.dockBeforeArm = docked;
+      return;
+    }
+    if (!docked) this.cancelDockConfirm();
     this.dock.change(docked);
   }
 
@@ -131,9 +155,13 @@ export class DutyController implements DutyService {
     return { accepted: true, reason: 'duty started: shift starting' };
   }
 
-  endDuty(commandId: string): DutyOutcome {
+  endDuty(commandId: string, issuedAtMs: number): DutyOutcome {
     if (this.host.policy().dutyCentral !== 1) return { accepted: false, refusal: 'rejected', reason: 'central duty commands are off by policy (dutyCentral 0)' };
     if (!this.host.onDuty()) return { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' };
+    const opened = this.file.current?.startedAtMs;
+    if (opened !== undefined && issuedAtMs < opened) {
+      return { accepted: false, refusal: 'rejected', reason: `end_duty issued at ${isoMs(issuedAtMs)}, before this shift opened at ${isoMs(opened)}: it was meant for an earlier shift` };
+    }
     this.host.log.info('end_duty', { commandId });
     this.host.endShift('central');
     return { accepted: true, reason: 'duty ended: shift closing' };
@@ -168,7 +196,7 @@ export class DutyController implements DutyService {
     const wearer = a ? { id: a.id, name: a.name } : null;
     // In memory only: an fsync here would delay the first frame, and after a crash the shift's own
     // shift_start tells the trigger and wearer (resumed()). afterShiftStarted() persists it.
-    this.file = { ...this.file, current: { shiftId, trigger, wearer, batteryShort: false } };
+    this.file = { ...this.file, current: { shiftId, trigger, wearer, batteryShort: false, startedAtMs: this.host.clock.now() } };
     this.host.setFault('unassigned', wearer ? null : 'no wearer assigned to this shift (assign_wearer): recording goes on');
   }
 
@@ -193,7 +221,8 @@ export class DutyController implements DutyService {
       const w = shiftStart?.wearer as { id?: unknown; name?: unknown } | null | undefined;
       const trigger: StartTrigger = typeof t === 'string' && START_TRIGGERS.includes(t as StartTrigger) ? (t as StartTrigger) : 'button';
       const wearer = w && typeof w.id === 'string' && typeof w.name === 'string' ? { id: w.id, name: w.name } : null;
-      this.save({ ...this.file, current: { shiftId, trigger, wearer, batteryShort: false } });
+      const at = Date.parse(String(shiftStart?.at));
+      this.save({ ...this.file, current: { shiftId, trigger, wearer, batteryShort: false, ...(Number.isFinite(at) ? { startedAtMs: at } : {}) } });
     }
     if (!this.file.current?.wearer) this.host.setFault('unassigned', 'no wearer assigned to this shift (assign_wearer): recording goes on');
   }
@@ -250,10 +279,7 @@ export class DutyController implements DutyService {
 
   private onDocked(at: number): void {
     const p = this.host.policy();
-    if (p.dutyDockEnd === 1 && this.host.onDuty()) {
-      this.host.log.info('docked: duty ends (policy dutyDockEnd)', { at: isoMs(at) });
-      this.host.endShift('dock');
-    }
+    if (p.dutyDockEnd === 1 && this.host.onDuty()) this.confirmDockEnd(at, this.host.clock.now() + DOCK_CHARGE_WAIT_MS);
     // The assignment is valid until the camera is docked: the next wearer checks out anew. One
     // made at the kiosk after the camera was put down (within the debounce) is for the next wearer.
     if (this.file.assignment && this.file.assignment.at <= at) {
@@ -261,6 +287,35 @@ export class DutyController implements DutyService {
       this.save({ ...this.file, assignment: null });
       this.host.journal('duty', { what: 'wearer_released', wearer: { id: a.id, name: a.name }, cause: 'docked' });
     }
+  }
+
+  /**
+   * A dock contact alone never ends a shift (a shorted contact, a wearer pressing the pins — no
+   * value may help a wearer stop recording): the charger must confirm it. Both signals are
+   * journaled either way.
+   */
+  private confirmDockEnd(at: number, deadline: number): void {
+    this.dockConfirm = undefined;
+    if (this.stopped || !this.host.onDuty()) return;
+    const charging = this.host.charging();
+    if (charging === true) {
+      this.host.log.info('docked and charging: duty ends (policy dutyDockEnd)', { at: isoMs(at) });
+      this.host.journal('duty', { what: 'dock_end', docked_at: isoMs(at), dock: true, charging: true });
+      this.host.endShift('dock');
+      return;
+    }
+    if (this.host.clock.now() < deadline) {
+      this.dockConfirm = this.host.clock.setTimer(DOCK_CHARGE_POLL_MS, () => this.confirmDockEnd(at, deadline));
+      return;
+    }
+    this.host.log.warn('dock contact without charging: the shift goes on', { at: isoMs(at), charging });
+    this.host.journal('duty', { what: 'dock_end_refused', docked_at: isoMs(at), dock: true, charging, reason: charging === null ? 'no charging signal on this board: a dock contact alone does not end a shift' : 'the charger did not confirm the dock contact' });
+    this.host.feedback('refused');
+  }
+
+  private cancelDockConfirm(): void {
+    this.dockConfirm?.cancel();
+    this.dockConfirm = undefined;
   }
 
   private armSchedule(): void {

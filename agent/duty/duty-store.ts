@@ -38,7 +38,7 @@ export function parseDutyFile(v: unknown): DutyFile {
   const c = o.current as Record<string, unknown> | null;
   const current =
     c && str(c.shiftId) && START_TRIGGERS.includes(c.trigger as StartTrigger)
-      ? { shiftId: c.shiftId, trigger: c.trigger as StartTrigger, wearer: wearerOf(c.wearer), batteryShort: c.batteryShort === true }
+      ? { shiftId: c.shiftId, trigger: c.trigger as StartTrigger, wearer: wearerOf(c.wearer), batteryShort: c.batteryShort === true, ...(num(c.startedAtMs) ? { startedAtMs: c.startedAtMs } : {}) }
       : null;
   return { v: 1, window, assignment, current };
 }

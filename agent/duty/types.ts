@@ -39,4 +39,6 @@ export interface CurrentDuty {
   readonly trigger: StartTrigger;
   readonly wearer: Wearer | null;
   readonly batteryShort: boolean;
+  /** When the shift opened (wall ms): a duty end issued before it was meant for an earlier shift. */
+  readonly startedAtMs?: number;
 }

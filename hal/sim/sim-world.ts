@@ -51,6 +51,8 @@ export class SimWorld {
   /** Applies a partial update (validated by the caller); emits dock changes. */
   update(p: Partial<SimState>): void {
     const wasDocked = this.state.docked;
+    // A dock is a charger: docking charges unless the update says otherwise (a dead charger).
+    if (p.docked !== undefined && p.docked !== wasDocked && p.charging === undefined) p = { ...p, charging: p.docked };
     Object.assign(this.state, p);
     if (p.docked !== undefined && p.docked !== wasDocked) this.dock.changed(p.docked);
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../../agent/lib/clock.js';
 import { DEFAULT_POLICY, type Policy } from '../../agent/config/policy.js';
-import { DutyController, type DutyHost } from '../../agent/duty/controller.js';
+import { DutyController, DOCK_CHARGE_WAIT_MS, type DutyHost } from '../../agent/duty/controller.js';
 import { createLogger } from '../../agent/lib/log.js';
 
 const dirs: string[] = [];
@@ -18,7 +18,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null; arm?: boolean } = {}) {
+function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null; arm?: boolean; charging?: () => boolean | null } = {}) {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'duty-'));
   if (!o.dir) dirs.push(dir);
   const clock = o.clock ?? new FakeClock(Date.UTC(2026, 10, 30, 8, 0, 0));
@@ -45,6 +45,8 @@ function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeCloc
     feedback: (pt) => void patterns.push(pt),
     setFault: (n, d) => void (d === null ? faults.delete(n) : faults.set(n, d)),
     batteryRuntimeMin: () => (o.runtimeMin === undefined ? 1000 : o.runtimeMin),
+    // A dock that is a dock charges the battery: tests of the one-signal rule say otherwise.
+    charging: o.charging ?? (() => true),
   };
   const c = new DutyController(dir, host);
   c.start(o.docked ?? true, null);
@@ -121,10 +123,10 @@ void test('wearer: the assignment is valid until the camera is docked again (rel
 
 void test('central: start_duty starts off duty, is refused on duty; end_duty ends on duty, is refused off duty', () => {
   const t = setup();
-  assert.deepEqual(t.c.endDuty('a'), { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' });
+  assert.deepEqual(t.c.endDuty('a', t.clock.now()), { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' });
   assert.equal(t.c.startDuty('b').accepted, true);
   assert.equal(t.c.startDuty('c').accepted, false);
-  assert.equal(t.c.endDuty('d').accepted, true);
+  assert.equal(t.c.endDuty('d', t.clock.now()).accepted, true);
   assert.deepEqual(t.calls, ['start:central', 'end:central']);
 });
 
@@ -133,7 +135,7 @@ void test('central: with dutyCentral 0 start_duty, end_duty and schedule_duty ar
   assert.equal(t.c.startDuty('a').refusal, 'rejected');
   assert.equal(t.c.scheduleDuty('b', t.clock.now() + 1000, t.clock.now() + 2000).refusal, 'rejected');
   t.setOnDuty(true);
-  assert.equal(t.c.endDuty('c').refusal, 'rejected');
+  assert.equal(t.c.endDuty('c', t.clock.now()).refusal, 'rejected');
   assert.deepEqual(t.calls, []);
 });
 
@@ -224,4 +226,59 @@ void test('resume after restart: a lost duty.json is rebuilt from the shift_star
   t.c.resumed('S8', { type: 'shift_start', wearer: null });
   assert.equal(t.c.status().startTrigger, 'button');
   assert.ok(t.faults.has('unassigned'));
+});
+
+void test('central: an end_duty issued before the open shift began is refused (it was meant for an earlier shift); one issued after ends it', () => {
+  const t = setup();
+  const issuedEarlier = t.clock.now();
+  t.clock.advance(60_000);
+  assert.equal(t.c.startDuty('s').accepted, true);
+  t.open('S-new', 'central');
+  const late = t.c.endDuty('late', issuedEarlier);
+  assert.equal(late.accepted, false);
+  assert.match(late.reason, /before this shift opened/);
+  assert.deepEqual(t.calls, ['start:central']);
+  assert.equal(t.c.endDuty('now', t.clock.now()).accepted, true);
+  assert.deepEqual(t.calls, ['start:central', 'end:central']);
+});
+
+void test('dock end needs the charger too: a dock contact without charging is refused after the wait and journaled with both signals', () => {
+  let charging: boolean | null = false;
+  const t = setup({ dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.5 }, { docked: false, charging: () => charging });
+  t.setOnDuty(true);
+  t.c.dockChanged(true);
+  t.clock.advance(500 + DOCK_CHARGE_WAIT_MS);
+  assert.deepEqual(t.calls, [], 'one signal (the contact) ends nothing');
+  assert.deepEqual(
+    { what: t.records.at(-1)?.what, dock: t.records.at(-1)?.dock, charging: t.records.at(-1)?.charging },
+    { what: 'dock_end_refused', dock: true, charging: false },
+  );
+  // Off the dock and back, and this time the charger confirms within the wait.
+  t.c.dockChanged(false);
+  t.clock.advance(500);
+  t.c.dockChanged(true);
+  t.clock.advance(500 + 2000);
+  charging = true;
+  t.clock.advance(1000);
+  assert.deepEqual(t.calls, ['end:dock']);
+  assert.deepEqual(t.records.find((r) => r.what === 'dock_end'), { type: 'duty', what: 'dock_end', docked_at: t.records.find((r) => r.what === 'dock_end')?.docked_at, dock: true, charging: true });
+});
+
+void test('dock end on a board without a charging signal is refused: a contact alone never ends a shift', () => {
+  const t = setup({ dutyDockEnd: 1, dockDebounceS: 0.5 }, { docked: false, charging: () => null });
+  t.setOnDuty(true);
+  t.c.dockChanged(true);
+  t.clock.advance(500 + DOCK_CHARGE_WAIT_MS);
+  assert.deepEqual(t.calls, []);
+  assert.match(String(t.records.at(-1)?.reason), /no charging signal/);
+});
+
+void test('a camera undocked while the agent starts (before arm) is acted on at arm, not swallowed', () => {
+  const t = setup({ dutyDockStart: 1, dockDebounceS: 0.5 }, { docked: true, arm: false });
+  t.c.dockChanged(false);
+  t.clock.advance(2000);
+  assert.deepEqual(t.calls, [], 'nothing acts before arm');
+  t.c.arm();
+  t.clock.advance(500);
+  assert.deepEqual(t.calls, ['start:dock']);
 });
