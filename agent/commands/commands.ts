@@ -9,6 +9,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, KeyObject } from 'node:crypto';
 import { pb, type Command, type CommandProps, type Refusal } from '../telemetry/proto.js';
+import { SHIFT_ID } from '../evidence/shift-id.js';
 
 /** Domain separation: a signature over these bytes is valid for a bodycam v1 Command only. */
 export const SIGN_PREFIX = Buffer.from('bodycam.v1.Command\n', 'utf8');
@@ -94,7 +95,6 @@ export interface VerifyOptions {
   readonly seen: (id: string, expiresAtMs: number) => boolean;
 }
 
-const SHIFT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const POLICY_KEY = /^[A-Za-z0-9]{1,64}$/;
 const WEARER_ID = /^[A-Za-z0-9._:-]{1,64}$/;

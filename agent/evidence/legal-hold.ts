@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic, readJsonIfExists, fsyncDir } from '../lib/atomic.js';
+import { SHIFT_ID } from './shift-id.js';
 
 export interface LegalHold {
   readonly shiftId: string;
@@ -14,7 +15,6 @@ export interface LegalHold {
 }
 
 const holdsDir = (dataDir: string): string => join(dataDir, 'holds');
-const SHIFT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function setLegalHold(dataDir: string, shiftId: string, on: boolean, by: string, reference = ''): void {
   if (!SHIFT_ID.test(shiftId)) throw new Error(`invalid shift id '${shiftId}'`);

@@ -24,7 +24,8 @@ export interface ObjectVersion {
 }
 
 /** Shift ids begin with their UTC start (`20261122T170059Z-…`): listings can start after a time. */
-export const SHIFT_ID = /^\d{8}T\d{6}Z-[A-Za-z0-9._-]{1,100}$/;
+import { SHIFT_ID } from '../../agent/evidence/shift-id.js';
+export { SHIFT_ID };
 export const shiftStamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
 
 const isMissing = (e: unknown): boolean => httpStatus(e) === 404 || s3ErrorName(e) === 'NoSuchKey' || s3ErrorName(e) === 'NotFound';

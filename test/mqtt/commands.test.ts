@@ -74,6 +74,11 @@ void test('every refusal reason', () => {
   // bad arguments (signed, so a real central mistake)
   assert.equal(refused(verifyCommand(signCommand(good({ action: { type: 'identify', seconds: 9999 } }), central.privateKey), opts())).refusal, 'invalid_argument');
   assert.equal(refused(verifyCommand(signCommand(good({ action: { type: 'legal_hold', shiftId: '../../etc', on: true, reference: '' } }), central.privateKey), opts())).refusal, 'invalid_argument');
+  // `.` and `..` passed the old `[A-Za-z0-9._-]+` form: join() made them the shifts folder or the data dir.
+  for (const shiftId of ['.', '..', 'x', '20261122T170059Z']) {
+    assert.equal(refused(verifyCommand(signCommand(good({ action: { type: 'legal_hold', shiftId, on: true, reference: '' } }), central.privateKey), opts())).refusal, 'invalid_argument', shiftId);
+    assert.equal(refused(verifyCommand(signCommand(good({ action: { type: 'confirm_offload', shiftId, manifestSha256: 'a'.repeat(64) } }), central.privateKey), opts())).refusal, 'invalid_argument', shiftId);
+  }
   // no action
   const empty = { deviceId: 'cam-1', issuedAtMs: NOW, expiresAtMs: NOW + 1000, nonce: randomBytes(16) };
   assert.equal(refused(verifyCommand(signCommand(empty, central.privateKey), opts())).refusal, 'unknown_command');
