@@ -32,6 +32,7 @@ import { BodycamError, describe } from '../../agent/lib/errors.js';
 import { loadPrivateKey } from '../../agent/evidence/crypto.js';
 import { renderHtml } from '../../agent/evidence/html-report.js';
 import { pb } from '../../agent/telemetry/proto.js';
+import { sha256Hex } from '../../agent/offload/manifest.js';
 import type { IngestConfig } from './config.js';
 import { DeviceRegistry } from './registry.js';
 import { EvidenceStore, SHIFT_ID, type ShiftRef } from './store.js';
@@ -61,6 +62,12 @@ export interface IngestResult {
   readonly worker: string;
   readonly verifiedAt: string;
   readonly verifySeconds: number;
+  /**
+   * The exact object versions verified (VersionId, SHA-256, bytes per file, manifest.json
+   * included): a camera keeps PutObject on its prefix, so whoever reads the evidence afterwards
+   * reads these versions (readVerifiedObject), never "the latest".
+   */
+  readonly versions: ShiftVerification['versions'];
 }
 
 export type Outcome = 'verified' | 'refused' | 'already' | 'waiting' | 'error';
@@ -347,6 +354,7 @@ export class IngestService {
       bytes: v.bytes, objects: v.objects, reasons: v.reasons,
       verifier: rep ? { verdict: rep.verdict, summary: rep.summary, keyId: rep.keyId } : null,
       worker: this.cfg.workerId, verifiedAt: new Date().toISOString(), verifySeconds: Number(seconds.toFixed(3)),
+      versions: v.versions,
     };
     // Last: its presence is what "decided" means.
     await this.store.put(this.store.resultKey(r, RESULT_FILE), JSON.stringify(result, null, 2) + '\n', 'application/json');
@@ -365,10 +373,33 @@ export class IngestService {
     this.log.info('shift confirmed', { worker: this.cfg.workerId, device: r.deviceId, shift: r.shiftId, manifestSha256: result.manifestSha256, command: c.id });
   }
 
+  /** One object of a decided shift, as verified: read by the pinned version, its hash checked again. */
+  async readVerifiedObject(r: ShiftRef, file: string): Promise<Buffer> {
+    return readVerifiedObject(this.store, r, file);
+  }
+
   /** QoS 1 and resolved on the broker's PUBACK: "published" means the broker has it. */
   private publish(topic: string, payload: Buffer): Promise<void> {
     const c = this.client;
     if (!c) return Promise.reject(new BodycamError('PROTOCOL', 'not connected to the broker'));
     return new Promise((resolve, reject) => c.publish(topic, payload, { qos: 1 }, (e) => (e ? reject(new BodycamError('PROTOCOL', `publish ${topic}: ${describe(e)}`)) : resolve())));
   }
+}
+
+/**
+ * Reads one file of a decided shift exactly as ingest verified it: the version `result.json`
+ * pinned, its SHA-256 checked again. A version written after the verdict is never what this
+ * returns; a file the verdict does not name is an error, not the latest upload.
+ */
+export async function readVerifiedObject(store: EvidenceStore, r: ShiftRef, file: string): Promise<Buffer> {
+  const raw = await store.get(store.resultKey(r, RESULT_FILE));
+  if (!raw) throw new BodycamError('STATE', `${store.resultKey(r, RESULT_FILE)}: the shift is not decided`);
+  const res = JSON.parse(raw.toString('utf8')) as Partial<IngestResult>;
+  const pin = res.versions?.[file];
+  if (!pin) throw new BodycamError('STATE', `${file} is not among the objects ${store.resultKey(r, RESULT_FILE)} verified`);
+  const got = await store.getVersion(store.shiftKey(r, file), pin.versionId);
+  if (!got) throw new BodycamError('STATE', `${store.shiftKey(r, file)} version ${pin.versionId} is gone from the store`);
+  const sha = sha256Hex(got.bytes);
+  if (sha !== pin.sha256) throw new BodycamError('EVIDENCE', `${store.shiftKey(r, file)} version ${pin.versionId}: SHA-256 ${sha}, verified ${pin.sha256}`);
+  return got.bytes;
 }

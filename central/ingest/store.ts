@@ -54,23 +54,35 @@ export class EvidenceStore {
 
   /** An object's bytes, or undefined when there is none. */
   async get(key: string): Promise<Buffer | undefined> {
+    return (await this.getVersion(key))?.bytes;
+  }
+
+  /**
+   * One version of an object (the latest without `versionId`) with the version id the store
+   * served: what ingest verified is pinned by it, because a camera keeps PutObject on its prefix
+   * and may write a new version after the verdict.
+   */
+  async getVersion(key: string, versionId?: string): Promise<{ bytes: Buffer; versionId: string } | undefined> {
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key }));
-      return Buffer.from(await r.Body!.transformToByteArray());
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key, VersionId: versionId }));
+      return { bytes: Buffer.from(await r.Body!.transformToByteArray()), versionId: r.VersionId ?? 'null' };
     } catch (e) {
       if (isMissing(e)) return undefined;
       throw e;
     }
   }
 
-  /** Streams an object to a file (bounded memory for long shifts); false when it is missing. */
-  async download(key: string, path: string): Promise<boolean> {
+  /**
+   * Streams one version of an object (the latest without `versionId`) to a file (bounded memory
+   * for long shifts); its version id, or undefined when it is missing.
+   */
+  async download(key: string, path: string, versionId?: string): Promise<string | undefined> {
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key }));
+      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: key, VersionId: versionId }));
       await pipeline(r.Body as Readable, createWriteStream(path));
-      return true;
+      return r.VersionId ?? 'null';
     } catch (e) {
-      if (isMissing(e)) return false;
+      if (isMissing(e)) return undefined;
       throw e;
     }
   }

@@ -27,6 +27,13 @@ export interface Refusal {
   readonly message: string;
 }
 
+/** One object as verified: the version the store served, and its content's hash and size. */
+export interface PinnedObject {
+  readonly versionId: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
 export interface ShiftVerification {
   readonly verdict: IngestVerdict;
   readonly deviceId: string;
@@ -37,6 +44,8 @@ export interface ShiftVerification {
   readonly reasons: readonly Refusal[];
   /** The verifier's report (absent when it could not run: unknown device, unusable input). */
   readonly report: VerifyReport | undefined;
+  /** Every object read, manifest.json included, by file name: the exact versions the verdict is about. */
+  readonly versions: Readonly<Record<string, PinnedObject>>;
 }
 
 /** The manifest is not in the store yet: the upload is not complete (not a refusal). */
@@ -79,10 +88,12 @@ export interface VerifyShiftOptions {
 
 export async function verifyUploadedShift(o: VerifyShiftOptions): Promise<ShiftVerification> {
   const { store, ref } = o;
-  const manifestBytes = await store.get(store.shiftKey(ref, MANIFEST_FILE));
-  if (!manifestBytes) throw new ManifestMissing(`${store.shiftKey(ref, MANIFEST_FILE)} is not in the store (upload not complete)`);
+  const manifest = await store.getVersion(store.shiftKey(ref, MANIFEST_FILE));
+  if (!manifest) throw new ManifestMissing(`${store.shiftKey(ref, MANIFEST_FILE)} is not in the store (upload not complete)`);
+  const manifestBytes = manifest.bytes;
   const manifestSha256 = sha256Hex(manifestBytes);
-  const base = { deviceId: ref.deviceId, shiftId: ref.shiftId, manifestSha256 };
+  const versions: Record<string, PinnedObject> = { [MANIFEST_FILE]: { versionId: manifest.versionId, sha256: manifestSha256, bytes: manifestBytes.length } };
+  const base = { deviceId: ref.deviceId, shiftId: ref.shiftId, manifestSha256, versions };
   const refuse = (reasons: Refusal[], bytes = 0, objects = 0, report?: VerifyReport): ShiftVerification => ({ ...base, verdict: 'refused', reasons, bytes, objects, report });
 
   const key = o.registry.lookup(ref.deviceId);
@@ -101,11 +112,13 @@ export async function verifyUploadedShift(o: VerifyShiftOptions): Promise<ShiftV
     const reasons: Refusal[] = [];
     for (const f of m.files) {
       const path = join(dir, f.name);
-      if (!(await store.download(store.shiftKey(ref, f.name), path))) {
+      const versionId = await store.download(store.shiftKey(ref, f.name), path);
+      if (versionId === undefined) {
         reasons.push({ kind: 'object_missing', where: f.name, message: `listed in the manifest, not in the store` });
         continue;
       }
       const got = await hashFile(path);
+      versions[f.name] = { versionId, sha256: got.sha256, bytes: got.bytes };
       if (got.bytes !== f.bytes) reasons.push({ kind: 'object_size', where: f.name, message: `${got.bytes} bytes in the store, ${f.bytes} in the manifest` });
       else if (got.sha256 !== f.sha256) reasons.push({ kind: 'object_sha256', where: f.name, message: `SHA-256 ${got.sha256} in the store, ${f.sha256} in the manifest` });
     }

@@ -17,7 +17,11 @@ import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { centralKeys, lightBoard, type CentralKeys } from '../mqtt/fixtures.js';
 import { startStore, getObject, versions, BUCKET, PREFIX, type Store } from '../offload/store.js';
 import { ingestConfig, off, provision, recordShift, register, startCamera, startIngest, until, type IngestWorker } from './fleet.js';
-import type { IngestResult } from '../../central/ingest/service.js';
+import { readVerifiedObject, type IngestResult } from '../../central/ingest/service.js';
+import { EvidenceStore } from '../../central/ingest/store.js';
+import { loadIngestConfig } from '../../central/ingest/config.js';
+import { createS3Client } from '../../agent/offload/s3.js';
+import { createHash } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { pb } from '../../agent/telemetry/proto.js';
 
@@ -231,4 +235,47 @@ void test('two cameras\' shifts are verified and confirmed with no manual step, 
   assert.equal(decided.length, 4, once.text());
   assert.ok(decided.includes(a2) && decided.includes(b1));
   assert.equal(once.lines.filter((l) => l.msg === 'shift verifying').length, 0);
+});
+
+void test('result.json pins every object it verified (VersionId, SHA-256); a version the camera writes after the verdict is never what is read as verified', { timeout: 60_000 }, async () => {
+  // CAM-A's shifts were decided above; take the latest verified one.
+  const decided = [...(await versions(store.operator, `ingest/${A}/`)).keys()].filter((k) => k.endsWith('/result.json')).sort();
+  let ref: { deviceId: string; shiftId: string } | undefined;
+  let result: IngestResult | undefined;
+  for (const k of decided.reverse()) {
+    const shiftId = k.split('/')[2]!;
+    const r = await resultOf(A, shiftId);
+    if (r.verdict === 'verified') {
+      ref = { deviceId: A, shiftId };
+      result = r;
+      break;
+    }
+  }
+  assert.ok(ref && result, 'a verified shift of CAM-A');
+  const pins: IngestResult['versions'] = result.versions;
+  const manifest = JSON.parse((await getObject(store.operator, `${PREFIX}/${A}/${ref.shiftId}/manifest.json`)).toString('utf8')) as { files: Array<{ name: string; sha256: string; bytes: number }> };
+  assert.deepEqual(Object.keys(pins).sort(), [...manifest.files.map((f) => f.name), 'manifest.json'].sort());
+  for (const f of manifest.files) {
+    const pin = pins[f.name]!;
+    assert.equal(pin.sha256, f.sha256, `${f.name}: the verified content is the manifest's`);
+    assert.equal(pin.bytes, f.bytes);
+    assert.match(pin.versionId, /\S/);
+    assert.notEqual(pin.versionId, 'null', 'the evidence bucket is versioned (Object Lock)');
+  }
+  // The camera (its own write-only credentials) writes a new version of a segment after the verdict.
+  const seg = manifest.files.find((f) => f.name.startsWith('seg-'))!.name;
+  const creds = store.deviceCreds.get(A)!;
+  const camS3 = createS3Client({ endpoint: store.ceph.endpoint, region: 'default', forcePathStyle: true, credentials: creds });
+  const forged = Buffer.from('written after the verdict');
+  await camS3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/${A}/${ref.shiftId}/${seg}`, Body: forged, ACL: 'bucket-owner-full-control' }));
+  camS3.destroy();
+  assert.deepEqual(await getObject(store.operator, `${PREFIX}/${A}/${ref.shiftId}/${seg}`), forged, 'the latest version is the new one');
+  const es = new EvidenceStore(loadIngestConfig(ingestConfig({ dir, workerId: 'reader', broker, store, registryDir, commandKey })).s3);
+  try {
+    const bytes = await readVerifiedObject(es, ref, seg);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), pins[seg]!.sha256, 'read by the pinned version: the verified bytes');
+    await assert.rejects(readVerifiedObject(es, ref, 'seg-999999.ts'), /not among the objects/);
+  } finally {
+    es.destroy();
+  }
 });
