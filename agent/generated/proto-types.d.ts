@@ -1928,6 +1928,12 @@ export namespace bodycam {
             awaitingOffloadShifts: number;
 
             /**
+             * Ids of closed shifts uploaded and waiting for central's confirmation, oldest first, at most
+             * 16: ingest sends a confirmation again for one it decided whose camera still lists it here.
+             */
+            awaitingConfirmation: string[];
+
+            /**
              * Creates a new Storage instance using the specified properties.
              * @param [properties] Properties to set
              * @returns Storage instance
@@ -1998,6 +2004,12 @@ export namespace bodycam {
 
                 /** Number of closed shifts not yet confirmed by central. */
                 awaitingOffloadShifts?: (number|null);
+
+                /**
+                 * Ids of closed shifts uploaded and waiting for central's confirmation, oldest first, at most
+                 * 16: ingest sends a confirmation again for one it decided whose camera still lists it here.
+                 */
+                awaitingConfirmation?: (string[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -5317,6 +5317,8 @@ export const bodycam = $root.bodycam = (() => {
              * @property {number|null} [totalBytes] Size of the file system in bytes.
              * @property {number|null} [awaitingOffloadBytes] Bytes of closed shifts not yet confirmed by central (0 when the offload component is off).
              * @property {number|null} [awaitingOffloadShifts] Number of closed shifts not yet confirmed by central.
+             * @property {Array.<string>|null} [awaitingConfirmation] Ids of closed shifts uploaded and waiting for central's confirmation, oldest first, at most
+             * 16: ingest sends a confirmation again for one it decided whose camera still lists it here.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5342,6 +5344,7 @@ export const bodycam = $root.bodycam = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Storage = function (properties) {
+                this.awaitingConfirmation = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -5379,6 +5382,15 @@ export const bodycam = $root.bodycam = (() => {
              * @instance
              */
             Storage.prototype.awaitingOffloadShifts = 0;
+
+            /**
+             * Ids of closed shifts uploaded and waiting for central's confirmation, oldest first, at most
+             * 16: ingest sends a confirmation again for one it decided whose camera still lists it here.
+             * @member {Array.<string>} awaitingConfirmation
+             * @memberof bodycam.v1.Storage
+             * @instance
+             */
+            Storage.prototype.awaitingConfirmation = $util.emptyArray;
 
             /**
              * Creates a new Storage instance using the specified properties.
@@ -5420,6 +5432,9 @@ export const bodycam = $root.bodycam = (() => {
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.awaitingOffloadBytes);
                 if (message.awaitingOffloadShifts != null && $Object.hasOwnProperty.call(message, "awaitingOffloadShifts") && message.awaitingOffloadShifts !== 0)
                     writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.awaitingOffloadShifts);
+                if (message.awaitingConfirmation != null && message.awaitingConfirmation.length)
+                    for (let i = 0; i < message.awaitingConfirmation.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.awaitingConfirmation[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5500,6 +5515,14 @@ export const bodycam = $root.bodycam = (() => {
                                 delete message.awaitingOffloadShifts;
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.awaitingConfirmation && message.awaitingConfirmation.length))
+                                message.awaitingConfirmation = [];
+                            message.awaitingConfirmation.push(reader.stringVerify());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5544,6 +5567,13 @@ export const bodycam = $root.bodycam = (() => {
                 if (message.awaitingOffloadShifts != null && $Object.hasOwnProperty.call(message, "awaitingOffloadShifts"))
                     if (!$util.isInteger(message.awaitingOffloadShifts))
                         return "awaitingOffloadShifts: integer expected";
+                if (message.awaitingConfirmation != null && $Object.hasOwnProperty.call(message, "awaitingConfirmation")) {
+                    if (!$Array.isArray(message.awaitingConfirmation))
+                        return "awaitingConfirmation: array expected";
+                    for (let i = 0; i < message.awaitingConfirmation.length; ++i)
+                        if (!$util.isString(message.awaitingConfirmation[i]))
+                            return "awaitingConfirmation: string[] expected";
+                }
                 return null;
             };
 
@@ -5598,6 +5628,13 @@ export const bodycam = $root.bodycam = (() => {
                 if (object.awaitingOffloadShifts != null)
                     if ($Number(object.awaitingOffloadShifts) !== 0)
                         message.awaitingOffloadShifts = object.awaitingOffloadShifts >>> 0;
+                if (object.awaitingConfirmation) {
+                    if (!$Array.isArray(object.awaitingConfirmation))
+                        throw $TypeError(".bodycam.v1.Storage.awaitingConfirmation: array expected");
+                    message.awaitingConfirmation = $Array(object.awaitingConfirmation.length);
+                    for (let i = 0; i < object.awaitingConfirmation.length; ++i)
+                        message.awaitingConfirmation[i] = $String(object.awaitingConfirmation[i]);
+                }
                 return message;
             };
 
@@ -5618,6 +5655,8 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.awaitingConfirmation = [];
                 if (options.defaults) {
                     if ($util.Long) {
                         let long = new $util.Long(0, 0, true);
@@ -5659,6 +5698,11 @@ export const bodycam = $root.bodycam = (() => {
                         object.awaitingOffloadBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.awaitingOffloadBytes) : options.longs === $Number ? new $util.LongBits(message.awaitingOffloadBytes.low >>> 0, message.awaitingOffloadBytes.high >>> 0).toNumber(true) : message.awaitingOffloadBytes;
                 if (message.awaitingOffloadShifts != null && $Object.hasOwnProperty.call(message, "awaitingOffloadShifts"))
                     object.awaitingOffloadShifts = message.awaitingOffloadShifts;
+                if (message.awaitingConfirmation && message.awaitingConfirmation.length) {
+                    object.awaitingConfirmation = $Array(message.awaitingConfirmation.length);
+                    for (let j = 0; j < message.awaitingConfirmation.length; ++j)
+                        object.awaitingConfirmation[j] = message.awaitingConfirmation[j];
+                }
                 return object;
             };
 

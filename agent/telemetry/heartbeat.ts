@@ -137,6 +137,9 @@ function pauseUseOf(u: PauseUseReport): PauseUseProps {
   };
 }
 
+/** How many awaiting-confirmation shift ids a heartbeat carries (the oldest: they matter most). */
+export const MAX_AWAITING_IDS = 16;
+
 /** Builds the Heartbeat message (pure: all inputs passed in). */
 export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
   const st = i.status;
@@ -177,6 +180,7 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
       // shift being recorded now (it will need offloading too).
       awaitingOffloadBytes: (numOf(offload.awaitingBytes) ?? numOf(offload.pendingBytes) ?? 0) + (st.shiftId ? st.bytes : 0),
       awaitingOffloadShifts: (numOf(offload.awaitingShifts) ?? numOf(offload.pendingShifts) ?? 0) + (st.shiftId ? 1 : 0),
+      awaitingConfirmation: Array.isArray(offload.awaitingConfirmation) ? offload.awaitingConfirmation.filter((x): x is string => typeof x === 'string').slice(0, MAX_AWAITING_IDS) : [],
     },
     temperatureC: st.temperatureC ?? null,
     clock: {

@@ -22,6 +22,12 @@
  *      `confirm.json`; refused → publish the alert.
  * A confirm is derived only from a complete `result.json`, and a result is never replaced (a
  * worker that finds one adopts it), so no two confirmations for one shift differ.
+ *
+ * A confirmation can still be lost for good (the camera's broker session expired while it was off,
+ * or the command expired in its queue), and then the camera keeps its copy for ever. So the
+ * workers also share the cameras' heartbeats: a shift a camera still lists as awaiting
+ * confirmation, that this store has confirmed more than RECONFIRM_GRACE_S ago, is confirmed again
+ * (a fresh signed command naming the same manifest; `confirm.json` gets a new version).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -72,6 +78,13 @@ export interface IngestResult {
 
 export type Outcome = 'verified' | 'refused' | 'already' | 'waiting' | 'error';
 
+/**
+ * How long after a confirmation a camera may still list the shift as awaiting before it is sent
+ * again: delivery on a live session takes well under a second, and a heartbeat built just before
+ * the confirm arrived must not trigger a second one.
+ */
+export const RECONFIRM_GRACE_S = 10;
+
 const refKey = (r: ShiftRef): string => `${r.deviceId}/${r.shiftId}`;
 
 export class IngestService {
@@ -92,6 +105,8 @@ export class IngestService {
   private rescanTimer: NodeJS.Timeout | undefined;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly backoffs = new Map<string, Backoff>();
+  /** When this worker last looked at a shift a heartbeat listed as awaiting (ms): one look per grace. */
+  private readonly reconfirmLooked = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
   /** Outcomes of this process, per shift (the --once summary, tests). */
   readonly outcomes = new Map<string, Outcome>();
@@ -139,6 +154,10 @@ export class IngestService {
     return `$share/${this.cfg.mqtt.shareGroup}/${this.cfg.mqtt.topicRoot}+/event`;
   }
 
+  private heartbeatSubscription(): string {
+    return `$share/${this.cfg.mqtt.shareGroup}/${this.cfg.mqtt.topicRoot}+/heartbeat`;
+  }
+
   private connect(subscribe: boolean): Promise<MqttClient> {
     const m = this.cfg.mqtt;
     const client = mqtt.connect(m.url, {
@@ -156,11 +175,13 @@ export class IngestService {
     client.on('message', (topic, payload) => this.onEvent(topic, payload));
     client.on('connect', () => {
       if (!subscribe) return;
-      client.subscribe(this.subscription(), { qos: 1 }, (err, granted) => {
-        const code = granted?.[0]?.qos;
-        if (err || code === undefined || code > 2) this.log.error('shared subscription refused', { topic: this.subscription(), err: err ? describe(err) : `reason code ${code}` });
-        else this.log.info('subscribed', { topic: this.subscription() });
-      });
+      for (const topic of [this.subscription(), this.heartbeatSubscription()]) {
+        client.subscribe(topic, { qos: 1 }, (err, granted) => {
+          const code = granted?.[0]?.qos;
+          if (err || code === undefined || code > 2) this.log.error('shared subscription refused', { topic, err: err ? describe(err) : `reason code ${code}` });
+          else this.log.info('subscribed', { topic });
+        });
+      }
     });
     client.on('error', (e) => this.log.warn('broker error', { err: describe(e) }));
     return new Promise((resolve, reject) => {
@@ -179,6 +200,7 @@ export class IngestService {
 
   private onEvent(topic: string, payload: Buffer): void {
     const root = this.cfg.mqtt.topicRoot;
+    if (topic.startsWith(root) && topic.endsWith('/heartbeat')) return this.onHeartbeat(topic.slice(root.length, -'/heartbeat'.length), payload);
     if (!topic.startsWith(root) || !topic.endsWith('/event')) return;
     const deviceId = topic.slice(root.length, -'/event'.length);
     let rec: Record<string, unknown>;
@@ -198,6 +220,49 @@ export class IngestService {
     if (rec.event !== 'uploaded' || typeof rec.shift !== 'string' || !SHIFT_ID.test(rec.shift)) return;
     this.log.info('upload announced', { device: deviceId, shift: rec.shift, manifestSha256: rec.manifest_sha256 });
     this.enqueue({ deviceId, shiftId: rec.shift });
+  }
+
+  /** A camera's heartbeat: shifts it still lists as awaiting confirmation are looked at again. */
+  private onHeartbeat(deviceId: string, payload: Buffer): void {
+    let ids: string[];
+    try {
+      const hb = pb.Heartbeat.decode(payload);
+      if (hb.deviceId !== deviceId) return;
+      ids = hb.storage?.awaitingConfirmation ?? [];
+    } catch (e) {
+      this.log.warn('undecodable heartbeat ignored', { deviceId, err: describe(e) });
+      return;
+    }
+    const now = Date.now();
+    for (const shiftId of ids) {
+      if (!SHIFT_ID.test(shiftId)) continue;
+      const k = refKey({ deviceId, shiftId });
+      if (now - (this.reconfirmLooked.get(k) ?? 0) < RECONFIRM_GRACE_S * 1000) continue;
+      this.reconfirmLooked.set(k, now);
+      void this.reconfirm({ deviceId, shiftId }).catch((e: unknown) => this.log.warn('re-confirmation failed; the next heartbeat tries again', { device: deviceId, shift: shiftId, err: describe(e) }));
+    }
+  }
+
+  /**
+   * The camera still lists a shift as awaiting confirmation. Decided and confirmed here more than
+   * RECONFIRM_GRACE_S ago → the confirmation is sent again. Not decided yet → the normal path
+   * (queue) handles it; refused → nothing to confirm.
+   */
+  private async reconfirm(r: ShiftRef): Promise<void> {
+    const result = await this.readResult(r);
+    if (!result) {
+      this.enqueue(r);
+      return;
+    }
+    if (result.verdict !== 'verified') return;
+    const key = this.store.resultKey(r, CONFIRM_FILE);
+    const last = await this.store.get(key);
+    const prev = last ? (JSON.parse(last.toString('utf8')) as { at?: string; resent?: number }) : undefined;
+    const at = Date.parse(prev?.at ?? '');
+    if (prev && Number.isFinite(at) && Date.now() - at < RECONFIRM_GRACE_S * 1000) return;
+    const resent = (prev?.resent ?? 0) + (prev ? 1 : 0);
+    await this.publishConfirm(r, result, resent);
+    this.log.warn('confirm re-sent: the camera still lists the shift as awaiting confirmation', { worker: this.cfg.workerId, device: r.deviceId, shift: r.shiftId, resent });
   }
 
   /** Lists recent uploads and queues every shift this worker has not decided. */
@@ -364,13 +429,17 @@ export class IngestService {
   /** Publishes the signed confirm for a verified result unless a confirm record exists already. */
   private async confirm(r: ShiftRef, result: IngestResult): Promise<void> {
     if (result.verdict !== 'verified') return;
-    const key = this.store.resultKey(r, CONFIRM_FILE);
-    if (await this.store.exists(key)) return;
+    if (await this.store.exists(this.store.resultKey(r, CONFIRM_FILE))) return;
+    await this.publishConfirm(r, result, 0);
+    this.log.info('shift confirmed', { worker: this.cfg.workerId, device: r.deviceId, shift: r.shiftId, manifestSha256: result.manifestSha256 });
+  }
+
+  /** Publishes a fresh signed confirm for a verified result, then records it (`confirm.json`, a new version each time). */
+  private async publishConfirm(r: ShiftRef, result: IngestResult, resent: number): Promise<void> {
     const c = signedConfirm(this.commandKey, result, this.cfg.confirmTtlS);
     await this.publish(confirmTopic(this.cfg.mqtt.topicRoot, r.deviceId), Buffer.from(c.bytes));
     this.metrics.confirmsPublished++;
-    await this.store.put(key, JSON.stringify({ commandId: c.id, manifestSha256: result.manifestSha256, worker: this.cfg.workerId, at: new Date().toISOString() }) + '\n', 'application/json');
-    this.log.info('shift confirmed', { worker: this.cfg.workerId, device: r.deviceId, shift: r.shiftId, manifestSha256: result.manifestSha256, command: c.id });
+    await this.store.put(this.store.resultKey(r, CONFIRM_FILE), JSON.stringify({ commandId: c.id, manifestSha256: result.manifestSha256, worker: this.cfg.workerId, at: new Date().toISOString(), ...(resent ? { resent } : {}) }) + '\n', 'application/json');
   }
 
   /** One object of a decided shift, as verified: read by the pinned version, its hash checked again. */

@@ -16,7 +16,7 @@ import { cleanup, readJournal, tempDataDir, type AgentProc } from '../helpers/ag
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { centralKeys, lightBoard, type CentralKeys } from '../mqtt/fixtures.js';
 import { startStore, getObject, versions, BUCKET, PREFIX, type Store } from '../offload/store.js';
-import { ingestConfig, off, provision, recordShift, register, startCamera, startIngest, until, type IngestWorker } from './fleet.js';
+import { ingestConfig, off, provision, recordShift, register, sleep, startCamera, startIngest, until, type IngestWorker } from './fleet.js';
 import { readVerifiedObject, type IngestResult } from '../../central/ingest/service.js';
 import { EvidenceStore } from '../../central/ingest/store.js';
 import { loadIngestConfig } from '../../central/ingest/config.js';
@@ -28,6 +28,7 @@ import { pb } from '../../agent/telemetry/proto.js';
 const A = 'CAM-A';
 const B = 'CAM-B';
 const X = 'CAM-X';
+const C = 'CAM-C';
 let dir: string;
 let store: Store;
 let broker: Broker;
@@ -42,14 +43,14 @@ const alertMsgs: Array<Record<string, unknown>> = [];
 
 before(async () => {
   dir = tempDataDir('bodycam-central-');
-  [store, broker] = await Promise.all([startStore([A, B, X]), startMosquitto(join(dir, 'mqtt'))]);
+  [store, broker] = await Promise.all([startStore([A, B, X, C]), startMosquitto(join(dir, 'mqtt'))]);
   keys = centralKeys(dir);
   commandKey = join(dir, 'central-cmd.key.pem');
   writeFileSync(commandKey, keys.privatePem, { mode: 0o600 });
   board = lightBoard(dir);
   registryDir = join(dir, 'registry');
   mkdirSync(registryDir);
-  for (const id of [A, B, X]) {
+  for (const id of [A, B, X, C]) {
     const dataDir = join(dir, `data-${id}`);
     mkdirSync(dataDir);
     const pub = await provision(dataDir, id);
@@ -69,7 +70,7 @@ after(async () => {
   await store?.stop();
   if (dir) {
     cleanup(dir);
-    for (const id of [A, B, X]) cleanup(join(dir, `data-${id}-config.json`));
+    for (const id of [A, B, X, C]) cleanup(join(dir, `data-${id}-config.json`));
   }
 });
 
@@ -278,4 +279,32 @@ void test('result.json pins every object it verified (VersionId, SHA-256); a ver
   } finally {
     es.destroy();
   }
+});
+
+void test('a confirmation the camera missed for good (its broker session expired while it was off) is sent again once its heartbeat still lists the shift; the camera then confirms and deletes its copy', { timeout: 120_000 }, async () => {
+  // No worker runs while CAM-C uploads: the shift waits undecided.
+  for (const w of workers.splice(0)) await w.stop();
+  // A one-second broker session: a command published while the camera is off is dropped, not queued.
+  const opts = { dataDir: join(dir, `data-${C}`), deviceId: C, board, broker, store, central: keys, mqtt: { sessionExpiryS: 1 }, policy: { heartbeatOffDutyS: 1 } };
+  let c = await startCamera(opts);
+  cams.set(C, c);
+  const c1 = await recordAndUpload(c);
+  await c.kill('SIGKILL');
+  await sleep(2500);
+  const w = startIngest(ingestConfig({ dir, workerId: 'w5', broker, store, registryDir, commandKey }), 'w5', join(dir, 'metrics-w5.prom'));
+  workers.push(w);
+  const confirmKey = `ingest/${C}/${c1}/confirm.json`;
+  await until('the first confirmation (lost: nobody listens)', async () => (await versions(store.operator, confirmKey)).size > 0, 60_000, logs);
+  assert.equal((await resultOf(C, c1)).verdict, 'verified');
+
+  c = await startCamera(opts);
+  cams.set(C, c);
+  assert.ok(off(await c.status()).awaitingConfirmation.includes(c1), 'the camera still waits for it');
+  await until(`CAM-C deletes ${c1} after the confirmation is sent again`, () => !existsSync(join(c.dataDir, 'shifts', c1)), 60_000, () => `${logs()}\n--- camera\n${c.logs().slice(-3000)}`);
+  assert.deepEqual(offloadEvents(c, c1), ['started', 'uploaded', 'confirmed', 'deleted']);
+  assert.ok(w.lines.some((l) => l.msg.startsWith('confirm re-sent') && l.shift === c1 && l.resent === 1), w.text().slice(-3000));
+  assert.equal((await versions(store.operator, confirmKey)).get(confirmKey), 2, 'confirm.json: the first confirmation and the one sent again');
+  const last = JSON.parse((await getObject(store.operator, confirmKey)).toString('utf8')) as { resent?: number; manifestSha256: string };
+  assert.equal(last.resent, 1);
+  assert.equal(last.manifestSha256, (await resultOf(C, c1)).manifestSha256);
 });
