@@ -178,7 +178,7 @@ export class Daemon {
     this.feedback = new Feedback(this.hal.outputs);
     if (this.faults.size) this.feedback.setFault(true);
     await this.startDevices(this.hal);
-    this.clockWatch = new ClockWatch({ clock: this.hal.clock, journal: (t, f) => void this.journal(t, f), serialize: (fn) => this.dispatchTask(fn), changed: () => this.statusChanged(), log: this.log.child('clock') });
+    this.clockWatch = new ClockWatch({ clock: this.hal.clock, journal: (t, f) => void this.journal(t, f), serialize: (fn) => this.dispatchTask(fn), changed: () => this.statusChanged(), stepped: () => this.duty?.clockStepped(), log: this.log.child('clock') });
     this.clockWatch.start();
     if (this.hal.gnss) {
       this.location = new LocationRoom({ gnss: this.hal.gnss, policy: () => this.policy, journal: (t, f) => void this.journal(t, f), onDuty: () => this.evidence.current !== undefined, log: this.log.child('location') });

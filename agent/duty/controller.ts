@@ -136,6 +136,14 @@ export class DutyController implements DutyService {
     this.dockConfirm?.cancel();
   }
 
+  /**
+   * The wall clock stepped (ClockWatch): the duty window's timer was armed for a wall-clock
+   * instant as a duration, which is now wrong by the step — armed again from the new clock.
+   */
+  clockStepped(): void {
+    if (this.armed && !this.stopped) this.armSchedule();
+  }
+
   // ---------------------------------------------------------------- inputs
 
   dockChanged(docked: boolean): void {

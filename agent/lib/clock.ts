@@ -59,6 +59,10 @@ export class FakeClock implements Clock {
     this.t += end - this.m;
     this.m = end;
   }
+  /** The wall clock steps (an NTP correction, an RTC set): monotonic time and timers do not move. */
+  step(ms: number): void {
+    this.t += ms;
+  }
   get pendingTimers(): number {
     return this.timers.size;
   }

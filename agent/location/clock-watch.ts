@@ -19,6 +19,8 @@ export interface ClockWatchOptions {
   /** Runs in the shift machine's queue, so a record never lands inside a transition. */
   readonly serialize: (fn: () => Promise<void>) => Promise<void>;
   readonly changed: () => void;
+  /** After a step is journaled: timers armed for a wall-clock instant re-arm (the duty window). */
+  readonly stepped?: () => void;
   readonly log: Logger;
   readonly refreshMs?: number;
   readonly stepCheckMs?: number;
@@ -50,6 +52,7 @@ export class ClockWatch {
         this.current = next;
         this.o.journal('time_sync', { what: 'step', step_ms: step.stepMs, before: new Date(step.beforeMs).toISOString(), after: new Date(step.afterMs).toISOString(), ...next });
         this.o.changed();
+        this.o.stepped?.();
       });
     }, this.o.stepCheckMs ?? 1000);
     this.stepTimer.unref();

@@ -58,6 +58,8 @@ export interface ObstructionRoomOptions {
   readonly nag: () => void;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Monotonic ms (tests: a fake clock); default performance.now(). */
+  readonly mono?: () => number;
 }
 
 const MAIN_MEASURE: Readonly<Record<ObstructionKind, string>> = { covered: 'luma_mean', frozen: 'frame_diff', silent: 'level_dbfs' };
@@ -71,16 +73,20 @@ export class ObstructionRoom {
   private nags = 0;
   private intervals = 0;
   private readonly now: () => number;
+  private readonly mono: () => number;
+  /** The run's anchor: analysis times are wall-at-start + monotonic elapsed, like its segments. */
+  private anchor = { wall: 0, mono: 0 };
 
   private readonly onRunStarted = (run: number): void => {
     this.endAll();
     this.run = run;
+    this.anchor = { wall: this.now(), mono: this.mono() };
     this.video = new GrayFrameParser(ANALYSIS_FORMAT.width, ANALYSIS_FORMAT.height);
     this.audio = new LevelParser(ANALYSIS_FORMAT.audioRate);
   };
   private readonly onAnalysis = (run: number, stream: 'video' | 'audio', chunk: Buffer): void => {
     if (run !== this.run) return;
-    const at = this.now();
+    const at = this.runNow();
     try {
       if (stream === 'video') for (const f of this.video?.feed(chunk) ?? []) this.apply(this.detector.video({ atMs: at, mean: f.mean, spread: f.spread, diff: f.diff }));
       else for (const l of this.audio?.feed(chunk) ?? []) this.apply(this.detector.audio({ atMs: at, rmsDbfs: l.rmsDbfs, peakDbfs: l.peakDbfs }));
@@ -95,6 +101,7 @@ export class ObstructionRoom {
 
   constructor(private readonly o: ObstructionRoomOptions) {
     this.now = o.now ?? Date.now;
+    this.mono = o.mono ?? (() => performance.now());
     this.detector = new ObstructionDetector(() => detectorPolicy(o.policy()));
   }
 
@@ -126,7 +133,15 @@ export class ObstructionRoom {
 
   /** The stream ended (run over, pause, shift end): open intervals end at their last sample. */
   private endAll(): void {
-    this.apply(this.detector.stop(this.now()));
+    this.apply(this.detector.stop(this.runNow()));
+  }
+
+  /**
+   * Now on the run's timeline, not the wall clock: a wall step must neither satisfy nor stall the
+   * onset/clear debounce, and an interval's bounds stay on the timeline of the run's segments.
+   */
+  private runNow(): number {
+    return this.anchor.wall + (this.mono() - this.anchor.mono);
   }
 
   private apply(findings: readonly Finding[]): void {

@@ -282,3 +282,28 @@ void test('a camera undocked while the agent starts (before arm) is acted on at 
   t.clock.advance(500);
   assert.deepEqual(t.calls, ['start:dock']);
 });
+
+void test('a wall-clock step re-arms the duty window: a forward step of 1 h starts the scheduled shift at once, not an hour late', () => {
+  const t = setup();
+  const start = t.clock.now() + 2 * 3600_000;
+  assert.equal(t.c.scheduleDuty('w', start, start + 3600_000).accepted, true);
+  // NTP corrects the camera's clock forward by 2 h: the window's start is now.
+  t.clock.step(2 * 3600_000);
+  t.clock.advance(1000);
+  assert.deepEqual(t.calls, [], 'the timer armed as a duration has not fired');
+  t.c.clockStepped();
+  t.clock.advance(0);
+  assert.deepEqual(t.calls, ['start:schedule']);
+});
+
+void test('a backward step re-arms the duty window too: the shift does not start before the window on the corrected clock', () => {
+  const t = setup();
+  const start = t.clock.now() + 60_000;
+  t.c.scheduleDuty('w', start, start + 3600_000);
+  t.clock.step(-3600_000);
+  t.c.clockStepped();
+  t.clock.advance(60_000);
+  assert.deepEqual(t.calls, [], 'an hour before the window on the corrected clock');
+  t.clock.advance(3600_000);
+  assert.deepEqual(t.calls, ['start:schedule']);
+});
