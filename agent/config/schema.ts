@@ -1,0 +1,71 @@
+/**
+ * Validation of config inputs against their JSON Schemas (ajv, every error reported), turned into
+ * Issues that name the JSON pointer and what is allowed: `/policy/personalNeedsMaxS: must be <= 900
+ * (got 3600)`, `/mqtt/nosuch: unknown key (allowed: url, ca, …)`. The schemas live beside the
+ * code that owns them (`*.schema.json`) and reach the agent through agent/generated/config-schemas.ts.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Issue } from '../lib/errors.js';
+
+/** Sections fill in their defaults from the schema; the policy does not (it merges over a base). */
+const withDefaults = new Ajv({ allErrors: true, verbose: true, strict: true, strictNumbers: true, allowUnionTypes: true, useDefaults: true });
+const withoutDefaults = new Ajv({ allErrors: true, verbose: true, strict: true, strictNumbers: true, allowUnionTypes: true });
+
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** One ajv error as an Issue; `where` is the pointer of the validated value in its file. */
+export function issueOf(e: ErrorObject, where: string): Issue {
+  const at = `${where}${e.instancePath}`;
+  const got = ` (got ${shown(e.data)})`;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return { where: `${at}/${key}`, message: `unknown key (allowed: ${allowed.join(', ')})` };
+    }
+    case 'required':
+      return { where: `${at}/${(e.params as { missingProperty: string }).missingProperty}`, message: 'required' };
+    case 'enum':
+      return { where: at || '/', message: `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map(shown).join(', ')}${got}` };
+    case 'type':
+      return { where: at || '/', message: `must be ${[(e.params as { type: string | string[] }).type].flat().join(' or ')}${got}` };
+    case 'pattern':
+      return { where: at || '/', message: `must match ${(e.params as { pattern: string }).pattern}${got}` };
+    case 'minimum':
+    case 'maximum': {
+      const ps = e.parentSchema as { minimum?: number; maximum?: number } | undefined;
+      const range = ps?.minimum !== undefined && ps.maximum !== undefined ? `; range [${ps.minimum}, ${ps.maximum}]` : '';
+      return { where: at || '/', message: `${e.message ?? 'out of range'} (got ${shown(e.data)}${range})` };
+    }
+    default:
+      return { where: at || '/', message: `${e.message ?? 'invalid'}${got}` };
+  }
+}
+
+export interface SchemaCheck<T> {
+  /**
+   * Checks `value` (located at JSON pointer `where`): pushes every problem to `issues` and returns
+   * a copy of the value (with the schema's defaults filled in, for section schemas), or undefined
+   * when it does not match.
+   */
+  (value: unknown, where: string, issues: Issue[]): T | undefined;
+}
+
+/** Compiles `schema`; `defaults: false` for inputs merged over a base (policy). */
+export function schemaCheck<T>(schema: object, opts: { defaults: boolean } = { defaults: true }): SchemaCheck<T> {
+  const validate: ValidateFunction<T> = (opts.defaults ? withDefaults : withoutDefaults).compile<T>(schema);
+  return (value, where, issues) => {
+    // A copy: defaults are filled into it, never into the caller's object.
+    const copy = structuredClone(value);
+    if (validate(copy)) return copy;
+    for (const e of validate.errors ?? []) issues.push(issueOf(e, where));
+    return undefined;
+  };
+}
+
+/** The plain object at `value`, or undefined: section checks that run next to the schema's guard with it. */
+export const objectOrEmpty = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
