@@ -25,7 +25,7 @@ export interface CentralConfig {
   readonly groupId: string | undefined;
 }
 
-const check = schemaCheck<CentralSection & Required<Pick<CentralSection, 'maxCommandBytes' | 'maxTtlS' | 'clockSkewS'>>>(centralSchema);
+const check = schemaCheck<CentralSection & Required<Pick<CentralSection, 'maxCommandBytes' | 'maxTtlS' | 'clockSkewS'>>>('centralValidate');
 const P = centralSchema.properties;
 const NONE: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: P.maxCommandBytes.default, maxTtlS: P.maxTtlS.default, clockSkewS: P.clockSkewS.default, groupId: undefined };
 

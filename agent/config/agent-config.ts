@@ -5,7 +5,6 @@
  * reported together.
  */
 import { ConfigError, type Issue } from '../lib/errors.js';
-import { agentConfigSchema } from '../generated/config-schemas.js';
 import { parsePolicy } from './policy.js';
 import { SECTIONS } from './sections.js';
 import { readJsonConfig } from './json-file.js';
@@ -19,7 +18,7 @@ export function sectionOf<T>(cfg: AgentConfig, name: string): T {
 }
 
 /** The top level only: which keys exist, deviceId. The policy and each section check themselves. */
-const checkTop = schemaCheck<{ deviceId?: string }>(agentConfigSchema);
+const checkTop = schemaCheck<{ deviceId?: string }>('agentConfigValidate');
 
 export function parseAgentConfig(value: unknown, source: string): AgentConfig {
   const issues: Issue[] = [];

@@ -28,7 +28,7 @@ export const POLICY_BOUNDS: Readonly<Record<keyof Policy, readonly [number, numb
   ) as unknown as Record<keyof Policy, readonly [number, number]>,
 );
 
-const checkSchema = schemaCheck<PolicyInput>(policySchema, { defaults: false });
+const checkSchema = schemaCheck<PolicyInput>('policyValidate');
 
 /** A policy error: the JSON pointer (e.g. `/personalNeedsMaxS`) and what is wrong. */
 export type PolicyIssue = Issue;

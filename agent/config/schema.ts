@@ -1,15 +1,20 @@
 /**
  * Validation of config inputs against their JSON Schemas (ajv, every error reported), turned into
  * Issues that name the JSON pointer and what is allowed: `/policy/personalNeedsMaxS: must be <= 900
- * (got 3600)`, `/mqtt/nosuch: unknown key (allowed: url, ca, …)`. The schemas live beside the
- * code that owns them (`*.schema.json`) and reach the agent through agent/generated/config-schemas.ts.
+ * (got 3600; range [5, 900])`, `/mqtt/nosuch: unknown key (allowed: url, ca, …)`. The schemas live
+ * beside the code that owns them (`*.schema.json`); codegen/gen-config-schemas.mjs turns them into
+ * types and schema values (agent/generated/config-schemas.ts) and into validators compiled ahead of
+ * time (agent/generated/config-validators.js: section validators fill in the schema's defaults, the
+ * policy validator does not, as a policy is merged over a base).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Issue } from '../lib/errors.js';
+import * as validators from '../generated/config-validators.js';
 
-/** Sections fill in their defaults from the schema; the policy does not (it merges over a base). */
-const withDefaults = new Ajv({ allErrors: true, verbose: true, strict: true, strictNumbers: true, allowUnionTypes: true, useDefaults: true });
-const withoutDefaults = new Ajv({ allErrors: true, verbose: true, strict: true, strictNumbers: true, allowUnionTypes: true });
+/** The compiled validator of one schema (see codegen/gen-config-schemas.mjs for the names). */
+export function validatorOf<T>(name: keyof typeof validators): ValidateFunction<T> {
+  return validators[name] as unknown as ValidateFunction<T>;
+}
 
 function shown(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
@@ -54,9 +59,9 @@ export interface SchemaCheck<T> {
   (value: unknown, where: string, issues: Issue[]): T | undefined;
 }
 
-/** Compiles `schema`; `defaults: false` for inputs merged over a base (policy). */
-export function schemaCheck<T>(schema: object, opts: { defaults: boolean } = { defaults: true }): SchemaCheck<T> {
-  const validate: ValidateFunction<T> = (opts.defaults ? withDefaults : withoutDefaults).compile<T>(schema);
+/** A check through the compiled validator `name` (e.g. 'mqttValidate'). */
+export function schemaCheck<T>(name: keyof typeof validators): SchemaCheck<T> {
+  const validate = validatorOf<T>(name);
   return (value, where, issues) => {
     // A copy: defaults are filled into it, never into the caller's object.
     const copy = structuredClone(value);

@@ -21,7 +21,7 @@ export interface EncryptionConfig {
 
 export const DEFAULT_STAGE_DIR = encryptionSchema.properties.stageDir.default;
 
-const check = schemaCheck<Required<EncryptionSection>>(encryptionSchema);
+const check = schemaCheck<Required<EncryptionSection>>('encryptionValidate');
 
 export const encryptionSection: SectionParser<EncryptionConfig | undefined> = {
   name: 'encryption',

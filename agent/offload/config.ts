@@ -59,7 +59,7 @@ export const MAX_PART_BYTES = P.partSizeMb.maximum * 1048576;
 
 type CheckedOffload = OffloadSection & Required<Pick<OffloadSection,
   'region' | 'keyPrefix' | 'partSizeMb' | 'concurrency' | 'forcePathStyle' | 'retryInitialMs' | 'retryMaxMs' | 'requestTimeoutMs' | 'nice' | 'networkPollS'>>;
-const check = schemaCheck<CheckedOffload>(offloadSchema);
+const check = schemaCheck<CheckedOffload>('offloadValidate');
 
 /**
  * A CIDR (`10.20.0.0/16`, `fd00::/8`) or an interface name (`eth0`); the schema already allowed

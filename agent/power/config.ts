@@ -11,7 +11,7 @@ export interface PowerConfig {
 
 export const DEFAULT_POWER: PowerConfig = { intervalS: powerSchema.properties.intervalS.default };
 
-const check = schemaCheck<Required<PowerSection>>(powerSchema);
+const check = schemaCheck<Required<PowerSection>>('powerValidate');
 
 export const powerSection: SectionParser<PowerConfig> = {
   name: 'power',

@@ -49,7 +49,7 @@ export const DEFAULT_EVENT_TYPES: readonly string[] = [
 ];
 
 type CheckedMqtt = MqttSection & Required<Pick<MqttSection, 'topicPrefix' | 'clientId' | 'protocolVersion' | 'keepaliveS' | 'sessionExpiryS' | 'outboxMaxBytes' | 'inflight' | 'reconnectMinMs' | 'reconnectMaxMs' | 'connectTimeoutMs'>>;
-const check = schemaCheck<CheckedMqtt>(mqttSchema);
+const check = schemaCheck<CheckedMqtt>('mqttValidate');
 const URL_RE = new RegExp(mqttSchema.properties.url.pattern);
 
 function readable(path: string, where: string, issues: Issue[]): void {

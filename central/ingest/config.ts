@@ -74,7 +74,7 @@ type Checked = IngestConfigFile & {
   mqtt: Required<Pick<IngestConfigFile['mqtt'], 'topicRoot' | 'shareGroup'>>;
   s3: Required<Pick<IngestConfigFile['s3'], 'region' | 'forcePathStyle' | 'keyPrefix' | 'resultPrefix' | 'requestTimeoutMs'>>;
 } & Required<Pick<IngestConfigFile, 'workDir' | 'rescanS' | 'lookbackH' | 'claimTtlS' | 'confirmTtlS' | 'concurrency'>>;
-const check = schemaCheck<Checked>(ingestConfigSchema);
+const check = schemaCheck<Checked>('ingestConfigValidate');
 const WORKER_ID = new RegExp(ingestConfigSchema.properties.workerId.pattern);
 
 function readable(path: unknown, where: string, issues: Issue[]): void {
