@@ -27,7 +27,7 @@ export function issueOf(e: ErrorObject, where: string): Issue {
   const got = ` (got ${shown(e.data)})`;
   switch (e.keyword) {
     case 'additionalProperties': {
-      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const key = (e.params as { additionalProperty: string }).additionalProperty.replace(/~/g, '~0').replace(/\//g, '~1');
       const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       return { where: `${at}/${key}`, message: `unknown key (allowed: ${allowed.join(', ')})` };
     }
@@ -71,6 +71,9 @@ export function schemaCheck<T>(name: keyof typeof validators): SchemaCheck<T> {
   };
 }
 
-/** The plain object at `value`, or undefined: section checks that run next to the schema's guard with it. */
+/**
+ * `value` as a plain object, or `{}` when it is none (the schema reported that): for the rules
+ * between fields, which run even when the schema found problems so that every problem is listed.
+ */
 export const objectOrEmpty = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};

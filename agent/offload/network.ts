@@ -13,7 +13,7 @@ export function approvedNetworkPresent(nets: readonly ApprovedNetwork[], ifaces 
   const names = new Set(nets.flatMap((n) => (n.kind === 'interface' ? [n.name] : [])));
   for (const [name, addrs] of Object.entries(ifaces)) {
     for (const a of addrs ?? []) {
-      if (names.has(name) || cidrs.check(a.address, a.family === 'IPv6' || (a.family as unknown) === 6 ? 'ipv6' : 'ipv4')) return true;
+      if (names.has(name) || cidrs.check(a.address, a.family === 'IPv6' ? 'ipv6' : 'ipv4')) return true;
     }
   }
   return false;

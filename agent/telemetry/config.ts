@@ -64,7 +64,7 @@ function readable(path: string, where: string, issues: Issue[]): void {
 export function parseMqttConfig(value: unknown, where: string, issues: Issue[], urlOverride?: string): MqttConfig | undefined {
   if (value === undefined && urlOverride === undefined) return undefined;
   const before = issues.length;
-  const c = check(value ?? {}, where, issues);
+  const c = check(value === undefined ? {} : value, where, issues);
   // What a schema cannot say: the environment's URL, files that must be readable, fields that go together.
   const o = objectOrEmpty(value);
   if (urlOverride !== undefined && !URL_RE.test(urlOverride)) {
