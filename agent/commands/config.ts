@@ -1,14 +1,15 @@
 /**
- * Config section `central`: central's Ed25519 key(s) that sign commands, and the limits the
- * device applies to them. Its own section (not part of `mqtt`): commands also reach a camera
- * through the dock, with no broker configured at all. Parsed once at the edge; every problem is
- * reported.
+ * Config section `central` (agent/commands/central.schema.json): central's Ed25519 key(s) that
+ * sign commands, and the limits the device applies to them. Its own section (not part of `mqtt`):
+ * commands also reach a camera through the dock, with no broker configured at all. The schema
+ * checks the shape; here the keys are loaded, so a bad key file is a config error at start.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Issue } from '../lib/errors.js';
-import type { SectionParser } from '../config/agent-config.js';
-import { numberField } from '../config/fields.js';
+import type { SectionParser } from '../config/types.js';
+import { schemaCheck, objectOrEmpty } from '../config/schema.js';
+import { centralSchema, type CentralSection } from '../generated/config-schemas.js';
 
 export interface CentralConfig {
   /** Central's Ed25519 public key(s) that sign commands. Empty: every command is refused (NO_KEY). */
@@ -24,26 +25,21 @@ export interface CentralConfig {
   readonly groupId: string | undefined;
 }
 
-
-const CENTRAL_KEYS = ['commandPublicKey', 'maxCommandBytes', 'maxTtlS', 'clockSkewS', 'groupId'];
-const GROUP_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const check = schemaCheck<CentralSection & Required<Pick<CentralSection, 'maxCommandBytes' | 'maxTtlS' | 'clockSkewS'>>>('centralValidate');
+const P = centralSchema.properties;
+const NONE: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: P.maxCommandBytes.default, maxTtlS: P.maxTtlS.default, clockSkewS: P.clockSkewS.default, groupId: undefined };
 
 export function parseCentralConfig(value: unknown, where: string, issues: Issue[]): CentralConfig {
-  const none: CentralConfig = { commandKeys: [], commandKeyPaths: [], maxCommandBytes: 4096, maxTtlS: 86400, clockSkewS: 300, groupId: undefined };
-  if (value === undefined) return none;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ where, message: 'must be an object' });
-    return none;
-  }
-  const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) if (!CENTRAL_KEYS.includes(k)) issues.push({ where: `${where}/${k}`, message: `unknown field (known: ${CENTRAL_KEYS.join(', ')})` });
+  if (value === undefined) return NONE;
+  const c = check(value, where, issues);
+  // Keys are loaded even when another field is wrong: every problem is reported at once.
   // One path, or several during a key rotation (old and new key both accepted for a while).
-  const raw = obj.commandPublicKey;
+  const raw = objectOrEmpty(value).commandPublicKey;
   const paths = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   const keys: KeyObject[] = [];
   paths.forEach((p, i) => {
+    if (typeof p !== 'string' || p === '') return; // the schema said so
     const w = Array.isArray(raw) ? `${where}/commandPublicKey/${i}` : `${where}/commandPublicKey`;
-    if (typeof p !== 'string' || p === '') return issues.push({ where: w, message: 'must be a path to a PEM public key' });
     try {
       const k = createPublicKey(readFileSync(p));
       if (k.asymmetricKeyType !== 'ed25519') issues.push({ where: w, message: `'${p}' is a ${k.asymmetricKeyType} key; central signs with Ed25519` });
@@ -52,15 +48,14 @@ export function parseCentralConfig(value: unknown, where: string, issues: Issue[
       issues.push({ where: w, message: `cannot load '${p}': ${(e as Error).message}` });
     }
   });
-  const groupId = obj.groupId;
-  if (groupId !== undefined && (typeof groupId !== 'string' || !GROUP_ID.test(groupId))) issues.push({ where: `${where}/groupId`, message: 'must be 1-64 characters [A-Za-z0-9._:-]' });
+  if (!c) return { ...NONE, commandKeys: keys, commandKeyPaths: paths.filter((p): p is string => typeof p === 'string') };
   return {
-    groupId: typeof groupId === 'string' && GROUP_ID.test(groupId) ? groupId : undefined,
+    groupId: c.groupId,
     commandKeys: keys,
-    commandKeyPaths: paths.filter((p): p is string => typeof p === 'string'),
-    maxCommandBytes: numberField(obj, 'maxCommandBytes', where, 4096, 256, 1024 * 1024, issues),
-    maxTtlS: numberField(obj, 'maxTtlS', where, 86400, 10, 7 * 86400, issues),
-    clockSkewS: numberField(obj, 'clockSkewS', where, 300, 0, 86400, issues),
+    commandKeyPaths: paths as string[],
+    maxCommandBytes: c.maxCommandBytes,
+    maxTtlS: c.maxTtlS,
+    clockSkewS: c.clockSkewS,
   };
 }
 

@@ -1,9 +1,9 @@
 /**
- * The registry of config-file sections. Each component owns its section's parser in its own
- * folder and adds one line here.
+ * The registry of config-file sections. Each component owns its section's parser and schema in
+ * its own folder and adds one line here (and one `$ref` in schema/agent-config.schema.json).
  */
-import type { SectionParser } from './agent-config.js';
-import { encryptionSection } from '../evidence/encrypt.js';
+import type { SectionParser } from './types.js';
+import { encryptionSection } from '../evidence/config.js';
 import { offloadSection } from '../offload/config.js';
 import { mqttSection } from '../telemetry/config.js';
 import { centralSection } from '../commands/config.js';

@@ -12,15 +12,18 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CryptoError, ConfigError, EvidenceError, type Issue } from '../lib/errors.js';
+import { CryptoError, ConfigError, EvidenceError } from '../lib/errors.js';
 import { fsyncDir } from '../lib/atomic.js';
 import { createLogger } from '../lib/log.js';
-import type { SegmentStorer, StoredSegment } from './storer.js';
+import type { SegmentStorer, StoredSegment } from './types.js';
+import type { EncryptionConfig } from './config.js';
+
+// The section moved to ./config.js; re-exported for the callers that import it from here.
+export { encryptionSection, DEFAULT_STAGE_DIR, type EncryptionConfig } from './config.js';
 import {
   generateX25519,
   hkdf32,
   keyIdOf,
-  loadPublicKey,
   rawPublicKey,
   SEGMENT_KEY_INFO,
   WRAP_INFO,
@@ -243,58 +246,6 @@ export function decryptSegment(buf: Buffer, centralPrivate: KeyObject, centralPu
   segKey.fill(0);
   return { header, plain: Buffer.concat(parts), complete, chunks: i, problem };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Config section `encryption`
-
-export interface EncryptionConfig {
-  readonly centralPublicKeyPath: string;
-  readonly centralPublicKey: KeyObject;
-  readonly centralKeyId: string;
-  /** tmpfs directory where ffmpeg writes plaintext segments before they are encrypted. */
-  readonly stageDir: string;
-  readonly chunkSize: number;
-}
-
-export const DEFAULT_STAGE_DIR = '/dev/shm/bodycam';
-
-export const encryptionSection = {
-  name: 'encryption',
-  parse(value: unknown, where: string, issues: Issue[]): EncryptionConfig | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      issues.push({ where, message: 'must be an object like {"centralPublicKey": "/path/central-x25519.pub.pem"}' });
-      return undefined;
-    }
-    const o = value as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (!['centralPublicKey', 'stageDir', 'chunkSize'].includes(k)) issues.push({ where: `${where}/${k}`, message: 'unknown field (known: centralPublicKey, stageDir, chunkSize)' });
-    }
-    let key: KeyObject | undefined;
-    if (typeof o.centralPublicKey !== 'string' || o.centralPublicKey === '') {
-      issues.push({ where: `${where}/centralPublicKey`, message: 'required: path of central\'s X25519 public key (PEM)' });
-    } else {
-      try {
-        key = loadPublicKey(o.centralPublicKey, 'x25519', 'central public key');
-      } catch (e) {
-        issues.push({ where: `${where}/centralPublicKey`, message: (e as Error).message });
-      }
-    }
-    let stageDir = DEFAULT_STAGE_DIR;
-    if (o.stageDir !== undefined) {
-      if (typeof o.stageDir !== 'string' || !o.stageDir.startsWith('/')) issues.push({ where: `${where}/stageDir`, message: 'must be an absolute path on tmpfs' });
-      else stageDir = o.stageDir;
-    }
-    let chunkSize = DEFAULT_CHUNK;
-    if (o.chunkSize !== undefined) {
-      if (typeof o.chunkSize !== 'number' || !Number.isInteger(o.chunkSize) || o.chunkSize < 1024 || o.chunkSize > 16 * 1024 * 1024) {
-        issues.push({ where: `${where}/chunkSize`, message: 'must be an integer from 1024 to 16777216' });
-      } else chunkSize = o.chunkSize;
-    }
-    if (!key || typeof o.centralPublicKey !== 'string') return undefined;
-    return { centralPublicKeyPath: o.centralPublicKey, centralPublicKey: key, centralKeyId: keyIdOf(key), stageDir, chunkSize };
-  },
-};
 
 // ---------------------------------------------------------------------------------------------
 // The storer

@@ -8,28 +8,13 @@
  * writes to a tmpfs stage, the shift dir receives ciphertext only.
  */
 import { open } from 'node:fs/promises';
-import type { Fields } from './journal.js';
+import type { SegmentStorer, StoredSegment } from './types.js';
 import { fsyncDir } from '../lib/atomic.js';
 import { sectionOf, type AgentConfig } from '../config/agent-config.js';
-import { EncryptingStorer, type EncryptionConfig } from './encrypt.js';
+import { EncryptingStorer } from './encrypt.js';
+import type { EncryptionConfig } from './config.js';
 
-export interface StoredSegment extends Fields {
-  /** File name inside the shift directory. */
-  file: string;
-  /** Hex SHA-256 of the stored file's bytes. */
-  sha256: string;
-  bytes: number;
-}
-
-export interface SegmentStorer {
-  /** Directory ffmpeg writes this shift's segments into. */
-  stageDir(shiftId: string, shiftDir: string): string;
-  /**
-   * Stores one sealed segment. `plain` is the staged file's content already read by the sealer
-   * (so it is read once), `plainSha256` its hash.
-   */
-  store(stagedPath: string, shiftDir: string, file: string, plain: Buffer, plainSha256: string): Promise<StoredSegment>;
-}
+export type { SegmentStorer, StoredSegment } from './types.js';
 
 export class PlainStorer implements SegmentStorer {
   stageDir(_shiftId: string, shiftDir: string): string {

@@ -1,13 +1,16 @@
 /**
- * The `offload` config section: where closed shifts go and with which (write-only) credentials.
- * Parsed once at the edge; every problem is reported together with the rest of the config.
+ * The `offload` config section (agent/offload/offload.schema.json): where closed shifts go and
+ * with which (write-only) credentials. The schema checks the shape; here the rules between fields
+ * and the CIDRs (net.BlockList) are checked and the credentials file is read. Every problem is
+ * reported together with the rest of the config.
  * Absent section = offload off (the extension factory returns undefined).
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { Issue } from '../lib/errors.js';
-import type { SectionParser } from '../config/agent-config.js';
-import { numberField } from '../config/fields.js';
+import type { SectionParser } from '../config/types.js';
+import { schemaCheck, objectOrEmpty } from '../config/schema.js';
+import { offloadSchema, type OffloadSection } from '../generated/config-schemas.js';
 
 export interface OffloadCredentials {
   readonly accessKeyId: string;
@@ -44,79 +47,45 @@ export interface OffloadConfig {
 }
 
 export type ApprovedNetwork =
-  | { readonly kind: 'cidr'; readonly text: string; readonly family: 4 | 6; readonly addr: bigint; readonly bits: number }
+  | { readonly kind: 'cidr'; readonly text: string; readonly family: 4 | 6; readonly address: string; readonly bits: number }
   | { readonly kind: 'interface'; readonly text: string; readonly name: string };
 
 export const OFFLOAD_SECTION = 'offload';
 
+const P = offloadSchema.properties;
 /** Smallest part accepted by config: S3/AWS needs 5 MiB for all but the last part; Ceph's minimum is configurable. */
-export const MIN_PART_BYTES = 64 * 1024;
-export const MAX_PART_BYTES = 512 * 1024 * 1024;
-const KNOWN = [
-  'endpoint', 'region', 'bucket', 'keyPrefix', 'accessKeyId', 'secretAccessKey', 'credentialsFile', 'approvedNetworks',
-  'partSizeMb', 'concurrency', 'forcePathStyle', 'retryInitialMs', 'retryMaxMs', 'requestTimeoutMs', 'nice', 'networkPollS',
-];
+export const MIN_PART_BYTES = P.partSizeMb.minimum * 1048576;
+export const MAX_PART_BYTES = P.partSizeMb.maximum * 1048576;
 
-/** Parses an IPv4/IPv6 address to a bigint (undefined when it is not one). */
-export function ipToBigInt(ip: string): { family: 4 | 6; value: bigint } | undefined {
-  const fam = isIP(ip);
-  if (fam === 4) {
-    const parts = ip.split('.').map(Number);
-    return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
-  }
-  if (fam === 6) {
-    let s = ip.toLowerCase();
-    const pct = s.indexOf('%');
-    if (pct >= 0) s = s.slice(0, pct);
-    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
-    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-    if (v4) {
-      const n = ipToBigInt(v4[1]!)!.value;
-      s = s.slice(0, -v4[1]!.length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
-    }
-    const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-    const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-    return { family: 6, value: groups.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g || '0', 16)), 0n) };
-  }
-  return undefined;
-}
+type CheckedOffload = OffloadSection & Required<Pick<OffloadSection,
+  'region' | 'keyPrefix' | 'partSizeMb' | 'concurrency' | 'forcePathStyle' | 'retryInitialMs' | 'retryMaxMs' | 'requestTimeoutMs' | 'nice' | 'networkPollS'>>;
+const check = schemaCheck<CheckedOffload>('offloadValidate');
 
-function parseNetwork(v: unknown, where: string, issues: Issue[]): ApprovedNetwork | undefined {
-  if (typeof v !== 'string' || v.length === 0) {
-    issues.push({ where, message: 'must be a CIDR (10.0.0.0/8) or an interface name (eth0)' });
-    return undefined;
-  }
+/**
+ * A CIDR (`10.20.0.0/16`, `fd00::/8`) or an interface name (`eth0`); the schema already allowed
+ * only these two shapes. A CIDR's address and prefix length are checked by net.BlockList itself.
+ */
+export function parseNetwork(v: string, where: string, issues: Issue[]): ApprovedNetwork | undefined {
   const slash = v.indexOf('/');
-  if (slash > 0) {
-    const ip = ipToBigInt(v.slice(0, slash));
-    const bits = Number(v.slice(slash + 1));
-    const max = ip?.family === 6 ? 128 : 32;
-    if (!ip || !Number.isInteger(bits) || bits < 0 || bits > max) {
-      issues.push({ where, message: `'${v}' is not a valid CIDR` });
-      return undefined;
-    }
-    return { kind: 'cidr', text: v, family: ip.family, addr: ip.value, bits };
-  }
-  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(v)) {
-    issues.push({ where, message: `'${v}' is neither a CIDR nor an interface name` });
+  if (slash < 0) return { kind: 'interface', text: v, name: v };
+  const address = v.slice(0, slash);
+  const family = isIP(address);
+  const bits = Number(v.slice(slash + 1));
+  try {
+    if (family !== 4 && family !== 6) throw new Error(`'${address}' is not an IPv4 or IPv6 address`);
+    new BlockList().addSubnet(address, bits, family === 4 ? 'ipv4' : 'ipv6');
+  } catch (e) {
+    issues.push({ where, message: `'${v}' is not a valid CIDR: ${(e as Error).message}` });
     return undefined;
   }
-  return { kind: 'interface', text: v, name: v };
+  return { kind: 'cidr', text: v, family, address, bits };
 }
 
-function str(obj: Record<string, unknown>, key: string, where: string, issues: Issue[], required: boolean): string | undefined {
-  const v = obj[key];
-  if (v === undefined) {
-    if (required) issues.push({ where: `${where}/${key}`, message: 'is required' });
-    return undefined;
-  }
-  if (typeof v !== 'string' || v.length === 0) {
-    issues.push({ where: `${where}/${key}`, message: 'must be a non-empty string' });
-    return undefined;
-  }
-  return v;
+/** The approved CIDRs as one net.BlockList (`check(address)` is true inside any of them). */
+export function cidrList(nets: readonly ApprovedNetwork[]): BlockList {
+  const list = new BlockList();
+  for (const n of nets) if (n.kind === 'cidr') list.addSubnet(n.address, n.bits, n.family === 4 ? 'ipv4' : 'ipv6');
+  return list;
 }
 
 function readCredentialsFile(path: string, where: string, issues: Issue[]): OffloadCredentials | undefined {
@@ -127,43 +96,25 @@ function readCredentialsFile(path: string, where: string, issues: Issue[]): Offl
     issues.push({ where, message: `cannot read credentials file ${path}: ${(e as Error).message}` });
     return undefined;
   }
-  const o = value as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || typeof o.accessKeyId !== 'string' || typeof o.secretAccessKey !== 'string' || !o.accessKeyId || !o.secretAccessKey) {
+  const o = objectOrEmpty(value);
+  if (typeof o.accessKeyId !== 'string' || typeof o.secretAccessKey !== 'string' || !o.accessKeyId || !o.secretAccessKey) {
     issues.push({ where, message: `${path} must be a JSON object with non-empty "accessKeyId" and "secretAccessKey"` });
     return undefined;
   }
   return { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey };
 }
 
+const nonEmpty = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
 export function parseOffloadConfig(value: unknown, where: string, issues: Issue[]): OffloadConfig | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ where, message: 'must be an object' });
-    return undefined;
-  }
-  const o = value as Record<string, unknown>;
   const before = issues.length;
-  for (const k of Object.keys(o)) if (!KNOWN.includes(k)) issues.push({ where: `${where}/${k}`, message: `unknown field (known: ${KNOWN.join(', ')})` });
-
-  const endpoint = str(o, 'endpoint', where, issues, true);
-  if (endpoint !== undefined) {
-    let u: URL | undefined;
-    try {
-      u = new URL(endpoint);
-    } catch {
-      u = undefined;
-    }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) issues.push({ where: `${where}/endpoint`, message: `'${endpoint}' is not an http(s) URL` });
-  }
-  const region = str(o, 'region', where, issues, false) ?? 'us-east-1';
-  const bucket = str(o, 'bucket', where, issues, true);
-  if (bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) issues.push({ where: `${where}/bucket`, message: `'${bucket}' is not a valid S3 bucket name` });
-  const keyPrefix = (str(o, 'keyPrefix', where, issues, false) ?? 'bodycam').replace(/^\/+|\/+$/g, '');
-  if (!/^[A-Za-z0-9._/-]*$/.test(keyPrefix)) issues.push({ where: `${where}/keyPrefix`, message: 'may contain only A-Z a-z 0-9 . _ - /' });
-
-  const accessKeyId = str(o, 'accessKeyId', where, issues, false);
-  const secretAccessKey = str(o, 'secretAccessKey', where, issues, false);
-  const credentialsFile = str(o, 'credentialsFile', where, issues, false);
+  const c = check(value, where, issues);
+  // The rules between fields run even when the schema found something: every problem at once.
+  const o = objectOrEmpty(value);
+  const accessKeyId = nonEmpty(o.accessKeyId);
+  const secretAccessKey = nonEmpty(o.secretAccessKey);
+  const credentialsFile = nonEmpty(o.credentialsFile);
   let credentials: OffloadCredentials | undefined;
   let credentialsSource = '';
   if (credentialsFile !== undefined) {
@@ -173,38 +124,29 @@ export function parseOffloadConfig(value: unknown, where: string, issues: Issue[
   } else if (accessKeyId !== undefined && secretAccessKey !== undefined) {
     credentials = { accessKeyId, secretAccessKey };
     credentialsSource = 'config';
-  } else {
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     issues.push({ where, message: 'credentials are required: credentialsFile, or accessKeyId and secretAccessKey' });
   }
-
   const approvedNetworks: ApprovedNetwork[] = [];
-  if (o.approvedNetworks !== undefined) {
-    if (!Array.isArray(o.approvedNetworks)) issues.push({ where: `${where}/approvedNetworks`, message: 'must be an array of CIDRs or interface names' });
-    else o.approvedNetworks.forEach((n, i) => {
-      const p = parseNetwork(n, `${where}/approvedNetworks/${i}`, issues);
-      if (p) approvedNetworks.push(p);
+  if (Array.isArray(o.approvedNetworks)) {
+    o.approvedNetworks.forEach((n, i) => {
+      const net = typeof n === 'string' ? parseNetwork(n, `${where}/approvedNetworks/${i}`, issues) : undefined;
+      if (net) approvedNetworks.push(net);
     });
   }
-  const partSizeMb = numberField(o, 'partSizeMb', where, 8, MIN_PART_BYTES / 1048576, MAX_PART_BYTES / 1048576, issues);
-  const concurrency = numberField(o, 'concurrency', where, 4, 1, 16, issues);
-  if (!Number.isInteger(concurrency)) issues.push({ where: `${where}/concurrency`, message: 'must be an integer' });
-  let forcePathStyle = true;
-  if (o.forcePathStyle !== undefined) {
-    if (typeof o.forcePathStyle !== 'boolean') issues.push({ where: `${where}/forcePathStyle`, message: 'must be true or false' });
-    else forcePathStyle = o.forcePathStyle;
+  if (typeof o.retryInitialMs === 'number' || typeof o.retryMaxMs === 'number') {
+    const initial = typeof o.retryInitialMs === 'number' ? o.retryInitialMs : P.retryInitialMs.default;
+    const max = typeof o.retryMaxMs === 'number' ? o.retryMaxMs : P.retryMaxMs.default;
+    if (max < initial) issues.push({ where: `${where}/retryMaxMs`, message: `must not be below retryInitialMs (${initial}) (got ${max})` });
   }
-  const retryInitialMs = numberField(o, 'retryInitialMs', where, 1000, 10, 600_000, issues);
-  const retryMaxMs = numberField(o, 'retryMaxMs', where, 60_000, 10, 3_600_000, issues);
-  if (retryMaxMs < retryInitialMs) issues.push({ where: `${where}/retryMaxMs`, message: 'must not be below retryInitialMs' });
-  const requestTimeoutMs = numberField(o, 'requestTimeoutMs', where, 60_000, 1000, 3_600_000, issues);
-  const nice = numberField(o, 'nice', where, 19, 0, 19, issues);
-  const networkPollS = numberField(o, 'networkPollS', where, 15, 1, 3600, issues);
 
-  if (issues.length > before || !endpoint || !bucket || !credentials) return undefined;
+  if (issues.length > before || !c || !credentials) return undefined;
   return {
-    endpoint, region, bucket, keyPrefix, credentials, credentialsSource, approvedNetworks,
-    partSizeBytes: Math.round(partSizeMb * 1048576), concurrency, forcePathStyle, retryInitialMs, retryMaxMs, requestTimeoutMs,
-    nice: Math.round(nice), networkPollS,
+    endpoint: c.endpoint, region: c.region, bucket: c.bucket, keyPrefix: c.keyPrefix.replace(/^\/+|\/+$/g, ''), credentials, credentialsSource,
+    approvedNetworks,
+    partSizeBytes: Math.round(c.partSizeMb * 1048576), concurrency: c.concurrency, forcePathStyle: c.forcePathStyle,
+    retryInitialMs: c.retryInitialMs, retryMaxMs: c.retryMaxMs, requestTimeoutMs: c.requestTimeoutMs,
+    nice: Math.round(c.nice), networkPollS: c.networkPollS,
   };
 }
 

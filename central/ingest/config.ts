@@ -1,13 +1,16 @@
 /**
- * The ingest service's config file (docs/central/ingest.example.json), parsed once at the edge:
- * every problem is reported together (ConfigError, exit 2), file paths are checked for
- * readability here so a typo is a start-up error, not a loop of failed verifications later.
+ * The ingest service's config file (docs/central/ingest.example.json), parsed once at the edge
+ * against central/ingest/ingest-config.schema.json: every problem is reported together
+ * (ConfigError, exit 2). Here: what a schema cannot say — the operator's credentials file, the
+ * result prefix outside the devices' prefix, file paths readable (a typo is a start-up error,
+ * not a loop of failed verifications later).
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError, type Issue } from '../../agent/lib/errors.js';
-import { numberField } from '../../agent/config/fields.js';
 import { readJsonConfig } from '../../agent/config/json-file.js';
+import { schemaCheck, objectOrEmpty } from '../../agent/config/schema.js';
+import { ingestConfigSchema, type IngestConfigFile } from '../../agent/generated/config-schemas.js';
 
 export interface IngestMqttConfig {
   /** mqtts://host:8883 (mutual TLS, certificate CN `ingest`). */
@@ -67,27 +70,15 @@ export interface IngestConfig {
   readonly metricsFile: string | undefined;
 }
 
-const TOP = ['mqtt', 's3', 'registryDir', 'commandKey', 'centralKey', 'workDir', 'workerId', 'rescanS', 'lookbackH', 'claimTtlS', 'confirmTtlS', 'concurrency', 'metricsFile'];
-const MQTT = ['url', 'ca', 'cert', 'key', 'topicRoot', 'shareGroup', 'clientId'];
-const S3 = ['endpoint', 'region', 'forcePathStyle', 'bucket', 'keyPrefix', 'resultPrefix', 'credentialsFile', 'accessKeyId', 'secretAccessKey', 'requestTimeoutMs'];
+type Checked = IngestConfigFile & {
+  mqtt: Required<Pick<IngestConfigFile['mqtt'], 'topicRoot' | 'shareGroup'>>;
+  s3: Required<Pick<IngestConfigFile['s3'], 'region' | 'forcePathStyle' | 'keyPrefix' | 'resultPrefix' | 'requestTimeoutMs'>>;
+} & Required<Pick<IngestConfigFile, 'workDir' | 'rescanS' | 'lookbackH' | 'claimTtlS' | 'confirmTtlS' | 'concurrency'>>;
+const check = schemaCheck<Checked>('ingestConfigValidate');
+const WORKER_ID = new RegExp(ingestConfigSchema.properties.workerId.pattern);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function str(o: Record<string, unknown>, k: string, where: string, issues: Issue[], required = false): string | undefined {
-  const v = o[k];
-  if (v === undefined) {
-    if (required) issues.push({ where: `${where}/${k}`, message: 'required' });
-    return undefined;
-  }
-  if (typeof v !== 'string' || v === '') {
-    issues.push({ where: `${where}/${k}`, message: `must be a non-empty string, got ${JSON.stringify(v)}` });
-    return undefined;
-  }
-  return v;
-}
-
-function readable(path: string | undefined, where: string, issues: Issue[]): void {
-  if (path === undefined) return;
+function readable(path: unknown, where: string, issues: Issue[]): void {
+  if (typeof path !== 'string' || path === '') return;
   try {
     accessSync(path, constants.R_OK);
   } catch (e) {
@@ -95,97 +86,69 @@ function readable(path: string | undefined, where: string, issues: Issue[]): voi
   }
 }
 
-function unknownKeys(o: Record<string, unknown>, known: string[], where: string, issues: Issue[]): void {
-  for (const k of Object.keys(o)) if (!known.includes(k)) issues.push({ where: `${where}/${k}`, message: `unknown field (known: ${known.join(', ')})` });
-}
-
 const trimSlashes = (s: string): string => s.replace(/^\/+|\/+$/g, '');
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The operator's file written by scripts/s3-setup.mjs (operator.json): credentials, and maybe endpoint, bucket, region. */
+function credentialsFrom(path: string, issues: Issue[]): Record<string, string | undefined> {
+  try {
+    const c = objectOrEmpty(JSON.parse(readFileSync(path, 'utf8')));
+    if (typeof c.accessKeyId !== 'string' || typeof c.secretAccessKey !== 'string') throw new Error('no accessKeyId/secretAccessKey in it');
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, endpoint: str(c.endpoint), bucket: str(c.bucket), region: str(c.region) };
+  } catch (e) {
+    issues.push({ where: '/s3/credentialsFile', message: `cannot use '${path}': ${(e as Error).message}` });
+    return {};
+  }
+}
 
 export function parseIngestConfig(value: unknown, source: string): IngestConfig {
   const issues: Issue[] = [];
-  const o = isObj(value) ? value : (issues.push({ where: '', message: 'must be a JSON object' }), {});
-  unknownKeys(o, TOP, '', issues);
-  const m = isObj(o.mqtt) ? o.mqtt : (issues.push({ where: '/mqtt', message: 'required object' }), {});
-  const s = isObj(o.s3) ? o.s3 : (issues.push({ where: '/s3', message: 'required object' }), {});
-  unknownKeys(m, MQTT, '/mqtt', issues);
-  unknownKeys(s, S3, '/s3', issues);
-
-  const url = str(m, 'url', '/mqtt', issues, true);
-  if (url && !/^(mqtts?|tls|ssl|wss?):\/\/[^/\s]+/.test(url)) issues.push({ where: '/mqtt/url', message: `'${url}' is not an MQTT URL` });
-  const ca = str(m, 'ca', '/mqtt', issues);
-  const cert = str(m, 'cert', '/mqtt', issues);
-  const key = str(m, 'key', '/mqtt', issues);
-  readable(ca, '/mqtt/ca', issues);
-  readable(cert, '/mqtt/cert', issues);
-  readable(key, '/mqtt/key', issues);
-  let topicRoot = str(m, 'topicRoot', '/mqtt', issues) ?? 'bodycam/v1/';
-  if (!topicRoot.endsWith('/')) topicRoot += '/';
-  if (/[+#]/.test(topicRoot)) issues.push({ where: '/mqtt/topicRoot', message: 'must not contain wildcards' });
-  const shareGroup = str(m, 'shareGroup', '/mqtt', issues) ?? 'ingest';
-  if (!/^[A-Za-z0-9_-]+$/.test(shareGroup)) issues.push({ where: '/mqtt/shareGroup', message: 'letters, digits, _ and - only' });
-  const workerId = str(o, 'workerId', '', issues) ?? hostname();
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(workerId)) issues.push({ where: '/workerId', message: `'${workerId}' must match [A-Za-z0-9._-]{1,64}` });
-
-  // Credentials: inline, or the operator's file written by scripts/s3-setup.mjs (operator.json).
-  let accessKeyId = str(s, 'accessKeyId', '/s3', issues);
-  let secretAccessKey = str(s, 'secretAccessKey', '/s3', issues);
-  let endpoint = str(s, 'endpoint', '/s3', issues);
-  let bucket = str(s, 'bucket', '/s3', issues);
-  let region = str(s, 'region', '/s3', issues);
-  const credentialsFile = str(s, 'credentialsFile', '/s3', issues);
-  if (credentialsFile) {
-    try {
-      const c = JSON.parse(readFileSync(credentialsFile, 'utf8')) as Record<string, unknown>;
-      if (typeof c.accessKeyId !== 'string' || typeof c.secretAccessKey !== 'string') throw new Error('no accessKeyId/secretAccessKey in it');
-      accessKeyId ??= c.accessKeyId;
-      secretAccessKey ??= c.secretAccessKey;
-      if (typeof c.endpoint === 'string') endpoint ??= c.endpoint;
-      if (typeof c.bucket === 'string') bucket ??= c.bucket;
-      if (typeof c.region === 'string') region ??= c.region;
-    } catch (e) {
-      issues.push({ where: '/s3/credentialsFile', message: `cannot use '${credentialsFile}': ${(e as Error).message}` });
-    }
-  }
-  if (!endpoint) issues.push({ where: '/s3/endpoint', message: 'required (or in credentialsFile)' });
-  if (!bucket) issues.push({ where: '/s3/bucket', message: 'required (or in credentialsFile)' });
-  if (!accessKeyId || !secretAccessKey) issues.push({ where: '/s3', message: 'credentials required: credentialsFile, or accessKeyId + secretAccessKey' });
-  if (s.forcePathStyle !== undefined && typeof s.forcePathStyle !== 'boolean') issues.push({ where: '/s3/forcePathStyle', message: 'must be true or false' });
-  const keyPrefix = trimSlashes(str(s, 'keyPrefix', '/s3', issues) ?? 'bodycam');
-  const resultPrefix = trimSlashes(str(s, 'resultPrefix', '/s3', issues) ?? 'ingest');
+  const c = check(value, '', issues);
+  // The rules between fields run even when the schema found something: every problem at once.
+  const o = objectOrEmpty(value);
+  const m = objectOrEmpty(o.mqtt);
+  const s = objectOrEmpty(o.s3);
+  for (const k of ['ca', 'cert', 'key'] as const) readable(m[k], `/mqtt/${k}`, issues);
+  for (const k of ['registryDir', 'commandKey', 'centralKey'] as const) readable(o[k], `/${k}`, issues);
+  const file = str(s.credentialsFile) ? credentialsFrom(s.credentialsFile as string, issues) : {};
+  // Inline values win over the operator's file.
+  const fromFile = (k: string): string | undefined => str(s[k]) ?? file[k];
+  if (!fromFile('endpoint')) issues.push({ where: '/s3/endpoint', message: 'required (or in credentialsFile)' });
+  if (!fromFile('bucket')) issues.push({ where: '/s3/bucket', message: 'required (or in credentialsFile)' });
+  if (!fromFile('accessKeyId') || !fromFile('secretAccessKey')) issues.push({ where: '/s3', message: 'credentials required: credentialsFile, or accessKeyId + secretAccessKey' });
+  const keyPrefix = trimSlashes(str(s.keyPrefix) ?? ingestConfigSchema.properties.s3.properties.keyPrefix.default);
+  const resultPrefix = trimSlashes(str(s.resultPrefix) ?? ingestConfigSchema.properties.s3.properties.resultPrefix.default);
   if (resultPrefix === keyPrefix || resultPrefix.startsWith(keyPrefix + '/')) {
-    issues.push({ where: '/s3/resultPrefix', message: `must lie outside keyPrefix '${keyPrefix}' (devices can write there)` });
+    issues.push({ where: '/s3/resultPrefix', message: `must lie outside keyPrefix '${keyPrefix}' (devices can write there) (got '${resultPrefix}')` });
   }
+  // The default worker id is the host name, which the schema never saw.
+  const workerId = c?.workerId ?? hostname();
+  if (c && !WORKER_ID.test(workerId)) issues.push({ where: '/workerId', message: `the host name '${workerId}' is no worker id: set workerId (${WORKER_ID.source})` });
+  if (!c || issues.length) throw new ConfigError(source, issues);
 
-  const registryDir = str(o, 'registryDir', '', issues, true);
-  readable(registryDir, '/registryDir', issues);
-  const commandKey = str(o, 'commandKey', '', issues, true);
-  readable(commandKey, '/commandKey', issues);
-  const centralKey = str(o, 'centralKey', '', issues);
-  readable(centralKey, '/centralKey', issues);
-  const workDir = str(o, 'workDir', '', issues) ?? '/var/lib/bodycam-ingest';
-  const metricsFile = str(o, 'metricsFile', '', issues);
-
-  const cfg: IngestConfig = {
-    mqtt: { url: url ?? '', ca, cert, key, topicRoot, shareGroup, clientId: str(m, 'clientId', '/mqtt', issues) ?? `bodycam-ingest-${workerId}` },
-    s3: {
-      endpoint: endpoint ?? '', region: region ?? 'default', forcePathStyle: (s.forcePathStyle as boolean | undefined) ?? true, bucket: bucket ?? '',
-      keyPrefix, resultPrefix, accessKeyId: accessKeyId ?? '', secretAccessKey: secretAccessKey ?? '',
-      requestTimeoutMs: numberField(s, 'requestTimeoutMs', '/s3', 60_000, 1000, 600_000, issues),
+  return {
+    mqtt: {
+      url: c.mqtt.url, ca: c.mqtt.ca, cert: c.mqtt.cert, key: c.mqtt.key,
+      topicRoot: c.mqtt.topicRoot.endsWith('/') ? c.mqtt.topicRoot : `${c.mqtt.topicRoot}/`,
+      shareGroup: c.mqtt.shareGroup, clientId: c.mqtt.clientId ?? `bodycam-ingest-${workerId}`,
     },
-    registryDir: registryDir ?? '',
-    commandKey: commandKey ?? '',
-    centralKey,
-    workDir,
+    s3: {
+      endpoint: fromFile('endpoint')!, region: str(s.region) ?? file.region ?? c.s3.region, forcePathStyle: c.s3.forcePathStyle, bucket: fromFile('bucket')!,
+      keyPrefix, resultPrefix, accessKeyId: fromFile('accessKeyId')!, secretAccessKey: fromFile('secretAccessKey')!,
+      requestTimeoutMs: c.s3.requestTimeoutMs,
+    },
+    registryDir: c.registryDir,
+    commandKey: c.commandKey,
+    centralKey: c.centralKey,
+    workDir: c.workDir,
     workerId,
-    rescanS: numberField(o, 'rescanS', '', 300, 1, 86400, issues),
-    lookbackH: numberField(o, 'lookbackH', '', 168, 1, 24 * 365, issues),
-    claimTtlS: numberField(o, 'claimTtlS', '', 900, 1, 86400, issues),
-    confirmTtlS: numberField(o, 'confirmTtlS', '', 86400, 60, 86400, issues),
-    concurrency: Math.round(numberField(o, 'concurrency', '', 4, 1, 64, issues)),
-    metricsFile,
+    rescanS: c.rescanS,
+    lookbackH: c.lookbackH,
+    claimTtlS: c.claimTtlS,
+    confirmTtlS: c.confirmTtlS,
+    concurrency: Math.round(c.concurrency),
+    metricsFile: c.metricsFile,
   };
-  if (issues.length) throw new ConfigError(source, issues);
-  return cfg;
 }
 
 export function loadIngestConfig(path: string): IngestConfig {

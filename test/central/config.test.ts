@@ -58,6 +58,28 @@ void test('a bad config reports every problem at once: unknown field, results in
   assert.deepEqual(err.issues.map((i) => i.where).sort(), ['/colour', '/commandKey', '/rescanS', '/s3/resultPrefix']);
 });
 
+void test('ingest config schema: bad type, out of range and unknown key each name their JSON pointer and what is allowed', () => {
+  const bad = example();
+  bad.concurrency = 'many';
+  bad.claimTtlS = 86401;
+  (bad.mqtt as Record<string, unknown>).qos = 1;
+  (bad.s3 as Record<string, unknown>).forcePathStyle = 'yes';
+  let err: unknown;
+  try {
+    parseIngestConfig(bad, 'ingest.json');
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ConfigError);
+  assert.deepEqual(err.issues.map((i) => `${i.where}: ${i.message}`).sort(), [
+    '/claimTtlS: must be <= 86400 (got 86401; range [1, 86400])',
+    '/concurrency: must be number (got "many")',
+    '/mqtt/qos: unknown key (allowed: url, ca, cert, key, topicRoot, shareGroup, clientId)',
+    '/s3/forcePathStyle: must be boolean (got "yes")',
+  ]);
+  assert.match(err.message, /^ingest\.json: 4 problem\(s\)/);
+});
+
 void test('bodycam central ingest with a bad config exits 2 naming the problem, before connecting anywhere', async () => {
   const p = join(dir, 'bad.json');
   writeFileSync(p, JSON.stringify({ mqtt: {}, s3: {} }));

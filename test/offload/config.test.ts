@@ -11,7 +11,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { parseAgentConfig } from '../../agent/config/agent-config.js';
 import { isConfigError } from '../../agent/lib/errors.js';
 import { sectionOf } from '../../agent/config/agent-config.js';
-import { parseOffloadConfig, ipToBigInt, type OffloadConfig } from '../../agent/offload/config.js';
+import { parseOffloadConfig, type OffloadConfig } from '../../agent/offload/config.js';
 import { approvedNetworkPresent } from '../../agent/offload/network.js';
 import { isShiftClosed } from '../../agent/offload/manifest.js';
 import { offloadExtension } from '../../agent/offload/extension.js';
@@ -62,6 +62,18 @@ void test('every problem in the section is reported, not only the first', () => 
   assert.ok(issues.some((i) => /cannot read credentials file/.test(i.message)));
 });
 
+void test('an invalid CIDR is a config error naming its pointer (net.BlockList judges it)', () => {
+  const issues: Issue[] = [];
+  assert.equal(parseOffloadConfig({ ...base, approvedNetworks: ['eth0', '10.0.0.0/33', 'fd00::/129', '300.1.2.3/8', 'eth 0', 7] }, '/offload', issues), undefined);
+  const got = issues.map((i) => `${i.where}: ${i.message}`);
+  assert.equal(got.length, 5, got.join('\n'));
+  assert.match(got.find((l) => l.startsWith('/offload/approvedNetworks/1:'))!, /'10\.0\.0\.0\/33' is not a valid CIDR: .*32/);
+  assert.match(got.find((l) => l.startsWith('/offload/approvedNetworks/2:'))!, /'fd00::\/129' is not a valid CIDR: .*128/);
+  assert.match(got.find((l) => l.startsWith('/offload/approvedNetworks/3:'))!, /'300\.1\.2\.3\/8' is not a valid CIDR/);
+  assert.match(got.find((l) => l.startsWith('/offload/approvedNetworks/4:'))!, /must match .* \(got "eth 0"\)/);
+  assert.match(got.find((l) => l.startsWith('/offload/approvedNetworks/5:'))!, /must be string \(got 7\)/);
+});
+
 void test('approved networks: CIDR (v4, v6, mapped) and interface names', () => {
   const issues: Issue[] = [];
   const o = parseOffloadConfig({ ...base, approvedNetworks: ['192.168.10.0/24', 'fd12:3456::/32', 'wlan0'] }, '/offload', issues)!;
@@ -73,8 +85,7 @@ void test('approved networks: CIDR (v4, v6, mapped) and interface names', () => 
   assert.equal(approvedNetworkPresent(o.approvedNetworks, { eth0: [iface('fd12:3457::5', 'IPv6')] }), false);
   assert.equal(approvedNetworkPresent(o.approvedNetworks, { wlan0: [iface('172.16.0.9', 'IPv4')] }), true);
   assert.equal(approvedNetworkPresent([], { wlan0: [iface('172.16.0.9', 'IPv4')] }), false, 'nothing approved: only the dock counts');
-  assert.equal(ipToBigInt('::ffff:10.0.0.1')!.value, (0xffffn << 32n) | 0x0a000001n);
-  assert.equal(ipToBigInt('1.2.3.4')!.value, 0x01020304n);
+  assert.equal(approvedNetworkPresent(o.approvedNetworks, { eth0: [iface('::ffff:192.168.10.5', 'IPv6')] }), true, 'an IPv4-mapped IPv6 address is in the IPv4 subnet');
 });
 
 void test('closed-shift detection: only a journal ending with shift_end (a signature may follow) counts', () => {

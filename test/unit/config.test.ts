@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAgentConfig } from '../../agent/config/agent-config.js';
 import { validateBoard, resolveBoard } from '../../agent/config/board.js';
-import { parsePolicy, DEFAULT_POLICY } from '../../agent/config/policy.js';
+import { parsePolicy, validatePolicy, DEFAULT_POLICY, POLICY_BOUNDS } from '../../agent/config/policy.js';
+import { SECTIONS } from '../../agent/config/sections.js';
+import { agentConfigSchema } from '../../agent/generated/config-schemas.js';
 import { ConfigError } from '../../agent/lib/errors.js';
 import { parseArgs } from '../../agent/cli/args.js';
 import { UsageError } from '../../agent/lib/errors.js';
@@ -33,13 +35,72 @@ test('a bad config lists every problem, not only the first', () => {
     parseAgentConfig({ policy: { personalNeedsMaxS: 3600, segmentS: 'two', bogus: 1, sensitiveSiteMaxS: -1 }, mystery: {}, deviceId: 'no spaces allowed' }, 'cfg.json'),
   );
   const text = issues.join('\n');
-  assert.match(text, /\/policy\/personalNeedsMaxS: 3600 is out of range \[5, 900\]/);
-  assert.match(text, /\/policy\/segmentS: must be a number/);
-  assert.match(text, /\/policy\/bogus: unknown policy field/);
-  assert.match(text, /\/policy\/sensitiveSiteMaxS: -1 is out of range/);
-  assert.match(text, /\/mystery: unknown section/);
-  assert.match(text, /\/deviceId: must be/);
+  assert.match(text, /\/policy\/personalNeedsMaxS: must be <= 900 \(got 3600; range \[5, 900\]\)/);
+  assert.match(text, /\/policy\/segmentS: must be number \(got "two"\)/);
+  assert.match(text, /\/policy\/bogus: unknown key \(allowed: shiftStartHoldS, /);
+  assert.match(text, /\/policy\/sensitiveSiteMaxS: must be >= 5 \(got -1; range \[5, 1800\]\)/);
+  assert.match(text, /\/mystery: unknown key \(allowed: \$schema, deviceId, policy, encryption, offload, mqtt, central, power\)/);
+  assert.match(text, /\/deviceId: must match/);
   assert.ok(issues.length >= 6);
+});
+
+test('policy defaults and bounds are exactly those before the schema (issue 19)', () => {
+  // The literal table policy.ts held before the defaults moved into policy.schema.json.
+  assert.deepEqual({ ...DEFAULT_POLICY }, {
+    shiftStartHoldS: 2, shiftEndHoldS: 3, shiftEndConfirmS: 5, doublePressS: 1, personalNeedsMaxS: 900, sensitiveSiteMaxS: 1800,
+    autoResumeWarningS: 60, segmentS: 2, heartbeatOnDutyS: 15, heartbeatOffDutyS: 60, signEverySegments: 15, encoderStallS: 6,
+    batteryLowPct: 15, batteryCriticalPct: 5, tempDegradeC: 70, tempCriticalC: 85, offloadBandwidthKbps: 0, expectedShiftH: 12,
+    storageFloorMb: 16, dutyDockStart: 0, dutyDockEnd: 0, dutyCentral: 1, dockDebounceS: 0.5, obstructionDetect: 1, obstructionOnsetS: 5,
+    obstructionClearS: 5, obstructionNagS: 30, coveredLumaMax: 24, coveredSpreadMax: 10, frozenDiffMax: 0.05, silentDbfsMax: -70,
+    pauseMaxPersonalNeeds: 10, pauseMaxSensitiveSite: 10, pauseMaxTotalS: 14400, pauseMinRecordingS: 0, pauseMinRecordingAfterAutoS: 300,
+    locationIntervalS: 10, locationMinMoveM: 10,
+  });
+  assert.ok(Object.isFrozen(DEFAULT_POLICY));
+  assert.deepEqual(POLICY_BOUNDS.personalNeedsMaxS, [5, 900]);
+  assert.deepEqual(POLICY_BOUNDS.pauseMinRecordingAfterAutoS, [300, 3600]);
+  assert.deepEqual(POLICY_BOUNDS.dutyCentral, [0, 1]);
+  assert.deepEqual(parsePolicy({}, '/policy'), { policy: { ...DEFAULT_POLICY }, issues: [] }, 'the defaults pass their own schema and rules');
+});
+
+/** `where: message` lines of a ConfigError thrown by fn. */
+const lines = (fn: () => unknown): string[] => issuesOf(fn);
+
+test('agent config schema: bad type, out of range and unknown key each name their JSON pointer', () => {
+  const issues = lines(() => parseAgentConfig({ deviceId: 7, power: { intervalS: 9999 }, mqtt: { url: 'mqtt://b:1883', keepaliveS: 'long', nosuch: 1 }, central: { maxTtlS: 1 } }, 'agent.json'));
+  assert.deepEqual(issues.sort(), [
+    '/central/maxTtlS: must be >= 10 (got 1; range [10, 604800])',
+    '/deviceId: must be string (got 7)',
+    '/mqtt/keepaliveS: must be number (got "long")',
+    '/mqtt/nosuch: unknown key (allowed: url, ca, cert, key, servername, topicPrefix, clientId, username, password, protocolVersion, keepaliveS, sessionExpiryS, outboxMaxBytes, inflight, eventTypes, reconnectMinMs, reconnectMaxMs, connectTimeoutMs)',
+    '/power/intervalS: must be <= 300 (got 9999; range [0.2, 300])',
+  ]);
+  try {
+    parseAgentConfig({ policy: { personalNeedsMaxS: 99999 } }, 'agent.json');
+    assert.fail('must throw');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /^agent\.json: 1 problem\(s\)\n {2}- \/policy\/personalNeedsMaxS: must be <= 900 \(got 99999; range \[5, 900\]\)$/);
+  }
+  // An enum names its allowed values.
+  assert.deepEqual(lines(() => parseAgentConfig({ mqtt: { url: 'mqtt://b', protocolVersion: 3 } }, 'agent.json')), ['/mqtt/protocolVersion: must be one of 4, 5 (got 3)']);
+  // The schema lists exactly the registered sections.
+  assert.deepEqual(Object.keys(agentConfigSchema.properties).sort(), ['$schema', 'deviceId', 'policy', ...SECTIONS.map((s) => s.name)].sort());
+});
+
+test('policy schema (validatePolicy, also for central sign): bad type, out of range, unknown key, cross-field rules', () => {
+  const { issues } = validatePolicy({ segmentS: '2', personalNeedsMaxS: 99999, dutyCentral: 0.5, nosuch: 1, tempDegradeC: 90, tempCriticalC: 80 });
+  assert.deepEqual(issues.map((i) => `${i.where}: ${i.message}`).sort(), [
+    '/dutyCentral: must be one of 0, 1 (got 0.5)',
+    '/nosuch: unknown key (allowed: shiftStartHoldS, shiftEndHoldS, shiftEndConfirmS, doublePressS, personalNeedsMaxS, sensitiveSiteMaxS, autoResumeWarningS, segmentS, heartbeatOnDutyS, heartbeatOffDutyS, signEverySegments, encoderStallS, batteryLowPct, batteryCriticalPct, tempDegradeC, tempCriticalC, offloadBandwidthKbps, expectedShiftH, storageFloorMb, dutyDockStart, dutyDockEnd, dutyCentral, dockDebounceS, obstructionDetect, obstructionOnsetS, obstructionClearS, obstructionNagS, coveredLumaMax, coveredSpreadMax, frozenDiffMax, silentDbfsMax, pauseMaxPersonalNeeds, pauseMaxSensitiveSite, pauseMaxTotalS, pauseMinRecordingS, pauseMinRecordingAfterAutoS, locationIntervalS, locationMinMoveM)',
+    '/personalNeedsMaxS: must be <= 900 (got 99999; range [5, 900])',
+    '/segmentS: must be number (got "2")',
+    '/tempDegradeC: must be below tempCriticalC (80) (got 90)',
+  ]);
+  assert.deepEqual(validatePolicy('fast').issues, [{ where: '/', message: 'must be object (got "fast")' }]);
+  assert.deepEqual(validatePolicy({ personalNeedsMaxS: 600 }).issues, []);
+  // A value JSON cannot carry still cannot slip past the bounds (set_policy values come from protobuf).
+  assert.equal(validatePolicy({ segmentS: Number.NaN }).issues.length, 1);
+  assert.equal(validatePolicy({ segmentS: Number.POSITIVE_INFINITY }).issues.length, 1);
 });
 
 test('a pause maximum above SPEC’s cannot be configured (a wearer gains nothing from policy)', () => {

@@ -75,7 +75,7 @@ void test('a policy.json with an out-of-bounds value is ignored whole, and the l
   assert.equal(new PolicyStore(dir).load(DEFAULT_POLICY), undefined);
   const err = logged.find((l) => l.level === 'error' && l.ns === 'policy');
   assert.match(String(err?.msg), /persisted policy invalid/);
-  assert.match(JSON.stringify(err?.issues), /\/policy\/personalNeedsMaxS: 7200 is out of range/);
+  assert.match(JSON.stringify(err?.issues), /\/policy\/personalNeedsMaxS: must be <= 900 \(got 7200; range \[5, 900\]\)/);
 });
 
 void test('a policy.json without source/at or policy, or that is not an object, is ignored with an error log', () => {
