@@ -50,3 +50,27 @@ test('usage errors exit 2; no agent is exit 1 with a hint', async () => {
   assert.equal(r5.code, 2);
   assert.match(r5.stderr, /--board is required/);
 });
+
+test('central sign refuses a set_policy the camera would refuse: the key and its allowed range named, exit 2, nothing written', async () => {
+  const d = tempDataDir();
+  dirs.push(d);
+  assert.equal((await runCli(['central', 'keygen', '--out', d])).code, 0);
+  const key = join(d, 'central-cmd.key.pem');
+  const out = join(d, 'policy.cmd');
+  const sign = (...sets: string[]): ReturnType<typeof runCli> =>
+    runCli(['central', 'sign', '--key', key, '--device', 'cam-1', '--type', 'set_policy', ...sets.flatMap((s) => ['--set', s]), '--out', out]);
+  const r1 = await sign('personalNeedsMaxS=99999');
+  assert.equal(r1.code, 2, r1.stderr);
+  assert.match(r1.stderr, /--set personalNeedsMaxS=99999: 99999 is out of range \[5, 900\]/);
+  const r2 = await sign('nosuch=1', 'segmentS=4');
+  assert.equal(r2.code, 2, r2.stderr);
+  assert.match(r2.stderr, /--set nosuch=1: unknown policy field \(known: shiftStartHoldS, /);
+  assert.doesNotMatch(r2.stderr, /--set segmentS/, "a valid field is not reported");
+  const r3 = await sign('batteryLowPct=10', 'batteryCriticalPct=20');
+  assert.equal(r3.code, 2, r3.stderr);
+  assert.match(r3.stderr, /--set batteryCriticalPct=20: must be below batteryLowPct/);
+  assert.equal(existsSync(out), false, 'nothing signed');
+  const ok = await sign('personalNeedsMaxS=600');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(existsSync(out));
+});
