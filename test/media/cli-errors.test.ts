@@ -33,7 +33,7 @@ test('bad board and unparsable JSON are clear errors with exit 2', async () => {
   assert.match(r2.stderr, /not valid JSON/);
 });
 
-test('usage errors exit 2; no agent is exit 1 with a hint', async () => {
+test('usage errors exit 2; no agent is exit 3 with a hint, for every command that needs one', async () => {
   const d = tempDataDir();
   dirs.push(d);
   const r1 = await runCli(['press', 'volume', '--data-dir', d]);
@@ -41,9 +41,11 @@ test('usage errors exit 2; no agent is exit 1 with a hint', async () => {
   assert.match(r1.stderr, /button must be 'shift' or 'privacy'/);
   const r2 = await runCli(['press', 'shift', '--hold', 'long', '--data-dir', d]);
   assert.equal(r2.code, 2);
-  const r3 = await runCli(['status', '--data-dir', d]);
-  assert.equal(r3.code, 1);
-  assert.match(r3.stderr, /no agent answers/);
+  for (const args of [['status'], ['press', 'shift'], ['offload'], ['sim'], ['command', '--file', '-']]) {
+    const r3 = await runCli([...args, '--data-dir', d], { input: 'AAAA' });
+    assert.equal(r3.code, 3, `${args.join(' ')}: ${r3.stderr}`);
+    assert.match(r3.stderr, /no agent answers on .*control\.sock .*is 'bodycam agent' running/);
+  }
   const r4 = await runCli(['frobnicate']);
   assert.equal(r4.code, 2);
   const r5 = await runCli(['agent', '--data-dir', d]);
