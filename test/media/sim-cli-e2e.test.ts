@@ -58,6 +58,18 @@ test('bodycam sim: prints the world, docks, sets the battery, covers the lens (o
   assert.match(live.stdout, /^lens {6}frozen$/m);
   assert.match(live.stdout, /\(lens: applied to the running encoder\)/);
 
+  // The human status of the real agent: labelled lines, one clock line, no raw JSON.
+  const st = await runCli(['status', '--data-dir', agent.dataDir]);
+  assert.equal(st.code, 0, st.stderr);
+  for (const label of ['state', 'shift', 'pause', 'wearer', 'duty', 'battery', 'storage', 'docked', 'clock', 'faults']) {
+    assert.equal(st.stdout.split('\n').filter((l) => l.startsWith(`${label}  `)).length, 1, `one '${label}' line in:\n${st.stdout}`);
+  }
+  assert.match(st.stdout, /^state +RECORDING$/m);
+  assert.match(st.stdout, /^docked +yes$/m);
+  assert.doesNotMatch(st.stdout, /[{[]"|":/, 'no raw JSON');
+  const js = await runCli(['status', '--json', '--data-dir', agent.dataDir]);
+  assert.equal((JSON.parse(js.stdout) as { state: string }).state, 'RECORDING');
+
   const back = await sim('dock', 'off', 'lens', 'clear', 'mic', 'live');
   assert.equal(back.code, 0, back.stderr);
   await agent.waitFor((x) => x.docked === false, 20_000, 'undocked in status');
