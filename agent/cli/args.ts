@@ -33,12 +33,21 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S
   const flags: Record<string, unknown> = {};
   const positionals: string[] = [];
   const known = (): string => Object.keys(specs).map((k) => '--' + k).join(', ') || 'none';
+  let grouped = -1;
   for (const t of tokens) {
     if (t.kind === 'positional') {
       positionals.push(t.value);
       continue;
     }
     if (t.kind === 'option-terminator') continue;
+    // Only `-x` is a short flag, as before: `-450` (`bodycam sim current -450`) or `-ab` is one
+    // positional, not the short-flag group parseArgs splits it into (one token per letter).
+    const arg = argv[t.index]!;
+    if (!arg.startsWith('--') && !/^-[A-Za-z]$/.test(arg)) {
+      if (t.index !== grouped) positionals.push(arg);
+      grouped = t.index;
+      continue;
+    }
     const spec = Object.hasOwn(specs, t.name) ? specs[t.name] : undefined;
     if (!spec) throw new UsageError(t.rawName.startsWith('--') ? `${command}: unknown option '${t.rawName}' (known: ${known()})` : `${command}: unknown option '${t.rawName}'`);
     const name = t.name;

@@ -23,6 +23,10 @@ test('bodycam sim: prints the world, docks, sets the battery, covers the lens (o
   assert.match(first.stdout, /^dock {6}off \(undocked\)$/m, 'the sim dock starts undocked');
   assert.match(first.stdout, /^lens {6}clear$/m);
 
+  const neg = await sim('current', '-600', '--json');
+  assert.equal(neg.code, 0, neg.stderr);
+  assert.equal((JSON.parse(neg.stdout) as { sim: SimState }).sim.currentMa, -600, 'a negative value is a value, not a flag');
+
   const r = await sim('dock', 'on', 'battery', '40');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^dock {6}on \(docked\)$/m);

@@ -17,6 +17,7 @@ test('flags, inline values, repeats, short flags and -- parse as before', () => 
   assert.deepEqual(parseArgs(['--set', 'a=1', '--set=b=2'], spec, 'x').flags, { set: ['a=1', 'b=2'] });
   assert.deepEqual(parseArgs(['--data-dir', '-', 'a', '--', '--json', 'b'], spec, 'x'), { flags: { 'data-dir': '-' }, positionals: ['a', '--json', 'b'] });
   assert.deepEqual(parseArgs(['--hold', '-1'], spec, 'x').flags, { hold: -1 });
+  assert.deepEqual(parseArgs(['current', '-450', '-ab', '-j', '-'], spec, 'x'), { flags: { json: true }, positionals: ['current', '-450', '-ab', '-'] }, 'only -x is a short flag');
 });
 
 test('every bad flag is a UsageError naming it', () => {
