@@ -63,10 +63,11 @@ test('central sign refuses a set_policy the camera would refuse: the key and its
     runCli(['central', 'sign', '--key', key, '--device', 'cam-1', '--type', 'set_policy', ...sets.flatMap((s) => ['--set', s]), '--out', out]);
   const r1 = await sign('personalNeedsMaxS=99999');
   assert.equal(r1.code, 2, r1.stderr);
-  assert.match(r1.stderr, /--set personalNeedsMaxS=99999: 99999 is out of range \[5, 900\]/);
+  // The wording is parsePolicy's (hand-written today, ajv's under a schema): the key and the range are what matter.
+  assert.match(r1.stderr, /--set personalNeedsMaxS=99999: .*99999.*\[5, 900\]/);
   const r2 = await sign('nosuch=1', 'segmentS=4');
   assert.equal(r2.code, 2, r2.stderr);
-  assert.match(r2.stderr, /--set nosuch=1: unknown policy field \(known: shiftStartHoldS, /);
+  assert.match(r2.stderr, /--set nosuch=1: unknown .*shiftStartHoldS, /);
   assert.doesNotMatch(r2.stderr, /--set segmentS/, "a valid field is not reported");
   const r3 = await sign('batteryLowPct=10', 'batteryCriticalPct=20');
   assert.equal(r3.code, 2, r3.stderr);

@@ -109,9 +109,10 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, root = 'body
 function refuseInvalidPolicy(values: Record<string, number>): void {
   const where = '/set_policy';
   const { issues } = parsePolicy(values, where);
-  const fieldOf = (i: { where: string }): string => i.where.slice(where.length + 1);
-  const setting = (f: string): string => (Object.hasOwn(values, f) ? `--set ${f}=${values[f]}` : f);
-  const fatal = issues.filter((i) => Object.hasOwn(values, fieldOf(i)));
+  const fieldOf = (i: { where: string }): string => i.where.slice(where.length + 1).split('/')[0]!;
+  const setting = (f: string): string => (Object.hasOwn(values, f) ? `--set ${f}=${values[f]}` : f || 'set_policy');
+  // An issue with no field (the values as a whole) is refused on every camera too.
+  const fatal = issues.filter((i) => fieldOf(i) === '' || Object.hasOwn(values, fieldOf(i)));
   for (const i of issues) if (!fatal.includes(i)) console.error(`central sign: warning: a camera on the default policy would refuse this: ${fieldOf(i)} ${i.message} (signed anyway: the camera's own policy decides)`);
   if (fatal.length) {
     throw new UsageError(`central sign: the camera would refuse this set_policy:\n${fatal.map((i) => `  ${setting(fieldOf(i))}: ${i.message}`).join('\n')}`);
