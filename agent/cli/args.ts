@@ -1,7 +1,10 @@
 /**
- * A small typed argument parser: declared flags only, every unknown or malformed flag is a
- * UsageError (exit 2) naming it. No dependency: the CLI must start fast on a small board.
+ * Typed flags on node's `util.parseArgs`: declared flags only, every unknown or malformed flag is
+ * a UsageError (exit 2) naming it. parseArgs tokenizes; the checks below keep the messages ours
+ * (its strict-mode errors carry the flag only inside their message text) and add what it lacks:
+ * number flags, a value that is another flag, a single-valued flag given twice.
  */
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../lib/errors.js';
 
 export type FlagSpec = { type: 'string' | 'number' | 'boolean'; short?: string; multiple?: boolean; help?: string };
@@ -16,45 +19,52 @@ export interface Parsed<S extends FlagSpecs> {
   positionals: string[];
 }
 
+type NodeOptions = NonNullable<ParseArgsConfig['options']>;
+
 export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S, command: string): Parsed<S> {
+  const options: NodeOptions = {};
+  for (const [name, s] of Object.entries(specs)) {
+    // Numbers travel as strings and are checked below: parseArgs knows only string and boolean.
+    options[name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}), ...(s.multiple ? { multiple: true } : {}) };
+  }
+  // Not strict: an unknown flag becomes a token we reject with our own message, and a missing or
+  // flag-like value is ours to judge (strict mode would call `--file --json` ambiguous, in words only).
+  const { tokens } = nodeParseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags: Record<string, unknown> = {};
   const positionals: string[] = [];
-  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([k, s]) => [s.short!, k]));
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    let name: string | undefined;
-    let inline: string | undefined;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      inline = eq > 0 ? a.slice(eq + 1) : undefined;
-    } else if (/^-[A-Za-z]$/.test(a)) {
-      name = byShort.get(a.slice(1));
-      if (!name) throw new UsageError(`${command}: unknown option '${a}'`);
-    } else {
-      positionals.push(a);
+  const known = (): string => Object.keys(specs).map((k) => '--' + k).join(', ') || 'none';
+  let grouped = -1;
+  for (const t of tokens) {
+    if (t.kind === 'positional') {
+      positionals.push(t.value);
       continue;
     }
-    const spec = specs[name];
-    if (!spec) throw new UsageError(`${command}: unknown option '--${name}' (known: ${Object.keys(specs).map((k) => '--' + k).join(', ') || 'none'})`);
+    if (t.kind === 'option-terminator') continue;
+    // Only `-x` is a short flag, as before: `-450` (`bodycam sim current -450`) or `-ab` is one
+    // positional, not the short-flag group parseArgs splits it into (one token per letter).
+    const arg = argv[t.index]!;
+    if (!arg.startsWith('--') && !/^-[A-Za-z]$/.test(arg)) {
+      if (t.index !== grouped) positionals.push(arg);
+      grouped = t.index;
+      continue;
+    }
+    const spec = Object.hasOwn(specs, t.name) ? specs[t.name] : undefined;
+    if (!spec) throw new UsageError(t.rawName.startsWith('--') ? `${command}: unknown option '${t.rawName}' (known: ${known()})` : `${command}: unknown option '${t.rawName}'`);
+    const name = t.name;
     if (spec.type === 'boolean') {
-      if (inline !== undefined) throw new UsageError(`${command}: --${name} takes no value`);
+      if (t.inlineValue) throw new UsageError(`${command}: --${name} takes no value`);
       flags[name] = true;
       continue;
     }
-    const raw = inline ?? argv[++i];
-    if (raw === undefined || (inline === undefined && raw.startsWith('--'))) throw new UsageError(`${command}: --${name} needs a value`);
+    const raw = t.value;
+    if (raw === undefined || (!t.inlineValue && raw.startsWith('--'))) throw new UsageError(`${command}: --${name} needs a value`);
     let v: unknown = raw;
     if (spec.type === 'number') {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${command}: --${name} must be a number, got '${raw}'`);
       v = n;
     }
-    if (spec.multiple) flags[name] = [...((flags[name] as unknown[]) ?? []), v];
+    if (spec.multiple) flags[name] = [...((flags[name] as unknown[] | undefined) ?? []), v];
     else if (name in flags) throw new UsageError(`${command}: --${name} given twice`);
     else flags[name] = v;
   }

@@ -1,5 +1,5 @@
 /**
- * Board configs: JSON validated against board-configs/schema.json (every error listed), plus the
+ * Board configs: JSON validated against board-configs/schema/board.schema.json (every error listed), plus the
  * cross-field rules a schema cannot say well. Parsed once at the edge into a typed BoardConfig.
  */
 import { existsSync } from 'node:fs';

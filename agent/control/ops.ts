@@ -56,7 +56,7 @@ const SIM_ENUMS: Readonly<Partial<Record<keyof SimState, readonly string[]>>> = 
 
 async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{ sim: SimState; scene?: Record<string, string> }> {
   const sim = d.hal().sim;
-  if (!sim) throw new BodycamError('USAGE', `board '${d.boardName}' simulates nothing`);
+  if (!sim) throw new BodycamError('USAGE', `board '${d.boardName}' simulates no devices: the sim world exists only on boards with sim backends (e.g. --board sim)`);
   const set = req.set;
   if (typeof set !== 'object' || set === null) throw new BodycamError('USAGE', 'sim needs "set": {...}');
   const allowed: Partial<Record<keyof SimState, 'number' | 'boolean'>> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean', gnssFix: 'boolean' };

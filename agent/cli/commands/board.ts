@@ -60,7 +60,7 @@ export const boardCommand: Command = {
     }
     if (sub === 'list') {
       if (positionals.length) throw new UsageError('board list takes no arguments');
-      const names = readdirSync(BOARD_DIR).filter((f) => f.endsWith('.json') && f !== 'schema.json').sort();
+      const names = readdirSync(BOARD_DIR).filter((f) => f.endsWith('.json')).sort();
       const rows = names.map((f) => {
         try {
           const { board } = resolveBoard(join(BOARD_DIR, f));

@@ -16,6 +16,7 @@ import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
+import { parsePolicy } from '../../config/policy.js';
 import { INGEST_USAGE, ingest } from './central-ingest.js';
 
 const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest> [options]
@@ -25,7 +26,9 @@ const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest> [option
       DIR/central-cmd.pub.pem (configure on cameras: "central": {"commandPublicKey": PATH}).
   sign    --key KEY (--device ID | --group TEAM) --type TYPE [fields] [--ttl SECONDS] --out FILE|-
       TYPE and its fields:
-        set_policy      --set NAME=VALUE (repeatable), e.g. --set personalNeedsMaxS=600
+        set_policy      --set NAME=VALUE (repeatable), e.g. --set personalNeedsMaxS=600;
+                        checked as the camera checks it (known names, allowed ranges) before
+                        signing: a value every camera would refuse is exit 2, nothing signed
         legal_hold      --shift ID (--on | --off) [--reference TEXT]
         request_offload [--shift ID]
         identify        [--seconds N] (default 10)
@@ -96,6 +99,26 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, root = 'body
   }
 }
 
+/**
+ * The camera checks a set_policy with parsePolicy over its current policy and refuses the whole
+ * command on any issue; central runs the same check over the default policy before signing.
+ * An issue at a field the command sets (unknown name, out of range, a rule between two fields
+ * both set) is refused on every camera: a usage error. One at a field it does not set (e.g.
+ * batteryLowPct below the default batteryCriticalPct) depends on the camera's policy: a warning.
+ */
+function refuseInvalidPolicy(values: Record<string, number>): void {
+  const where = '/set_policy';
+  const { issues } = parsePolicy(values, where);
+  const fieldOf = (i: { where: string }): string => i.where.slice(where.length + 1).split('/')[0]!;
+  const setting = (f: string): string => (Object.hasOwn(values, f) ? `--set ${f}=${values[f]}` : f || 'set_policy');
+  // An issue with no field (the values as a whole) is refused on every camera too.
+  const fatal = issues.filter((i) => fieldOf(i) === '' || Object.hasOwn(values, fieldOf(i)));
+  for (const i of issues) if (!fatal.includes(i)) console.error(`central sign: warning: a camera on the default policy would refuse this: ${fieldOf(i)} ${i.message} (signed anyway: the camera's own policy decides)`);
+  if (fatal.length) {
+    throw new UsageError(`central sign: the camera would refuse this set_policy:\n${fatal.map((i) => `  ${setting(fieldOf(i))}: ${i.message}`).join('\n')}`);
+  }
+}
+
 function parseAction(type: string, f: Record<string, unknown>): Action {
   const need = (k: string): string => {
     const v = f[k];
@@ -113,6 +136,7 @@ function parseAction(type: string, f: Record<string, unknown>): Action {
         if (!m || !Number.isFinite(n)) throw new UsageError(`central sign: --set '${s}' must be NAME=NUMBER`);
         values[m[1]!] = n;
       }
+      refuseInvalidPolicy(values);
       return { type: 'set_policy', values };
     }
     case 'legal_hold':

@@ -14,6 +14,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'agent', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'status', load: async () => (await import('./status.js')).statusCommand },
   { name: 'press', load: async () => (await import('./press.js')).pressCommand },
+  { name: 'sim', load: async () => (await import('./sim.js')).simCommand },
   { name: 'offload', load: async () => (await import('./offload.js')).offloadCommand },
   { name: 'selftest', load: async () => (await import('./selftest.js')).selftestCommand },
   { name: 'board', load: async () => (await import('./board.js')).boardCommand },
