@@ -146,7 +146,12 @@ test('the installed bodycam: --help and every command\'s --help exit 0 without a
   const help = bodycam('--help');
   assert.equal(help.status, 0, help.out);
   assert.doesNotMatch(help.out, CRASH);
-  const commands = help.out.split('\n').map((l) => /^ {2}(\S+)\s{2,}/.exec(l)?.[1]).filter((c): c is string => !!c);
+  // The lines under 'commands:' up to the next blank line (other lists, e.g. exit codes, follow).
+  const lines = help.out.split('\n');
+  const from = lines.indexOf('commands:') + 1;
+  const to = lines.indexOf('', from);
+  const commands = lines.slice(from, to < 0 ? undefined : to).map((l) => /^ {2}(\S+)\s{2,}/.exec(l)?.[1]).filter((c): c is string => !!c);
+  assert.ok(from > 0, help.out);
   assert.ok(commands.includes('agent') && commands.includes('central'), help.out);
   for (const c of commands) {
     const r = bodycam(c, '--help');
