@@ -18,6 +18,7 @@ import type { ShiftEvidence } from './evidence/shift-evidence.js';
 import type { RecordingPipeline } from './recording/pipeline.js';
 import type { FaultRegistry } from './faults/registry.js';
 import type { StorageGuard } from './storage/guard.js';
+import { wireClockSource, type ClockReport } from '../hal/clock/index.js';
 
 export interface StatusSources {
   readonly deviceId: string;
@@ -117,4 +118,9 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       ...(x.obstruction ? { obstruction: x.obstruction.status() } : {}),
     },
   };
+}
+
+/** The clock section of status: the wire source (gnss/ntp/rtc/none) beside the daemon behind it. */
+export function clockStatus(c: ClockReport | undefined): Record<string, unknown> | undefined {
+  return c ? { source: wireClockSource(c), synced: c.synced, daemon: c.source, rtc: c.rtc, offsetS: c.offsetS } : undefined;
 }
