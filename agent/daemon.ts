@@ -9,7 +9,9 @@
  *   recording/room.ts      the supervised encoder, obstruction detection, the storage guard
  *   evidence/shift-evidence  open / reopen / close a shift's journal and sealer; device journal
  *   extension-host.ts      extensions (agent/extensions.ts): loading, context, services
+ *   location/rooms.ts      the clock watch and the location room
  *   hal/lifecycle.ts       devices started and stopped in one order
+ *   parts.ts               the Room interface, the core every room is handed, the shared parts
  *   status-builder.ts      what status says, and when it is the truth
  *
  * Stop runs in two passes over the same list, both in reverse: `drain` (event sources go quiet,
@@ -18,7 +20,6 @@
  * OFFLINE — the control socket, outputs and devices, the journals). The instance lock and the
  * pre-flight checks are taken before the daemon is constructed (cli/commands/agent.ts).
  */
-import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from './lib/log.js';
 import { describe } from './lib/errors.js';
 import type { Fields, WrittenRecord } from './evidence/journal.js';
@@ -28,7 +29,7 @@ import { JournalReserve } from './evidence/journal-reserve.js';
 import type { JournalSigner } from './evidence/signer.js';
 import type { ShiftEvent } from './shift/machine.js';
 import { StateStore } from './shift/state-store.js';
-import { foldPauseRecord, pauseUseReport } from './shift/pause-budget.js';
+import { foldPauseRecord } from './shift/pause-budget.js';
 import { ShiftRunner } from './shift/runner.js';
 import { ShiftRestart } from './shift/restart.js';
 import { DutyRoom, GestureRoom } from './shift/inputs.js';
@@ -40,11 +41,10 @@ import { ControlServer } from './control/server.js';
 import { controlSocketPath } from './control/protocol.js';
 import { registerControlOps } from './control/ops.js';
 import { FaultRegistry } from './faults/registry.js';
-import { buildStatus, clockStatus } from './status-builder.js';
+import { agentStatus } from './status-builder.js';
 import type { StatusSnapshot } from './status.js';
-import { deviceIdentity } from './identity/device.js';
-import { ClockWatch } from './location/clock-watch.js';
-import { LocationRoom } from './location/room.js';
+import { deviceIdentity, readBootId } from './identity/device.js';
+import { clockRoom, locationRoom } from './location/rooms.js';
 import type { BoardConfig } from './config/board.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { Policy } from './config/policy.js';
@@ -56,14 +56,6 @@ export interface DaemonOptions {
   readonly dataDir: string;
   readonly board: BoardConfig;
   readonly config: AgentConfig;
-}
-
-function readBootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 export class Daemon {
@@ -142,6 +134,7 @@ export class Daemon {
           this.policy.journalLoaded();
           faults.attach({ journal, led: (on) => parts.feedback?.setFault(on), changed: () => this.statusChanged() });
         },
+        // Closed last (reverse order): the device journal's closing signature covers every record.
         stop: () => evidence.stop(),
       },
       // Reads what the last run left; its drain leaves the next run a clean stop.
@@ -164,28 +157,18 @@ export class Daemon {
       { name: 'recording', start: () => recording.start(), drain: () => recording.drain() },
       // Drained after every event source below has gone quiet, before the encoder stops.
       { name: 'runner', drain: () => runner.drain() },
-      {
-        name: 'clock',
-        start: () => {
-          parts.clockWatch = new ClockWatch({ clock: parts.hal!.clock, journal, serialize, changed: () => this.statusChanged(), stepped: () => parts.duty?.clockStepped(), log: log.child('clock') });
-          parts.clockWatch.start();
-        },
-        drain: () => parts.clockWatch?.stop(),
-      },
-      {
-        name: 'location',
-        start: () => {
-          const gnss = parts.hal!.gnss;
-          if (!gnss) return;
-          parts.location = new LocationRoom({ gnss, policy: () => this.policy.current, journal, onDuty: () => evidence.current !== undefined, log: log.child('location') });
-          parts.location.start();
-        },
-        drain: () => parts.location?.stop(),
-      },
+      clockRoom(core, serialize),
+      locationRoom(core),
       { name: 'gestures', start: () => gestures.start(), drain: () => gestures.drain() },
       { name: 'duty', start: () => duty.start(), drain: () => duty.drain() },
       // Duty triggers act only now that an open shift is resumed (a trigger on a stale OFF_DUTY would open a second shift).
-      { name: 'resume', start: async () => (await restart.resume(), duty.arm()) },
+      {
+        name: 'resume',
+        start: async () => {
+          await restart.resume();
+          duty.arm();
+        },
+      },
       {
         // Opens only once the shift is resumed (or its retry is scheduled, status FAULT): before
         // that, `status` would answer OFF_DUTY for a camera that is on duty.
@@ -232,30 +215,7 @@ export class Daemon {
   }
 
   status(): StatusSnapshot {
-    const { parts, core } = this;
-    const st = this.runner.state;
-    return buildStatus({
-      deviceId: core.deviceId,
-      board: core.board.name,
-      bootId: core.bootId,
-      startedAt: this.startedAt,
-      state: st,
-      owedEffects: this.runner.owed.length,
-      owedAttempts: this.runner.owedAttempts,
-      evidence: core.evidence,
-      pipeline: parts.pipeline,
-      faults: core.faults,
-      storage: parts.guard,
-      obstruction: parts.obstruction,
-      hal: parts.hal,
-      extensions: this.host.extensions,
-      battery: core.power.battery,
-      temperatureC: core.power.temperatureC,
-      duty: parts.duty?.status(),
-      pauseUse: 'shiftId' in st ? pauseUseReport(this.runner.pauseUsage, this.policy.current, st.name === 'PAUSED' ? st : null, Date.now()) : null,
-      ...(parts.location ? { location: parts.location.status() } : {}),
-      clock: clockStatus(parts.clockWatch?.report),
-    });
+    return agentStatus({ core: this.core, runner: this.runner, extensions: this.host.extensions, startedAt: this.startedAt });
   }
 
   private statusChanged(): void {

@@ -3,6 +3,7 @@
  * `unprovisioned-<hostname>`. Journals are signed only when the identity is the device's own: a
  * config that names another device must not sign in that identity's name.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadIdentity } from './identity.js';
 import { JournalSigner } from '../evidence/signer.js';
@@ -18,4 +19,13 @@ export function deviceIdentity(dataDir: string, config: AgentConfig, policy: Pol
   else if (identity.deviceId === deviceId) signer = new JournalSigner(identity, policy.signEverySegments);
   else log.warn('config deviceId differs from the provisioned identity: journals will not be signed', { config: deviceId, identity: identity.deviceId });
   return { deviceId, signer };
+}
+
+/** This boot's id: a restart on the same boot is an agent crash, on another one a power loss. */
+export function readBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
