@@ -177,7 +177,7 @@ function timelineSvg(r: VerifyReport): string {
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
     parts.push(`<line x1="${x(t).toFixed(1)}" y1="${axisY}" x2="${x(t).toFixed(1)}" y2="${axisY + 5}" stroke="#555"/><text x="${x(t).toFixed(1)}" y="${axisY + 18}" text-anchor="middle" class="tick">${hms(t)}</text>`);
   }
-  parts.push(`<text x="${LEFT - 8}" y="${axisY + 18}" text-anchor="end" class="tick">time (UTC)</text>`);
+  parts.push(`<text x="${LEFT - 30}" y="${axisY + 18}" text-anchor="end" class="tick">time (UTC)</text>`);
   parts.push('</svg>');
   return parts.join('');
 }
@@ -326,12 +326,12 @@ const findingsHeading = (findings: readonly Finding[], c: FindingCounts | undefi
 function pauseBudgetHtml(b: PauseBudgetReport): string {
   const lim = (v: number | null): string => (v === null ? '?' : String(v));
   const rows = Object.entries(b.reasons)
-    .map(([k, v]) => `<tr><td><i class="dot" style="background:${pauseColour(k)}"></i>${esc(k)}</td><td>${v.pauses} of ${lim(v.maxPauses)}</td><td>${fmtS(v.pausedS)}</td><td>${v.refused ? `<b>${v.refused}</b>` : '0'}</td></tr>`)
+    .map(([k, v]) => `<tr><td><i class="dot" style="background:${pauseColour(k)}"></i>${esc(plain(k))}</td><td>${v.pauses} of ${lim(v.maxPauses)}</td><td>${fmtS(v.pausedS)}</td><td>${v.refused ? `<b>${v.refused}</b>` : '0'}</td></tr>`)
     .join('');
   const items = (title: string, cls: string, list: PauseBudgetReport['refused']): string =>
     list.length
       ? `<p>${title}:</p><table class="${cls}"><tr><th>at</th><th>reason</th><th>budget</th><th>used / limit</th><th>journal line</th></tr>${list
-          .map((x) => `<tr><td>${esc(x.at)}</td><td>${esc(x.reason ?? '–')}</td><td><code>${esc(x.budget)}</code></td><td>${lim(x.used)} / ${lim(x.limit)}</td><td>${x.line}</td></tr>`)
+          .map((x) => `<tr><td>${esc(x.at)}</td><td>${esc(x.reason ? plain(x.reason) : '–')}</td><td><code>${esc(x.budget)}</code></td><td>${lim(x.used)} / ${lim(x.limit)}</td><td>${x.line}</td></tr>`)
           .join('')}</table>`
       : '';
   return `<h2>Pause budget</h2>

@@ -15,6 +15,7 @@ export const PLAIN: Readonly<Record<string, string>> = {
   agent_stopped: 'agent stopped',
   camera_lost: 'camera disconnected',
   storage_full: 'storage full',
+  encoder_restart: 'encoder restarted',
   // pause reasons
   PERSONAL_NEEDS: 'privacy pause (personal needs)',
   SENSITIVE_SITE: 'privacy pause (sensitive site)',
