@@ -348,3 +348,13 @@ void test('a segment record removed and the chain rebuilt: one segment_order fin
   assert.ok(order.length >= 2, JSON.stringify(r.json!.findings));
   assert.equal(order.filter((f) => f.causedBy === undefined).length, 1, 'one cause, the rest follow it');
 });
+
+void test('the pause record replaced by garbage: one cause; the hole, the unsigned records, the chain break and the resume without pause beneath it', () => {
+  const d = copy();
+  const raw = readFileSync(join(d, JOURNAL), 'utf8').split('\n');
+  const idx = raw.findIndex((l) => l.includes('"type":"pause"'));
+  raw[idx] = 'garbage';
+  writeFileSync(join(d, JOURNAL), raw.join('\n'));
+  const j = assertOneCount(d, { findings: 1, followOns: 4 });
+  assert.deepEqual(j.findings.map((f) => f.kind).sort(), ['chain_broken', 'coverage_hole', 'line_not_json', 'resume_without_pause', 'unsigned_tail']);
+});

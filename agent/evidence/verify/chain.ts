@@ -114,7 +114,12 @@ export function groupJournalFollowOns(chain: Chain, file: string, F: Findings): 
   if (chain.chainBrokenAt !== Infinity) {
     const cause = F.onLine(file, chain.chainBrokenAt + 1, LINE_DAMAGE);
     F.follow(F.list.find((x) => x.kind === 'no_valid_signature'), cause);
-    F.follow(F.list.find((x) => x.kind === 'unsigned_tail' && x.where === `${file}:${chain.chainBrokenAt + 1}`), cause);
+    // An unsigned tail that starts at the break, or that has signatures after the break (which
+    // cannot count), is unsigned because of the damage, not because the device stopped signing.
+    const tail = F.list.find((x) => x.kind === 'unsigned_tail');
+    const tailFrom = tail?.line ?? Infinity;
+    const signedAfterBreak = chain.recs.some((l) => l.rec.type === 'signature' && l.no - 1 > chain.chainBrokenAt);
+    if (tail && (tailFrom === chain.chainBrokenAt + 1 || (tailFrom <= chain.chainBrokenAt + 1 && signedAfterBreak))) F.follow(tail, cause);
   }
 }
 

@@ -370,7 +370,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       case 'resume':
         if (at !== undefined) {
           if (openPause) closePause(at);
-          else F.add('warning', 'note', 'resume_without_pause', where, 'resume without a preceding pause');
+          else {
+            const w = F.add('warning', 'note', 'resume_without_pause', where, 'resume without a preceding pause');
+            // The pause may have been on a damaged line since the last pause or resume.
+            const since = [...recs].reverse().find((x) => x.no < l.no && (x.rec.type === 'resume' || x.rec.type === 'pause'))?.no ?? 0;
+            const d = damaged.find((no) => no > since && no < l.no);
+            if (d !== undefined) F.follow(w, F.onLine(J, d));
+          }
         }
         break;
       case 'gap': {
