@@ -437,7 +437,7 @@ ${attentionBox(r)}
 ${r.duty ? `<p id="duty">Started by <b>${esc(plain(r.duty.startTrigger ?? '?'))}</b> · ended by <b>${esc(r.duty.endReason ? plain(r.duty.endReason) : 'not ended')}</b> · wearer <b>${r.duty.wearer ? esc(`${r.duty.wearer.name} (${r.duty.wearer.id})`) : 'unassigned'}</b></p>` : ''}
 <div id="timeline">${timelineSvg(r)}</div>
 <div id="legend">${legend(r)}</div>
-${(r.track ?? []).some((p) => p.lat !== null) ? `<h2>Track (${(r.track ?? []).length} location records)</h2>\n<div id="track">${trackSvg(r)}</div>` : ''}
+${(r.track ?? []).some((p) => p.lat !== null) ? `<h2>Track (${(r.track ?? []).length} location records)</h2>\n<div id="track">${trackSvg(r)}</div>\n<div id="track-legend"><span class="sw" data-mark="track"><i style="background:${PALETTE.track}"></i>path walked</span> <span class="sw" data-mark="track-lost"><i style="background:${PALETTE.trackLost}"></i>○ position fix lost here</span></div>` : ''}
 <h2>Where the shift's time went</h2>
 ${partsTable(r)}
 <h2>Totals</h2>
