@@ -14,7 +14,8 @@ import { isShiftClosed } from './manifest.js';
 import { loadManifest, loadReceipt, loadUploadState, type Receipt, type UploadState } from './state.js';
 import type { QueueEntry, ShiftOffloadState } from './types.js';
 
-export const SHIFT_ID = /^[A-Za-z0-9._-]{1,128}$/;
+export { SHIFT_ID } from '../evidence/shift-id.js';
+import { SHIFT_ID } from '../evidence/shift-id.js';
 
 /** Where the queue finds shifts: the data dir and the shift directory of an id. */
 export interface QueueHost {

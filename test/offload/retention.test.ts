@@ -18,6 +18,8 @@ import { Retention, confirmationMismatch, deletionDue, filesToDelete, malformedC
 import { loadReceipt, manifestPath, saveUploadState, type UploadState } from '../../agent/offload/state.js';
 import { shiftIdAt } from './fixtures.js';
 
+const S1 = '20261204T120000Z-cam-1';
+
 const tmp = mkdtempSync(join(tmpdir(), 'bodycam-offload-retention-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const log = createLogger('offload-test');
@@ -25,9 +27,10 @@ const H = 'a'.repeat(64);
 
 void test('confirmation checks: form, then the upload and the manifest central names', () => {
   assert.match(malformedConfirmation('../x', H)!, /invalid shift id/);
+  for (const bad of ['.', '..', 's1']) assert.match(malformedConfirmation(bad, H)!, /invalid shift id/, bad);
   assert.match(malformedConfirmation(7, H)!, /invalid shift id '7'/);
-  assert.match(malformedConfirmation('s1', 'abc')!, /64 hex/);
-  assert.equal(malformedConfirmation('s1', H.toUpperCase()), undefined, 'upper-case hex is fine (compared lower-cased)');
+  assert.match(malformedConfirmation(S1, 'abc')!, /64 hex/);
+  assert.equal(malformedConfirmation(S1, H.toUpperCase()), undefined, 'upper-case hex is fine (compared lower-cased)');
 
   const done = { manifestSha256: H, completedAt: 'then' } as UploadState;
   assert.match(confirmationMismatch('s1', H, undefined, done)!, /has not been offloaded/);
