@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import { createLogger, type Logger } from './lib/log.js';
 import { TypedEmitter } from './lib/typed-emitter.js';
 import { systemClock, type Timer } from './lib/clock.js';
+import { evidenceClock } from './lib/evidence-clock.js';
 import { Backoff } from './lib/backoff.js';
 import { describe } from './lib/errors.js';
 import type { Fields, JournalRecord, WrittenRecord } from './evidence/journal.js';
@@ -32,7 +33,7 @@ import { isJournalDamagedError } from './evidence/journal.js';
 import { findOpenShiftId } from './evidence/open-shift.js';
 import { JournalReserve } from './evidence/journal-reserve.js';
 import type { GapCause } from './evidence/sealer.js';
-import { transition, type Effect, type ShiftEvent, type ShiftState, type TimerName } from './shift/machine.js';
+import { shiftStateTimes, transition, type Effect, type ShiftEvent, type ShiftState, type TimerName } from './shift/machine.js';
 import { GestureRecogniser, type Gesture } from './shift/gestures.js';
 import { StateStore, type PersistedState } from './shift/state-store.js';
 import { Feedback } from './feedback.js';
@@ -178,7 +179,7 @@ export class Daemon {
     this.feedback = new Feedback(this.hal.outputs);
     if (this.faults.size) this.feedback.setFault(true);
     await this.startDevices(this.hal);
-    this.clockWatch = new ClockWatch({ clock: this.hal.clock, journal: (t, f) => void this.journal(t, f), serialize: (fn) => this.dispatchTask(fn), changed: () => this.statusChanged(), stepped: () => this.duty?.clockStepped(), log: this.log.child('clock') });
+    this.clockWatch = new ClockWatch({ clock: this.hal.clock, journal: (t, f) => void this.journal(t, f), serialize: (fn) => this.dispatchTask(fn), changed: () => this.statusChanged(), stepped: (ms) => this.clockStepped(ms), log: this.log.child('clock') });
     this.clockWatch.start();
     if (this.hal.gnss) {
       this.location = new LocationRoom({ gnss: this.hal.gnss, policy: () => this.policy, journal: (t, f) => void this.journal(t, f), onDuty: () => this.evidence.current !== undefined, log: this.log.child('location') });
@@ -284,7 +285,7 @@ export class Daemon {
     for (const t of this.timers.values()) t.cancel();
     await this.pipeline?.stop();
     this.obstruction?.stop();
-    await this.evidence.suspend(Date.now());
+    await this.evidence.suspend(evidenceClock.now());
     this.persist(true);
     this.evidence.deviceJournal.append('note', { what: 'agent_stopped' });
     for (const ext of [...this.extensions].reverse()) {
@@ -409,7 +410,7 @@ export class Daemon {
   }
 
   private async apply(e: ShiftEvent): Promise<void> {
-    const now = Date.now();
+    const now = evidenceClock.now();
     const t = transition(this.state, e, this.policy, now, () => this.newShiftId(now), this.pauseUsage);
     const before = this.state;
     this.state = t.state;
@@ -425,7 +426,7 @@ export class Daemon {
    * Carries out the owed effects in order. The first that fails stops the run: it stays owed
    * (persisted), the `transition` fault says which and why, and a paced retry follows.
    */
-  private async runOwed(now = Date.now()): Promise<void> {
+  private async runOwed(now = evidenceClock.now()): Promise<void> {
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.owedRetry = undefined;
     const hadOwed = this.owed.length > 0;
@@ -481,7 +482,7 @@ export class Daemon {
         // or the resume is stamped with), not from when this effect got the CPU: under load the
         // two differ by hundreds of ms, and that interval must be accounted for.
         if (eff.action === 'start') await this.pipeline!.begin(eff.reason === 'resume' ? 'resume' : 'start', now, 'encoder_start');
-        else await this.pipeline!.end(Date.now());
+        else await this.pipeline!.end(evidenceClock.now());
         return;
       case 'close_shift':
         await this.closeShift(eff.reason, now);
@@ -572,7 +573,7 @@ export class Daemon {
   /** The agent (re)started with a shift open: account for the interval and resume at once. */
   private async resumeAfterRestart(p: PersistedState): Promise<void> {
     const shift = p.shift as Exclude<ShiftState, { name: 'OFF_DUTY' }>;
-    const now = Date.now();
+    const now = evidenceClock.now();
     const cause: GapCause = p.clean ? 'agent_stopped' : p.bootId !== this.bootId ? 'power_loss' : 'agent_restart';
     let existing;
     // The pause budget is whatever the journal says was used (every record, not the restart's
@@ -652,6 +653,17 @@ export class Daemon {
     this.faults.set('journal_damaged', `shift ${shiftId}: ${message}; set aside as ${setAside} and closed as damaged; recording continues in shift ${'shiftId' in this.state ? this.state.shiftId : '?'}`);
   }
 
+  /**
+   * A wall-clock step was journaled and evidence time moved by `stepMs`: the journals, the
+   * sealer, the machine's instants and the duty window move with it (one timeline).
+   */
+  private clockStepped(stepMs: number): void {
+    this.evidence.clockStepped(stepMs);
+    this.state = shiftStateTimes(this.state, stepMs);
+    this.persist(false);
+    this.duty?.clockStepped();
+  }
+
   /** Journal records a transition decided before the restart but may not have written. */
   private async replayOwedRecords(owed: readonly Effect[]): Promise<void> {
     for (const eff of owed) {
@@ -713,7 +725,7 @@ export class Daemon {
       battery: this.battery,
       temperatureC: this.temperatureC,
       duty: this.duty?.status(),
-      pauseUse: 'shiftId' in this.state ? pauseUseReport(this.pauseUsage, this.policy, this.state.name === 'PAUSED' ? this.state : null, Date.now()) : null,
+      pauseUse: 'shiftId' in this.state ? pauseUseReport(this.pauseUsage, this.policy, this.state.name === 'PAUSED' ? this.state : null, evidenceClock.now()) : null,
       ...(this.location ? { location: this.location.status() } : {}),
       clock: clockStatus(this.clockWatch?.report),
     });
