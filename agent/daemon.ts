@@ -157,7 +157,11 @@ export class Daemon {
       { name: 'recording', start: () => recording.start(), drain: () => recording.drain() },
       // Drained after every event source below has gone quiet, before the encoder stops.
       { name: 'runner', drain: () => runner.drain() },
-      clockRoom(core, serialize),
+      clockRoom(core, serialize, (ms) => {
+        evidence.clockStepped(ms);
+        runner.clockStepped(ms);
+        parts.duty?.clockStepped();
+      }),
       locationRoom(core),
       { name: 'gestures', start: () => gestures.start(), drain: () => gestures.drain() },
       { name: 'duty', start: () => duty.start(), drain: () => duty.drain() },

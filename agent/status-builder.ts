@@ -22,6 +22,7 @@ import { wireClockSource, type ClockReport } from '../hal/clock/index.js';
 import { pauseUseReport } from './shift/pause-budget.js';
 import type { ShiftRunner } from './shift/runner.js';
 import type { Core } from './parts.js';
+import { evidenceClock } from './lib/evidence-clock.js';
 
 export interface StatusSources {
   readonly deviceId: string;
@@ -91,7 +92,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
     shiftId: 'shiftId' in st ? st.shiftId : null,
     shiftStartedAt: sh?.startedAt ?? null,
     pauseReason: st.name === 'PAUSED' ? st.reason : null,
-    pauseLeftS: st.name === 'PAUSED' ? Math.max(0, Math.round((st.until - Date.now()) / 1000)) : null,
+    pauseLeftS: st.name === 'PAUSED' ? Math.max(0, Math.round((st.until - evidenceClock.now()) / 1000)) : null,
     segments: sh?.sealer.segments ?? 0,
     bytes: sh?.sealer.bytes ?? 0,
     mediaS: Math.round((sh?.sealer.mediaS ?? 0) * 10) / 10,
@@ -157,7 +158,7 @@ export function agentStatus({ core, runner, extensions, startedAt }: AgentRooms)
     battery: core.power.battery,
     temperatureC: core.power.temperatureC,
     duty: parts.duty?.status(),
-    pauseUse: 'shiftId' in st ? pauseUseReport(runner.pauseUsage, core.policy(), st.name === 'PAUSED' ? st : null, Date.now()) : null,
+    pauseUse: 'shiftId' in st ? pauseUseReport(runner.pauseUsage, core.policy(), st.name === 'PAUSED' ? st : null, evidenceClock.now()) : null,
     ...(parts.location ? { location: parts.location.status() } : {}),
     clock: clockStatus(parts.clockWatch?.report),
   });

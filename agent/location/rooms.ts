@@ -7,11 +7,15 @@ import { ClockWatch } from './clock-watch.js';
 import { LocationRoom } from './room.js';
 import type { Core, Room } from '../parts.js';
 
-export function clockRoom(c: Core, serialize: (fn: () => Promise<void>) => Promise<void>): Room {
+/**
+ * `stepped`: a wall-clock step was journaled and evidence time moved by `stepMs` — the daemon moves
+ * every wall time it holds with it (journals, sealer, the machine's instants, the duty window).
+ */
+export function clockRoom(c: Core, serialize: (fn: () => Promise<void>) => Promise<void>, stepped: (stepMs: number) => void): Room {
   return {
     name: 'clock',
     start: () => {
-      c.parts.clockWatch = new ClockWatch({ clock: c.parts.hal!.clock, journal: (t, f) => void c.journal(t, f), serialize, changed: () => c.statusChanged(), stepped: () => c.parts.duty?.clockStepped(), log: c.log.child('clock') });
+      c.parts.clockWatch = new ClockWatch({ clock: c.parts.hal!.clock, journal: (t, f) => void c.journal(t, f), serialize, changed: () => c.statusChanged(), stepped, log: c.log.child('clock') });
       c.parts.clockWatch.start();
     },
     drain: () => c.parts.clockWatch?.stop(),

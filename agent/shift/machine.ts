@@ -209,3 +209,20 @@ function close(shiftId: string, reason: string, pre: Effect[] = []): Transition 
     ],
   };
 }
+
+/**
+ * Evidence time stepped by `stepMs` (a journaled wall-clock step): the state's wall-clock instants
+ * move with it, so a pause's `paused_s` and its deadline stay true on the new clock (durations are
+ * unchanged; the timers that end them run on the monotonic clock already).
+ */
+export function shiftStateTimes(s: ShiftState, stepMs: number): ShiftState {
+  const armed = (v: number | null): number | null => (v === null ? null : v + stepMs);
+  switch (s.name) {
+    case 'RECORDING':
+      return { ...s, endArmedUntil: armed(s.endArmedUntil) };
+    case 'PAUSED':
+      return { ...s, since: s.since + stepMs, until: s.until + stepMs, endArmedUntil: armed(s.endArmedUntil) };
+    default:
+      return s;
+  }
+}

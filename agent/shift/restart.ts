@@ -16,6 +16,7 @@ import { NO_PAUSES, foldPauseRecord } from './pause-budget.js';
 import type { PersistedState, StateStore } from './state-store.js';
 import type { ShiftRunner } from './runner.js';
 import type { Core } from '../parts.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 export class ShiftRestart {
   /** What the last run persisted (or the journals tell), read by start(); duty needs it before resume(). */
@@ -50,7 +51,7 @@ export class ShiftRestart {
 
   /** The last records of this run: the open shift suspended (not closed) and the state saved clean. */
   async drain(): Promise<void> {
-    await this.c.evidence.suspend(Date.now());
+    await this.c.evidence.suspend(evidenceClock.now());
     this.runner.persist(true);
     this.c.evidence.deviceJournal.append('note', { what: 'agent_stopped' });
   }
@@ -95,7 +96,7 @@ export class ShiftRestart {
     const { evidence, parts } = this.c;
     const r = this.runner;
     const shift = p.shift as Exclude<ShiftState, { name: 'OFF_DUTY' }>;
-    const now = Date.now();
+    const now = evidenceClock.now();
     const cause: GapCause = p.clean ? 'agent_stopped' : p.bootId !== this.c.bootId ? 'power_loss' : 'agent_restart';
     let existing;
     // The pause budget is whatever the journal says was used (every record, not the restart's

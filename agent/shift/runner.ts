@@ -16,11 +16,12 @@ import type { ShiftEvidence } from '../evidence/shift-evidence.js';
 import { ENCODER_FAULTS } from '../recording/pipeline.js';
 import { FIRMWARE_VERSION } from '../version.js';
 import { timeProvenance } from '../location/time-provenance.js';
-import { transition, type Effect, type ShiftEvent, type ShiftState, type TimerName } from './machine.js';
+import { shiftStateTimes, transition, type Effect, type ShiftEvent, type ShiftState, type TimerName } from './machine.js';
 import { NO_PAUSES, type PauseUsage } from './pause-budget.js';
 import type { StateStore } from './state-store.js';
 import type { Gesture } from './gestures.js';
 import type { Core } from '../parts.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 export class ShiftRunner {
   state: ShiftState = { name: 'OFF_DUTY' };
@@ -75,7 +76,7 @@ export class ShiftRunner {
   }
 
   async apply(e: ShiftEvent): Promise<void> {
-    const now = Date.now();
+    const now = evidenceClock.now();
     const t = transition(this.state, e, this.c.policy(), now, () => this.newShiftId(now), this.pauseUsage);
     const before = this.state;
     this.state = t.state;
@@ -91,7 +92,7 @@ export class ShiftRunner {
    * Carries out the owed effects in order. The first that fails stops the run: it stays owed
    * (persisted), the `transition` fault says which and why, and a paced retry follows.
    */
-  private async runOwed(now = Date.now()): Promise<void> {
+  private async runOwed(now = evidenceClock.now()): Promise<void> {
     if (this.owedRetry) clearTimeout(this.owedRetry);
     this.owedRetry = undefined;
     const hadOwed = this.owed.length > 0;
@@ -148,7 +149,7 @@ export class ShiftRunner {
         // or the resume is stamped with), not from when this effect got the CPU: under load the
         // two differ by hundreds of ms, and that interval must be accounted for.
         if (eff.action === 'start') await parts.pipeline!.begin(eff.reason === 'resume' ? 'resume' : 'start', now, 'encoder_start');
-        else await parts.pipeline!.end(Date.now());
+        else await parts.pipeline!.end(evidenceClock.now());
         return;
       case 'close_shift':
         await this.closeShift(eff.reason, now);
@@ -228,6 +229,15 @@ export class ShiftRunner {
     const held = parts.pipeline?.haltedFor ?? (below ? 'storage_full' : undefined);
     for (const f of ENCODER_FAULTS) if (f !== held) this.c.faults.clear(f);
     this.c.statusChanged();
+  }
+
+  /**
+   * Evidence time stepped (a journaled wall-clock step): the state's instants — a pause's start
+   * and deadline, an armed end — move with it, so `paused_s` and time left stay true.
+   */
+  clockStepped(stepMs: number): void {
+    this.state = shiftStateTimes(this.state, stepMs);
+    this.persist(false);
   }
 
   // ---------------------------------------------------------------- persistence

@@ -158,6 +158,10 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     frames: unknown;
     ok: boolean;
   }
+  // Clock steps journaled by the agent. Every time the agent wrote after a step's record — a
+  // record's `at`, a segment's or a gap's bounds — is on the clock after that step (evidence time:
+  // agent/lib/evidence-clock.ts); `alignAt` maps each back onto the shift's starting timebase.
+  const steps = clockSteps(recs);
   const segs: Seg[] = [];
   /** Segments whose file is gone or differs from its record: marked on the timeline. */
   const segProblem = new Map<Seg, 'altered' | 'missing'>();
@@ -181,8 +185,8 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     if (!m) problems.push(`file ${JSON.stringify(r.file)} is not seg-NNNNNN.ts[.enc]`);
     if (typeof r.sha256 !== 'string' || !HEX64.test(r.sha256)) problems.push('sha256 is not 64 hex digits');
     if (typeof r.bytes !== 'number' || !Number.isInteger(r.bytes) || r.bytes < 0) problems.push('bytes is not a size');
-    const start = parseTime(r.start);
-    const end = parseTime(r.end);
+    const start = alignAt(steps, l.no, parseTime(r.start));
+    const end = alignAt(steps, l.no, parseTime(r.end));
     if (start === undefined || end === undefined || end < start) problems.push('start/end are not an interval of RFC 3339 ms times');
     if (problems.length) F.tampered('segment_record', where, problems.join('; '));
     const expectNo = segs.length + 1 + skipped;
@@ -313,8 +317,6 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   const segOfLine = new Map(segs.map((x) => [x.line.no, x]));
   const timeline: TimelineItem[] = [];
   const t0 = lines[0]?.atMs;
-  // Clock steps journaled by the agent: later wall-clock times are mapped back onto the shift's timebase.
-  const steps = clockSteps(recs);
   const lastLine = [...recs].reverse().find((l) => l.atMs !== undefined);
   const lastAt = lastLine ? alignAt(steps, lastLine.no, lastLine.atMs) : undefined;
   // The shift ends when the end was decided (`shift_end.end`); the record itself is written after
@@ -450,7 +452,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       if (unsealed.length) timeline.push({ kind: 'unsealed', start: lastAt, end: lastAt + 2000, label: unsealed.join(', '), line: 0 });
     }
   }
-  const obstructions = obstructionIntervals(recs, t1);
+  const obstructions = obstructionIntervals(recs, t1, (line, ms) => alignAt(steps, line, ms));
   timeline.push(...obstructions.timeline);
   timeline.sort((a, b) => a.start - b.start || a.end - b.end);
 
