@@ -96,7 +96,7 @@ test-central: build
 # Real failures of the camera itself: full filesystems (tmpfs/loop mounts: needs root, as CI is),
 # lost state, failing effects, a second agent, a soak of SIGKILLs.
 test-faults: build
-	@$(DEPS) media
+	@$(DEPS) media faults
 	$(call run_stage,faults)
 test-hil hil: build
 	@$(DEPS) media hil
