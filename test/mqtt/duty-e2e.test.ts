@@ -12,44 +12,30 @@
  *   - `bodycam verify --json` shows the wearer and the triggers, heartbeats carry Heartbeat.duty,
  *     duty events (battery forecast) arrive at central as EVENT_KIND_DUTY.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, tempDataDir, cleanup, readJournal, runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { readJournal, runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
 import { buildCommand, signCommand, type Action } from '../../agent/commands/commands.js';
 import { pb, type CommandResult } from '../../agent/telemetry/proto.js';
-import { Observer, agentConfig, centralKeys, lightBoard, sleep, type CentralKeys } from './fixtures.js';
+import { Observer, mqttStage, agentConfig, sleep } from './fixtures.js';
 
 const DEV = 'cam-d1';
 const GROUP = 'team-a';
-let dir: string;
 let dataDir: string;
-let broker: Broker;
-let board: string;
-let keys: CentralKeys;
 let agent: AgentProc | undefined;
 let obs: Observer | undefined;
 
-before(async () => {
-  dir = tempDataDir('mqtt-duty-');
-  dataDir = join(dir, 'data');
-  broker = await startMosquitto(dir);
-  board = lightBoard(dir);
-  keys = centralKeys(dir);
-});
-after(async () => {
-  await agent?.kill('SIGKILL');
-  obs?.end();
-  await broker?.stop();
-  cleanup(dir);
+const stage = mqttStage('mqtt-duty-');
+before(() => {
+  dataDir = join(stage.dir, 'data');
 });
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const signed = (action: Action, o: { device?: string; group?: string; issuedAtMs?: number; ttlS?: number } = {}): Uint8Array =>
-  signCommand(buildCommand({ deviceId: o.device ?? (o.group ? '' : DEV), ...(o.group ? { groupId: o.group } : {}), action, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlS: o.ttlS ?? 120 }), keys.privatePem);
+  signCommand(buildCommand({ deviceId: o.device ?? (o.group ? '' : DEV), ...(o.group ? { groupId: o.group } : {}), action, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlS: o.ttlS ?? 120 }), stage.keys.privatePem);
 
 /** Publishes on cmd and waits for the result that names this payload. */
 async function send(payload: Uint8Array): Promise<CommandResult> {
@@ -61,7 +47,7 @@ async function send(payload: Uint8Array): Promise<CommandResult> {
 
 /** The dock path: a signed command file delivered with `bodycam command --file`. */
 async function dock(payload: Uint8Array, name: string): Promise<{ code: number | null; stdout: string }> {
-  const file = join(dir, `${name}.cmd`);
+  const file = join(stage.dir, `${name}.cmd`);
   writeFileSync(file, payload);
   const r = await runCli(['command', '--file', file, '--data-dir', dataDir]);
   return { code: r.code, stdout: r.stdout + r.stderr };
@@ -77,10 +63,10 @@ const duty = (s: { ext: Record<string, Record<string, unknown>> }): Record<strin
 void test('duty: wearer via the dock path, undock starts / dock ends the shift, team start_duty and end_duty over MQTT, a duty window kept across SIGKILL, refusals journaled, verify shows wearer and triggers', { timeout: 240_000 }, async () => {
   const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', DEV]);
   assert.equal(prov.code, 0, prov.stderr);
-  obs = await Observer.start(broker, DEV);
-  const config = agentConfig(broker, DEV, { central: keys, policy: { dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.3, heartbeatOnDutyS: 2 } });
+  obs = await stage.observe(DEV);
+  const config = agentConfig(stage.broker, DEV, { central: stage.keys, policy: { dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.3, heartbeatOnDutyS: 2 } });
   (config.central as Record<string, unknown>).groupId = GROUP;
-  agent = await startAgent({ dataDir, board, config });
+  agent = await stage.startAgent({ dataDir, config });
   await agent.waitFor((s) => (s.ext.telemetry as { connected?: boolean } | undefined)?.connected === true && s.ext.commands !== undefined, 30_000, 'connected');
   await agent.sim({ docked: true });
   await agent.waitFor((s) => s.docked === true, 10_000, 'docked');
@@ -163,7 +149,7 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   const sched = await dock(signed({ type: 'schedule_duty', startMs: now + 4000, endMs: now + 12_000 }), 'schedule');
   assert.equal(sched.code, 0, sched.stdout);
   await agent.kill('SIGKILL');
-  agent = await startAgent({ dataDir, board, config });
+  agent = await stage.startAgent({ dataDir, config });
   assert.equal(duty(await agent.status()).scheduledStart, new Date(now + 4000).toISOString(), 'the window survived the SIGKILL');
   const s3 = await agent.waitFor((s) => s.state === 'RECORDING', 30_000, 'recording at the duty window start');
   assert.equal(shiftJournal(dataDir, s3.shiftId!)[0]!.trigger, 'schedule');
