@@ -94,7 +94,7 @@ async function longRun(rows: BenchRow[]): Promise<void> {
   const bareDir = mkdtempSync(join(tmpdir(), 'bodycam-bare-'));
   try {
     await a.press('shift', { holdS: 2.1 });
-    const s0 = await a.waitFor((s) => s.segments >= 2 && (s.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
+    const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
     const ffPid = s0.ext.encoder!.pid as number;
     // The same encode, bare: identical argv, list and progress into files instead of our pipes.
     const argv = buildRecordingArgs({
@@ -154,7 +154,7 @@ async function crashGap(rows: BenchRow[]): Promise<void> {
   const a = await startAgent({ env: { BODYCAM_LOG: 'warn' } });
   try {
     await a.press('shift', { holdS: 2.1 });
-    let s = await a.waitFor((x) => x.segments >= 2, 30_000, 'recording');
+    let s = await a.waitFor((x) => x.segments >= sized(2, 1), 30_000, 'recording');
     for (let i = 0; i < sized(5, 1); i++) {
       s = await a.waitFor((x) => x.encoderRunning && (x.ext.encoder?.pid as number | null) != null && x.segments >= s.segments + 2, 30_000, 'healthy');
       process.kill(s.ext.encoder!.pid as number, 'SIGKILL');
@@ -180,7 +180,7 @@ async function overheadAt(rows: BenchRow[], width: number, height: number, kbps:
   mkdirSync(bareDir);
   try {
     await a.press('shift', { holdS: 2.1 });
-    const s0 = await a.waitFor((s) => s.segments >= 2 && (s.ext.encoder?.pid as number | null) != null, 60_000, 'recording');
+    const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 60_000, 'recording');
     const ffPid = s0.ext.encoder!.pid as number;
     const argv = buildRecordingArgs({
       video: { kind: 'lavfi', width, height, fps: 30 },

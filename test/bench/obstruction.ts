@@ -21,7 +21,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function recording(detect: 0 | 1): Promise<{ a: AgentProc; ff: number }> {
   const a = await startAgent({ config: { policy: { obstructionDetect: detect } }, env: { BODYCAM_LOG: 'warn' } });
   await a.press('shift', { holdS: 2.1 });
-  const s = await a.waitFor((x) => x.segments >= 2 && (x.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
+  const s = await a.waitFor((x) => x.segments >= sized(2, 1) && (x.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
   return { a, ff: s.ext.encoder!.pid as number };
 }
 

@@ -25,7 +25,7 @@ function bench(name: string): Promise<{ code: number | null; out: string }> {
 }
 
 for (const { name } of SUITES) {
-  test(`bench suite ${name} runs at its smoke size`, { timeout: 120_000 }, async () => {
+  test(`bench suite ${name} runs at its smoke size`, { timeout: 300_000 }, async () => {
     const r = await bench(name);
     assert.equal(r.code, 0, r.out.slice(-4000));
     assert.match(r.out, new RegExp(`^ {3}${name}: [1-9]\\d* figures in`, 'm'), r.out.slice(-4000));
