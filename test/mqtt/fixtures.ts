@@ -129,6 +129,8 @@ export interface MqttStage {
  * The setup the agent + mosquitto files shared by copy: call once at the top of a test file; it
  * registers the file's before() (mosquitto with its PKI, the light board, central keys) and
  * after() (every agent it started SIGKILLed, observers ended, the broker stopped, folders removed).
+ * Its parts are there inside tests only: Node 22 starts a file's top-level before() hooks as they
+ * are registered, so another top-level before() cannot count on this one having finished.
  */
 export function mqttStage(prefix: string): MqttStage {
   let ctx: { dir: string; broker: Broker; board: string; keys: CentralKeys } | undefined;

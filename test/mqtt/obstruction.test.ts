@@ -28,7 +28,7 @@ const stage = mqttStage('mqtt-obstruct-');
 type Rec = Record<string, unknown>;
 const ms = (v: unknown): number => Date.parse(String(v));
 
-void test('covered 20 s, then frozen + silent: one interval each within the debounce, events at the stage.broker, nag, fault, no restart, no gap, verify lists them', { timeout: 150_000 }, async () => {
+void test('covered 20 s, then frozen + silent: one interval each within the debounce, events at the broker, nag, fault, no restart, no gap, verify lists them', { timeout: 150_000 }, async () => {
   obs = await stage.observe(DEVICE);
   const dataDir = tempDataDir('bodycam-obstruct-');
   const prov = bodycam(['provision', '--data-dir', dataDir, '--device-id', DEVICE]);
