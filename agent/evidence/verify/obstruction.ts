@@ -7,27 +7,10 @@
  * start of its kind — and says `open`.
  */
 import { parseTime, round3, type RecLine } from './chain.js';
-import type { TimelineItem } from './report.js';
+import type { ObstructionInterval, ObstructionSummary, TimelineItem } from './report.js';
+export type { ObstructionInterval, ObstructionSummary } from './report.js';
 
-export interface ObstructionInterval {
-  readonly kind: string;
-  readonly start: string;
-  readonly end: string;
-  readonly durationS: number;
-  /** No `phase: end` record: the interval was cut by the shift's (or the journal's) end. */
-  readonly open: boolean;
-  /** Why it ended: `cleared`, `stopped` (recording stopped), or `open`. */
-  readonly reason: string;
-  /** 1-based journal line of the start record (of the end record when the start is missing). */
-  readonly line: number;
-  readonly measures: Readonly<Record<string, number>>;
-}
 
-export interface ObstructionSummary {
-  readonly intervals: readonly ObstructionInterval[];
-  /** Per kind: number of intervals and their total seconds. */
-  readonly totals: Readonly<Record<string, { readonly count: number; readonly seconds: number }>>;
-}
 
 const measuresOf = (v: unknown): Record<string, number> =>
   typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number')) : {};

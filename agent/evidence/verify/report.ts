@@ -1,7 +1,4 @@
 /** What `bodycam verify` finds: the machine-readable report (`--json`) that text and HTML render. */
-import type { ObstructionSummary } from './obstruction.js';
-import type { ClockStepItem, TrackPoint } from './track.js';
-export type { ClockStepItem, TrackPoint } from './track.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 /**
@@ -189,4 +186,49 @@ export interface DeviceJournalReport {
   readonly records: readonly JournalRow[];
   readonly findings: readonly Finding[];
   readonly findingCounts: FindingCounts;
+}
+
+// ---- location, clock steps and obstruction (types here so report.ts imports nothing of the verifier)
+
+export interface TrackPoint {
+  /** 1-based journal line. */
+  readonly line: number;
+  /** The record's `at` (ms), on the shift's starting timebase. */
+  readonly at: number | null;
+  /** "3d", "2d" or "none" (no fix: no position, never an invented one). */
+  readonly fix: string;
+  readonly lat: number | null;
+  readonly lon: number | null;
+  readonly accuracyM: number | null;
+  /** The receiver's time of the fix (RFC 3339) or null. */
+  readonly fixTime: string | null;
+  /** Without a fix: "no_fix" or "receiver_lost". */
+  readonly cause: string | null;
+}
+
+export interface ClockStepItem {
+  readonly line: number;
+  readonly stepMs: number;
+  readonly before: string | null;
+  readonly after: string | null;
+}
+
+export interface ObstructionInterval {
+  readonly kind: string;
+  readonly start: string;
+  readonly end: string;
+  readonly durationS: number;
+  /** No `phase: end` record: the interval was cut by the shift's (or the journal's) end. */
+  readonly open: boolean;
+  /** Why it ended: `cleared`, `stopped` (recording stopped), or `open`. */
+  readonly reason: string;
+  /** 1-based journal line of the start record (of the end record when the start is missing). */
+  readonly line: number;
+  readonly measures: Readonly<Record<string, number>>;
+}
+
+export interface ObstructionSummary {
+  readonly intervals: readonly ObstructionInterval[];
+  /** Per kind: number of intervals and their total seconds. */
+  readonly totals: Readonly<Record<string, { readonly count: number; readonly seconds: number }>>;
 }

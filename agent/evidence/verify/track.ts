@@ -9,29 +9,10 @@
  * the shift's starting timebase, so a step is neither a hole nor an overlap in the coverage.
  */
 import type { RecLine } from './chain.js';
+import type { ClockStepItem, TrackPoint } from './report.js';
+export type { ClockStepItem, TrackPoint } from './report.js';
 
-export interface TrackPoint {
-  /** 1-based journal line. */
-  readonly line: number;
-  /** The record's `at` (ms), on the shift's starting timebase. */
-  readonly at: number | null;
-  /** "3d", "2d" or "none" (no fix: no position, never an invented one). */
-  readonly fix: string;
-  readonly lat: number | null;
-  readonly lon: number | null;
-  readonly accuracyM: number | null;
-  /** The receiver's time of the fix (RFC 3339) or null. */
-  readonly fixTime: string | null;
-  /** Without a fix: "no_fix" or "receiver_lost". */
-  readonly cause: string | null;
-}
 
-export interface ClockStepItem {
-  readonly line: number;
-  readonly stepMs: number;
-  readonly before: string | null;
-  readonly after: string | null;
-}
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
