@@ -85,6 +85,12 @@ export interface RestartFacts {
   readonly pendingGap: PendingGap | undefined;
   /** When the dead agent last saved its state (ms; NaN when unknown). */
   readonly savedAt: number;
+  /**
+   * How far evidence time moved between the dead agent's clock and this one's (a clock found behind
+   * the journal: negative), already journaled and applied (clockStepped): the times read from the
+   * existing records and `savedAt` are on the old clock and move by it.
+   */
+  readonly clockOffsetMs?: number;
 }
 
 export interface ShiftEvidenceOptions {
@@ -198,13 +204,14 @@ export class ShiftEvidence {
     if (r.pendingGap) s.sealer.expectMedia(r.pendingGap.start, r.pendingGap.cause);
     await s.sealer.recoverUnlisted(r.lastRun, undefined);
     await s.sealer.drain();
+    const off = r.clockOffsetMs ?? 0;
     let preEnd = 0;
     if (r.pendingGap && s.sealer.pendingGapCause === r.pendingGap.cause) {
-      preEnd = Math.max(0, ...[Date.parse(r.existing.at(-1)?.at ?? ''), r.savedAt].filter(Number.isFinite));
+      preEnd = Math.max(0, ...[Date.parse(r.existing.at(-1)?.at ?? ''), r.savedAt].filter(Number.isFinite)) + off;
       s.sealer.stopExpecting(preEnd);
     }
     const lastResume = r.existing.findLast((x) => x.type === 'resume' || x.type === 'shift_start');
-    return Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) : 0, preEnd);
+    return Math.max(s.sealer.mediaEndWall ?? 0, lastResume ? Date.parse(lastResume.at) + off : 0, preEnd);
   }
 
   /**

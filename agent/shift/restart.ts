@@ -7,11 +7,12 @@
 import { describe } from '../lib/errors.js';
 import { systemClock } from '../lib/clock.js';
 import { isShiftClosedError } from '../evidence/shift-evidence.js';
-import { isJournalDamagedError } from '../evidence/journal.js';
+import { isJournalDamagedError, isoMs, type JournalRecord } from '../evidence/journal.js';
 import { findOpenShiftId } from '../evidence/open-shift.js';
 import type { GapCause } from '../evidence/sealer.js';
 import { FIRMWARE_VERSION } from '../version.js';
-import type { Effect, ShiftState } from './machine.js';
+import { shiftStateTimes, type Effect, type ShiftState } from './machine.js';
+import { DEFAULT_STEP_THRESHOLD_MS } from '../../hal/clock/step-detector.js';
 import { NO_PAUSES, foldPauseRecord } from './pause-budget.js';
 import type { PersistedState, StateStore } from './state-store.js';
 import type { ShiftRunner } from './runner.js';
@@ -92,10 +93,11 @@ export class ShiftRestart {
   }
 
   /** The agent (re)started with a shift open: account for the interval and resume at once. */
-  private async resumeAfterRestart(p: PersistedState): Promise<void> {
+  private async resumeAfterRestart(persisted: PersistedState): Promise<void> {
+    let p = persisted;
     const { evidence, parts } = this.c;
     const r = this.runner;
-    const shift = p.shift as Exclude<ShiftState, { name: 'OFF_DUTY' }>;
+    let shift = p.shift as Exclude<ShiftState, { name: 'OFF_DUTY' }>;
     const now = evidenceClock.now();
     const cause: GapCause = p.clean ? 'agent_stopped' : p.bootId !== this.c.bootId ? 'power_loss' : 'agent_restart';
     let existing;
@@ -120,6 +122,14 @@ export class ShiftRestart {
       existing = d.existing;
       damaged = { setAside: d.setAside, message: e.message };
     }
+    // A clock behind the journal (an RTC that lost power, a board that booted before its time sync):
+    // journaled as a step, so everything from here on is on this clock and maps back by it, and the
+    // pause's deadline moves with it — a pause must not run longer because the clock went back.
+    const clockOffsetMs = this.clockBehindJournal(existing, p, now);
+    if (clockOffsetMs !== 0) {
+      shift = shiftStateTimes(shift, clockOffsetMs) as typeof shift;
+      if (p.pendingGap) p = { ...p, pendingGap: { ...p.pendingGap, start: p.pendingGap.start + clockOffsetMs } };
+    }
     parts.duty?.resumed(shift.shiftId, existing[0]?.type === 'shift_start' ? existing[0] : undefined);
     r.pauseUsage = pauses;
     const pipeline = parts.pipeline!;
@@ -138,6 +148,7 @@ export class ShiftRestart {
       lastRun: pipeline.lastRun,
       pendingGap: shift.name === 'RECORDING' ? p.pendingGap ?? undefined : undefined,
       savedAt: Date.parse(p.at),
+      clockOffsetMs,
     });
     if (damaged) return this.continueAfterDamage(shift.shiftId, damaged.setAside, damaged.message, since || now, cause, now);
     r.state = shift.name === 'CLOSING' ? shift : { ...shift, endArmedUntil: null };
@@ -176,6 +187,21 @@ export class ShiftRestart {
     r.continuation = { shift_id: shiftId, cause: 'journal_damaged' };
     await r.apply({ type: 'duty_start', trigger: 'recovery' });
     this.c.faults.set('journal_damaged', `shift ${shiftId}: ${message}; set aside as ${setAside} and closed as damaged; recording continues in shift ${'shiftId' in r.state ? r.state.shiftId : '?'}`);
+  }
+
+  /**
+   * The journal's last time (or the dead agent's last save) is ahead of this clock by more than a
+   * step: journals a `time_sync` step (`behind_journal`, negative `step_ms`) on the old clock and
+   * moves the journals' floors and the sealer's anchors by it. Returns the step, or 0.
+   */
+  private clockBehindJournal(existing: readonly JournalRecord[], p: PersistedState, now: number): number {
+    const lastAt = Math.max(...[Date.parse(existing.at(-1)?.at ?? ''), Date.parse(p.at)].filter(Number.isFinite));
+    if (!Number.isFinite(lastAt) || now >= lastAt - DEFAULT_STEP_THRESHOLD_MS) return 0;
+    const stepMs = now - lastAt;
+    this.c.log.warn('clock behind the journal at start: journaled as a step', { stepMs, journal: isoMs(lastAt), now: isoMs(now) });
+    this.c.journal('time_sync', { what: 'behind_journal', step_ms: stepMs, before: isoMs(lastAt), after: isoMs(now) });
+    this.c.evidence.clockStepped(stepMs);
+    return stepMs;
   }
 
   /** Journal records a transition decided before the restart but may not have written. */
