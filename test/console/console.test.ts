@@ -177,6 +177,18 @@ after(async () => {
   cleanup(dir);
 });
 
+void test('a bad config lists every problem (exit 2); a bad role is refused by console-user add', { timeout: 30_000 }, async () => {
+  const bad = join(dir, 'bad.json');
+  const good = JSON.parse(readFileSync(consoles[0]!.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
+  writeFileSync(bad, JSON.stringify({ ...good, listen: { port: 70000 }, commandKey: join(dir, 'nope.pem'), groups: { a: ['cam-x'], b: ['cam-x'] }, extra: 1 }));
+  const r = await runCli(['central', 'console', '--config', bad]);
+  assert.equal(r.code, 2, r.stderr);
+  for (const where of ['/listen/port', '/commandKey', '/groups/b', '/extra']) assert.match(r.stderr, new RegExp(where), r.stderr);
+  const u = await runCli(['central', 'console-user', 'add', 'zed', '--role', 'god', '--users', join(dir, 'users.json')]);
+  assert.equal(u.code, 2, u.stderr);
+  assert.match(u.stderr, /--role must be one of viewer, supervisor, admin/);
+});
+
 void test('no anonymous page; a wrong password is refused (and audited)', { timeout: 30_000 }, async () => {
   const c = consoles[0]!;
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
