@@ -247,8 +247,9 @@ export class Fleet extends TypedEmitter<FleetEvents> {
     c.faults = ((h.faults ?? []) as Obj[]).map((f) => ({ name: String(f.name ?? ''), detail: String(f.detail ?? '') }));
     const loc = h.location as Obj | null | undefined;
     c.location = loc ? { lat: num(loc.lat) ?? 0, lon: num(loc.lon) ?? 0, ageS: num(loc.ageS) ?? 0 } : undefined;
-    // A heartbeat means the camera is connected, whatever retained status was read before it.
-    if (c.presence !== 'ONLINE') c.presence = 'ONLINE';
+    // Presence is the status topic's (birth, goodbye, Will): a heartbeat delivered late must not
+    // undo a LOST. Only a camera never seen with a status is taken as online by its heartbeat.
+    if (c.presence === 'UNKNOWN') c.presence = 'ONLINE';
     for (const o of c.obstructions) this.raise('obstruction', device, `${o.kind}:${o.since}`, `${device}: lens ${o.kind}`, `obstruction '${o.kind}' since ${o.since}${c.wearer ? `, worn by ${c.wearer.name || c.wearer.id}` : ''}`);
     const onDuty = c.state === 'RECORDING' || c.state === 'PAUSED';
     const rt = c.battery?.runtimeMin;

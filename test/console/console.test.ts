@@ -7,7 +7,8 @@
  *     refused by the server (403), a POST without the CSRF token too;
  *   - a supervisor starts the team's duty from the page: both cameras' journals show trigger central;
  *   - a pause shows on an open fleet page with reason and time left, measured from the heartbeat's
- *     arrival at a central MQTT client to the page drawing it (< 1 s);
+ *     arrival at a central MQTT client to the page drawing it (< 1 s); a pause the budget refuses
+ *     is an alert; so is ingest's refusal on central/alert;
  *   - a covered lens raises an alert; a supervisor acknowledges it with a note; the audit log
  *     records who and when (and an admin sees it on /audit, chain and signatures checked);
  *   - an agent's node process SIGKILLed shows LOST (the Will) and is back after its restart;
@@ -159,7 +160,7 @@ before(async () => {
     const dataDir = join(dir, id);
     const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', id]);
     assert.equal(prov.code, 0, prov.stderr);
-    const config = agentConfig(broker, id, { central: keys, policy: { heartbeatOnDutyS: 1, heartbeatOffDutyS: 5, obstructionOnsetS: 2, obstructionClearS: 2 } });
+    const config = agentConfig(broker, id, { central: keys, policy: { heartbeatOnDutyS: 1, heartbeatOffDutyS: 5, obstructionOnsetS: 2, obstructionClearS: 2, pauseMaxPersonalNeeds: 1 } });
     (config.central as Record<string, unknown>).groupId = GROUP;
     configs.set(id, config);
     agents.set(id, await startAgent({ dataDir, board, config }));
@@ -281,6 +282,11 @@ void test('a pause appears on the open fleet page within 1 s of its heartbeat, w
   await page.screenshot({ path: join(SHOTS, 'console-fleet.png'), fullPage: true });
   await a.press('privacy');
   await a.waitFor((s) => s.state === 'RECORDING', 10_000, 'resumed');
+  // Policy allows one PERSONAL_NEEDS pause a shift: the second is refused by the camera, and its
+  // pause_budget event is an alert on the page.
+  await a.press('privacy');
+  await page.locator('#alerts tr.unacked[data-kind="pause_budget"][data-device="cam-c1"]', { hasText: 'refused' }).waitFor({ timeout: 10_000 });
+  assert.equal((await a.status()).state, 'RECORDING', 'the refused pause did not pause');
 });
 
 void test('a covered lens raises an alert; a supervisor acknowledges it with a note; the audit log records who and when', { timeout: 60_000 }, async () => {
@@ -328,11 +334,23 @@ void test("an agent's node process SIGKILLed shows LOST (the Will) and is back a
   await row(page, 'cam-c2').locator('.presence', { hasText: 'LOST' }).waitFor({ timeout: 20_000 });
   console.log(`# SIGKILL → LOST on the page: ${Date.now() - t0} ms`);
   await page.locator('#alerts tr.unacked[data-kind="lost"][data-device="cam-c2"]').waitFor({ timeout: 5000 });
+  assert.equal(await row(page, 'cam-c2').locator('.presence').textContent(), 'LOST', 'still LOST while the agent is down');
   await page.screenshot({ path: join(SHOTS, 'console-fleet-lost.png'), fullPage: true });
   const back = await startAgent({ dataDir: a.dataDir, board, config: configs.get('cam-c2')! });
   agents.set('cam-c2', back);
   await row(page, 'cam-c2').locator('.presence', { hasText: 'ONLINE' }).waitFor({ timeout: 30_000 });
   await row(page, 'cam-c2').locator('.state', { hasText: 'RECORDING' }).waitFor({ timeout: 30_000 });
+});
+
+void test("ingest's refusal (bodycam/v1/central/alert) raises an alert on the open page", { timeout: 20_000 }, async () => {
+  const ingest = await broker.connect('ingest');
+  const alert = { format: 'bodycam-ingest-alert/1', kind: 'shift_refused', deviceId: 'cam-c1', shiftId: '20261204T000000Z-cam-c1', manifestSha256: 'ab'.repeat(32),
+    reasons: [{ kind: 'object_sha256', where: 'seg-000002.ts', message: 'SHA-256 differs from the manifest' }], report: 'ingest/cam-c1/20261204T000000Z-cam-c1/result.json', worker: 'ingest-1', at: new Date().toISOString() };
+  await new Promise<void>((resolve, reject) => ingest.publish('bodycam/v1/central/alert', JSON.stringify(alert), { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+  ingest.end(true);
+  const r = sup.page.locator('#alerts tr.unacked[data-kind="ingest_refused"][data-device="cam-c1"]');
+  await r.waitFor({ timeout: 5000 });
+  assert.match(await r.textContent() ?? '', /seg-000002\.ts: SHA-256 differs/);
 });
 
 void test('a session expires (3 s TTL): the page goes back to the login page and the API answers 401', { timeout: 30_000 }, async () => {
@@ -356,7 +374,6 @@ void test('alerts and the audit log survive a console restart', { timeout: 40_00
   const { ctx, page } = await login(c, 'ana');
   await page.locator('#alerts tr.acked[data-kind="obstruction"]', { hasText: 'strap slipped' }).waitFor({ timeout: 5000 });
   await page.locator('#alerts tr.unacked[data-kind="lost"][data-device="cam-c2"]').waitFor({ timeout: 5000 });
-  await page.screenshot({ path: join(SHOTS, 'console-fleet-lost.png'), fullPage: true });
   // The cameras' state comes back from retained status and the next heartbeats.
   for (const id of CAMS) await row(page, id).locator('.state', { hasText: 'RECORDING' }).waitFor({ timeout: 15_000 });
   await ctx.close();

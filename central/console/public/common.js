@@ -83,7 +83,7 @@ const bc = {
     const presence = c.dark ? 'ONLINE (dark)' : c.presence;
     return [
       ['Presence', `presence presence-${c.presence}`, presence, c.presence === 'LOST' || c.dark],
-      ['Duty', `state state-${c.state}`, c.state + (c.startTrigger ? ` (${c.startTrigger})` : '')],
+      ['Duty', `state state-${c.state}`, c.state + (c.startTrigger ? ` (${c.startTrigger})` : '') + (c.presence !== 'ONLINE' && c.state !== 'UNKNOWN' ? ' · last known' : '')],
       ['Pause', 'pause', pause, c.state === 'PAUSED'],
       ['Pause budget', 'budget', budget],
       ['Wearer', 'wearer', c.wearer ? `${c.wearer.name || ''} ${c.wearer.id}`.trim() : (c.state === 'RECORDING' || c.state === 'PAUSED' ? 'unassigned' : '')],
