@@ -1239,6 +1239,10 @@ export interface ConsoleConfigFile {
    */
   instance?: string;
   /**
+   * Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).
+   */
+  loginPerMinute?: number;
+  /**
    * A session ends this many seconds after its login, whatever the activity.
    */
   sessionTtlS?: number;
@@ -1382,6 +1386,13 @@ export const consoleConfigSchema = {
       "type": "string",
       "pattern": "^[A-Za-z0-9_.-]{1,64}$",
       "default": "console-1"
+    },
+    "loginPerMinute": {
+      "description": "Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).",
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 1000,
+      "default": 10
     },
     "sessionTtlS": {
       "description": "A session ends this many seconds after its login, whatever the activity.",

@@ -2555,7 +2555,7 @@ return errors === 0;
 }
 
 exports.consoleConfigValidate = validate16;
-const schema17 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+const schema17 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
 const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -2564,6 +2564,9 @@ let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.instance === undefined){
 data.instance = "console-1";
+}
+if(data.loginPerMinute === undefined){
+data.loginPerMinute = 10;
 }
 if(data.sessionTtlS === undefined){
 data.sessionTtlS = 28800;
@@ -3191,10 +3194,9 @@ vErrors.push(err50);
 }
 errors++;
 }
-let data18 = data.sessionTtlS;
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 86400 || isNaN(data18)){
-const err51 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.sessionTtlS,data:data18};
+let data18 = data.loginPerMinute;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err51 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.properties.loginPerMinute.type,parentSchema:schema17.properties.loginPerMinute,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3203,8 +3205,9 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(data18 < 1 || isNaN(data18)){
-const err52 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.sessionTtlS,data:data18};
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 1000 || isNaN(data18)){
+const err52 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema17.properties.loginPerMinute,data:data18};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3213,9 +3216,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-else {
-const err53 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.sessionTtlS.type,parentSchema:schema17.properties.sessionTtlS,data:data18};
+if(data18 < 1 || isNaN(data18)){
+const err53 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.loginPerMinute,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3224,10 +3226,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-let data19 = data.auditSignS;
+}
+let data19 = data.sessionTtlS;
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 > 86400 || isNaN(data19)){
-const err54 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.auditSignS,data:data19};
+const err54 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.sessionTtlS,data:data19};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3237,7 +3240,7 @@ vErrors.push(err54);
 errors++;
 }
 if(data19 < 1 || isNaN(data19)){
-const err55 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.auditSignS,data:data19};
+const err55 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.sessionTtlS,data:data19};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3248,7 +3251,7 @@ errors++;
 }
 }
 else {
-const err56 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.auditSignS.type,parentSchema:schema17.properties.auditSignS,data:data19};
+const err56 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.sessionTtlS.type,parentSchema:schema17.properties.sessionTtlS,data:data19};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3257,10 +3260,10 @@ vErrors.push(err56);
 }
 errors++;
 }
-let data20 = data.commandTtlS;
+let data20 = data.auditSignS;
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 86400 || isNaN(data20)){
-const err57 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.commandTtlS,data:data20};
+const err57 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.auditSignS,data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3269,8 +3272,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(data20 < 10 || isNaN(data20)){
-const err58 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.commandTtlS,data:data20};
+if(data20 < 1 || isNaN(data20)){
+const err58 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.auditSignS,data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3281,7 +3284,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.commandTtlS.type,parentSchema:schema17.properties.commandTtlS,data:data20};
+const err59 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.auditSignS.type,parentSchema:schema17.properties.auditSignS,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3290,10 +3293,10 @@ vErrors.push(err59);
 }
 errors++;
 }
-let data21 = data.lostAfterS;
+let data21 = data.commandTtlS;
 if((typeof data21 == "number") && (isFinite(data21))){
 if(data21 > 86400 || isNaN(data21)){
-const err60 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.lostAfterS,data:data21};
+const err60 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.commandTtlS,data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3303,7 +3306,7 @@ vErrors.push(err60);
 errors++;
 }
 if(data21 < 10 || isNaN(data21)){
-const err61 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.lostAfterS,data:data21};
+const err61 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.commandTtlS,data:data21};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3314,7 +3317,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.lostAfterS.type,parentSchema:schema17.properties.lostAfterS,data:data21};
+const err62 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.commandTtlS.type,parentSchema:schema17.properties.commandTtlS,data:data21};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3323,10 +3326,10 @@ vErrors.push(err62);
 }
 errors++;
 }
-let data22 = data.batteryShortMin;
+let data22 = data.lostAfterS;
 if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 1440 || isNaN(data22)){
-const err63 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema17.properties.batteryShortMin,data:data22};
+if(data22 > 86400 || isNaN(data22)){
+const err63 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.lostAfterS,data:data22};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3335,8 +3338,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(data22 < 0 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.properties.batteryShortMin,data:data22};
+if(data22 < 10 || isNaN(data22)){
+const err64 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.lostAfterS,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3347,7 +3350,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.batteryShortMin.type,parentSchema:schema17.properties.batteryShortMin,data:data22};
+const err65 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.lostAfterS.type,parentSchema:schema17.properties.lostAfterS,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3356,17 +3359,10 @@ vErrors.push(err65);
 }
 errors++;
 }
-let data23 = data.groups;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-for(const key4 in data23){
-let data24 = data23[key4];
-if(Array.isArray(data24)){
-const len0 = data24.length;
-for(let i0=0; i0<len0; i0++){
-let data25 = data24[i0];
-if(typeof data25 === "string"){
-if(!pattern15.test(data25)){
-const err66 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema17.properties.groups.additionalProperties.items,data:data25};
+let data23 = data.batteryShortMin;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 1440 || isNaN(data23)){
+const err66 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema17.properties.batteryShortMin,data:data23};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3375,9 +3371,8 @@ vErrors.push(err66);
 }
 errors++;
 }
-}
-else {
-const err67 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.groups.additionalProperties.items.type,parentSchema:schema17.properties.groups.additionalProperties.items,data:data25};
+if(data23 < 0 || isNaN(data23)){
+const err67 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.properties.batteryShortMin,data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3387,18 +3382,8 @@ vErrors.push(err67);
 errors++;
 }
 }
-let i1 = data24.length;
-let j0;
-if(i1 > 1){
-const indices0 = {};
-for(;i1--;){
-let item0 = data24[i1];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err68 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema17.properties.groups.additionalProperties,data:data24};
+else {
+const err68 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.batteryShortMin.type,parentSchema:schema17.properties.batteryShortMin,data:data23};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3406,14 +3391,18 @@ else {
 vErrors.push(err68);
 }
 errors++;
-break;
 }
-indices0[item0] = i1;
-}
-}
-}
-else {
-const err69 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.groups.additionalProperties.type,parentSchema:schema17.properties.groups.additionalProperties,data:data24};
+let data24 = data.groups;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+for(const key4 in data24){
+let data25 = data24[key4];
+if(Array.isArray(data25)){
+const len0 = data25.length;
+for(let i0=0; i0<len0; i0++){
+let data26 = data25[i0];
+if(typeof data26 === "string"){
+if(!pattern15.test(data26)){
+const err69 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema17.properties.groups.additionalProperties.items,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -3423,9 +3412,8 @@ vErrors.push(err69);
 errors++;
 }
 }
-}
 else {
-const err70 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.groups.type,parentSchema:schema17.properties.groups,data:data23};
+const err70 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.groups.additionalProperties.items.type,parentSchema:schema17.properties.groups.additionalProperties.items,data:data26};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -3435,13 +3423,61 @@ vErrors.push(err70);
 errors++;
 }
 }
-else {
-const err71 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+let i1 = data25.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data25[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err71 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema17.properties.groups.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err71];
 }
 else {
 vErrors.push(err71);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.groups.additionalProperties.type,parentSchema:schema17.properties.groups.additionalProperties,data:data25};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.groups.type,parentSchema:schema17.properties.groups,data:data24};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+else {
+const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
 }
 errors++;
 }

@@ -24,6 +24,8 @@ export interface ConsoleConfig {
   readonly stateDir: string;
   readonly instance: string;
   readonly sessionTtlS: number;
+  /** Login attempts per client address and minute. */
+  readonly loginPerMinute: number;
   readonly auditSignS: number;
   readonly commandTtlS: number;
   readonly lostAfterS: number;
@@ -32,7 +34,7 @@ export interface ConsoleConfig {
   readonly groups: ReadonlyMap<string, readonly string[]>;
 }
 
-type Checked = ConsoleConfigFile & Required<Pick<ConsoleConfigFile, 'instance' | 'sessionTtlS' | 'auditSignS' | 'commandTtlS' | 'lostAfterS' | 'batteryShortMin' | 'groups'>> & {
+type Checked = ConsoleConfigFile & Required<Pick<ConsoleConfigFile, 'instance' | 'loginPerMinute' | 'sessionTtlS' | 'auditSignS' | 'commandTtlS' | 'lostAfterS' | 'batteryShortMin' | 'groups'>> & {
   listen: Required<ConsoleConfigFile['listen']>;
   mqtt: Required<Pick<ConsoleConfigFile['mqtt'], 'topicRoot'>>;
 };
@@ -100,6 +102,7 @@ export function parseConsoleConfig(value: unknown, source: string): ConsoleConfi
     stateDir: c.stateDir,
     instance: c.instance,
     sessionTtlS: c.sessionTtlS,
+    loginPerMinute: c.loginPerMinute,
     auditSignS: c.auditSignS,
     commandTtlS: c.commandTtlS,
     lostAfterS: c.lostAfterS,

@@ -2,7 +2,8 @@
  * The console's HTTPS front: Fastify with @fastify/cookie + @fastify/session (signed session
  * cookie, in-memory store, absolute expiry `sessionTtlS` after login), @fastify/csrf-protection
  * (every POST carries the session's token), @fastify/static (the pages and their scripts, all from
- * central/console/public: no external script, style, font or tile). Pages are static; they fetch
+ * central/console/public: no external script, style, font or tile), @fastify/rate-limit (login
+ * attempts per client address). Pages are static; they fetch
  * JSON and listen to `/api/stream` (server-sent events). Every route but the login page and its
  * script needs a session, and every route names the least role it needs (`config.role`), checked
  * here on the server: a hidden button is a convenience, not the control.
@@ -12,6 +13,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyStatic from '@fastify/static';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
@@ -75,6 +77,7 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
   });
   await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
   await app.register(fastifyStatic, { root: PUBLIC, serve: false });
+  await app.register(fastifyRateLimit, { global: false });
 
   const expiresAt = (req: FastifyRequest): number => (req.session.loginAt ?? 0) + ttlMs;
 
@@ -121,7 +124,13 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
 
   // --- session ---
   app.get('/api/csrf', async (_req, reply) => ({ token: await reply.generateCsrf() }));
-  app.post<{ Body: { name?: unknown; password?: unknown } }>('/api/login', csrf, async (req, reply) => {
+  // Guessing passwords costs a minute per `loginPerMinute` tries from one address.
+  const loginLimit = {
+    max: cfg.loginPerMinute,
+    timeWindow: 60_000,
+    onExceeded: (req: FastifyRequest) => audit.append('login_throttled', { ip: req.ip }),
+  };
+  app.post<{ Body: { name?: unknown; password?: unknown } }>('/api/login', { ...csrf, config: { rateLimit: loginLimit } }, async (req, reply) => {
     const name = typeof req.body?.name === 'string' ? req.body.name : '';
     const password = typeof req.body?.password === 'string' ? req.body.password : '';
     const u = name && password ? await users.authenticate(name, password) : undefined;

@@ -58,7 +58,7 @@ interface ConsoleProc {
   stop(): Promise<void>;
 }
 
-function consoleConfig(name: string, o: { sessionTtlS: number; port: number }): string {
+function consoleConfig(name: string, o: { sessionTtlS: number; port: number; loginPerMinute: number }): string {
   const c = broker.pki.client('console');
   const stateDir = join(dir, name);
   mkdirSync(stateDir, { recursive: true });
@@ -72,6 +72,7 @@ function consoleConfig(name: string, o: { sessionTtlS: number; port: number }): 
     stateDir,
     instance: name,
     sessionTtlS: o.sessionTtlS,
+    loginPerMinute: o.loginPerMinute,
     auditSignS: 2,
     groups: { [GROUP]: [...CAMS] },
   };
@@ -168,7 +169,7 @@ before(async () => {
     agents.set(id, await startAgent({ dataDir, board, config }));
   }));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
-  await startConsole(consoleConfig('console-1', { sessionTtlS: 600, port: await freePort() }));
+  await startConsole(consoleConfig('console-1', { sessionTtlS: 600, port: await freePort(), loginPerMinute: 50 }));
 });
 
 after(async () => {
@@ -355,8 +356,8 @@ void test("ingest's refusal (bodycam/v1/central/alert) raises an alert on the op
   assert.match(await r.textContent() ?? '', /seg-000002\.ts: SHA-256 differs/);
 });
 
-void test('a session expires (3 s TTL): the page goes back to the login page and the API answers 401', { timeout: 30_000 }, async () => {
-  const short = await startConsole(consoleConfig('console-2', { sessionTtlS: 3, port: await freePort() }));
+void test('a session expires (3 s TTL): the page goes back to the login page and the API answers 401; login attempts are throttled', { timeout: 30_000 }, async () => {
+  const short = await startConsole(consoleConfig('console-2', { sessionTtlS: 3, port: await freePort(), loginPerMinute: 3 }));
   const { ctx, page } = await login(short, 'vic');
   assert.equal((await ctx.request.get(`${short.base}/api/fleet`)).status(), 200);
   await page.waitForURL(`${short.base}/login`, { timeout: 10_000 });
@@ -365,6 +366,19 @@ void test('a session expires (3 s TTL): the page goes back to the login page and
   assert.equal(page.url(), `${short.base}/login`);
   await ctx.close();
   assert.ok(auditOf(short).some((r) => r.type === 'session_expired' && r.user === 'vic'));
+  // loginPerMinute 3 on this console: the login above and two wrong passwords, then 429.
+  const codes: number[] = [];
+  const guess = await login(short, 'ana', 'guess-1');
+  await guess.page.locator('#error', { hasText: 'wrong name or password' }).waitFor({ timeout: 5000 });
+  for (const pw of ['guess-2', 'guess-3']) {
+    await guess.page.fill('#password', pw);
+    const [resp] = await Promise.all([guess.page.waitForResponse((r) => r.url().endsWith('/api/login')), guess.page.click('#submit')]);
+    codes.push(resp.status());
+  }
+  await guess.page.locator('#error', { hasText: 'too many attempts' }).waitFor({ timeout: 5000 });
+  await guess.ctx.close();
+  assert.deepEqual(codes, [401, 429]);
+  assert.ok(auditOf(short).some((r) => r.type === 'login_throttled'));
   await short.stop();
 });
 

@@ -12,7 +12,8 @@ document.getElementById('login').addEventListener('submit', async (ev) => {
       body: JSON.stringify({ name: document.getElementById('name').value, password: document.getElementById('password').value }),
     });
     if (r.ok) { location.href = '/'; return; }
-    err.textContent = (await r.json()).error || `refused (${r.status})`;
+    const body = await r.json();
+    err.textContent = r.status === 429 ? 'too many attempts: wait a minute' : body.error || `refused (${r.status})`;
   } catch (e) {
     err.textContent = String(e);
   }
