@@ -18,6 +18,11 @@ import type { ShiftEvidence } from './evidence/shift-evidence.js';
 import type { RecordingPipeline } from './recording/pipeline.js';
 import type { FaultRegistry } from './faults/registry.js';
 import type { StorageGuard } from './storage/guard.js';
+import { wireClockSource, type ClockReport } from '../hal/clock/index.js';
+import { pauseUseReport } from './shift/pause-budget.js';
+import type { ShiftRunner } from './shift/runner.js';
+import type { Core } from './parts.js';
+import { evidenceClock } from './lib/evidence-clock.js';
 
 export interface StatusSources {
   readonly deviceId: string;
@@ -87,7 +92,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
     shiftId: 'shiftId' in st ? st.shiftId : null,
     shiftStartedAt: sh?.startedAt ?? null,
     pauseReason: st.name === 'PAUSED' ? st.reason : null,
-    pauseLeftS: st.name === 'PAUSED' ? Math.max(0, Math.round((st.until - Date.now()) / 1000)) : null,
+    pauseLeftS: st.name === 'PAUSED' ? Math.max(0, Math.round((st.until - evidenceClock.now()) / 1000)) : null,
     segments: sh?.sealer.segments ?? 0,
     bytes: sh?.sealer.bytes ?? 0,
     mediaS: Math.round((sh?.sealer.mediaS ?? 0) * 10) / 10,
@@ -117,4 +122,44 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       ...(x.obstruction ? { obstruction: x.obstruction.status() } : {}),
     },
   };
+}
+
+/** The clock section of status: the wire source (gnss/ntp/rtc/none) beside the daemon behind it. */
+export function clockStatus(c: ClockReport | undefined): Record<string, unknown> | undefined {
+  return c ? { source: wireClockSource(c), synced: c.synced, daemon: c.source, rtc: c.rtc, offsetS: c.offsetS } : undefined;
+}
+
+/** The daemon's rooms as status reads them. */
+export interface AgentRooms {
+  readonly core: Core;
+  readonly runner: ShiftRunner;
+  readonly extensions: readonly Extension[];
+  readonly startedAt: number;
+}
+
+export function agentStatus({ core, runner, extensions, startedAt }: AgentRooms): StatusSnapshot {
+  const { parts } = core;
+  const st = runner.state;
+  return buildStatus({
+    deviceId: core.deviceId,
+    board: core.board.name,
+    bootId: core.bootId,
+    startedAt,
+    state: st,
+    owedEffects: runner.owed.length,
+    owedAttempts: runner.owedAttempts,
+    evidence: core.evidence,
+    pipeline: parts.pipeline,
+    faults: core.faults,
+    storage: parts.guard,
+    obstruction: parts.obstruction,
+    hal: parts.hal,
+    extensions,
+    battery: core.power.battery,
+    temperatureC: core.power.temperatureC,
+    duty: parts.duty?.status(),
+    pauseUse: 'shiftId' in st ? pauseUseReport(runner.pauseUsage, core.policy(), st.name === 'PAUSED' ? st : null, evidenceClock.now()) : null,
+    ...(parts.location ? { location: parts.location.status() } : {}),
+    clock: clockStatus(parts.clockWatch?.report),
+  });
 }

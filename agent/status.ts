@@ -1,8 +1,8 @@
 /** What `bodycam status` shows and heartbeats carry: one snapshot of the running agent. */
-import type { PauseUseReport } from './shift/pause-budget.js';
+import type { PauseReason, PauseUseReport } from './shift/types.js';
 /** FAULT: on duty, recording wanted, but no encoder runs (see faults); the agent retries by itself. */
 export type ShiftStateName = 'OFF_DUTY' | 'RECORDING' | 'PAUSED' | 'CLOSING' | 'OFFLOADING' | 'FAULT';
-export type PauseReason = 'PERSONAL_NEEDS' | 'SENSITIVE_SITE';
+export type { PauseReason };
 
 export interface StatusSnapshot {
   deviceId: string;

@@ -13,7 +13,12 @@
 # tarballs the recipe's SRC_URI names (DL_DIR is shared by the series and kept between runs).
 #
 # Layout under .cache/yocto: src/<series>/ (unpacked tarball), build-<series>/ (parse cache
-# survives between runs), downloads/ (DL_DIR), checkout.git (the checkout's revision to build).
+# survives between runs), downloads/ (DL_DIR), checkout.git (the checkout's revision to build),
+# layer/yocto-layer (a copy of this checkout's layer, the one bblayers.conf names).
+#
+# The build user reads nothing under the checkout or beside it: a checkout in root's home or in a
+# `mktemp -d` folder (mode 700) is closed to it. Everything crosses over through pipes opened by
+# the caller (the tarballs, the layer, the revision's objects) into $CACHE, which the user owns.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,7 +65,8 @@ sources() {
   if [[ ! -d $dir/$series || $(cat "$stamp" 2>/dev/null) != "$sum" ]]; then
     as_user mkdir -p "$dir"
     as_user rm -rf "$dir/$series"
-    as_user tar -xzf "$tarball" -C "$dir"
+    # The caller opens the tarball: the build user may not enter the folder that holds it.
+    as_user tar -xzf - -C "$dir" <"$tarball"
     as_user sh -c "echo $sum > '$stamp'"
   fi
 }
@@ -82,11 +88,28 @@ local_clone() {
   echo "$rev"
 }
 
+# A copy of the checkout's layer where the build user can read it, refreshed on every setup. File
+# times are kept (tar), so recipes that did not change keep their parse cache; the copy is swapped
+# in whole, so a file removed from the layer goes too.
+layer_copy() {
+  local dir="$CACHE/layer"
+  as_user rm -rf "$dir.new"
+  as_user mkdir -p "$dir.new"
+  tar -C "$REPO" -cf - yocto-layer | as_user tar -xf - -C "$dir.new" --no-same-owner
+  as_user rm -rf "$dir"
+  as_user mv "$dir.new" "$dir"
+}
+
 build_dir() {
   local series=$1 rev=$2 src="$CACHE/src/$1" build="$CACHE/build-$1"
+  local layer="$CACHE/layer/yocto-layer"
+  # A build dir from before the layer copy names a checkout's own layer (maybe one that is gone).
+  if [[ -f $build/conf/bblayers.conf ]] && ! grep -qF "$layer" "$build/conf/bblayers.conf"; then
+    as_user rm -f "$build/conf/bblayers.conf"
+  fi
   if [[ ! -f $build/conf/bblayers.conf ]]; then
     as_user env -i HOME="$(eval echo "~$USER_NAME")" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=en_US.UTF-8 \
-      bash -c "cd '$src/openembedded-core' && TEMPLATECONF=meta/conf/templates/default source ./oe-init-build-env '$build' >/dev/null && bitbake-layers add-layer '$src/meta-openembedded/meta-oe' '$REPO/yocto-layer' >/dev/null"
+      bash -c "cd '$src/openembedded-core' && TEMPLATECONF=meta/conf/templates/default source ./oe-init-build-env '$build' >/dev/null && bitbake-layers add-layer '$src/meta-openembedded/meta-oe' '$layer' >/dev/null"
   fi
   # auto.conf is rewritten on every run (local.conf stays the template's), with the same content,
   # so recipes outside this layer keep their parse cache.
@@ -132,7 +155,7 @@ cmd=${1:-}; series=${2:-}
 shift 2
 case $cmd in
   prepare) host_setup; sources "$series" ;;
-  setup) host_setup; sources "$series"; rev=$(local_clone); build_dir "$series" "$rev"; echo "$rev" ;;
+  setup) host_setup; sources "$series"; layer_copy; rev=$(local_clone); build_dir "$series" "$rev"; echo "$rev" ;;
   bitbake) in_build "$series" bitbake "$@" ;;
   run) in_build "$series" "$@" ;;
   stop) in_build "$series" bitbake -m >/dev/null 2>&1 || true ;;

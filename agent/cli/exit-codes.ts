@@ -6,6 +6,7 @@
  *      (and any unexpected failure, its message printed)
  *   2  usage error or unusable input (nothing was done)
  *   3  no agent answers on the control socket (commands that talk to the running agent)
+ *  78  `agent` only: no board configured (EX_CONFIG; the systemd unit does not restart on it)
  * 3 stays apart from 1 so a script can tell "the camera said no" from "nothing is running here".
  */
 export const EXIT_OK = 0;
@@ -16,12 +17,14 @@ export const EXIT_NO_AGENT = 3;
 interface ExitDoc {
   /** What exit 1 means for this command. */
   readonly no: string;
+  /** Codes only this command has, with what they mean. */
+  readonly more?: readonly string[];
   /** The command talks to the running agent through its control socket: it can exit 3. */
   readonly agent?: boolean;
 }
 
 const DOCS: Readonly<Record<string, ExitDoc>> = {
-  agent: { no: 'the agent stopped on a fatal error, or another agent holds this data dir' },
+  agent: { no: 'the agent stopped on a fatal error, or another agent holds this data dir', more: ['78  no board configured (--board empty: set BODYCAM_BOARD in /etc/default/bodycam-agent); the unit does not restart'] },
   status: { no: 'the agent answered with an error', agent: true },
   press: { no: 'the agent refused the press (e.g. a board with real buttons)', agent: true },
   sim: { no: 'the agent refused (e.g. a board that simulates nothing)', agent: true },
@@ -45,6 +48,7 @@ export function exitCodesHelp(command: string): string {
     `  1  ${d.no}; also any unexpected failure`,
     '  2  usage error or unusable input (nothing done)',
     ...(d.agent ? ['  3  no agent answers on the control socket (is \'bodycam agent\' running with this --data-dir?)'] : []),
+    ...(d.more ?? []).map((m) => ` ${m}`),
   ].join('\n');
 }
 
@@ -54,4 +58,5 @@ export const EXIT_CODES_HELP = `exit codes (every command):
   1  the command's own "no": the agent refused, verify found tampering, a selftest check
      failed; also any unexpected failure
   2  usage error or unusable input (nothing done)
-  3  no agent answers on the control socket (status, press, sim, offload, command)`;
+  3  no agent answers on the control socket (status, press, sim, offload, command)
+ 78  agent: no board configured (BODYCAM_BOARD unset)`;

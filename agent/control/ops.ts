@@ -8,8 +8,9 @@ import { BodycamError } from '../lib/errors.js';
 import type { ControlServer } from './server.js';
 import type { Hal, ButtonName, VirtualButtons } from '../../hal/index.js';
 import type { StatusSnapshot } from '../status.js';
-import type { SimState } from '../../hal/sim/sim-world.js';
-import { pictureCommand, sceneEndpoints, sendSceneCommand, soundCommand } from '../../hal/sim/lavfi-camera.js';
+import type { SimState, SimWorld } from '../../hal/sim/sim-world.js';
+import { LavfiCamera, pictureCommand, sceneEndpoints, sendSceneCommand, soundCommand } from '../../hal/sim/lavfi-camera.js';
+import { SimClock } from '../../hal/clock/sim.js';
 
 export interface ControlOpsDeps {
   readonly boardName: string;
@@ -54,9 +55,34 @@ async function press(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{
 /** Enumerated sim fields: the lens and the microphone (obstruction). */
 const SIM_ENUMS: Readonly<Partial<Record<keyof SimState, readonly string[]>>> = { picture: ['live', 'black', 'frozen'], mic: ['live', 'silent'] };
 
+/** Which device each sim field drives: a field is settable only where that device is simulated. */
+const SIM_FIELD_DEVICE: Readonly<Record<keyof SimState, SimDevice>> = {
+  batteryPct: 'gauge', voltageV: 'gauge', charging: 'gauge', currentMa: 'gauge', docked: 'dock', tempC: 'thermal',
+  clockSynced: 'clock', gnssFix: 'gnss', picture: 'camera', mic: 'camera',
+};
+type SimDevice = 'gauge' | 'dock' | 'thermal' | 'clock' | 'gnss' | 'camera';
+
+function simulated(hal: Hal, sim: SimWorld, dev: SimDevice): boolean {
+  switch (dev) {
+    case 'gauge': return hal.gauge === sim.gauge;
+    case 'dock': return hal.dock === sim.dock;
+    case 'thermal': return hal.thermal === sim.thermal;
+    case 'clock': return hal.clock instanceof SimClock;
+    case 'gnss': return hal.gnss?.kind === 'sim';
+    case 'camera': return hal.camera instanceof LavfiCamera;
+  }
+}
+
+/**
+ * Gated like `press`: the sim world is a bench tool, and a board with real buttons is a camera
+ * someone wears — a simulated gauge beside real hardware must not let `{"batteryPct":0}` end a
+ * shift. And field by field: only what the board really simulates can be set.
+ */
 async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<{ sim: SimState; scene?: Record<string, string> }> {
-  const sim = d.hal().sim;
+  const hal = d.hal();
+  const sim = hal.sim;
   if (!sim) throw new BodycamError('USAGE', `board '${d.boardName}' simulates no devices: the sim world exists only on boards with sim backends (e.g. --board sim)`);
+  if (!hal.buttons.virtual) throw new BodycamError('USAGE', `board '${d.boardName}' has real buttons: the sim world is refused on a camera someone wears (as virtual presses are)`);
   const set = req.set;
   if (typeof set !== 'object' || set === null) throw new BodycamError('USAGE', 'sim needs "set": {...}');
   const allowed: Partial<Record<keyof SimState, 'number' | 'boolean'>> = { batteryPct: 'number', voltageV: 'number', charging: 'boolean', currentMa: 'number', docked: 'boolean', tempC: 'number', clockSynced: 'boolean', gnssFix: 'boolean' };
@@ -72,6 +98,10 @@ async function simSet(d: ControlOpsDeps, req: Record<string, unknown>): Promise<
     if (!type) throw new BodycamError('USAGE', `unknown sim field '${k}' (known: ${[...Object.keys(allowed), ...Object.keys(SIM_ENUMS)].join(', ')})`);
     if (typeof v !== type || (type === 'number' && !Number.isFinite(v))) throw new BodycamError('USAGE', `sim field '${k}' must be a ${type}`);
     (patch as Record<string, unknown>)[k] = v;
+  }
+  for (const k of Object.keys(patch) as Array<keyof SimState>) {
+    const dev = SIM_FIELD_DEVICE[k];
+    if (!simulated(hal, sim, dev)) throw new BodycamError('USAGE', `sim field '${k}' drives the ${dev}, which board '${d.boardName}' does not simulate`);
   }
   if (patch.batteryPct !== undefined && (patch.batteryPct < 0 || patch.batteryPct > 100)) throw new BodycamError('USAGE', 'batteryPct must be in [0, 100]');
   sim.update(patch);

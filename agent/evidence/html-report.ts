@@ -5,7 +5,11 @@
  * gestures, signatures), the totals, and every finding with its file and line.
  */
 import { dutyLine } from '../duty/report-duty.js';
-import type { DeviceJournalReport, Finding, PauseBudgetReport, TimelineItem, Verdict, VerifyReport } from './verify/report.js';
+import type { DeviceJournalReport, Finding, FindingCounts, PauseBudgetReport, TimelineItem, Verdict, VerifyReport } from './verify/report.js';
+import { countsText } from './verify/chain.js';
+import { shiftParts } from './verify/parts.js';
+import { journalLine } from './verify/text.js';
+import { plain } from './verify/words.js';
 
 /** Colours are part of the page's contract: the screenshot test looks for them. */
 export const PALETTE = {
@@ -35,6 +39,10 @@ export const PALETTE = {
   /** Obstructed lane (agent/obstruction): per kind. */
   obstructed: { covered: '#4a148c', frozen: '#00838f', silent: '#ad1457', other: '#5d4037' } as Record<string, string>,
   refusedPause: '#b71c1c',
+  /** A segment whose file differs from its record (drawn over the recording). */
+  altered: '#ff1744',
+  /** A segment file gone, or a record lost on a damaged journal line. */
+  missing: '#7f0000',
   track: '#00897b',
   trackLost: '#d81b60',
 } as const;
@@ -47,6 +55,9 @@ const fmtS = (s: number): string => {
   return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 };
 const hms = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+/** Every time a person reads is labelled: the journal's clock is UTC. */
+const hmsU = (ms: number): string => `${hms(ms)} UTC`;
+const utc = (iso: string | null): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 23)} UTC` : '?');
 
 const pauseColour = (reason: string): string => PALETTE.pause[reason] ?? PALETTE.pause.other!;
 const gapColour = (cause: string): string => PALETTE.gap[cause] ?? PALETTE.gap.other!;
@@ -81,7 +92,7 @@ function timelineSvg(r: VerifyReport): string {
     const x0 = x(t.start);
     const w = Math.max(2, x(t.end) - x0);
     const h = (LANE_H - 8) / rows;
-    const title = `${t.kind} ${t.label}: ${hms(t.start)}–${hms(t.end)} (${((t.end - t.start) / 1000).toFixed(1)} s)${t.line ? ` · journal line ${t.line}` : ''}`;
+    const title = `${markName(t)}: ${hms(t.start)}–${hmsU(t.end)} (${((t.end - t.start) / 1000).toFixed(1)} s)${t.line ? ` · journal line ${t.line}` : ''}`;
     return `<rect class="${cls}" data-label="${esc(t.label)}" x="${x0.toFixed(1)}" y="${(laneY(lane) + 4 + row * h).toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="${colour}"><title>${esc(title)}</title></rect>`;
   };
   // Contiguous segments are drawn as one bar (an 8-hour shift has ~14 000 of them).
@@ -110,6 +121,8 @@ function timelineSvg(r: VerifyReport): string {
     else if (t.kind === 'gap') parts.push(bar(t, 2, gapColour(t.label), 'gap'));
     else if (t.kind === 'hole') parts.push(bar(t, 3, PALETTE.hole, 'hole'));
     else if (t.kind === 'unsealed') parts.push(bar(t, 3, PALETTE.unsealed, 'unsealed'));
+    else if (t.kind === 'altered') parts.push(bar(t, 0, PALETTE.altered, 'altered'));
+    else if (t.kind === 'missing') parts.push(bar(t, 0, PALETTE.missing, 'missing'));
     else if (t.kind === 'obstructed') parts.push(bar(t, 5, obstructedColour(t.label), 'obstructed', Math.max(0, OBSTRUCTED_ROWS.indexOf(t.label)), OBSTRUCTED_ROWS.length));
   }
   // Everything after the last valid signature is unauthenticated: hatch it across all lanes.
@@ -140,8 +153,8 @@ function timelineSvg(r: VerifyReport): string {
   for (const { t, last, n } of groups) {
     const cx = x(t.start).toFixed(1);
     const what = n === 1
-      ? `${t.kind} ${t.label} at ${hms(t.start)}${t.line ? ` · journal line ${t.line}` : ''}`
-      : `${n} × ${t.kind} ${hms(t.start)}–${hms(last.start)}${t.line ? ` · journal lines ${t.line}–${last.line}` : ''}`;
+      ? `${markName(t)} at ${hmsU(t.start)}${t.line ? ` · journal line ${t.line}` : ''}`
+      : `${n} × ${t.kind} ${hms(t.start)}–${hmsU(last.start)}${t.line ? ` · journal lines ${t.line}–${last.line}` : ''}`;
     const title = `<title>${esc(what)}</title>`;
     if (t.kind === 'fault') parts.push(`<path class="fault" d="M${cx} ${y4 + 6} l7 20 h-14 z" fill="${PALETTE.fault}">${title}</path>`);
     else if (t.kind === 'gesture') parts.push(`<circle class="gesture" cx="${cx}" cy="${y4 + LANE_H / 2}" r="5" fill="${PALETTE.gesture}">${title}</circle>`);
@@ -153,7 +166,7 @@ function timelineSvg(r: VerifyReport): string {
     const at = Date.parse(rp.at);
     if (!Number.isFinite(at)) continue;
     const cx = x(at);
-    const title = `<title>${esc(`pause ${rp.reason ?? ''} refused: budget ${rp.budget} at ${hms(at)} · journal line ${rp.line}`)}</title>`;
+    const title = `<title>${esc(`pause ${rp.reason ?? ''} refused: budget ${rp.budget} at ${hmsU(at)} · journal line ${rp.line}`)}</title>`;
     parts.push(`<path class="refused-pause" d="M${(cx - 5).toFixed(1)} ${y4 + 7} l10 10 m0 -10 l-10 10" stroke="${PALETTE.refusedPause}" stroke-width="3">${title}</path>`);
   }
   // Time axis: about eight ticks at round intervals.
@@ -164,8 +177,37 @@ function timelineSvg(r: VerifyReport): string {
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
     parts.push(`<line x1="${x(t).toFixed(1)}" y1="${axisY}" x2="${x(t).toFixed(1)}" y2="${axisY + 5}" stroke="#555"/><text x="${x(t).toFixed(1)}" y="${axisY + 18}" text-anchor="middle" class="tick">${hms(t)}</text>`);
   }
+  parts.push(`<text x="${LEFT - 30}" y="${axisY + 18}" text-anchor="end" class="tick">time (UTC)</text>`);
   parts.push('</svg>');
   return parts.join('');
+}
+
+/** What a timeline item is, in words: `gap: camera starting up`. */
+function markName(t: TimelineItem): string {
+  switch (t.kind) {
+    case 'media':
+      return `recording ${t.label}`;
+    case 'pause':
+      return plain(t.label);
+    case 'gap':
+      return `gap: ${plain(t.label)}`;
+    case 'hole':
+      return 'not covered by any record';
+    case 'fault':
+      return `fault: ${plain(t.label)}`;
+    case 'gesture':
+      return `button: ${t.label}`;
+    case 'signature':
+      return `signature (${t.label})`;
+    case 'obstructed':
+      return `obstructed: ${t.label}`;
+    case 'altered':
+    case 'missing':
+    case 'unsealed':
+      return `${t.kind}: ${t.label}`;
+    default:
+      return `${plain(t.kind)}: ${plain(t.label)}`;
+  }
 }
 
 /**
@@ -215,19 +257,25 @@ function trackSvg(r: VerifyReport): string {
   return parts.join('');
 }
 
+/** One entry per kind of mark the timeline can hold; `data-mark` is the mark's class in the SVG. */
 function legend(r: VerifyReport): string {
-  const items: [string, string][] = [['recording', PALETTE.media]];
+  const items: [string, string, string][] = [['media', 'recording', PALETTE.media]];
+  const has = (k: string): boolean => r.timeline.some((t) => t.kind === k);
   const reasons = new Set(r.timeline.filter((t) => t.kind === 'pause').map((t) => t.label));
   const causes = new Set(r.timeline.filter((t) => t.kind === 'gap').map((t) => t.label));
-  for (const p of ['PERSONAL_NEEDS', 'SENSITIVE_SITE', ...reasons]) if (!items.some(([n]) => n === `pause ${p}`)) items.push([`pause ${p}`, pauseColour(p)]);
-  for (const c of causes) items.push([`gap ${c}`, gapColour(c)]);
-  items.push(['not covered', PALETTE.hole]);
-  if (r.timeline.some((t) => t.kind === 'unsealed')) items.push(['unsealed (never journaled)', PALETTE.unsealed]);
-  if (r.journal.unsignedTail > 0) items.push(['unsigned (hatched)', PALETTE.unsigned]);
-  items.push(['fault ▲', PALETTE.fault], ['gesture ●', PALETTE.gesture], ['signature |', PALETTE.signature]);
-  for (const k of new Set(r.timeline.filter((t) => t.kind === 'obstructed').map((t) => t.label))) items.push([`obstructed ${k}`, obstructedColour(k)]);
-  if (r.pauseBudget?.refused.length) items.push(['refused pause ✕', PALETTE.refusedPause]);
-  return items.map(([n, c]) => `<span class="sw"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
+  for (const p of new Set(['PERSONAL_NEEDS', 'SENSITIVE_SITE', ...reasons])) items.push([`pause:${p}`, plain(p), pauseColour(p)]);
+  for (const c of causes) items.push([`gap:${c}`, `gap: ${plain(c)}`, gapColour(c)]);
+  items.push(['hole', 'not covered by any record', PALETTE.hole]);
+  if (has('altered')) items.push(['altered', 'segment altered', PALETTE.altered]);
+  if (has('missing')) items.push(['missing', 'segment missing or its record damaged', PALETTE.missing]);
+  if (has('unsealed')) items.push(['unsealed', 'unsealed (never journaled)', PALETTE.unsealed]);
+  if (r.journal.unsignedTail > 0) items.push(['unsigned', 'not authenticated (hatched)', PALETTE.unsigned]);
+  items.push(['fault', 'fault ▲', PALETTE.fault], ['gesture', 'button press ●', PALETTE.gesture], ['signature', 'signature |', PALETTE.signature]);
+  if (has('recovery')) items.push(['recovery', 'recovery after a crash ■', PALETTE.recovery]);
+  if (has('degrade')) items.push(['degrade', 'recording degraded ■', PALETTE.degrade]);
+  for (const k of new Set(r.timeline.filter((t) => t.kind === 'obstructed').map((t) => t.label))) items.push([`obstructed:${k}`, `obstructed: ${k}`, obstructedColour(k)]);
+  if (r.pauseBudget?.refused.length) items.push(['refused-pause', 'refused pause ✕', PALETTE.refusedPause]);
+  return items.map(([m, n, c]) => `<span class="sw" data-mark="${esc(m)}"><i style="background:${c}"></i>${esc(n)}</span>`).join(' ');
 }
 
 /** The page style every verify report shares (shift timeline and device journal). */
@@ -246,33 +294,115 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
 table.totals td:first-child{color:#555}
 tr.error td:first-child{color:#c62828;font-weight:bold}tr.warning td:first-child{color:#c77700}
 code{font-size:12px}
+#attention{border:3px solid #c62828;background:#fff5f5;padding:8px 16px;margin:12px 0}#attention h2{margin:0 0 4px;color:#c62828}
+#attention.calm{border-color:#1e7b34;background:#f3fbf4}#attention.calm h2{color:#1e7b34}
+tr.follow td{color:#555}tr.follow td:nth-child(3)::before{content:"↳ "}
+table.parts td:nth-child(2){text-align:right}table.parts tr.total td{font-weight:bold;border-top:2px solid #333}
+@media print{
+  body{font-size:11px}main{padding:0}#verdict,#attention,.sw i,.dot,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+  svg{max-width:100%;height:auto}h2{break-after:avoid}tr{break-inside:avoid}table.details{font-size:10px}
+}
 </style>`;
 }
 
+/** Findings with their follow-ons beneath them (indented, greyed); the heading gives the one count. */
 function findingsTable(findings: readonly Finding[]): string {
-  return findings.length
-    ? `<table class="findings"><tr><th>severity</th><th>where</th><th>what</th><th>finding</th></tr>${findings
-        .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${esc(f.where)}</code></td><td><code>${esc(f.kind)}</code></td><td>${esc(f.message)}</td></tr>`)
-        .join('')}</table>`
-    : '<p>No findings.</p>';
+  if (!findings.length) return '<p>No findings.</p>';
+  const row = (f: Finding, follow: boolean): string =>
+    `<tr class="${f.severity}${follow ? ' follow' : ''}" data-id="${f.id}"${f.causedBy !== undefined ? ` data-caused-by="${f.causedBy}"` : ''}><td>${follow ? 'follows' : f.severity}</td><td><code>${esc(f.where)}</code></td><td>${esc(plain(f.kind))}${plain(f.kind) !== f.kind ? ` <code>${esc(f.kind)}</code>` : ''}</td><td>${esc(f.message)}</td></tr>`;
+  const rows: string[] = [];
+  for (const f of findings) {
+    if (f.causedBy !== undefined && findings.some((c) => c.id === f.causedBy)) continue;
+    rows.push(row(f, false));
+    for (const c of findings) if (c.causedBy === f.id) rows.push(row(c, true));
+  }
+  return `<table class="findings"><tr><th>severity</th><th>where</th><th>what</th><th>finding</th></tr>${rows.join('')}</table>`;
 }
+
+const findingsHeading = (findings: readonly Finding[], c: FindingCounts | undefined): string =>
+  `<h2 id="findings-heading" data-count="${c ? c.findings : findings.length}">Findings (${c ? c.findings : findings.length})</h2>${c && c.followOns ? `<p>${esc(countsText(c))}.</p>` : ''}`;
 
 /** Pause budget: use per reason against its limits, then every refused pause and budget warning. */
 function pauseBudgetHtml(b: PauseBudgetReport): string {
   const lim = (v: number | null): string => (v === null ? '?' : String(v));
   const rows = Object.entries(b.reasons)
-    .map(([k, v]) => `<tr><td><i class="dot" style="background:${pauseColour(k)}"></i>${esc(k)}</td><td>${v.pauses} of ${lim(v.maxPauses)}</td><td>${fmtS(v.pausedS)}</td><td>${v.refused ? `<b>${v.refused}</b>` : '0'}</td></tr>`)
+    .map(([k, v]) => `<tr><td><i class="dot" style="background:${pauseColour(k)}"></i>${esc(plain(k))}</td><td>${v.pauses} of ${lim(v.maxPauses)}</td><td>${fmtS(v.pausedS)}</td><td>${v.refused ? `<b>${v.refused}</b>` : '0'}</td></tr>`)
     .join('');
   const items = (title: string, cls: string, list: PauseBudgetReport['refused']): string =>
     list.length
       ? `<p>${title}:</p><table class="${cls}"><tr><th>at</th><th>reason</th><th>budget</th><th>used / limit</th><th>journal line</th></tr>${list
-          .map((x) => `<tr><td>${esc(x.at)}</td><td>${esc(x.reason ?? '–')}</td><td><code>${esc(x.budget)}</code></td><td>${lim(x.used)} / ${lim(x.limit)}</td><td>${x.line}</td></tr>`)
+          .map((x) => `<tr><td>${esc(x.at)}</td><td>${esc(x.reason ? plain(x.reason) : '–')}</td><td><code>${esc(x.budget)}</code></td><td>${lim(x.used)} / ${lim(x.limit)}</td><td>${x.line}</td></tr>`)
           .join('')}</table>`
       : '';
   return `<h2>Pause budget</h2>
 <table class="pause-budget"><tr><th>reason</th><th>pauses</th><th>paused</th><th>refused</th></tr>${rows}<tr><td>all reasons</td><td></td><td>${fmtS(b.pausedS)} of ${b.maxPausedS === null ? '?' : fmtS(b.maxPausedS)}</td><td></td></tr></table>
 ${b.refused.length ? items(`<b>${b.refused.length} pause(s) refused</b> (recording went on)`, 'refused-pauses', b.refused) : '<p>No pause refused.</p>'}
 ${items('Budgets past 80 %', 'budget-warnings', b.warnings)}`;
+}
+
+/** What a supervisor must look at first: no wearer, a battery that will not last, findings, lost time. */
+function attentionBox(r: VerifyReport): string {
+  const items: string[] = [];
+  if (r.duty && !r.duty.wearer) items.push('<li data-attention="unassigned"><b>No wearer assigned</b>: nobody is named as wearing the camera for this shift.</li>');
+  const bf = r.duty?.batteryForecast;
+  if (bf && bf.lasts === false) {
+    items.push(`<li data-attention="battery"><b>Battery forecast short</b>: about ${bf.runtimeS === null ? '?' : fmtS(bf.runtimeS)} of battery for ${fmtS(bf.expectedS)} of duty.</li>`);
+  }
+  const c = r.findingCounts;
+  if (c && c.findings > 0) {
+    const causes = r.findings.filter((f) => f.causedBy === undefined && f.severity === 'error').slice(0, 5);
+    items.push(
+      `<li data-attention="findings"><b>${esc(countsText(c))}</b>${causes.length ? `: ${causes.map((f) => `${esc(plain(f.kind))} at <code>${esc(f.where)}</code>`).join('; ')}` : ''}.</li>`,
+    );
+  }
+  if (r.totals.uncoveredS > 0) items.push(`<li data-attention="uncovered"><b>${fmtS(r.totals.uncoveredS)} not covered</b> by any recording, pause or gap record.</li>`);
+  if (r.pauseBudget?.refused.length) items.push(`<li data-attention="refused"><b>${r.pauseBudget.refused.length} pause(s) refused</b> by the pause budget.</li>`);
+  if (!items.length) return '<section id="attention" class="calm"><h2>Attention</h2><p>Nothing needs attention.</p></section>';
+  return `<section id="attention"><h2>Attention</h2><ul>${items.join('')}</ul></section>`;
+}
+
+/** Recorded + paused + gaps + not covered (+ slivers below the tolerance) = the shift's length, shown as a sum. */
+function partsTable(r: VerifyReport): string {
+  const p = shiftParts(r);
+  const v = (s: number): string => `${s.toFixed(3)} s${s >= 60 ? ` (${fmtS(s)})` : ''}`;
+  const rows: [string, string, number][] = [
+    ['recorded', 'Recorded', p.recordedS],
+    ['paused', 'Paused (privacy)', p.pausedS],
+    ['gaps', 'Gaps (camera not recording, cause journaled)', p.gapS],
+    ['uncovered', 'Not covered by any record', p.uncoveredS],
+  ];
+  if (p.slackS > 0) rows.push(['slack', 'Between records (each under 0.25 s, clock granularity)', p.slackS]);
+  return `<table class="parts">${rows.map(([k, n, s]) => `<tr data-part="${k}" data-s="${s}"><td>${n}</td><td>${v(s)}</td></tr>`).join('')}<tr class="total" data-part="total" data-s="${p.totalS}"><td>= Shift length</td><td>${v(p.totalS)}</td></tr></table>`;
+}
+
+/** Every mark on the timeline as a row: readable without hovering, and on paper. */
+function detailsTable(r: VerifyReport): string {
+  const rows: string[] = [];
+  let run: { first: TimelineItem; end: number; n: number } | undefined;
+  const dur = (a: number, b: number): string => `${((b - a) / 1000).toFixed(1)} s`;
+  const push = (start: number, end: number, what: string, line: string, cls: string): void => {
+    rows.push(`<tr class="${cls}"><td>${hms(start)}</td><td>${end !== start ? hms(end) : ''}</td><td>${end !== start ? dur(start, end) : ''}</td><td>${esc(what)}</td><td>${line}</td></tr>`);
+  };
+  const flush = (): void => {
+    if (run) push(run.first.start, run.end, run.n > 1 ? `recording: ${run.n} segments from ${run.first.label}` : `recording ${run.first.label}`, String(run.first.line), 'media');
+    run = undefined;
+  };
+  for (const t of r.timeline) {
+    if (t.kind === 'media') {
+      if (run && t.start - run.end <= 50) {
+        run.end = Math.max(run.end, t.end);
+        run.n++;
+      } else {
+        flush();
+        run = { first: t, end: t.end, n: 1 };
+      }
+      continue;
+    }
+    flush();
+    push(t.start, t.end, markName(t), t.line ? String(t.line) : '–', t.kind);
+  }
+  flush();
+  return `<table class="details"><tr><th>from (UTC)</th><th>to (UTC)</th><th>length</th><th>what</th><th>journal line</th></tr>${rows.join('')}</table>`;
 }
 
 const verdictTitle = (v: Verdict): string => (v === 'intact' ? 'INTACT' : v === 'tampered' ? 'TAMPERED' : 'INCOMPLETE');
@@ -283,20 +413,16 @@ export function renderHtml(r: VerifyReport): string {
     ['Shift', esc(r.shiftId ?? '?')],
     ['Device', esc(r.deviceId ?? '?')],
     ['Verified with key', esc(r.keyId)],
-    ['Start → end', `${esc(r.start ?? '?')} → ${esc(r.end ?? '?')}${r.journal.closed ? '' : ' <b>(not closed)</b>'}`],
+    ['Start → end', `${esc(utc(r.start))} → ${esc(utc(r.end))}${r.journal.closed ? '' : ' <b>(not closed)</b>'}`],
     ['Shift length', fmtS(t.shiftS)],
     ['Recorded media', `${fmtS(t.mediaS)} in ${t.segments} segments (${(t.bytes / 1e6).toFixed(1)} MB)${r.encrypted ? ', encrypted for central' : ''}`],
-    ...Object.entries(t.pauseS).map(([k, v]): [string, string] => [`Pause ${esc(k)}`, `<i class="dot" style="background:${pauseColour(k)}"></i>${fmtS(v)}`]),
-    ...Object.entries(t.gapS).map(([k, v]): [string, string] => [`Gap ${esc(k)}`, `<i class="dot" style="background:${gapColour(k)}"></i>${fmtS(v)}`]),
+    ...Object.entries(t.pauseS).map(([k, v]): [string, string] => [`Pause: ${esc(plain(k))}`, `<i class="dot" style="background:${pauseColour(k)}"></i>${fmtS(v)}`]),
+    ...Object.entries(t.gapS).map(([k, v]): [string, string] => [`Gap: ${esc(plain(k))}`, `<i class="dot" style="background:${gapColour(k)}"></i>${fmtS(v)}`]),
     ['Not covered', t.uncoveredS > 0 ? `<b>${fmtS(t.uncoveredS)}</b>` : 'none'],
-    ['Faults / gestures', `${t.faults} / ${t.gestures}`],
+    ['Faults / button presses', `${t.faults} / ${t.gestures}`],
     ...(r.duty ? [['Wearer', r.duty.wearer ? `${esc(r.duty.wearer.name)} (${esc(r.duty.wearer.id)})` : '<b>unassigned</b>'] as [string, string], ['Duty', esc(dutyLine(r.duty))] as [string, string]] : []),
     ...Object.entries(r.obstructions?.totals ?? {}).map(([k, v]): [string, string] => [`Obstructed ${esc(k)}`, `<i class="dot" style="background:${obstructedColour(k)}"></i>${v.count} interval(s), ${fmtS(v.seconds)}`]),
-    [
-      'Journal',
-      `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
-        (r.journal.unsignedTail > 0 ? `, <b>${r.journal.unsignedTail} unsigned record(s) trail</b>` : ''),
-    ],
+    ['Journal', esc(journalLine(r.journal))],
   ];
   const findings = findingsTable(r.findings);
   const budget = r.pauseBudget ? pauseBudgetHtml(r.pauseBudget) : '';
@@ -306,16 +432,21 @@ ${pageStyle(r.verdict)}</head>
 <body>
 <header id="verdict" data-verdict="${r.verdict}"><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
 <main>
+${attentionBox(r)}
 <h2>Timeline</h2>
-${r.duty ? `<p id="duty">Started by <b>${esc(r.duty.startTrigger ?? '?')}</b> · ended by <b>${esc(r.duty.endReason ?? 'not ended')}</b> · wearer <b>${r.duty.wearer ? esc(`${r.duty.wearer.name} (${r.duty.wearer.id})`) : 'unassigned'}</b></p>` : ''}
+${r.duty ? `<p id="duty">Started by <b>${esc(plain(r.duty.startTrigger ?? '?'))}</b> · ended by <b>${esc(r.duty.endReason ? plain(r.duty.endReason) : 'not ended')}</b> · wearer <b>${r.duty.wearer ? esc(`${r.duty.wearer.name} (${r.duty.wearer.id})`) : 'unassigned'}</b></p>` : ''}
 <div id="timeline">${timelineSvg(r)}</div>
 <div id="legend">${legend(r)}</div>
-${(r.track ?? []).some((p) => p.lat !== null) ? `<h2>Track (${(r.track ?? []).length} location records)</h2>\n<div id="track">${trackSvg(r)}</div>` : ''}
+${(r.track ?? []).some((p) => p.lat !== null) ? `<h2>Track (${(r.track ?? []).length} location records)</h2>\n<div id="track">${trackSvg(r)}</div>\n<div id="track-legend"><span class="sw" data-mark="track"><i style="background:${PALETTE.track}"></i>path walked</span> <span class="sw" data-mark="track-lost"><i style="background:${PALETTE.trackLost}"></i>○ position fix lost here</span></div>` : ''}
+<h2>Where the shift's time went</h2>
+${partsTable(r)}
 <h2>Totals</h2>
 <table class="totals">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
 ${budget}
-<h2>Findings (${r.findings.length})</h2>
+${findingsHeading(r.findings, r.findingCounts)}
 ${findings}
+<h2>Timeline details (times UTC)</h2>
+${detailsTable(r)}
 <p style="color:#777;font-size:12px">bodycam verify · ${esc(r.shiftDir)} · journal head ${esc(r.journal.head)}</p>
 </main></body></html>
 `;
@@ -333,8 +464,7 @@ export function renderDeviceJournalHtml(r: DeviceJournalReport): string {
     ['First → last record', `${esc(r.first ?? '?')} → ${esc(r.last ?? '?')}`],
     [
       'Journal',
-      `${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
-        (r.journal.unsignedTail > 0 ? `, <b>${r.journal.unsignedTail} unsigned record(s) trail</b>` : ''),
+      esc(journalLine(r.journal)),
     ],
     ['Records', esc(Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', '))],
   ];
@@ -353,7 +483,7 @@ ${pageStyle(r.verdict)}
 <main>
 <h2>Device journal</h2>
 <table class="totals">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
-<h2>Findings (${r.findings.length})</h2>
+${findingsHeading(r.findings, r.findingCounts)}
 ${findingsTable(r.findings)}
 <h2>Records (${r.records.length})</h2>
 <table class="records"><tr><th>line</th><th>seq</th><th>at</th><th>type</th><th>fields</th><th>signature</th></tr>${records}</table>

@@ -17,6 +17,7 @@ import { EvidenceError, errnoCode } from '../lib/errors.js';
 import { fsyncDir } from '../lib/atomic.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { createLogger } from '../lib/log.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 export const ZERO_HASH = '0'.repeat(64);
@@ -223,11 +224,13 @@ export class Journal extends TypedEmitter<JournalEvents> {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
   private noSpaceHook: (() => boolean) | undefined;
+  /** Set by clockStepped: the floor of the next `at` (the last one moved by the step). */
+  private stepFloor: number | undefined;
   readonly path: string;
 
   constructor(
     readonly dir: string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => evidenceClock.now(),
     fileName = JOURNAL_FILE,
     retry: BackoffOptions = JOURNAL_RETRY,
   ) {
@@ -246,6 +249,16 @@ export class Journal extends TypedEmitter<JournalEvents> {
   }
   get onNoSpace(): (() => boolean) | undefined {
     return this.noSpaceHook;
+  }
+
+  /**
+   * Evidence time stepped by `stepMs` (its `time_sync` record is written): the next `at` may be
+   * earlier than the last by the step (backward), and not earlier than that. Without this, a
+   * backward step made `at` stand still until the new clock caught up with the old one.
+   */
+  clockStepped(stepMs: number): void {
+    const last = this.stepFloor ?? (this.last ? Date.parse(this.last.at) : undefined);
+    if (last !== undefined) this.stepFloor = last + stepMs;
   }
 
   /** Opens (creating if needed) and recovers the chain. Returns the records already present. */
@@ -305,8 +318,10 @@ export class Journal extends TypedEmitter<JournalEvents> {
    */
   append(type: RecordType | string, fields: Fields = {}, atMs?: number): WrittenRecord {
     if (this.fd === undefined) throw new EvidenceError(`journal ${this.path} is not open`);
-    // `at` never goes backwards within a journal (a verifier may rightly flag that as tampering).
-    const lastAt = this.last ? Date.parse(this.last.at) : -Infinity;
+    // `at` never goes backwards within a journal (a verifier may rightly flag that as tampering),
+    // except by a journaled step: after its record the floor is the last `at` moved by the step.
+    const lastAt = this.stepFloor ?? (this.last ? Date.parse(this.last.at) : -Infinity);
+    this.stepFloor = undefined;
     const line = formatLine(this.seq, type, Math.max(atMs ?? this.now(), lastAt), this.headHash, fields);
     const record = JSON.parse(line) as JournalRecord;
     const written: WrittenRecord = { record, line, hash: sha256Hex(line) };

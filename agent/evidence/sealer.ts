@@ -21,6 +21,7 @@ import { probeTs, type TsProbe } from './ts-probe.js';
 import type { SegmentStorer } from './storer.js';
 import { SEGMENT_RE, segmentName } from '../../hal/encoder/args.js';
 import { describe } from '../lib/errors.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 /** Below this, the encoder's lag at a stop is frame granularity (the verifier tolerates 250 ms). */
 const TAIL_GAP_MIN_MS = 200;
@@ -132,6 +133,18 @@ export class ShiftSealer {
     return this.lastMediaWallEnd;
   }
 
+  /**
+   * A wall-clock step was journaled (evidence time moved by `stepMs`): every wall time this sealer
+   * holds moves with it — run anchors, the pending gap's start, where media last ended — so what it
+   * writes after the step's record is on the new clock, and the verifier maps it back by the step.
+   */
+  clockStepped(stepMs: number): void {
+    for (const r of this.runs.values()) if (r.anchor !== undefined) r.anchor += stepMs;
+    if (this.gap) this.pendingGap = { start: this.gap.start + stepMs, cause: this.gap.cause };
+    if (this.lastMediaWallEnd !== undefined) this.lastMediaWallEnd += stepMs;
+    if (this.lastSegmentAt !== undefined) this.lastSegmentAt += stepMs;
+  }
+
   /** Media is expected from `start` on; until it arrives the interval is a gap with `cause`. */
   expectMedia(start: number, cause: GapCause): void {
     this.pendingGap = { start, cause };
@@ -224,7 +237,7 @@ export class ShiftSealer {
         await this.seal(segmentName(n), run, r.lastMediaEnd, undefined, true);
       }
       if (!cause) return;
-      const now = Date.now();
+      const now = evidenceClock.now();
       const g = this.pendingGap;
       if (g && now > g.start) {
         // Interrupted again before any media arrived: the interval so far keeps its own cause
@@ -278,17 +291,18 @@ export class ShiftSealer {
       mediaEnd = probe.firstPts !== undefined && probe.lastPts !== undefined ? mediaStart + (probe.lastPts - probe.firstPts) + frameS : mediaStart;
       r.lastMediaEnd = mediaEnd;
     }
-    let anchor = r.anchor;
-    if (anchor === undefined) {
+    if (r.anchor === undefined) {
       // A run killed before it reported anything: the file's mtime is when its last bytes landed.
       const st = await stat(staged);
-      anchor = st.mtimeMs - mediaEnd * 1000;
-      r.anchor = anchor;
+      r.anchor = st.mtimeMs - mediaEnd * 1000;
     }
     r.frozen = true;
-    const wallStart = Math.round(anchor + mediaStart * 1000);
-    const wallEnd = Math.round(anchor + mediaEnd * 1000);
     const stored = await this.storer.store(staged, this.shiftDir, file, plain, sha);
+    // The bounds are taken from the anchor only now, with no await before the append: a clock
+    // step journaled while the segment was being stored has moved the anchor (clockStepped), and
+    // a record written after the step's record is on the new clock, as every record is.
+    const wallStart = Math.round(r.anchor! + mediaStart * 1000);
+    const wallEnd = Math.round(r.anchor! + mediaEnd * 1000);
 
     const g = this.pendingGap;
     if (g) {

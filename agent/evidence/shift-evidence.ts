@@ -17,6 +17,7 @@ import { ShiftSealer, type GapCause, type PendingGap, type SealedSegment } from 
 import type { SegmentStorer } from './storer.js';
 import { JournalSigner, attachSigner } from './signer.js';
 import { journalHasShiftEnd } from './open-shift.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 export const DEVICE_JOURNAL = 'device-journal.jsonl';
 /** The device journal's head is signed after this many records, and at every clean stop. */
@@ -133,7 +134,7 @@ export class ShiftEvidence {
   /** Opens the device journal (its head signed with the device key when provisioned). */
   start(): void {
     mkdirSync(join(this.o.dataDir, 'shifts'), { recursive: true });
-    const j = new Journal(this.o.dataDir, Date.now, DEVICE_JOURNAL);
+    const j = new Journal(this.o.dataDir, () => evidenceClock.now(), DEVICE_JOURNAL);
     this.wire(j);
     const existing = j.open();
     this.device = j;
@@ -250,6 +251,16 @@ export class ShiftEvidence {
     s.journal.close();
     this.shift = undefined;
     return s;
+  }
+
+  /**
+   * A wall-clock step was journaled (and evidence time moved by it): the journals' `at` floors and
+   * the open shift's sealer move with it (see Journal.clockStepped, ShiftSealer.clockStepped).
+   */
+  clockStepped(stepMs: number): void {
+    this.device?.clockStepped(stepMs);
+    this.shift?.journal.clockStepped(stepMs);
+    this.shift?.sealer.clockStepped(stepMs);
   }
 
   /** Journals to the open shift, or to the device journal off duty. */

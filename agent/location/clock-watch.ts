@@ -8,7 +8,7 @@
  */
 import type { ClockSource as Clock, ClockReport } from '../../hal/clock/index.js';
 import { sameClockState } from '../../hal/clock/index.js';
-import { ClockStepDetector } from '../../hal/clock/step-detector.js';
+import { evidenceClock, type EvidenceClock } from '../lib/evidence-clock.js';
 import type { Fields } from '../evidence/journal.js';
 import type { Logger } from '../lib/log.js';
 
@@ -19,8 +19,14 @@ export interface ClockWatchOptions {
   /** Runs in the shift machine's queue, so a record never lands inside a transition. */
   readonly serialize: (fn: () => Promise<void>) => Promise<void>;
   readonly changed: () => void;
-  /** After a step is journaled: timers armed for a wall-clock instant re-arm (the duty window). */
-  readonly stepped?: () => void;
+  /**
+   * After a step is journaled and evidence time moved by `stepMs`: whatever holds a wall time
+   * moves with it (journals' floors, the sealer's anchors, the machine's deadlines) and timers
+   * armed for a wall-clock instant re-arm (the duty window).
+   */
+  readonly stepped?: (stepMs: number) => void;
+  /** Evidence time (tests: their own); default the agent's one. */
+  readonly evidence?: EvidenceClock;
   readonly log: Logger;
   readonly refreshMs?: number;
   readonly stepCheckMs?: number;
@@ -42,17 +48,28 @@ export class ClockWatch {
     this.current = this.o.clock.report();
     this.refreshTimer = setInterval(() => void this.o.serialize(() => this.refresh()), this.o.refreshMs ?? 30_000);
     this.refreshTimer.unref();
-    const steps = new ClockStepDetector();
+    const ev = this.o.evidence ?? evidenceClock;
+    let stepping = false;
     this.stepTimer = setInterval(() => {
-      const step = steps.check();
-      if (!step) return;
-      this.o.log.warn('wall clock stepped', { stepMs: step.stepMs });
+      if (stepping || !ev.check()) return;
+      stepping = true;
       void this.o.serialize(async () => {
-        const next = await this.o.clock.refresh();
-        this.current = next;
-        this.o.journal('time_sync', { what: 'step', step_ms: step.stepMs, before: new Date(step.beforeMs).toISOString(), after: new Date(step.afterMs).toISOString(), ...next });
-        this.o.changed();
-        this.o.stepped?.();
+        try {
+          const next = await this.o.clock.refresh();
+          this.current = next;
+          // As of now (the wall clock may have moved on while queued), and nothing if it came back.
+          const step = ev.check();
+          if (!step) return;
+          this.o.log.warn('wall clock stepped', { stepMs: step.stepMs });
+          // One synchronous block: the record on the old evidence time, then evidence time moves,
+          // then everything holding a wall time moves with it — nothing is written in between.
+          this.o.journal('time_sync', { what: 'step', step_ms: step.stepMs, before: new Date(step.beforeMs).toISOString(), after: new Date(step.afterMs).toISOString(), ...next });
+          ev.apply(step);
+          this.o.stepped?.(step.stepMs);
+          this.o.changed();
+        } finally {
+          stepping = false;
+        }
       });
     }, this.o.stepCheckMs ?? 1000);
     this.stepTimer.unref();

@@ -17,6 +17,7 @@ import type { RecordingPipeline } from '../recording/pipeline.js';
 import type { AnalysisOutput } from '../../hal/encoder/args.js';
 import { GrayFrameParser, LevelParser } from './analysis-stream.js';
 import { ObstructionDetector, type DetectorPolicy, type Finding, type ObstructionKind } from './detectors.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 /** The analysis stream's format: tiny on purpose (4.6 KB/s of video, 8 KB/s of audio). */
 export const ANALYSIS_FORMAT: AnalysisOutput = { fps: 2, width: 64, height: 36, audioRate: 4000 };
@@ -74,19 +75,18 @@ export class ObstructionRoom {
   private intervals = 0;
   private readonly now: () => number;
   private readonly mono: () => number;
-  /** The run's anchor: analysis times are wall-at-start + monotonic elapsed, like its segments. */
-  private anchor = { wall: 0, mono: 0 };
 
   private readonly onRunStarted = (run: number): void => {
     this.endAll();
     this.run = run;
-    this.anchor = { wall: this.now(), mono: this.mono() };
     this.video = new GrayFrameParser(ANALYSIS_FORMAT.width, ANALYSIS_FORMAT.height);
     this.audio = new LevelParser(ANALYSIS_FORMAT.audioRate);
   };
   private readonly onAnalysis = (run: number, stream: 'video' | 'audio', chunk: Buffer): void => {
     if (run !== this.run) return;
-    const at = this.runNow();
+    // The detectors run on the monotonic clock: a wall-clock step must neither satisfy nor stall
+    // the onset/clear debounce. Bounds become evidence time only when journaled (apply).
+    const at = this.mono();
     try {
       if (stream === 'video') for (const f of this.video?.feed(chunk) ?? []) this.apply(this.detector.video({ atMs: at, mean: f.mean, spread: f.spread, diff: f.diff }));
       else for (const l of this.audio?.feed(chunk) ?? []) this.apply(this.detector.audio({ atMs: at, rmsDbfs: l.rmsDbfs, peakDbfs: l.peakDbfs }));
@@ -100,7 +100,7 @@ export class ObstructionRoom {
   };
 
   constructor(private readonly o: ObstructionRoomOptions) {
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? (() => evidenceClock.now());
     this.mono = o.mono ?? (() => performance.now());
     this.detector = new ObstructionDetector(() => detectorPolicy(o.policy()));
   }
@@ -124,7 +124,7 @@ export class ObstructionRoom {
   }
 
   active(): ActiveObstruction[] {
-    return this.detector.active().map((a) => ({ kind: a.kind, since: isoMs(a.sinceMs), measure: a.measures[MAIN_MEASURE[a.kind]] ?? 0 }));
+    return this.detector.active().map((a) => ({ kind: a.kind, since: isoMs(this.evidenceMs(a.sinceMs)), measure: a.measures[MAIN_MEASURE[a.kind]] ?? 0 }));
   }
 
   status(): Record<string, unknown> {
@@ -133,29 +133,26 @@ export class ObstructionRoom {
 
   /** The stream ended (run over, pause, shift end): open intervals end at their last sample. */
   private endAll(): void {
-    this.apply(this.detector.stop(this.runNow()));
+    this.apply(this.detector.stop(this.mono()));
   }
 
-  /**
-   * Now on the run's timeline, not the wall clock: a wall step must neither satisfy nor stall the
-   * onset/clear debounce, and an interval's bounds stay on the timeline of the run's segments.
-   */
-  private runNow(): number {
-    return this.anchor.wall + (this.mono() - this.anchor.mono);
+  /** A monotonic instant as evidence time now (what a record written now is stamped on). */
+  private evidenceMs(monoMs: number): number {
+    return this.now() - (this.mono() - monoMs);
   }
 
   private apply(findings: readonly Finding[]): void {
     for (const f of findings) {
-      const common = { kind: f.kind, start: isoMs(f.startMs), measures: f.measures };
+      const common = { kind: f.kind, start: isoMs(this.evidenceMs(f.startMs)), measures: f.measures };
       if (f.t === 'onset') {
-        this.o.journal('obstruction', { phase: 'start', ...common, detected_at: isoMs(f.atMs) });
-        this.o.faults.set(faultName(f.kind), `${DESCRIBE[f.kind]} since ${isoMs(f.startMs)}`);
-        this.o.log.warn('obstruction', { kind: f.kind, since: isoMs(f.startMs), measures: f.measures });
+        this.o.journal('obstruction', { phase: 'start', ...common, detected_at: isoMs(this.evidenceMs(f.atMs)) });
+        this.o.faults.set(faultName(f.kind), `${DESCRIBE[f.kind]} since ${common.start}`);
+        this.o.log.warn('obstruction', { kind: f.kind, since: common.start, measures: f.measures });
         this.nag();
       } else {
         this.intervals++;
         this.o.journal('obstruction', {
-          phase: 'end', ...common, end: isoMs(f.endMs), duration_s: Math.round((f.endMs - f.startMs) / 100) / 10, reason: f.reason,
+          phase: 'end', ...common, end: isoMs(this.evidenceMs(f.endMs)), duration_s: Math.round((f.endMs - f.startMs) / 100) / 10, reason: f.reason,
         });
         this.o.faults.clear(faultName(f.kind));
         this.o.log.info('obstruction ended', { kind: f.kind, durationS: (f.endMs - f.startMs) / 1000, reason: f.reason });

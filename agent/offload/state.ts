@@ -13,6 +13,7 @@ import { closeSync, fdatasync, mkdirSync, openSync, readFileSync, rmSync, writeS
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import { EvidenceError } from '../lib/errors.js';
+import { sha256Hex, type Manifest } from './manifest.js';
 
 export const offloadRoot = (dataDir: string): string => join(dataDir, 'offload');
 export const offloadDir = (dataDir: string, shiftId: string): string => join(offloadRoot(dataDir), shiftId);
@@ -77,6 +78,17 @@ export interface Receipt {
 export const uploadStatePath = (dataDir: string, shiftId: string): string => join(offloadDir(dataDir, shiftId), 'upload.json');
 export const receiptPath = (dataDir: string, shiftId: string): string => join(offloadDir(dataDir, shiftId), 'receipt.json');
 export const manifestPath = (dataDir: string, shiftId: string): string => join(offloadDir(dataDir, shiftId), 'manifest.json');
+
+/** The shift's manifest as written for its upload, and the SHA-256 of its bytes (what central confirms); undefined before the first upload. */
+export function loadManifest(dataDir: string, shiftId: string): { m: Manifest; sha256: string } | undefined {
+  let b: Buffer;
+  try {
+    b = readFileSync(manifestPath(dataDir, shiftId));
+  } catch {
+    return undefined;
+  }
+  return { m: JSON.parse(b.toString('utf8')) as Manifest, sha256: sha256Hex(b) };
+}
 
 /** readJsonIfExists with the file named in the error (a bare "Unexpected end of JSON input" helps nobody). */
 function readState(path: string): unknown {

@@ -3,7 +3,7 @@
  * priority (the agent renices it), so hashing and TLS never compete with recording and the
  * agent's event loop (buttons, journal) never waits on an upload.
  *
- * IPC (JSON messages over the fork channel):
+ * IPC (JSON messages over the fork channel; ToWorker and FromWorker below):
  *   agent → worker: {type:'job', job} | {type:'device-journal', job} | {type:'bandwidth', kbps} | {type:'stop'}
  *   worker → agent: {type:'manifest', sha256, bytesTotal, files} | {type:'progress', progress}
  *                   | {type:'part', part} | {type:'retry', error, attempt, delayMs}
@@ -16,9 +16,19 @@
 import { createLogger } from '../lib/log.js';
 import { EvidenceError, describe } from '../lib/errors.js';
 import { runOffloadJob, type OffloadJob, type RunHooks } from './job.js';
-import { runDeviceJournalJob, type DeviceJournalJob } from './device-journal.js';
+import { runDeviceJournalJob, type DeviceJournalJob, type DeviceJournalSnapshot } from './device-journal.js';
+import type { UploadProgress } from './uploader.js';
 
 export type ToWorker = { type: 'job'; job: OffloadJob } | { type: 'device-journal'; job: DeviceJournalJob } | { type: 'bandwidth'; kbps: number } | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'manifest'; sha256: string; bytesTotal: number; files: number; resumed: boolean }
+  | { type: 'progress'; progress: UploadProgress }
+  | { type: 'part'; part: unknown }
+  | { type: 'retry'; error: string; attempt: number; delayMs: number }
+  | { type: 'done'; result: { shiftId: string; manifestSha256: string; objects: number; bytes: number; stats: { partsSent: number; partsReused: number } } }
+  | { type: 'snapshot'; snapshot: DeviceJournalSnapshot | null }
+  | { type: 'error'; message: string; fatal: boolean; aborted: boolean };
 
 const log = createLogger('offload.worker');
 const ac = new AbortController();
@@ -28,7 +38,7 @@ let current: Promise<unknown> | undefined;
 /** Longest wait for requests in flight after the agent went away (a 1–8 MiB PutObject on a LAN takes well under it). */
 const DRAIN_MS = 5000;
 
-function send(msg: unknown): void {
+function send(msg: FromWorker): void {
   if (process.connected) process.send!(msg);
 }
 
@@ -76,7 +86,7 @@ function hooks(): RunHooks {
   };
 }
 
-function finish(msg: unknown): void {
+function finish(msg: FromWorker): void {
   send(msg);
   // Already gone when the agent died mid-job (the drain above then exits).
   if (process.connected) process.disconnect();

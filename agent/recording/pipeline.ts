@@ -24,6 +24,7 @@ import type { ShiftEvidence } from '../evidence/shift-evidence.js';
 import type { SegmentStorer } from '../evidence/storer.js';
 import type { FaultRegistry } from '../faults/registry.js';
 import { EncoderPidfile } from './encoder-pidfile.js';
+import { evidenceClock } from '../lib/evidence-clock.js';
 
 const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 /** Quality steps: bitrate and frame-rate factors. Level 0 = the board's full quality. */
@@ -186,7 +187,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     await this.encoder.stop();
     if (s) {
       await s.sealer.drain();
-      s.sealer.holdGap(cause, Date.now());
+      s.sealer.holdGap(cause, evidenceClock.now());
     }
     this.emit('changed');
   }
@@ -218,7 +219,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
         if (this.o.belowFloor().below) return this.halt('storage_full');
         await this.encoder.stop();
         await s.sealer.drain();
-        s.sealer.expectMedia(s.sealer.mediaEndWall ?? Date.now(), 'encoder_reconfigure');
+        s.sealer.expectMedia(s.sealer.mediaEndWall ?? evidenceClock.now(), 'encoder_reconfigure');
         await this.encoder.start('reconfigure');
       });
     }

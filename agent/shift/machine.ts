@@ -19,7 +19,7 @@
  * tried. Nothing a wearer can do stops recording during a shift except the confirmed end.
  */
 import type { Policy } from '../config/policy.js';
-import type { PauseReason } from '../status.js';
+import type { PauseReason, FeedbackPattern, Effect } from './types.js';
 import type { GestureKind } from './gestures.js';
 import type { EndTrigger, StartTrigger } from '../duty/types.js';
 import { NO_PAUSES, budgetWarningEffects, decidePause, refusedPauseEffects, withPause, type PauseUsage } from './pause-budget.js';
@@ -49,17 +49,7 @@ export type ShiftEvent =
   | { readonly type: 'duty_end'; readonly reason: EndTrigger }
   | { readonly type: 'pause_budget_warning' };
 
-export type TimerName = 'pause_warning' | 'pause_expired' | 'end_confirm_expired' | 'pause_budget_warning';
-export type FeedbackPattern = 'recording' | 'paused' | 'pause_warning' | 'end_armed' | 'shift_started' | 'shift_ended' | 'refused';
-
-export type Effect =
-  /** `trigger` absent: the button (`shift_start.trigger` "button"). */
-  | { readonly t: 'open_shift'; readonly shiftId: string; readonly trigger?: Exclude<StartTrigger, 'button'> }
-  | { readonly t: 'journal'; readonly type: string; readonly fields: Record<string, unknown> }
-  | { readonly t: 'encoder'; readonly action: 'start' | 'stop'; readonly reason: 'start' | 'resume' | 'pause' | 'end' }
-  | { readonly t: 'timer'; readonly name: TimerName; readonly ms: number | null }
-  | { readonly t: 'feedback'; readonly pattern: FeedbackPattern }
-  | { readonly t: 'close_shift'; readonly shiftId: string; readonly reason: string };
+export type { TimerName, FeedbackPattern, Effect } from './types.js';
 
 export interface Transition {
   readonly state: ShiftState;
@@ -218,4 +208,21 @@ function close(shiftId: string, reason: string, pre: Effect[] = []): Transition 
       { t: 'close_shift', shiftId, reason },
     ],
   };
+}
+
+/**
+ * Evidence time stepped by `stepMs` (a journaled wall-clock step): the state's wall-clock instants
+ * move with it, so a pause's `paused_s` and its deadline stay true on the new clock (durations are
+ * unchanged; the timers that end them run on the monotonic clock already).
+ */
+export function shiftStateTimes(s: ShiftState, stepMs: number): ShiftState {
+  const armed = (v: number | null): number | null => (v === null ? null : v + stepMs);
+  switch (s.name) {
+    case 'RECORDING':
+      return { ...s, endArmedUntil: armed(s.endArmedUntil) };
+    case 'PAUSED':
+      return { ...s, since: s.since + stepMs, until: s.until + stepMs, endArmedUntil: armed(s.endArmedUntil) };
+    default:
+      return s;
+  }
 }

@@ -11,13 +11,11 @@
  * computes exactly what the device enforced (agent/evidence/verify uses the same fold).
  */
 import type { Policy } from '../config/policy.js';
-import type { PauseReason } from '../status.js';
-import type { Effect } from './machine.js';
+import type { BudgetName, Effect, PauseReason, PauseUseReport } from './types.js';
 
 export const PAUSE_REASONS: readonly PauseReason[] = ['PERSONAL_NEEDS', 'SENSITIVE_SITE'];
 
-/** Which budget a refusal or a warning is about (journaled as `budget`). */
-export type BudgetName = 'pauses_personal_needs' | 'pauses_sensitive_site' | 'paused_time' | 'min_recording';
+export type { BudgetName, PauseUseReport } from './types.js';
 
 /** A budget warns central once per shift when its use crosses this fraction. */
 export const WARN_FRACTION = 0.8;
@@ -157,18 +155,6 @@ export function refusedPauseEffects(gesture: string, reason: PauseReason, d: Ext
     { t: 'journal', type: 'pause_budget', fields: { what: 'refused', budget: d.budget, reason, used: d.used, limit: d.limit } },
     { t: 'feedback', pattern: 'refused' },
   ];
-}
-
-/** What `bodycam status` and heartbeats report (and the verifier, from the journal). */
-export interface PauseUseReport {
-  readonly reasons: Readonly<Record<PauseReason, { pauses: number; maxPauses: number; pausedS: number; refused: number }>>;
-  /** Paused seconds in all, a pause in progress included. */
-  readonly pausedS: number;
-  readonly maxPausedS: number;
-  readonly minRecordingS: number;
-  readonly minRecordingAfterAutoS: number;
-  readonly refused: number;
-  readonly warned: readonly BudgetName[];
 }
 
 export function pauseUseReport(u: PauseUsage, p: Policy, open: OpenPause | null, now: number): PauseUseReport {

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { encoderBinary } from './binary.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import { SEGMENT_LIST_FD, PROGRESS_FD, ANALYSIS_VIDEO_FD, ANALYSIS_AUDIO_FD } from './args.js';
+import { evidenceClock } from '../../agent/lib/evidence-clock.js';
 
 export interface SegmentClosed {
   /** File name as ffmpeg listed it (no directory). */
@@ -127,7 +128,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
         this.pushTail(`unparsable segment list line: ${line}`);
         return;
       }
-      this.emit('segment', { file, mediaStart, mediaEnd, closedAtWall: Date.now() });
+      this.emit('segment', { file, mediaStart, mediaEnd, closedAtWall: evidenceClock.now() });
     });
     onLines(child.stdio[PROGRESS_FD] as Readable, (line) => {
       const eq = line.indexOf('=');
@@ -141,7 +142,7 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
         dropFrames: Number(progress.drop_frames ?? 0),
         dupFrames: Number(progress.dup_frames ?? 0),
         outTimeS: Number(progress.out_time_us ?? progress.out_time_ms ?? 0) / 1e6,
-        atWall: Date.now(),
+        atWall: evidenceClock.now(),
         atMono: performance.now(),
       };
       if (!this.sawFirstFrame && p.frame > 0) {

@@ -9,6 +9,7 @@ import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import { Backoff, type BackoffOptions } from '../../agent/lib/backoff.js';
 import type { Logger } from '../../agent/lib/log.js';
 import { FfmpegProcess, type ExitInfo, type Progress, type SegmentClosed } from './process.js';
+import { evidenceClock } from '../../agent/lib/evidence-clock.js';
 
 /** Why a run starts: the gap before its first frame is journaled with the matching cause. */
 export type RunReason = 'start' | 'resume' | 'restart_crash' | 'restart_stall' | 'reconfigure' | 'recover' | 'retry' | 'space_returned';
@@ -113,7 +114,7 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
       }
       if (!this.wanted) return;
       const proc = new FfmpegProcess(argv, this.o.binary);
-      const info: RunInfo = { run: ++this.runNo, reason, startedWall: Date.now(), startedMono: performance.now(), pid: undefined };
+      const info: RunInfo = { run: ++this.runNo, reason, startedWall: evidenceClock.now(), startedMono: performance.now(), pid: undefined };
       this.proc = proc;
       this.stalled = false;
       proc.on('firstFrame', (pr) => this.emit('firstFrame', this.current!, pr));

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { startAgent, shiftJournal, cleanup, type AgentProc } from '../helpers/agent.js';
 import { derivedBoard } from '../helpers/fs-limits.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -23,7 +23,7 @@ import { agentConfig } from '../mqtt/fixtures.js';
 import { buildRecordingArgs } from '../../hal/encoder/args.js';
 import { resolveBoard } from '../../agent/config/board.js';
 import { probeTs } from '../../agent/evidence/ts-probe.js';
-import { CLK_TCK, cpuS, median, rssMb } from './measure.js';
+import { CLK_TCK, cpuS, median, rssMb, sized, SMOKE } from './measure.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** CPU seconds of a process plus those of its children it has reaped (an encoder restarted by the agent). */
@@ -63,15 +63,15 @@ function fromGesture(logs: string): { start: number[]; resume: number[] } {
 async function latencies(rows: BenchRow[]): Promise<void> {
   const a = await startAgent({ config: { policy: { shiftStartHoldS: 0.5, shiftEndHoldS: 1, shiftEndConfirmS: 3 } }, env: { BODYCAM_LOG: 'info' } });
   try {
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < sized(5, 1); i++) {
       await a.press('shift', { holdS: 0.6 });
       await a.waitFor((s) => s.state === 'RECORDING' && s.encoderRunning && s.fps > 0, 20_000, 'recording');
-      await sleep(1500);
+      await sleep(sized(1500, 200));
       await a.press('privacy');
       await a.waitFor((s) => s.state === 'PAUSED' && !s.encoderRunning, 10_000, 'paused');
       await a.press('privacy');
       await a.waitFor((s) => s.state === 'RECORDING' && s.fps > 0, 10_000, 'resumed');
-      await sleep(1000);
+      await sleep(sized(1000, 200));
       await a.press('shift', { holdS: 1.1 });
       await a.press('shift');
       await a.waitFor((s) => s.state === 'OFF_DUTY', 20_000, 'ended');
@@ -94,7 +94,7 @@ async function longRun(rows: BenchRow[]): Promise<void> {
   const bareDir = mkdtempSync(join(tmpdir(), 'bodycam-bare-'));
   try {
     await a.press('shift', { holdS: 2.1 });
-    const s0 = await a.waitFor((s) => s.segments >= 2 && (s.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
+    const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
     const ffPid = s0.ext.encoder!.pid as number;
     // The same encode, bare: identical argv, list and progress into files instead of our pipes.
     const argv = buildRecordingArgs({
@@ -107,8 +107,8 @@ async function longRun(rows: BenchRow[]): Promise<void> {
       outDir: bareDir,
     }).map((x) => (x === 'pipe:3' ? join(bareDir, 'list.csv') : x === 'pipe:4' ? join(bareDir, 'progress.txt') : x));
     const bare = spawn('ffmpeg', argv, { stdio: 'ignore' });
-    await sleep(3000);
-    const window = 40;
+    await sleep(sized(3000, 500));
+    const window = sized(40, 2);
     const c0 = { agent: cpuS(a.pid), ff: cpuS(ffPid), bare: cpuS(bare.pid!) };
     const rss: number[] = [];
     for (let i = 0; i < window; i++) {
@@ -126,7 +126,7 @@ async function longRun(rows: BenchRow[]): Promise<void> {
 
     // Frames lost at boundaries: a boundary loses frames when the next segment's first video PTS
     // is more than one frame after the previous segment's last (read from the files themselves).
-    await sleep(20_000);
+    await sleep(sized(20_000, 1000));
     await a.press('shift', { holdS: 3.1 });
     await a.press('shift');
     await a.waitFor((s) => s.state === 'OFF_DUTY', 20_000, 'end');
@@ -154,8 +154,8 @@ async function crashGap(rows: BenchRow[]): Promise<void> {
   const a = await startAgent({ env: { BODYCAM_LOG: 'warn' } });
   try {
     await a.press('shift', { holdS: 2.1 });
-    let s = await a.waitFor((x) => x.segments >= 2, 30_000, 'recording');
-    for (let i = 0; i < 5; i++) {
+    let s = await a.waitFor((x) => x.segments >= sized(2, 1), 30_000, 'recording');
+    for (let i = 0; i < sized(5, 1); i++) {
       s = await a.waitFor((x) => x.encoderRunning && (x.ext.encoder?.pid as number | null) != null && x.segments >= s.segments + 2, 30_000, 'healthy');
       process.kill(s.ext.encoder!.pid as number, 'SIGKILL');
       await sleep(500);
@@ -180,7 +180,7 @@ async function overheadAt(rows: BenchRow[], width: number, height: number, kbps:
   mkdirSync(bareDir);
   try {
     await a.press('shift', { holdS: 2.1 });
-    const s0 = await a.waitFor((s) => s.segments >= 2 && (s.ext.encoder?.pid as number | null) != null, 60_000, 'recording');
+    const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 60_000, 'recording');
     const ffPid = s0.ext.encoder!.pid as number;
     const argv = buildRecordingArgs({
       video: { kind: 'lavfi', width, height, fps: 30 },
@@ -192,8 +192,8 @@ async function overheadAt(rows: BenchRow[], width: number, height: number, kbps:
       outDir: bareDir,
     }).map((x) => (x === 'pipe:3' ? join(bareDir, 'list.csv') : x === 'pipe:4' ? join(bareDir, 'progress.txt') : x));
     const bare = spawn('ffmpeg', argv, { stdio: 'ignore' });
-    await sleep(3000);
-    const window = 40;
+    await sleep(sized(3000, 500));
+    const window = sized(40, 2);
     // Agent + its reaped children + the live encoder: an encoder the agent restarts (a stall on a
     // loaded machine) is still counted, in the agent's cutime once reaped.
     const encPid = async (): Promise<number> => ((await a.status()).ext.encoder?.pid as number | undefined) ?? ffPid;
@@ -235,6 +235,8 @@ async function rssWithExtensions(rows: BenchRow[]): Promise<void> {
     ['offload', (dev) => ({ deviceId: dev, offload })],
     ['MQTT + offload', (dev) => ({ ...agentConfig(broker, dev), offload })],
   ];
+  // Smoke size: the two ends only.
+  if (SMOKE) variants.splice(1, 2);
   const measured: Array<[string, number]> = [];
   try {
     for (const [name, cfg] of variants) {
@@ -243,9 +245,9 @@ async function rssWithExtensions(rows: BenchRow[]): Promise<void> {
       try {
         a = await startAgent({ dataDir, config: cfg(`cam-rss-${measured.length}`), env: { BODYCAM_LOG: 'warn' } });
         await a.press('shift', { holdS: 2.1 });
-        await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 2, 60_000, 'recording');
+        await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= sized(2, 1), 60_000, 'recording');
         const rss: number[] = [];
-        for (let i = 0; i < 20; i++) {
+        for (let i = 0; i < sized(20, 1); i++) {
           await sleep(1000);
           rss.push(rssMb(a.pid));
         }
@@ -289,6 +291,7 @@ export async function coreSuite(): Promise<BenchSuite> {
       await part('crash', () => crashGap(rows));
       await part('run', () => longRun(rows));
       await part('overhead', async () => {
+        if (SMOKE) return overheadAt(rows, 320, 180, 300);
         await overheadAt(rows, 1280, 720, 3000);
         await overheadAt(rows, 1920, 1080, 6000);
       });

@@ -9,10 +9,10 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { startAgent, tempDataDir, cleanup, type AgentProc } from '../helpers/agent.js';
 import { mountTmpfs, fillLeaving, derivedBoard } from '../helpers/fs-limits.js';
-import { median } from './measure.js';
+import { median, sized } from './measure.js';
 
 const env = { BODYCAM_LOG: 'warn' };
 
@@ -22,7 +22,7 @@ async function agentKill(rows: BenchRow[]): Promise<void> {
   const back: number[] = [];
   let a: AgentProc | undefined;
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < sized(3, 1); i++) {
       const d = tempDataDir('bench-cold-');
       const t0 = performance.now();
       const c = await startAgent({ dataDir: d, env });
@@ -33,7 +33,7 @@ async function agentKill(rows: BenchRow[]): Promise<void> {
     a = await startAgent({ dataDir, env });
     await a.press('shift', { holdS: 2.1 });
     await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 40_000, 'recording');
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < sized(5, 1); i++) {
       await a.kill('SIGKILL');
       const t0 = performance.now();
       a = await startAgent({ dataDir, env });
@@ -60,7 +60,7 @@ async function spaceReturns(rows: BenchRow[]): Promise<void> {
     await a.press('shift', { holdS: 2.1 });
     await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 40_000, 'recording');
     const filler = join(m.dir, 'filler');
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < sized(3, 1); i++) {
       await a.waitFor((s) => s.state === 'RECORDING' && s.encoderRunning, 60_000, 'recording');
       fillLeaving(m.dir, filler, 1024 * 1024);
       const held = await a.waitFor((s) => s.state === 'FAULT' && 'storage_full' in s.faults && !s.encoderRunning, 30_000, 'held');

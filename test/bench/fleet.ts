@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { startStore, BUCKET, PREFIX } from '../offload/store.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { CLI } from '../helpers/agent.js';
@@ -33,7 +33,7 @@ import { pb } from '../../agent/telemetry/proto.js';
 import { createLogger, setLogLevel } from '../../agent/lib/log.js';
 import { verifyShift } from '../../agent/evidence/verify/verify.js';
 import type { Issue } from '../../agent/lib/errors.js';
-import { cpuS } from './measure.js';
+import { cpuS, sized } from './measure.js';
 
 const SEGMENTS = 4;
 const SEGMENT_BYTES = 96 * 1024;
@@ -102,7 +102,7 @@ export async function fleetSuite(): Promise<BenchSuite> {
     name: 'fleet',
     async run(): Promise<BenchRow[]> {
       setLogLevel('warn');
-      const N = Number(process.env.BENCH_FLEET_N ?? 200);
+      const N = Number(process.env.BENCH_FLEET_N ?? sized(200, 4));
       const dir = mkdtempSync(join(tmpdir(), 'bodycam-bench-fleet-'));
       const ids = Array.from({ length: N }, (_, i) => `SIM-${String(i + 1).padStart(4, '0')}`);
       const [store, broker] = await Promise.all([startStore([]), startMosquitto(join(dir, 'mqtt'))]);
@@ -161,7 +161,7 @@ export async function fleetSuite(): Promise<BenchSuite> {
 
         // ---- the verifier alone, on a local copy of one shift (the baseline)
         const first = cams[0]!;
-        const localRuns = 20;
+        const localRuns = sized(20, 2);
         const t0 = performance.now();
         for (let i = 0; i < localRuns; i++) {
           const r = await verifyShift({ shiftDir: join(first.dataDir, 'shifts', first.shiftId), publicKey: createPublicKey(readFileSync(join(registry, first.deviceId, 'device.pub.pem'))) });

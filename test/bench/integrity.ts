@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { REPO } from '../helpers/agent.js';
 import { Journal, isoMs } from '../../agent/evidence/journal.js';
 import { JournalSigner } from '../../agent/evidence/signer.js';
@@ -19,6 +19,7 @@ import { generateX25519, keyIdOf } from '../../agent/evidence/crypto.js';
 import { provisionIdentity } from '../../agent/identity/identity.js';
 import { verifyShift } from '../../agent/evidence/verify/verify.js';
 import { loadPublicKey } from '../../agent/evidence/crypto.js';
+import { sized } from './measure.js';
 
 const CLI = join(REPO, 'dist/agent/cli/main.js');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -61,27 +62,28 @@ function syntheticShift(root: string, count: number, size: number): { dir: strin
 async function verifyThroughput(rows: BenchRow[]): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'bodycam-bench-verify-'));
   try {
-    const { dir, pub, bytes } = syntheticShift(root, 100, 1 << 20);
+    const { dir, pub, bytes } = syntheticShift(root, sized(100, 5), sized(1 << 20, 64 << 10));
     const segs = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
     // Warm the page cache for both, then alternate runs so neither is favoured.
     wallS('sha256sum', segs);
     wallS(process.execPath, [CLI, 'verify', dir, '--pubkey', pub]);
     const ours: number[] = [];
     const base: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    const reps = sized(5, 1);
+    for (let i = 0; i < reps; i++) {
       ours.push(wallS(process.execPath, [CLI, 'verify', dir, '--pubkey', pub]));
       base.push(wallS('sha256sum', segs));
     }
     const inProc: number[] = [];
     const publicKey = loadPublicKey(pub, 'ed25519');
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < reps; i++) {
       const t0 = process.hrtime.bigint();
       const rep = await verifyShift({ shiftDir: dir, publicKey });
       inProc.push(Number(process.hrtime.bigint() - t0) / 1e9);
       if (rep.verdict !== 'intact') throw new Error(`bench shift does not verify: ${rep.summary}`);
     }
     const start: number[] = [];
-    for (let i = 0; i < 3; i++) start.push(wallS(process.execPath, [CLI, 'help']));
+    for (let i = 0; i < sized(3, 1); i++) start.push(wallS(process.execPath, [CLI, 'help']));
     const mb = bytes / 1e6;
     rows.push({
       metric: 'verify throughput, verifier in-process (same shift; median of 5)',
@@ -116,7 +118,7 @@ async function encryptionCost(rows: BenchRow[]): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'bodycam-bench-enc-'));
   const stage = mkdtempSync('/dev/shm/bodycam-bench-');
   try {
-    const seconds = 30;
+    const seconds = sized(30, 2);
     // The sim board's encode: 640x360 30 fps x264 veryfast 1200 kbps + AAC, 2-s TS segments.
     const encodeCpu = childCpuS(
       `ffmpeg -hide_banner -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 -t ${seconds} ` +
@@ -127,11 +129,13 @@ async function encryptionCost(rows: BenchRow[]): Promise<void> {
     const plain = files.map((f) => readFileSync(join(root, f)));
     const totalBytes = plain.reduce((a, b) => a + b.length, 0);
     const central = generateX25519();
-    const shiftDir = join(root, 'shift');
-    mkdirSync(shiftDir);
-    const reps = 5;
+    const reps = sized(5, 1);
     const cpu: number[] = [];
     for (let r = 0; r < reps; r++) {
+      // One shift folder per repetition: the storer opens each .enc exclusively (evidence is never
+      // overwritten), so a second pass into the same folder stopped with EEXIST.
+      const shiftDir = join(root, `shift-${r}`);
+      mkdirSync(shiftDir);
       const storer = new EncryptingStorer({ centralPublicKey: central.publicKey, centralPublicKeyPath: '(bench)', centralKeyId: keyIdOf(central.publicKey), stageDir: stage, chunkSize: DEFAULT_CHUNK });
       const sd = storer.stageDir(`S${r}`, shiftDir);
       // Staging copies are not the storer's cost: make them before measuring.

@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
+import { sized } from './measure.js';
 import { Journal, sha256Hex } from '../../agent/evidence/journal.js';
 import { JournalReserve } from '../../agent/evidence/journal-reserve.js';
 
-const APPENDS = 1000;
-const WARMUP = 50;
+const APPENDS = sized(1000, 50);
+const WARMUP = sized(50, 5);
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 

@@ -26,17 +26,17 @@ import { closeSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readF
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { REPO, startAgent, tempDataDir, cleanup, readJournal, type AgentProc } from '../helpers/agent.js';
 import { derivedBoard } from '../helpers/fs-limits.js';
 import { Journal, isoMs, type JournalRecord } from '../../agent/evidence/journal.js';
 import { JournalSigner } from '../../agent/evidence/signer.js';
 import { loadIdentity, provisionIdentity, type DeviceIdentity } from '../../agent/identity/identity.js';
 import { buildManifest } from '../../agent/offload/manifest.js';
-import { cpuS, median, rssMb } from './measure.js';
+import { cpuS, median, rssMb, sized } from './measure.js';
 
 const CLI = join(REPO, 'dist/agent/cli/main.js');
-const SEGMENTS = Number(process.env.BENCH_LONG_SEGMENTS ?? 21_600);
+const SEGMENTS = Number(process.env.BENCH_LONG_SEGMENTS ?? sized(21_600, 60));
 const SEG_MS = 2000;
 const SIGN_EVERY = 15;
 const env = { BODYCAM_LOG: 'warn' };
@@ -145,7 +145,7 @@ async function verifyAndReport(rows: BenchRow[], root: string, segFile: string):
   wallS(process.execPath, [CLI, 'verify', s.dir, '--pubkey', s.pub]);
   const ours: number[] = [];
   const base: number[] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < sized(2, 1); i++) {
     ours.push(wallS(process.execPath, [CLI, 'verify', s.dir, '--pubkey', s.pub, '--html', html]));
     base.push(sums());
   }
@@ -160,7 +160,7 @@ async function verifyAndReport(rows: BenchRow[], root: string, segFile: string):
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   try {
     const render: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < sized(3, 1); i++) {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       const t0 = performance.now();
       await page.goto(`file://${html}`, { waitUntil: 'load' });
@@ -175,7 +175,7 @@ async function verifyAndReport(rows: BenchRow[], root: string, segFile: string):
 
   // The offload manifest: a SHA-256 of every file of the shift, once per shift.
   const man: number[] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < sized(2, 1); i++) {
     const t0 = performance.now();
     await buildManifest(s.dir, 'cam-long', 'S', 'p/', Date.now());
     man.push((performance.now() - t0) / 1000);
@@ -237,7 +237,7 @@ async function restartAtHour(rows: BenchRow[], segFile: string): Promise<void> {
       setups.push({ name: h.name, dataDir, back: [], rss: [], statusMs: [] });
       a = undefined;
     }
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < sized(3, 1); round++) {
       for (const st of round % 2 ? [...setups].reverse() : setups) {
         const t0 = performance.now();
         a = await startAgent({ dataDir: st.dataDir, env });
@@ -245,7 +245,7 @@ async function restartAtHour(rows: BenchRow[], segFile: string): Promise<void> {
         st.back.push((performance.now() - t0) / 1000);
         const s = await a.waitFor((x) => x.segments >= 1 && x.state === 'RECORDING', 60_000, 'a segment');
         await a.waitFor((x) => x.segments > s.segments, 60_000, 'another segment');
-        for (let i = 0; i < 20; i++) {
+        for (let i = 0; i < sized(20, 3); i++) {
           const q0 = performance.now();
           await a.status();
           st.statusMs.push(performance.now() - q0);

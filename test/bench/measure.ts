@@ -27,3 +27,11 @@ export function median(xs: readonly number[]): number {
   if (!s.length) return NaN;
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
+
+/**
+ * BENCH_SMOKE=1: every suite at a smoke size (seconds instead of minutes): `make test` runs each
+ * suite once so a broken suite fails the tests; its figures mean nothing.
+ */
+export const SMOKE = process.env['BENCH_SMOKE'] === '1';
+/** `full` for `make bench`, `smoke` under BENCH_SMOKE=1. */
+export const sized = <T>(full: T, smoke: T): T => (SMOKE ? smoke : full);

@@ -11,7 +11,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
+import { sized } from './measure.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { tempDataDir, cleanup } from '../helpers/agent.js';
 import { Observer, agentConfig } from '../mqtt/fixtures.js';
@@ -26,8 +27,8 @@ import type { AgentBusEvents, AgentContext } from '../../agent/extension.js';
 import type { StatusSnapshot } from '../../agent/status.js';
 import { pb } from '../../agent/telemetry/proto.js';
 
-const OUTAGE_EVENTS = 5000;
-const LATENCY_SAMPLES = 300;
+const OUTAGE_EVENTS = sized(5000, 200);
+const LATENCY_SAMPLES = sized(300, 20);
 const DEV = 'cam-bench';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;

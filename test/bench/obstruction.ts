@@ -9,19 +9,19 @@
  *   policy's 5 s onset debounce included), and → the first dark sample (the analysis path).
  */
 import { spawn } from 'node:child_process';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { startAgent, shiftJournal, cleanup, type AgentProc } from '../helpers/agent.js';
 import { buildAnalysisArgs, type RecordingArgs } from '../../hal/encoder/args.js';
 import { ANALYSIS_FORMAT } from '../../agent/obstruction/room.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
-import { cpuS, median } from './measure.js';
+import { cpuS, median, sized } from './measure.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function recording(detect: 0 | 1): Promise<{ a: AgentProc; ff: number }> {
   const a = await startAgent({ config: { policy: { obstructionDetect: detect } }, env: { BODYCAM_LOG: 'warn' } });
   await a.press('shift', { holdS: 2.1 });
-  const s = await a.waitFor((x) => x.segments >= 2 && (x.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
+  const s = await a.waitFor((x) => x.segments >= sized(2, 1) && (x.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
   return { a, ff: s.ext.encoder!.pid as number };
 }
 
@@ -29,8 +29,8 @@ async function cpuOnOff(rows: BenchRow[]): Promise<void> {
   const on = await recording(1);
   const off = await recording(0);
   try {
-    await sleep(3000);
-    const window = 40;
+    await sleep(sized(3000, 500));
+    const window = sized(40, 2);
     const c0 = [cpuS(on.a.pid) + cpuS(on.ff), cpuS(off.a.pid) + cpuS(off.ff)];
     await sleep(window * 1000);
     const c1 = [cpuS(on.a.pid) + cpuS(on.ff), cpuS(off.a.pid) + cpuS(off.ff)];
@@ -69,7 +69,8 @@ async function analysisCost(rows: BenchRow[]): Promise<void> {
     outDir: '/nonexistent',
     analysis: ANALYSIS_FORMAT,
   };
-  const S = 24;
+  // bareCpu measures from 2 s in to 2 s before the end.
+  const S = sized(24, 6);
   const ours = buildAnalysisArgs(sources, { paced: true, durationS: S });
   const inputs = ours.slice(0, ours.indexOf('-filter_complex'));
   const detectFilters = [...inputs, '-filter_complex', '[0:v]blackdetect=d=5,freezedetect=d=5[v];[1:a]silencedetect=d=5[a]', '-map', '[v]', '-map', '[a]', '-f', 'null', '-'];
@@ -86,7 +87,7 @@ async function latency(rows: BenchRow[]): Promise<void> {
   const toRecord: number[] = [];
   const toSample: number[] = [];
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < sized(3, 1); i++) {
       const n = i + 1;
       const at = Date.now();
       await a.sim({ picture: 'black' });

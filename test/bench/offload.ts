@@ -13,17 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { BenchRow, BenchSuite } from './suites.js';
+import type { BenchRow, BenchSuite } from './types.js';
 import { startStore, BUCKET, PREFIX } from '../offload/store.js';
 import { Journal } from '../../agent/evidence/journal.js';
 import { prepareManifest, runOffloadJob } from '../../agent/offload/job.js';
 import { createS3Client } from '../../agent/offload/s3.js';
 import { createLogger, setLogLevel } from '../../agent/lib/log.js';
+import { sized } from './measure.js';
 
 const DEVICE = 'CAM-BENCH';
-const FILES = 30;
-const FILE_BYTES = 1024 * 1024;
-const RUNS = 5;
+const FILES = sized(30, 3);
+const FILE_BYTES = sized(1024 * 1024, 64 * 1024);
+const RUNS = sized(5, 1);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

@@ -2,9 +2,12 @@
  * `make bench`: runs every suite in test/bench/suites.ts and prints one table — each figure beside
  * its baseline (bare ffmpeg, sha256sum, single-stream upload…) and the ratio. Targets from the
  * issues are printed for the reader, never asserted: a benchmark informs, a test decides.
- * BENCH_ONLY=name1,name2 runs a subset.
+ * BENCH_ONLY=name1,name2 runs a subset; BENCH_SMOKE=1 runs every suite at a smoke size (seconds: what
+ * `make test` does, in test/central/bench-smoke.test.ts, so a broken suite fails the tests).
  */
-import { SUITES, type BenchRow } from './suites.js';
+import { SUITES } from './suites.js';
+import type { BenchRow } from './types.js';
+import { SMOKE } from './measure.js';
 
 function fmt(n: number): string {
   if (!Number.isFinite(n)) return String(n);
@@ -14,18 +17,22 @@ function fmt(n: number): string {
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+  const unknown = (only ?? []).filter((n) => !SUITES.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`BENCH_ONLY names no suite: ${unknown.join(', ')} (suites: ${SUITES.map((s) => s.name).join(', ')})`);
+  if (SMOKE) console.log('>> BENCH_SMOKE=1: smoke sizes, the figures mean nothing');
   const results: Array<{ suite: string; rows: BenchRow[]; error?: string }> = [];
-  for (const load of SUITES) {
-    let name = '?';
+  for (const { name, load } of SUITES) {
+    if (only && !only.includes(name)) continue;
     try {
       const suite = await load();
-      name = suite.name;
-      if (only && !only.includes(name)) continue;
       console.log(`>> bench ${name} …`);
       const t0 = Date.now();
       const rows = await suite.run();
       console.log(`   ${name}: ${rows.length} figures in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      results.push({ suite: name, rows });
+      // A part of a suite that failed is a row saying so (the others' figures are kept): the run
+      // still fails, so a broken part cannot pass unnoticed.
+      const failed = rows.filter((r) => /FAILED/.test(r.metric));
+      results.push({ suite: name, rows, ...(failed.length ? { error: failed.map((r) => `${r.metric} ${r.note ?? ''}`).join('\n') } : {}) });
     } catch (e) {
       results.push({ suite: name, rows: [], error: e instanceof Error ? e.stack ?? e.message : String(e) });
     }

@@ -274,3 +274,87 @@ void test('garbage gives exit 2', () => {
   assert.equal(r.code, 2, 'an Ed25519 key as central key');
   assert.match(r.stderr, /central private key .*not a PEM private key/);
 });
+
+/**
+ * Issue 18 item 5: one count everywhere. The count of findings (causes) in the text's summary and
+ * findings header, the JSON's `findingCounts` and the HTML's heading agree, and follow-ons are
+ * listed beneath their cause, never counted on their own.
+ */
+function assertOneCount(d: string, want: { findings: number; followOns: number }): NonNullable<ReturnType<typeof bodycam>['json']> {
+  const html = join(d, '..', 'report.html');
+  const j = verify(d, '--html', html);
+  const text = bodycam(['verify', d, '--pubkey', device.publicKeyPath]);
+  assert.equal(j.code, 1);
+  assert.equal(text.code, 1);
+  const json = j.json as unknown as { findings: { id: number; causedBy?: number; kind: string; where: string; line?: number }[]; findingCounts: { findings: number; followOns: number }; summary: string };
+  assert.equal(json.findingCounts.findings, want.findings, JSON.stringify(json.findings));
+  assert.equal(json.findingCounts.followOns, want.followOns, JSON.stringify(json.findings));
+  assert.equal(json.findings.filter((f) => f.causedBy === undefined).length, want.findings);
+  assert.equal(json.findings.length, want.findings + want.followOns);
+  for (const f of json.findings) if (f.causedBy !== undefined) assert.ok(json.findings.some((c) => c.id === f.causedBy && c.causedBy === undefined), `cause of ${f.kind} listed`);
+  const n = `${want.findings} finding(s)`;
+  assert.ok(json.summary.includes(n), json.summary);
+  const lines = text.stdout.split('\n');
+  assert.ok(lines[1]!.includes(n), lines[1]);
+  assert.ok(lines.some((l) => l.startsWith(`findings: ${n}`)), text.stdout);
+  const listed = lines.slice(lines.findIndex((l) => l.startsWith('findings:')) + 1);
+  assert.equal(listed.filter((l) => /^ {2}(error|warning|info) /.test(l)).length, want.findings, text.stdout);
+  assert.equal(listed.filter((l) => l.includes('↳ follows:')).length, want.followOns, text.stdout);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, new RegExp(`<h2 id="findings-heading" data-count="${want.findings}">Findings \\(${want.findings}\\)</h2>`));
+  assert.equal((page.match(/<tr class="(error|warning|info) follow"/g) ?? []).length, want.followOns);
+  assert.doesNotMatch(text.stdout + page, /signed through line 0/);
+  return j.json!;
+}
+
+void test('one garbage line appended: one finding (the damaged line 21), the unsigned tail beneath it, the same count in text, JSON and HTML', () => {
+  const d = copy();
+  const nLines = readRecords(d).length;
+  appendFileSync(join(d, JOURNAL), 'garbage line {{{\n');
+  const j = assertOneCount(d, { findings: 1, followOns: 1 });
+  const cause = j.findings.find((f) => f.kind === 'line_not_json')!;
+  assert.equal(cause.where, `${JOURNAL}:${nLines + 1}`);
+  assert.equal((cause as unknown as { line: number }).line, nLines + 1, 'line is 1-based');
+});
+
+void test('one segment record replaced by garbage: one cause, no false extra_file, the segment unaccounted, the chain break and signatures beneath it', () => {
+  const d = copy();
+  const raw = readFileSync(join(d, JOURNAL), 'utf8').split('\n');
+  const idx = raw.findIndex((l) => l.includes('"type":"segment"'));
+  raw[idx] = 'garbage';
+  writeFileSync(join(d, JOURNAL), raw.join('\n'));
+  const j = assertOneCount(d, { findings: 1, followOns: 4 });
+  const ks = j.findings.map((f) => f.kind);
+  assert.ok(!ks.includes('extra_file'), ks.join(' '));
+  assert.ok(!ks.includes('segment_order'), ks.join(' '));
+  assert.deepEqual(ks.sort(), ['chain_broken', 'coverage_hole', 'line_not_json', 'no_valid_signature', 'segment_unaccounted']);
+  const u = j.findings.find((f) => f.kind === 'segment_unaccounted')!;
+  assert.equal(u.where, 'seg-000001.ts');
+  assert.match(u.message, new RegExp(`damaged line ${idx + 1}\\b`));
+  const text = bodycam(['verify', d, '--pubkey', device.publicKeyPath]).stdout;
+  assert.match(text, new RegExp(`chain breaks at line ${idx + 1} before any of them: no line is authenticated`));
+  const tl = (j as unknown as { timeline: { kind: string; line: number }[] }).timeline;
+  assert.ok(tl.some((t) => t.kind === 'missing' && t.line === idx + 1), 'the lost record marked on the timeline');
+});
+
+void test('a segment record removed and the chain rebuilt: one segment_order finding, the later ones beneath it', () => {
+  const d = copy();
+  const recs = readRecords(d);
+  const i = recs.findIndex((r) => r.type === 'segment');
+  recs.splice(i, 1);
+  writeRecords(d, recs, { rechain: true });
+  const r = verify(d);
+  const order = r.json!.findings.filter((f) => f.kind === 'segment_order') as unknown as { causedBy?: number }[];
+  assert.ok(order.length >= 2, JSON.stringify(r.json!.findings));
+  assert.equal(order.filter((f) => f.causedBy === undefined).length, 1, 'one cause, the rest follow it');
+});
+
+void test('the pause record replaced by garbage: one cause; the hole, the unsigned records, the chain break and the resume without pause beneath it', () => {
+  const d = copy();
+  const raw = readFileSync(join(d, JOURNAL), 'utf8').split('\n');
+  const idx = raw.findIndex((l) => l.includes('"type":"pause"'));
+  raw[idx] = 'garbage';
+  writeFileSync(join(d, JOURNAL), raw.join('\n'));
+  const j = assertOneCount(d, { findings: 1, followOns: 4 });
+  assert.deepEqual(j.findings.map((f) => f.kind).sort(), ['chain_broken', 'coverage_hole', 'line_not_json', 'resume_without_pause', 'unsigned_tail']);
+});

@@ -31,7 +31,9 @@ test('every gesture through `bodycam press`: start, both pauses, resume, an unco
   assert.equal(s.outputs.led_rec, true, 'red LED on while recording');
 
   await press('privacy');
-  s = await a.waitFor((x) => x.state === 'PAUSED' && !x.encoderRunning, 10_000, 'pause');
+  // The LED goes off with the pause's feedback effect, which runs after the encoder has finalized
+  // its segment: a status between the two (the encoder gone, the effect not yet run) is not the end state.
+  s = await a.waitFor((x) => x.state === 'PAUSED' && !x.encoderRunning && x.outputs.led_rec === false, 10_000, 'pause, encoder stopped, red LED off');
   assert.equal(s.pauseReason, 'PERSONAL_NEEDS');
   assert.ok(s.pauseLeftS! > 890 && s.pauseLeftS! <= 900);
   assert.equal(s.encoderRunning, false, 'nothing is recorded during a pause');

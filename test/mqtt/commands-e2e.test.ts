@@ -3,42 +3,25 @@
  * kind of bad command refused with its reason and journaled, a fuzz loop of malformed payloads
  * while the agent keeps recording, and the dock path (`bodycam central sign` + `bodycam command`).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, tempDataDir, cleanup, readJournal, runCli, type AgentProc } from '../helpers/agent.js';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { readJournal, runCli, type AgentProc } from '../helpers/agent.js';
 import { buildCommand, signCommand, type Action } from '../../agent/commands/commands.js';
 import { pb, type CommandResult } from '../../agent/telemetry/proto.js';
-import { Observer, agentConfig, centralKeys, lightBoard, type CentralKeys } from './fixtures.js';
+import { Observer, mqttStage, agentConfig } from './fixtures.js';
 
-let dir: string;
-let broker: Broker;
-let board: string;
-let keys: CentralKeys;
 let agent: AgentProc | undefined;
 let obs: Observer | undefined;
 const DEV = 'cam-c1';
 
-before(async () => {
-  dir = tempDataDir('mqtt-cmd-');
-  broker = await startMosquitto(dir);
-  board = lightBoard(dir);
-  keys = centralKeys(dir);
-});
-after(async () => {
-  await agent?.kill('SIGKILL');
-  obs?.end();
-  await broker?.stop();
-  if (agent) cleanup(agent.dataDir);
-  cleanup(dir);
-});
+const stage = mqttStage('mqtt-cmd-');
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const signed = (action: Action, o: { device?: string; issuedAtMs?: number; ttlS?: number; key?: string } = {}): Uint8Array =>
-  signCommand(buildCommand({ deviceId: o.device ?? DEV, action, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlS: o.ttlS ?? 120 }), o.key ?? keys.privatePem);
+  signCommand(buildCommand({ deviceId: o.device ?? DEV, action, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlS: o.ttlS ?? 120 }), o.key ?? stage.keys.privatePem);
 
 /** Publishes on cmd and waits for the result that names this payload. */
 async function send(payload: Uint8Array): Promise<CommandResult> {
@@ -58,8 +41,8 @@ function allJournals(dataDir: string) {
 }
 
 void test('signed commands over MQTT: applied when valid, refused with a reason otherwise, all journaled; 1000 malformed payloads while recording', { timeout: 300_000 }, async () => {
-  obs = await Observer.start(broker, DEV);
-  agent = await startAgent({ board, config: agentConfig(broker, DEV, { central: keys }) });
+  obs = await stage.observe(DEV);
+  agent = await stage.startAgent({ config: agentConfig(stage.broker, DEV, { central: stage.keys }) });
   await agent.press('shift', { holdS: 2.2 });
   const s0 = await agent.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 30_000, 'recording');
   await agent.waitFor((s) => (s.ext.telemetry as { connected?: boolean } | undefined)?.connected === true, 20_000, 'connected');
@@ -149,13 +132,13 @@ void test('signed commands over MQTT: applied when valid, refused with a reason 
 
 void test('dock path: `bodycam central keygen/sign` + `bodycam command --file`; a replay through the dock is refused', { timeout: 120_000 }, async () => {
   assert.ok(agent, 'runs after the MQTT test (same agent)');
-  const kd = join(dir, 'keys2');
+  const kd = join(stage.dir, 'keys2');
   const r0 = await runCli(['central', 'keygen', '--out', kd]);
   assert.equal(r0.code, 0, r0.stderr);
   assert.ok(existsSync(join(kd, 'central-cmd.key.pem')) && existsSync(join(kd, 'central-cmd.pub.pem')));
-  const keyFile = join(dir, 'central-cmd.key.pem');
-  writeFileSync(keyFile, keys.privatePem, { mode: 0o600 });
-  const file = join(dir, 'identify.cmd');
+  const keyFile = join(stage.dir, 'central-cmd.key.pem');
+  writeFileSync(keyFile, stage.keys.privatePem, { mode: 0o600 });
+  const file = join(stage.dir, 'identify.cmd');
   const r1 = await runCli(['central', 'sign', '--key', keyFile, '--device', DEV, '--type', 'identify', '--seconds', '3', '--ttl', '60', '--out', file]);
   assert.equal(r1.code, 0, r1.stderr);
   const r2 = await runCli(['command', '--file', file, '--data-dir', agent!.dataDir]);
@@ -165,7 +148,7 @@ void test('dock path: `bodycam central keygen/sign` + `bodycam command --file`; 
   assert.equal(r3.code, 1, 'a replay is refused');
   assert.match(r3.stdout, /refused: .*already received.*REFUSAL_REPLAYED/);
   // Signed with the freshly generated key, which this device does not trust.
-  const other = join(dir, 'other.cmd');
+  const other = join(stage.dir, 'other.cmd');
   assert.equal((await runCli(['central', 'sign', '--key', join(kd, 'central-cmd.key.pem'), '--device', DEV, '--type', 'legal_hold', '--shift', 'x', '--on', '--out', other])).code, 0);
   const r4 = await runCli(['command', '--file', other, '--data-dir', agent!.dataDir, '--json']);
   assert.equal(r4.code, 1);
@@ -179,10 +162,10 @@ void test('dock path: `bodycam central keygen/sign` + `bodycam command --file`; 
 
 void test('`bodycam central publish` sends a signed command over MQTT and prints the result; `central watch` prints decoded telemetry', { timeout: 120_000 }, async () => {
   assert.ok(agent, 'runs after the MQTT test (same agent)');
-  const c = broker.pki.client('central');
-  const tls = ['--url', broker.url, '--ca', broker.pki.ca, '--cert', c.cert, '--key', c.key];
-  const keyFile = join(dir, 'central-cmd.key.pem');
-  const file = join(dir, 'identify-mqtt.cmd');
+  const c = stage.broker.pki.client('central');
+  const tls = ['--url', stage.broker.url, '--ca', stage.broker.pki.ca, '--cert', c.cert, '--key', c.key];
+  const keyFile = join(stage.dir, 'central-cmd.key.pem');
+  const file = join(stage.dir, 'identify-mqtt.cmd');
   assert.equal((await runCli(['central', 'sign', '--key', keyFile, '--device', DEV, '--type', 'identify', '--seconds', '2', '--base64', '--out', file])).code, 0);
   const r = await runCli(['central', 'publish', ...tls, '--device', DEV, '--file', file, '--timeout', '20']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -202,7 +185,7 @@ void test('`bodycam central publish` sends a signed command over MQTT and prints
   const st = lines.find((l) => l.kind === 'status');
   assert.equal(st?.message?.presence, 'PRESENCE_ONLINE');
   // Without a certificate the CLI fails cleanly (exit 1, a message), it does not hang.
-  const bad = await runCli(['central', 'watch', '--url', broker.url, '--ca', broker.pki.ca, '--count', '1', '--timeout', '5']);
+  const bad = await runCli(['central', 'watch', '--url', stage.broker.url, '--ca', stage.broker.pki.ca, '--count', '1', '--timeout', '5']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /cannot connect/);
 });

@@ -12,44 +12,28 @@
  *   - `bodycam verify --json` shows the wearer and the triggers, heartbeats carry Heartbeat.duty,
  *     duty events (battery forecast) arrive at central as EVENT_KIND_DUTY.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, tempDataDir, cleanup, readJournal, runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { readJournal, runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
 import { buildCommand, signCommand, type Action } from '../../agent/commands/commands.js';
 import { pb, type CommandResult } from '../../agent/telemetry/proto.js';
-import { Observer, agentConfig, centralKeys, lightBoard, sleep, type CentralKeys } from './fixtures.js';
+import { Observer, mqttStage, agentConfig, sleep } from './fixtures.js';
 
 const DEV = 'cam-d1';
 const GROUP = 'team-a';
-let dir: string;
-let dataDir: string;
-let broker: Broker;
-let board: string;
-let keys: CentralKeys;
 let agent: AgentProc | undefined;
 let obs: Observer | undefined;
 
-before(async () => {
-  dir = tempDataDir('mqtt-duty-');
-  dataDir = join(dir, 'data');
-  broker = await startMosquitto(dir);
-  board = lightBoard(dir);
-  keys = centralKeys(dir);
-});
-after(async () => {
-  await agent?.kill('SIGKILL');
-  obs?.end();
-  await broker?.stop();
-  cleanup(dir);
-});
+const stage = mqttStage('mqtt-duty-');
+/** The agent's data dir, inside the stage's folder (a getter: the folder exists once the stage's before() ran). */
+const dataDir = (): string => join(stage.dir, 'data');
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const signed = (action: Action, o: { device?: string; group?: string; issuedAtMs?: number; ttlS?: number } = {}): Uint8Array =>
-  signCommand(buildCommand({ deviceId: o.device ?? (o.group ? '' : DEV), ...(o.group ? { groupId: o.group } : {}), action, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlS: o.ttlS ?? 120 }), keys.privatePem);
+  signCommand(buildCommand({ deviceId: o.device ?? (o.group ? '' : DEV), ...(o.group ? { groupId: o.group } : {}), action, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlS: o.ttlS ?? 120 }), stage.keys.privatePem);
 
 /** Publishes on cmd and waits for the result that names this payload. */
 async function send(payload: Uint8Array): Promise<CommandResult> {
@@ -61,26 +45,26 @@ async function send(payload: Uint8Array): Promise<CommandResult> {
 
 /** The dock path: a signed command file delivered with `bodycam command --file`. */
 async function dock(payload: Uint8Array, name: string): Promise<{ code: number | null; stdout: string }> {
-  const file = join(dir, `${name}.cmd`);
+  const file = join(stage.dir, `${name}.cmd`);
   writeFileSync(file, payload);
-  const r = await runCli(['command', '--file', file, '--data-dir', dataDir]);
+  const r = await runCli(['command', '--file', file, '--data-dir', dataDir()]);
   return { code: r.code, stdout: r.stdout + r.stderr };
 }
 
 async function verifyJson(shiftId: string): Promise<{ code: number | null; json: Record<string, unknown> & { duty: Record<string, unknown> } }> {
-  const r = await runCli(['verify', join(dataDir, 'shifts', shiftId), '--pubkey', join(dataDir, 'identity', 'device.pub.pem'), '--json']);
+  const r = await runCli(['verify', join(dataDir(), 'shifts', shiftId), '--pubkey', join(dataDir(), 'identity', 'device.pub.pem'), '--json']);
   return { code: r.code, json: JSON.parse(r.stdout) as Record<string, unknown> & { duty: Record<string, unknown> } };
 }
 
 const duty = (s: { ext: Record<string, Record<string, unknown>> }): Record<string, unknown> => s.ext.duty ?? {};
 
 void test('duty: wearer via the dock path, undock starts / dock ends the shift, team start_duty and end_duty over MQTT, a duty window kept across SIGKILL, refusals journaled, verify shows wearer and triggers', { timeout: 240_000 }, async () => {
-  const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', DEV]);
+  const prov = await runCli(['provision', '--data-dir', dataDir(), '--device-id', DEV]);
   assert.equal(prov.code, 0, prov.stderr);
-  obs = await Observer.start(broker, DEV);
-  const config = agentConfig(broker, DEV, { central: keys, policy: { dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.3, heartbeatOnDutyS: 2 } });
+  obs = await stage.observe(DEV);
+  const config = agentConfig(stage.broker, DEV, { central: stage.keys, policy: { dutyDockStart: 1, dutyDockEnd: 1, dockDebounceS: 0.3, heartbeatOnDutyS: 2 } });
   (config.central as Record<string, unknown>).groupId = GROUP;
-  agent = await startAgent({ dataDir, board, config });
+  agent = await stage.startAgent({ dataDir: dataDir(), config });
   await agent.waitFor((s) => (s.ext.telemetry as { connected?: boolean } | undefined)?.connected === true && s.ext.commands !== undefined, 30_000, 'connected');
   await agent.sim({ docked: true });
   await agent.waitFor((s) => s.docked === true, 10_000, 'docked');
@@ -96,14 +80,14 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   // 2. Check-out: off the dock → shift (trigger dock, wearer W-17).
   await agent.sim({ docked: false });
   const s1 = await agent.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 30_000, 'recording after undock');
-  const j1 = shiftJournal(dataDir, s1.shiftId!);
+  const j1 = shiftJournal(dataDir(), s1.shiftId!);
   const start1 = j1[0]!;
   assert.equal(start1.type, 'shift_start');
   assert.equal(start1.trigger, 'dock');
   assert.deepEqual(start1.wearer, { id: 'W-17', name: 'Ana Ilves' });
   assert.deepEqual({ t: duty(s1).startTrigger, w: duty(s1).wearer }, { t: 'dock', w: { id: 'W-17', name: 'Ana Ilves' } });
   assert.equal('unassigned' in s1.faults, false);
-  const undock = readJournal(join(dataDir, 'device-journal.jsonl')).findLast((r) => r.type === 'power' && r.event === 'undocked');
+  const undock = readJournal(join(dataDir(), 'device-journal.jsonl')).findLast((r) => r.type === 'power' && r.event === 'undocked');
   const firstSeg = j1.find((r) => r.type === 'segment');
   assert.ok(undock && firstSeg, 'undock and first segment journaled');
   console.log(`# undock → first frame: ${((Date.parse(String(firstSeg.start)) - Date.parse(String(undock.at))) / 1000).toFixed(3)} s (undock journaled ${String(undock.at)}, first segment starts ${String(firstSeg.start)}; dock debounce 0.3 s)`);
@@ -115,7 +99,7 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   await agent.sim({ docked: true });
   const off1 = await agent.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'off duty after dock');
   assert.equal(duty(off1).nextWearer, null, 'the assignment lapses at the dock');
-  assert.equal(shiftJournal(dataDir, s1.shiftId!).find((r) => r.type === 'shift_end')?.reason, 'dock');
+  assert.equal(shiftJournal(dataDir(), s1.shiftId!).find((r) => r.type === 'shift_end')?.reason, 'dock');
   const v1 = await verifyJson(s1.shiftId!);
   assert.equal(v1.code, 0, JSON.stringify(v1.json.findings));
   assert.equal(v1.json.duty.startTrigger, 'dock');
@@ -142,7 +126,7 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   const replay = await send(startTeam);
   assert.equal(replay.refusal, pb.Refusal.REFUSAL_REPLAYED, 'the same start_duty again is a replay');
   const s2 = await agent.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 30_000, 'recording after start_duty');
-  const start2 = shiftJournal(dataDir, s2.shiftId!)[0]!;
+  const start2 = shiftJournal(dataDir(), s2.shiftId!)[0]!;
   assert.equal(start2.trigger, 'central');
   assert.equal(start2.wearer, null);
   assert.ok('unassigned' in s2.faults, 'unassigned fault raised');
@@ -152,7 +136,7 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   const end2 = await send(signed({ type: 'end_duty' }));
   assert.equal(end2.accepted, true, end2.reason);
   await agent.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'off duty after end_duty');
-  assert.equal(shiftJournal(dataDir, s2.shiftId!).find((r) => r.type === 'shift_end')?.reason, 'central');
+  assert.equal(shiftJournal(dataDir(), s2.shiftId!).find((r) => r.type === 'shift_end')?.reason, 'central');
   const v2 = await verifyJson(s2.shiftId!);
   assert.equal(v2.code, 0, JSON.stringify(v2.json.findings));
   assert.deepEqual([v2.json.duty.startTrigger, v2.json.duty.endReason, v2.json.duty.wearer], ['central', 'central', null]);
@@ -163,18 +147,18 @@ void test('duty: wearer via the dock path, undock starts / dock ends the shift, 
   const sched = await dock(signed({ type: 'schedule_duty', startMs: now + 4000, endMs: now + 12_000 }), 'schedule');
   assert.equal(sched.code, 0, sched.stdout);
   await agent.kill('SIGKILL');
-  agent = await startAgent({ dataDir, board, config });
+  agent = await stage.startAgent({ dataDir: dataDir(), config });
   assert.equal(duty(await agent.status()).scheduledStart, new Date(now + 4000).toISOString(), 'the window survived the SIGKILL');
   const s3 = await agent.waitFor((s) => s.state === 'RECORDING', 30_000, 'recording at the duty window start');
-  assert.equal(shiftJournal(dataDir, s3.shiftId!)[0]!.trigger, 'schedule');
+  assert.equal(shiftJournal(dataDir(), s3.shiftId!)[0]!.trigger, 'schedule');
   await obs.waitFor(() => obs!.events().find((e) => e.kind === pb.EventKind.EVENT_KIND_DUTY && e.shiftId === s3.shiftId && /schedule_overrun/.test(e.journalLine)), 30_000, 'duty window overrun event');
   assert.equal((await agent.status()).state, 'RECORDING', 'the window end never ends the shift');
   assert.equal((await send(signed({ type: 'end_duty' }))).accepted, true);
   await agent.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'off duty');
 
   // Every duty command payload, accepted or refused, is journaled (device journal off duty, shift journal on duty).
-  const all = [...readJournal(join(dataDir, 'device-journal.jsonl'))];
-  for (const id of readdirSync(join(dataDir, 'shifts'))) if (existsSync(join(dataDir, 'shifts', id, 'journal.jsonl'))) all.push(...shiftJournal(dataDir, id));
+  const all = [...readJournal(join(dataDir(), 'device-journal.jsonl'))];
+  for (const id of readdirSync(join(dataDir(), 'shifts'))) if (existsSync(join(dataDir(), 'shifts', id, 'journal.jsonl'))) all.push(...shiftJournal(dataDir(), id));
   const cmds = all.filter((r) => r.type === 'command');
   const refusedKinds = cmds.filter((r) => r.accepted === false).map((r) => r.refusal).sort();
   assert.deepEqual(refusedKinds, ['expired', 'rejected', 'replayed', 'unsigned', 'wrong_device', 'wrong_device']);

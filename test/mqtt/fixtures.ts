@@ -1,13 +1,17 @@
 /**
- * Shared pieces of the mqtt stage: a light sim board (small video: the machine is shared), an
- * agent config wired to the test broker, and a central-side observer that decodes everything.
+ * Shared pieces of the mqtt stage: one fixture for the agent + mosquitto end-to-end files
+ * (`mqttStage`: a broker, a light board, central's command keys, and every agent and observer a
+ * file starts, stopped and removed after it), a light sim board (small video: the machine is
+ * shared), an agent config wired to the test broker, and a central-side observer that decodes
+ * everything.
  */
+import { before, after } from 'node:test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import type { MqttClient, IClientOptions } from 'mqtt';
-import { REPO } from '../helpers/agent.js';
-import type { Broker } from '../helpers/mosquitto.js';
+import { REPO, startAgent, tempDataDir, cleanup, type AgentOptions, type AgentProc } from '../helpers/agent.js';
+import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 import { pb } from '../../agent/telemetry/proto.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -104,4 +108,64 @@ export class Observer {
   end(): void {
     this.client.end(true);
   }
+}
+
+/** What one end-to-end file shares: ready inside its tests (its before() hook made it). */
+export interface MqttStage {
+  /** The file's temporary folder (broker files, board, keys; agents' data dirs go elsewhere). */
+  readonly dir: string;
+  readonly broker: Broker;
+  /** lightBoard(dir). */
+  readonly board: string;
+  /** Central's command-signing keys (centralKeys(dir)). */
+  readonly keys: CentralKeys;
+  /** startAgent on the light board unless `o.board` says otherwise; SIGKILLed and removed after the file. */
+  startAgent(o?: AgentOptions): Promise<AgentProc>;
+  /** Observer.start on the broker; ended after the file. */
+  observe(deviceId: string, opts?: IClientOptions): Promise<Observer>;
+}
+
+/**
+ * The setup the agent + mosquitto files shared by copy: call once at the top of a test file; it
+ * registers the file's before() (mosquitto with its PKI, the light board, central keys) and
+ * after() (every agent it started SIGKILLed, observers ended, the broker stopped, folders removed).
+ * Its parts are there inside tests only: Node 22 starts a file's top-level before() hooks as they
+ * are registered, so another top-level before() cannot count on this one having finished.
+ */
+export function mqttStage(prefix: string): MqttStage {
+  let ctx: { dir: string; broker: Broker; board: string; keys: CentralKeys } | undefined;
+  const agents: AgentProc[] = [];
+  const observers: Observer[] = [];
+  const need = (): NonNullable<typeof ctx> => {
+    if (!ctx) throw new Error('mqttStage: used before its before() hook ran (use it inside a test)');
+    return ctx;
+  };
+  before(async () => {
+    const dir = tempDataDir(prefix);
+    const broker = await startMosquitto(dir);
+    ctx = { dir, broker, board: lightBoard(dir), keys: centralKeys(dir) };
+  });
+  after(async () => {
+    for (const a of agents) await a.kill('SIGKILL');
+    for (const o of observers) o.end();
+    await ctx?.broker.stop();
+    for (const a of agents) cleanup(a.dataDir);
+    if (ctx) cleanup(ctx.dir);
+  });
+  return {
+    get dir() { return need().dir; },
+    get broker() { return need().broker; },
+    get board() { return need().board; },
+    get keys() { return need().keys; },
+    async startAgent(o: AgentOptions = {}) {
+      const a = await startAgent({ board: need().board, ...o });
+      agents.push(a);
+      return a;
+    },
+    async observe(deviceId: string, opts: IClientOptions = {}) {
+      const o = await Observer.start(need().broker, deviceId, opts);
+      observers.push(o);
+      return o;
+    },
+  };
 }

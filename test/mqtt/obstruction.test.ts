@@ -8,49 +8,34 @@
  * more than once, no encoder restart, no gap in the media, the recorded streams as without
  * analysis, and `bodycam verify` listing the intervals with totals per kind.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startAgent, tempDataDir, cleanup, shiftJournal, type AgentProc } from '../helpers/agent.js';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { tempDataDir, shiftJournal, type AgentProc } from '../helpers/agent.js';
 import { pb } from '../../agent/telemetry/proto.js';
 import { bodycam } from '../integrity/tamper.js';
 import type { VerifyReport } from '../../agent/evidence/verify/report.js';
-import { Observer, agentConfig, lightBoard, sleep } from './fixtures.js';
+import { Observer, mqttStage, agentConfig, sleep } from './fixtures.js';
 
 const DEBOUNCE_S = 3;
 const DEVICE = 'cam-obstruct';
-let dir: string;
-let broker: Broker;
-let board: string;
 let agent: AgentProc | undefined;
 let obs: Observer | undefined;
 
-before(async () => {
-  dir = tempDataDir('mqtt-obstruct-');
-  broker = await startMosquitto(dir);
-  board = lightBoard(dir);
-});
-after(async () => {
-  await agent?.kill('SIGKILL');
-  obs?.end();
-  await broker?.stop();
-  if (agent) cleanup(agent.dataDir);
-  cleanup(dir);
-});
+const stage = mqttStage('mqtt-obstruct-');
 
 type Rec = Record<string, unknown>;
 const ms = (v: unknown): number => Date.parse(String(v));
 
 void test('covered 20 s, then frozen + silent: one interval each within the debounce, events at the broker, nag, fault, no restart, no gap, verify lists them', { timeout: 150_000 }, async () => {
-  obs = await Observer.start(broker, DEVICE);
+  obs = await stage.observe(DEVICE);
   const dataDir = tempDataDir('bodycam-obstruct-');
   const prov = bodycam(['provision', '--data-dir', dataDir, '--device-id', DEVICE]);
   assert.equal(prov.code, 0, prov.stderr);
   const pubkey = prov.stdout.trim();
   const policy = { obstructionOnsetS: DEBOUNCE_S, obstructionClearS: DEBOUNCE_S, obstructionNagS: 5, heartbeatOnDutyS: 2 };
-  agent = await startAgent({ dataDir, board, config: agentConfig(broker, DEVICE, { policy }) });
+  agent = await stage.startAgent({ dataDir, config: agentConfig(stage.broker, DEVICE, { policy }) });
   const a = agent;
   await a.press('shift', { holdS: 2.1 });
   const rec = await a.waitFor((s) => s.encoderRunning && s.segments >= 1, 30_000, 'recording');

@@ -5,45 +5,28 @@
  * survives a SIGKILL of the agent (recomputed from the shift journal); heartbeats and status carry
  * it; the shift verifies and `bodycam verify --json` / `--html` show the use and the refusal.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { startAgent, tempDataDir, cleanup, runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
-import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
+import { tempDataDir, runCli, shiftJournal } from '../helpers/agent.js';
 import { pb } from '../../agent/telemetry/proto.js';
 import type { VerifyReport } from '../../agent/evidence/verify/report.js';
-import { Observer, agentConfig, lightBoard } from './fixtures.js';
+import { Observer, mqttStage, agentConfig } from './fixtures.js';
 
-let dir: string;
-let broker: Broker;
-let board: string;
-const agents: AgentProc[] = [];
 let obs: Observer | undefined;
 
-before(async () => {
-  dir = tempDataDir('mqtt-pause-budget-');
-  broker = await startMosquitto(dir);
-  board = lightBoard(dir);
-});
-after(async () => {
-  for (const a of agents) await a.kill('SIGKILL');
-  obs?.end();
-  await broker?.stop();
-  for (const a of agents) cleanup(a.dataDir);
-  cleanup(dir);
-});
+const stage = mqttStage('mqtt-pause-budget-');
 
 const DEVICE = 'cam-pb1';
 
 void test('a third pause over a budget of two is refused and journaled, its event reaches mosquitto, the use survives a SIGKILL, verify --json shows use and refusal', { timeout: 180_000 }, async () => {
-  obs = await Observer.start(broker, DEVICE);
+  obs = await stage.observe(DEVICE);
   const dataDir = tempDataDir('pause-budget-agent-');
   const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', DEVICE]);
   assert.equal(prov.code, 0, prov.stderr);
-  const cfg = agentConfig(broker, DEVICE, { policy: { shiftStartHoldS: 0.5, shiftEndHoldS: 1, doublePressS: 0.3, heartbeatOnDutyS: 1, pauseMaxPersonalNeeds: 2, signEverySegments: 1 } });
-  let a = await startAgent({ board, dataDir, config: cfg });
-  agents.push(a);
+  const cfg = agentConfig(stage.broker, DEVICE, { policy: { shiftStartHoldS: 0.5, shiftEndHoldS: 1, doublePressS: 0.3, heartbeatOnDutyS: 1, pauseMaxPersonalNeeds: 2, signEverySegments: 1 } });
+  let a = await stage.startAgent({ dataDir, config: cfg });
   await a.press('shift', { holdS: 0.6 });
   const s0 = await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 30_000, 'recording');
   const shiftId = s0.shiftId!;
@@ -63,8 +46,7 @@ void test('a third pause over a budget of two is refused and journaled, its even
 
   // The agent dies; the restarted one knows one pause was used (from the journal alone).
   await a.kill('SIGKILL');
-  a = await startAgent({ board, dataDir, config: cfg });
-  agents.push(a);
+  a = await stage.startAgent({ dataDir, config: cfg });
   const resumed = await a.waitFor((s) => s.shiftId === shiftId && s.state === 'RECORDING' && s.encoderRunning, 30_000, 'shift resumed after SIGKILL');
   assert.equal(resumed.pauseUse?.reasons.PERSONAL_NEEDS.pauses, 1, `budget use after the restart: ${JSON.stringify(resumed.pauseUse)}`);
   assert.equal(resumed.pauseUse?.reasons.PERSONAL_NEEDS.maxPauses, 2);
@@ -111,7 +93,7 @@ void test('a third pause over a budget of two is refused and journaled, its even
   await a.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'shift end');
   const shiftDir = join(dataDir, 'shifts', shiftId);
   const pub = join(dataDir, 'identity', 'device.pub.pem');
-  const html = join(dir, 'report.html');
+  const html = join(stage.dir, 'report.html');
   const v = await runCli(['verify', shiftDir, '--pubkey', pub, '--json', '--html', html]);
   assert.equal(v.code, 0, v.stdout + v.stderr);
   const r = JSON.parse(v.stdout) as VerifyReport;

@@ -28,3 +28,62 @@ test('the unit is Type=notify with a watchdog, restarts, and runs unprivileged i
     assert.ok(u.split('\n').includes(line), `missing '${line}'`);
   }
 });
+
+const RECIPE = join(REPO, 'yocto-layer/recipes-bodycam/bodycam-agent/bodycam-agent_0.1.0.bb');
+
+/**
+ * The recipe's anonymous python, run by python3 with the two things it touches standing in for
+ * BitBake's (`d.getVar` and `bb.parse.SkipRecipe`): test/yocto runs it in real BitBake only with
+ * the board set (scripts/yocto-env.sh writes BODYCAM_BOARD), so the unset case is proven here.
+ */
+function recipeVerdict(board: string | undefined): { skipped: boolean; reason: string } {
+  const bb = readFileSync(RECIPE, 'utf8');
+  const body = /^python \(\) \{\n([\s\S]*?)\n\}$/m.exec(bb)?.[1] ?? assert.fail('no anonymous python in the recipe');
+  const script = [
+    'import json, sys, types',
+    'class SkipRecipe(Exception): pass',
+    'bb = types.SimpleNamespace(parse=types.SimpleNamespace(SkipRecipe=SkipRecipe))',
+    'board = json.loads(sys.argv[1])',
+    'd = types.SimpleNamespace(getVar=lambda name: board if name == "BODYCAM_BOARD" else None)',
+    'def anon():',
+    ...body.split('\n').map((l) => l.replace(/^ {4}/, '    ')),
+    'try:',
+    '    anon(); print(json.dumps({"skipped": False, "reason": ""}))',
+    'except SkipRecipe as e:',
+    '    print(json.dumps({"skipped": True, "reason": str(e)}))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, JSON.stringify(board ?? null)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { skipped: boolean; reason: string };
+}
+
+test('the recipe has no default board: unset (or blank) BODYCAM_BOARD skips it with a reason naming the variable; a set one (sim too) builds', { skip: spawnSync('python3', ['--version']).status !== 0 ? 'python3 not installed' : false }, () => {
+  const bb = readFileSync(RECIPE, 'utf8');
+  assert.doesNotMatch(bb, /^BODYCAM_BOARD\s*\??\??=/m, 'no default (?= / ??=) for BODYCAM_BOARD');
+  for (const unset of [undefined, '', '  ']) {
+    const v = recipeVerdict(unset);
+    assert.equal(v.skipped, true, `BODYCAM_BOARD=${JSON.stringify(unset)}`);
+    assert.match(v.reason, /BODYCAM_BOARD is not set/);
+    assert.match(v.reason, /machine config or local\.conf/);
+  }
+  assert.equal(recipeVerdict('rpi4-uvc').skipped, false);
+  assert.equal(recipeVerdict('sim').skipped, false, 'the sim board stays usable when chosen');
+  assert.equal(recipeVerdict('/etc/bodycam/board.json').skipped, false, 'a path on the target');
+  const bad = recipeVerdict('rpi4 uvc');
+  assert.equal(bad.skipped, true);
+  assert.match(bad.reason, /not a board config name or path/);
+});
+
+test('the agent without a board exits 78, the code the unit\'s RestartPreventExitStatus= names, and says where to set it', () => {
+  const unit = readFileSync(UNIT, 'utf8').split('\n');
+  assert.ok(unit.includes('RestartPreventExitStatus=78'));
+  // ExecStart's `--board @BOARD@` becomes `--board ${BODYCAM_BOARD}` in the .deb: unset, an empty argument.
+  const r = spawnSync(process.execPath, [join(REPO, 'dist/agent/cli/main.js'), 'agent', '--board', '', '--data-dir', mkdtempSync(join(tmpdir(), 'noboard-'))], { encoding: 'utf8' });
+  assert.equal(r.status, 78, r.stderr);
+  assert.match(r.stderr, /no board configured/);
+  assert.match(r.stderr, /BODYCAM_BOARD in \/etc\/default\/bodycam-agent/);
+  assert.match(r.stderr, /machine config or local\.conf/);
+  const missing = spawnSync(process.execPath, [join(REPO, 'dist/agent/cli/main.js'), 'agent'], { encoding: 'utf8' });
+  assert.equal(missing.status, 2, 'a missing --board on the command line stays a usage error');
+  assert.match(missing.stderr, /--board is required/);
+});

@@ -1,16 +1,21 @@
 /**
- * `make package`'s .deb, round trip on this machine: apt installs it with its dependencies, the
- * installed `bodycam` checks the boards, passes the sim selftest and records a short signed shift
- * that verifies, systemd accepts the installed unit, and removal leaves no file of the package.
+ * `make package`'s .deb, round trip on this machine: it builds reproducibly (twice, same sha256),
+ * apt installs it with its dependencies, the installed `bodycam` answers --help for every command,
+ * checks the boards, passes the sim selftest, records a short signed shift that verifies, sends
+ * telemetry to a real mosquitto over mutual TLS that the installed `central watch` receives, and
+ * refuses to run without a configured board; the maintainer scripts restart the agent on upgrade
+ * and stop it only on removal; removal leaves no file of the package.
  * Everything runs the installed binary (/usr/bin/bodycam under the distro's node), not the checkout.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/agent.js';
+import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
 
 const OUT = mkdtempSync(join(tmpdir(), 'bodycam-package-'));
 const DATA = mkdtempSync(join(tmpdir(), 'bodycam-deb-shift-'));
@@ -26,6 +31,27 @@ function sh(cmd: string, args: string[], timeout = 300_000): { status: number | 
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 const bodycam = (...args: string[]): { status: number | null; out: string } => sh(BIN, args, 120_000);
+const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; license: string }).version;
+const LICENSE = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { license: string }).license;
+const sha256 = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
+/** A stack trace or a module resolution failure: what a user must never see from the CLI. */
+const CRASH = /ERR_MODULE_NOT_FOUND|Cannot find module|^\s+at .+:\d+:\d+\)?$/m;
+
+/** Async, so the agent this process spawned keeps being read while the command runs. */
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (status) => {
+      clearTimeout(t);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 before(() => {
   const r = spawnSync(join(REPO, 'scripts/package-release.sh'), { encoding: 'utf8', env: { ...process.env, PACKAGE_OUT: OUT } });
@@ -48,6 +74,55 @@ test('the release tarball holds the device files and the lockfile, no tests, sou
   assert.deepEqual(list.filter((f) => /\/test\/|\.ts$|\.map$|^package\/(agent|hal|codegen|proto|yocto-layer)\//.test(f)), []);
 });
 
+test('the .deb is reproducible: a second build (another directory, umask 077) is byte-identical', { timeout: 600_000 }, () => {
+  const out2 = mkdtempSync(join(tmpdir(), 'bodycam-package2-'));
+  try {
+    const r = spawnSync('bash', ['-c', 'umask 077 && exec "$0"', join(REPO, 'scripts/package-release.sh')], {
+      encoding: 'utf8', env: { ...process.env, PACKAGE_OUT: out2 },
+    });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    for (const f of readdirSync(OUT).filter((n) => n.endsWith('.deb') || n.endsWith('.tgz'))) {
+      assert.equal(sha256(join(out2, f)), sha256(join(OUT, f)), `${f} differs between two builds`);
+    }
+  } finally {
+    rmSync(out2, { recursive: true, force: true });
+  }
+});
+
+test('the .deb keeps the packages\' own build/ code (mqtt) and drops only node-gyp\'s leftovers', () => {
+  const list = spawnSync('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -t`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout.split('\n');
+  const nm = './usr/lib/bodycam-agent/node_modules/';
+  assert.ok(list.includes(`${nm}mqtt/build/index.js`), 'mqtt\'s code (node_modules/mqtt/build) is shipped');
+  for (const addon of ['i2c-bus/build/Release/i2c.node', 'epoll/build/Release/epoll.node', 'sd-notify/build/Release/notify.node']) {
+    assert.ok(list.includes(nm + addon), `${addon} is shipped`);
+  }
+  const leftovers = list.filter((f) => /\/(i2c-bus|epoll|sd-notify)\/build\/.*(\.o|\.d|\.mk|Makefile|config\.gypi|obj\.target\/.*)$/.test(f));
+  assert.deepEqual(leftovers, [], 'node-gyp object files, Makefiles and .deps are pruned');
+});
+
+test('the .deb has DEBIAN/md5sums and a DEP-5 copyright naming the agent\'s and every npm package\'s licence', () => {
+  const ctl = mkdtempSync(join(tmpdir(), 'bodycam-ctl-'));
+  try {
+    assert.equal(sh('dpkg-deb', ['-e', deb, ctl]).status, 0);
+    const sums = readFileSync(join(ctl, 'md5sums'), 'utf8').trim().split('\n');
+    assert.ok(sums.some((l) => /^[0-9a-f]{32} {2}usr\/lib\/bodycam-agent\/dist\/agent\/cli\/main\.js$/.test(l)), 'main.js is listed');
+    assert.ok(sums.some((l) => l.endsWith('  usr/lib/bodycam-agent/node_modules/mqtt/build/index.js')));
+    assert.deepEqual(sums.filter((l) => / etc\//.test(l)), [], 'conffiles are not in md5sums (dpkg tracks them itself)');
+  } finally {
+    rmSync(ctl, { recursive: true, force: true });
+  }
+  const copyright = spawnSync('sh', ['-c', `dpkg-deb --fsys-tarfile '${deb}' | tar -xO ./usr/share/doc/bodycam-agent/copyright`], { encoding: 'utf8' }).stdout;
+  const paras = copyright.trim().split(/\n\n+/).map((p) => new Map(p.split(/\n(?! )/).map((f) => [f.slice(0, f.indexOf(':')), f.slice(f.indexOf(':') + 1).trim()] as const)));
+  assert.equal(paras[0]!.get('Format'), 'https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/');
+  const files = paras.filter((p) => p.has('Files'));
+  assert.equal(files.find((p) => p.get('Files') === '*')?.get('License'), LICENSE, 'the agent\'s own licence (package.json)');
+  assert.equal(files.find((p) => p.get('Files') === 'node_modules/mqtt/*')?.get('License'), 'MIT');
+  assert.ok(files.every((p) => p.get('Copyright') && p.get('License')), 'every Files paragraph has Copyright and License');
+  const standalone = new Set(paras.filter((p) => !p.has('Files') && p.has('License')).map((p) => p.get('License')!.split('\n')[0]));
+  const used = new Set(files.flatMap((p) => p.get('License')!.split(/ (?:or|and|OR|AND) /)));
+  assert.deepEqual([...used].filter((l) => !standalone.has(l)), [], 'every licence named has its own License paragraph');
+});
+
 test('apt installs the .deb with its dependencies; /usr/bin/bodycam is executable', () => {
   const r = sh('apt-get', ['install', '-y', '-qq', '--no-install-recommends', deb]);
   assert.equal(r.status, 0, r.out);
@@ -57,6 +132,36 @@ test('apt installs the .deb with its dependencies; /usr/bin/bodycam is executabl
   assert.ok(!installedFiles.some((f) => f.includes('/node_modules/typescript/') || f.includes('/node_modules/eslint/')), 'no dev tools');
   assert.equal(sh('test', ['-x', BIN]).status, 0);
   assert.equal(sh('getent', ['passwd', 'bodycam']).status, 0, 'sysusers created the bodycam user');
+});
+
+test('dpkg --verify: every installed file matches the package\'s md5sums', () => {
+  // Without md5sums dpkg --verify has nothing to compare and says nothing: the list must be there.
+  assert.ok(existsSync('/var/lib/dpkg/info/bodycam-agent.md5sums'), 'dpkg recorded the package\'s md5sums');
+  const r = sh('dpkg', ['--verify', 'bodycam-agent']);
+  assert.equal(r.status, 0, r.out);
+  assert.equal(r.out.trim(), '', 'no file differs');
+});
+
+test('the installed bodycam: --help and every command\'s --help exit 0 without a stack trace; --version if it has one', (t) => {
+  const help = bodycam('--help');
+  assert.equal(help.status, 0, help.out);
+  assert.doesNotMatch(help.out, CRASH);
+  // The lines under 'commands:' up to the next blank line (other lists, e.g. exit codes, follow).
+  const lines = help.out.split('\n');
+  const from = lines.indexOf('commands:') + 1;
+  const to = lines.indexOf('', from);
+  const commands = lines.slice(from, to < 0 ? undefined : to).map((l) => /^ {2}(\S+)\s{2,}/.exec(l)?.[1]).filter((c): c is string => !!c);
+  assert.ok(from > 0, help.out);
+  assert.ok(commands.includes('agent') && commands.includes('central'), help.out);
+  for (const c of commands) {
+    const r = bodycam(c, '--help');
+    assert.equal(r.status, 0, `bodycam ${c} --help: ${r.out}`);
+    assert.doesNotMatch(r.out, CRASH, `bodycam ${c} --help`);
+  }
+  const v = bodycam('--version');
+  assert.doesNotMatch(v.out, CRASH);
+  if (v.status === 0) assert.match(v.out, new RegExp(VERSION.replace(/\./g, '\\.')));
+  else t.diagnostic(`bodycam --version is not a command of this release (exit ${v.status}): only checked it does not crash`);
 });
 
 test('the installed bodycam: board check passes for every shipped board config', () => {
@@ -102,6 +207,126 @@ test('the installed bodycam: a short shift on the sim board is recorded, signed 
   assert.equal(shifts.length, 1);
   const v = bodycam('verify', join(data, 'shifts', shifts[0]!), '--pubkey', join(data, 'identity/device.pub.pem'));
   assert.equal(v.status, 0, v.out);
+});
+
+test('the installed agent sends telemetry to mosquitto over mutual TLS; the installed `central watch` receives its status and heartbeats', { timeout: 240_000 }, async () => {
+  const dir = join(DATA, 'mqtt');
+  const dev = 'cam-deb-mqtt';
+  const data = join(dir, 'agent');
+  let broker: Broker | undefined;
+  let agent: ReturnType<typeof spawn> | undefined;
+  let log = '';
+  let exited: Promise<number | null> = Promise.resolve(null);
+  try {
+    broker = await startMosquitto(dir);
+    const cam = broker.pki.client(dev);
+    const central = broker.pki.client('central');
+    const config = join(dir, 'agent.json');
+    writeFileSync(config, JSON.stringify({
+      deviceId: dev,
+      policy: { heartbeatOffDutyS: 2 },
+      mqtt: { url: broker.url, ca: broker.pki.ca, cert: cam.cert, key: cam.key, reconnectMinMs: 200, reconnectMaxMs: 1500 },
+    }));
+    assert.equal(bodycam('provision', '--data-dir', data, '--device-id', dev).status, 0);
+    const a = spawn(BIN, ['agent', '--board', 'sim', '--data-dir', data, '--config', config], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    agent = a;
+    a.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    a.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    exited = new Promise<number | null>((r) => a.on('exit', (c) => r(c)));
+    // The retained status, then heartbeats every 2 s: --count 4 ends it well before the timeout.
+    const w = await run(BIN, ['central', 'watch', '--url', broker.url, '--ca', broker.pki.ca, '--cert', central.cert, '--key', central.key,
+      '--device', dev, '--count', '4', '--timeout', '90'], 120_000);
+    assert.equal(w.status, 0, `${w.stderr}\nagent:\n${log.slice(-3000)}`);
+    assert.doesNotMatch(w.stderr, CRASH);
+    const lines = w.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { device: string; kind: string; message?: Record<string, unknown> });
+    assert.ok(lines.every((l) => l.device === dev), w.stdout);
+    assert.equal(lines.find((l) => l.kind === 'status')?.message?.['presence'], 'PRESENCE_ONLINE', w.stdout);
+    const hb = lines.filter((l) => l.kind === 'heartbeat');
+    assert.ok(hb.length >= 2, `two heartbeats or more:\n${w.stdout}\nagent:\n${log.slice(-3000)}`);
+    assert.equal(hb[0]!.message?.['deviceId'], dev);
+    assert.doesNotMatch(log, /ext_telemetry|Cannot find module|ERR_MODULE_NOT_FOUND/, 'the telemetry extension loaded');
+    assert.match(broker.logs(), new RegExp(`${dev}`), 'the broker saw the camera\'s certificate CN');
+  } finally {
+    agent?.kill('SIGTERM');
+    await exited;
+    await broker?.stop();
+  }
+});
+
+test('no board by default: /etc/default/bodycam-agent sets none, and the agent the unit runs refuses to start (exit 78, the unit\'s RestartPreventExitStatus) saying where to set it', () => {
+  const unit = readFileSync('/usr/lib/systemd/system/bodycam-agent.service', 'utf8').split('\n');
+  assert.ok(unit.includes('EnvironmentFile=-/etc/default/bodycam-agent'));
+  assert.deepEqual(unit.filter((l) => /^Environment=.*BODYCAM_BOARD/.test(l)), [], 'the unit has no default board');
+  const exec = unit.find((l) => l.startsWith('ExecStart=')) ?? assert.fail('no ExecStart');
+  assert.match(exec, /--board \$\{BODYCAM_BOARD\} /);
+  assert.ok(unit.includes('RestartPreventExitStatus=78'), 'a missing board fails the unit instead of a restart loop');
+  const defaults = readFileSync('/etc/default/bodycam-agent', 'utf8');
+  assert.deepEqual(defaults.split('\n').filter((l) => /^\s*BODYCAM_BOARD=/.test(l)), [], 'no board is chosen by the package');
+  // What systemd runs, expanded the way it expands ${BODYCAM_BOARD} (unset: one empty argument).
+  const argv = exec.slice('ExecStart='.length).split(' ').map((a) => (a === '${BODYCAM_BOARD}' ? '"$BODYCAM_BOARD"' : a))
+    .map((a) => (a === '/var/lib/bodycam' ? join(DATA, 'noboard') : a)).map((a) => (a === '/usr/bin/node' ? 'exec /usr/bin/node' : a));
+  const env = Object.fromEntries(Object.entries(ENV).filter(([k]) => k !== 'BODYCAM_BOARD'));
+  const r = spawnSync('sh', ['-c', `set -a; . /etc/default/bodycam-agent; ${argv.join(' ')}`], { encoding: 'utf8', env, timeout: 60_000 });
+  assert.equal(r.status, 78, `${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /no board configured/);
+  assert.match(r.stderr, /BODYCAM_BOARD in \/etc\/default\/bodycam-agent/);
+  assert.doesNotMatch(r.stderr, CRASH);
+  assert.ok(!existsSync(join(DATA, 'noboard', 'shifts')), 'nothing was started');
+});
+
+/**
+ * systemd is not PID 1 here, so the maintainer scripts' systemd branch is driven honestly but not
+ * against a live systemd: dpkg runs them in a private mount namespace where /run/systemd/system
+ * exists (what they test for), with stub `deb-systemd-invoke` and `systemctl` first on PATH that
+ * record each call and the script that made it. deb-systemd-helper (enable state) is the real one.
+ */
+test('maintainer scripts with stub deb-systemd-invoke/systemctl (systemd not PID 1 here): an upgrade restarts the agent and never stops it; removal stops it; a first install starts it', { timeout: 300_000 }, () => {
+  const stubs = mkdtempSync(join(tmpdir(), 'bodycam-stubs-'));
+  const calls = join(stubs, 'calls');
+  for (const tool of ['deb-systemd-invoke', 'systemctl']) {
+    // systemctl --root=/ (deb-systemd-helper's offline `preset`: the enable symlinks) needs no
+    // running systemd: that call goes on to the real systemctl; every other call is only recorded.
+    const offline = tool === 'systemctl' ? 'case "$1" in --root=*) exec /usr/bin/systemctl "$@";; esac\n' : '';
+    writeFileSync(join(stubs, tool), `#!/bin/sh\necho "\${DPKG_MAINTSCRIPT_NAME:-?} ${tool} $*" >> '${calls}'\n${offline}exit 0\n`);
+    chmodSync(join(stubs, tool), 0o755);
+  }
+  const dpkg = (...args: string[]): string[] => {
+    writeFileSync(calls, '');
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs bodycam-test /run/systemd && mkdir /run/systemd/system && exec dpkg "$@"', 'sh', ...args],
+      { encoding: 'utf8', env: { ...ENV, PATH: `${stubs}:${ENV.PATH}` }, timeout: 240_000 });
+    assert.equal(r.status, 0, `dpkg ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean);
+  };
+  const invoked = (lines: string[]): string[] => lines.filter((l) => l.includes(' deb-systemd-invoke '));
+  const wants = '/etc/systemd/system/multi-user.target.wants/bodycam-agent.service';
+  try {
+    // Reinstalling the same version is an upgrade for dpkg (prerm upgrade, postinst configure VERSION).
+    const same = dpkg('-i', deb);
+    assert.deepEqual(invoked(same), ['postinst deb-systemd-invoke restart bodycam-agent.service'], same.join('\n'));
+    assert.ok(same.includes('postinst systemctl --system daemon-reload'), same.join('\n'));
+    assert.ok(existsSync(wants), 'still enabled');
+    // A newer version: the same files under Version VERSION+test1.
+    const tree = mkdtempSync(join(tmpdir(), 'bodycam-newer-'));
+    const newer = join(OUT, `bodycam-agent_${VERSION}+test1.deb`);
+    assert.equal(sh('dpkg-deb', ['-R', deb, tree]).status, 0);
+    const control = join(tree, 'DEBIAN/control');
+    writeFileSync(control, readFileSync(control, 'utf8').replace(/^Version: .*$/m, `Version: ${VERSION}+test1`));
+    assert.equal(sh('dpkg-deb', ['--root-owner-group', '-b', tree, newer]).status, 0);
+    rmSync(tree, { recursive: true, force: true });
+    const up = dpkg('-i', newer);
+    assert.deepEqual(invoked(up), ['postinst deb-systemd-invoke restart bodycam-agent.service'], up.join('\n'));
+    assert.equal(sh('dpkg-query', ['-W', '-f=${Version}', 'bodycam-agent']).out, `${VERSION}+test1`);
+    // Removal (config files kept) stops it, from prerm.
+    const rm = dpkg('-r', 'bodycam-agent');
+    assert.deepEqual(invoked(rm), ['prerm deb-systemd-invoke stop bodycam-agent.service'], rm.join('\n'));
+    // Purged, then installed again: a first install starts it (the agent itself refuses without a board).
+    dpkg('--purge', 'bodycam-agent');
+    const fresh = dpkg('-i', deb);
+    assert.deepEqual(invoked(fresh), ['postinst deb-systemd-invoke start bodycam-agent.service'], fresh.join('\n'));
+    assert.ok(existsSync(wants), 'a first install enables the unit');
+  } finally {
+    rmSync(stubs, { recursive: true, force: true });
+  }
 });
 
 test('systemd-analyze verify accepts the installed unit', () => {

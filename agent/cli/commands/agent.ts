@@ -17,6 +17,14 @@ const FLAGS = {
   'mqtt-url': { type: 'string', help: 'MQTT broker URL (turns telemetry on, or overrides mqtt.url)' },
 } as const;
 
+/** sysexits' EX_CONFIG: the unit file names it in RestartPreventExitStatus=. */
+export const NO_BOARD_EXIT = 78;
+const NO_BOARD_HINT =
+  'Choose the board config this camera runs with: a name from board-configs/ (e.g. rpi4-uvc) or a path.\n' +
+  'Installed from the .deb: set BODYCAM_BOARD in /etc/default/bodycam-agent, then `systemctl restart bodycam-agent`.\n' +
+  'Built with the Yocto layer: set BODYCAM_BOARD in the machine config or local.conf.\n' +
+  '`sim` (no hardware, a test pattern) is for demos and tests only.';
+
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'run the camera agent (systemd Type=notify)',
@@ -24,7 +32,14 @@ export const agentCommand: Command = {
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, FLAGS, 'agent');
     if (positionals.length) throw new UsageError(`agent: unexpected argument '${positionals[0]}'`);
-    if (!flags.board) throw new UsageError('agent: --board is required');
+    if (flags.board === undefined) throw new UsageError(`agent: --board is required\n${NO_BOARD_HINT}`);
+    if (!flags.board.trim()) {
+      // The packaged unit runs `--board ${BODYCAM_BOARD}`: empty means nobody chose the board. No
+      // default (a real camera on the sim board would record a test pattern); exit 78, which the
+      // unit's RestartPreventExitStatus= turns into a failed unit instead of a restart loop.
+      console.error(`bodycam agent: no board configured: --board is empty (BODYCAM_BOARD is not set)\n${NO_BOARD_HINT}`);
+      return NO_BOARD_EXIT;
+    }
     // The mqtt section reads BODYCAM_MQTT_URL while it is parsed (same override as the env var).
     if (flags['mqtt-url'] !== undefined) process.env.BODYCAM_MQTT_URL = flags['mqtt-url'];
     // Parse every input first: a bad config must not start an encoder.

@@ -7,7 +7,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { EvidenceError } from '../../lib/errors.js';
 import { verifySubject } from '../crypto.js';
-import type { Category, Finding, Severity } from './report.js';
+import type { Category, Finding, FindingCounts, Severity } from './report.js';
 
 /** The input cannot be verified at all (exit 2): no such file or directory, no journal, garbage. */
 export class UnusableInputError extends EvidenceError {}
@@ -32,21 +32,94 @@ export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).
 export const parseTime = (v: unknown): number | undefined => (typeof v === 'string' && RFC3339_MS.test(v) && Number.isFinite(Date.parse(v)) ? Date.parse(v) : undefined);
 export const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
+type MutableFinding = { -readonly [K in keyof Finding]: Finding[K] };
+
 export class Findings {
-  readonly list: Finding[] = [];
-  add(severity: Severity, category: Category, kind: string, where: string, message: string): void {
-    this.list.push({ severity, category, kind, where, message });
+  readonly list: MutableFinding[] = [];
+  private nextId = 1;
+  add(severity: Severity, category: Category, kind: string, where: string, message: string): Finding {
+    const m = /^[^:]+:(\d+)$/.exec(where);
+    const f: MutableFinding = { id: this.nextId++, severity, category, kind, where, ...(m ? { line: Number(m[1]) } : {}), message };
+    this.list.push(f);
+    return f;
   }
-  tampered(kind: string, where: string, message: string): void {
-    this.add('error', 'tampered', kind, where, message);
+  tampered(kind: string, where: string, message: string): Finding {
+    return this.add('error', 'tampered', kind, where, message);
   }
-  incomplete(kind: string, where: string, message: string): void {
-    this.add('error', 'incomplete', kind, where, message);
+  incomplete(kind: string, where: string, message: string): Finding {
+    return this.add('error', 'incomplete', kind, where, message);
+  }
+  /** The cause at the top of `f`'s chain of causes. */
+  root(f: Finding): Finding {
+    let r = f;
+    for (let i = 0; r.causedBy !== undefined && i < 100; i++) r = this.list.find((x) => x.id === r.causedBy) ?? r;
+    return r;
+  }
+  /** Lists `f` beneath `cause` (it is explained by it and not counted on its own). */
+  follow(f: Finding | undefined, cause: Finding | undefined): void {
+    if (!f || !cause || f === cause) return;
+    const root = this.root(cause);
+    if (root !== f) (f as MutableFinding).causedBy = root.id;
+  }
+  /** The first error finding on journal line `no` of `file`, resolved to its cause. */
+  onLine(file: string, no: number, kinds?: readonly string[]): Finding | undefined {
+    const f = this.list.find((x) => x.severity === 'error' && x.where === `${file}:${no}` && (!kinds || kinds.includes(x.kind)));
+    return f ? this.root(f) : undefined;
   }
   /** Journal findings in line order, then the rest by name (what every report prints). */
   sorted(file: string): Finding[] {
     const order = (w: string): number => (w.startsWith(`${file}:`) ? Number(w.slice(file.length + 1)) : w === file ? 0 : 1e9);
-    return [...this.list].sort((a, b) => order(a.where) - order(b.where) || a.where.localeCompare(b.where));
+    return [...this.list].sort((a, b) => order(a.where) - order(b.where) || a.where.localeCompare(b.where) || a.id - b.id);
+  }
+  counts(): FindingCounts {
+    const causes = this.list.filter((f) => f.causedBy === undefined);
+    return {
+      findings: causes.length,
+      tampered: causes.filter((f) => f.severity === 'error' && f.category === 'tampered').length,
+      incomplete: causes.filter((f) => f.severity === 'error' && f.category === 'incomplete').length,
+      warnings: causes.filter((f) => f.severity !== 'error').length,
+      followOns: this.list.length - causes.length,
+    };
+  }
+}
+
+/** The count sentence every rendering uses: `3 finding(s) (2 tampered, 1 incomplete), 5 follow-on(s) listed beneath their cause`. */
+export function countsText(c: FindingCounts): string {
+  const parts = [c.tampered ? `${c.tampered} tampered` : '', c.incomplete ? `${c.incomplete} incomplete` : '', c.warnings ? `${c.warnings} warning(s)` : ''].filter(Boolean);
+  return `${c.findings} finding(s)${parts.length ? ` (${parts.join(', ')})` : ''}${c.followOns ? `, ${c.followOns} follow-on(s) listed beneath their cause` : ''}`;
+}
+
+/** What a journal line's damage explains: the chain break after it, a run of wrong seq, what no signature covers. */
+const LINE_DAMAGE = ['line_not_json', 'line_not_record', 'chain_broken', 'seq', 'key_order', 'record_type', 'timestamp'] as const;
+
+/**
+ * Groups the follow-ons of journal damage under their cause: a chain break on the line after a
+ * damaged line, a run of seq findings off by the same amount, `no_valid_signature` and an unsigned
+ * tail that begin where the chain breaks.
+ */
+export function groupJournalFollowOns(chain: Chain, file: string, F: Findings): void {
+  const at = (kind: string, no: number): Finding | undefined => F.list.find((x) => x.kind === kind && x.where === `${file}:${no}`);
+  for (const l of chain.lines) {
+    const broken = at('chain_broken', l.no);
+    if (broken && l.no > 1) F.follow(broken, F.onLine(file, l.no - 1, LINE_DAMAGE));
+    const seq = at('seq', l.no);
+    const prevSeq = at('seq', l.no - 1);
+    const prevRec = chain.lines[l.no - 2]?.rec;
+    if (seq && prevSeq && l.rec && prevRec && typeof l.rec.seq === 'number' && typeof prevRec.seq === 'number' && l.rec.seq - (l.no - 1) === prevRec.seq - (l.no - 2)) F.follow(seq, prevSeq);
+    else if (seq && broken) F.follow(seq, broken);
+    // The other findings of one damaged line are explained by whichever came first on it.
+    const first = F.onLine(file, l.no, LINE_DAMAGE);
+    for (const x of F.list) if (x !== first && x.where === `${file}:${l.no}` && (LINE_DAMAGE as readonly string[]).includes(x.kind) && x.causedBy === undefined) F.follow(x, first);
+  }
+  if (chain.chainBrokenAt !== Infinity) {
+    const cause = F.onLine(file, chain.chainBrokenAt + 1, LINE_DAMAGE);
+    F.follow(F.list.find((x) => x.kind === 'no_valid_signature'), cause);
+    // An unsigned tail that starts at the break, or that has signatures after the break (which
+    // cannot count), is unsigned because of the damage, not because the device stopped signing.
+    const tail = F.list.find((x) => x.kind === 'unsigned_tail');
+    const tailFrom = tail?.line ?? Infinity;
+    const signedAfterBreak = chain.recs.some((l) => l.rec.type === 'signature' && l.no - 1 > chain.chainBrokenAt);
+    if (tail && (tailFrom === chain.chainBrokenAt + 1 || (tailFrom <= chain.chainBrokenAt + 1 && signedAfterBreak))) F.follow(tail, cause);
   }
 }
 

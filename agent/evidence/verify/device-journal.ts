@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { keyIdOf } from '../crypto.js';
-import { Findings, UnusableInputError, checkSignatures, readChain, reportUnsigned, type Rec } from './chain.js';
+import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, readChain, reportUnsigned, type Rec } from './chain.js';
 import type { DeviceJournalReport, JournalRow, Verdict } from './report.js';
 
 /** What device-journal signatures carry as `shift_id` (the signer names the journal after its file). */
@@ -61,6 +61,7 @@ export function verifyDeviceJournal(o: DeviceJournalVerifyOptions): DeviceJourna
   const deviceId = chain.recs.map((l) => l.rec.device_id).find((v): v is string => typeof v === 'string') ?? null;
   const sigs = checkSignatures(chain, { publicKey: o.publicKey, keyId, file, subjectId: DEVICE_JOURNAL_SUBJECT, subjectLabel: 'device journal', deviceId }, F);
   reportUnsigned(chain, sigs, file, keyId, F);
+  groupJournalFollowOns(chain, file, F);
 
   const counts: Record<string, number> = {};
   const records: JournalRow[] = chain.lines.map((l) => {
@@ -79,12 +80,14 @@ export function verifyDeviceJournal(o: DeviceJournalVerifyOptions): DeviceJourna
   const tampered = errors.filter((f) => f.category === 'tampered');
   const verdict: Verdict = tampered.length ? 'tampered' : errors.length ? 'incomplete' : 'intact';
   const n = chain.lines.length;
+  const fc = F.counts();
+  const firstCause = F.sorted(file).find((f) => f.causedBy === undefined && f.severity === 'error' && f.category === 'tampered');
   const summary =
     verdict === 'intact'
       ? `intact: ${n} records, chain and ${sigs.validSignatures} signature(s) verify with key ${keyId}, signed through the last line`
       : verdict === 'incomplete'
-        ? `incomplete: ${errors.length} finding(s)${sigs.signedThrough >= 0 ? `; authentic up to line ${sigs.signedThrough + 1}, ${sigs.unsignedTail} unsigned record(s) trail` : ''}`
-        : `TAMPERED: ${tampered.length} finding(s) show the journal differs from what the device signed (first at ${tampered.map((f) => f.where).sort((a, b) => lineOf(a) - lineOf(b))[0]})`;
+        ? `incomplete: ${countsText(fc)}${sigs.signedThrough >= 0 ? `; authentic up to line ${sigs.signedThrough + 1}, ${sigs.unsignedTail} unsigned record(s) trail` : ''}`
+        : `TAMPERED: ${countsText(fc)}: the journal differs from what the device signed (first at ${firstCause?.where ?? '?'})`;
   const ats = chain.recs.map((l) => l.rec.at).filter((v): v is string => typeof v === 'string');
   return {
     format: 'bodycam-verify-v1',
@@ -104,14 +107,11 @@ export function verifyDeviceJournal(o: DeviceJournalVerifyOptions): DeviceJourna
       validSignatures: sigs.validSignatures,
       signedThroughLine: sigs.signedThrough + 1,
       unsignedTail: sigs.unsignedTail,
+      chainBrokenLine: chain.chainBrokenAt === Infinity ? null : chain.chainBrokenAt + 1,
     },
     counts,
     records,
     findings: F.sorted(file),
+    findingCounts: fc,
   };
 }
-
-const lineOf = (where: string): number => {
-  const m = /:(\d+)$/.exec(where);
-  return m ? Number(m[1]) : 0;
-};

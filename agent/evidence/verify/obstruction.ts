@@ -32,8 +32,11 @@ export interface ObstructionSummary {
 const measuresOf = (v: unknown): Record<string, number> =>
   typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number')) : {};
 
-/** Pairs the records; `shiftEndMs` bounds intervals left open. */
-export function obstructionIntervals(recs: readonly RecLine[], shiftEndMs: number | undefined): { summary: ObstructionSummary; timeline: TimelineItem[] } {
+/**
+ * Pairs the records; `shiftEndMs` bounds intervals left open. `align` maps a time written at a
+ * journal line onto the shift's starting timebase (clock steps, track.ts alignAt).
+ */
+export function obstructionIntervals(recs: readonly RecLine[], shiftEndMs: number | undefined, align: (line: number, ms: number | undefined) => number | undefined = (_l, ms) => ms): { summary: ObstructionSummary; timeline: TimelineItem[] } {
   const open = new Map<string, { startMs: number; line: number; measures: Record<string, number> }>();
   const intervals: ObstructionInterval[] = [];
   const push = (kind: string, startMs: number, endMs: number, line: number, measures: Record<string, number>, reason: string): void => {
@@ -43,7 +46,7 @@ export function obstructionIntervals(recs: readonly RecLine[], shiftEndMs: numbe
   for (const l of recs) {
     const r = l.rec;
     if (r.type !== 'obstruction' || typeof r.kind !== 'string') continue;
-    const start = parseTime(r.start);
+    const start = align(l.no, parseTime(r.start));
     if (start === undefined) continue;
     if (r.phase === 'start') {
       // A start while one of the kind is open: the agent died in between (its detector began
@@ -53,7 +56,7 @@ export function obstructionIntervals(recs: readonly RecLine[], shiftEndMs: numbe
       open.set(r.kind, { startMs: start, line: l.no, measures: measuresOf(r.measures) });
     }
     else if (r.phase === 'end') {
-      const end = parseTime(r.end) ?? l.atMs ?? start;
+      const end = align(l.no, parseTime(r.end) ?? l.atMs) ?? start;
       const o = open.get(r.kind);
       open.delete(r.kind);
       push(r.kind, start, end, o?.line ?? l.no, measuresOf(r.measures), typeof r.reason === 'string' ? r.reason : 'cleared');

@@ -12,16 +12,37 @@ export type Severity = 'error' | 'warning' | 'info';
 export type Category = 'tampered' | 'incomplete' | 'policy' | 'note';
 
 export interface Finding {
+  /** Stable within one report: what `causedBy` refers to. */
+  readonly id: number;
   readonly severity: Severity;
   readonly category: Category;
   /** Stable machine name, e.g. `chain_broken`, `segment_hash`, `unsigned_tail`. */
   readonly kind: string;
   /** The file (and 1-based line for the journal) it concerns: `journal.jsonl:12`, `seg-000003.ts`. */
   readonly where: string;
+  /** 1-based journal line when `where` is a journal line (`journal.jsonl:12` → 12). */
+  readonly line?: number;
   readonly message: string;
+  /**
+   * A follow-on: the `id` of the finding that explains this one (a damaged line breaks the chain
+   * after it, hides a segment record, leaves a hole). Follow-ons are listed beneath their cause
+   * and not counted on their own.
+   */
+  causedBy?: number;
 }
 
-export type TimelineKind = 'media' | 'pause' | 'gap' | 'hole' | 'unsealed' | 'fault' | 'gesture' | 'signature' | 'recovery' | 'degrade' | 'note' | 'obstructed';
+/** The one count every rendering (text, JSON, HTML) gives: findings that are causes, and their follow-ons. */
+export interface FindingCounts {
+  /** Findings with no cause above them (errors and warnings). */
+  readonly findings: number;
+  readonly tampered: number;
+  readonly incomplete: number;
+  readonly warnings: number;
+  /** Findings listed beneath a cause. */
+  readonly followOns: number;
+}
+
+export type TimelineKind = 'media' | 'altered' | 'missing' | 'pause' | 'gap' | 'hole' | 'unsealed' | 'fault' | 'gesture' | 'signature' | 'recovery' | 'degrade' | 'note' | 'obstructed';
 
 export interface TimelineItem {
   readonly kind: TimelineKind;
@@ -68,6 +89,7 @@ export interface VerifyReport {
   readonly totals: Totals;
   readonly timeline: readonly TimelineItem[];
   readonly findings: readonly Finding[];
+  readonly findingCounts: FindingCounts;
   /** Covered lens, frozen picture, silent microphone intervals (verify/obstruction.ts). */
   readonly obstructions: ObstructionSummary;
   /** Who wore the camera and what started / ended the shift (agent/duty/report-duty.ts). */
@@ -127,6 +149,8 @@ export interface JournalStats {
   readonly signedThroughLine: number;
   /** Records after that signature, not covered by any valid signature. */
   readonly unsignedTail: number;
+  /** 1-based line where the hash chain first breaks (a line not JSON, or whose prev does not match); null: intact. */
+  readonly chainBrokenLine?: number | null;
 }
 
 /** One line of a device journal as the report lists it. */
@@ -164,4 +188,5 @@ export interface DeviceJournalReport {
   readonly counts: Record<string, number>;
   readonly records: readonly JournalRow[];
   readonly findings: readonly Finding[];
+  readonly findingCounts: FindingCounts;
 }

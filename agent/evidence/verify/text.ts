@@ -1,5 +1,6 @@
 /** Plain-text rendering of a verify report (what `bodycam verify` prints without --json). */
-import type { DeviceJournalReport, PauseBudgetReport, VerifyReport } from './report.js';
+import type { DeviceJournalReport, Finding, FindingCounts, JournalStats, PauseBudgetReport, VerifyReport } from './report.js';
+import { countsText } from './chain.js';
 import { dutyLine } from '../../duty/report-duty.js';
 
 const fmtS = (s: number): string => {
@@ -15,9 +16,7 @@ export function renderText(r: VerifyReport): string {
   out.push(`  shift ${r.shiftId ?? '?'}  device ${r.deviceId ?? '?'}  key ${r.keyId}${r.encrypted ? '  (media encrypted)' : ''}`);
   out.push(`  ${r.start ?? '?'} → ${r.end ?? '?'}  (${fmtS(r.totals.shiftS)}${r.journal.closed ? '' : ', not closed'})`);
   out.push(
-    `  journal: ${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
-      (r.journal.unsignedTail > 0 ? `, ${r.journal.unsignedTail} unsigned record(s) trail` : ''),
-  );
+`  journal: ${journalLine(r.journal)}`);
   out.push(`  media: ${r.totals.segments} segments, ${fmtS(r.totals.mediaS)}, ${(r.totals.bytes / 1e6).toFixed(1)} MB${r.mediaChecked ? `, ${r.mediaChecked} decoded and counted` : ''}`);
   for (const [k, v] of Object.entries(r.totals.pauseS)) out.push(`  pause ${k}: ${fmtS(v)}`);
   for (const [k, v] of Object.entries(r.totals.gapS)) out.push(`  gap ${k}: ${fmtS(v)}`);
@@ -28,11 +27,38 @@ export function renderText(r: VerifyReport): string {
   for (const o of r.obstructions.intervals) out.push(`    ${o.kind} ${o.start} → ${o.end} (${fmtS(o.durationS)}${o.open ? ', open' : ''})`);
   if (r.pauseBudget) out.push(...pauseBudgetLines(r.pauseBudget));
   out.push(...trackLines(r));
-  if (r.findings.length) {
-    out.push('findings:');
-    for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
-  }
+  out.push(...findingLines(r.findings, r.findingCounts));
   return out.join('\n');
+}
+
+/**
+ * The journal's chain and signatures in one sentence that cannot contradict itself: signatures
+ * that verify but follow a chain break authenticate nothing, and it says so.
+ */
+export function journalLine(j: JournalStats): string {
+  const broken = j.chainBrokenLine ?? null;
+  let sig: string;
+  if (j.signatures === 0) sig = 'no signature';
+  else if (j.signedThroughLine > 0) sig = `${j.validSignatures}/${j.signatures} signatures valid, authenticated lines 1-${j.signedThroughLine}`;
+  else if (j.validSignatures > 0 && broken !== null) sig = `${j.validSignatures}/${j.signatures} signatures verify, but the chain breaks at line ${broken} before any of them: no line is authenticated`;
+  else sig = `${j.validSignatures}/${j.signatures} signatures valid: no line is authenticated`;
+  const from = j.signedThroughLine + 1;
+  const tail = j.signedThroughLine > 0 && j.unsignedTail > 0 ? `, ${from === j.lines ? `line ${from}` : `lines ${from}-${j.lines}`} not covered by a signature (${j.unsignedTail} unsigned record(s) trail)` : '';
+  const chain = broken !== null && j.signedThroughLine > 0 ? `, chain breaks at line ${broken}` : '';
+  return `${j.lines} records, ${sig}${tail}${chain}`;
+}
+
+/** Findings with their follow-ons indented beneath them; the header gives the one count. */
+export function findingLines(findings: readonly Finding[], counts: FindingCounts | undefined): string[] {
+  if (!findings.length) return [];
+  const out = [`findings: ${counts ? countsText(counts) : `${findings.length}`}`];
+  const fmt = (f: Finding, indent: string): string => `${indent}${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`;
+  for (const f of findings) {
+    if (f.causedBy !== undefined && findings.some((c) => c.id === f.causedBy)) continue;
+    out.push(fmt(f, '  '));
+    for (const c of findings) if (c.causedBy === f.id) out.push(fmt(c, '      ↳ follows: '));
+  }
+  return out;
 }
 
 /** Pause budget use per reason, then every refused pause with its journal line. */
@@ -66,13 +92,8 @@ export function renderDeviceJournalText(r: DeviceJournalReport): string {
   out.push(`  device journal of ${r.deviceId ?? '?'}  key ${r.keyId}`);
   out.push(`  ${r.first ?? '?'} → ${r.last ?? '?'}`);
   out.push(
-    `  journal: ${r.journal.lines} records, ${r.journal.validSignatures}/${r.journal.signatures} signatures valid, signed through line ${r.journal.signedThroughLine}` +
-      (r.journal.unsignedTail > 0 ? `, ${r.journal.unsignedTail} unsigned record(s) trail` : ''),
-  );
+`  journal: ${journalLine(r.journal)}`);
   out.push(`  records: ${Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  if (r.findings.length) {
-    out.push('findings:');
-    for (const f of r.findings) out.push(`  ${f.severity.padEnd(7)} ${f.where}: [${f.kind}] ${f.message}`);
-  }
+  out.push(...findingLines(r.findings, r.findingCounts));
   return out.join('\n');
 }

@@ -2,9 +2,10 @@
  * Where and on which clock (docs/evidence-format.md "Location" and "Provable time"): the shift's
  * `location` records as a track, and its clock steps (`time_sync` records with `step_ms`).
  *
- * A step moves every later `at` (and the bounds the agent took from the wall clock: gaps,
- * shift_end.end) by `step_ms`, while segments stay on the timeline their encoder run was anchored
- * to at its start (the sealer freezes each run's anchor). `alignAt` maps a record's time back onto
+ * The agent writes every time on evidence time (agent/lib/evidence-clock.ts), which moves only
+ * where a step's record stands: every time written after that record — a record's `at`, a
+ * segment's or gap's bounds, shift_end.end, an obstruction's bounds — is on the clock after the
+ * step, every time before it on the clock before. `alignAt` maps a time written at a line back onto
  * the shift's starting timebase, so a step is neither a hole nor an overlap in the coverage.
  */
 import type { RecLine } from './chain.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { dutySummary } from '../../duty/report-duty.js';
 import { keyIdOf } from '../crypto.js';
 import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
-import { Findings, UnusableInputError, checkSignatures, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
+import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
 import { obstructionIntervals } from './obstruction.js';
 import { probeFrames } from './media.js';
@@ -87,6 +87,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     const trailingS = trailing.reduce((a, l) => a + ((Number(l.rec.media_end) - Number(l.rec.media_start)) || 0), 0);
     return `, ${trailing.length} segment(s), ${round3(trailingS)} s of media`;
   });
+  groupJournalFollowOns(chain, J, F);
   // Signing cadence: the device's own policy, so a deviation is a policy note, not tampering.
   const signEvery = typeof policy.signEverySegments === 'number' ? policy.signEverySegments : undefined;
   if (signEvery !== undefined) {
@@ -157,7 +158,21 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     frames: unknown;
     ok: boolean;
   }
+  // Clock steps journaled by the agent. Every time the agent wrote after a step's record — a
+  // record's `at`, a segment's or a gap's bounds — is on the clock after that step (evidence time:
+  // agent/lib/evidence-clock.ts); `alignAt` maps each back onto the shift's starting timebase.
+  const steps = clockSteps(recs);
   const segs: Seg[] = [];
+  /** Segments whose file is gone or differs from its record: marked on the timeline. */
+  const segProblem = new Map<Seg, 'altered' | 'missing'>();
+  // Journal lines that are not records (garbage, a bit flip): what they held is unknown.
+  const damaged = lines.filter((l) => l.rec === undefined).map((l) => l.no);
+  /** Segment number → the damaged line its record was presumably on. */
+  const unaccounted = new Map<number, number>();
+  let skipped = 0;
+  let lastSegLine = 0;
+  let orderCause: ReturnType<typeof F.tampered> | undefined;
+  let orderShift = 0;
   const byHash = new Map<string, string>(); // journaled sha256 -> file
   let encrypted = false;
   for (const l of recs) {
@@ -170,14 +185,28 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     if (!m) problems.push(`file ${JSON.stringify(r.file)} is not seg-NNNNNN.ts[.enc]`);
     if (typeof r.sha256 !== 'string' || !HEX64.test(r.sha256)) problems.push('sha256 is not 64 hex digits');
     if (typeof r.bytes !== 'number' || !Number.isInteger(r.bytes) || r.bytes < 0) problems.push('bytes is not a size');
-    const start = parseTime(r.start);
-    const end = parseTime(r.end);
+    const start = alignAt(steps, l.no, parseTime(r.start));
+    const end = alignAt(steps, l.no, parseTime(r.end));
     if (start === undefined || end === undefined || end < start) problems.push('start/end are not an interval of RFC 3339 ms times');
     if (problems.length) F.tampered('segment_record', where, problems.join('; '));
-    const expectNo = segs.length + 1;
+    const expectNo = segs.length + 1 + skipped;
     if (m && Number(m[1]) !== expectNo) {
-      F.tampered('segment_order', where, `${file} is journaled as segment #${expectNo}: segment numbers must run 1, 2, 3… in journal order (records reordered, removed or renamed)`);
-    }
+      const no = Number(m[1]);
+      // Lines that are not records before this one may have held the missing segment records: those
+      // segments are unaccounted for (their files are reported so), not every later one out of order.
+      const damagedBefore = damaged.filter((d) => d < l.no && d > lastSegLine);
+      if (no > expectNo && no - expectNo <= damagedBefore.length) {
+        for (let k = expectNo; k < no; k++) unaccounted.set(k, damagedBefore[0]!);
+        skipped += no - expectNo;
+      } else {
+        const f = F.tampered('segment_order', where, `${file} is journaled as segment #${expectNo}: segment numbers must run 1, 2, 3… in journal order (records reordered, removed or renamed)`);
+        // Later segments off by the same amount follow from this one (one record removed, not twelve).
+        if (orderCause && no - expectNo === orderShift) F.follow(f, orderCause);
+        else orderCause = f;
+        orderShift = no - expectNo;
+      }
+    } else orderCause = undefined;
+    lastSegLine = l.no;
     if (m?.[2]) encrypted = true;
     if (typeof r.invalid === 'string') F.add('warning', 'note', 'segment_invalid', where, `the device journaled ${file} as not valid media: ${r.invalid}`);
     if (referenced.has(file)) F.tampered('segment_duplicate', where, `${file} is journaled twice`);
@@ -221,6 +250,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       } else {
         F.tampered('segment_missing', where, `${s.file} (journal line ${s.line.no}) is missing`);
       }
+      segProblem.set(s, 'missing');
       continue;
     }
     if (p.size !== s.bytes || hashOf(s.file) !== s.sha) {
@@ -230,6 +260,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       } else {
         F.tampered('segment_hash', where, `${s.file} does not match journal line ${s.line.no}: ${p.size} bytes with SHA-256 ${hashOf(s.file).slice(0, 16)}…, journaled ${s.bytes} bytes with ${s.sha.slice(0, 16)}…`);
       }
+      segProblem.set(s, 'altered');
       continue;
     }
     s.ok = true;
@@ -242,9 +273,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
         if (h.name !== s.file.slice(0, -ENC_SUFFIX.length)) problems.push(`header names ${JSON.stringify(h.name)}`);
         if (typeof r.recipient === 'string' && h.recipientKeyId.toString('hex') !== r.recipient) problems.push(`header recipient ${h.recipientKeyId.toString('hex')} differs from the journal's ${r.recipient}`);
         if (typeof r.plain_bytes === 'number' && cipherSize(h.headerLength, h.chunkSize, r.plain_bytes) !== s.bytes) problems.push(`size does not fit ${r.plain_bytes} plaintext bytes`);
-        if (problems.length) F.tampered('container', s.file, problems.join('; '));
+        if (problems.length) {
+          F.tampered('container', s.file, problems.join('; '));
+          segProblem.set(s, 'altered');
+        }
       } catch (e) {
         F.tampered('container', s.file, (e as Error).message);
+        segProblem.set(s, 'altered');
       }
     }
   }
@@ -256,6 +291,12 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     if (m && !shiftEnd && Number(m[1]) === maxNo + 1) {
       unsealed.push(n);
       F.incomplete('unsealed_segment', n, `${n} is not in the journal: the segment being written when the agent stopped (never sealed, hash unknown)`);
+    } else if (m && unaccounted.has(Number(m[1]))) {
+      const d = unaccounted.get(Number(m[1]))!;
+      F.follow(
+        F.tampered('segment_unaccounted', n, `${n} is unaccounted for: its journal record was presumably on damaged line ${d} (the segments after it are numbered past it), so its hash and times are unknown and it cannot be checked`),
+        F.onLine(J, d),
+      );
     } else if (TORN_NAME.test(n)) {
       F.tampered('extra_file', n, `${n} is not journaled by any recovery record`);
     } else {
@@ -276,8 +317,6 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   const segOfLine = new Map(segs.map((x) => [x.line.no, x]));
   const timeline: TimelineItem[] = [];
   const t0 = lines[0]?.atMs;
-  // Clock steps journaled by the agent: later wall-clock times are mapped back onto the shift's timebase.
-  const steps = clockSteps(recs);
   const lastLine = [...recs].reverse().find((l) => l.atMs !== undefined);
   const lastAt = lastLine ? alignAt(steps, lastLine.no, lastLine.atMs) : undefined;
   // The shift ends when the end was decided (`shift_end.end`); the record itself is written after
@@ -333,7 +372,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       case 'resume':
         if (at !== undefined) {
           if (openPause) closePause(at);
-          else F.add('warning', 'note', 'resume_without_pause', where, 'resume without a preceding pause');
+          else {
+            const w = F.add('warning', 'note', 'resume_without_pause', where, 'resume without a preceding pause');
+            // The pause may have been on a damaged line since the last pause or resume.
+            const since = [...recs].reverse().find((x) => x.no < l.no && (x.rec.type === 'resume' || x.rec.type === 'pause'))?.no ?? 0;
+            const d = damaged.find((no) => no > since && no < l.no);
+            if (d !== undefined) F.follow(w, F.onLine(J, d));
+          }
         }
         break;
       case 'gap': {
@@ -385,18 +430,29 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       uncoveredS += (h.end - h.start) / 1000;
       timeline.push({ kind: 'hole', start: h.start, end: h.end, label: 'not covered', line: 0 });
       const before = [...recs].reverse().find((l) => l.atMs !== undefined && l.atMs <= h.start);
-      F.incomplete(
+      const hole = F.incomplete(
         'coverage_hole',
         before ? `${J}:${before.no}` : J,
         `${round3((h.end - h.start) / 1000)} s from ${new Date(h.start).toISOString()} to ${new Date(h.end).toISOString()} are covered by no segment, pause or gap`,
       );
+      // A hole between the records around a damaged line is what that line held (a segment, a pause…).
+      const d = damaged.find((no) => {
+        const prevAt = [...recs].reverse().find((x) => x.no < no && x.atMs !== undefined)?.atMs;
+        const nextAt = recs.find((x) => x.no > no && x.atMs !== undefined)?.atMs;
+        return prevAt !== undefined && nextAt !== undefined && h.start >= prevAt - COVERAGE_TOLERANCE_MS && h.end <= nextAt + COVERAGE_TOLERANCE_MS;
+      });
+      if (d !== undefined) {
+        F.follow(hole, F.onLine(J, d));
+        const segsThere = [...unaccounted].filter(([, line]) => line === d).map(([k]) => `seg-${String(k).padStart(6, '0')}`);
+        timeline.push({ kind: 'missing', start: h.start, end: h.end, label: `record on damaged line ${d}${segsThere.length ? ` (${segsThere.join(', ')} unaccounted)` : ''}`, line: d });
+      }
     }
     if (!shiftEnd && lastAt !== undefined) {
       // After the last record nothing is known; show it as unsealed when files trail.
       if (unsealed.length) timeline.push({ kind: 'unsealed', start: lastAt, end: lastAt + 2000, label: unsealed.join(', '), line: 0 });
     }
   }
-  const obstructions = obstructionIntervals(recs, t1);
+  const obstructions = obstructionIntervals(recs, t1, (line, ms) => alignAt(steps, line, ms));
   timeline.push(...obstructions.timeline);
   timeline.sort((a, b) => a.start - b.start || a.end - b.end);
 
@@ -414,7 +470,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
         const d = decryptSegment(raw, opts.central.privateKey, opts.central.publicKey, cache); // wrong key throws CryptoError
         if (!d.complete) F.tampered('decrypt', s.file, `does not decrypt completely: ${d.problem ?? 'unknown'}`);
         plain = d.plain;
+        if (!d.complete) segProblem.set(s, 'altered');
         if (d.complete && (sha256(plain) !== r.plain_sha256 || plain.length !== r.plain_bytes)) {
+          segProblem.set(s, 'altered');
           F.tampered('plain_hash', s.file, `decrypted plaintext does not match plain_sha256/plain_bytes of journal line ${s.line.no}`);
         }
       } else plain = raw;
@@ -422,8 +480,14 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       mediaChecked++;
       if (!p.ok) F.tampered('decode', s.file, `does not decode: ${p.error ?? 'unknown'}`);
       else if (typeof s.frames === 'number' && p.frames !== s.frames) F.tampered('frames', s.file, `decodes to ${p.frames} video frames, journal line ${s.line.no} says ${s.frames}`);
+      else continue;
+      segProblem.set(s, 'altered');
     }
   }
+  for (const [s, kind] of segProblem) {
+    if (s.start !== undefined && s.end !== undefined) timeline.push({ kind, start: s.start, end: s.end, label: `${s.file} ${kind === 'missing' ? 'missing' : 'altered'}`, line: s.line.no });
+  }
+  timeline.sort((a, b) => a.start - b.start || a.end - b.end);
 
   // ---- verdict --------------------------------------------------------------------------------
   const errors = F.list.filter((f) => f.severity === 'error');
@@ -439,12 +503,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     faults,
     gestures,
   };
+  const fc = F.counts();
   const summary =
     verdict === 'intact'
       ? `intact: ${lines.length} records, chain and ${validSignatures} signature(s) verify with key ${keyId}, ${segs.length} segments match, timeline covered`
       : verdict === 'incomplete'
-        ? `incomplete: ${errors.length} finding(s)${signedThrough >= 0 ? `; authentic up to line ${signedThrough + 1}` : ''}${unsignedTail > 0 && signedThrough >= 0 ? `, ${unsignedTail} unsigned record(s) trail` : ''}`
-        : `TAMPERED: ${errors.filter((f) => f.category === 'tampered').length} finding(s) show the evidence differs from what the device signed`;
+        ? `incomplete: ${countsText(fc)}${signedThrough >= 0 ? `; authentic up to line ${signedThrough + 1}` : ''}${unsignedTail > 0 && signedThrough >= 0 ? `, ${unsignedTail} unsigned record(s) trail` : ''}`
+        : `TAMPERED: ${countsText(fc)}: the evidence differs from what the device signed`;
   const findings = F.sorted(J);
   return {
     format: 'bodycam-verify-v1',
@@ -457,12 +522,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     keyId,
     start: t0 !== undefined ? new Date(t0).toISOString() : null,
     end: t1 !== undefined ? new Date(t1).toISOString() : null,
-    journal: { lines: lines.length, head, signatures, validSignatures, signedThroughLine: signedThrough + 1, unsignedTail: signedThrough >= 0 ? unsignedTail : lines.length, closed: !!shiftEnd },
+    journal: { lines: lines.length, head, signatures, validSignatures, signedThroughLine: signedThrough + 1, unsignedTail: signedThrough >= 0 ? unsignedTail : lines.length, chainBrokenLine: chain.chainBrokenAt === Infinity ? null : chain.chainBrokenAt + 1, closed: !!shiftEnd },
     encrypted,
     mediaChecked,
     totals,
     timeline,
     findings,
+    findingCounts: fc,
     duty: dutySummary(recs.map((l) => l.rec)),
     obstructions: obstructions.summary,
     pauseBudget: pauseBudgetOf(recs, totals.pauseS),

@@ -66,7 +66,21 @@ do_configure[postfuncs] += "bodycam_prune_package"
 # board-configs and its own node_modules), and ${bindir}/bodycam -> its dist/agent/cli/main.js
 # with the executable bit (package.json "bin").
 BODYCAM_TREE = "${nonarch_libdir}/node_modules/${BPN}"
-BODYCAM_BOARD ?= "sim"
+# The board config baked into the unit (`--board`): a name from board-configs/ or an absolute path
+# on the target. No default: an image for a real camera that forgot it would record the sim
+# board's test pattern. The machine config or local.conf sets it (BODYCAM_BOARD = "sim" only for
+# a demo image); unset, the recipe is skipped and the image build stops naming this variable.
+python () {
+    import re
+    board = (d.getVar('BODYCAM_BOARD') or '').strip()
+    if not board:
+        raise bb.parse.SkipRecipe('BODYCAM_BOARD is not set: set it in your machine config or local.conf to '
+                                  'the board config this image runs with (a name from board-configs/, e.g. '
+                                  '"rpi4-uvc", or an absolute path on the target; "sim" records a test pattern, demos only)')
+    if not re.fullmatch(r'[A-Za-z0-9._/-]+', board):
+        raise bb.parse.SkipRecipe('BODYCAM_BOARD = "%s" is not a board config name or path '
+                                  '(letters, digits, ".", "_", "-", "/")' % board)
+}
 
 do_install:append() {
     # The unit names Debian's paths (the .deb uses them): rewrite them to this build's.
