@@ -140,7 +140,7 @@ yocto-check-layer:
 	@for s in $${YOCTO_SERIES:-scarthgap wrynose}; do scripts/yocto-check-layer $$s || exit 1; done
 
 # Every stage `make test` runs: one that leaves no TAP counts as failed in the summary.
-TEST_STAGES := unit,media,integrity,mqtt,gnss,offload,central,faults,yocto,unit-node20,hil
+TEST_STAGES := unit,media,integrity,mqtt,gnss,offload,central,console,faults,yocto,unit-node20,hil
 
 test: check-generated lint node22
 	@rm -rf .cache/results
