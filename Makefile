@@ -7,7 +7,7 @@ DEPS := scripts/deps.sh
 STAMP := .cache/stamps
 
 .PHONY: build codegen check-generated lint test test-unit test-media test-integrity test-mqtt test-gnss \
-        test-offload test-faults test-hil hil demo bench clean deps package test-central
+        test-offload test-faults test-hil hil demo bench clean deps package test-central test-console
 .PHONY: test-yocto yocto-check yocto-check-layer node22 test-unit-node20
 
 # Node 22 is the product's Node (package.json "engines"; wrynose images ship it): `make test` runs
@@ -97,6 +97,11 @@ test-offload: build
 test-central: build
 	@$(DEPS) media mqtt ceph
 	$(call run_stage,central)
+# The supervisor's console: real Chromium against `bodycam central console`, the shipped mosquitto
+# mTLS config and ACL, two sim cameras (docs/central-console.md).
+test-console: build
+	@$(DEPS) media mqtt ceph browser
+	$(call run_stage,console)
 # Real failures of the camera itself: full filesystems (tmpfs/loop mounts: needs root, as CI is),
 # lost state, failing effects, a second agent, a soak of SIGKILLs.
 test-faults: build
@@ -135,12 +140,12 @@ yocto-check-layer:
 	@for s in $${YOCTO_SERIES:-scarthgap wrynose}; do scripts/yocto-check-layer $$s || exit 1; done
 
 # Every stage `make test` runs: one that leaves no TAP counts as failed in the summary.
-TEST_STAGES := unit,media,integrity,mqtt,gnss,offload,central,faults,yocto,unit-node20,hil
+TEST_STAGES := unit,media,integrity,mqtt,gnss,offload,central,console,faults,yocto,unit-node20,hil
 
 test: check-generated lint node22
 	@rm -rf .cache/results
 	@# -k: every stage runs even after a failure, so one CI run shows every failing stage.
-	@$(NODE22_ENV) $(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-gnss test-offload test-central test-faults test-yocto; \
+	@$(NODE22_ENV) $(MAKE) --no-print-directory -k test-unit test-media test-integrity test-mqtt test-gnss test-offload test-central test-console test-faults test-yocto; \
 	status=$$?; $(MAKE) --no-print-directory -k test-unit-node20 test-hil || status=1; \
 	node scripts/summarize-tests.mjs .cache/results --expect $(TEST_STAGES) || status=1; exit $$status
 

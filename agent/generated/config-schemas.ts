@@ -1185,6 +1185,266 @@ export const ingestConfigSchema = {
   }
 } as const;
 
+// central/console/console-config.schema.json
+/**
+ * The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.
+ */
+export interface ConsoleConfigFile {
+  listen: {
+    host?: string;
+    port: number;
+  };
+  /**
+   * The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.
+   */
+  tls: {
+    cert: string;
+    key: string;
+  };
+  mqtt: {
+    /**
+     * mqtts://host:8883 (mutual TLS, certificate CN `console`).
+     */
+    url: string;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    /**
+     * Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.
+     */
+    topicRoot?: string;
+    /**
+     * Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.
+     */
+    clientId?: string;
+  };
+  /**
+   * Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.
+   */
+  usersFile: string;
+  /**
+   * Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.
+   */
+  commandKey: string;
+  /**
+   * The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.
+   */
+  consoleKey: string;
+  /**
+   * Alerts (alerts.json) and the audit log (audit.jsonl) live here.
+   */
+  stateDir: string;
+  /**
+   * Names this console in the audit log and its MQTT client id.
+   */
+  instance?: string;
+  /**
+   * Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).
+   */
+  loginPerMinute?: number;
+  /**
+   * A session ends this many seconds after its login, whatever the activity.
+   */
+  sessionTtlS?: number;
+  /**
+   * The audit log's head is signed this often (and at stop) when records were added.
+   */
+  auditSignS?: number;
+  /**
+   * Validity of the signed duty commands the console sends.
+   */
+  commandTtlS?: number;
+  /**
+   * A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).
+   */
+  lostAfterS?: number;
+  /**
+   * Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).
+   */
+  batteryShortMin?: number;
+  /**
+   * Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.
+   */
+  groups?: {
+    [k: string]: string[];
+  };
+}
+export const consoleConfigSchema = {
+  "title": "ConsoleConfigFile",
+  "description": "The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "listen",
+    "tls",
+    "mqtt",
+    "usersFile",
+    "commandKey",
+    "consoleKey",
+    "stateDir"
+  ],
+  "properties": {
+    "listen": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "port"
+      ],
+      "properties": {
+        "host": {
+          "type": "string",
+          "minLength": 1,
+          "default": "0.0.0.0"
+        },
+        "port": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 65535
+        }
+      }
+    },
+    "tls": {
+      "description": "The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "cert",
+        "key"
+      ],
+      "properties": {
+        "cert": {
+          "type": "string",
+          "minLength": 1
+        },
+        "key": {
+          "type": "string",
+          "minLength": 1
+        }
+      }
+    },
+    "mqtt": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "url"
+      ],
+      "properties": {
+        "url": {
+          "description": "mqtts://host:8883 (mutual TLS, certificate CN `console`).",
+          "type": "string",
+          "minLength": 1,
+          "pattern": "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"
+        },
+        "ca": {
+          "type": "string",
+          "minLength": 1
+        },
+        "cert": {
+          "type": "string",
+          "minLength": 1
+        },
+        "key": {
+          "type": "string",
+          "minLength": 1
+        },
+        "topicRoot": {
+          "description": "Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.",
+          "type": "string",
+          "minLength": 1,
+          "pattern": "^[^+#]*$",
+          "default": "bodycam/v1/"
+        },
+        "clientId": {
+          "description": "Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.",
+          "type": "string",
+          "minLength": 1
+        }
+      }
+    },
+    "usersFile": {
+      "description": "Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.",
+      "type": "string",
+      "minLength": 1
+    },
+    "commandKey": {
+      "description": "Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.",
+      "type": "string",
+      "minLength": 1
+    },
+    "consoleKey": {
+      "description": "The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.",
+      "type": "string",
+      "minLength": 1
+    },
+    "stateDir": {
+      "description": "Alerts (alerts.json) and the audit log (audit.jsonl) live here.",
+      "type": "string",
+      "minLength": 1
+    },
+    "instance": {
+      "description": "Names this console in the audit log and its MQTT client id.",
+      "type": "string",
+      "pattern": "^[A-Za-z0-9_.-]{1,64}$",
+      "default": "console-1"
+    },
+    "loginPerMinute": {
+      "description": "Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).",
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 1000,
+      "default": 10
+    },
+    "sessionTtlS": {
+      "description": "A session ends this many seconds after its login, whatever the activity.",
+      "type": "number",
+      "minimum": 1,
+      "maximum": 86400,
+      "default": 28800
+    },
+    "auditSignS": {
+      "description": "The audit log's head is signed this often (and at stop) when records were added.",
+      "type": "number",
+      "minimum": 1,
+      "maximum": 86400,
+      "default": 300
+    },
+    "commandTtlS": {
+      "description": "Validity of the signed duty commands the console sends.",
+      "type": "number",
+      "minimum": 10,
+      "maximum": 86400,
+      "default": 300
+    },
+    "lostAfterS": {
+      "description": "A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).",
+      "type": "number",
+      "minimum": 10,
+      "maximum": 86400,
+      "default": 180
+    },
+    "batteryShortMin": {
+      "description": "Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).",
+      "type": "number",
+      "minimum": 0,
+      "maximum": 1440,
+      "default": 30
+    },
+    "groups": {
+      "description": "Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.",
+      "type": "object",
+      "additionalProperties": {
+        "type": "array",
+        "items": {
+          "type": "string",
+          "pattern": "^[A-Za-z0-9_.-]{1,64}$"
+        },
+        "uniqueItems": true
+      },
+      "default": {}
+    }
+  }
+} as const;
+
 // agent/config/schema/agent-config.schema.json
 export const agentConfigSchema = {
   "title": "AgentConfig",

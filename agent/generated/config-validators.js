@@ -2554,16 +2554,947 @@ validate15.errors = vErrors;
 return errors === 0;
 }
 
-exports.agentConfigValidate = validate16;
-const schema17 = {"title":"AgentConfig","description":"The agent's config file (`bodycam agent --config FILE`): policy plus one section per component. Each section's schema lives beside its parser.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string"},"deviceId":{"description":"Overrides the provisioned device id (tests, sim).","type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"policy":{},"encryption":{},"offload":{},"mqtt":{},"central":{},"power":{}}};
+exports.consoleConfigValidate = validate16;
+const schema17 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.instance === undefined){
+data.instance = "console-1";
+}
+if(data.loginPerMinute === undefined){
+data.loginPerMinute = 10;
+}
+if(data.sessionTtlS === undefined){
+data.sessionTtlS = 28800;
+}
+if(data.auditSignS === undefined){
+data.auditSignS = 300;
+}
+if(data.commandTtlS === undefined){
+data.commandTtlS = 300;
+}
+if(data.lostAfterS === undefined){
+data.lostAfterS = 180;
+}
+if(data.batteryShortMin === undefined){
+data.batteryShortMin = 30;
+}
+if(data.groups === undefined){
+data.groups = {};
+}
+if(data.listen === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "listen"},message:"must have required property '"+"listen"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.tls === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tls"},message:"must have required property '"+"tls"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.mqtt === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.usersFile === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "usersFile"},message:"must have required property '"+"usersFile"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.commandKey === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.consoleKey === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleKey"},message:"must have required property '"+"consoleKey"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.stateDir === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stateDir"},message:"must have required property '"+"stateDir"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func4.call(schema17.properties, key0))){
+const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.listen !== undefined){
+let data0 = data.listen;
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+if(data0.host === undefined){
+data0.host = "0.0.0.0";
+}
+if(data0.port === undefined){
+const err8 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema17.properties.listen.required,parentSchema:schema17.properties.listen,data:data0};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+for(const key1 in data0){
+if(!((key1 === "host") || (key1 === "port"))){
+const err9 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.listen,data:data0};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+let data1 = data0.host;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err10 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.listen.properties.host,data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.listen.properties.host.type,parentSchema:schema17.properties.listen.properties.host,data:data1};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data0.port !== undefined){
+let data2 = data0.port;
+if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
+const err12 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.properties.listen.properties.port.type,parentSchema:schema17.properties.listen.properties.port,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if((typeof data2 == "number") && (isFinite(data2))){
+if(data2 > 65535 || isNaN(data2)){
+const err13 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema17.properties.listen.properties.port,data:data2};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(data2 < 1 || isNaN(data2)){
+const err14 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.listen.properties.port,data:data2};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.listen.type,parentSchema:schema17.properties.listen,data:data0};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.tls !== undefined){
+let data3 = data.tls;
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.cert === undefined){
+const err16 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "cert"},message:"must have required property '"+"cert"+"'",schema:schema17.properties.tls.required,parentSchema:schema17.properties.tls,data:data3};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data3.key === undefined){
+const err17 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema17.properties.tls.required,parentSchema:schema17.properties.tls,data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+for(const key2 in data3){
+if(!((key2 === "cert") || (key2 === "key"))){
+const err18 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.tls,data:data3};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data3.cert !== undefined){
+let data4 = data3.cert;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err19 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tls.properties.cert,data:data4};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tls.properties.cert.type,parentSchema:schema17.properties.tls.properties.cert,data:data4};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data3.key !== undefined){
+let data5 = data3.key;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err21 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tls.properties.key,data:data5};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tls.properties.key.type,parentSchema:schema17.properties.tls.properties.key,data:data5};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.tls.type,parentSchema:schema17.properties.tls,data:data3};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data.mqtt !== undefined){
+let data6 = data.mqtt;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.topicRoot === undefined){
+data6.topicRoot = "bodycam/v1/";
+}
+if(data6.url === undefined){
+const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema17.properties.mqtt.required,parentSchema:schema17.properties.mqtt,data:data6};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+for(const key3 in data6){
+if(!((((((key3 === "url") || (key3 === "ca")) || (key3 === "cert")) || (key3 === "key")) || (key3 === "topicRoot")) || (key3 === "clientId"))){
+const err25 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.mqtt,data:data6};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data6.url !== undefined){
+let data7 = data6.url;
+if(typeof data7 === "string"){
+if(func2(data7) < 1){
+const err26 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.url,data:data7};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(!pattern9.test(data7)){
+const err27 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema17.properties.mqtt.properties.url,data:data7};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.url.type,parentSchema:schema17.properties.mqtt.properties.url,data:data7};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data6.ca !== undefined){
+let data8 = data6.ca;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err29 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.ca,data:data8};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.ca.type,parentSchema:schema17.properties.mqtt.properties.ca,data:data8};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data6.cert !== undefined){
+let data9 = data6.cert;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err31 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.cert,data:data9};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.cert.type,parentSchema:schema17.properties.mqtt.properties.cert,data:data9};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data6.key !== undefined){
+let data10 = data6.key;
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err33 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.key,data:data10};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.key.type,parentSchema:schema17.properties.mqtt.properties.key,data:data10};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+let data11 = data6.topicRoot;
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+const err35 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data11};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if(!pattern6.test(data11)){
+const err36 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data11};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.topicRoot.type,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data11};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+if(data6.clientId !== undefined){
+let data12 = data6.clientId;
+if(typeof data12 === "string"){
+if(func2(data12) < 1){
+const err38 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.clientId,data:data12};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.clientId.type,parentSchema:schema17.properties.mqtt.properties.clientId,data:data12};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.mqtt.type,parentSchema:schema17.properties.mqtt,data:data6};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.usersFile !== undefined){
+let data13 = data.usersFile;
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+const err41 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.usersFile,data:data13};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.usersFile.type,parentSchema:schema17.properties.usersFile,data:data13};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data.commandKey !== undefined){
+let data14 = data.commandKey;
+if(typeof data14 === "string"){
+if(func2(data14) < 1){
+const err43 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.commandKey,data:data14};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.commandKey.type,parentSchema:schema17.properties.commandKey,data:data14};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+if(data.consoleKey !== undefined){
+let data15 = data.consoleKey;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err45 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.consoleKey,data:data15};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.consoleKey.type,parentSchema:schema17.properties.consoleKey,data:data15};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+if(data.stateDir !== undefined){
+let data16 = data.stateDir;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err47 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.stateDir,data:data16};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.stateDir.type,parentSchema:schema17.properties.stateDir,data:data16};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+let data17 = data.instance;
+if(typeof data17 === "string"){
+if(!pattern15.test(data17)){
+const err49 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema17.properties.instance,data:data17};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.instance.type,parentSchema:schema17.properties.instance,data:data17};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+let data18 = data.loginPerMinute;
+if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
+const err51 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.properties.loginPerMinute.type,parentSchema:schema17.properties.loginPerMinute,data:data18};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if((typeof data18 == "number") && (isFinite(data18))){
+if(data18 > 1000 || isNaN(data18)){
+const err52 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema17.properties.loginPerMinute,data:data18};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(data18 < 1 || isNaN(data18)){
+const err53 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.loginPerMinute,data:data18};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+let data19 = data.sessionTtlS;
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 86400 || isNaN(data19)){
+const err54 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.sessionTtlS,data:data19};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(data19 < 1 || isNaN(data19)){
+const err55 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.sessionTtlS,data:data19};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.sessionTtlS.type,parentSchema:schema17.properties.sessionTtlS,data:data19};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+let data20 = data.auditSignS;
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 86400 || isNaN(data20)){
+const err57 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.auditSignS,data:data20};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if(data20 < 1 || isNaN(data20)){
+const err58 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.auditSignS,data:data20};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.auditSignS.type,parentSchema:schema17.properties.auditSignS,data:data20};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+let data21 = data.commandTtlS;
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 86400 || isNaN(data21)){
+const err60 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.commandTtlS,data:data21};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+if(data21 < 10 || isNaN(data21)){
+const err61 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.commandTtlS,data:data21};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.commandTtlS.type,parentSchema:schema17.properties.commandTtlS,data:data21};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+let data22 = data.lostAfterS;
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 86400 || isNaN(data22)){
+const err63 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.lostAfterS,data:data22};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+if(data22 < 10 || isNaN(data22)){
+const err64 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.lostAfterS,data:data22};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.lostAfterS.type,parentSchema:schema17.properties.lostAfterS,data:data22};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+let data23 = data.batteryShortMin;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 1440 || isNaN(data23)){
+const err66 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema17.properties.batteryShortMin,data:data23};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+if(data23 < 0 || isNaN(data23)){
+const err67 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.properties.batteryShortMin,data:data23};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.batteryShortMin.type,parentSchema:schema17.properties.batteryShortMin,data:data23};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+let data24 = data.groups;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+for(const key4 in data24){
+let data25 = data24[key4];
+if(Array.isArray(data25)){
+const len0 = data25.length;
+for(let i0=0; i0<len0; i0++){
+let data26 = data25[i0];
+if(typeof data26 === "string"){
+if(!pattern15.test(data26)){
+const err69 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema17.properties.groups.additionalProperties.items,data:data26};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.groups.additionalProperties.items.type,parentSchema:schema17.properties.groups.additionalProperties.items,data:data26};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+let i1 = data25.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data25[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err71 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema17.properties.groups.additionalProperties,data:data25};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.groups.additionalProperties.type,parentSchema:schema17.properties.groups.additionalProperties,data:data25};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+}
+else {
+const err73 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.groups.type,parentSchema:schema17.properties.groups,data:data24};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+else {
+const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+validate16.errors = vErrors;
+return errors === 0;
+}
+
+exports.agentConfigValidate = validate17;
+const schema18 = {"title":"AgentConfig","description":"The agent's config file (`bodycam agent --config FILE`): policy plus one section per component. Each section's schema lives beside its parser.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string"},"deviceId":{"description":"Overrides the provisioned device id (tests, sim).","type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"policy":{},"encryption":{},"offload":{},"mqtt":{},"central":{},"power":{}}};
+
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((((key0 === "$schema") || (key0 === "deviceId")) || (key0 === "policy")) || (key0 === "encryption")) || (key0 === "offload")) || (key0 === "mqtt")) || (key0 === "central")) || (key0 === "power"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2576,7 +3507,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.$schema.type,parentSchema:schema17.properties.$schema,data:data0};
+const err1 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.$schema.type,parentSchema:schema18.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2590,7 +3521,7 @@ if(data.deviceId !== undefined){
 let data1 = data.deviceId;
 if(typeof data1 === "string"){
 if(!pattern12.test(data1)){
-const err2 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema17.properties.deviceId,data:data1};
+const err2 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema18.properties.deviceId,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2601,7 +3532,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.deviceId.type,parentSchema:schema17.properties.deviceId,data:data1};
+const err3 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.deviceId.type,parentSchema:schema18.properties.deviceId,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2613,7 +3544,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2622,7 +3553,7 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate16.errors = vErrors;
+validate17.errors = vErrors;
 return errors === 0;
 }
 
@@ -3939,4 +4870,5 @@ export const mqttValidate = blockDefaults.mqttValidate;
 export const centralValidate = blockDefaults.centralValidate;
 export const powerValidate = blockDefaults.powerValidate;
 export const ingestConfigValidate = blockDefaults.ingestConfigValidate;
+export const consoleConfigValidate = blockDefaults.consoleConfigValidate;
 export const agentConfigValidate = blockDefaults.agentConfigValidate;

@@ -5,6 +5,8 @@
  *   watch   --url U [--device ID]            print decoded telemetry, one JSON object per line
  *   publish --url U --device ID --file F     send a signed command and print its result
  *   ingest  [--config F] [--once]            the ingest service (central-ingest.ts)
+ *   console [--config F]                     the supervisor's console (central-console.ts)
+ *   console-user add NAME --role R …         an operator account for the console
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +20,9 @@ import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, type Action, 
 import { pb } from '../../telemetry/proto.js';
 import { parsePolicy } from '../../config/policy.js';
 import { INGEST_USAGE, ingest } from './central-ingest.js';
+import { CONSOLE_USAGE, consoleServe, consoleUser } from './central-console.js';
 
-const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest> [options]
+const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest|console|console-user> [options]
 
   keygen  --out DIR [--force]
       DIR/central-cmd.key.pem (Ed25519 private key, 0600: keep it at central) and
@@ -44,7 +47,8 @@ const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest> [option
   publish --url URL --device ID --file FILE [--ca F --cert F --key F] [--timeout S]
       Publishes a signed command on bodycam/v1/<ID>/cmd and prints the device's result.
       Exit 0 when accepted, 1 when refused or no result arrived.
-${INGEST_USAGE}`;
+${INGEST_USAGE}
+${CONSOLE_USAGE}`;
 
 const TLS_FLAGS = {
   url: { type: 'string' },
@@ -267,7 +271,7 @@ async function publish(argv: string[]): Promise<number> {
 
 export const centralCommand: Command = {
   name: 'central',
-  summary: 'central side of MQTT: key, sign and publish commands, watch telemetry, ingest uploads',
+  summary: 'central side of MQTT: key, sign and publish commands, watch telemetry, ingest uploads, the supervisor\'s console',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -277,6 +281,8 @@ export const centralCommand: Command = {
       case 'watch': return watch(rest);
       case 'publish': return publish(rest);
       case 'ingest': return ingest(rest);
+      case 'console': return consoleServe(rest);
+      case 'console-user': return consoleUser(rest);
       default: throw new UsageError(sub ? `central: unknown subcommand '${sub}'` : 'central: a subcommand is required');
     }
   },
