@@ -4,11 +4,16 @@
  * a passer-by in a few frames does not raise it. `bodycam selftest --calibrate` feeds it a few
  * seconds of the real camera through the recording ffmpeg's analysis graph.
  */
+import { BodycamError } from '../lib/errors.js';
 import type { FrameStats } from './analysis-stream.js';
 import type { Calibration } from './detectors.js';
 
-export class CalibrationError extends Error {
-  override readonly name = 'CalibrationError';
+/** The measurement cannot give a noise floor (too short, or the camera repeats frames). */
+export class CalibrationError extends BodycamError {
+  constructor(message: string) {
+    super('DEVICE', message);
+    this.name = 'CalibrationError';
+  }
 }
 export const isCalibrationError = (e: unknown): e is CalibrationError => e instanceof CalibrationError;
 

@@ -10,6 +10,7 @@ import { ObstructionDetector, silentDbfsLimit, frozenDiffLimit, type DetectorPol
 import { GrayFrameParser, LevelParser, SILENCE_DBFS } from '../../agent/obstruction/analysis-stream.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
 import { detectorPolicy } from '../../agent/obstruction/room.js';
+import { calibrateFromFrames, isCalibrationError } from '../../agent/obstruction/calibrate.js';
 
 const P: DetectorPolicy = detectorPolicy({ ...DEFAULT_POLICY, obstructionOnsetS: 5, obstructionClearS: 5 });
 const LIVE = { mean: 120, spread: 60, diff: 6, grad: 6, edgeMax: 170, changed: 500 };
@@ -231,4 +232,12 @@ test('dead microphone: digital silence always; a quiet level only against a cali
   feed(8, -50);
   feed(8, -40, 1); // exactly zero samples (a level parser reports SILENCE_DBFS; zeroFrac decides regardless)
   assert.deepEqual(out.map((f) => `${f.t}:${f.kind}`), ['onset:silent', 'clear:silent', 'onset:silent']);
+});
+
+test('calibration: the median frame difference of a still scene; refused on repeated frames or too few', () => {
+  const f = (i: number, diff: number | undefined, changed: number | undefined) => ({ index: i, mean: 90, spread: 70, grad: 5, edgeMax: 250, diff, changed });
+  const frames = [f(0, undefined, undefined), f(1, 0.05, 110), f(2, 0.04, 99), f(3, 0.9, 900), f(4, 0.06, 150), f(5, 0.05, 120)];
+  assert.deepEqual(calibrateFromFrames(frames), { noiseFloorFrameDiff: 0.05 }, 'a passer-by in one frame does not raise it');
+  assert.throws(() => calibrateFromFrames([...frames, f(6, 0, 0)]), isCalibrationError);
+  assert.throws(() => calibrateFromFrames(frames.slice(0, 3)), isCalibrationError);
 });
