@@ -8,7 +8,7 @@
  */
 import { scenes, type Scene, type SceneClass } from '../fixtures/scenes/scenes.js';
 import { runScene, detect, feedRun, type SceneRun } from './obstruction-scenes.js';
-import { ObstructionDetector, type Calibration, type Finding } from '../../agent/obstruction/detectors.js';
+import { ObstructionDetector, KindDetector, CLEAR_MARGIN, type Calibration, type Finding, type ObstructionKind } from '../../agent/obstruction/detectors.js';
 import { detectorPolicy } from '../../agent/obstruction/room.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
 
@@ -104,6 +104,27 @@ export function replay(runs: readonly SceneRun[], hours: number): { findings: Fi
   return { findings, mediaH: offset / 3600_000, samples };
 }
 
+/**
+ * The detectors as they were before issue 25 (luma mean/spread only, frame difference ≤
+ * frozenDiffMax, level ≤ silentDbfsMax), same debounce, for comparison on the same measurements.
+ */
+export function legacyOnsets(run: SceneRun): Finding[] {
+  const p = POLICY;
+  const kd = { covered: new KindDetector('covered'), frozen: new KindDetector('frozen'), silent: new KindDetector('silent') } as Record<ObstructionKind, KindDetector>;
+  const v = (bad: boolean, good: boolean): 'bad' | 'good' | 'between' => (bad ? 'bad' : good ? 'good' : 'between');
+  const out: Finding[] = [];
+  const push = (f: Finding | undefined): void => void (f && f.t === 'onset' && out.push(f));
+  for (const f of run.frames) {
+    const at = f.index * 500;
+    const cov = v(f.mean <= p.coveredLumaMax && f.spread <= p.coveredSpreadMax, f.mean > p.coveredLumaMax + CLEAR_MARGIN.lumaMean || f.spread > p.coveredSpreadMax + CLEAR_MARGIN.lumaSpread);
+    push(kd.covered.feed(at, cov, {}, p));
+    const fr = f.diff === undefined || cov !== 'good' ? (cov === 'bad' ? 'good' : 'between') : v(f.diff <= p.frozenDiffMax, f.diff > p.frozenDiffMax + 0.1);
+    push(kd.frozen.feed(at, fr, {}, p));
+  }
+  for (const l of run.levels) push(kd.silent.feed(l.index * 500, v(l.rmsDbfs <= p.silentDbfsMax, l.rmsDbfs > p.silentDbfsMax + CLEAR_MARGIN.levelDb), {}, p));
+  return out;
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const hours = argv.includes('--hours') ? Number(argv[argv.indexOf('--hours') + 1]) : 12;
@@ -136,6 +157,11 @@ async function main(): Promise<void> {
       const f = j.findings.filter((x) => x.t === 'onset').map((x) => `${x.kind}@${(x.atMs / 1000).toFixed(1)}s`).join(' ') || '-';
       console.log(`  ${j.ok ? 'ok  ' : 'FAIL'} ${j.scene.name.padEnd(16)} expect ${j.scene.expect.padEnd(8)} got ${j.got.padEnd(8)} ${j.detectS !== undefined ? `detected ${j.detectS.toFixed(1)} s after the change` : ''} [${f}]`);
     }
+  }
+  console.log('\nthe detectors before issue 25 on the same measurements (onsets):');
+  for (const j of withCal) {
+    const on = legacyOnsets(j.run).map((x) => `${x.kind}@${(x.atMs / 1000).toFixed(1)}s`);
+    console.log(`  ${j.scene.name.padEnd(16)} expect ${j.scene.expect.padEnd(8)} ${on.join(' ') || '-'}`);
   }
   const t1 = performance.now();
   const rp = replay(normals, hours);

@@ -9,7 +9,7 @@
  *   policy's 5 s onset debounce included), and → the first dark sample (the analysis path);
  * - interval bounds (issue 25): the sim lens covered for 15 s; the journaled `start`/`end` against
  *   the moments the sim was told (docs/evidence-format.md states what these show).
- *   Alone: `BENCH_ONLY=obstruction-bounds` or `node dist/test/bench/obstruction.js bounds`.
+ *   Alone: `node dist/test/bench/obstruction.js bounds`.
  */
 import { spawn } from 'node:child_process';
 import type { BenchRow, BenchSuite } from './suites.js';
@@ -148,6 +148,7 @@ export async function obstructionSuite(): Promise<BenchSuite> {
       await cpuOnOff(rows);
       await analysisCost(rows);
       await latency(rows);
+      await bounds(rows);
       return rows;
     },
   };
