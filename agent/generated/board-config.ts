@@ -143,6 +143,23 @@ export interface BoardConfig {
      */
     reconnectMaxMs?: number;
   };
+  /**
+   * Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.
+   */
+  calibration?: {
+    /**
+     * The sensor's own noise through the analysis graph: median mean-absolute difference (0–255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline.
+     */
+    noiseFloorFrameDiff?: number;
+    /**
+     * Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically −26 to −42). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone.
+     */
+    micSensitivityDbfsAt94DbSpl?: number;
+    /**
+     * Microphone self-noise, dB SPL (A-weighted): 94 − the data sheet's SNR.
+     */
+    micSelfNoiseDbSpl?: number;
+  };
   storage: {
     /**
      * Below this the agent degrades (lower bitrate) before it would stop.
@@ -545,6 +562,32 @@ export const boardConfigSchema = {
           "maximum": 60000,
           "default": 10000,
           "description": "Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."
+        }
+      }
+    },
+    "calibration": {
+      "type": "object",
+      "additionalProperties": false,
+      "description": "Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.",
+      "properties": {
+        "noiseFloorFrameDiff": {
+          "type": "number",
+          "exclusiveMinimum": 0,
+          "maximum": 20,
+          "description": "The sensor's own noise through the analysis graph: median mean-absolute difference (0–255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline."
+        },
+        "micSensitivityDbfsAt94DbSpl": {
+          "type": "number",
+          "minimum": -70,
+          "maximum": -10,
+          "description": "Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically −26 to −42). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone."
+        },
+        "micSelfNoiseDbSpl": {
+          "type": "number",
+          "minimum": 10,
+          "maximum": 60,
+          "default": 33,
+          "description": "Microphone self-noise, dB SPL (A-weighted): 94 − the data sheet's SNR."
         }
       }
     },

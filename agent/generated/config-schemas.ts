@@ -105,16 +105,16 @@ export interface PolicyInput {
    */
   obstructionNagS?: number;
   /**
-   * Lens covered/dark: luma mean (0–255) at or below this AND spread at or below the next.
+   * Lens covered: luma mean (0–255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).
    */
   coveredLumaMax?: number;
   coveredSpreadMax?: number;
   /**
-   * Frozen picture: mean absolute frame difference (0–255, 64x36 at 2 fps) at or below this.
+   * Frozen picture, calibrated boards only: the mean absolute frame difference (0–255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.
    */
   frozenDiffMax?: number;
   /**
-   * Microphone blocked or dead: RMS level (dBFS) at or below this.
+   * Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, ≤ −100 dBFS) is dead on any board.
    */
   silentDbfsMax?: number;
   /**
@@ -336,7 +336,7 @@ export const policySchema = {
       "default": 30
     },
     "coveredLumaMax": {
-      "description": "Lens covered/dark: luma mean (0–255) at or below this AND spread at or below the next.",
+      "description": "Lens covered: luma mean (0–255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).",
       "type": "number",
       "minimum": 0,
       "maximum": 128,
@@ -349,14 +349,14 @@ export const policySchema = {
       "default": 10
     },
     "frozenDiffMax": {
-      "description": "Frozen picture: mean absolute frame difference (0–255, 64x36 at 2 fps) at or below this.",
+      "description": "Frozen picture, calibrated boards only: the mean absolute frame difference (0–255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.",
       "type": "number",
       "minimum": 0,
       "maximum": 5,
       "default": 0.05
     },
     "silentDbfsMax": {
-      "description": "Microphone blocked or dead: RMS level (dBFS) at or below this.",
+      "description": "Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, ≤ −100 dBFS) is dead on any board.",
       "type": "number",
       "minimum": -120,
       "maximum": -20,

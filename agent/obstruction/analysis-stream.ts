@@ -11,12 +11,24 @@ export interface FrameStats {
   readonly mean: number;
   readonly spread: number;
   readonly diff: number | undefined;
+  /**
+   * Spatial structure: mean absolute difference between horizontally and vertically adjacent
+   * pixels (0–255). Edges, lit windows and point lights give structure; a hand or fabric on the
+   * lens is out of focus and smooth (docs/obstruction.md has the measured values).
+   */
+  readonly grad: number;
+  /** Largest difference between adjacent pixels: one point light is enough to raise it. */
+  readonly edgeMax: number;
+  /** Pixels that differ at all from the previous frame; 0 = a bit-identical repeat. undefined for the first. */
+  readonly changed: number | undefined;
 }
 
 export interface LevelStats {
   readonly index: number;
   readonly rmsDbfs: number;
   readonly peakDbfs: number;
+  /** Samples of the window that are exactly zero (0–1): a gone microphone delivers all zeros. */
+  readonly zeroFrac: number;
 }
 
 /** Level reported for digital silence (log of zero). */
@@ -30,7 +42,10 @@ export class GrayFrameParser {
   private prev: Buffer | undefined;
   private n = 0;
 
-  constructor(width: number, height: number) {
+  constructor(
+    private readonly width: number,
+    height: number,
+  ) {
     this.size = width * height;
   }
 
@@ -43,15 +58,39 @@ export class GrayFrameParser {
       let sum = 0;
       let sq = 0;
       let d = 0;
+      let changed = 0;
+      let g = 0;
+      let gn = 0;
+      let edgeMax = 0;
+      const w = this.width;
       const prev = this.prev;
       for (let i = 0; i < f.length; i++) {
         const v = f[i]!;
         sum += v;
         sq += v * v;
-        if (prev) d += Math.abs(v - prev[i]!);
+        if (prev) {
+          const dd = Math.abs(v - prev[i]!);
+          d += dd;
+          if (dd) changed++;
+        }
+        if ((i + 1) % w !== 0) {
+          const e = Math.abs(v - f[i + 1]!);
+          g += e;
+          gn++;
+          if (e > edgeMax) edgeMax = e;
+        }
+        if (i + w < f.length) {
+          const e = Math.abs(v - f[i + w]!);
+          g += e;
+          gn++;
+          if (e > edgeMax) edgeMax = e;
+        }
       }
       const mean = sum / f.length;
-      out.push({ index: this.n++, mean, spread: Math.sqrt(Math.max(0, sq / f.length - mean * mean)), diff: prev ? d / f.length : undefined });
+      out.push({
+        index: this.n++, mean, spread: Math.sqrt(Math.max(0, sq / f.length - mean * mean)), diff: prev ? d / f.length : undefined,
+        grad: gn ? g / gn : 0, edgeMax, changed: prev ? changed : undefined,
+      });
       // A copy: the chunk's memory belongs to the stream.
       this.prev = Buffer.from(f);
     }
@@ -77,14 +116,17 @@ export class LevelParser {
       this.pending = this.pending.subarray(this.windowBytes);
       let sq = 0;
       let peak = 0;
+      let zeros = 0;
       const samples = w.length / 2;
       for (let i = 0; i < samples; i++) {
-        const v = w.readInt16LE(i * 2) / 32768;
+        const raw = w.readInt16LE(i * 2);
+        if (raw === 0) zeros++;
+        const v = raw / 32768;
         sq += v * v;
         const a = Math.abs(v);
         if (a > peak) peak = a;
       }
-      out.push({ index: this.n++, rmsDbfs: dbfs(Math.sqrt(sq / samples)), peakDbfs: dbfs(peak) });
+      out.push({ index: this.n++, rmsDbfs: dbfs(Math.sqrt(sq / samples)), peakDbfs: dbfs(peak), zeroFrac: zeros / samples });
     }
     return out;
   }

@@ -3,12 +3,18 @@
  * tested on synthetic sequences with a fake clock and run unchanged over a recorded scene.
  *
  * Three kinds, each from the running encoder's analysis side stream (agent/obstruction/
- * analysis-stream.ts):
- * - `covered`: the lens is covered or the picture is dark — luma mean AND spread both low
- *   (a taped lens, a pocket, a hand). A night street has lights: its spread stays high.
- * - `frozen`: frames keep arriving but do not change (mean absolute difference of consecutive
- *   64x36 frames near zero). A covered picture is trivially unchanging: it counts as `covered` only.
- * - `silent`: the microphone level stays below a floor (blocked, dead or muted).
+ * analysis-stream.ts), each decided from more than "dark" / "still" / "quiet" — those fired on
+ * night streets, desks and quiet rooms (issue 25; the numbers are in docs/obstruction.md):
+ * - `covered`: dark (luma mean and spread low) AND without spatial structure. A night street has
+ *   point lights and edges (adjacent-pixel contrast); a hand, fabric or a table on the lens is out
+ *   of focus and smooth.
+ * - `frozen`: the pipeline repeats frames — bit-identical consecutive analysis frames, or, where
+ *   the board is calibrated, a frame difference below a quarter of the sensor's own noise floor.
+ *   A still scene is not frozen: the sensor's noise changes pixels every frame. A covered picture
+ *   is trivially unchanging: it counts as `covered` only.
+ * - `silent` (dead microphone): digital silence (all-zero samples, ≤ −100 dBFS). A quieter level
+ *   counts only where the board's calibration gives the microphone's sensitivity: below its own
+ *   self-noise, which a working microphone never goes under.
  *
  * Hysteresis: a kind becomes *bad* at its threshold but only *good* again beyond the threshold
  * plus a margin (CLEAR_MARGIN), so a measure hovering at the threshold cannot flap. Debounce: an
@@ -27,6 +33,12 @@ export interface VideoMeasure {
   readonly spread: number;
   /** Mean absolute luma difference to the previous frame; undefined for a run's first frame. */
   readonly diff: number | undefined;
+  /** Mean absolute difference of adjacent pixels (spatial structure). */
+  readonly grad: number;
+  /** Largest difference of adjacent pixels (a point light or an edge). */
+  readonly edgeMax: number;
+  /** Pixels that changed since the previous frame (0 = bit-identical); undefined for a run's first frame. */
+  readonly changed: number | undefined;
 }
 
 export interface AudioMeasure {
@@ -34,6 +46,21 @@ export interface AudioMeasure {
   /** RMS level of the window, dBFS (−120 for digital silence). */
   readonly rmsDbfs: number;
   readonly peakDbfs: number;
+  /** Fraction of the window's samples that are exactly zero. */
+  readonly zeroFrac: number;
+}
+
+/** Per-board calibration (board config `calibration`, measured by `bodycam selftest --calibrate`). */
+export interface Calibration {
+  /**
+   * Mean absolute difference of consecutive analysis frames with the lens uncovered on a still
+   * scene: the sensor's own noise through the analysis graph (0–255).
+   */
+  readonly noiseFloorFrameDiff?: number;
+  /** Microphone sensitivity: dBFS for a 1 kHz tone at 94 dB SPL (data sheet; typically −26 to −42). */
+  readonly micSensitivityDbfsAt94DbSpl?: number;
+  /** The microphone's self-noise, dB SPL (A); a data sheet's 94 − SNR. Default 33 (SNR 61 dB). */
+  readonly micSelfNoiseDbSpl?: number;
 }
 
 export interface DetectorPolicy {
@@ -46,7 +73,31 @@ export interface DetectorPolicy {
 }
 
 /** How far beyond its threshold a measure must go before it counts as good again. */
-export const CLEAR_MARGIN = { lumaMean: 8, lumaSpread: 4, frameDiff: 0.1, levelDb: 6 } as const;
+export const CLEAR_MARGIN = { lumaMean: 8, lumaSpread: 4, levelDb: 6, edgeMax: 4 } as const;
+/** A calibrated freeze clears when the frame difference is beyond this multiple of its limit. */
+const FROZEN_CLEAR_FACTOR = 2;
+
+/**
+ * Structure a covered lens does not have: the largest difference between adjacent pixels of the
+ * 64x36 analysis frame (0–255). Measured over the corpus (docs/obstruction.md): covered scenes
+ * 2–8 (8 = face down with the gain at maximum), the darkest normal scenes 21–26 (a dim room's
+ * furniture edges) and 120–152 (night street, point lights). The mean adjacent difference
+ * (`grad`) does not separate them — high-gain noise on a covered lens (0.95–1.05) reads above a
+ * dim room (0.86–0.96) — so it is recorded, not decided on.
+ */
+export const COVERED_EDGE_MAX = 13;
+
+/** Digital silence: a gone microphone or a broken link delivers zeros (dither at most). */
+export const DIGITAL_SILENCE_DBFS = -100;
+/** A window is zeros when this share of its samples is exactly 0. */
+const ZERO_FRAC_DEAD = 0.99;
+/** Calibrated silence lies this far below the microphone's self-noise level. */
+const SELF_NOISE_MARGIN_DB = 6;
+const DEFAULT_SELF_NOISE_DB_SPL = 33;
+/** Calibrated freeze: a frame difference under this share of the sensor's noise floor. */
+const FROZEN_NOISE_SHARE = 0.25;
+/** Pixels that must change (of 2304) for a picture to count as moving again (hysteresis). */
+const UNFROZEN_CHANGED_MIN = 8;
 
 export type Measures = Readonly<Record<string, number>>;
 
@@ -138,25 +189,47 @@ export class KindDetector {
 }
 
 export function coveredVerdict(v: VideoMeasure, p: DetectorPolicy): Verdict {
-  if (v.mean <= p.coveredLumaMax && v.spread <= p.coveredSpreadMax) return 'bad';
-  if (v.mean > p.coveredLumaMax + CLEAR_MARGIN.lumaMean || v.spread > p.coveredSpreadMax + CLEAR_MARGIN.lumaSpread) return 'good';
+  const dark = v.mean <= p.coveredLumaMax && v.spread <= p.coveredSpreadMax;
+  if (dark && v.edgeMax <= COVERED_EDGE_MAX) return 'bad';
+  if (
+    v.mean > p.coveredLumaMax + CLEAR_MARGIN.lumaMean ||
+    v.spread > p.coveredSpreadMax + CLEAR_MARGIN.lumaSpread ||
+    v.edgeMax > COVERED_EDGE_MAX + CLEAR_MARGIN.edgeMax
+  )
+    return 'good';
   return 'between';
 }
 
-export function frozenVerdict(v: VideoMeasure, p: DetectorPolicy): Verdict {
-  if (v.diff === undefined) return 'between';
+/** The frame difference at or below which a picture is frozen: none without a calibrated noise floor. */
+export function frozenDiffLimit(p: DetectorPolicy, c: Calibration | undefined): number | undefined {
+  const floor = c?.noiseFloorFrameDiff;
+  return floor === undefined ? undefined : Math.min(p.frozenDiffMax, floor * FROZEN_NOISE_SHARE);
+}
+
+export function frozenVerdict(v: VideoMeasure, p: DetectorPolicy, c?: Calibration): Verdict {
+  if (v.diff === undefined || v.changed === undefined) return 'between';
   // A covered (flat, dark) picture does not change either: that is the covered finding, not a freeze.
   const covered = coveredVerdict(v, p);
   if (covered === 'bad') return 'good';
   if (covered === 'between') return 'between';
-  if (v.diff <= p.frozenDiffMax) return 'bad';
-  if (v.diff > p.frozenDiffMax + CLEAR_MARGIN.frameDiff) return 'good';
+  const limit = frozenDiffLimit(p, c);
+  if (v.changed === 0 || (limit !== undefined && v.diff <= limit)) return 'bad';
+  if (v.changed >= UNFROZEN_CHANGED_MIN && (limit === undefined || v.diff > limit * FROZEN_CLEAR_FACTOR)) return 'good';
   return 'between';
 }
 
-export function silentVerdict(a: AudioMeasure, p: DetectorPolicy): Verdict {
-  if (a.rmsDbfs <= p.silentDbfsMax) return 'bad';
-  if (a.rmsDbfs > p.silentDbfsMax + CLEAR_MARGIN.levelDb) return 'good';
+/** The level at or below which a working microphone never is: digital silence, or its calibrated self-noise. */
+export function silentDbfsLimit(p: DetectorPolicy, c: Calibration | undefined): number {
+  const sens = c?.micSensitivityDbfsAt94DbSpl;
+  if (sens === undefined) return DIGITAL_SILENCE_DBFS;
+  const selfNoiseDbfs = sens - 94 + (c?.micSelfNoiseDbSpl ?? DEFAULT_SELF_NOISE_DB_SPL);
+  return Math.max(DIGITAL_SILENCE_DBFS, Math.min(p.silentDbfsMax, selfNoiseDbfs - SELF_NOISE_MARGIN_DB));
+}
+
+export function silentVerdict(a: AudioMeasure, p: DetectorPolicy, c?: Calibration): Verdict {
+  const limit = silentDbfsLimit(p, c);
+  if (a.zeroFrac >= ZERO_FRAC_DEAD || a.rmsDbfs <= limit) return 'bad';
+  if (a.zeroFrac < 0.5 && a.rmsDbfs > limit + CLEAR_MARGIN.levelDb) return 'good';
   return 'between';
 }
 
@@ -168,22 +241,25 @@ export class ObstructionDetector {
     silent: new KindDetector('silent'),
   };
 
-  constructor(private readonly policy: () => DetectorPolicy) {}
+  constructor(
+    private readonly policy: () => DetectorPolicy,
+    private readonly calibration?: Calibration,
+  ) {}
 
   video(v: VideoMeasure): Finding[] {
     const p = this.policy();
     const out: Finding[] = [];
-    const lumaMeasures = { luma_mean: v.mean, luma_spread: v.spread };
+    const lumaMeasures = { luma_mean: v.mean, luma_spread: v.spread, luma_grad: v.grad, luma_edge_max: v.edgeMax };
     const c = this.kinds.covered.feed(v.atMs, coveredVerdict(v, p), lumaMeasures, p);
     if (c) out.push(c);
-    const f = this.kinds.frozen.feed(v.atMs, frozenVerdict(v, p), { frame_diff: v.diff ?? 0, luma_mean: v.mean }, p);
+    const f = this.kinds.frozen.feed(v.atMs, frozenVerdict(v, p, this.calibration), { frame_diff: v.diff ?? 0, changed_px: v.changed ?? 0, luma_mean: v.mean }, p);
     if (f) out.push(f);
     return out;
   }
 
   audio(a: AudioMeasure): Finding[] {
     const p = this.policy();
-    const s = this.kinds.silent.feed(a.atMs, silentVerdict(a, p), { level_dbfs: a.rmsDbfs, peak_dbfs: a.peakDbfs }, p);
+    const s = this.kinds.silent.feed(a.atMs, silentVerdict(a, p, this.calibration), { level_dbfs: a.rmsDbfs, peak_dbfs: a.peakDbfs, zero_frac: a.zeroFrac }, p);
     return s ? [s] : [];
   }
 

@@ -16,7 +16,7 @@ import type { FaultRegistry } from '../faults/registry.js';
 import type { RecordingPipeline } from '../recording/pipeline.js';
 import type { AnalysisOutput } from '../../hal/encoder/args.js';
 import { GrayFrameParser, LevelParser } from './analysis-stream.js';
-import { ObstructionDetector, type DetectorPolicy, type Finding, type ObstructionKind } from './detectors.js';
+import { ObstructionDetector, type Calibration, type DetectorPolicy, type Finding, type ObstructionKind } from './detectors.js';
 import { evidenceClock } from '../lib/evidence-clock.js';
 
 /** The analysis stream's format: tiny on purpose (4.6 KB/s of video, 8 KB/s of audio). */
@@ -58,6 +58,11 @@ export interface ObstructionRoomOptions {
   /** One haptic nag to the wearer. */
   readonly nag: () => void;
   readonly log: Logger;
+  /**
+   * The board's calibration (board config `calibration`); absent = uncalibrated: frozen only on
+   * bit-identical frames, silent only on digital silence.
+   */
+  readonly calibration?: Calibration;
   readonly now?: () => number;
   /** Monotonic ms (tests: a fake clock); default performance.now(). */
   readonly mono?: () => number;
@@ -88,8 +93,8 @@ export class ObstructionRoom {
     // the onset/clear debounce. Bounds become evidence time only when journaled (apply).
     const at = this.mono();
     try {
-      if (stream === 'video') for (const f of this.video?.feed(chunk) ?? []) this.apply(this.detector.video({ atMs: at, mean: f.mean, spread: f.spread, diff: f.diff }));
-      else for (const l of this.audio?.feed(chunk) ?? []) this.apply(this.detector.audio({ atMs: at, rmsDbfs: l.rmsDbfs, peakDbfs: l.peakDbfs }));
+      if (stream === 'video') for (const f of this.video?.feed(chunk) ?? []) this.apply(this.detector.video({ atMs: at, ...f }));
+      else for (const l of this.audio?.feed(chunk) ?? []) this.apply(this.detector.audio({ atMs: at, ...l }));
     } catch (e) {
       // Detection is advisory: it must never throw into the recording pipeline's events.
       this.o.log.error('obstruction analysis failed', { err: e });
@@ -102,7 +107,7 @@ export class ObstructionRoom {
   constructor(private readonly o: ObstructionRoomOptions) {
     this.now = o.now ?? (() => evidenceClock.now());
     this.mono = o.mono ?? (() => performance.now());
-    this.detector = new ObstructionDetector(() => detectorPolicy(o.policy()));
+    this.detector = new ObstructionDetector(() => detectorPolicy(o.policy()), o.calibration);
   }
 
   /** Detection is on by policy (the pipeline asks before each run whether to add the side outputs). */

@@ -53,6 +53,7 @@ export class RecordingRoom {
       journal,
       nag: () => parts.feedback?.nag(),
       log: log.child('obstruction'),
+      ...(this.c.board.calibration ? { calibration: this.c.board.calibration } : {}),
     });
     parts.obstruction.start();
     pipeline.on('run', () => this.d.onRun());

@@ -6,7 +6,10 @@
  *   freezedetect + silencedetect on the full picture): bare, paced ffmpegs over the same sources
  *   (the README's choice rests on these);
  * - detection latency: sim lens covered → the `obstruction` start record in the journal (the
- *   policy's 5 s onset debounce included), and → the first dark sample (the analysis path).
+ *   policy's 5 s onset debounce included), and → the first dark sample (the analysis path);
+ * - interval bounds (issue 25): the sim lens covered for 15 s; the journaled `start`/`end` against
+ *   the moments the sim was told (docs/evidence-format.md states what these show).
+ *   Alone: `node dist/test/bench/obstruction.js bounds`.
  */
 import { spawn } from 'node:child_process';
 import type { BenchRow, BenchSuite } from './types.js';
@@ -107,6 +110,37 @@ async function latency(rows: BenchRow[]): Promise<void> {
   rows.push({ metric: 'analysis path: lens covered → first dark sample (median of 3)', value: median(toSample), unit: 's', note: `all: ${toSample.map((x) => x.toFixed(2)).join(', ')} s` });
 }
 
+/** Covers the sim lens for `coverS`, `n` times; the journaled bounds against the commanded ones. */
+export async function bounds(rows: BenchRow[], n = 3, coverS = 15): Promise<void> {
+  const { a } = await recording(1);
+  const startLag: number[] = [];
+  const endLag: number[] = [];
+  const dur: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      await sleep(3000);
+      const t0 = Date.now();
+      await a.sim({ picture: 'black' });
+      await sleep(coverS * 1000 - (Date.now() - t0));
+      const t1 = Date.now();
+      await a.sim({ picture: 'live' });
+      await a.waitFor((s) => Number(s.ext.obstruction?.intervals ?? 0) === i + 1, 30_000, 'cleared');
+      const st = await a.status();
+      const rec = shiftJournal(a.dataDir, st.shiftId!).filter((r) => r.type === 'obstruction' && r.phase === 'end')[i]!;
+      startLag.push((Date.parse(String(rec.start)) - t0) / 1000);
+      endLag.push((Date.parse(String(rec.end)) - t1) / 1000);
+      dur.push(Number(rec.duration_s));
+    }
+  } finally {
+    await a.stop();
+    cleanup(a.dataDir);
+  }
+  const all = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(', ');
+  rows.push({ metric: `bounds: sim lens covered → journaled start (median of ${n})`, value: median(startLag), unit: 's', note: `all: ${all(startLag)} s` });
+  rows.push({ metric: `bounds: sim lens uncovered → journaled end (median of ${n})`, value: median(endLag), unit: 's', note: `all: ${all(endLag)} s` });
+  rows.push({ metric: `bounds: journaled duration of ${coverS} s covered (median of ${n})`, value: median(dur), unit: 's', note: `all: ${all(dur)} s` });
+}
+
 export async function obstructionSuite(): Promise<BenchSuite> {
   return {
     name: 'obstruction',
@@ -115,7 +149,15 @@ export async function obstructionSuite(): Promise<BenchSuite> {
       await cpuOnOff(rows);
       await analysisCost(rows);
       await latency(rows);
+      await bounds(rows);
       return rows;
     },
   };
+}
+
+if (process.argv[1]?.endsWith('obstruction.js') && process.argv[2] === 'bounds') {
+  const rows: BenchRow[] = [];
+  void bounds(rows).then(() => {
+    for (const r of rows) console.log(`${r.metric}: ${r.value.toFixed(2)} ${r.unit} (${r.note ?? ''})`);
+  });
 }

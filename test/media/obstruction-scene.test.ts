@@ -41,12 +41,12 @@ void test('10 minutes of a normal moving scene (testsrc2 + tone) through the ana
     if (stream === 'video') {
       for (const f of video.feed(chunk)) {
         frames++;
-        findings.push(...detector.video({ atMs: (f.index * 1000) / ANALYSIS_FORMAT.fps, mean: f.mean, spread: f.spread, diff: f.diff }));
+        findings.push(...detector.video({ atMs: (f.index * 1000) / ANALYSIS_FORMAT.fps, ...f }));
       }
     } else {
       for (const l of audio.feed(chunk)) {
         windows++;
-        findings.push(...detector.audio({ atMs: l.index * 500, rmsDbfs: l.rmsDbfs, peakDbfs: l.peakDbfs }));
+        findings.push(...detector.audio({ atMs: l.index * 500, ...l }));
       }
     }
   });

@@ -4,6 +4,11 @@
  * the agent will use them, and prints a pass/fail table. Exit 0 when all pass, 1 when any fails
  * (the summary names the failing devices), 2 for an invalid board config or usage.
  * The agent must not be running: it holds the GPIO lines, the camera and the watchdog.
+ *
+ * `--calibrate [--seconds S]` instead measures the obstruction calibration (docs/obstruction.md):
+ * S seconds (default 6) of the real camera and microphone through the recording ffmpeg's analysis
+ * graph, paced, lens uncovered and the scene still; prints the board config's `calibration`
+ * object to paste (the microphone's sensitivity comes from its data sheet and is kept as is).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync, existsSync } from 'node:fs';
@@ -21,19 +26,29 @@ import { gaugeProblems } from '../../../hal/gauge/plausible.js';
 import { clockReport } from '../../../hal/clock/clock-report.js';
 import { gnssSelftest } from '../../../hal/gnss/selftest.js';
 import { DeviceWatchdog } from '../../../hal/watchdog/watchdog.js';
+import { buildAnalysisArgs } from '../../../hal/encoder/args.js';
+import { FfmpegProcess } from '../../../hal/encoder/process.js';
+import { GrayFrameParser, LevelParser, type FrameStats, type LevelStats } from '../../obstruction/analysis-stream.js';
+import { calibrateFromFrames } from '../../obstruction/calibrate.js';
+import { ANALYSIS_FORMAT } from '../../obstruction/room.js';
 
 const FLAGS = {
   ...DATA_DIR_FLAG,
   board: { type: 'string', help: 'board name (board-configs/NAME.json) or path' },
   json: { type: 'boolean', help: 'print the results as JSON' },
+  calibrate: { type: 'boolean', help: 'measure the obstruction calibration (lens uncovered, scene still) and print it' },
+  seconds: { type: 'string', help: 'with --calibrate: seconds to measure (default 6)' },
 } as const;
 
 const USAGE = `usage: bodycam selftest --board NAME|PATH [--data-dir DIR] [--json]
+       bodycam selftest --calibrate --board NAME|PATH [--seconds S]
 
 Checks every device the board config names (buttons, LEDs, haptic, buzzer, dock, fuel gauge,
 thermal zone, camera capture + encode, microphone, watchdog, clock, evidence storage) and prints a
 pass/fail table. Exit 0: all pass; 1: a device failed (named); 2: bad usage or board config.
-Stop the agent first: it holds the devices.`;
+Stop the agent first: it holds the devices.
+--calibrate: point the camera, lens uncovered, at a still scene; measures the sensor noise floor
+through the analysis graph for S seconds and prints the board config's "calibration" object.`;
 
 export interface CheckResult {
   readonly device: string;
@@ -265,6 +280,49 @@ export async function runSelftest(board: BoardConfig, dataDir: string): Promise<
   return results;
 }
 
+/**
+ * `--calibrate`: the board's camera and microphone through the same analysis graph as the
+ * recording ffmpeg (buildAnalysisArgs, paced like the live camera), then calibrateFromFrames.
+ */
+export async function runCalibration(board: BoardConfig, seconds: number): Promise<{ calibration: Record<string, number>; frames: number; levelDbfs: number | undefined }> {
+  let device: string | undefined;
+  if (board.camera.source === 'v4l2') {
+    const hal = await createHal(board);
+    await hal.camera.probe();
+    device = hal.camera.devicePath();
+  }
+  const b = board;
+  const argv = buildAnalysisArgs(
+    {
+      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}) },
+      audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}) },
+      encoder: { video: b.encoder.video, preset: 'veryfast', videoKbps: 1000, audioKbps: 64, fps: b.camera.fps },
+      burnIn: undefined,
+      segmentS: 2,
+      startNumber: 1,
+      outDir: '/nonexistent',
+      analysis: ANALYSIS_FORMAT,
+    },
+    { paced: true, durationS: seconds },
+  );
+  const video = new GrayFrameParser(ANALYSIS_FORMAT.width, ANALYSIS_FORMAT.height);
+  const audio = new LevelParser(ANALYSIS_FORMAT.audioRate);
+  const frames: FrameStats[] = [];
+  const levels: LevelStats[] = [];
+  const p = new FfmpegProcess(argv);
+  p.on('analysis', (stream, chunk) => {
+    if (stream === 'video') frames.push(...video.feed(chunk));
+    else levels.push(...audio.feed(chunk));
+  });
+  p.start();
+  const exit = await withTimeout(p.wait(), (seconds + 30) * 1000, 'calibration ffmpeg');
+  if (exit.code !== 0) throw new BodycamError('ENCODER', `calibration ffmpeg exited ${exit.code}: ${exit.stderrTail.slice(-3).join(' | ')}`);
+  const measured = calibrateFromFrames(frames);
+  const lv = levels.map((l) => l.rmsDbfs).sort((x, y) => x - y);
+  const keep = Object.fromEntries(Object.entries(b.calibration ?? {}).filter(([k]) => k !== 'noiseFloorFrameDiff')) as Record<string, number>;
+  return { calibration: { ...measured, ...keep } as Record<string, number>, frames: frames.length, levelDbfs: lv.length ? lv[Math.floor(lv.length / 2)] : undefined };
+}
+
 export function formatResults(board: string, results: readonly CheckResult[]): string {
   const w = Math.max(6, ...results.map((r) => r.device.length));
   const failed = results.filter((r) => !r.ok).map((r) => r.device);
@@ -291,6 +349,18 @@ export const selftestCommand: Command = {
     if (existsSync(join(dataDir, 'control.sock'))) {
       const answered = await controlRequest(dataDir, { op: 'status' }, 2000).then(() => true, () => false);
       if (answered) throw new UsageError(`selftest: an agent is running on ${dataDir} and holds the devices; stop it first (systemctl stop bodycam)`);
+    }
+    if (flags.calibrate) {
+      const seconds = flags.seconds === undefined ? 6 : Number(flags.seconds);
+      if (!Number.isFinite(seconds) || seconds < 2 || seconds > 120) throw new UsageError('selftest: --seconds must be 2–120');
+      const c = await runCalibration(board, seconds);
+      console.error(`calibration of board '${board.name}': ${c.frames} analysis frames in ${seconds} s; microphone median level ${c.levelDbfs?.toFixed(1) ?? '(none)'} dBFS`);
+      // Sensor noise through 64x36 area-averaged frames is well under 1 (corpus: 0.05–0.5); more
+      // means the scene moved, and a floor that high would let near-repeats pass as live.
+      const floor = c.calibration.noiseFloorFrameDiff ?? 0;
+      if (floor > 2) console.error(`warning: frame difference ${floor} is motion, not sensor noise: point the camera at a still scene and measure again`);
+      console.log(JSON.stringify({ calibration: c.calibration }, null, 2));
+      return 0;
     }
     const results = await runSelftest(board, dataDir);
     if (flags.json) console.log(JSON.stringify({ board: board.name, ok: results.every((r) => r.ok), results }, null, 2));
