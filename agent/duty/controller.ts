@@ -43,10 +43,13 @@ export interface DutyHost {
   policy(): Policy;
   /** RECORDING or PAUSED (a shift is open and not closing). */
   onDuty(): boolean;
-  /** Dispatches `duty_start` into the shift machine (it journals an ignored trigger itself). */
-  startShift(trigger: Exclude<StartTrigger, 'button'>): void;
+  /**
+   * Dispatches `duty_start` into the shift machine (it journals an ignored trigger itself);
+   * resolves once the machine has acted on it.
+   */
+  startShift(trigger: Exclude<StartTrigger, 'button'>): void | Promise<void>;
   /** Dispatches `duty_end` into the shift machine. */
-  endShift(reason: EndTrigger): void;
+  endShift(reason: EndTrigger): void | Promise<void>;
   journal(type: string, fields: Fields): void;
   feedback(pattern: FeedbackPattern): void;
   setFault(name: string, detail: string | null): void;
@@ -66,8 +69,8 @@ export interface DutyOutcome {
 
 /** What `ctx.services.get<DutyService>('duty')` offers the commands extension. */
 export interface DutyService {
-  startDuty(commandId: string): DutyOutcome;
-  endDuty(commandId: string, issuedAtMs: number): DutyOutcome;
+  startDuty(commandId: string): Promise<DutyOutcome>;
+  endDuty(commandId: string, issuedAtMs: number): Promise<DutyOutcome>;
   scheduleDuty(commandId: string, startMs: number, endMs: number): DutyOutcome;
   assignWearer(commandId: string, wearer: Wearer): DutyOutcome;
 }
@@ -155,15 +158,20 @@ export class DutyController implements DutyService {
     this.dock.change(docked);
   }
 
-  startDuty(commandId: string): DutyOutcome {
+  /**
+   * The answer says what the machine did, not what was asked: it is given once the machine has
+   * acted (a shift closing, say, ignores a start — and central must not hear "accepted").
+   */
+  async startDuty(commandId: string): Promise<DutyOutcome> {
     if (this.host.policy().dutyCentral !== 1) return { accepted: false, refusal: 'rejected', reason: 'central duty commands are off by policy (dutyCentral 0)' };
     if (this.host.onDuty()) return { accepted: false, refusal: 'rejected', reason: 'already on duty: the shift goes on' };
     this.host.log.info('start_duty', { commandId });
-    this.host.startShift('central');
-    return { accepted: true, reason: 'duty started: shift starting' };
+    await this.host.startShift('central');
+    if (!this.host.onDuty()) return { accepted: false, refusal: 'rejected', reason: 'the shift machine did not start a shift (a shift is still closing): nothing started' };
+    return { accepted: true, reason: 'duty started: recording' };
   }
 
-  endDuty(commandId: string, issuedAtMs: number): DutyOutcome {
+  async endDuty(commandId: string, issuedAtMs: number): Promise<DutyOutcome> {
     if (this.host.policy().dutyCentral !== 1) return { accepted: false, refusal: 'rejected', reason: 'central duty commands are off by policy (dutyCentral 0)' };
     if (!this.host.onDuty()) return { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' };
     const opened = this.file.current?.startedAtMs;
@@ -171,8 +179,9 @@ export class DutyController implements DutyService {
       return { accepted: false, refusal: 'rejected', reason: `end_duty issued at ${isoMs(issuedAtMs)}, before this shift opened at ${isoMs(opened)}: it was meant for an earlier shift` };
     }
     this.host.log.info('end_duty', { commandId });
-    this.host.endShift('central');
-    return { accepted: true, reason: 'duty ended: shift closing' };
+    await this.host.endShift('central');
+    if (this.host.onDuty()) return { accepted: false, refusal: 'rejected', reason: 'the shift machine did not end the shift: it goes on' };
+    return { accepted: true, reason: 'duty ended: shift closed' };
   }
 
   scheduleDuty(commandId: string, startMs: number, endMs: number): DutyOutcome {
@@ -282,7 +291,7 @@ export class DutyController implements DutyService {
     const p = this.host.policy();
     if (p.dutyDockStart !== 1 || this.host.onDuty()) return;
     this.host.log.info('undocked: duty starts', { at: isoMs(at) });
-    this.host.startShift('dock');
+    void this.host.startShift('dock');
   }
 
   private onDocked(at: number): void {
@@ -309,7 +318,7 @@ export class DutyController implements DutyService {
     if (charging === true) {
       this.host.log.info('docked and charging: duty ends (policy dutyDockEnd)', { at: isoMs(at) });
       this.host.journal('duty', { what: 'dock_end', docked_at: isoMs(at), dock: true, charging: true });
-      this.host.endShift('dock');
+      void this.host.endShift('dock');
       return;
     }
     if (this.host.clock.now() < deadline) {
@@ -336,7 +345,7 @@ export class DutyController implements DutyService {
     for (const a of step.actions) {
       if (a === 'start') {
         this.host.log.info('duty window starts: shift starting');
-        this.host.startShift('schedule');
+        void this.host.startShift('schedule');
       } else {
         this.host.journal('duty', { what: 'schedule_overrun', expected_end: before ? isoMs(before.endMs) : undefined, command_id: before?.commandId, still: 'on_duty' });
         this.host.feedback('refused');

@@ -18,7 +18,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null; arm?: boolean; charging?: () => boolean | null } = {}) {
+function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeClock; docked?: boolean; runtimeMin?: number | null; arm?: boolean; charging?: () => boolean | null; machineIgnores?: boolean } = {}) {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'duty-'));
   if (!o.dir) dirs.push(dir);
   const clock = o.clock ?? new FakeClock(Date.UTC(2026, 10, 30, 8, 0, 0));
@@ -33,13 +33,14 @@ function setup(policy: Partial<Policy> = {}, o: { dir?: string; clock?: FakeCloc
     log: createLogger('duty-test'),
     policy: () => p,
     onDuty: () => onDuty,
+    // The machine acts on a duty event — or ignores it (a shift still closing), as it journals.
     startShift: (t) => {
       calls.push(`start:${t}`);
-      onDuty = true;
+      if (!o.machineIgnores) onDuty = true;
     },
     endShift: (r) => {
       calls.push(`end:${r}`);
-      onDuty = false;
+      if (!o.machineIgnores) onDuty = false;
     },
     journal: (type, fields) => void records.push({ type, ...fields }),
     feedback: (pt) => void patterns.push(pt),
@@ -121,21 +122,21 @@ void test('wearer: the assignment is valid until the camera is docked again (rel
   assert.equal(t.open('S2', 'button').wearer, null);
 });
 
-void test('central: start_duty starts off duty, is refused on duty; end_duty ends on duty, is refused off duty', () => {
+void test('central: start_duty starts off duty, is refused on duty; end_duty ends on duty, is refused off duty', async () => {
   const t = setup();
-  assert.deepEqual(t.c.endDuty('a', t.clock.now()), { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' });
-  assert.equal(t.c.startDuty('b').accepted, true);
-  assert.equal(t.c.startDuty('c').accepted, false);
-  assert.equal(t.c.endDuty('d', t.clock.now()).accepted, true);
+  assert.deepEqual(await t.c.endDuty('a', t.clock.now()), { accepted: false, refusal: 'rejected', reason: 'not on duty: no shift to end' });
+  assert.equal((await t.c.startDuty('b')).accepted, true);
+  assert.equal((await t.c.startDuty('c')).accepted, false);
+  assert.equal((await t.c.endDuty('d', t.clock.now())).accepted, true);
   assert.deepEqual(t.calls, ['start:central', 'end:central']);
 });
 
-void test('central: with dutyCentral 0 start_duty, end_duty and schedule_duty are refused', () => {
+void test('central: with dutyCentral 0 start_duty, end_duty and schedule_duty are refused', async () => {
   const t = setup({ dutyCentral: 0 });
-  assert.equal(t.c.startDuty('a').refusal, 'rejected');
+  assert.equal((await t.c.startDuty('a')).refusal, 'rejected');
   assert.equal(t.c.scheduleDuty('b', t.clock.now() + 1000, t.clock.now() + 2000).refusal, 'rejected');
   t.setOnDuty(true);
-  assert.equal(t.c.endDuty('c', t.clock.now()).refusal, 'rejected');
+  assert.equal((await t.c.endDuty('c', t.clock.now())).refusal, 'rejected');
   assert.deepEqual(t.calls, []);
 });
 
@@ -228,17 +229,17 @@ void test('resume after restart: a lost duty.json is rebuilt from the shift_star
   assert.ok(t.faults.has('unassigned'));
 });
 
-void test('central: an end_duty issued before the open shift began is refused (it was meant for an earlier shift); one issued after ends it', () => {
+void test('central: an end_duty issued before the open shift began is refused (it was meant for an earlier shift); one issued after ends it', async () => {
   const t = setup();
   const issuedEarlier = t.clock.now();
   t.clock.advance(60_000);
-  assert.equal(t.c.startDuty('s').accepted, true);
+  assert.equal((await t.c.startDuty('s')).accepted, true);
   t.open('S-new', 'central');
-  const late = t.c.endDuty('late', issuedEarlier);
+  const late = await t.c.endDuty('late', issuedEarlier);
   assert.equal(late.accepted, false);
   assert.match(late.reason, /before this shift opened/);
   assert.deepEqual(t.calls, ['start:central']);
-  assert.equal(t.c.endDuty('now', t.clock.now()).accepted, true);
+  assert.equal((await t.c.endDuty('now', t.clock.now())).accepted, true);
   assert.deepEqual(t.calls, ['start:central', 'end:central']);
 });
 
@@ -306,4 +307,16 @@ void test('a backward step re-arms the duty window too: the shift does not start
   assert.deepEqual(t.calls, [], 'an hour before the window on the corrected clock');
   t.clock.advance(3600_000);
   assert.deepEqual(t.calls, ['start:schedule']);
+});
+
+void test('central: start_duty / end_duty answer what the machine did — a start or an end it ignored is refused, not "accepted"', async () => {
+  const t = setup({}, { machineIgnores: true });
+  const start = await t.c.startDuty('s');
+  assert.deepEqual({ accepted: start.accepted, refusal: start.refusal }, { accepted: false, refusal: 'rejected' });
+  assert.match(start.reason, /did not start a shift/);
+  t.setOnDuty(true);
+  const end = await t.c.endDuty('e', t.clock.now());
+  assert.deepEqual({ accepted: end.accepted, refusal: end.refusal }, { accepted: false, refusal: 'rejected' });
+  assert.match(end.reason, /did not end the shift/);
+  assert.deepEqual(t.calls, ['start:central', 'end:central']);
 });
