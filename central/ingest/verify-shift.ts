@@ -134,7 +134,9 @@ export async function verifyUploadedShift(o: VerifyShiftOptions): Promise<ShiftV
       // The report must not name this worker's scratch path: every worker writes the same report.
       report = { ...report, shiftDir: expectedPrefix };
       if (report.verdict !== 'intact') {
-        for (const f of report.findings.filter((x: Finding) => x.severity === 'error')) reasons.push({ kind: f.kind, where: f.where, message: `${f.category}: ${f.message}` });
+        // Causes only: follow-on findings (`causedBy`) are in the report under their cause, and an
+        // alert that lists them as reasons of their own would say the shift failed more ways than it did.
+        for (const f of report.findings.filter((x: Finding) => x.severity === 'error' && x.causedBy === undefined)) reasons.push({ kind: f.kind, where: f.where, message: `${f.category}: ${f.message}` });
         if (!reasons.length) reasons.push({ kind: report.verdict, where: expectedPrefix, message: report.summary });
       }
       if (report.deviceId !== ref.deviceId) reasons.push({ kind: 'device_mismatch', where: 'journal.jsonl:1', message: `the journal names device ${JSON.stringify(report.deviceId)}, uploaded by ${ref.deviceId}` });
