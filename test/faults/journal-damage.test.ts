@@ -106,6 +106,9 @@ test('a garbage line appended to an open shift journal: RECORDING again within 5
   const v = await runCli(['verify', join(dataDir, 'shifts', damagedId), '--pubkey', join(dataDir, 'identity', 'device.pub.pem')]);
   assert.equal(v.code, 1, v.stdout + v.stderr);
   assert.match(v.stdout, new RegExp(`journal\\.jsonl:${damagedLine}: \\[line_not_json\\]`));
+  // The copy set aside is evidence the verifier expects (checked against its journaled SHA-256), and
+  // the killed run's last segment was sealed by the restart: no file is unaccounted for.
+  assert.doesNotMatch(v.stdout, /extra_file|damaged_copy/, v.stdout);
 
   // The camera works as ever: pause, resume, end the shift (no CLOSING stuck, no FAULT).
   await a.press('privacy');

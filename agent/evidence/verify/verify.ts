@@ -236,6 +236,16 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     if (!p) F.tampered('torn_file_missing', `${J}:${l.no}`, `${f} (journaled by this recovery record) is missing`);
     else if (p.size !== l.rec.bytes || hashOf(f) !== l.rec.sha256) F.tampered('torn_file_altered', f, `${f} does not match its recovery record at line ${l.no}`);
   }
+  // A damaged journal copied aside as found by the restart that closed the shift (recovery
+  // journal_damaged): evidence of what the damage was, checked against the SHA-256 journaled for it.
+  for (const l of recs) {
+    if (l.rec.type !== 'recovery' || l.rec.what !== 'journal_damaged' || typeof l.rec.set_aside !== 'string') continue;
+    const f = l.rec.set_aside;
+    referenced.add(f);
+    const p = present.get(f);
+    if (!p) F.tampered('damaged_copy_missing', `${J}:${l.no}`, `${f} (the damaged journal as found, journaled by this recovery record) is missing`);
+    else if (hashOf(f) !== l.rec.sha256) F.tampered('damaged_copy_altered', f, `${f} does not match the SHA-256 its recovery record at line ${l.no} journaled`);
+  }
   const unreferenced = [...present.keys()].filter((n) => !referenced.has(n)).sort();
   const claimed = new Set<string>();
   for (const s of segs) {
