@@ -11,6 +11,7 @@ import type { StatusSnapshot } from '../status.js';
 import type { SimState, SimWorld } from '../../hal/sim/sim-world.js';
 import { LavfiCamera, pictureCommand, sceneEndpoints, sendSceneCommand, soundCommand } from '../../hal/sim/lavfi-camera.js';
 import { SimClock } from '../../hal/clock/sim.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ControlOpsDeps {
   readonly boardName: string;
@@ -22,7 +23,6 @@ export interface ControlOpsDeps {
   readonly dataDir?: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function registerControlOps(server: ControlServer, d: ControlOpsDeps): void {
   server.register('status', async () => ({ status: d.status() }));

@@ -13,11 +13,11 @@ import { controlRequest } from '../control/client.js';
 import { controlSocketPath } from '../control/protocol.js';
 import type { StatusSnapshot } from '../status.js';
 import type { JournalRecord } from '../evidence/journal.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const CLI = resolve(new URL('../cli/main.js', import.meta.url).pathname);
 const dataDir = mkdtempSync(join(tmpdir(), 'bodycam-demo-'));
 const t0 = Date.now();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const stamp = (): string => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s]`;
 const say = (msg: string): void => console.log(`${stamp()} ${msg}`);
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);

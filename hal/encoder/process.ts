@@ -11,6 +11,7 @@ import { encoderBinary } from './binary.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import { SEGMENT_LIST_FD, PROGRESS_FD, ANALYSIS_VIDEO_FD, ANALYSIS_AUDIO_FD } from './args.js';
 import { evidenceClock } from '../../agent/lib/evidence-clock.js';
+import { createInterface } from 'node:readline';
 
 export interface SegmentClosed {
   /** File name as ffmpeg listed it (no directory). */
@@ -60,21 +61,13 @@ const STDERR_TAIL_LINES = 30;
  */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-/** Splits a stream into lines, calling `fn` for each complete one. */
+/** Calls `fn` for each complete, non-empty line of a stream (node's readline: CR LF or LF). */
 function onLines(stream: Readable, fn: (line: string) => void): void {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buf += chunk;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i).replace(/\r$/, '');
-      buf = buf.slice(i + 1);
-      if (line) fn(line);
-    }
-  });
   // A read error on a pipe after the child died is not news: the exit event says what happened.
   stream.on('error', () => undefined);
+  createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+    if (line) fn(line);
+  });
 }
 
 export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {

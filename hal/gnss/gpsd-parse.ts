@@ -104,7 +104,11 @@ export function parseGpsdLine(line: string): GpsdReport | undefined {
   }
 }
 
-/** Splits a TCP byte stream into complete lines; the remainder waits for the next chunk. */
+/**
+ * Splits a TCP byte stream into complete lines; the remainder waits for the next chunk. Not node's
+ * readline: it has no bound on a line, and a peer that never sends a newline must not grow memory
+ * without end (the encoder's own pipes use readline: hal/encoder/process.ts).
+ */
 export class LineSplitter {
   private rest = '';
   push(chunk: string): string[] {

@@ -4,8 +4,8 @@
  * fix does not (a selftest indoors sees no sky) but says so.
  */
 import type { Gnss } from './types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function gnssSelftest(g: Gnss, where: string, waitMs = 5000): Promise<string> {
   await g.start();

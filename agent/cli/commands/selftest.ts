@@ -31,6 +31,7 @@ import { FfmpegProcess } from '../../../hal/encoder/process.js';
 import { GrayFrameParser, LevelParser, type FrameStats, type LevelStats } from '../../obstruction/analysis-stream.js';
 import { calibrateFromFrames } from '../../obstruction/calibrate.js';
 import { ANALYSIS_FORMAT } from '../../obstruction/room.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const FLAGS = {
   ...DATA_DIR_FLAG,
@@ -58,7 +59,6 @@ export interface CheckResult {
 
 type Check = { device: string; run: () => Promise<string> };
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
