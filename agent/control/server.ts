@@ -52,6 +52,8 @@ export class ControlServer {
     this.sockets.add(sock);
     sock.on('close', () => this.sockets.delete(sock));
     sock.on('error', () => undefined);
+    // Split by hand, not by node's readline: a request has a size limit (readline has none, and a
+    // client that never sends a newline must be answered and cut off, not buffered for ever).
     let buf = '';
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => {
