@@ -37,7 +37,8 @@ export function decideLocation(last: JournaledFix | undefined, fix: GnssFix, p: 
   if (!last) return 'first';
   if (fix.mode !== last.mode) {
     if (fix.mode === 'none' || last.mode === 'none') return 'fix_change';
-    if (fix.receivedMono - modeSinceMono >= FIX_FLIP_HOLD_MS) return 'fix_change';
+    // A 2d/3d flip that has not held yet is no record at all (not a `moved` one in the new mode).
+    return fix.receivedMono - modeSinceMono >= FIX_FLIP_HOLD_MS ? 'fix_change' : undefined;
   }
   if (fix.mode === 'none' || fix.lat === null || fix.lon === null || last.lat === null || last.lon === null) return undefined;
   if (fix.receivedMono - last.atMono < p.locationIntervalS * 1000) return undefined;
