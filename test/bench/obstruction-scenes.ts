@@ -5,7 +5,7 @@
  * process wrapper and parsers as the agent, stamped with media time. Shared by the media test
  * and the offline evaluation (obstruction-eval.ts).
  */
-import { buildAnalysisArgs } from '../../hal/encoder/args.js';
+import { buildAnalysisArgs, type RecordingArgs } from '../../hal/encoder/args.js';
 import { FfmpegProcess } from '../../hal/encoder/process.js';
 import { GrayFrameParser, LevelParser, type FrameStats, type LevelStats } from '../../agent/obstruction/analysis-stream.js';
 import { ObstructionDetector, type Calibration, type DetectorPolicy, type Finding } from '../../agent/obstruction/detectors.js';
@@ -18,19 +18,22 @@ export interface SceneRun {
   readonly wallS: number;
 }
 
+/** The sim board's recording sources with detection on: what the analysis graph is built from. */
+export const SIM_ANALYSIS_SOURCES: RecordingArgs & { readonly analysis: typeof ANALYSIS_FORMAT } = {
+  video: { kind: 'lavfi', width: 640, height: 360, fps: 30 },
+  audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
+  encoder: { video: 'libx264', preset: 'veryfast', videoKbps: 1200, audioKbps: 64, fps: 30 },
+  burnIn: undefined,
+  segmentS: 2,
+  startNumber: 1,
+  outDir: '/nonexistent',
+  analysis: ANALYSIS_FORMAT,
+};
+
 /** The analysis graph exactly as the recording ffmpeg has it (sim board sources). */
 export function analysisGraphArgs(): string[] {
   const argv = buildAnalysisArgs(
-    {
-      video: { kind: 'lavfi', width: 640, height: 360, fps: 30 },
-      audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
-      encoder: { video: 'libx264', preset: 'veryfast', videoKbps: 1200, audioKbps: 64, fps: 30 },
-      burnIn: undefined,
-      segmentS: 2,
-      startNumber: 1,
-      outDir: '/nonexistent',
-      analysis: ANALYSIS_FORMAT,
-    },
+    SIM_ANALYSIS_SOURCES,
     { paced: false },
   );
   return argv.slice(argv.indexOf('-filter_complex'));

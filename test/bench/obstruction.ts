@@ -14,10 +14,10 @@
 import { spawn } from 'node:child_process';
 import type { BenchRow, BenchSuite } from './types.js';
 import { startAgent, shiftJournal, cleanup, type AgentProc } from '../helpers/agent.js';
-import { buildAnalysisArgs, type RecordingArgs } from '../../hal/encoder/args.js';
-import { ANALYSIS_FORMAT } from '../../agent/obstruction/room.js';
+import { buildAnalysisArgs } from '../../hal/encoder/args.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
 import { cpuS, median, sized } from './measure.js';
+import { SIM_ANALYSIS_SOURCES } from './obstruction-scenes.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -62,16 +62,7 @@ async function bareCpu(argv: string[], seconds: number): Promise<number> {
 }
 
 async function analysisCost(rows: BenchRow[]): Promise<void> {
-  const sources: RecordingArgs & { analysis: typeof ANALYSIS_FORMAT } = {
-    video: { kind: 'lavfi', width: 640, height: 360, fps: 30 },
-    audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
-    encoder: { video: 'libx264', preset: 'veryfast', videoKbps: 1200, audioKbps: 64, fps: 30 },
-    burnIn: undefined,
-    segmentS: 2,
-    startNumber: 1,
-    outDir: '/nonexistent',
-    analysis: ANALYSIS_FORMAT,
-  };
+  const sources = SIM_ANALYSIS_SOURCES;
   // bareCpu measures from 2 s in to 2 s before the end.
   const S = sized(24, 6);
   const ours = buildAnalysisArgs(sources, { paced: true, durationS: S });

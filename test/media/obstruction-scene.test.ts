@@ -12,21 +12,13 @@ import { GrayFrameParser, LevelParser } from '../../agent/obstruction/analysis-s
 import { ObstructionDetector, type Finding } from '../../agent/obstruction/detectors.js';
 import { ANALYSIS_FORMAT, detectorPolicy } from '../../agent/obstruction/room.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
+import { SIM_ANALYSIS_SOURCES } from '../bench/obstruction-scenes.js';
 
 const SCENE_S = 600;
 
 void test('10 minutes of a normal moving scene (testsrc2 + tone) through the analysis graph: zero findings', { timeout: 120_000 }, async () => {
   const argv = buildAnalysisArgs(
-    {
-      video: { kind: 'lavfi', width: 640, height: 360, fps: 30 },
-      audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
-      encoder: { video: 'libx264', preset: 'veryfast', videoKbps: 1200, audioKbps: 64, fps: 30 },
-      burnIn: undefined,
-      segmentS: 2,
-      startNumber: 1,
-      outDir: '/nonexistent',
-      analysis: ANALYSIS_FORMAT,
-    },
+    SIM_ANALYSIS_SOURCES,
     { paced: false, durationS: SCENE_S },
   );
   assert.ok(!argv.includes('-re'), 'faster than real time');
