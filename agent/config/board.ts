@@ -6,17 +6,17 @@ import { existsSync } from 'node:fs';
 import { readJsonConfig } from './json-file.js';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import { ConfigError, type Issue } from '../lib/errors.js';
-import { boardConfigSchema, type BoardConfig, type GpioLine } from '../generated/board-config.js';
+import type { BoardConfig, GpioLine } from '../generated/board-config.js';
+import { validatorOf } from './schema.js';
 
 export type { BoardConfig, GpioLine };
 
 /** The repo's (or the installed package's) board-configs directory. */
 export const BOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../board-configs');
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
-const validateSchema = ajv.compile<BoardConfig>(boardConfigSchema as unknown as object);
+// Compiled ahead of time (codegen/gen-config-schemas.mjs), with the schema's defaults filled in.
+const validateSchema = validatorOf<BoardConfig>('boardConfigValidate');
 
 function lineIssues(where: string, backend: string, l: GpioLine | undefined): Issue[] {
   if (backend === 'sim') return [];

@@ -721,7 +721,7 @@ return errors === 0;
 }
 
 exports.mqttValidate = validate12;
-const schema13 = {"title":"MqttSection","description":"Config section `mqtt` (the broker link). Absent section: telemetry off unless BODYCAM_MQTT_URL is set. `url` is required unless BODYCAM_MQTT_URL is set; cert and key go together (checked by agent/telemetry/config.ts).","type":"object","additionalProperties":false,"properties":{"url":{"description":"mqtt://host:port, mqtts://host:port (TLS), ws(s)://…","type":"string","minLength":1,"pattern":"^(mqtts?|wss?|tcp|tls|ssl)://[^/\\s]+"},"ca":{"description":"PEM file: the CA that signed the broker's certificate.","type":"string","minLength":1},"cert":{"description":"PEM file: our client certificate (mutual TLS, with key).","type":"string","minLength":1},"key":{"description":"PEM file: our client key (mutual TLS, with cert).","type":"string","minLength":1},"servername":{"description":"Expected broker certificate name when it differs from the URL's host.","type":"string","minLength":1},"topicPrefix":{"description":"Topic prefix; `{deviceId}` is replaced; a missing trailing '/' is added. No MQTT wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/{deviceId}/"},"clientId":{"description":"MQTT client id; `{deviceId}` is replaced.","type":"string","minLength":1,"default":"bodycam-{deviceId}"},"username":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"protocolVersion":{"description":"5 or 4 (MQTT 3.1.1). With 5 the agent falls back to 4 when the broker refuses 5.","enum":[4,5],"default":5},"keepaliveS":{"type":"number","minimum":5,"maximum":3600,"default":30},"sessionExpiryS":{"description":"How long the broker keeps our session (subscription + queued commands) while we are away.","type":"number","minimum":0,"maximum":604800,"default":3600},"outboxMaxBytes":{"description":"Outbox bound (bytes of queued events); beyond it events are dropped and counted.","type":"number","minimum":4096,"maximum":1073741824,"default":8388608},"inflight":{"description":"Events in flight (published, PUBACK pending) at once.","type":"number","minimum":1,"maximum":1000,"default":32},"eventTypes":{"description":"Journal record types sent as events (default: every type that matters to central).","type":"array","items":{"type":"string","pattern":"^[a-z_]{1,32}$"}},"reconnectMinMs":{"type":"number","minimum":50,"maximum":600000,"default":1000},"reconnectMaxMs":{"type":"number","minimum":100,"maximum":3600000,"default":60000},"connectTimeoutMs":{"type":"number","minimum":1000,"maximum":300000,"default":15000}}};
+const schema13 = {"title":"MqttSection","description":"Config section `mqtt` (the broker link). Absent section: telemetry off unless BODYCAM_MQTT_URL is set. `url` is required unless BODYCAM_MQTT_URL is set; cert and key go together (checked by agent/telemetry/config.ts).","type":"object","additionalProperties":false,"properties":{"url":{"description":"mqtt://host:port, mqtts://host:port (TLS), ws(s)://\u2026","type":"string","minLength":1,"pattern":"^(mqtts?|wss?|tcp|tls|ssl)://[^/\\s]+"},"ca":{"description":"PEM file: the CA that signed the broker's certificate.","type":"string","minLength":1},"cert":{"description":"PEM file: our client certificate (mutual TLS, with key).","type":"string","minLength":1},"key":{"description":"PEM file: our client key (mutual TLS, with cert).","type":"string","minLength":1},"servername":{"description":"Expected broker certificate name when it differs from the URL's host.","type":"string","minLength":1},"topicPrefix":{"description":"Topic prefix; `{deviceId}` is replaced; a missing trailing '/' is added. No MQTT wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/{deviceId}/"},"clientId":{"description":"MQTT client id; `{deviceId}` is replaced.","type":"string","minLength":1,"default":"bodycam-{deviceId}"},"username":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"protocolVersion":{"description":"5 or 4 (MQTT 3.1.1). With 5 the agent falls back to 4 when the broker refuses 5.","enum":[4,5],"default":5},"keepaliveS":{"type":"number","minimum":5,"maximum":3600,"default":30},"sessionExpiryS":{"description":"How long the broker keeps our session (subscription + queued commands) while we are away.","type":"number","minimum":0,"maximum":604800,"default":3600},"outboxMaxBytes":{"description":"Outbox bound (bytes of queued events); beyond it events are dropped and counted.","type":"number","minimum":4096,"maximum":1073741824,"default":8388608},"inflight":{"description":"Events in flight (published, PUBACK pending) at once.","type":"number","minimum":1,"maximum":1000,"default":32},"eventTypes":{"description":"Journal record types sent as events (default: every type that matters to central).","type":"array","items":{"type":"string","pattern":"^[a-z_]{1,32}$"}},"reconnectMinMs":{"type":"number","minimum":50,"maximum":600000,"default":1000},"reconnectMaxMs":{"type":"number","minimum":100,"maximum":3600000,"default":60000},"connectTimeoutMs":{"type":"number","minimum":1000,"maximum":300000,"default":15000}}};
 const pattern5 = new RegExp("^(mqtts?|wss?|tcp|tls|ssl)://[^/\\s]+", "u");
 const pattern6 = new RegExp("^[^+#]*$", "u");
 const pattern7 = new RegExp("^[a-z_]{1,32}$", "u");
@@ -1312,7 +1312,7 @@ return errors === 0;
 }
 
 exports.centralValidate = validate13;
-const schema14 = {"title":"CentralSection","description":"Config section `central`: central's Ed25519 key(s) that sign commands, and the limits the device applies to them.","type":"object","additionalProperties":false,"properties":{"commandPublicKey":{"description":"Path of central's Ed25519 public key (PEM), or several during a key rotation.","type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"maxCommandBytes":{"description":"Payloads above this are refused before decoding.","type":"number","minimum":256,"maximum":1048576,"default":4096},"maxTtlS":{"description":"Longest accepted validity (expiry − issue): bounds the replay cache.","type":"number","minimum":10,"maximum":604800,"default":86400},"clockSkewS":{"description":"Accepted clock difference between central and device for the issue time.","type":"number","minimum":0,"maximum":86400,"default":300},"groupId":{"description":"The team (notification group) this camera belongs to.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._:-]{1,64}$"}}};
+const schema14 = {"title":"CentralSection","description":"Config section `central`: central's Ed25519 key(s) that sign commands, and the limits the device applies to them.","type":"object","additionalProperties":false,"properties":{"commandPublicKey":{"description":"Path of central's Ed25519 public key (PEM), or several during a key rotation.","type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"maxCommandBytes":{"description":"Payloads above this are refused before decoding.","type":"number","minimum":256,"maximum":1048576,"default":4096},"maxTtlS":{"description":"Longest accepted validity (expiry \u2212 issue): bounds the replay cache.","type":"number","minimum":10,"maximum":604800,"default":86400},"clockSkewS":{"description":"Accepted clock difference between central and device for the issue time.","type":"number","minimum":0,"maximum":86400,"default":300},"groupId":{"description":"The team (notification group) this camera belongs to.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._:-]{1,64}$"}}};
 const pattern8 = new RegExp("^[A-Za-z0-9._:-]{1,64}$", "u");
 
 function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -1613,7 +1613,7 @@ return errors === 0;
 }
 
 exports.ingestConfigValidate = validate15;
-const schema16 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
+const schema16 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
 const pattern9 = new RegExp("^(mqtts?|tls|ssl|wss?)://[^/\\s]+", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 const pattern12 = new RegExp("^[A-Za-z0-9._-]{1,64}$", "u");
@@ -2555,7 +2555,7 @@ return errors === 0;
 }
 
 exports.consoleConfigValidate = validate16;
-const schema17 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+const schema17 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
 const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -3557,13 +3557,2884 @@ validate17.errors = vErrors;
 return errors === 0;
 }
 
+exports.boardConfigValidate = validate18;
+const schema19 = {"$id":"https://bodycam.invalid/board-config.schema.json","title":"BoardConfig","description":"One body-camera board: which backend drives each device and how it is wired. Validated by `bodycam board check FILE`, which lists every error.","type":"object","additionalProperties":false,"required":["name","buttons","outputs","camera","audio","encoder","gauge","dock","thermal","watchdog","storage"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"Board name as given to --board."},"description":{"type":"string"},"tested":{"type":"string","description":"How this board is tested (CI, HIL VM, or 'not testable here: why')."},"buttons":{"type":"object","additionalProperties":false,"required":["backend","shift","privacy"],"properties":{"backend":{"$ref":"#/definitions/inputBackend"},"debounceMs":{"type":"integer","minimum":0,"maximum":200,"default":20},"layout":{"enum":["two-key","one-key"],"default":"two-key","description":"two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures')."},"shift":{"$ref":"#/definitions/gpioLine"},"privacy":{"$ref":"#/definitions/gpioLine"}}},"outputs":{"type":"object","additionalProperties":false,"required":["backend","led_rec","led_status","haptic"],"properties":{"backend":{"$ref":"#/definitions/outputBackend"},"led_rec":{"$ref":"#/definitions/gpioLine"},"led_status":{"$ref":"#/definitions/gpioLine"},"haptic":{"$ref":"#/definitions/gpioLine"},"buzzer":{"$ref":"#/definitions/gpioLine"}}},"camera":{"type":"object","additionalProperties":false,"required":["source","width","height","fps"],"properties":{"source":{"enum":["lavfi","v4l2"]},"device":{"type":"string","description":"V4L2 device node, or 'auto' to pick the first capture device."},"inputFormat":{"type":"string","description":"V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...)."},"width":{"type":"integer","minimum":16,"maximum":7680},"height":{"type":"integer","minimum":16,"maximum":4320},"fps":{"type":"integer","minimum":1,"maximum":120}}},"audio":{"type":"object","additionalProperties":false,"required":["source"],"properties":{"source":{"enum":["lavfi","alsa","none"]},"device":{"type":"string","description":"ALSA device, e.g. hw:0,0 or default."},"sampleRate":{"type":"integer","enum":[8000,16000,22050,32000,44100,48000]},"channels":{"type":"integer","minimum":1,"maximum":2}}},"encoder":{"type":"object","additionalProperties":false,"required":["video"],"properties":{"video":{"enum":["libx264","h264_v4l2m2m"]},"preset":{"enum":["ultrafast","superfast","veryfast","faster","fast","medium"]},"bitrateKbps":{"type":"integer","minimum":100,"maximum":50000},"audioBitrateKbps":{"type":"integer","minimum":16,"maximum":320},"burnIn":{"type":"boolean","default":true,"description":"Burn wall-clock time and device id into the picture."},"font":{"type":"string","description":"TrueType font for the burn-in."}}},"gauge":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","max17048","bq27441","none"]},"bus":{"type":"integer","minimum":0,"description":"I2C bus number (/dev/i2c-N)."},"busName":{"type":"string","description":"I2C adapter name to find the bus by (e.g. 'SMBus stub driver'); wins over bus."},"address":{"type":"integer","minimum":3,"maximum":119},"capacityMah":{"type":"integer","minimum":100,"maximum":100000},"criticalVoltageV":{"type":"number","minimum":2.8,"maximum":3.8,"default":3.4,"description":"Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct)."}}},"dock":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"oneOf":[{"$ref":"#/definitions/inputBackend"},{"const":"none"}]},"line":{"$ref":"#/definitions/gpioLine"}}},"thermal":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","sysfs","none"]},"zone":{"type":"string","description":"Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."},"hysteresisC":{"type":"number","minimum":0,"maximum":20,"default":3,"description":"A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC)."}}},"watchdog":{"type":"object","additionalProperties":false,"properties":{"systemd":{"type":"boolean","default":true},"device":{"type":"string","description":"Kernel watchdog device (e.g. /dev/watchdog) when systemd does not own it."},"timeoutS":{"type":"integer","minimum":2,"maximum":600,"description":"Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it."},"stallS":{"type":"integer","minimum":5,"maximum":600,"default":30,"description":"While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall)."}}},"rtc":{"type":"string","description":"RTC device, e.g. /dev/rtc0."},"gnss":{"type":"object","additionalProperties":false,"required":["backend"],"description":"The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.","properties":{"backend":{"enum":["gpsd","sim","none"],"description":"gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."},"host":{"type":"string","default":"127.0.0.1","description":"gpsd host (backend gpsd)."},"port":{"type":"integer","minimum":1,"maximum":65535,"default":2947,"description":"gpsd TCP port (backend gpsd)."},"reconnectMaxMs":{"type":"integer","minimum":100,"maximum":60000,"default":10000,"description":"Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."}}},"calibration":{"type":"object","additionalProperties":false,"description":"Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.","properties":{"noiseFloorFrameDiff":{"type":"number","exclusiveMinimum":0,"maximum":20,"description":"The sensor's own noise through the analysis graph: median mean-absolute difference (0\u2013255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline."},"micSensitivityDbfsAt94DbSpl":{"type":"number","minimum":-70,"maximum":-10,"description":"Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically \u221226 to \u221242). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone."},"micSelfNoiseDbSpl":{"type":"number","minimum":10,"maximum":60,"default":33,"description":"Microphone self-noise, dB SPL (A-weighted): 94 \u2212 the data sheet's SNR."}}},"storage":{"type":"object","additionalProperties":false,"properties":{"minFreeMb":{"type":"integer","minimum":16,"description":"Below this the agent degrades (lower bitrate) before it would stop."},"stageDir":{"type":"string","description":"tmpfs directory for plaintext staging when encryption is on."}}}},"definitions":{"inputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"outputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"gpioLine":{"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}}}};
+const schema20 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
+const schema21 = {"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}};
+const schema23 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
+const pattern18 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+/*# sourceURL="https://bodycam.invalid/board-config.schema.json" */;
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.buttons === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "buttons"},message:"must have required property '"+"buttons"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.outputs === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outputs"},message:"must have required property '"+"outputs"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.camera === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "camera"},message:"must have required property '"+"camera"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.audio === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audio"},message:"must have required property '"+"audio"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.encoder === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "encoder"},message:"must have required property '"+"encoder"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.gauge === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "gauge"},message:"must have required property '"+"gauge"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data.dock === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dock"},message:"must have required property '"+"dock"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(data.thermal === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "thermal"},message:"must have required property '"+"thermal"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data.watchdog === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "watchdog"},message:"must have required property '"+"watchdog"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data.storage === undefined){
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "storage"},message:"must have required property '"+"storage"+"'",schema:schema19.required,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func4.call(schema19.properties, key0))){
+const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.$schema !== undefined){
+let data0 = data.$schema;
+if(typeof data0 !== "string"){
+const err12 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.$schema.type,parentSchema:schema19.properties.$schema,data:data0};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(!pattern18.test(data1)){
+const err13 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema19.properties.name,data:data1};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.name.type,parentSchema:schema19.properties.name,data:data1};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.description !== undefined){
+let data2 = data.description;
+if(typeof data2 !== "string"){
+const err15 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.description.type,parentSchema:schema19.properties.description,data:data2};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.tested !== undefined){
+let data3 = data.tested;
+if(typeof data3 !== "string"){
+const err16 = {instancePath:instancePath+"/tested",schemaPath:"#/properties/tested/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.tested.type,parentSchema:schema19.properties.tested,data:data3};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.buttons !== undefined){
+let data4 = data.buttons;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.debounceMs === undefined){
+data4.debounceMs = 20;
+}
+if(data4.layout === undefined){
+data4.layout = "two-key";
+}
+if(data4.backend === undefined){
+const err17 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.buttons.required,parentSchema:schema19.properties.buttons,data:data4};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(data4.shift === undefined){
+const err18 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "shift"},message:"must have required property '"+"shift"+"'",schema:schema19.properties.buttons.required,parentSchema:schema19.properties.buttons,data:data4};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(data4.privacy === undefined){
+const err19 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "privacy"},message:"must have required property '"+"privacy"+"'",schema:schema19.properties.buttons.required,parentSchema:schema19.properties.buttons,data:data4};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+for(const key1 in data4){
+if(!(((((key1 === "backend") || (key1 === "debounceMs")) || (key1 === "layout")) || (key1 === "shift")) || (key1 === "privacy"))){
+const err20 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.buttons,data:data4};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data4.backend !== undefined){
+let data5 = data4.backend;
+if(!(((data5 === "sim") || (data5 === "gpio-cdev")) || (data5 === "gpio-sysfs"))){
+const err21 = {instancePath:instancePath+"/buttons/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema20.enum},message:"must be equal to one of the allowed values",schema:schema20.enum,parentSchema:schema20,data:data5};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+let data6 = data4.debounceMs;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err22 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.buttons.properties.debounceMs.type,parentSchema:schema19.properties.buttons.properties.debounceMs,data:data6};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 200 || isNaN(data6)){
+const err23 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 200},message:"must be <= 200",schema:200,parentSchema:schema19.properties.buttons.properties.debounceMs,data:data6};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if(data6 < 0 || isNaN(data6)){
+const err24 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.buttons.properties.debounceMs,data:data6};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+let data7 = data4.layout;
+if(!((data7 === "two-key") || (data7 === "one-key"))){
+const err25 = {instancePath:instancePath+"/buttons/layout",schemaPath:"#/properties/buttons/properties/layout/enum",keyword:"enum",params:{allowedValues: schema19.properties.buttons.properties.layout.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.buttons.properties.layout.enum,parentSchema:schema19.properties.buttons.properties.layout,data:data7};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(data4.shift !== undefined){
+let data8 = data4.shift;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+if(data8.activeLow === undefined){
+data8.activeLow = false;
+}
+if(data8.bias === undefined){
+data8.bias = "as-is";
+}
+for(const key2 in data8){
+if(!((((key2 === "chip") || (key2 === "line")) || (key2 === "activeLow")) || (key2 === "bias"))){
+const err26 = {instancePath:instancePath+"/buttons/shift",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data8};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data8.chip !== undefined){
+let data9 = data8.chip;
+if(typeof data9 !== "string"){
+const err27 = {instancePath:instancePath+"/buttons/shift/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data9};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data8.line !== undefined){
+let data10 = data8.line;
+const _errs25 = errors;
+let valid5 = false;
+let passing0 = null;
+const _errs26 = errors;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+const err28 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data10};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 < 0 || isNaN(data10)){
+const err29 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data10};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+var _valid0 = _errs26 === errors;
+if(_valid0){
+valid5 = true;
+passing0 = 0;
+}
+const _errs28 = errors;
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err30 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data10};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data10};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+var _valid0 = _errs28 === errors;
+if(_valid0 && valid5){
+valid5 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid5 = true;
+passing0 = 1;
+}
+}
+if(!valid5){
+const err32 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data10};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+else {
+errors = _errs25;
+if(vErrors !== null){
+if(_errs25){
+vErrors.length = _errs25;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data11 = data8.activeLow;
+if(typeof data11 !== "boolean"){
+const err33 = {instancePath:instancePath+"/buttons/shift/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data11};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+let data12 = data8.bias;
+if(!((((data12 === "as-is") || (data12 === "pull-up")) || (data12 === "pull-down")) || (data12 === "disable"))){
+const err34 = {instancePath:instancePath+"/buttons/shift/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data12};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/buttons/shift",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data8};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data4.privacy !== undefined){
+let data13 = data4.privacy;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.activeLow === undefined){
+data13.activeLow = false;
+}
+if(data13.bias === undefined){
+data13.bias = "as-is";
+}
+for(const key3 in data13){
+if(!((((key3 === "chip") || (key3 === "line")) || (key3 === "activeLow")) || (key3 === "bias"))){
+const err36 = {instancePath:instancePath+"/buttons/privacy",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data13};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data13.chip !== undefined){
+let data14 = data13.chip;
+if(typeof data14 !== "string"){
+const err37 = {instancePath:instancePath+"/buttons/privacy/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data14};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data13.line !== undefined){
+let data15 = data13.line;
+const _errs40 = errors;
+let valid8 = false;
+let passing1 = null;
+const _errs41 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+const err38 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 < 0 || isNaN(data15)){
+const err39 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+var _valid1 = _errs41 === errors;
+if(_valid1){
+valid8 = true;
+passing1 = 0;
+}
+const _errs43 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err40 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data15};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data15};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+var _valid1 = _errs43 === errors;
+if(_valid1 && valid8){
+valid8 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid8 = true;
+passing1 = 1;
+}
+}
+if(!valid8){
+const err42 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data15};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+else {
+errors = _errs40;
+if(vErrors !== null){
+if(_errs40){
+vErrors.length = _errs40;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data16 = data13.activeLow;
+if(typeof data16 !== "boolean"){
+const err43 = {instancePath:instancePath+"/buttons/privacy/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data16};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+let data17 = data13.bias;
+if(!((((data17 === "as-is") || (data17 === "pull-up")) || (data17 === "pull-down")) || (data17 === "disable"))){
+const err44 = {instancePath:instancePath+"/buttons/privacy/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data17};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/buttons/privacy",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data13};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.buttons.type,parentSchema:schema19.properties.buttons,data:data4};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+if(data.outputs !== undefined){
+let data18 = data.outputs;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+if(data18.backend === undefined){
+const err47 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.outputs.required,parentSchema:schema19.properties.outputs,data:data18};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(data18.led_rec === undefined){
+const err48 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "led_rec"},message:"must have required property '"+"led_rec"+"'",schema:schema19.properties.outputs.required,parentSchema:schema19.properties.outputs,data:data18};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data18.led_status === undefined){
+const err49 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "led_status"},message:"must have required property '"+"led_status"+"'",schema:schema19.properties.outputs.required,parentSchema:schema19.properties.outputs,data:data18};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+if(data18.haptic === undefined){
+const err50 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "haptic"},message:"must have required property '"+"haptic"+"'",schema:schema19.properties.outputs.required,parentSchema:schema19.properties.outputs,data:data18};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+for(const key4 in data18){
+if(!(((((key4 === "backend") || (key4 === "led_rec")) || (key4 === "led_status")) || (key4 === "haptic")) || (key4 === "buzzer"))){
+const err51 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.outputs,data:data18};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data18.backend !== undefined){
+let data19 = data18.backend;
+if(!(((data19 === "sim") || (data19 === "gpio-cdev")) || (data19 === "gpio-sysfs"))){
+const err52 = {instancePath:instancePath+"/outputs/backend",schemaPath:"#/definitions/outputBackend/enum",keyword:"enum",params:{allowedValues: schema23.enum},message:"must be equal to one of the allowed values",schema:schema23.enum,parentSchema:schema23,data:data19};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+if(data18.led_rec !== undefined){
+let data20 = data18.led_rec;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.activeLow === undefined){
+data20.activeLow = false;
+}
+if(data20.bias === undefined){
+data20.bias = "as-is";
+}
+for(const key5 in data20){
+if(!((((key5 === "chip") || (key5 === "line")) || (key5 === "activeLow")) || (key5 === "bias"))){
+const err53 = {instancePath:instancePath+"/outputs/led_rec",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data20};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data20.chip !== undefined){
+let data21 = data20.chip;
+if(typeof data21 !== "string"){
+const err54 = {instancePath:instancePath+"/outputs/led_rec/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data21};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+if(data20.line !== undefined){
+let data22 = data20.line;
+const _errs60 = errors;
+let valid13 = false;
+let passing2 = null;
+const _errs61 = errors;
+if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+const err55 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data22};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 < 0 || isNaN(data22)){
+const err56 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data22};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+var _valid2 = _errs61 === errors;
+if(_valid2){
+valid13 = true;
+passing2 = 0;
+}
+const _errs63 = errors;
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err57 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data22};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+var _valid2 = _errs63 === errors;
+if(_valid2 && valid13){
+valid13 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid13 = true;
+passing2 = 1;
+}
+}
+if(!valid13){
+const err59 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data22};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+else {
+errors = _errs60;
+if(vErrors !== null){
+if(_errs60){
+vErrors.length = _errs60;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data23 = data20.activeLow;
+if(typeof data23 !== "boolean"){
+const err60 = {instancePath:instancePath+"/outputs/led_rec/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data23};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+let data24 = data20.bias;
+if(!((((data24 === "as-is") || (data24 === "pull-up")) || (data24 === "pull-down")) || (data24 === "disable"))){
+const err61 = {instancePath:instancePath+"/outputs/led_rec/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data24};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/outputs/led_rec",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data20};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data18.led_status !== undefined){
+let data25 = data18.led_status;
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+if(data25.activeLow === undefined){
+data25.activeLow = false;
+}
+if(data25.bias === undefined){
+data25.bias = "as-is";
+}
+for(const key6 in data25){
+if(!((((key6 === "chip") || (key6 === "line")) || (key6 === "activeLow")) || (key6 === "bias"))){
+const err63 = {instancePath:instancePath+"/outputs/led_status",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data25};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data25.chip !== undefined){
+let data26 = data25.chip;
+if(typeof data26 !== "string"){
+const err64 = {instancePath:instancePath+"/outputs/led_status/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data26};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data25.line !== undefined){
+let data27 = data25.line;
+const _errs75 = errors;
+let valid16 = false;
+let passing3 = null;
+const _errs76 = errors;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+const err65 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data27};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 < 0 || isNaN(data27)){
+const err66 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data27};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+var _valid3 = _errs76 === errors;
+if(_valid3){
+valid16 = true;
+passing3 = 0;
+}
+const _errs78 = errors;
+if(typeof data27 === "string"){
+if(func2(data27) < 1){
+const err67 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data27};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data27};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+var _valid3 = _errs78 === errors;
+if(_valid3 && valid16){
+valid16 = false;
+passing3 = [passing3, 1];
+}
+else {
+if(_valid3){
+valid16 = true;
+passing3 = 1;
+}
+}
+if(!valid16){
+const err69 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data27};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+else {
+errors = _errs75;
+if(vErrors !== null){
+if(_errs75){
+vErrors.length = _errs75;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data28 = data25.activeLow;
+if(typeof data28 !== "boolean"){
+const err70 = {instancePath:instancePath+"/outputs/led_status/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data28};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+let data29 = data25.bias;
+if(!((((data29 === "as-is") || (data29 === "pull-up")) || (data29 === "pull-down")) || (data29 === "disable"))){
+const err71 = {instancePath:instancePath+"/outputs/led_status/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data29};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/outputs/led_status",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data25};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+}
+if(data18.haptic !== undefined){
+let data30 = data18.haptic;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+if(data30.activeLow === undefined){
+data30.activeLow = false;
+}
+if(data30.bias === undefined){
+data30.bias = "as-is";
+}
+for(const key7 in data30){
+if(!((((key7 === "chip") || (key7 === "line")) || (key7 === "activeLow")) || (key7 === "bias"))){
+const err73 = {instancePath:instancePath+"/outputs/haptic",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data30};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+if(data30.chip !== undefined){
+let data31 = data30.chip;
+if(typeof data31 !== "string"){
+const err74 = {instancePath:instancePath+"/outputs/haptic/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data31};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+if(data30.line !== undefined){
+let data32 = data30.line;
+const _errs90 = errors;
+let valid19 = false;
+let passing4 = null;
+const _errs91 = errors;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+const err75 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data32};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 < 0 || isNaN(data32)){
+const err76 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data32};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+var _valid4 = _errs91 === errors;
+if(_valid4){
+valid19 = true;
+passing4 = 0;
+}
+const _errs93 = errors;
+if(typeof data32 === "string"){
+if(func2(data32) < 1){
+const err77 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data32};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data32};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+var _valid4 = _errs93 === errors;
+if(_valid4 && valid19){
+valid19 = false;
+passing4 = [passing4, 1];
+}
+else {
+if(_valid4){
+valid19 = true;
+passing4 = 1;
+}
+}
+if(!valid19){
+const err79 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing4},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data32};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+else {
+errors = _errs90;
+if(vErrors !== null){
+if(_errs90){
+vErrors.length = _errs90;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data33 = data30.activeLow;
+if(typeof data33 !== "boolean"){
+const err80 = {instancePath:instancePath+"/outputs/haptic/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data33};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+let data34 = data30.bias;
+if(!((((data34 === "as-is") || (data34 === "pull-up")) || (data34 === "pull-down")) || (data34 === "disable"))){
+const err81 = {instancePath:instancePath+"/outputs/haptic/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data34};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+else {
+const err82 = {instancePath:instancePath+"/outputs/haptic",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data30};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data18.buzzer !== undefined){
+let data35 = data18.buzzer;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.activeLow === undefined){
+data35.activeLow = false;
+}
+if(data35.bias === undefined){
+data35.bias = "as-is";
+}
+for(const key8 in data35){
+if(!((((key8 === "chip") || (key8 === "line")) || (key8 === "activeLow")) || (key8 === "bias"))){
+const err83 = {instancePath:instancePath+"/outputs/buzzer",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data35};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+if(data35.chip !== undefined){
+let data36 = data35.chip;
+if(typeof data36 !== "string"){
+const err84 = {instancePath:instancePath+"/outputs/buzzer/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data36};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data35.line !== undefined){
+let data37 = data35.line;
+const _errs105 = errors;
+let valid22 = false;
+let passing5 = null;
+const _errs106 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err85 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data37};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 < 0 || isNaN(data37)){
+const err86 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data37};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+var _valid5 = _errs106 === errors;
+if(_valid5){
+valid22 = true;
+passing5 = 0;
+}
+const _errs108 = errors;
+if(typeof data37 === "string"){
+if(func2(data37) < 1){
+const err87 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data37};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data37};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+var _valid5 = _errs108 === errors;
+if(_valid5 && valid22){
+valid22 = false;
+passing5 = [passing5, 1];
+}
+else {
+if(_valid5){
+valid22 = true;
+passing5 = 1;
+}
+}
+if(!valid22){
+const err89 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing5},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data37};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+else {
+errors = _errs105;
+if(vErrors !== null){
+if(_errs105){
+vErrors.length = _errs105;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data38 = data35.activeLow;
+if(typeof data38 !== "boolean"){
+const err90 = {instancePath:instancePath+"/outputs/buzzer/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data38};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+let data39 = data35.bias;
+if(!((((data39 === "as-is") || (data39 === "pull-up")) || (data39 === "pull-down")) || (data39 === "disable"))){
+const err91 = {instancePath:instancePath+"/outputs/buzzer/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data39};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/outputs/buzzer",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data35};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.outputs.type,parentSchema:schema19.properties.outputs,data:data18};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+if(data.camera !== undefined){
+let data40 = data.camera;
+if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
+if(data40.source === undefined){
+const err94 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema19.properties.camera.required,parentSchema:schema19.properties.camera,data:data40};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+if(data40.width === undefined){
+const err95 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "width"},message:"must have required property '"+"width"+"'",schema:schema19.properties.camera.required,parentSchema:schema19.properties.camera,data:data40};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+if(data40.height === undefined){
+const err96 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "height"},message:"must have required property '"+"height"+"'",schema:schema19.properties.camera.required,parentSchema:schema19.properties.camera,data:data40};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+if(data40.fps === undefined){
+const err97 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "fps"},message:"must have required property '"+"fps"+"'",schema:schema19.properties.camera.required,parentSchema:schema19.properties.camera,data:data40};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+for(const key9 in data40){
+if(!((((((key9 === "source") || (key9 === "device")) || (key9 === "inputFormat")) || (key9 === "width")) || (key9 === "height")) || (key9 === "fps"))){
+const err98 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.camera,data:data40};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+if(data40.source !== undefined){
+let data41 = data40.source;
+if(!((data41 === "lavfi") || (data41 === "v4l2"))){
+const err99 = {instancePath:instancePath+"/camera/source",schemaPath:"#/properties/camera/properties/source/enum",keyword:"enum",params:{allowedValues: schema19.properties.camera.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.camera.properties.source.enum,parentSchema:schema19.properties.camera.properties.source,data:data41};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+if(data40.device !== undefined){
+let data42 = data40.device;
+if(typeof data42 !== "string"){
+const err100 = {instancePath:instancePath+"/camera/device",schemaPath:"#/properties/camera/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.camera.properties.device.type,parentSchema:schema19.properties.camera.properties.device,data:data42};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+if(data40.inputFormat !== undefined){
+let data43 = data40.inputFormat;
+if(typeof data43 !== "string"){
+const err101 = {instancePath:instancePath+"/camera/inputFormat",schemaPath:"#/properties/camera/properties/inputFormat/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.camera.properties.inputFormat.type,parentSchema:schema19.properties.camera.properties.inputFormat,data:data43};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+if(data40.width !== undefined){
+let data44 = data40.width;
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err102 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.width.type,parentSchema:schema19.properties.camera.properties.width,data:data44};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 7680 || isNaN(data44)){
+const err103 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 7680},message:"must be <= 7680",schema:7680,parentSchema:schema19.properties.camera.properties.width,data:data44};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+if(data44 < 16 || isNaN(data44)){
+const err104 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.camera.properties.width,data:data44};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+}
+if(data40.height !== undefined){
+let data45 = data40.height;
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err105 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.height.type,parentSchema:schema19.properties.camera.properties.height,data:data45};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 4320 || isNaN(data45)){
+const err106 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4320},message:"must be <= 4320",schema:4320,parentSchema:schema19.properties.camera.properties.height,data:data45};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if(data45 < 16 || isNaN(data45)){
+const err107 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.camera.properties.height,data:data45};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+if(data40.fps !== undefined){
+let data46 = data40.fps;
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err108 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.fps.type,parentSchema:schema19.properties.camera.properties.fps,data:data46};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 120 || isNaN(data46)){
+const err109 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema19.properties.camera.properties.fps,data:data46};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+if(data46 < 1 || isNaN(data46)){
+const err110 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.camera.properties.fps,data:data46};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err111 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.camera.type,parentSchema:schema19.properties.camera,data:data40};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+if(data.audio !== undefined){
+let data47 = data.audio;
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+if(data47.source === undefined){
+const err112 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema19.properties.audio.required,parentSchema:schema19.properties.audio,data:data47};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+for(const key10 in data47){
+if(!((((key10 === "source") || (key10 === "device")) || (key10 === "sampleRate")) || (key10 === "channels"))){
+const err113 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.audio,data:data47};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data47.source !== undefined){
+let data48 = data47.source;
+if(!(((data48 === "lavfi") || (data48 === "alsa")) || (data48 === "none"))){
+const err114 = {instancePath:instancePath+"/audio/source",schemaPath:"#/properties/audio/properties/source/enum",keyword:"enum",params:{allowedValues: schema19.properties.audio.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.audio.properties.source.enum,parentSchema:schema19.properties.audio.properties.source,data:data48};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+if(data47.device !== undefined){
+let data49 = data47.device;
+if(typeof data49 !== "string"){
+const err115 = {instancePath:instancePath+"/audio/device",schemaPath:"#/properties/audio/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.audio.properties.device.type,parentSchema:schema19.properties.audio.properties.device,data:data49};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+if(data47.sampleRate !== undefined){
+let data50 = data47.sampleRate;
+if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
+const err116 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.audio.properties.sampleRate.type,parentSchema:schema19.properties.audio.properties.sampleRate,data:data50};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+if(!((((((data50 === 8000) || (data50 === 16000)) || (data50 === 22050)) || (data50 === 32000)) || (data50 === 44100)) || (data50 === 48000))){
+const err117 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/enum",keyword:"enum",params:{allowedValues: schema19.properties.audio.properties.sampleRate.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.audio.properties.sampleRate.enum,parentSchema:schema19.properties.audio.properties.sampleRate,data:data50};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+if(data47.channels !== undefined){
+let data51 = data47.channels;
+if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
+const err118 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.audio.properties.channels.type,parentSchema:schema19.properties.audio.properties.channels,data:data51};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+if((typeof data51 == "number") && (isFinite(data51))){
+if(data51 > 2 || isNaN(data51)){
+const err119 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2",schema:2,parentSchema:schema19.properties.audio.properties.channels,data:data51};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+if(data51 < 1 || isNaN(data51)){
+const err120 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.audio.properties.channels,data:data51};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.audio.type,parentSchema:schema19.properties.audio,data:data47};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+if(data.encoder !== undefined){
+let data52 = data.encoder;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if(data52.burnIn === undefined){
+data52.burnIn = true;
+}
+if(data52.video === undefined){
+const err122 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/required",keyword:"required",params:{missingProperty: "video"},message:"must have required property '"+"video"+"'",schema:schema19.properties.encoder.required,parentSchema:schema19.properties.encoder,data:data52};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+}
+for(const key11 in data52){
+if(!((((((key11 === "video") || (key11 === "preset")) || (key11 === "bitrateKbps")) || (key11 === "audioBitrateKbps")) || (key11 === "burnIn")) || (key11 === "font"))){
+const err123 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.encoder,data:data52};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+if(data52.video !== undefined){
+let data53 = data52.video;
+if(!((data53 === "libx264") || (data53 === "h264_v4l2m2m"))){
+const err124 = {instancePath:instancePath+"/encoder/video",schemaPath:"#/properties/encoder/properties/video/enum",keyword:"enum",params:{allowedValues: schema19.properties.encoder.properties.video.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.encoder.properties.video.enum,parentSchema:schema19.properties.encoder.properties.video,data:data53};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+if(data52.preset !== undefined){
+let data54 = data52.preset;
+if(!((((((data54 === "ultrafast") || (data54 === "superfast")) || (data54 === "veryfast")) || (data54 === "faster")) || (data54 === "fast")) || (data54 === "medium"))){
+const err125 = {instancePath:instancePath+"/encoder/preset",schemaPath:"#/properties/encoder/properties/preset/enum",keyword:"enum",params:{allowedValues: schema19.properties.encoder.properties.preset.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.encoder.properties.preset.enum,parentSchema:schema19.properties.encoder.properties.preset,data:data54};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+if(data52.bitrateKbps !== undefined){
+let data55 = data52.bitrateKbps;
+if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
+const err126 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.encoder.properties.bitrateKbps.type,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data55};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+if((typeof data55 == "number") && (isFinite(data55))){
+if(data55 > 50000 || isNaN(data55)){
+const err127 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50000},message:"must be <= 50000",schema:50000,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data55};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+if(data55 < 100 || isNaN(data55)){
+const err128 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data55};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+}
+if(data52.audioBitrateKbps !== undefined){
+let data56 = data52.audioBitrateKbps;
+if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
+const err129 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.encoder.properties.audioBitrateKbps.type,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data56};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+if((typeof data56 == "number") && (isFinite(data56))){
+if(data56 > 320 || isNaN(data56)){
+const err130 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 320},message:"must be <= 320",schema:320,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data56};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+if(data56 < 16 || isNaN(data56)){
+const err131 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data56};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+}
+let data57 = data52.burnIn;
+if(typeof data57 !== "boolean"){
+const err132 = {instancePath:instancePath+"/encoder/burnIn",schemaPath:"#/properties/encoder/properties/burnIn/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.encoder.properties.burnIn.type,parentSchema:schema19.properties.encoder.properties.burnIn,data:data57};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+if(data52.font !== undefined){
+let data58 = data52.font;
+if(typeof data58 !== "string"){
+const err133 = {instancePath:instancePath+"/encoder/font",schemaPath:"#/properties/encoder/properties/font/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.encoder.properties.font.type,parentSchema:schema19.properties.encoder.properties.font,data:data58};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+}
+else {
+const err134 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.encoder.type,parentSchema:schema19.properties.encoder,data:data52};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+if(data.gauge !== undefined){
+let data59 = data.gauge;
+if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
+if(data59.criticalVoltageV === undefined){
+data59.criticalVoltageV = 3.4;
+}
+if(data59.backend === undefined){
+const err135 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.gauge.required,parentSchema:schema19.properties.gauge,data:data59};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+for(const key12 in data59){
+if(!((((((key12 === "backend") || (key12 === "bus")) || (key12 === "busName")) || (key12 === "address")) || (key12 === "capacityMah")) || (key12 === "criticalVoltageV"))){
+const err136 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gauge,data:data59};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+}
+if(data59.backend !== undefined){
+let data60 = data59.backend;
+if(!((((data60 === "sim") || (data60 === "max17048")) || (data60 === "bq27441")) || (data60 === "none"))){
+const err137 = {instancePath:instancePath+"/gauge/backend",schemaPath:"#/properties/gauge/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.gauge.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.gauge.properties.backend.enum,parentSchema:schema19.properties.gauge.properties.backend,data:data60};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+if(data59.bus !== undefined){
+let data61 = data59.bus;
+if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
+const err138 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.bus.type,parentSchema:schema19.properties.gauge.properties.bus,data:data61};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+if((typeof data61 == "number") && (isFinite(data61))){
+if(data61 < 0 || isNaN(data61)){
+const err139 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.gauge.properties.bus,data:data61};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+}
+}
+if(data59.busName !== undefined){
+let data62 = data59.busName;
+if(typeof data62 !== "string"){
+const err140 = {instancePath:instancePath+"/gauge/busName",schemaPath:"#/properties/gauge/properties/busName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gauge.properties.busName.type,parentSchema:schema19.properties.gauge.properties.busName,data:data62};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data59.address !== undefined){
+let data63 = data59.address;
+if(!(((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63))) && (isFinite(data63)))){
+const err141 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.address.type,parentSchema:schema19.properties.gauge.properties.address,data:data63};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+if((typeof data63 == "number") && (isFinite(data63))){
+if(data63 > 119 || isNaN(data63)){
+const err142 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/maximum",keyword:"maximum",params:{comparison: "<=", limit: 119},message:"must be <= 119",schema:119,parentSchema:schema19.properties.gauge.properties.address,data:data63};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+if(data63 < 3 || isNaN(data63)){
+const err143 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema19.properties.gauge.properties.address,data:data63};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+}
+}
+if(data59.capacityMah !== undefined){
+let data64 = data59.capacityMah;
+if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
+const err144 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.capacityMah.type,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data64};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+if((typeof data64 == "number") && (isFinite(data64))){
+if(data64 > 100000 || isNaN(data64)){
+const err145 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data64};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+if(data64 < 100 || isNaN(data64)){
+const err146 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data64};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+}
+}
+let data65 = data59.criticalVoltageV;
+if((typeof data65 == "number") && (isFinite(data65))){
+if(data65 > 3.8 || isNaN(data65)){
+const err147 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3.8},message:"must be <= 3.8",schema:3.8,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data65};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+if(data65 < 2.8 || isNaN(data65)){
+const err148 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2.8},message:"must be >= 2.8",schema:2.8,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data65};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+}
+else {
+const err149 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.gauge.properties.criticalVoltageV.type,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data65};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+}
+else {
+const err150 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gauge.type,parentSchema:schema19.properties.gauge,data:data59};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+if(data.dock !== undefined){
+let data66 = data.dock;
+if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
+if(data66.backend === undefined){
+const err151 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.dock.required,parentSchema:schema19.properties.dock,data:data66};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+for(const key13 in data66){
+if(!((key13 === "backend") || (key13 === "line"))){
+const err152 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.dock,data:data66};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+if(data66.backend !== undefined){
+let data67 = data66.backend;
+const _errs168 = errors;
+let valid28 = false;
+let passing6 = null;
+const _errs169 = errors;
+if(!(((data67 === "sim") || (data67 === "gpio-cdev")) || (data67 === "gpio-sysfs"))){
+const err153 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema20.enum},message:"must be equal to one of the allowed values",schema:schema20.enum,parentSchema:schema20,data:data67};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+var _valid6 = _errs169 === errors;
+if(_valid6){
+valid28 = true;
+passing6 = 0;
+}
+const _errs171 = errors;
+if("none" !== data67){
+const err154 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf/1/const",keyword:"const",params:{allowedValue: "none"},message:"must be equal to constant",schema:"none",parentSchema:schema19.properties.dock.properties.backend.oneOf[1],data:data67};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+var _valid6 = _errs171 === errors;
+if(_valid6 && valid28){
+valid28 = false;
+passing6 = [passing6, 1];
+}
+else {
+if(_valid6){
+valid28 = true;
+passing6 = 1;
+}
+}
+if(!valid28){
+const err155 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema19.properties.dock.properties.backend.oneOf,parentSchema:schema19.properties.dock.properties.backend,data:data67};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+else {
+errors = _errs168;
+if(vErrors !== null){
+if(_errs168){
+vErrors.length = _errs168;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data66.line !== undefined){
+let data68 = data66.line;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+if(data68.activeLow === undefined){
+data68.activeLow = false;
+}
+if(data68.bias === undefined){
+data68.bias = "as-is";
+}
+for(const key14 in data68){
+if(!((((key14 === "chip") || (key14 === "line")) || (key14 === "activeLow")) || (key14 === "bias"))){
+const err156 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data68};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+if(data68.chip !== undefined){
+let data69 = data68.chip;
+if(typeof data69 !== "string"){
+const err157 = {instancePath:instancePath+"/dock/line/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data69};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data68.line !== undefined){
+let data70 = data68.line;
+const _errs179 = errors;
+let valid32 = false;
+let passing7 = null;
+const _errs180 = errors;
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err158 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data70};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+if((typeof data70 == "number") && (isFinite(data70))){
+if(data70 < 0 || isNaN(data70)){
+const err159 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data70};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+var _valid7 = _errs180 === errors;
+if(_valid7){
+valid32 = true;
+passing7 = 0;
+}
+const _errs182 = errors;
+if(typeof data70 === "string"){
+if(func2(data70) < 1){
+const err160 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data70};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+else {
+const err161 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data70};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+var _valid7 = _errs182 === errors;
+if(_valid7 && valid32){
+valid32 = false;
+passing7 = [passing7, 1];
+}
+else {
+if(_valid7){
+valid32 = true;
+passing7 = 1;
+}
+}
+if(!valid32){
+const err162 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data70};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+else {
+errors = _errs179;
+if(vErrors !== null){
+if(_errs179){
+vErrors.length = _errs179;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+let data71 = data68.activeLow;
+if(typeof data71 !== "boolean"){
+const err163 = {instancePath:instancePath+"/dock/line/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data71};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+let data72 = data68.bias;
+if(!((((data72 === "as-is") || (data72 === "pull-up")) || (data72 === "pull-down")) || (data72 === "disable"))){
+const err164 = {instancePath:instancePath+"/dock/line/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data72};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data68};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+}
+else {
+const err166 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.dock.type,parentSchema:schema19.properties.dock,data:data66};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+if(data.thermal !== undefined){
+let data73 = data.thermal;
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+if(data73.hysteresisC === undefined){
+data73.hysteresisC = 3;
+}
+if(data73.backend === undefined){
+const err167 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.thermal.required,parentSchema:schema19.properties.thermal,data:data73};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+for(const key15 in data73){
+if(!(((key15 === "backend") || (key15 === "zone")) || (key15 === "hysteresisC"))){
+const err168 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.thermal,data:data73};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+}
+if(data73.backend !== undefined){
+let data74 = data73.backend;
+if(!(((data74 === "sim") || (data74 === "sysfs")) || (data74 === "none"))){
+const err169 = {instancePath:instancePath+"/thermal/backend",schemaPath:"#/properties/thermal/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.thermal.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.thermal.properties.backend.enum,parentSchema:schema19.properties.thermal.properties.backend,data:data74};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+if(data73.zone !== undefined){
+let data75 = data73.zone;
+if(typeof data75 !== "string"){
+const err170 = {instancePath:instancePath+"/thermal/zone",schemaPath:"#/properties/thermal/properties/zone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.thermal.properties.zone.type,parentSchema:schema19.properties.thermal.properties.zone,data:data75};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+}
+let data76 = data73.hysteresisC;
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 20 || isNaN(data76)){
+const err171 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data76};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+if(data76 < 0 || isNaN(data76)){
+const err172 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data76};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+else {
+const err173 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.thermal.properties.hysteresisC.type,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data76};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+else {
+const err174 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.thermal.type,parentSchema:schema19.properties.thermal,data:data73};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+if(data.watchdog !== undefined){
+let data77 = data.watchdog;
+if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
+if(data77.systemd === undefined){
+data77.systemd = true;
+}
+if(data77.stallS === undefined){
+data77.stallS = 30;
+}
+for(const key16 in data77){
+if(!((((key16 === "systemd") || (key16 === "device")) || (key16 === "timeoutS")) || (key16 === "stallS"))){
+const err175 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.watchdog,data:data77};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+let data78 = data77.systemd;
+if(typeof data78 !== "boolean"){
+const err176 = {instancePath:instancePath+"/watchdog/systemd",schemaPath:"#/properties/watchdog/properties/systemd/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.watchdog.properties.systemd.type,parentSchema:schema19.properties.watchdog.properties.systemd,data:data78};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+if(data77.device !== undefined){
+let data79 = data77.device;
+if(typeof data79 !== "string"){
+const err177 = {instancePath:instancePath+"/watchdog/device",schemaPath:"#/properties/watchdog/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.watchdog.properties.device.type,parentSchema:schema19.properties.watchdog.properties.device,data:data79};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+if(data77.timeoutS !== undefined){
+let data80 = data77.timeoutS;
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err178 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.watchdog.properties.timeoutS.type,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data80};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 600 || isNaN(data80)){
+const err179 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data80};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+if(data80 < 2 || isNaN(data80)){
+const err180 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data80};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+}
+}
+let data81 = data77.stallS;
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err181 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.watchdog.properties.stallS.type,parentSchema:schema19.properties.watchdog.properties.stallS,data:data81};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 600 || isNaN(data81)){
+const err182 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema19.properties.watchdog.properties.stallS,data:data81};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+if(data81 < 5 || isNaN(data81)){
+const err183 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema19.properties.watchdog.properties.stallS,data:data81};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+}
+}
+else {
+const err184 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.watchdog.type,parentSchema:schema19.properties.watchdog,data:data77};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+if(data.rtc !== undefined){
+let data82 = data.rtc;
+if(typeof data82 !== "string"){
+const err185 = {instancePath:instancePath+"/rtc",schemaPath:"#/properties/rtc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.rtc.type,parentSchema:schema19.properties.rtc,data:data82};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+if(data.gnss !== undefined){
+let data83 = data.gnss;
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.host === undefined){
+data83.host = "127.0.0.1";
+}
+if(data83.port === undefined){
+data83.port = 2947;
+}
+if(data83.reconnectMaxMs === undefined){
+data83.reconnectMaxMs = 10000;
+}
+if(data83.backend === undefined){
+const err186 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.gnss.required,parentSchema:schema19.properties.gnss,data:data83};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+for(const key17 in data83){
+if(!((((key17 === "backend") || (key17 === "host")) || (key17 === "port")) || (key17 === "reconnectMaxMs"))){
+const err187 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gnss,data:data83};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+if(data83.backend !== undefined){
+let data84 = data83.backend;
+if(!(((data84 === "gpsd") || (data84 === "sim")) || (data84 === "none"))){
+const err188 = {instancePath:instancePath+"/gnss/backend",schemaPath:"#/properties/gnss/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.gnss.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.gnss.properties.backend.enum,parentSchema:schema19.properties.gnss.properties.backend,data:data84};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+}
+let data85 = data83.host;
+if(typeof data85 !== "string"){
+const err189 = {instancePath:instancePath+"/gnss/host",schemaPath:"#/properties/gnss/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gnss.properties.host.type,parentSchema:schema19.properties.gnss.properties.host,data:data85};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+let data86 = data83.port;
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err190 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gnss.properties.port.type,parentSchema:schema19.properties.gnss.properties.port,data:data86};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 65535 || isNaN(data86)){
+const err191 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema19.properties.gnss.properties.port,data:data86};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+if(data86 < 1 || isNaN(data86)){
+const err192 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.gnss.properties.port,data:data86};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+}
+let data87 = data83.reconnectMaxMs;
+if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+const err193 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gnss.properties.reconnectMaxMs.type,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data87};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 60000 || isNaN(data87)){
+const err194 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data87};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+if(data87 < 100 || isNaN(data87)){
+const err195 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data87};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+}
+else {
+const err196 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gnss.type,parentSchema:schema19.properties.gnss,data:data83};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+}
+if(data.calibration !== undefined){
+let data88 = data.calibration;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.micSelfNoiseDbSpl === undefined){
+data88.micSelfNoiseDbSpl = 33;
+}
+for(const key18 in data88){
+if(!(((key18 === "noiseFloorFrameDiff") || (key18 === "micSensitivityDbfsAt94DbSpl")) || (key18 === "micSelfNoiseDbSpl"))){
+const err197 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.calibration,data:data88};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+if(data88.noiseFloorFrameDiff !== undefined){
+let data89 = data88.noiseFloorFrameDiff;
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 20 || isNaN(data89)){
+const err198 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data89};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+if(data89 <= 0 || isNaN(data89)){
+const err199 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data89};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+else {
+const err200 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.noiseFloorFrameDiff.type,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data89};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+if(data88.micSensitivityDbfsAt94DbSpl !== undefined){
+let data90 = data88.micSensitivityDbfsAt94DbSpl;
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 > -10 || isNaN(data90)){
+const err201 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: -10},message:"must be <= -10",schema:-10,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data90};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+if(data90 < -70 || isNaN(data90)){
+const err202 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: -70},message:"must be >= -70",schema:-70,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data90};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl.type,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data90};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+let data91 = data88.micSelfNoiseDbSpl;
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 > 60 || isNaN(data91)){
+const err204 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data91};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+if(data91 < 10 || isNaN(data91)){
+const err205 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data91};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+}
+else {
+const err206 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.micSelfNoiseDbSpl.type,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data91};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+else {
+const err207 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.calibration.type,parentSchema:schema19.properties.calibration,data:data88};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+}
+if(data.storage !== undefined){
+let data92 = data.storage;
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+for(const key19 in data92){
+if(!((key19 === "minFreeMb") || (key19 === "stageDir"))){
+const err208 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.storage,data:data92};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+}
+if(data92.minFreeMb !== undefined){
+let data93 = data92.minFreeMb;
+if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
+const err209 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.storage.properties.minFreeMb.type,parentSchema:schema19.properties.storage.properties.minFreeMb,data:data93};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 < 16 || isNaN(data93)){
+const err210 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.storage.properties.minFreeMb,data:data93};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+}
+if(data92.stageDir !== undefined){
+let data94 = data92.stageDir;
+if(typeof data94 !== "string"){
+const err211 = {instancePath:instancePath+"/storage/stageDir",schemaPath:"#/properties/storage/properties/stageDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.storage.properties.stageDir.type,parentSchema:schema19.properties.storage.properties.stageDir,data:data94};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.storage.type,parentSchema:schema19.properties.storage,data:data92};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+}
+else {
+const err213 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+validate18.errors = vErrors;
+return errors === 0;
+}
+
 return exports;
 })();
 const blockNoDefaults = (() => {
 const exports = {};
 
 exports.policyValidate = validate10;
-const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift…","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"…then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (°C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift…","enum":[0,1],"default":0},"dutyDockEnd":{"description":"…docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding…","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"…and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0–255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0–255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, ≤ −100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason…","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"…paused time per shift, all reasons (s)…","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"…recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"…and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10}}};
+const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10}}};
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -4872,3 +7743,4 @@ export const powerValidate = blockDefaults.powerValidate;
 export const ingestConfigValidate = blockDefaults.ingestConfigValidate;
 export const consoleConfigValidate = blockDefaults.consoleConfigValidate;
 export const agentConfigValidate = blockDefaults.agentConfigValidate;
+export const boardConfigValidate = blockDefaults.boardConfigValidate;

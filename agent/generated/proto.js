@@ -2,63 +2,21 @@
 /* eslint-disable */
 import $protobuf from "protobufjs/minimal.js";
 
-// Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
 const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Number = $util.global.Number, $isFinite = $util.global.isFinite, $String = $util.global.String, $Boolean = $util.global.Boolean, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $Array = $util.global.Array;
 
-// Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
 
 export const bodycam = $root.bodycam = (() => {
 
-    /**
-     * Namespace bodycam.
-     * @exports bodycam
-     * @namespace
-     */
     const bodycam = {};
 
     bodycam.v1 = (function() {
 
-        /**
-         * Namespace v1.
-         * @memberof bodycam
-         * @namespace
-         */
         const v1 = {};
 
         v1.SetPolicy = (function() {
 
-            /**
-             * Properties of a SetPolicy.
-             * @typedef {Object} bodycam.v1.SetPolicy.$Properties
-             * @property {Object.<string,number>|null} [values] Policy field name → new value, e.g. "personalNeedsMaxS" → 600. Fields not named keep their
-             * current value.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a SetPolicy.
-             * @memberof bodycam.v1
-             * @interface ISetPolicy
-             * @augments bodycam.v1.SetPolicy.$Properties
-             * @deprecated Use bodycam.v1.SetPolicy.$Properties instead.
-             */
-
-            /**
-             * Shape of a SetPolicy.
-             * @typedef {bodycam.v1.SetPolicy.$Properties} bodycam.v1.SetPolicy.$Shape
-             */
-
-            /**
-             * Constructs a new SetPolicy.
-             * @memberof bodycam.v1
-             * @classdesc Changes policy values (docs: agent/config/policy.ts). Every value is checked against the
-             * policy bounds, which no wearer can exploit (pause maxima capped at SPEC's, confirm kept).
-             * @constructor
-             * @param {bodycam.v1.SetPolicy.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const SetPolicy = function (properties) {
                 this.values = {};
                 if (properties)
@@ -67,40 +25,12 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Policy field name → new value, e.g. "personalNeedsMaxS" → 600. Fields not named keep their
-             * current value.
-             * @member {Object.<string,number>} values
-             * @memberof bodycam.v1.SetPolicy
-             * @instance
-             */
             SetPolicy.prototype.values = $util.emptyObject;
 
-            /**
-             * Creates a new SetPolicy instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.SetPolicy
-             * @static
-             * @param {bodycam.v1.SetPolicy.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.SetPolicy} SetPolicy instance
-             * @type {{
-             *   (properties: bodycam.v1.SetPolicy.$Shape): bodycam.v1.SetPolicy & bodycam.v1.SetPolicy.$Shape;
-             *   (properties?: bodycam.v1.SetPolicy.$Properties): bodycam.v1.SetPolicy;
-             * }}
-             */
             SetPolicy.create = function(properties) {
                 return new SetPolicy(properties);
             };
 
-            /**
-             * Encodes the specified SetPolicy message. Does not implicitly {@link bodycam.v1.SetPolicy.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.SetPolicy
-             * @static
-             * @param {bodycam.v1.SetPolicy.$Properties} message SetPolicy message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             SetPolicy.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -110,24 +40,13 @@ export const bodycam = $root.bodycam = (() => {
                     throw $Error("max depth exceeded");
                 if (message.values != null && $Object.hasOwnProperty.call(message, "values"))
                     for (let keys = $Object.keys(message.values), i = 0; i < keys.length; ++i)
-                        writer.uint32(/* id 1, wireType 2 =*/10).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.values[keys[i]]).ldelim();
+                        writer.uint32(10).fork().uint32(10).string(keys[i]).uint32(17).double(message.values[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a SetPolicy message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.SetPolicy
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.SetPolicy & bodycam.v1.SetPolicy.$Shape} SetPolicy
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             SetPolicy.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -208,14 +127,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a SetPolicy message.
-             * @function verify
-             * @memberof bodycam.v1.SetPolicy
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             SetPolicy.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -234,14 +145,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a SetPolicy message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.SetPolicy
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.SetPolicy} SetPolicy
-             */
             SetPolicy.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.SetPolicy)
                     return object;
@@ -265,15 +168,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a SetPolicy message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.SetPolicy
-             * @static
-             * @param {bodycam.v1.SetPolicy} message SetPolicy
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             SetPolicy.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -296,13 +190,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this SetPolicy to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.SetPolicy
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             SetPolicy.prototype.toJSON = function() {
                 return SetPolicy.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -312,36 +199,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.LegalHold = (function() {
 
-            /**
-             * Properties of a LegalHold.
-             * @typedef {Object} bodycam.v1.LegalHold.$Properties
-             * @property {string|null} [shiftId] Shift id (`<UTC start>-<device id>`).
-             * @property {boolean|null} [on] True: hold; false: release.
-             * @property {string|null} [reference] Case or order reference, stored with the hold.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a LegalHold.
-             * @memberof bodycam.v1
-             * @interface ILegalHold
-             * @augments bodycam.v1.LegalHold.$Properties
-             * @deprecated Use bodycam.v1.LegalHold.$Properties instead.
-             */
-
-            /**
-             * Shape of a LegalHold.
-             * @typedef {bodycam.v1.LegalHold.$Properties} bodycam.v1.LegalHold.$Shape
-             */
-
-            /**
-             * Constructs a new LegalHold.
-             * @memberof bodycam.v1
-             * @classdesc Puts a shift under legal hold (never deleted locally) or lifts the hold.
-             * @constructor
-             * @param {bodycam.v1.LegalHold.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const LegalHold = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -349,55 +206,14 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Shift id (`<UTC start>-<device id>`).
-             * @member {string} shiftId
-             * @memberof bodycam.v1.LegalHold
-             * @instance
-             */
             LegalHold.prototype.shiftId = "";
-
-            /**
-             * True: hold; false: release.
-             * @member {boolean} on
-             * @memberof bodycam.v1.LegalHold
-             * @instance
-             */
             LegalHold.prototype.on = false;
-
-            /**
-             * Case or order reference, stored with the hold.
-             * @member {string} reference
-             * @memberof bodycam.v1.LegalHold
-             * @instance
-             */
             LegalHold.prototype.reference = "";
 
-            /**
-             * Creates a new LegalHold instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.LegalHold
-             * @static
-             * @param {bodycam.v1.LegalHold.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.LegalHold} LegalHold instance
-             * @type {{
-             *   (properties: bodycam.v1.LegalHold.$Shape): bodycam.v1.LegalHold & bodycam.v1.LegalHold.$Shape;
-             *   (properties?: bodycam.v1.LegalHold.$Properties): bodycam.v1.LegalHold;
-             * }}
-             */
             LegalHold.create = function(properties) {
                 return new LegalHold(properties);
             };
 
-            /**
-             * Encodes the specified LegalHold message. Does not implicitly {@link bodycam.v1.LegalHold.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.LegalHold
-             * @static
-             * @param {bodycam.v1.LegalHold.$Properties} message LegalHold message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             LegalHold.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -406,28 +222,17 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.shiftId != null && $Object.hasOwnProperty.call(message, "shiftId") && message.shiftId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.shiftId);
+                    writer.uint32(10).string(message.shiftId);
                 if (message.on != null && $Object.hasOwnProperty.call(message, "on") && message.on !== false)
-                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.on);
+                    writer.uint32(16).bool(message.on);
                 if (message.reference != null && $Object.hasOwnProperty.call(message, "reference") && message.reference !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.reference);
+                    writer.uint32(26).string(message.reference);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a LegalHold message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.LegalHold
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.LegalHold & bodycam.v1.LegalHold.$Shape} LegalHold
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             LegalHold.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -499,14 +304,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a LegalHold message.
-             * @function verify
-             * @memberof bodycam.v1.LegalHold
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             LegalHold.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -526,14 +323,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a LegalHold message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.LegalHold
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.LegalHold} LegalHold
-             */
             LegalHold.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.LegalHold)
                     return object;
@@ -556,15 +345,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a LegalHold message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.LegalHold
-             * @static
-             * @param {bodycam.v1.LegalHold} message LegalHold
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             LegalHold.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -587,13 +367,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this LegalHold to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.LegalHold
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             LegalHold.prototype.toJSON = function() {
                 return LegalHold.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -603,34 +376,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.RequestOffload = (function() {
 
-            /**
-             * Properties of a RequestOffload.
-             * @typedef {Object} bodycam.v1.RequestOffload.$Properties
-             * @property {string|null} [shiftId] One shift; empty for every closed shift.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a RequestOffload.
-             * @memberof bodycam.v1
-             * @interface IRequestOffload
-             * @augments bodycam.v1.RequestOffload.$Properties
-             * @deprecated Use bodycam.v1.RequestOffload.$Properties instead.
-             */
-
-            /**
-             * Shape of a RequestOffload.
-             * @typedef {bodycam.v1.RequestOffload.$Properties} bodycam.v1.RequestOffload.$Shape
-             */
-
-            /**
-             * Constructs a new RequestOffload.
-             * @memberof bodycam.v1
-             * @classdesc Asks the device to upload closed shifts now (when docked or on an approved network).
-             * @constructor
-             * @param {bodycam.v1.RequestOffload.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const RequestOffload = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -638,39 +383,12 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * One shift; empty for every closed shift.
-             * @member {string} shiftId
-             * @memberof bodycam.v1.RequestOffload
-             * @instance
-             */
             RequestOffload.prototype.shiftId = "";
 
-            /**
-             * Creates a new RequestOffload instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.RequestOffload
-             * @static
-             * @param {bodycam.v1.RequestOffload.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.RequestOffload} RequestOffload instance
-             * @type {{
-             *   (properties: bodycam.v1.RequestOffload.$Shape): bodycam.v1.RequestOffload & bodycam.v1.RequestOffload.$Shape;
-             *   (properties?: bodycam.v1.RequestOffload.$Properties): bodycam.v1.RequestOffload;
-             * }}
-             */
             RequestOffload.create = function(properties) {
                 return new RequestOffload(properties);
             };
 
-            /**
-             * Encodes the specified RequestOffload message. Does not implicitly {@link bodycam.v1.RequestOffload.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.RequestOffload
-             * @static
-             * @param {bodycam.v1.RequestOffload.$Properties} message RequestOffload message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             RequestOffload.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -679,24 +397,13 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.shiftId != null && $Object.hasOwnProperty.call(message, "shiftId") && message.shiftId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.shiftId);
+                    writer.uint32(10).string(message.shiftId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a RequestOffload message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.RequestOffload
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.RequestOffload & bodycam.v1.RequestOffload.$Shape} RequestOffload
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             RequestOffload.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -750,14 +457,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a RequestOffload message.
-             * @function verify
-             * @memberof bodycam.v1.RequestOffload
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             RequestOffload.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -771,14 +470,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a RequestOffload message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.RequestOffload
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.RequestOffload} RequestOffload
-             */
             RequestOffload.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.RequestOffload)
                     return object;
@@ -795,15 +486,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a RequestOffload message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.RequestOffload
-             * @static
-             * @param {bodycam.v1.RequestOffload} message RequestOffload
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             RequestOffload.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -819,13 +501,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this RequestOffload to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.RequestOffload
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             RequestOffload.prototype.toJSON = function() {
                 return RequestOffload.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -835,36 +510,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.ConfirmOffload = (function() {
 
-            /**
-             * Properties of a ConfirmOffload.
-             * @typedef {Object} bodycam.v1.ConfirmOffload.$Properties
-             * @property {string|null} [shiftId] Shift id.
-             * @property {string|null} [manifestSha256] Hex SHA-256 of the shift's manifest as central stored it.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ConfirmOffload.
-             * @memberof bodycam.v1
-             * @interface IConfirmOffload
-             * @augments bodycam.v1.ConfirmOffload.$Properties
-             * @deprecated Use bodycam.v1.ConfirmOffload.$Properties instead.
-             */
-
-            /**
-             * Shape of a ConfirmOffload.
-             * @typedef {bodycam.v1.ConfirmOffload.$Properties} bodycam.v1.ConfirmOffload.$Shape
-             */
-
-            /**
-             * Constructs a new ConfirmOffload.
-             * @memberof bodycam.v1
-             * @classdesc Central confirms it holds a shift: the manifest it received has this SHA-256. The device may
-             * then delete its local copy (never while under legal hold).
-             * @constructor
-             * @param {bodycam.v1.ConfirmOffload.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ConfirmOffload = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -872,47 +517,13 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Shift id.
-             * @member {string} shiftId
-             * @memberof bodycam.v1.ConfirmOffload
-             * @instance
-             */
             ConfirmOffload.prototype.shiftId = "";
-
-            /**
-             * Hex SHA-256 of the shift's manifest as central stored it.
-             * @member {string} manifestSha256
-             * @memberof bodycam.v1.ConfirmOffload
-             * @instance
-             */
             ConfirmOffload.prototype.manifestSha256 = "";
 
-            /**
-             * Creates a new ConfirmOffload instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.ConfirmOffload
-             * @static
-             * @param {bodycam.v1.ConfirmOffload.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.ConfirmOffload} ConfirmOffload instance
-             * @type {{
-             *   (properties: bodycam.v1.ConfirmOffload.$Shape): bodycam.v1.ConfirmOffload & bodycam.v1.ConfirmOffload.$Shape;
-             *   (properties?: bodycam.v1.ConfirmOffload.$Properties): bodycam.v1.ConfirmOffload;
-             * }}
-             */
             ConfirmOffload.create = function(properties) {
                 return new ConfirmOffload(properties);
             };
 
-            /**
-             * Encodes the specified ConfirmOffload message. Does not implicitly {@link bodycam.v1.ConfirmOffload.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.ConfirmOffload
-             * @static
-             * @param {bodycam.v1.ConfirmOffload.$Properties} message ConfirmOffload message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ConfirmOffload.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -921,26 +532,15 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.shiftId != null && $Object.hasOwnProperty.call(message, "shiftId") && message.shiftId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.shiftId);
+                    writer.uint32(10).string(message.shiftId);
                 if (message.manifestSha256 != null && $Object.hasOwnProperty.call(message, "manifestSha256") && message.manifestSha256 !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.manifestSha256);
+                    writer.uint32(18).string(message.manifestSha256);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ConfirmOffload message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.ConfirmOffload
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.ConfirmOffload & bodycam.v1.ConfirmOffload.$Shape} ConfirmOffload
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ConfirmOffload.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -1003,14 +603,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ConfirmOffload message.
-             * @function verify
-             * @memberof bodycam.v1.ConfirmOffload
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ConfirmOffload.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -1027,14 +619,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ConfirmOffload message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.ConfirmOffload
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.ConfirmOffload} ConfirmOffload
-             */
             ConfirmOffload.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.ConfirmOffload)
                     return object;
@@ -1054,15 +638,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ConfirmOffload message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.ConfirmOffload
-             * @static
-             * @param {bodycam.v1.ConfirmOffload} message ConfirmOffload
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ConfirmOffload.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -1082,13 +657,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ConfirmOffload to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.ConfirmOffload
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ConfirmOffload.prototype.toJSON = function() {
                 return ConfirmOffload.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -1098,34 +666,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Identify = (function() {
 
-            /**
-             * Properties of an Identify.
-             * @typedef {Object} bodycam.v1.Identify.$Properties
-             * @property {number|null} [seconds] Duration in seconds (1-300).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Identify.
-             * @memberof bodycam.v1
-             * @interface IIdentify
-             * @augments bodycam.v1.Identify.$Properties
-             * @deprecated Use bodycam.v1.Identify.$Properties instead.
-             */
-
-            /**
-             * Shape of an Identify.
-             * @typedef {bodycam.v1.Identify.$Properties} bodycam.v1.Identify.$Shape
-             */
-
-            /**
-             * Constructs a new Identify.
-             * @memberof bodycam.v1
-             * @classdesc Makes the device noticeable (blink the status LED, buzz) so a person can find it.
-             * @constructor
-             * @param {bodycam.v1.Identify.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Identify = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -1133,39 +673,12 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Duration in seconds (1-300).
-             * @member {number} seconds
-             * @memberof bodycam.v1.Identify
-             * @instance
-             */
             Identify.prototype.seconds = 0;
 
-            /**
-             * Creates a new Identify instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Identify
-             * @static
-             * @param {bodycam.v1.Identify.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Identify} Identify instance
-             * @type {{
-             *   (properties: bodycam.v1.Identify.$Shape): bodycam.v1.Identify & bodycam.v1.Identify.$Shape;
-             *   (properties?: bodycam.v1.Identify.$Properties): bodycam.v1.Identify;
-             * }}
-             */
             Identify.create = function(properties) {
                 return new Identify(properties);
             };
 
-            /**
-             * Encodes the specified Identify message. Does not implicitly {@link bodycam.v1.Identify.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Identify
-             * @static
-             * @param {bodycam.v1.Identify.$Properties} message Identify message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Identify.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -1174,24 +687,13 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && message.seconds !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.seconds);
+                    writer.uint32(8).uint32(message.seconds);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an Identify message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Identify
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Identify & bodycam.v1.Identify.$Shape} Identify
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Identify.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -1245,14 +747,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an Identify message.
-             * @function verify
-             * @memberof bodycam.v1.Identify
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Identify.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -1266,14 +760,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates an Identify message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Identify
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Identify} Identify
-             */
             Identify.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Identify)
                     return object;
@@ -1290,15 +776,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an Identify message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Identify
-             * @static
-             * @param {bodycam.v1.Identify} message Identify
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Identify.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -1314,13 +791,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Identify to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Identify
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Identify.prototype.toJSON = function() {
                 return Identify.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -1330,34 +800,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.StartDuty = (function() {
 
-            /**
-             * Properties of a StartDuty.
-             * @typedef {Object} bodycam.v1.StartDuty.$Properties
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a StartDuty.
-             * @memberof bodycam.v1
-             * @interface IStartDuty
-             * @augments bodycam.v1.StartDuty.$Properties
-             * @deprecated Use bodycam.v1.StartDuty.$Properties instead.
-             */
-
-            /**
-             * Shape of a StartDuty.
-             * @typedef {bodycam.v1.StartDuty.$Properties} bodycam.v1.StartDuty.$Shape
-             */
-
-            /**
-             * Constructs a new StartDuty.
-             * @memberof bodycam.v1
-             * @classdesc Starts the duty (and so the shift) now: the camera records as if the wearer had held `shift`.
-             * A device already on duty journals it and goes on.
-             * @constructor
-             * @param {bodycam.v1.StartDuty.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const StartDuty = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -1365,31 +807,10 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Creates a new StartDuty instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.StartDuty
-             * @static
-             * @param {bodycam.v1.StartDuty.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.StartDuty} StartDuty instance
-             * @type {{
-             *   (properties: bodycam.v1.StartDuty.$Shape): bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape;
-             *   (properties?: bodycam.v1.StartDuty.$Properties): bodycam.v1.StartDuty;
-             * }}
-             */
             StartDuty.create = function(properties) {
                 return new StartDuty(properties);
             };
 
-            /**
-             * Encodes the specified StartDuty message. Does not implicitly {@link bodycam.v1.StartDuty.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.StartDuty
-             * @static
-             * @param {bodycam.v1.StartDuty.$Properties} message StartDuty message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             StartDuty.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -1403,17 +824,6 @@ export const bodycam = $root.bodycam = (() => {
                 return writer;
             };
 
-            /**
-             * Decodes a StartDuty message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.StartDuty
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.StartDuty & bodycam.v1.StartDuty.$Shape} StartDuty
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             StartDuty.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -1455,14 +865,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a StartDuty message.
-             * @function verify
-             * @memberof bodycam.v1.StartDuty
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             StartDuty.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -1473,14 +875,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a StartDuty message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.StartDuty
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.StartDuty} StartDuty
-             */
             StartDuty.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.StartDuty)
                     return object;
@@ -1493,26 +887,10 @@ export const bodycam = $root.bodycam = (() => {
                 return new $root.bodycam.v1.StartDuty();
             };
 
-            /**
-             * Creates a plain object from a StartDuty message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.StartDuty
-             * @static
-             * @param {bodycam.v1.StartDuty} message StartDuty
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             StartDuty.toObject = function () {
                 return {};
             };
 
-            /**
-             * Converts this StartDuty to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.StartDuty
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             StartDuty.prototype.toJSON = function() {
                 return StartDuty.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -1522,34 +900,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.EndDuty = (function() {
 
-            /**
-             * Properties of an EndDuty.
-             * @typedef {Object} bodycam.v1.EndDuty.$Properties
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an EndDuty.
-             * @memberof bodycam.v1
-             * @interface IEndDuty
-             * @augments bodycam.v1.EndDuty.$Properties
-             * @deprecated Use bodycam.v1.EndDuty.$Properties instead.
-             */
-
-            /**
-             * Shape of an EndDuty.
-             * @typedef {bodycam.v1.EndDuty.$Properties} bodycam.v1.EndDuty.$Shape
-             */
-
-            /**
-             * Constructs a new EndDuty.
-             * @memberof bodycam.v1
-             * @classdesc Ends the duty: the shift is closed as if the wearer had confirmed the end (journaled with
-             * `shift_end.reason` "central"). Off duty it is refused.
-             * @constructor
-             * @param {bodycam.v1.EndDuty.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const EndDuty = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -1557,31 +907,10 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Creates a new EndDuty instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.EndDuty
-             * @static
-             * @param {bodycam.v1.EndDuty.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.EndDuty} EndDuty instance
-             * @type {{
-             *   (properties: bodycam.v1.EndDuty.$Shape): bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape;
-             *   (properties?: bodycam.v1.EndDuty.$Properties): bodycam.v1.EndDuty;
-             * }}
-             */
             EndDuty.create = function(properties) {
                 return new EndDuty(properties);
             };
 
-            /**
-             * Encodes the specified EndDuty message. Does not implicitly {@link bodycam.v1.EndDuty.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.EndDuty
-             * @static
-             * @param {bodycam.v1.EndDuty.$Properties} message EndDuty message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             EndDuty.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -1595,17 +924,6 @@ export const bodycam = $root.bodycam = (() => {
                 return writer;
             };
 
-            /**
-             * Decodes an EndDuty message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.EndDuty
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.EndDuty & bodycam.v1.EndDuty.$Shape} EndDuty
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             EndDuty.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -1647,14 +965,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an EndDuty message.
-             * @function verify
-             * @memberof bodycam.v1.EndDuty
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             EndDuty.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -1665,14 +975,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates an EndDuty message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.EndDuty
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.EndDuty} EndDuty
-             */
             EndDuty.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.EndDuty)
                     return object;
@@ -1685,26 +987,10 @@ export const bodycam = $root.bodycam = (() => {
                 return new $root.bodycam.v1.EndDuty();
             };
 
-            /**
-             * Creates a plain object from an EndDuty message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.EndDuty
-             * @static
-             * @param {bodycam.v1.EndDuty} message EndDuty
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             EndDuty.toObject = function () {
                 return {};
             };
 
-            /**
-             * Converts this EndDuty to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.EndDuty
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             EndDuty.prototype.toJSON = function() {
                 return EndDuty.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -1714,37 +1000,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.ScheduleDuty = (function() {
 
-            /**
-             * Properties of a ScheduleDuty.
-             * @typedef {Object} bodycam.v1.ScheduleDuty.$Properties
-             * @property {number|null} [startMs] Duty start, ms since the Unix epoch.
-             * @property {number|null} [endMs] Expected duty end, ms since the Unix epoch (after start_ms, at most 24 h later).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ScheduleDuty.
-             * @memberof bodycam.v1
-             * @interface IScheduleDuty
-             * @augments bodycam.v1.ScheduleDuty.$Properties
-             * @deprecated Use bodycam.v1.ScheduleDuty.$Properties instead.
-             */
-
-            /**
-             * Shape of a ScheduleDuty.
-             * @typedef {bodycam.v1.ScheduleDuty.$Properties} bodycam.v1.ScheduleDuty.$Shape
-             */
-
-            /**
-             * Constructs a new ScheduleDuty.
-             * @memberof bodycam.v1
-             * @classdesc A duty window: the shift starts at `start_ms` (at once when that has passed and `end_ms` has
-             * not), and the wearer and central are warned when `end_ms` passes while still recording. It never
-             * ends the shift by itself. Replaces any earlier window; persisted across agent restarts.
-             * @constructor
-             * @param {bodycam.v1.ScheduleDuty.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const ScheduleDuty = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -1752,47 +1007,13 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Duty start, ms since the Unix epoch.
-             * @member {number} startMs
-             * @memberof bodycam.v1.ScheduleDuty
-             * @instance
-             */
             ScheduleDuty.prototype.startMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Expected duty end, ms since the Unix epoch (after start_ms, at most 24 h later).
-             * @member {number} endMs
-             * @memberof bodycam.v1.ScheduleDuty
-             * @instance
-             */
             ScheduleDuty.prototype.endMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
-            /**
-             * Creates a new ScheduleDuty instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.ScheduleDuty
-             * @static
-             * @param {bodycam.v1.ScheduleDuty.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.ScheduleDuty} ScheduleDuty instance
-             * @type {{
-             *   (properties: bodycam.v1.ScheduleDuty.$Shape): bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape;
-             *   (properties?: bodycam.v1.ScheduleDuty.$Properties): bodycam.v1.ScheduleDuty;
-             * }}
-             */
             ScheduleDuty.create = function(properties) {
                 return new ScheduleDuty(properties);
             };
 
-            /**
-             * Encodes the specified ScheduleDuty message. Does not implicitly {@link bodycam.v1.ScheduleDuty.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.ScheduleDuty
-             * @static
-             * @param {bodycam.v1.ScheduleDuty.$Properties} message ScheduleDuty message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             ScheduleDuty.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -1801,26 +1022,15 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.startMs != null && $Object.hasOwnProperty.call(message, "startMs") && (typeof message.startMs === "object" ? message.startMs.low || message.startMs.high : message.startMs !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.startMs);
+                    writer.uint32(8).uint64(message.startMs);
                 if (message.endMs != null && $Object.hasOwnProperty.call(message, "endMs") && (typeof message.endMs === "object" ? message.endMs.low || message.endMs.high : message.endMs !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.endMs);
+                    writer.uint32(16).uint64(message.endMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a ScheduleDuty message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.ScheduleDuty
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.ScheduleDuty & bodycam.v1.ScheduleDuty.$Shape} ScheduleDuty
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             ScheduleDuty.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -1883,14 +1093,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a ScheduleDuty message.
-             * @function verify
-             * @memberof bodycam.v1.ScheduleDuty
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             ScheduleDuty.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -1907,14 +1109,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a ScheduleDuty message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.ScheduleDuty
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.ScheduleDuty} ScheduleDuty
-             */
             ScheduleDuty.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.ScheduleDuty)
                     return object;
@@ -1948,15 +1142,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a ScheduleDuty message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.ScheduleDuty
-             * @static
-             * @param {bodycam.v1.ScheduleDuty} message ScheduleDuty
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             ScheduleDuty.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -1994,13 +1179,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this ScheduleDuty to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.ScheduleDuty
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             ScheduleDuty.prototype.toJSON = function() {
                 return ScheduleDuty.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -2010,36 +1188,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.AssignWearer = (function() {
 
-            /**
-             * Properties of an AssignWearer.
-             * @typedef {Object} bodycam.v1.AssignWearer.$Properties
-             * @property {string|null} [wearerId] Wearer id (staff number): 1-64 characters [A-Za-z0-9._:-].
-             * @property {string|null} [name] Display name, 1-128 characters.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an AssignWearer.
-             * @memberof bodycam.v1
-             * @interface IAssignWearer
-             * @augments bodycam.v1.AssignWearer.$Properties
-             * @deprecated Use bodycam.v1.AssignWearer.$Properties instead.
-             */
-
-            /**
-             * Shape of an AssignWearer.
-             * @typedef {bodycam.v1.AssignWearer.$Properties} bodycam.v1.AssignWearer.$Shape
-             */
-
-            /**
-             * Constructs a new AssignWearer.
-             * @memberof bodycam.v1
-             * @classdesc Binds the next shift(s) to a person until the camera is docked again (central or the dock
-             * kiosk). `shift_start.wearer` journals it.
-             * @constructor
-             * @param {bodycam.v1.AssignWearer.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const AssignWearer = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -2047,47 +1195,13 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Wearer id (staff number): 1-64 characters [A-Za-z0-9._:-].
-             * @member {string} wearerId
-             * @memberof bodycam.v1.AssignWearer
-             * @instance
-             */
             AssignWearer.prototype.wearerId = "";
-
-            /**
-             * Display name, 1-128 characters.
-             * @member {string} name
-             * @memberof bodycam.v1.AssignWearer
-             * @instance
-             */
             AssignWearer.prototype.name = "";
 
-            /**
-             * Creates a new AssignWearer instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.AssignWearer
-             * @static
-             * @param {bodycam.v1.AssignWearer.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.AssignWearer} AssignWearer instance
-             * @type {{
-             *   (properties: bodycam.v1.AssignWearer.$Shape): bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape;
-             *   (properties?: bodycam.v1.AssignWearer.$Properties): bodycam.v1.AssignWearer;
-             * }}
-             */
             AssignWearer.create = function(properties) {
                 return new AssignWearer(properties);
             };
 
-            /**
-             * Encodes the specified AssignWearer message. Does not implicitly {@link bodycam.v1.AssignWearer.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.AssignWearer
-             * @static
-             * @param {bodycam.v1.AssignWearer.$Properties} message AssignWearer message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             AssignWearer.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -2096,26 +1210,15 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId") && message.wearerId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.wearerId);
+                    writer.uint32(10).string(message.wearerId);
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
+                    writer.uint32(18).string(message.name);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an AssignWearer message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.AssignWearer
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.AssignWearer & bodycam.v1.AssignWearer.$Shape} AssignWearer
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             AssignWearer.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -2178,14 +1281,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an AssignWearer message.
-             * @function verify
-             * @memberof bodycam.v1.AssignWearer
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             AssignWearer.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -2202,14 +1297,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates an AssignWearer message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.AssignWearer
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.AssignWearer} AssignWearer
-             */
             AssignWearer.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.AssignWearer)
                     return object;
@@ -2229,15 +1316,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an AssignWearer message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.AssignWearer
-             * @static
-             * @param {bodycam.v1.AssignWearer} message AssignWearer
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             AssignWearer.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -2257,13 +1335,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this AssignWearer to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.AssignWearer
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             AssignWearer.prototype.toJSON = function() {
                 return AssignWearer.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -2273,68 +1344,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Command = (function() {
 
-            /**
-             * Properties of a Command.
-             * @typedef {Object} bodycam.v1.Command.$Properties
-             * @property {string|null} [deviceId] The device this command is for; any other device refuses it.
-             * @property {number|null} [issuedAtMs] Issue time, ms since the Unix epoch (central's clock).
-             * @property {number|null} [expiresAtMs] Expiry, ms since the Unix epoch. Commands at or after expiry are refused. At most 24 h after
-             * issue (bounds the replay cache).
-             * @property {Uint8Array|null} [nonce] 16 random bytes, unique per command: the replay cache key and the command's id.
-             * @property {string|null} [groupId] A team: set (with device_id empty) for a duty command to every device configured with this
-             * group id (`central.groupId`). Only start_duty, end_duty and schedule_duty may name a group.
-             * @property {bodycam.v1.SetPolicy.$Properties|null} [setPolicy] Change policy values.
-             * @property {bodycam.v1.LegalHold.$Properties|null} [legalHold] Legal hold on/off.
-             * @property {bodycam.v1.RequestOffload.$Properties|null} [requestOffload] Upload closed shifts.
-             * @property {bodycam.v1.Identify.$Properties|null} [identify] Blink/buzz.
-             * @property {bodycam.v1.ConfirmOffload.$Properties|null} [confirmOffload] Central holds a shift.
-             * @property {bodycam.v1.StartDuty.$Properties|null} [startDuty] Start the duty now.
-             * @property {bodycam.v1.EndDuty.$Properties|null} [endDuty] End the duty now.
-             * @property {bodycam.v1.ScheduleDuty.$Properties|null} [scheduleDuty] A duty window (start, expected end).
-             * @property {bodycam.v1.AssignWearer.$Properties|null} [assignWearer] Who wears the camera.
-             * @property {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"} [action] What to do: exactly one.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Command.
-             * @memberof bodycam.v1
-             * @interface ICommand
-             * @augments bodycam.v1.Command.$Properties
-             * @deprecated Use bodycam.v1.Command.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of a Command.
-             * @typedef {{
-             *   deviceId?: string|null;
-             *   issuedAtMs?: number|null;
-             *   expiresAtMs?: number|null;
-             *   nonce?: Uint8Array|null;
-             *   groupId?: string|null;
-             *   setPolicy?: bodycam.v1.SetPolicy.$Shape|null;
-             *   legalHold?: bodycam.v1.LegalHold.$Shape|null;
-             *   requestOffload?: bodycam.v1.RequestOffload.$Shape|null;
-             *   identify?: bodycam.v1.Identify.$Shape|null;
-             *   confirmOffload?: bodycam.v1.ConfirmOffload.$Shape|null;
-             *   startDuty?: bodycam.v1.StartDuty.$Shape|null;
-             *   endDuty?: bodycam.v1.EndDuty.$Shape|null;
-             *   scheduleDuty?: bodycam.v1.ScheduleDuty.$Shape|null;
-             *   assignWearer?: bodycam.v1.AssignWearer.$Shape|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape })
-             * )} bodycam.v1.Command.$Shape
-             */
-
-            /**
-             * Constructs a new Command.
-             * @memberof bodycam.v1
-             * @classdesc A command. Serialized, then signed; the device checks every field before acting.
-             * @constructor
-             * @param {bodycam.v1.Command.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Command = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -2342,159 +1351,32 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The device this command is for; any other device refuses it.
-             * @member {string} deviceId
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.deviceId = "";
-
-            /**
-             * Issue time, ms since the Unix epoch (central's clock).
-             * @member {number} issuedAtMs
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.issuedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Expiry, ms since the Unix epoch. Commands at or after expiry are refused. At most 24 h after
-             * issue (bounds the replay cache).
-             * @member {number} expiresAtMs
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.expiresAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * 16 random bytes, unique per command: the replay cache key and the command's id.
-             * @member {Uint8Array} nonce
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.nonce = $util.newBuffer([]);
-
-            /**
-             * A team: set (with device_id empty) for a duty command to every device configured with this
-             * group id (`central.groupId`). Only start_duty, end_duty and schedule_duty may name a group.
-             * @member {string} groupId
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.groupId = "";
-
-            /**
-             * Change policy values.
-             * @member {bodycam.v1.SetPolicy.$Properties|null|undefined} setPolicy
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.setPolicy = null;
-
-            /**
-             * Legal hold on/off.
-             * @member {bodycam.v1.LegalHold.$Properties|null|undefined} legalHold
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.legalHold = null;
-
-            /**
-             * Upload closed shifts.
-             * @member {bodycam.v1.RequestOffload.$Properties|null|undefined} requestOffload
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.requestOffload = null;
-
-            /**
-             * Blink/buzz.
-             * @member {bodycam.v1.Identify.$Properties|null|undefined} identify
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.identify = null;
-
-            /**
-             * Central holds a shift.
-             * @member {bodycam.v1.ConfirmOffload.$Properties|null|undefined} confirmOffload
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.confirmOffload = null;
-
-            /**
-             * Start the duty now.
-             * @member {bodycam.v1.StartDuty.$Properties|null|undefined} startDuty
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.startDuty = null;
-
-            /**
-             * End the duty now.
-             * @member {bodycam.v1.EndDuty.$Properties|null|undefined} endDuty
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.endDuty = null;
-
-            /**
-             * A duty window (start, expected end).
-             * @member {bodycam.v1.ScheduleDuty.$Properties|null|undefined} scheduleDuty
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.scheduleDuty = null;
-
-            /**
-             * Who wears the camera.
-             * @member {bodycam.v1.AssignWearer.$Properties|null|undefined} assignWearer
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             Command.prototype.assignWearer = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
-            /**
-             * What to do: exactly one.
-             * @member {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|undefined} action
-             * @memberof bodycam.v1.Command
-             * @instance
-             */
             $Object.defineProperty(Command.prototype, "action", {
                 get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new Command instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Command
-             * @static
-             * @param {bodycam.v1.Command.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Command} Command instance
-             * @type {{
-             *   (properties: bodycam.v1.Command.$Shape): bodycam.v1.Command & bodycam.v1.Command.$Shape;
-             *   (properties?: bodycam.v1.Command.$Properties): bodycam.v1.Command;
-             * }}
-             */
             Command.create = function(properties) {
                 return new Command(properties);
             };
 
-            /**
-             * Encodes the specified Command message. Does not implicitly {@link bodycam.v1.Command.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Command
-             * @static
-             * @param {bodycam.v1.Command.$Properties} message Command message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Command.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -2503,50 +1385,39 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.deviceId);
+                    writer.uint32(10).string(message.deviceId);
                 if (message.issuedAtMs != null && $Object.hasOwnProperty.call(message, "issuedAtMs") && (typeof message.issuedAtMs === "object" ? message.issuedAtMs.low || message.issuedAtMs.high : message.issuedAtMs !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.issuedAtMs);
+                    writer.uint32(16).uint64(message.issuedAtMs);
                 if (message.expiresAtMs != null && $Object.hasOwnProperty.call(message, "expiresAtMs") && (typeof message.expiresAtMs === "object" ? message.expiresAtMs.low || message.expiresAtMs.high : message.expiresAtMs !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.expiresAtMs);
+                    writer.uint32(24).uint64(message.expiresAtMs);
                 if (message.nonce != null && $Object.hasOwnProperty.call(message, "nonce") && message.nonce.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.nonce);
+                    writer.uint32(34).bytes(message.nonce);
                 if (message.groupId != null && $Object.hasOwnProperty.call(message, "groupId") && message.groupId !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.groupId);
+                    writer.uint32(42).string(message.groupId);
                 if (message.setPolicy != null && $Object.hasOwnProperty.call(message, "setPolicy"))
-                    $root.bodycam.v1.SetPolicy.encode(message.setPolicy, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.SetPolicy.encode(message.setPolicy, writer.uint32(82).fork(), _depth + 1).ldelim();
                 if (message.legalHold != null && $Object.hasOwnProperty.call(message, "legalHold"))
-                    $root.bodycam.v1.LegalHold.encode(message.legalHold, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.LegalHold.encode(message.legalHold, writer.uint32(90).fork(), _depth + 1).ldelim();
                 if (message.requestOffload != null && $Object.hasOwnProperty.call(message, "requestOffload"))
-                    $root.bodycam.v1.RequestOffload.encode(message.requestOffload, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.RequestOffload.encode(message.requestOffload, writer.uint32(98).fork(), _depth + 1).ldelim();
                 if (message.identify != null && $Object.hasOwnProperty.call(message, "identify"))
-                    $root.bodycam.v1.Identify.encode(message.identify, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Identify.encode(message.identify, writer.uint32(106).fork(), _depth + 1).ldelim();
                 if (message.confirmOffload != null && $Object.hasOwnProperty.call(message, "confirmOffload"))
-                    $root.bodycam.v1.ConfirmOffload.encode(message.confirmOffload, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.ConfirmOffload.encode(message.confirmOffload, writer.uint32(114).fork(), _depth + 1).ldelim();
                 if (message.startDuty != null && $Object.hasOwnProperty.call(message, "startDuty"))
-                    $root.bodycam.v1.StartDuty.encode(message.startDuty, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.StartDuty.encode(message.startDuty, writer.uint32(122).fork(), _depth + 1).ldelim();
                 if (message.endDuty != null && $Object.hasOwnProperty.call(message, "endDuty"))
-                    $root.bodycam.v1.EndDuty.encode(message.endDuty, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.EndDuty.encode(message.endDuty, writer.uint32(130).fork(), _depth + 1).ldelim();
                 if (message.scheduleDuty != null && $Object.hasOwnProperty.call(message, "scheduleDuty"))
-                    $root.bodycam.v1.ScheduleDuty.encode(message.scheduleDuty, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.ScheduleDuty.encode(message.scheduleDuty, writer.uint32(138).fork(), _depth + 1).ldelim();
                 if (message.assignWearer != null && $Object.hasOwnProperty.call(message, "assignWearer"))
-                    $root.bodycam.v1.AssignWearer.encode(message.assignWearer, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.AssignWearer.encode(message.assignWearer, writer.uint32(146).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Command message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Command
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Command & bodycam.v1.Command.$Shape} Command
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Command.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -2699,14 +1570,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Command message.
-             * @function verify
-             * @memberof bodycam.v1.Command
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Command.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -2821,14 +1684,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Command message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Command
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Command} Command
-             */
             Command.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Command)
                     return object;
@@ -2919,15 +1774,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Command message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Command
-             * @static
-             * @param {bodycam.v1.Command} message Command
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Command.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -3025,13 +1871,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Command to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Command
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Command.prototype.toJSON = function() {
                 return Command.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -3041,39 +1880,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.SignedCommand = (function() {
 
-            /**
-             * Properties of a SignedCommand.
-             * @typedef {Object} bodycam.v1.SignedCommand.$Properties
-             * @property {Uint8Array|null} [command] Serialized Command.
-             * @property {Uint8Array|null} [signature] Ed25519 signature (64 bytes).
-             * @property {string|null} [keyId] Optional: hex fingerprint of the signing key (first 16 hex of SHA-256 of its SPKI DER), to
-             * pick among configured keys during a key rotation.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a SignedCommand.
-             * @memberof bodycam.v1
-             * @interface ISignedCommand
-             * @augments bodycam.v1.SignedCommand.$Properties
-             * @deprecated Use bodycam.v1.SignedCommand.$Properties instead.
-             */
-
-            /**
-             * Shape of a SignedCommand.
-             * @typedef {bodycam.v1.SignedCommand.$Properties} bodycam.v1.SignedCommand.$Shape
-             */
-
-            /**
-             * Constructs a new SignedCommand.
-             * @memberof bodycam.v1
-             * @classdesc The payload of `<prefix>cmd`: a Command's exact bytes and central's Ed25519 signature over
-             * "bodycam.v1.Command\n" followed by those bytes (the prefix keeps the signature from being valid
-             * for any other message type).
-             * @constructor
-             * @param {bodycam.v1.SignedCommand.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const SignedCommand = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -3081,56 +1887,14 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Serialized Command.
-             * @member {Uint8Array} command
-             * @memberof bodycam.v1.SignedCommand
-             * @instance
-             */
             SignedCommand.prototype.command = $util.newBuffer([]);
-
-            /**
-             * Ed25519 signature (64 bytes).
-             * @member {Uint8Array} signature
-             * @memberof bodycam.v1.SignedCommand
-             * @instance
-             */
             SignedCommand.prototype.signature = $util.newBuffer([]);
-
-            /**
-             * Optional: hex fingerprint of the signing key (first 16 hex of SHA-256 of its SPKI DER), to
-             * pick among configured keys during a key rotation.
-             * @member {string} keyId
-             * @memberof bodycam.v1.SignedCommand
-             * @instance
-             */
             SignedCommand.prototype.keyId = "";
 
-            /**
-             * Creates a new SignedCommand instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.SignedCommand
-             * @static
-             * @param {bodycam.v1.SignedCommand.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.SignedCommand} SignedCommand instance
-             * @type {{
-             *   (properties: bodycam.v1.SignedCommand.$Shape): bodycam.v1.SignedCommand & bodycam.v1.SignedCommand.$Shape;
-             *   (properties?: bodycam.v1.SignedCommand.$Properties): bodycam.v1.SignedCommand;
-             * }}
-             */
             SignedCommand.create = function(properties) {
                 return new SignedCommand(properties);
             };
 
-            /**
-             * Encodes the specified SignedCommand message. Does not implicitly {@link bodycam.v1.SignedCommand.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.SignedCommand
-             * @static
-             * @param {bodycam.v1.SignedCommand.$Properties} message SignedCommand message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             SignedCommand.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -3139,28 +1903,17 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.command != null && $Object.hasOwnProperty.call(message, "command") && message.command.length)
-                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.command);
+                    writer.uint32(10).bytes(message.command);
                 if (message.signature != null && $Object.hasOwnProperty.call(message, "signature") && message.signature.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.signature);
+                    writer.uint32(18).bytes(message.signature);
                 if (message.keyId != null && $Object.hasOwnProperty.call(message, "keyId") && message.keyId !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.keyId);
+                    writer.uint32(26).string(message.keyId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a SignedCommand message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.SignedCommand
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.SignedCommand & bodycam.v1.SignedCommand.$Shape} SignedCommand
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             SignedCommand.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -3232,14 +1985,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a SignedCommand message.
-             * @function verify
-             * @memberof bodycam.v1.SignedCommand
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             SignedCommand.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -3259,14 +2004,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a SignedCommand message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.SignedCommand
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.SignedCommand} SignedCommand
-             */
             SignedCommand.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.SignedCommand)
                     return object;
@@ -3295,15 +2032,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a SignedCommand message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.SignedCommand
-             * @static
-             * @param {bodycam.v1.SignedCommand} message SignedCommand
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             SignedCommand.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -3338,13 +2066,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this SignedCommand to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.SignedCommand
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             SignedCommand.prototype.toJSON = function() {
                 return SignedCommand.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -3352,25 +2073,6 @@ export const bodycam = $root.bodycam = (() => {
             return SignedCommand;
         })();
 
-        /**
-         * Why a command was refused (or OK).
-         * @name bodycam.v1.Refusal
-         * @enum {number}
-         * @property {number} REFUSAL_UNSPECIFIED=0 Not refused: the command was applied.
-         * @property {number} REFUSAL_TOO_LARGE=1 Payload larger than the limit (checked before decoding).
-         * @property {number} REFUSAL_MALFORMED=2 Not a SignedCommand / Command (bad protobuf, missing fields, bad nonce).
-         * @property {number} REFUSAL_UNSIGNED=3 No signature.
-         * @property {number} REFUSAL_BAD_SIGNATURE=4 Signature does not verify with central's key.
-         * @property {number} REFUSAL_WRONG_DEVICE=5 Command for another device.
-         * @property {number} REFUSAL_EXPIRED=6 Expired.
-         * @property {number} REFUSAL_NOT_YET_VALID=7 Issued in the future beyond the allowed clock skew, or expiry too far after issue.
-         * @property {number} REFUSAL_REPLAYED=8 Nonce already seen.
-         * @property {number} REFUSAL_INVALID_ARGUMENT=9 Arguments invalid (e.g. a policy value out of bounds, bad shift id).
-         * @property {number} REFUSAL_UNAVAILABLE=10 The component that would carry it out is not running (e.g. offload off).
-         * @property {number} REFUSAL_REJECTED=11 The component refused (e.g. the manifest hash does not match).
-         * @property {number} REFUSAL_UNKNOWN_COMMAND=12 No action set, or an action this agent does not know.
-         * @property {number} REFUSAL_NO_KEY=13 No central key configured: the device cannot verify any command.
-         */
         v1.Refusal = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "REFUSAL_UNSPECIFIED"] = 0;
@@ -3392,41 +2094,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.CommandResult = (function() {
 
-            /**
-             * Properties of a CommandResult.
-             * @typedef {Object} bodycam.v1.CommandResult.$Properties
-             * @property {string|null} [deviceId] Device id.
-             * @property {string|null} [commandId] The command's nonce (hex); empty when the payload could not be decoded that far.
-             * @property {string|null} [action] Action name ("set_policy", "legal_hold", …); empty when unknown.
-             * @property {boolean|null} [accepted] True when applied.
-             * @property {bodycam.v1.Refusal|null} [refusal] Refusal code; REFUSAL_UNSPECIFIED when accepted.
-             * @property {string|null} [reason] Human readable reason or outcome.
-             * @property {string|null} [at] Wall clock of the decision, RFC 3339 ms.
-             * @property {string|null} [payloadSha256] SHA-256 (hex) of the received payload bytes: identifies a command even when undecodable.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a CommandResult.
-             * @memberof bodycam.v1
-             * @interface ICommandResult
-             * @augments bodycam.v1.CommandResult.$Properties
-             * @deprecated Use bodycam.v1.CommandResult.$Properties instead.
-             */
-
-            /**
-             * Shape of a CommandResult.
-             * @typedef {bodycam.v1.CommandResult.$Properties} bodycam.v1.CommandResult.$Shape
-             */
-
-            /**
-             * Constructs a new CommandResult.
-             * @memberof bodycam.v1
-             * @classdesc The payload of `<prefix>cmd/result` (QoS 1): one per received command payload.
-             * @constructor
-             * @param {bodycam.v1.CommandResult.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const CommandResult = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -3434,95 +2101,19 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Device id.
-             * @member {string} deviceId
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.deviceId = "";
-
-            /**
-             * The command's nonce (hex); empty when the payload could not be decoded that far.
-             * @member {string} commandId
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.commandId = "";
-
-            /**
-             * Action name ("set_policy", "legal_hold", …); empty when unknown.
-             * @member {string} action
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.action = "";
-
-            /**
-             * True when applied.
-             * @member {boolean} accepted
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.accepted = false;
-
-            /**
-             * Refusal code; REFUSAL_UNSPECIFIED when accepted.
-             * @member {bodycam.v1.Refusal} refusal
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.refusal = 0;
-
-            /**
-             * Human readable reason or outcome.
-             * @member {string} reason
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.reason = "";
-
-            /**
-             * Wall clock of the decision, RFC 3339 ms.
-             * @member {string} at
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.at = "";
-
-            /**
-             * SHA-256 (hex) of the received payload bytes: identifies a command even when undecodable.
-             * @member {string} payloadSha256
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             */
             CommandResult.prototype.payloadSha256 = "";
 
-            /**
-             * Creates a new CommandResult instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.CommandResult
-             * @static
-             * @param {bodycam.v1.CommandResult.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.CommandResult} CommandResult instance
-             * @type {{
-             *   (properties: bodycam.v1.CommandResult.$Shape): bodycam.v1.CommandResult & bodycam.v1.CommandResult.$Shape;
-             *   (properties?: bodycam.v1.CommandResult.$Properties): bodycam.v1.CommandResult;
-             * }}
-             */
             CommandResult.create = function(properties) {
                 return new CommandResult(properties);
             };
 
-            /**
-             * Encodes the specified CommandResult message. Does not implicitly {@link bodycam.v1.CommandResult.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.CommandResult
-             * @static
-             * @param {bodycam.v1.CommandResult.$Properties} message CommandResult message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             CommandResult.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -3531,38 +2122,27 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.deviceId);
+                    writer.uint32(10).string(message.deviceId);
                 if (message.commandId != null && $Object.hasOwnProperty.call(message, "commandId") && message.commandId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.commandId);
+                    writer.uint32(18).string(message.commandId);
                 if (message.action != null && $Object.hasOwnProperty.call(message, "action") && message.action !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.action);
+                    writer.uint32(26).string(message.action);
                 if (message.accepted != null && $Object.hasOwnProperty.call(message, "accepted") && message.accepted !== false)
-                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.accepted);
+                    writer.uint32(32).bool(message.accepted);
                 if (message.refusal != null && $Object.hasOwnProperty.call(message, "refusal") && message.refusal !== 0)
-                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.refusal);
+                    writer.uint32(40).int32(message.refusal);
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.reason);
+                    writer.uint32(50).string(message.reason);
                 if (message.at != null && $Object.hasOwnProperty.call(message, "at") && message.at !== "")
-                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.at);
+                    writer.uint32(58).string(message.at);
                 if (message.payloadSha256 != null && $Object.hasOwnProperty.call(message, "payloadSha256") && message.payloadSha256 !== "")
-                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.payloadSha256);
+                    writer.uint32(66).string(message.payloadSha256);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a CommandResult message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.CommandResult
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.CommandResult & bodycam.v1.CommandResult.$Shape} CommandResult
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             CommandResult.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -3679,14 +2259,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a CommandResult message.
-             * @function verify
-             * @memberof bodycam.v1.CommandResult
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             CommandResult.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -3721,14 +2293,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a CommandResult message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.CommandResult
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.CommandResult} CommandResult
-             */
             CommandResult.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.CommandResult)
                     return object;
@@ -3825,15 +2389,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a CommandResult message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.CommandResult
-             * @static
-             * @param {bodycam.v1.CommandResult} message CommandResult
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             CommandResult.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -3871,13 +2426,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this CommandResult to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.CommandResult
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             CommandResult.prototype.toJSON = function() {
                 return CommandResult.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -3885,34 +2433,6 @@ export const bodycam = $root.bodycam = (() => {
             return CommandResult;
         })();
 
-        /**
-         * What happened. Mirrors the journal record types central cares about (docs/evidence-format.md).
-         * @name bodycam.v1.EventKind
-         * @enum {number}
-         * @property {number} EVENT_KIND_UNSPECIFIED=0 A journal record type this schema version does not name; see `type`.
-         * @property {number} EVENT_KIND_SHIFT_START=1 `shift_start`.
-         * @property {number} EVENT_KIND_SHIFT_END=2 `shift_end`.
-         * @property {number} EVENT_KIND_PAUSE=3 `pause` (reason in the journal line).
-         * @property {number} EVENT_KIND_RESUME=4 `resume`.
-         * @property {number} EVENT_KIND_GAP=5 `gap`: an interval inside a shift without media that is not a pause.
-         * @property {number} EVENT_KIND_FAULT=6 `fault`.
-         * @property {number} EVENT_KIND_RECOVERY=7 `recovery`.
-         * @property {number} EVENT_KIND_GESTURE=8 `gesture`.
-         * @property {number} EVENT_KIND_SIGNATURE=9 `signature` (a signed journal head).
-         * @property {number} EVENT_KIND_TIME_SYNC=10 `time_sync`.
-         * @property {number} EVENT_KIND_POLICY=11 `policy` change.
-         * @property {number} EVENT_KIND_COMMAND=12 `command` received (accepted or refused).
-         * @property {number} EVENT_KIND_DEGRADE=13 `degrade`.
-         * @property {number} EVENT_KIND_POWER=14 `power`.
-         * @property {number} EVENT_KIND_OFFLOAD=15 `offload`.
-         * @property {number} EVENT_KIND_OUTBOX_OVERFLOW=16 The outbox was full and dropped events; see `overflow`. Not a journal record.
-         * @property {number} EVENT_KIND_SEGMENT=17 `segment` (only when the device config asks for segment events).
-         * @property {number} EVENT_KIND_DUTY=18 `duty`: trigger ignored, battery forecast short, duty window overrun, wearer assigned.
-         * @property {number} EVENT_KIND_PAUSE_BUDGET=19 `pause_budget`: a pause refused by the shift's pause budget (`what: refused`) or a budget
-         * whose use crossed 80 % (`what: warning`); `budget`, `used`, `limit` in the journal line.
-         * @property {number} EVENT_KIND_OBSTRUCTION=20 `obstruction`: a covered lens, frozen picture or silent microphone began (`phase` "start")
-         * or ended (`phase` "end"); the record carries kind, start, end and measures.
-         */
         v1.EventKind = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "EVENT_KIND_UNSPECIFIED"] = 0;
@@ -3941,38 +2461,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Overflow = (function() {
 
-            /**
-             * Properties of an Overflow.
-             * @typedef {Object} bodycam.v1.Overflow.$Properties
-             * @property {number|null} [dropped] Number of journal records dropped.
-             * @property {string|null} [firstAt] Wall clock of the first dropped record, RFC 3339 ms.
-             * @property {string|null} [lastAt] Wall clock of the last dropped record, RFC 3339 ms.
-             * @property {number|null} [limitBytes] Configured outbox bound in bytes.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Overflow.
-             * @memberof bodycam.v1
-             * @interface IOverflow
-             * @augments bodycam.v1.Overflow.$Properties
-             * @deprecated Use bodycam.v1.Overflow.$Properties instead.
-             */
-
-            /**
-             * Shape of an Overflow.
-             * @typedef {bodycam.v1.Overflow.$Properties} bodycam.v1.Overflow.$Shape
-             */
-
-            /**
-             * Constructs a new Overflow.
-             * @memberof bodycam.v1
-             * @classdesc Summary of events the outbox had to drop because it was full. The dropped events did not
-             * consume `seq` numbers; they remain in the device's journals and reach central with the offload.
-             * @constructor
-             * @param {bodycam.v1.Overflow.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Overflow = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -3980,63 +2468,15 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Number of journal records dropped.
-             * @member {number} dropped
-             * @memberof bodycam.v1.Overflow
-             * @instance
-             */
             Overflow.prototype.dropped = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Wall clock of the first dropped record, RFC 3339 ms.
-             * @member {string} firstAt
-             * @memberof bodycam.v1.Overflow
-             * @instance
-             */
             Overflow.prototype.firstAt = "";
-
-            /**
-             * Wall clock of the last dropped record, RFC 3339 ms.
-             * @member {string} lastAt
-             * @memberof bodycam.v1.Overflow
-             * @instance
-             */
             Overflow.prototype.lastAt = "";
-
-            /**
-             * Configured outbox bound in bytes.
-             * @member {number} limitBytes
-             * @memberof bodycam.v1.Overflow
-             * @instance
-             */
             Overflow.prototype.limitBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
-            /**
-             * Creates a new Overflow instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Overflow
-             * @static
-             * @param {bodycam.v1.Overflow.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Overflow} Overflow instance
-             * @type {{
-             *   (properties: bodycam.v1.Overflow.$Shape): bodycam.v1.Overflow & bodycam.v1.Overflow.$Shape;
-             *   (properties?: bodycam.v1.Overflow.$Properties): bodycam.v1.Overflow;
-             * }}
-             */
             Overflow.create = function(properties) {
                 return new Overflow(properties);
             };
 
-            /**
-             * Encodes the specified Overflow message. Does not implicitly {@link bodycam.v1.Overflow.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Overflow
-             * @static
-             * @param {bodycam.v1.Overflow.$Properties} message Overflow message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Overflow.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -4045,30 +2485,19 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.dropped != null && $Object.hasOwnProperty.call(message, "dropped") && (typeof message.dropped === "object" ? message.dropped.low || message.dropped.high : message.dropped !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.dropped);
+                    writer.uint32(8).uint64(message.dropped);
                 if (message.firstAt != null && $Object.hasOwnProperty.call(message, "firstAt") && message.firstAt !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.firstAt);
+                    writer.uint32(18).string(message.firstAt);
                 if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt") && message.lastAt !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.lastAt);
+                    writer.uint32(26).string(message.lastAt);
                 if (message.limitBytes != null && $Object.hasOwnProperty.call(message, "limitBytes") && (typeof message.limitBytes === "object" ? message.limitBytes.low || message.limitBytes.high : message.limitBytes !== 0))
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.limitBytes);
+                    writer.uint32(32).uint64(message.limitBytes);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an Overflow message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Overflow
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Overflow & bodycam.v1.Overflow.$Shape} Overflow
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Overflow.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -4149,14 +2578,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an Overflow message.
-             * @function verify
-             * @memberof bodycam.v1.Overflow
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Overflow.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -4179,14 +2600,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates an Overflow message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Overflow
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Overflow} Overflow
-             */
             Overflow.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Overflow)
                     return object;
@@ -4226,15 +2639,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an Overflow message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Overflow
-             * @static
-             * @param {bodycam.v1.Overflow} message Overflow
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Overflow.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -4278,13 +2682,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Overflow to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Overflow
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Overflow.prototype.toJSON = function() {
                 return Overflow.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -4294,46 +2691,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Event = (function() {
 
-            /**
-             * Properties of an Event.
-             * @typedef {Object} bodycam.v1.Event.$Properties
-             * @property {number|null} [seq] Per-device event sequence: 1, 2, 3, … without holes, across restarts and reboots. A gap at
-             * central means loss; a repeated seq is a duplicate (possible once after a crash) to drop.
-             * @property {string|null} [deviceId] Device id.
-             * @property {bodycam.v1.EventKind|null} [kind] Kind of event.
-             * @property {string|null} [type] Journal record type verbatim (`pause`, `gap`, …); "outbox_overflow" for overflow events.
-             * @property {string|null} [at] Wall clock of the journal record (its `at`), RFC 3339 UTC ms.
-             * @property {string|null} [shiftId] Shift the record belongs to; empty for the device (off-duty) journal.
-             * @property {number|null} [journalSeq] The record's `seq` inside its journal.
-             * @property {string|null} [journalLine] The exact journal line (JSON, without newline): central can verify it against the offloaded
-             * journal and read every field of the record.
-             * @property {string|null} [journalHash] Hex SHA-256 of `journal_line`: the chain head after this record.
-             * @property {string|null} [bootId] Linux boot id of the run that queued the event.
-             * @property {bodycam.v1.Overflow.$Properties|null} [overflow] Set for EVENT_KIND_OUTBOX_OVERFLOW.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Event.
-             * @memberof bodycam.v1
-             * @interface IEvent
-             * @augments bodycam.v1.Event.$Properties
-             * @deprecated Use bodycam.v1.Event.$Properties instead.
-             */
-
-            /**
-             * Shape of an Event.
-             * @typedef {bodycam.v1.Event.$Properties} bodycam.v1.Event.$Shape
-             */
-
-            /**
-             * Constructs a new Event.
-             * @memberof bodycam.v1
-             * @classdesc The payload of `<prefix>event`.
-             * @constructor
-             * @param {bodycam.v1.Event.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Event = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -4341,121 +2698,22 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Per-device event sequence: 1, 2, 3, … without holes, across restarts and reboots. A gap at
-             * central means loss; a repeated seq is a duplicate (possible once after a crash) to drop.
-             * @member {number} seq
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Device id.
-             * @member {string} deviceId
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.deviceId = "";
-
-            /**
-             * Kind of event.
-             * @member {bodycam.v1.EventKind} kind
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.kind = 0;
-
-            /**
-             * Journal record type verbatim (`pause`, `gap`, …); "outbox_overflow" for overflow events.
-             * @member {string} type
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.type = "";
-
-            /**
-             * Wall clock of the journal record (its `at`), RFC 3339 UTC ms.
-             * @member {string} at
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.at = "";
-
-            /**
-             * Shift the record belongs to; empty for the device (off-duty) journal.
-             * @member {string} shiftId
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.shiftId = "";
-
-            /**
-             * The record's `seq` inside its journal.
-             * @member {number} journalSeq
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.journalSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * The exact journal line (JSON, without newline): central can verify it against the offloaded
-             * journal and read every field of the record.
-             * @member {string} journalLine
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.journalLine = "";
-
-            /**
-             * Hex SHA-256 of `journal_line`: the chain head after this record.
-             * @member {string} journalHash
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.journalHash = "";
-
-            /**
-             * Linux boot id of the run that queued the event.
-             * @member {string} bootId
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.bootId = "";
-
-            /**
-             * Set for EVENT_KIND_OUTBOX_OVERFLOW.
-             * @member {bodycam.v1.Overflow.$Properties|null|undefined} overflow
-             * @memberof bodycam.v1.Event
-             * @instance
-             */
             Event.prototype.overflow = null;
 
-            /**
-             * Creates a new Event instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Event
-             * @static
-             * @param {bodycam.v1.Event.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Event} Event instance
-             * @type {{
-             *   (properties: bodycam.v1.Event.$Shape): bodycam.v1.Event & bodycam.v1.Event.$Shape;
-             *   (properties?: bodycam.v1.Event.$Properties): bodycam.v1.Event;
-             * }}
-             */
             Event.create = function(properties) {
                 return new Event(properties);
             };
 
-            /**
-             * Encodes the specified Event message. Does not implicitly {@link bodycam.v1.Event.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Event
-             * @static
-             * @param {bodycam.v1.Event.$Properties} message Event message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Event.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -4464,44 +2722,33 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.seq);
+                    writer.uint32(8).uint64(message.seq);
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.deviceId);
+                    writer.uint32(18).string(message.deviceId);
                 if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
-                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.kind);
+                    writer.uint32(24).int32(message.kind);
                 if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.type);
+                    writer.uint32(34).string(message.type);
                 if (message.at != null && $Object.hasOwnProperty.call(message, "at") && message.at !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.at);
+                    writer.uint32(42).string(message.at);
                 if (message.shiftId != null && $Object.hasOwnProperty.call(message, "shiftId") && message.shiftId !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.shiftId);
+                    writer.uint32(50).string(message.shiftId);
                 if (message.journalSeq != null && $Object.hasOwnProperty.call(message, "journalSeq") && (typeof message.journalSeq === "object" ? message.journalSeq.low || message.journalSeq.high : message.journalSeq !== 0))
-                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.journalSeq);
+                    writer.uint32(56).uint64(message.journalSeq);
                 if (message.journalLine != null && $Object.hasOwnProperty.call(message, "journalLine") && message.journalLine !== "")
-                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.journalLine);
+                    writer.uint32(66).string(message.journalLine);
                 if (message.journalHash != null && $Object.hasOwnProperty.call(message, "journalHash") && message.journalHash !== "")
-                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.journalHash);
+                    writer.uint32(74).string(message.journalHash);
                 if (message.bootId != null && $Object.hasOwnProperty.call(message, "bootId") && message.bootId !== "")
-                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.bootId);
+                    writer.uint32(82).string(message.bootId);
                 if (message.overflow != null && $Object.hasOwnProperty.call(message, "overflow"))
-                    $root.bodycam.v1.Overflow.encode(message.overflow, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Overflow.encode(message.overflow, writer.uint32(90).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an Event message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Event
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Event & bodycam.v1.Event.$Shape} Event
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Event.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -4642,14 +2889,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an Event message.
-             * @function verify
-             * @memberof bodycam.v1.Event
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Event.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -4695,14 +2934,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates an Event message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Event
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Event} Event
-             */
             Event.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Event)
                     return object;
@@ -4852,15 +3083,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an Event message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Event
-             * @static
-             * @param {bodycam.v1.Event} message Event
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Event.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -4925,13 +3147,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Event to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Event
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Event.prototype.toJSON = function() {
                 return Event.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -4939,19 +3154,6 @@ export const bodycam = $root.bodycam = (() => {
             return Event;
         })();
 
-        /**
-         * Shift state of the recording core.
-         * @name bodycam.v1.ShiftState
-         * @enum {number}
-         * @property {number} SHIFT_STATE_UNSPECIFIED=0 Unknown (never sent by a v1 agent).
-         * @property {number} SHIFT_STATE_OFF_DUTY=1 No shift running.
-         * @property {number} SHIFT_STATE_RECORDING=2 A shift runs and media is being recorded.
-         * @property {number} SHIFT_STATE_PAUSED=3 A shift runs, recording paused by the wearer for a logged reason.
-         * @property {number} SHIFT_STATE_CLOSING=4 The shift is ending (last segment being sealed, journal being signed).
-         * @property {number} SHIFT_STATE_OFFLOADING=5 A closed shift is being uploaded.
-         * @property {number} SHIFT_STATE_FAULT=6 A shift runs and should be recording, but no encoder runs (see active_faults): a failed
-         * effect being retried, the encoder restarting, or recording held at the storage floor.
-         */
         v1.ShiftState = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "SHIFT_STATE_UNSPECIFIED"] = 0;
@@ -4964,14 +3166,6 @@ export const bodycam = $root.bodycam = (() => {
             return values;
         })();
 
-        /**
-         * Why recording is paused.
-         * @name bodycam.v1.PauseReason
-         * @enum {number}
-         * @property {number} PAUSE_REASON_UNSPECIFIED=0 Not paused.
-         * @property {number} PAUSE_REASON_PERSONAL_NEEDS=1 The wearer's personal needs (SPEC: at most 15 min).
-         * @property {number} PAUSE_REASON_SENSITIVE_SITE=2 A military object or sensitive information could be captured (SPEC: at most 30 min).
-         */
         v1.PauseReason = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PAUSE_REASON_UNSPECIFIED"] = 0;
@@ -4982,37 +3176,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Battery = (function() {
 
-            /**
-             * Properties of a Battery.
-             * @typedef {Object} bodycam.v1.Battery.$Properties
-             * @property {number|null} [percent] State of charge, 0-100 %.
-             * @property {number|null} [voltageV] Cell voltage in volts.
-             * @property {boolean|null} [charging] True while charging.
-             * @property {number|null} [runtimeMin] Estimated minutes left at the current drain; absent when the gauge cannot estimate it.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Battery.
-             * @memberof bodycam.v1
-             * @interface IBattery
-             * @augments bodycam.v1.Battery.$Properties
-             * @deprecated Use bodycam.v1.Battery.$Properties instead.
-             */
-
-            /**
-             * Shape of a Battery.
-             * @typedef {bodycam.v1.Battery.$Properties} bodycam.v1.Battery.$Shape
-             */
-
-            /**
-             * Constructs a new Battery.
-             * @memberof bodycam.v1
-             * @classdesc Battery as the fuel gauge reports it.
-             * @constructor
-             * @param {bodycam.v1.Battery.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Battery = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -5020,39 +3183,11 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * State of charge, 0-100 %.
-             * @member {number} percent
-             * @memberof bodycam.v1.Battery
-             * @instance
-             */
             Battery.prototype.percent = 0;
-
-            /**
-             * Cell voltage in volts.
-             * @member {number} voltageV
-             * @memberof bodycam.v1.Battery
-             * @instance
-             */
             Battery.prototype.voltageV = 0;
-
-            /**
-             * True while charging.
-             * @member {boolean} charging
-             * @memberof bodycam.v1.Battery
-             * @instance
-             */
             Battery.prototype.charging = false;
-
-            /**
-             * Estimated minutes left at the current drain; absent when the gauge cannot estimate it.
-             * @member {number|null|undefined} runtimeMin
-             * @memberof bodycam.v1.Battery
-             * @instance
-             */
             Battery.prototype.runtimeMin = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
@@ -5061,31 +3196,10 @@ export const bodycam = $root.bodycam = (() => {
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new Battery instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Battery
-             * @static
-             * @param {bodycam.v1.Battery.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Battery} Battery instance
-             * @type {{
-             *   (properties: bodycam.v1.Battery.$Shape): bodycam.v1.Battery & bodycam.v1.Battery.$Shape;
-             *   (properties?: bodycam.v1.Battery.$Properties): bodycam.v1.Battery;
-             * }}
-             */
             Battery.create = function(properties) {
                 return new Battery(properties);
             };
 
-            /**
-             * Encodes the specified Battery message. Does not implicitly {@link bodycam.v1.Battery.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Battery
-             * @static
-             * @param {bodycam.v1.Battery.$Properties} message Battery message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Battery.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5094,30 +3208,19 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.percent != null && $Object.hasOwnProperty.call(message, "percent") && !$Object.is(message.percent, 0))
-                    writer.uint32(/* id 1, wireType 1 =*/9).double(message.percent);
+                    writer.uint32(9).double(message.percent);
                 if (message.voltageV != null && $Object.hasOwnProperty.call(message, "voltageV") && !$Object.is(message.voltageV, 0))
-                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.voltageV);
+                    writer.uint32(17).double(message.voltageV);
                 if (message.charging != null && $Object.hasOwnProperty.call(message, "charging") && message.charging !== false)
-                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.charging);
+                    writer.uint32(24).bool(message.charging);
                 if (message.runtimeMin != null && $Object.hasOwnProperty.call(message, "runtimeMin"))
-                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.runtimeMin);
+                    writer.uint32(33).double(message.runtimeMin);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Battery message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Battery
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Battery & bodycam.v1.Battery.$Shape} Battery
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Battery.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -5196,14 +3299,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Battery message.
-             * @function verify
-             * @memberof bodycam.v1.Battery
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Battery.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -5229,14 +3324,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Battery message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Battery
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Battery} Battery
-             */
             Battery.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Battery)
                     return object;
@@ -5261,15 +3348,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Battery message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Battery
-             * @static
-             * @param {bodycam.v1.Battery} message Battery
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Battery.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -5294,13 +3372,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Battery to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Battery
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Battery.prototype.toJSON = function() {
                 return Battery.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -5310,39 +3381,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Storage = (function() {
 
-            /**
-             * Properties of a Storage.
-             * @typedef {Object} bodycam.v1.Storage.$Properties
-             * @property {number|null} [freeBytes] Bytes free for the agent (statfs bavail * bsize).
-             * @property {number|null} [totalBytes] Size of the file system in bytes.
-             * @property {number|null} [awaitingOffloadBytes] Bytes of closed shifts not yet confirmed by central (0 when the offload component is off).
-             * @property {number|null} [awaitingOffloadShifts] Number of closed shifts not yet confirmed by central.
-             * @property {Array.<string>|null} [awaitingConfirmation] Ids of closed shifts uploaded and waiting for central's confirmation, oldest first, at most
-             * 16: ingest sends a confirmation again for one it decided whose camera still lists it here.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Storage.
-             * @memberof bodycam.v1
-             * @interface IStorage
-             * @augments bodycam.v1.Storage.$Properties
-             * @deprecated Use bodycam.v1.Storage.$Properties instead.
-             */
-
-            /**
-             * Shape of a Storage.
-             * @typedef {bodycam.v1.Storage.$Properties} bodycam.v1.Storage.$Shape
-             */
-
-            /**
-             * Constructs a new Storage.
-             * @memberof bodycam.v1
-             * @classdesc Evidence storage (the file system holding the data dir).
-             * @constructor
-             * @param {bodycam.v1.Storage.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Storage = function (properties) {
                 this.awaitingConfirmation = [];
                 if (properties)
@@ -5351,72 +3389,16 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Bytes free for the agent (statfs bavail * bsize).
-             * @member {number} freeBytes
-             * @memberof bodycam.v1.Storage
-             * @instance
-             */
             Storage.prototype.freeBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Size of the file system in bytes.
-             * @member {number} totalBytes
-             * @memberof bodycam.v1.Storage
-             * @instance
-             */
             Storage.prototype.totalBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Bytes of closed shifts not yet confirmed by central (0 when the offload component is off).
-             * @member {number} awaitingOffloadBytes
-             * @memberof bodycam.v1.Storage
-             * @instance
-             */
             Storage.prototype.awaitingOffloadBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Number of closed shifts not yet confirmed by central.
-             * @member {number} awaitingOffloadShifts
-             * @memberof bodycam.v1.Storage
-             * @instance
-             */
             Storage.prototype.awaitingOffloadShifts = 0;
-
-            /**
-             * Ids of closed shifts uploaded and waiting for central's confirmation, oldest first, at most
-             * 16: ingest sends a confirmation again for one it decided whose camera still lists it here.
-             * @member {Array.<string>} awaitingConfirmation
-             * @memberof bodycam.v1.Storage
-             * @instance
-             */
             Storage.prototype.awaitingConfirmation = $util.emptyArray;
 
-            /**
-             * Creates a new Storage instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Storage
-             * @static
-             * @param {bodycam.v1.Storage.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Storage} Storage instance
-             * @type {{
-             *   (properties: bodycam.v1.Storage.$Shape): bodycam.v1.Storage & bodycam.v1.Storage.$Shape;
-             *   (properties?: bodycam.v1.Storage.$Properties): bodycam.v1.Storage;
-             * }}
-             */
             Storage.create = function(properties) {
                 return new Storage(properties);
             };
 
-            /**
-             * Encodes the specified Storage message. Does not implicitly {@link bodycam.v1.Storage.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Storage
-             * @static
-             * @param {bodycam.v1.Storage.$Properties} message Storage message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Storage.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5425,33 +3407,22 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.freeBytes != null && $Object.hasOwnProperty.call(message, "freeBytes") && (typeof message.freeBytes === "object" ? message.freeBytes.low || message.freeBytes.high : message.freeBytes !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.freeBytes);
+                    writer.uint32(8).uint64(message.freeBytes);
                 if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes") && (typeof message.totalBytes === "object" ? message.totalBytes.low || message.totalBytes.high : message.totalBytes !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.totalBytes);
+                    writer.uint32(16).uint64(message.totalBytes);
                 if (message.awaitingOffloadBytes != null && $Object.hasOwnProperty.call(message, "awaitingOffloadBytes") && (typeof message.awaitingOffloadBytes === "object" ? message.awaitingOffloadBytes.low || message.awaitingOffloadBytes.high : message.awaitingOffloadBytes !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.awaitingOffloadBytes);
+                    writer.uint32(24).uint64(message.awaitingOffloadBytes);
                 if (message.awaitingOffloadShifts != null && $Object.hasOwnProperty.call(message, "awaitingOffloadShifts") && message.awaitingOffloadShifts !== 0)
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.awaitingOffloadShifts);
+                    writer.uint32(32).uint32(message.awaitingOffloadShifts);
                 if (message.awaitingConfirmation != null && message.awaitingConfirmation.length)
                     for (let i = 0; i < message.awaitingConfirmation.length; ++i)
-                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.awaitingConfirmation[i]);
+                        writer.uint32(42).string(message.awaitingConfirmation[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Storage message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Storage
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Storage & bodycam.v1.Storage.$Shape} Storage
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Storage.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -5540,14 +3511,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Storage message.
-             * @function verify
-             * @memberof bodycam.v1.Storage
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Storage.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -5577,14 +3540,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Storage message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Storage
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Storage} Storage
-             */
             Storage.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Storage)
                     return object;
@@ -5638,15 +3593,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Storage message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Storage
-             * @static
-             * @param {bodycam.v1.Storage} message Storage
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Storage.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -5706,13 +3652,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Storage to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Storage
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Storage.prototype.toJSON = function() {
                 return Storage.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -5722,42 +3661,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Recording = (function() {
 
-            /**
-             * Properties of a Recording.
-             * @typedef {Object} bodycam.v1.Recording.$Properties
-             * @property {number|null} [segments] Sealed segments in this shift.
-             * @property {number|null} [bytes] Bytes of sealed segments in this shift.
-             * @property {number|null} [mediaS] Seconds of media in this shift.
-             * @property {number|null} [fps] Frames per second the encoder currently reports.
-             * @property {number|null} [droppedFrames] Frames the encoder reported as dropped in this shift.
-             * @property {number|null} [encoderRestarts] Encoder restarts in this shift.
-             * @property {boolean|null} [encoderRunning] True while the encoder process runs.
-             * @property {number|null} [degradeLevel] Quality degrade level (0 = full quality).
-             * @property {string|null} [lastSegmentAt] Wall clock of the last sealed segment, RFC 3339 ms; empty when none.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Recording.
-             * @memberof bodycam.v1
-             * @interface IRecording
-             * @augments bodycam.v1.Recording.$Properties
-             * @deprecated Use bodycam.v1.Recording.$Properties instead.
-             */
-
-            /**
-             * Shape of a Recording.
-             * @typedef {bodycam.v1.Recording.$Properties} bodycam.v1.Recording.$Shape
-             */
-
-            /**
-             * Constructs a new Recording.
-             * @memberof bodycam.v1
-             * @classdesc Recording pipeline counters of the current shift (zeros off duty).
-             * @constructor
-             * @param {bodycam.v1.Recording.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Recording = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -5765,103 +3668,20 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Sealed segments in this shift.
-             * @member {number} segments
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.segments = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Bytes of sealed segments in this shift.
-             * @member {number} bytes
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Seconds of media in this shift.
-             * @member {number} mediaS
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.mediaS = 0;
-
-            /**
-             * Frames per second the encoder currently reports.
-             * @member {number} fps
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.fps = 0;
-
-            /**
-             * Frames the encoder reported as dropped in this shift.
-             * @member {number} droppedFrames
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.droppedFrames = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Encoder restarts in this shift.
-             * @member {number} encoderRestarts
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.encoderRestarts = 0;
-
-            /**
-             * True while the encoder process runs.
-             * @member {boolean} encoderRunning
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.encoderRunning = false;
-
-            /**
-             * Quality degrade level (0 = full quality).
-             * @member {number} degradeLevel
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.degradeLevel = 0;
-
-            /**
-             * Wall clock of the last sealed segment, RFC 3339 ms; empty when none.
-             * @member {string} lastSegmentAt
-             * @memberof bodycam.v1.Recording
-             * @instance
-             */
             Recording.prototype.lastSegmentAt = "";
 
-            /**
-             * Creates a new Recording instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Recording
-             * @static
-             * @param {bodycam.v1.Recording.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Recording} Recording instance
-             * @type {{
-             *   (properties: bodycam.v1.Recording.$Shape): bodycam.v1.Recording & bodycam.v1.Recording.$Shape;
-             *   (properties?: bodycam.v1.Recording.$Properties): bodycam.v1.Recording;
-             * }}
-             */
             Recording.create = function(properties) {
                 return new Recording(properties);
             };
 
-            /**
-             * Encodes the specified Recording message. Does not implicitly {@link bodycam.v1.Recording.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Recording
-             * @static
-             * @param {bodycam.v1.Recording.$Properties} message Recording message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Recording.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -5870,40 +3690,29 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.segments != null && $Object.hasOwnProperty.call(message, "segments") && (typeof message.segments === "object" ? message.segments.low || message.segments.high : message.segments !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.segments);
+                    writer.uint32(8).uint64(message.segments);
                 if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.bytes);
+                    writer.uint32(16).uint64(message.bytes);
                 if (message.mediaS != null && $Object.hasOwnProperty.call(message, "mediaS") && !$Object.is(message.mediaS, 0))
-                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.mediaS);
+                    writer.uint32(25).double(message.mediaS);
                 if (message.fps != null && $Object.hasOwnProperty.call(message, "fps") && !$Object.is(message.fps, 0))
-                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.fps);
+                    writer.uint32(33).double(message.fps);
                 if (message.droppedFrames != null && $Object.hasOwnProperty.call(message, "droppedFrames") && (typeof message.droppedFrames === "object" ? message.droppedFrames.low || message.droppedFrames.high : message.droppedFrames !== 0))
-                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.droppedFrames);
+                    writer.uint32(40).uint64(message.droppedFrames);
                 if (message.encoderRestarts != null && $Object.hasOwnProperty.call(message, "encoderRestarts") && message.encoderRestarts !== 0)
-                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.encoderRestarts);
+                    writer.uint32(48).uint32(message.encoderRestarts);
                 if (message.encoderRunning != null && $Object.hasOwnProperty.call(message, "encoderRunning") && message.encoderRunning !== false)
-                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.encoderRunning);
+                    writer.uint32(56).bool(message.encoderRunning);
                 if (message.degradeLevel != null && $Object.hasOwnProperty.call(message, "degradeLevel") && message.degradeLevel !== 0)
-                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.degradeLevel);
+                    writer.uint32(64).uint32(message.degradeLevel);
                 if (message.lastSegmentAt != null && $Object.hasOwnProperty.call(message, "lastSegmentAt") && message.lastSegmentAt !== "")
-                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.lastSegmentAt);
+                    writer.uint32(74).string(message.lastSegmentAt);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Recording message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Recording
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Recording & bodycam.v1.Recording.$Shape} Recording
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Recording.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -6029,14 +3838,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Recording message.
-             * @function verify
-             * @memberof bodycam.v1.Recording
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Recording.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -6074,14 +3875,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Recording message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Recording
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Recording} Recording
-             */
             Recording.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Recording)
                     return object;
@@ -6143,15 +3936,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Recording message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Recording
-             * @static
-             * @param {bodycam.v1.Recording} message Recording
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Recording.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -6219,13 +4003,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Recording to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Recording
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Recording.prototype.toJSON = function() {
                 return Recording.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -6235,35 +4012,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Clock = (function() {
 
-            /**
-             * Properties of a Clock.
-             * @typedef {Object} bodycam.v1.Clock.$Properties
-             * @property {string|null} [source] "ntp" (synchronized by a time daemon), "rtc" (set from the RTC) or "unknown".
-             * @property {boolean|null} [synced] True when a time daemon reports the clock as synchronized.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Clock.
-             * @memberof bodycam.v1
-             * @interface IClock
-             * @augments bodycam.v1.Clock.$Properties
-             * @deprecated Use bodycam.v1.Clock.$Properties instead.
-             */
-
-            /**
-             * Shape of a Clock.
-             * @typedef {bodycam.v1.Clock.$Properties} bodycam.v1.Clock.$Shape
-             */
-
-            /**
-             * Constructs a new Clock.
-             * @memberof bodycam.v1
-             * @classdesc How the device knows the time.
-             * @constructor
-             * @param {bodycam.v1.Clock.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Clock = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -6271,47 +4019,13 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * "ntp" (synchronized by a time daemon), "rtc" (set from the RTC) or "unknown".
-             * @member {string} source
-             * @memberof bodycam.v1.Clock
-             * @instance
-             */
             Clock.prototype.source = "";
-
-            /**
-             * True when a time daemon reports the clock as synchronized.
-             * @member {boolean} synced
-             * @memberof bodycam.v1.Clock
-             * @instance
-             */
             Clock.prototype.synced = false;
 
-            /**
-             * Creates a new Clock instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Clock
-             * @static
-             * @param {bodycam.v1.Clock.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Clock} Clock instance
-             * @type {{
-             *   (properties: bodycam.v1.Clock.$Shape): bodycam.v1.Clock & bodycam.v1.Clock.$Shape;
-             *   (properties?: bodycam.v1.Clock.$Properties): bodycam.v1.Clock;
-             * }}
-             */
             Clock.create = function(properties) {
                 return new Clock(properties);
             };
 
-            /**
-             * Encodes the specified Clock message. Does not implicitly {@link bodycam.v1.Clock.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Clock
-             * @static
-             * @param {bodycam.v1.Clock.$Properties} message Clock message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Clock.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -6320,26 +4034,15 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.source != null && $Object.hasOwnProperty.call(message, "source") && message.source !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.source);
+                    writer.uint32(10).string(message.source);
                 if (message.synced != null && $Object.hasOwnProperty.call(message, "synced") && message.synced !== false)
-                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.synced);
+                    writer.uint32(16).bool(message.synced);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Clock message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Clock
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Clock & bodycam.v1.Clock.$Shape} Clock
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Clock.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -6402,14 +4105,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Clock message.
-             * @function verify
-             * @memberof bodycam.v1.Clock
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Clock.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -6426,14 +4121,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Clock message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Clock
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Clock} Clock
-             */
             Clock.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Clock)
                     return object;
@@ -6453,15 +4140,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Clock message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Clock
-             * @static
-             * @param {bodycam.v1.Clock} message Clock
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Clock.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -6481,13 +4159,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Clock to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Clock
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Clock.prototype.toJSON = function() {
                 return Clock.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -6497,39 +4168,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Location = (function() {
 
-            /**
-             * Properties of a Location.
-             * @typedef {Object} bodycam.v1.Location.$Properties
-             * @property {number|null} [lat] Latitude, WGS84 degrees.
-             * @property {number|null} [lon] Longitude, WGS84 degrees.
-             * @property {number|null} [accuracyM] Estimated horizontal error in metres; absent when the receiver does not say.
-             * @property {number|null} [ageS] Seconds since that fix was received: the position is where the device was then, not now.
-             * @property {string|null} [fix] Fix mode right now: "3d", "2d" or "none" (no fix now: lat/lon are the last known position).
-             * @property {number|null} [satellites] Satellites used in the current fix; absent when unknown.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Location.
-             * @memberof bodycam.v1
-             * @interface ILocation
-             * @augments bodycam.v1.Location.$Properties
-             * @deprecated Use bodycam.v1.Location.$Properties instead.
-             */
-
-            /**
-             * Shape of a Location.
-             * @typedef {bodycam.v1.Location.$Properties} bodycam.v1.Location.$Shape
-             */
-
-            /**
-             * Constructs a new Location.
-             * @memberof bodycam.v1
-             * @classdesc The last GNSS fix (also journaled as `location` records while on duty).
-             * @constructor
-             * @param {bodycam.v1.Location.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Location = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -6537,55 +4175,13 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Latitude, WGS84 degrees.
-             * @member {number} lat
-             * @memberof bodycam.v1.Location
-             * @instance
-             */
             Location.prototype.lat = 0;
-
-            /**
-             * Longitude, WGS84 degrees.
-             * @member {number} lon
-             * @memberof bodycam.v1.Location
-             * @instance
-             */
             Location.prototype.lon = 0;
-
-            /**
-             * Estimated horizontal error in metres; absent when the receiver does not say.
-             * @member {number|null|undefined} accuracyM
-             * @memberof bodycam.v1.Location
-             * @instance
-             */
             Location.prototype.accuracyM = null;
-
-            /**
-             * Seconds since that fix was received: the position is where the device was then, not now.
-             * @member {number} ageS
-             * @memberof bodycam.v1.Location
-             * @instance
-             */
             Location.prototype.ageS = 0;
-
-            /**
-             * Fix mode right now: "3d", "2d" or "none" (no fix now: lat/lon are the last known position).
-             * @member {string} fix
-             * @memberof bodycam.v1.Location
-             * @instance
-             */
             Location.prototype.fix = "";
-
-            /**
-             * Satellites used in the current fix; absent when unknown.
-             * @member {number|null|undefined} satellites
-             * @memberof bodycam.v1.Location
-             * @instance
-             */
             Location.prototype.satellites = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
@@ -6600,31 +4196,10 @@ export const bodycam = $root.bodycam = (() => {
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new Location instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Location
-             * @static
-             * @param {bodycam.v1.Location.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Location} Location instance
-             * @type {{
-             *   (properties: bodycam.v1.Location.$Shape): bodycam.v1.Location & bodycam.v1.Location.$Shape;
-             *   (properties?: bodycam.v1.Location.$Properties): bodycam.v1.Location;
-             * }}
-             */
             Location.create = function(properties) {
                 return new Location(properties);
             };
 
-            /**
-             * Encodes the specified Location message. Does not implicitly {@link bodycam.v1.Location.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Location
-             * @static
-             * @param {bodycam.v1.Location.$Properties} message Location message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Location.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -6633,34 +4208,23 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.lat != null && $Object.hasOwnProperty.call(message, "lat") && !$Object.is(message.lat, 0))
-                    writer.uint32(/* id 1, wireType 1 =*/9).double(message.lat);
+                    writer.uint32(9).double(message.lat);
                 if (message.lon != null && $Object.hasOwnProperty.call(message, "lon") && !$Object.is(message.lon, 0))
-                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.lon);
+                    writer.uint32(17).double(message.lon);
                 if (message.accuracyM != null && $Object.hasOwnProperty.call(message, "accuracyM"))
-                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.accuracyM);
+                    writer.uint32(25).double(message.accuracyM);
                 if (message.ageS != null && $Object.hasOwnProperty.call(message, "ageS") && !$Object.is(message.ageS, 0))
-                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.ageS);
+                    writer.uint32(33).double(message.ageS);
                 if (message.fix != null && $Object.hasOwnProperty.call(message, "fix") && message.fix !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.fix);
+                    writer.uint32(42).string(message.fix);
                 if (message.satellites != null && $Object.hasOwnProperty.call(message, "satellites"))
-                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.satellites);
+                    writer.uint32(48).uint32(message.satellites);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Location message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Location
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Location & bodycam.v1.Location.$Shape} Location
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Location.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -6755,14 +4319,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Location message.
-             * @function verify
-             * @memberof bodycam.v1.Location
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Location.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -6796,14 +4352,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Location message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Location
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Location} Location
-             */
             Location.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Location)
                     return object;
@@ -6833,15 +4381,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Location message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Location
-             * @static
-             * @param {bodycam.v1.Location} message Location
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Location.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -6871,13 +4410,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Location to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Location
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Location.prototype.toJSON = function() {
                 return Location.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -6887,35 +4419,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Fault = (function() {
 
-            /**
-             * Properties of a Fault.
-             * @typedef {Object} bodycam.v1.Fault.$Properties
-             * @property {string|null} [name] Fault name, e.g. "encoder_crash", "battery_critical".
-             * @property {string|null} [detail] Human readable detail.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Fault.
-             * @memberof bodycam.v1
-             * @interface IFault
-             * @augments bodycam.v1.Fault.$Properties
-             * @deprecated Use bodycam.v1.Fault.$Properties instead.
-             */
-
-            /**
-             * Shape of a Fault.
-             * @typedef {bodycam.v1.Fault.$Properties} bodycam.v1.Fault.$Shape
-             */
-
-            /**
-             * Constructs a new Fault.
-             * @memberof bodycam.v1
-             * @classdesc One active fault (also journaled as a `fault` record).
-             * @constructor
-             * @param {bodycam.v1.Fault.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Fault = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -6923,47 +4426,13 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Fault name, e.g. "encoder_crash", "battery_critical".
-             * @member {string} name
-             * @memberof bodycam.v1.Fault
-             * @instance
-             */
             Fault.prototype.name = "";
-
-            /**
-             * Human readable detail.
-             * @member {string} detail
-             * @memberof bodycam.v1.Fault
-             * @instance
-             */
             Fault.prototype.detail = "";
 
-            /**
-             * Creates a new Fault instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Fault
-             * @static
-             * @param {bodycam.v1.Fault.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Fault} Fault instance
-             * @type {{
-             *   (properties: bodycam.v1.Fault.$Shape): bodycam.v1.Fault & bodycam.v1.Fault.$Shape;
-             *   (properties?: bodycam.v1.Fault.$Properties): bodycam.v1.Fault;
-             * }}
-             */
             Fault.create = function(properties) {
                 return new Fault(properties);
             };
 
-            /**
-             * Encodes the specified Fault message. Does not implicitly {@link bodycam.v1.Fault.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Fault
-             * @static
-             * @param {bodycam.v1.Fault.$Properties} message Fault message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Fault.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -6972,26 +4441,15 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                    writer.uint32(10).string(message.name);
                 if (message.detail != null && $Object.hasOwnProperty.call(message, "detail") && message.detail !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.detail);
+                    writer.uint32(18).string(message.detail);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Fault message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Fault
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Fault & bodycam.v1.Fault.$Shape} Fault
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Fault.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -7054,14 +4512,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Fault message.
-             * @function verify
-             * @memberof bodycam.v1.Fault
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Fault.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -7078,14 +4528,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Fault message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Fault
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Fault} Fault
-             */
             Fault.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Fault)
                     return object;
@@ -7105,15 +4547,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Fault message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Fault
-             * @static
-             * @param {bodycam.v1.Fault} message Fault
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Fault.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -7133,13 +4566,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Fault to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Fault
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Fault.prototype.toJSON = function() {
                 return Fault.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -7147,15 +4573,6 @@ export const bodycam = $root.bodycam = (() => {
             return Fault;
         })();
 
-        /**
-         * What is obstructed.
-         * @name bodycam.v1.ObstructionKind
-         * @enum {number}
-         * @property {number} OBSTRUCTION_KIND_UNSPECIFIED=0 Unknown (never sent by a v1 agent).
-         * @property {number} OBSTRUCTION_KIND_COVERED=1 The lens is covered or the picture dark: low luma mean and spread.
-         * @property {number} OBSTRUCTION_KIND_FROZEN=2 The picture is frozen: frames arrive but do not change.
-         * @property {number} OBSTRUCTION_KIND_SILENT=3 The microphone is silent (blocked or dead): level below the policy's floor.
-         */
         v1.ObstructionKind = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "OBSTRUCTION_KIND_UNSPECIFIED"] = 0;
@@ -7167,38 +4584,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Obstruction = (function() {
 
-            /**
-             * Properties of an Obstruction.
-             * @typedef {Object} bodycam.v1.Obstruction.$Properties
-             * @property {bodycam.v1.ObstructionKind|null} [kind] What is obstructed.
-             * @property {string|null} [since] When the condition began (its first bad measurement), RFC 3339 UTC ms.
-             * @property {number|null} [measure] The kind's measure averaged since then: luma mean 0-255 (covered), mean absolute frame
-             * difference 0-255 (frozen), RMS level in dBFS (silent).
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an Obstruction.
-             * @memberof bodycam.v1
-             * @interface IObstruction
-             * @augments bodycam.v1.Obstruction.$Properties
-             * @deprecated Use bodycam.v1.Obstruction.$Properties instead.
-             */
-
-            /**
-             * Shape of an Obstruction.
-             * @typedef {bodycam.v1.Obstruction.$Properties} bodycam.v1.Obstruction.$Shape
-             */
-
-            /**
-             * Constructs a new Obstruction.
-             * @memberof bodycam.v1
-             * @classdesc One obstruction that lasts now (also journaled as an `obstruction` record pair and raised as
-             * the fault `obstruction_<kind>`).
-             * @constructor
-             * @param {bodycam.v1.Obstruction.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Obstruction = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -7206,56 +4591,14 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * What is obstructed.
-             * @member {bodycam.v1.ObstructionKind} kind
-             * @memberof bodycam.v1.Obstruction
-             * @instance
-             */
             Obstruction.prototype.kind = 0;
-
-            /**
-             * When the condition began (its first bad measurement), RFC 3339 UTC ms.
-             * @member {string} since
-             * @memberof bodycam.v1.Obstruction
-             * @instance
-             */
             Obstruction.prototype.since = "";
-
-            /**
-             * The kind's measure averaged since then: luma mean 0-255 (covered), mean absolute frame
-             * difference 0-255 (frozen), RMS level in dBFS (silent).
-             * @member {number} measure
-             * @memberof bodycam.v1.Obstruction
-             * @instance
-             */
             Obstruction.prototype.measure = 0;
 
-            /**
-             * Creates a new Obstruction instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Obstruction
-             * @static
-             * @param {bodycam.v1.Obstruction.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Obstruction} Obstruction instance
-             * @type {{
-             *   (properties: bodycam.v1.Obstruction.$Shape): bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape;
-             *   (properties?: bodycam.v1.Obstruction.$Properties): bodycam.v1.Obstruction;
-             * }}
-             */
             Obstruction.create = function(properties) {
                 return new Obstruction(properties);
             };
 
-            /**
-             * Encodes the specified Obstruction message. Does not implicitly {@link bodycam.v1.Obstruction.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Obstruction
-             * @static
-             * @param {bodycam.v1.Obstruction.$Properties} message Obstruction message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Obstruction.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -7264,28 +4607,17 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.kind);
+                    writer.uint32(8).int32(message.kind);
                 if (message.since != null && $Object.hasOwnProperty.call(message, "since") && message.since !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.since);
+                    writer.uint32(18).string(message.since);
                 if (message.measure != null && $Object.hasOwnProperty.call(message, "measure") && !$Object.is(message.measure, 0))
-                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.measure);
+                    writer.uint32(25).double(message.measure);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes an Obstruction message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Obstruction
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Obstruction & bodycam.v1.Obstruction.$Shape} Obstruction
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Obstruction.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -7357,14 +4689,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies an Obstruction message.
-             * @function verify
-             * @memberof bodycam.v1.Obstruction
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Obstruction.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -7384,14 +4708,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates an Obstruction message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Obstruction
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Obstruction} Obstruction
-             */
             Obstruction.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Obstruction)
                     return object;
@@ -7433,15 +4749,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from an Obstruction message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Obstruction
-             * @static
-             * @param {bodycam.v1.Obstruction} message Obstruction
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Obstruction.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -7464,13 +4771,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Obstruction to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Obstruction
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Obstruction.prototype.toJSON = function() {
                 return Obstruction.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -7480,64 +4780,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Heartbeat = (function() {
 
-            /**
-             * Properties of a Heartbeat.
-             * @typedef {Object} bodycam.v1.Heartbeat.$Properties
-             * @property {number|null} [seq] Per-device heartbeat sequence, strictly increasing across agent restarts and reboots (gaps
-             * are allowed: heartbeats are not queued while offline).
-             * @property {string|null} [deviceId] Device id.
-             * @property {string|null} [at] Wall clock when the heartbeat was built, RFC 3339 UTC ms.
-             * @property {string|null} [bootId] Linux boot id.
-             * @property {number|null} [uptimeS] Seconds since the kernel booted (/proc/uptime).
-             * @property {number|null} [agentUptimeS] Seconds since this agent process started.
-             * @property {string|null} [firmware] Agent (firmware) version.
-             * @property {string|null} [board] Board config name.
-             * @property {bodycam.v1.ShiftState|null} [state] Shift state.
-             * @property {string|null} [shiftId] Current shift id; empty off duty.
-             * @property {bodycam.v1.PauseReason|null} [pauseReason] Pause reason while paused.
-             * @property {number|null} [pauseLeftS] Seconds until the pause ends by itself; absent when not paused.
-             * @property {bodycam.v1.Recording.$Properties|null} [recording] Recording counters.
-             * @property {bodycam.v1.Battery.$Properties|null} [battery] Battery; absent on boards without a gauge.
-             * @property {bodycam.v1.Storage.$Properties|null} [storage] Storage of the data dir.
-             * @property {number|null} [temperatureC] SoC/board temperature in °C; absent when not readable.
-             * @property {bodycam.v1.Clock.$Properties|null} [clock] Clock source and synchronization.
-             * @property {number|null} [outboxDepth] Events written to the outbox and not yet acknowledged by the broker.
-             * @property {number|null} [lastEventSeq] Sequence of the last event queued (central compares it with the last event it received).
-             * @property {Array.<bodycam.v1.Fault.$Properties>|null} [faults] Active faults.
-             * @property {string|null} [journalHead] Hash-chain head of the open journal (hex SHA-256); empty when none.
-             * @property {boolean|null} [docked] Docked (charging cradle / approved network); absent when the board has no dock detect.
-             * @property {number|null} [load1] 1-minute load average (/proc/loadavg).
-             * @property {number|null} [memAvailableBytes] Available memory in bytes (/proc/meminfo MemAvailable).
-             * @property {bodycam.v1.Duty.$Properties|null} [duty] Duty: what started the shift, who wears the camera, the duty window.
-             * @property {bodycam.v1.PauseUse.$Properties|null} [pauseUse] Pause budget of the current shift: pauses used and paused time per reason, and the limits;
-             * absent off duty.
-             * @property {Array.<bodycam.v1.Obstruction.$Properties>|null} [obstructions] Obstructions that last now (empty when none, or when detection is off by policy).
-             * @property {bodycam.v1.Location.$Properties|null} [location] Last known GNSS position; absent on boards without a receiver or before any fix.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Heartbeat.
-             * @memberof bodycam.v1
-             * @interface IHeartbeat
-             * @augments bodycam.v1.Heartbeat.$Properties
-             * @deprecated Use bodycam.v1.Heartbeat.$Properties instead.
-             */
-
-            /**
-             * Shape of a Heartbeat.
-             * @typedef {bodycam.v1.Heartbeat.$Properties} bodycam.v1.Heartbeat.$Shape
-             */
-
-            /**
-             * Constructs a new Heartbeat.
-             * @memberof bodycam.v1
-             * @classdesc The payload of `<prefix>heartbeat`: sent at connect and then every policy.heartbeatOnDutyS
-             * (on duty) or heartbeatOffDutyS (off duty) seconds.
-             * @constructor
-             * @param {bodycam.v1.Heartbeat.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Heartbeat = function (properties) {
                 this.faults = [];
                 this.obstructions = [];
@@ -7547,233 +4789,35 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Per-device heartbeat sequence, strictly increasing across agent restarts and reboots (gaps
-             * are allowed: heartbeats are not queued while offline).
-             * @member {number} seq
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Device id.
-             * @member {string} deviceId
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.deviceId = "";
-
-            /**
-             * Wall clock when the heartbeat was built, RFC 3339 UTC ms.
-             * @member {string} at
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.at = "";
-
-            /**
-             * Linux boot id.
-             * @member {string} bootId
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.bootId = "";
-
-            /**
-             * Seconds since the kernel booted (/proc/uptime).
-             * @member {number} uptimeS
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.uptimeS = 0;
-
-            /**
-             * Seconds since this agent process started.
-             * @member {number} agentUptimeS
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.agentUptimeS = 0;
-
-            /**
-             * Agent (firmware) version.
-             * @member {string} firmware
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.firmware = "";
-
-            /**
-             * Board config name.
-             * @member {string} board
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.board = "";
-
-            /**
-             * Shift state.
-             * @member {bodycam.v1.ShiftState} state
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.state = 0;
-
-            /**
-             * Current shift id; empty off duty.
-             * @member {string} shiftId
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.shiftId = "";
-
-            /**
-             * Pause reason while paused.
-             * @member {bodycam.v1.PauseReason} pauseReason
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.pauseReason = 0;
-
-            /**
-             * Seconds until the pause ends by itself; absent when not paused.
-             * @member {number|null|undefined} pauseLeftS
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.pauseLeftS = null;
-
-            /**
-             * Recording counters.
-             * @member {bodycam.v1.Recording.$Properties|null|undefined} recording
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.recording = null;
-
-            /**
-             * Battery; absent on boards without a gauge.
-             * @member {bodycam.v1.Battery.$Properties|null|undefined} battery
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.battery = null;
-
-            /**
-             * Storage of the data dir.
-             * @member {bodycam.v1.Storage.$Properties|null|undefined} storage
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.storage = null;
-
-            /**
-             * SoC/board temperature in °C; absent when not readable.
-             * @member {number|null|undefined} temperatureC
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.temperatureC = null;
-
-            /**
-             * Clock source and synchronization.
-             * @member {bodycam.v1.Clock.$Properties|null|undefined} clock
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.clock = null;
-
-            /**
-             * Events written to the outbox and not yet acknowledged by the broker.
-             * @member {number} outboxDepth
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.outboxDepth = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Sequence of the last event queued (central compares it with the last event it received).
-             * @member {number} lastEventSeq
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.lastEventSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Active faults.
-             * @member {Array.<bodycam.v1.Fault.$Properties>} faults
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.faults = $util.emptyArray;
-
-            /**
-             * Hash-chain head of the open journal (hex SHA-256); empty when none.
-             * @member {string} journalHead
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.journalHead = "";
-
-            /**
-             * Docked (charging cradle / approved network); absent when the board has no dock detect.
-             * @member {boolean|null|undefined} docked
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.docked = null;
-
-            /**
-             * 1-minute load average (/proc/loadavg).
-             * @member {number} load1
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.load1 = 0;
-
-            /**
-             * Available memory in bytes (/proc/meminfo MemAvailable).
-             * @member {number} memAvailableBytes
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.memAvailableBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Duty: what started the shift, who wears the camera, the duty window.
-             * @member {bodycam.v1.Duty.$Properties|null|undefined} duty
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.duty = null;
-
-            /**
-             * Pause budget of the current shift: pauses used and paused time per reason, and the limits;
-             * absent off duty.
-             * @member {bodycam.v1.PauseUse.$Properties|null|undefined} pauseUse
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.pauseUse = null;
-
-            /**
-             * Obstructions that last now (empty when none, or when detection is off by policy).
-             * @member {Array.<bodycam.v1.Obstruction.$Properties>} obstructions
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.obstructions = $util.emptyArray;
-
-            /**
-             * Last known GNSS position; absent on boards without a receiver or before any fix.
-             * @member {bodycam.v1.Location.$Properties|null|undefined} location
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             */
             Heartbeat.prototype.location = null;
 
-            // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
@@ -7794,31 +4838,10 @@ export const bodycam = $root.bodycam = (() => {
                 set: $util.oneOfSetter($oneOfFields)
             });
 
-            /**
-             * Creates a new Heartbeat instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Heartbeat
-             * @static
-             * @param {bodycam.v1.Heartbeat.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Heartbeat} Heartbeat instance
-             * @type {{
-             *   (properties: bodycam.v1.Heartbeat.$Shape): bodycam.v1.Heartbeat & bodycam.v1.Heartbeat.$Shape;
-             *   (properties?: bodycam.v1.Heartbeat.$Properties): bodycam.v1.Heartbeat;
-             * }}
-             */
             Heartbeat.create = function(properties) {
                 return new Heartbeat(properties);
             };
 
-            /**
-             * Encodes the specified Heartbeat message. Does not implicitly {@link bodycam.v1.Heartbeat.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Heartbeat
-             * @static
-             * @param {bodycam.v1.Heartbeat.$Properties} message Heartbeat message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Heartbeat.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -7827,80 +4850,69 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.seq);
+                    writer.uint32(8).uint64(message.seq);
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.deviceId);
+                    writer.uint32(18).string(message.deviceId);
                 if (message.at != null && $Object.hasOwnProperty.call(message, "at") && message.at !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.at);
+                    writer.uint32(26).string(message.at);
                 if (message.bootId != null && $Object.hasOwnProperty.call(message, "bootId") && message.bootId !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.bootId);
+                    writer.uint32(34).string(message.bootId);
                 if (message.uptimeS != null && $Object.hasOwnProperty.call(message, "uptimeS") && !$Object.is(message.uptimeS, 0))
-                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.uptimeS);
+                    writer.uint32(41).double(message.uptimeS);
                 if (message.agentUptimeS != null && $Object.hasOwnProperty.call(message, "agentUptimeS") && !$Object.is(message.agentUptimeS, 0))
-                    writer.uint32(/* id 6, wireType 1 =*/49).double(message.agentUptimeS);
+                    writer.uint32(49).double(message.agentUptimeS);
                 if (message.firmware != null && $Object.hasOwnProperty.call(message, "firmware") && message.firmware !== "")
-                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.firmware);
+                    writer.uint32(58).string(message.firmware);
                 if (message.board != null && $Object.hasOwnProperty.call(message, "board") && message.board !== "")
-                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.board);
+                    writer.uint32(66).string(message.board);
                 if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
-                    writer.uint32(/* id 9, wireType 0 =*/72).int32(message.state);
+                    writer.uint32(72).int32(message.state);
                 if (message.shiftId != null && $Object.hasOwnProperty.call(message, "shiftId") && message.shiftId !== "")
-                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.shiftId);
+                    writer.uint32(82).string(message.shiftId);
                 if (message.pauseReason != null && $Object.hasOwnProperty.call(message, "pauseReason") && message.pauseReason !== 0)
-                    writer.uint32(/* id 11, wireType 0 =*/88).int32(message.pauseReason);
+                    writer.uint32(88).int32(message.pauseReason);
                 if (message.pauseLeftS != null && $Object.hasOwnProperty.call(message, "pauseLeftS"))
-                    writer.uint32(/* id 12, wireType 1 =*/97).double(message.pauseLeftS);
+                    writer.uint32(97).double(message.pauseLeftS);
                 if (message.recording != null && $Object.hasOwnProperty.call(message, "recording"))
-                    $root.bodycam.v1.Recording.encode(message.recording, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Recording.encode(message.recording, writer.uint32(106).fork(), _depth + 1).ldelim();
                 if (message.battery != null && $Object.hasOwnProperty.call(message, "battery"))
-                    $root.bodycam.v1.Battery.encode(message.battery, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Battery.encode(message.battery, writer.uint32(114).fork(), _depth + 1).ldelim();
                 if (message.storage != null && $Object.hasOwnProperty.call(message, "storage"))
-                    $root.bodycam.v1.Storage.encode(message.storage, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Storage.encode(message.storage, writer.uint32(122).fork(), _depth + 1).ldelim();
                 if (message.temperatureC != null && $Object.hasOwnProperty.call(message, "temperatureC"))
-                    writer.uint32(/* id 16, wireType 1 =*/129).double(message.temperatureC);
+                    writer.uint32(129).double(message.temperatureC);
                 if (message.clock != null && $Object.hasOwnProperty.call(message, "clock"))
-                    $root.bodycam.v1.Clock.encode(message.clock, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Clock.encode(message.clock, writer.uint32(138).fork(), _depth + 1).ldelim();
                 if (message.outboxDepth != null && $Object.hasOwnProperty.call(message, "outboxDepth") && (typeof message.outboxDepth === "object" ? message.outboxDepth.low || message.outboxDepth.high : message.outboxDepth !== 0))
-                    writer.uint32(/* id 18, wireType 0 =*/144).uint64(message.outboxDepth);
+                    writer.uint32(144).uint64(message.outboxDepth);
                 if (message.lastEventSeq != null && $Object.hasOwnProperty.call(message, "lastEventSeq") && (typeof message.lastEventSeq === "object" ? message.lastEventSeq.low || message.lastEventSeq.high : message.lastEventSeq !== 0))
-                    writer.uint32(/* id 19, wireType 0 =*/152).uint64(message.lastEventSeq);
+                    writer.uint32(152).uint64(message.lastEventSeq);
                 if (message.faults != null && message.faults.length)
                     for (let i = 0; i < message.faults.length; ++i)
-                        $root.bodycam.v1.Fault.encode(message.faults[i], writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
+                        $root.bodycam.v1.Fault.encode(message.faults[i], writer.uint32(162).fork(), _depth + 1).ldelim();
                 if (message.journalHead != null && $Object.hasOwnProperty.call(message, "journalHead") && message.journalHead !== "")
-                    writer.uint32(/* id 21, wireType 2 =*/170).string(message.journalHead);
+                    writer.uint32(170).string(message.journalHead);
                 if (message.docked != null && $Object.hasOwnProperty.call(message, "docked"))
-                    writer.uint32(/* id 22, wireType 0 =*/176).bool(message.docked);
+                    writer.uint32(176).bool(message.docked);
                 if (message.load1 != null && $Object.hasOwnProperty.call(message, "load1") && !$Object.is(message.load1, 0))
-                    writer.uint32(/* id 23, wireType 1 =*/185).double(message.load1);
+                    writer.uint32(185).double(message.load1);
                 if (message.memAvailableBytes != null && $Object.hasOwnProperty.call(message, "memAvailableBytes") && (typeof message.memAvailableBytes === "object" ? message.memAvailableBytes.low || message.memAvailableBytes.high : message.memAvailableBytes !== 0))
-                    writer.uint32(/* id 24, wireType 0 =*/192).uint64(message.memAvailableBytes);
+                    writer.uint32(192).uint64(message.memAvailableBytes);
                 if (message.duty != null && $Object.hasOwnProperty.call(message, "duty"))
-                    $root.bodycam.v1.Duty.encode(message.duty, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Duty.encode(message.duty, writer.uint32(202).fork(), _depth + 1).ldelim();
                 if (message.pauseUse != null && $Object.hasOwnProperty.call(message, "pauseUse"))
-                    $root.bodycam.v1.PauseUse.encode(message.pauseUse, writer.uint32(/* id 26, wireType 2 =*/210).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.PauseUse.encode(message.pauseUse, writer.uint32(210).fork(), _depth + 1).ldelim();
                 if (message.location != null && $Object.hasOwnProperty.call(message, "location"))
-                    $root.bodycam.v1.Location.encode(message.location, writer.uint32(/* id 27, wireType 2 =*/218).fork(), _depth + 1).ldelim();
+                    $root.bodycam.v1.Location.encode(message.location, writer.uint32(218).fork(), _depth + 1).ldelim();
                 if (message.obstructions != null && message.obstructions.length)
                     for (let i = 0; i < message.obstructions.length; ++i)
-                        $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
+                        $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(226).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Heartbeat message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Heartbeat
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Heartbeat & bodycam.v1.Heartbeat.$Shape} Heartbeat
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Heartbeat.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -8168,14 +5180,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Heartbeat message.
-             * @function verify
-             * @memberof bodycam.v1.Heartbeat
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Heartbeat.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -8303,14 +5307,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Heartbeat message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Heartbeat
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Heartbeat} Heartbeat
-             */
             Heartbeat.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Heartbeat)
                     return object;
@@ -8507,15 +5503,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Heartbeat message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Heartbeat
-             * @static
-             * @param {bodycam.v1.Heartbeat} message Heartbeat
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Heartbeat.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -8654,13 +5641,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Heartbeat to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Heartbeat
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Heartbeat.prototype.toJSON = function() {
                 return Heartbeat.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -8670,38 +5650,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.PauseReasonUse = (function() {
 
-            /**
-             * Properties of a PauseReasonUse.
-             * @typedef {Object} bodycam.v1.PauseReasonUse.$Properties
-             * @property {bodycam.v1.PauseReason|null} [reason] The reason.
-             * @property {number|null} [pauses] Pauses started for this reason in this shift.
-             * @property {number|null} [maxPauses] Policy: maximum pauses per shift for this reason.
-             * @property {number|null} [pausedS] Seconds paused for this reason in this shift (a pause in progress included).
-             * @property {number|null} [refused] Pauses for this reason refused by the budget in this shift.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PauseReasonUse.
-             * @memberof bodycam.v1
-             * @interface IPauseReasonUse
-             * @augments bodycam.v1.PauseReasonUse.$Properties
-             * @deprecated Use bodycam.v1.PauseReasonUse.$Properties instead.
-             */
-
-            /**
-             * Shape of a PauseReasonUse.
-             * @typedef {bodycam.v1.PauseReasonUse.$Properties} bodycam.v1.PauseReasonUse.$Shape
-             */
-
-            /**
-             * Constructs a new PauseReasonUse.
-             * @memberof bodycam.v1
-             * @classdesc One pause reason's use of the shift's pause budget.
-             * @constructor
-             * @param {bodycam.v1.PauseReasonUse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const PauseReasonUse = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -8709,71 +5657,16 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * The reason.
-             * @member {bodycam.v1.PauseReason} reason
-             * @memberof bodycam.v1.PauseReasonUse
-             * @instance
-             */
             PauseReasonUse.prototype.reason = 0;
-
-            /**
-             * Pauses started for this reason in this shift.
-             * @member {number} pauses
-             * @memberof bodycam.v1.PauseReasonUse
-             * @instance
-             */
             PauseReasonUse.prototype.pauses = 0;
-
-            /**
-             * Policy: maximum pauses per shift for this reason.
-             * @member {number} maxPauses
-             * @memberof bodycam.v1.PauseReasonUse
-             * @instance
-             */
             PauseReasonUse.prototype.maxPauses = 0;
-
-            /**
-             * Seconds paused for this reason in this shift (a pause in progress included).
-             * @member {number} pausedS
-             * @memberof bodycam.v1.PauseReasonUse
-             * @instance
-             */
             PauseReasonUse.prototype.pausedS = 0;
-
-            /**
-             * Pauses for this reason refused by the budget in this shift.
-             * @member {number} refused
-             * @memberof bodycam.v1.PauseReasonUse
-             * @instance
-             */
             PauseReasonUse.prototype.refused = 0;
 
-            /**
-             * Creates a new PauseReasonUse instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.PauseReasonUse
-             * @static
-             * @param {bodycam.v1.PauseReasonUse.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.PauseReasonUse} PauseReasonUse instance
-             * @type {{
-             *   (properties: bodycam.v1.PauseReasonUse.$Shape): bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape;
-             *   (properties?: bodycam.v1.PauseReasonUse.$Properties): bodycam.v1.PauseReasonUse;
-             * }}
-             */
             PauseReasonUse.create = function(properties) {
                 return new PauseReasonUse(properties);
             };
 
-            /**
-             * Encodes the specified PauseReasonUse message. Does not implicitly {@link bodycam.v1.PauseReasonUse.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.PauseReasonUse
-             * @static
-             * @param {bodycam.v1.PauseReasonUse.$Properties} message PauseReasonUse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             PauseReasonUse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -8782,32 +5675,21 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.reason);
+                    writer.uint32(8).int32(message.reason);
                 if (message.pauses != null && $Object.hasOwnProperty.call(message, "pauses") && message.pauses !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.pauses);
+                    writer.uint32(16).uint32(message.pauses);
                 if (message.maxPauses != null && $Object.hasOwnProperty.call(message, "maxPauses") && message.maxPauses !== 0)
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.maxPauses);
+                    writer.uint32(24).uint32(message.maxPauses);
                 if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS") && !$Object.is(message.pausedS, 0))
-                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.pausedS);
+                    writer.uint32(33).double(message.pausedS);
                 if (message.refused != null && $Object.hasOwnProperty.call(message, "refused") && message.refused !== 0)
-                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.refused);
+                    writer.uint32(40).uint32(message.refused);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a PauseReasonUse message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.PauseReasonUse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.PauseReasonUse & bodycam.v1.PauseReasonUse.$Shape} PauseReasonUse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             PauseReasonUse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -8897,14 +5779,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a PauseReasonUse message.
-             * @function verify
-             * @memberof bodycam.v1.PauseReasonUse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             PauseReasonUse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -8930,14 +5804,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a PauseReasonUse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.PauseReasonUse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.PauseReasonUse} PauseReasonUse
-             */
             PauseReasonUse.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.PauseReasonUse)
                     return object;
@@ -8981,15 +5847,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a PauseReasonUse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.PauseReasonUse
-             * @static
-             * @param {bodycam.v1.PauseReasonUse} message PauseReasonUse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             PauseReasonUse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -9018,13 +5875,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this PauseReasonUse to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.PauseReasonUse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             PauseReasonUse.prototype.toJSON = function() {
                 return PauseReasonUse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -9034,41 +5884,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.PauseUse = (function() {
 
-            /**
-             * Properties of a PauseUse.
-             * @typedef {Object} bodycam.v1.PauseUse.$Properties
-             * @property {Array.<bodycam.v1.PauseReasonUse.$Properties>|null} [reasons] One entry per pause reason.
-             * @property {number|null} [pausedS] Seconds paused in this shift, all reasons (a pause in progress included).
-             * @property {number|null} [maxPausedS] Policy: maximum paused seconds per shift, all reasons.
-             * @property {number|null} [minRecordingS] Policy: minimum recording (s) between the end of one pause and the next.
-             * @property {number|null} [minRecordingAfterAutoS] Policy: minimum recording (s) after a pause that ended by itself at its maximum.
-             * @property {number|null} [refused] Pauses refused by the budget in this shift, all reasons.
-             * @property {Array.<string>|null} [warned] Budgets whose use crossed 80 % in this shift ("pauses_personal_needs", "pauses_sensitive_site",
-             * "paused_time"); each raised one `pause_budget` event.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PauseUse.
-             * @memberof bodycam.v1
-             * @interface IPauseUse
-             * @augments bodycam.v1.PauseUse.$Properties
-             * @deprecated Use bodycam.v1.PauseUse.$Properties instead.
-             */
-
-            /**
-             * Shape of a PauseUse.
-             * @typedef {bodycam.v1.PauseUse.$Properties} bodycam.v1.PauseUse.$Shape
-             */
-
-            /**
-             * Constructs a new PauseUse.
-             * @memberof bodycam.v1
-             * @classdesc Pause budget use of the current shift (policy pauseMax*, pauseMinRecording*).
-             * @constructor
-             * @param {bodycam.v1.PauseUse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const PauseUse = function (properties) {
                 this.reasons = [];
                 this.warned = [];
@@ -9078,88 +5893,18 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * One entry per pause reason.
-             * @member {Array.<bodycam.v1.PauseReasonUse.$Properties>} reasons
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.reasons = $util.emptyArray;
-
-            /**
-             * Seconds paused in this shift, all reasons (a pause in progress included).
-             * @member {number} pausedS
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.pausedS = 0;
-
-            /**
-             * Policy: maximum paused seconds per shift, all reasons.
-             * @member {number} maxPausedS
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.maxPausedS = 0;
-
-            /**
-             * Policy: minimum recording (s) between the end of one pause and the next.
-             * @member {number} minRecordingS
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.minRecordingS = 0;
-
-            /**
-             * Policy: minimum recording (s) after a pause that ended by itself at its maximum.
-             * @member {number} minRecordingAfterAutoS
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.minRecordingAfterAutoS = 0;
-
-            /**
-             * Pauses refused by the budget in this shift, all reasons.
-             * @member {number} refused
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.refused = 0;
-
-            /**
-             * Budgets whose use crossed 80 % in this shift ("pauses_personal_needs", "pauses_sensitive_site",
-             * "paused_time"); each raised one `pause_budget` event.
-             * @member {Array.<string>} warned
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             */
             PauseUse.prototype.warned = $util.emptyArray;
 
-            /**
-             * Creates a new PauseUse instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.PauseUse
-             * @static
-             * @param {bodycam.v1.PauseUse.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.PauseUse} PauseUse instance
-             * @type {{
-             *   (properties: bodycam.v1.PauseUse.$Shape): bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape;
-             *   (properties?: bodycam.v1.PauseUse.$Properties): bodycam.v1.PauseUse;
-             * }}
-             */
             PauseUse.create = function(properties) {
                 return new PauseUse(properties);
             };
 
-            /**
-             * Encodes the specified PauseUse message. Does not implicitly {@link bodycam.v1.PauseUse.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.PauseUse
-             * @static
-             * @param {bodycam.v1.PauseUse.$Properties} message PauseUse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             PauseUse.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -9169,37 +5914,26 @@ export const bodycam = $root.bodycam = (() => {
                     throw $Error("max depth exceeded");
                 if (message.reasons != null && message.reasons.length)
                     for (let i = 0; i < message.reasons.length; ++i)
-                        $root.bodycam.v1.PauseReasonUse.encode(message.reasons[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        $root.bodycam.v1.PauseReasonUse.encode(message.reasons[i], writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.pausedS != null && $Object.hasOwnProperty.call(message, "pausedS") && !$Object.is(message.pausedS, 0))
-                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.pausedS);
+                    writer.uint32(17).double(message.pausedS);
                 if (message.maxPausedS != null && $Object.hasOwnProperty.call(message, "maxPausedS") && !$Object.is(message.maxPausedS, 0))
-                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.maxPausedS);
+                    writer.uint32(25).double(message.maxPausedS);
                 if (message.minRecordingS != null && $Object.hasOwnProperty.call(message, "minRecordingS") && !$Object.is(message.minRecordingS, 0))
-                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.minRecordingS);
+                    writer.uint32(33).double(message.minRecordingS);
                 if (message.minRecordingAfterAutoS != null && $Object.hasOwnProperty.call(message, "minRecordingAfterAutoS") && !$Object.is(message.minRecordingAfterAutoS, 0))
-                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.minRecordingAfterAutoS);
+                    writer.uint32(41).double(message.minRecordingAfterAutoS);
                 if (message.refused != null && $Object.hasOwnProperty.call(message, "refused") && message.refused !== 0)
-                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.refused);
+                    writer.uint32(48).uint32(message.refused);
                 if (message.warned != null && message.warned.length)
                     for (let i = 0; i < message.warned.length; ++i)
-                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.warned[i]);
+                        writer.uint32(58).string(message.warned[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a PauseUse message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.PauseUse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.PauseUse & bodycam.v1.PauseUse.$Shape} PauseUse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             PauseUse.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -9305,14 +6039,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a PauseUse message.
-             * @function verify
-             * @memberof bodycam.v1.PauseUse
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             PauseUse.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -9354,14 +6080,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a PauseUse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.PauseUse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.PauseUse} PauseUse
-             */
             PauseUse.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.PauseUse)
                     return object;
@@ -9407,15 +6125,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a PauseUse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.PauseUse
-             * @static
-             * @param {bodycam.v1.PauseUse} message PauseUse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             PauseUse.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -9458,13 +6167,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this PauseUse to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.PauseUse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             PauseUse.prototype.toJSON = function() {
                 return PauseUse.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -9474,40 +6176,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Duty = (function() {
 
-            /**
-             * Properties of a Duty.
-             * @typedef {Object} bodycam.v1.Duty.$Properties
-             * @property {string|null} [startTrigger] What started the current shift: "button", "dock", "central", "schedule"; empty off duty.
-             * @property {string|null} [wearerId] Wearer of the current shift; empty when unassigned (fault `unassigned`) or off duty.
-             * @property {string|null} [wearerName] Wearer's display name.
-             * @property {string|null} [nextWearerId] Wearer assigned for the next shift (valid until docked); empty when none.
-             * @property {string|null} [scheduledEnd] Expected end of the duty window, RFC 3339 ms; empty when no window.
-             * @property {string|null} [scheduledStart] Start of the duty window, RFC 3339 ms; empty when no window.
-             * @property {boolean|null} [batteryShort] True when the battery forecast at shift start said the battery will not last the duty.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Duty.
-             * @memberof bodycam.v1
-             * @interface IDuty
-             * @augments bodycam.v1.Duty.$Properties
-             * @deprecated Use bodycam.v1.Duty.$Properties instead.
-             */
-
-            /**
-             * Shape of a Duty.
-             * @typedef {bodycam.v1.Duty.$Properties} bodycam.v1.Duty.$Shape
-             */
-
-            /**
-             * Constructs a new Duty.
-             * @memberof bodycam.v1
-             * @classdesc The duty behind the current shift (and what is set up for the next one).
-             * @constructor
-             * @param {bodycam.v1.Duty.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Duty = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -9515,87 +6183,18 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * What started the current shift: "button", "dock", "central", "schedule"; empty off duty.
-             * @member {string} startTrigger
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.startTrigger = "";
-
-            /**
-             * Wearer of the current shift; empty when unassigned (fault `unassigned`) or off duty.
-             * @member {string} wearerId
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.wearerId = "";
-
-            /**
-             * Wearer's display name.
-             * @member {string} wearerName
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.wearerName = "";
-
-            /**
-             * Wearer assigned for the next shift (valid until docked); empty when none.
-             * @member {string} nextWearerId
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.nextWearerId = "";
-
-            /**
-             * Expected end of the duty window, RFC 3339 ms; empty when no window.
-             * @member {string} scheduledEnd
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.scheduledEnd = "";
-
-            /**
-             * Start of the duty window, RFC 3339 ms; empty when no window.
-             * @member {string} scheduledStart
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.scheduledStart = "";
-
-            /**
-             * True when the battery forecast at shift start said the battery will not last the duty.
-             * @member {boolean} batteryShort
-             * @memberof bodycam.v1.Duty
-             * @instance
-             */
             Duty.prototype.batteryShort = false;
 
-            /**
-             * Creates a new Duty instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Duty
-             * @static
-             * @param {bodycam.v1.Duty.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Duty} Duty instance
-             * @type {{
-             *   (properties: bodycam.v1.Duty.$Shape): bodycam.v1.Duty & bodycam.v1.Duty.$Shape;
-             *   (properties?: bodycam.v1.Duty.$Properties): bodycam.v1.Duty;
-             * }}
-             */
             Duty.create = function(properties) {
                 return new Duty(properties);
             };
 
-            /**
-             * Encodes the specified Duty message. Does not implicitly {@link bodycam.v1.Duty.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Duty
-             * @static
-             * @param {bodycam.v1.Duty.$Properties} message Duty message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Duty.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -9604,36 +6203,25 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.startTrigger != null && $Object.hasOwnProperty.call(message, "startTrigger") && message.startTrigger !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.startTrigger);
+                    writer.uint32(10).string(message.startTrigger);
                 if (message.wearerId != null && $Object.hasOwnProperty.call(message, "wearerId") && message.wearerId !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.wearerId);
+                    writer.uint32(18).string(message.wearerId);
                 if (message.wearerName != null && $Object.hasOwnProperty.call(message, "wearerName") && message.wearerName !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.wearerName);
+                    writer.uint32(26).string(message.wearerName);
                 if (message.nextWearerId != null && $Object.hasOwnProperty.call(message, "nextWearerId") && message.nextWearerId !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.nextWearerId);
+                    writer.uint32(34).string(message.nextWearerId);
                 if (message.scheduledEnd != null && $Object.hasOwnProperty.call(message, "scheduledEnd") && message.scheduledEnd !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.scheduledEnd);
+                    writer.uint32(42).string(message.scheduledEnd);
                 if (message.scheduledStart != null && $Object.hasOwnProperty.call(message, "scheduledStart") && message.scheduledStart !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.scheduledStart);
+                    writer.uint32(50).string(message.scheduledStart);
                 if (message.batteryShort != null && $Object.hasOwnProperty.call(message, "batteryShort") && message.batteryShort !== false)
-                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.batteryShort);
+                    writer.uint32(56).bool(message.batteryShort);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Duty message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Duty
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Duty & bodycam.v1.Duty.$Shape} Duty
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Duty.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -9741,14 +6329,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Duty message.
-             * @function verify
-             * @memberof bodycam.v1.Duty
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Duty.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -9780,14 +6360,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Duty message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Duty
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Duty} Duty
-             */
             Duty.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Duty)
                     return object;
@@ -9822,15 +6394,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Duty message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Duty
-             * @static
-             * @param {bodycam.v1.Duty} message Duty
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Duty.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -9865,13 +6428,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Duty to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Duty
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Duty.prototype.toJSON = function() {
                 return Duty.toObject(this, $protobuf.util.toJSONOptions);
             };
@@ -9879,16 +6435,6 @@ export const bodycam = $root.bodycam = (() => {
             return Duty;
         })();
 
-        /**
-         * Whether the device's agent is connected. Published retained (QoS 1): central always sees the
-         * last known presence, also after it reconnects itself.
-         * @name bodycam.v1.Presence
-         * @enum {number}
-         * @property {number} PRESENCE_UNSPECIFIED=0 Never sent; the proto3 zero value.
-         * @property {number} PRESENCE_ONLINE=1 Birth message: the agent connected (published right after CONNACK).
-         * @property {number} PRESENCE_OFFLINE=2 The agent stopped cleanly (published before DISCONNECT).
-         * @property {number} PRESENCE_LOST=3 The MQTT Will: the broker lost the connection without a DISCONNECT (crash, power, network).
-         */
         v1.Presence = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "PRESENCE_UNSPECIFIED"] = 0;
@@ -9900,42 +6446,6 @@ export const bodycam = $root.bodycam = (() => {
 
         v1.Status = (function() {
 
-            /**
-             * Properties of a Status.
-             * @typedef {Object} bodycam.v1.Status.$Properties
-             * @property {string|null} [deviceId] Device id (the topic also names it; repeated so a stored payload stands alone).
-             * @property {bodycam.v1.Presence|null} [presence] ONLINE, OFFLINE or LOST.
-             * @property {string|null} [at] Wall clock of the device when it built this message, RFC 3339 UTC with ms. For LOST this is
-             * the time of the connect the Will belongs to (the device cannot know when it will be lost).
-             * @property {string|null} [bootId] Linux boot id (/proc/sys/kernel/random/boot_id): a new value means the device rebooted.
-             * @property {string|null} [firmware] Agent (firmware) version.
-             * @property {string|null} [reason] Why: "connected", "stopping", "connection lost" (Will).
-             * @property {string|null} [runId] Random id of this agent process run: tells two runs within one boot apart.
-             * @property {number|null} [eventSeq] Events sequence number of the last event this run had queued when it built the message.
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Status.
-             * @memberof bodycam.v1
-             * @interface IStatus
-             * @augments bodycam.v1.Status.$Properties
-             * @deprecated Use bodycam.v1.Status.$Properties instead.
-             */
-
-            /**
-             * Shape of a Status.
-             * @typedef {bodycam.v1.Status.$Properties} bodycam.v1.Status.$Shape
-             */
-
-            /**
-             * Constructs a new Status.
-             * @memberof bodycam.v1
-             * @classdesc The payload of `<prefix>status`.
-             * @constructor
-             * @param {bodycam.v1.Status.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
             const Status = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
@@ -9943,96 +6453,19 @@ export const bodycam = $root.bodycam = (() => {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            /**
-             * Device id (the topic also names it; repeated so a stored payload stands alone).
-             * @member {string} deviceId
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.deviceId = "";
-
-            /**
-             * ONLINE, OFFLINE or LOST.
-             * @member {bodycam.v1.Presence} presence
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.presence = 0;
-
-            /**
-             * Wall clock of the device when it built this message, RFC 3339 UTC with ms. For LOST this is
-             * the time of the connect the Will belongs to (the device cannot know when it will be lost).
-             * @member {string} at
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.at = "";
-
-            /**
-             * Linux boot id (/proc/sys/kernel/random/boot_id): a new value means the device rebooted.
-             * @member {string} bootId
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.bootId = "";
-
-            /**
-             * Agent (firmware) version.
-             * @member {string} firmware
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.firmware = "";
-
-            /**
-             * Why: "connected", "stopping", "connection lost" (Will).
-             * @member {string} reason
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.reason = "";
-
-            /**
-             * Random id of this agent process run: tells two runs within one boot apart.
-             * @member {string} runId
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.runId = "";
-
-            /**
-             * Events sequence number of the last event this run had queued when it built the message.
-             * @member {number} eventSeq
-             * @memberof bodycam.v1.Status
-             * @instance
-             */
             Status.prototype.eventSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
-            /**
-             * Creates a new Status instance using the specified properties.
-             * @function create
-             * @memberof bodycam.v1.Status
-             * @static
-             * @param {bodycam.v1.Status.$Properties=} [properties] Properties to set
-             * @returns {bodycam.v1.Status} Status instance
-             * @type {{
-             *   (properties: bodycam.v1.Status.$Shape): bodycam.v1.Status & bodycam.v1.Status.$Shape;
-             *   (properties?: bodycam.v1.Status.$Properties): bodycam.v1.Status;
-             * }}
-             */
             Status.create = function(properties) {
                 return new Status(properties);
             };
 
-            /**
-             * Encodes the specified Status message. Does not implicitly {@link bodycam.v1.Status.verify|verify} messages.
-             * @function encode
-             * @memberof bodycam.v1.Status
-             * @static
-             * @param {bodycam.v1.Status.$Properties} message Status message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
             Status.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -10041,38 +6474,27 @@ export const bodycam = $root.bodycam = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.deviceId);
+                    writer.uint32(10).string(message.deviceId);
                 if (message.presence != null && $Object.hasOwnProperty.call(message, "presence") && message.presence !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.presence);
+                    writer.uint32(16).int32(message.presence);
                 if (message.at != null && $Object.hasOwnProperty.call(message, "at") && message.at !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.at);
+                    writer.uint32(26).string(message.at);
                 if (message.bootId != null && $Object.hasOwnProperty.call(message, "bootId") && message.bootId !== "")
-                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.bootId);
+                    writer.uint32(34).string(message.bootId);
                 if (message.firmware != null && $Object.hasOwnProperty.call(message, "firmware") && message.firmware !== "")
-                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.firmware);
+                    writer.uint32(42).string(message.firmware);
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.reason);
+                    writer.uint32(50).string(message.reason);
                 if (message.runId != null && $Object.hasOwnProperty.call(message, "runId") && message.runId !== "")
-                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.runId);
+                    writer.uint32(58).string(message.runId);
                 if (message.eventSeq != null && $Object.hasOwnProperty.call(message, "eventSeq") && (typeof message.eventSeq === "object" ? message.eventSeq.low || message.eventSeq.high : message.eventSeq !== 0))
-                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.eventSeq);
+                    writer.uint32(64).uint64(message.eventSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
                 return writer;
             };
 
-            /**
-             * Decodes a Status message from the specified reader or buffer.
-             * @function decode
-             * @memberof bodycam.v1.Status
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {bodycam.v1.Status & bodycam.v1.Status.$Shape} Status
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
             Status.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
@@ -10189,14 +6611,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Verifies a Status message.
-             * @function verify
-             * @memberof bodycam.v1.Status
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
             Status.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
@@ -10231,14 +6645,6 @@ export const bodycam = $root.bodycam = (() => {
                 return null;
             };
 
-            /**
-             * Creates a Status message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof bodycam.v1.Status
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {bodycam.v1.Status} Status
-             */
             Status.fromObject = function (object, _depth) {
                 if (object instanceof $root.bodycam.v1.Status)
                     return object;
@@ -10302,15 +6708,6 @@ export const bodycam = $root.bodycam = (() => {
                 return message;
             };
 
-            /**
-             * Creates a plain object from a Status message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof bodycam.v1.Status
-             * @static
-             * @param {bodycam.v1.Status} message Status
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
             Status.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
@@ -10357,13 +6754,6 @@ export const bodycam = $root.bodycam = (() => {
                 return object;
             };
 
-            /**
-             * Converts this Status to JSON.
-             * @function toJSON
-             * @memberof bodycam.v1.Status
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
             Status.prototype.toJSON = function() {
                 return Status.toObject(this, $protobuf.util.toJSONOptions);
             };

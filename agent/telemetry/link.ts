@@ -9,7 +9,8 @@
  * DISCONNECT, which makes the broker discard the Will.
  */
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { MqttClient, type IClientOptions } from 'mqtt';
+import { brokerEndpoint, brokerStreamBuilder } from './broker-stream.js';
 import { Backoff } from '../lib/backoff.js';
 import { createLogger } from '../lib/log.js';
 import { describe } from '../lib/errors.js';
@@ -90,15 +91,19 @@ export class MqttLink extends TypedEmitter<LinkEvents> {
       connectTimeout: c.connectTimeoutMs,
       queueQoSZero: false,
       resubscribe: false,
-      rejectUnauthorized: true,
-      ...this.tls,
-      ...(c.servername ? { servername: c.servername } : {}),
+      // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers for message ids at the first
+      // connect: 6 MB of heap on a camera that sends a few messages a second (heap snapshot,
+      // docs/benchmarks.md "Agent memory").
+      writeCache: false,
       ...(c.username ? { username: c.username } : {}),
       ...(c.password ? { password: c.password } : {}),
       ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: c.sessionExpiryS } } : {}),
       will: { topic: this.o.statusTopic, payload: Buffer.from(this.o.will()), qos: 1, retain: true },
     };
-    const client = mqtt.connect(c.url, opts);
+    const ep = brokerEndpoint(c.url);
+    const client = new MqttClient(brokerStreamBuilder(ep, { ...this.tls, ...(c.servername ? { servername: c.servername } : {}) }), {
+      ...opts, protocol: ep.secure ? 'mqtts' : 'mqtt', host: ep.host, port: ep.port,
+    });
     this.current = client;
     let closed = false;
     client.on('connect', () => {

@@ -10,6 +10,7 @@ import { controlRequest } from '../../agent/control/client.js';
 import { controlSocketPath, type ControlResponse } from '../../agent/control/protocol.js';
 import type { StatusSnapshot } from '../../agent/status.js';
 import type { JournalRecord } from '../../agent/evidence/journal.js';
+import { AGENT_NODE_FLAGS } from '../../agent/node-flags.js';
 
 export const REPO = resolve(new URL('../../..', import.meta.url).pathname);
 export const CLI = join(REPO, 'dist/agent/cli/main.js');
@@ -23,6 +24,8 @@ export interface AgentOptions {
   args?: string[];
   /** Wait for the control socket (default true). */
   waitReady?: boolean;
+  /** Node/V8 flags before the CLI (default: the unit's AGENT_NODE_FLAGS, as the camera runs it). */
+  nodeArgs?: readonly string[];
 }
 
 export interface AgentProc {
@@ -59,7 +62,7 @@ export async function startAgent(o: AgentOptions = {}): Promise<AgentProc> {
     args.push('--config', path);
   }
   args.push(...(o.args ?? []));
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BODYCAM_LOG: process.env.BODYCAM_LOG ?? 'info', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? AGENT_NODE_FLAGS), CLI, ...args], { env: { ...process.env, BODYCAM_LOG: process.env.BODYCAM_LOG ?? 'info', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => {
     log += d.toString();

@@ -13,7 +13,7 @@ test('systemd-analyze verify accepts the unit (with @BOARD@ filled in)', { skip:
   const dir = mkdtempSync(join(tmpdir(), 'unit-'));
   const path = join(dir, 'bodycam-agent.service');
   // ExecStart must exist for verify: point it at this machine's node and the built CLI.
-  const text = readFileSync(UNIT, 'utf8').replace('@BOARD@', 'sim').replace(/\/usr\/bin\/node \S+\/agent\/cli\/main\.js/, `${process.execPath} ${join(REPO, 'dist/agent/cli/main.js')}`);
+  const text = readFileSync(UNIT, 'utf8').replace('@BOARD@', 'sim').replace(/\/usr\/bin\/node ((?:--\S+ )*)\S+\/agent\/cli\/main\.js/, `${process.execPath} $1${join(REPO, 'dist/agent/cli/main.js')}`);
   assert.ok(text.includes(join(REPO, 'dist/agent/cli/main.js')), 'ExecStart was pointed at the built CLI');
   writeFileSync(path, text);
   copyFileSync(path, join(dir, 'x.service'));
