@@ -983,6 +983,10 @@ export interface IngestConfigFile {
    */
   rescanS?: number;
   /**
+   * Live offload (docs/live-offload.md): an open shift whose camera's heartbeats stopped, or whose verified-through is older than this while its heartbeats say RECORDING, raises camera_dark / live_lagging (s).
+   */
+  darkAfterS?: number;
+  /**
    * How far back a listing looks (h).
    */
   lookbackH?: number;
@@ -1144,6 +1148,13 @@ export const ingestConfigSchema = {
     },
     "rescanS": {
       "description": "Seconds between listings of recent uploads.",
+      "type": "number",
+      "minimum": 1,
+      "maximum": 86400,
+      "default": 300
+    },
+    "darkAfterS": {
+      "description": "Live offload (docs/live-offload.md): an open shift whose camera's heartbeats stopped, or whose verified-through is older than this while its heartbeats say RECORDING, raises camera_dark / live_lagging (s).",
       "type": "number",
       "minimum": 1,
       "maximum": 86400,
