@@ -115,8 +115,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   // Open: the whole journal is authenticated up to its last line, a signature, and the shift goes on.
   const open = opts.allowOpen !== false && !shiftEnd && chain.torn.length === 0 && signedThrough === lines.length - 1;
   const awaited = new Set<string>(); // open: segments the prefix names, their file not arrived yet
-  if (!shiftEnd && !open) F.incomplete('no_shift_end', J, 'no shift_end record: the shift was not closed (agent still running, crashed or lost power, or the journal was cut)');
-  else {
+  if (!shiftEnd) {
+    if (!open) F.incomplete('no_shift_end', J, 'no shift_end record: the shift was not closed (agent still running, crashed or lost power, or the journal was cut)');
+  } else {
     for (const l of recs.slice(endIdx + 1)) {
       if (l.rec.type !== 'signature') F.tampered('after_shift_end', `${J}:${l.no}`, `a ${String(l.rec.type)} record after shift_end`);
     }
@@ -347,8 +348,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   // the encoder has drained, so its `at` is later.
   const t1 = (shiftEnd ? alignAt(steps, shiftEnd.no, parseTime(shiftEnd.rec.end) ?? shiftEnd.atMs) : undefined) ?? lastAt;
   const covered: Interval[] = [];
-  /** Covered only by a segment not verified yet (awaited, altered): verified-through stops there. */
-  const unverifiedCover = new Set<Interval>();
+  const unverifiedCover = new Set<Interval>(); // a segment not verified (awaited, altered): verified-through stops there
   const pauseS: Record<string, number> = {};
   const gapS: Record<string, number> = {};
   let mediaS = 0;
