@@ -37,7 +37,7 @@ export interface LiveRecord {
   readonly open: boolean;
   /** Covered from shift start through this time (RFC 3339), null before anything is. */
   readonly verifiedThrough: string | null;
-  /** `at` of the last verified signature record: the journal is authenticated up to it. */
+  /** `at` of the last journal line the last verified signature covers: the journal is authenticated up to it. */
   readonly signedThrough: string | null;
   /** Journal lines verified, the last chunk's name, the chain head after it. */
   readonly lines: number;
@@ -51,6 +51,8 @@ export interface LiveRecord {
   readonly problems: readonly LiveProblem[];
   /** A chain or signature problem stopped the follow: nothing after it can be authenticated. */
   readonly halted: boolean;
+  /** The chunk the follow waits at now: a gap in line numbers (`chunk_gap`), null when none. */
+  readonly waiting: LiveProblem | null;
   /** The exact object versions read: chunks by name, segments in `state.segments[*].versionId`. */
   readonly chunkVersions: Readonly<Record<string, PinnedObject>>;
   readonly worker: string;
@@ -120,6 +122,7 @@ export class LiveFollower {
     const before = state.problems.length;
     let chunks = 0;
     let hashed = 0;
+    let waiting: LiveProblem | null = null;
     if (!state.halted) {
       const liveDir = store.shiftKey(r, LIVE_DIR);
       const after = state.lastChunk ? liveDir + state.lastChunk : undefined;
@@ -131,7 +134,10 @@ export class LiveFollower {
         chunkVersions[name] = { versionId: got.versionId, sha256: createHash('sha256').update(got.bytes).digest('hex'), bytes: got.bytes.length };
         const out = await verifyChunk(state, { name, bytes: got.bytes }, key.publicKey, fetch);
         hashed += out.bytesHashed;
-        if (!out.accepted) break;
+        if (!out.accepted) {
+          waiting = out.problems.find((p) => p.kind === 'chunk_gap') ?? null;
+          break;
+        }
         chunks++;
         if (chunks === 1 && state.chunks === 1) this.checkIdentity(state, r);
         if (state.halted) break;
@@ -139,10 +145,13 @@ export class LiveFollower {
       if (chunks === 0 && !state.halted) hashed += await fetchAwaited(state, fetch, state.problems);
     }
     const newProblems = state.problems.slice(before);
+    // A gap is alerted once, when first seen (the same gap on every later pass is not news).
+    if (waiting && waiting.message !== prev?.waiting?.message) newProblems.push(waiting);
+    const waitingChanged = (waiting?.message ?? null) !== (prev?.waiting?.message ?? null);
     this.d.metrics.liveChunks += chunks;
     this.d.metrics.liveBytesHashed += hashed;
-    if (prev && chunks === 0 && hashed === 0 && newProblems.length === 0) return { ...none, record: prev };
-    const record = this.record(r, state, chunkVersions);
+    if (prev && chunks === 0 && hashed === 0 && newProblems.length === 0 && !waitingChanged) return { ...none, record: prev };
+    const record = this.record(r, state, chunkVersions, waiting);
     // The end-of-shift verification may have decided meanwhile: its report.json stands.
     if (await store.exists(store.resultKey(r, 'result.json'))) {
       this.ended.add(k);
@@ -174,11 +183,11 @@ export class LiveFollower {
     else if (state.shiftId !== r.shiftId) bad('shift_mismatch', `the journal names shift ${JSON.stringify(state.shiftId)}, uploaded as ${r.shiftId}`);
   }
 
-  private record(r: ShiftRef, s: LiveState, chunkVersions: Record<string, PinnedObject>): LiveRecord {
+  private record(r: ShiftRef, s: LiveState, chunkVersions: Record<string, PinnedObject>, waiting: LiveProblem | null): LiveRecord {
     return {
       format: LIVE_FORMAT, deviceId: r.deviceId, shiftId: r.shiftId, open: !s.closed, verifiedThrough: iso(s.verifiedThrough), signedThrough: iso(s.signedAt),
       lines: s.lines, chunks: s.chunks, lastChunk: s.lastChunk, head: s.head, segments: segmentTally(s), bytesHashed: s.bytesHashed,
-      problems: s.problems, halted: s.halted, chunkVersions, worker: this.d.workerId, updatedAt: new Date().toISOString(), state: s,
+      problems: s.problems, halted: s.halted, waiting, chunkVersions, worker: this.d.workerId, updatedAt: new Date().toISOString(), state: s,
     };
   }
 }
@@ -186,10 +195,12 @@ export class LiveFollower {
 /** `report.json` of an open shift: the same name the final report has, marked open. */
 export function openReport(rec: LiveRecord): Record<string, unknown> {
   const intact = rec.problems.length === 0;
+  const reasons = rec.waiting ? [...rec.problems, rec.waiting] : rec.problems;
   const seg = rec.segments;
   const summary = intact
     ? `${openSentence(rec.verifiedThrough)}: ${rec.lines} journal lines in ${rec.chunks} chunk(s) authenticated through ${rec.signedThrough ?? '?'}, ${seg.verified} segment(s) verified${seg.awaited.length ? `, ${seg.awaited.length} awaited` : ''}`
-    : `REFUSED while open: ${rec.problems.map((p) => `${p.kind} ${p.where}`).join('; ')}; covered from start through ${rec.verifiedThrough ?? '(nothing)'}`;
+    : `TAMPERED while open: ${rec.problems.map((p) => `${p.kind} ${p.where}`).join('; ')}; covered from start through ${rec.verifiedThrough ?? '(nothing)'}`;
   const { state: _state, chunkVersions: _cv, ...live } = rec;
-  return { open: rec.open, verifiedThrough: rec.verifiedThrough, verdict: intact ? 'intact' : 'tampered', summary, reasons: rec.problems, live, report: null };
+  const waitNote = rec.waiting ? `; waiting: ${rec.waiting.message}` : '';
+  return { open: rec.open, verifiedThrough: rec.verifiedThrough, verdict: intact ? 'intact' : 'tampered', summary: summary + waitNote, reasons, live, report: null };
 }

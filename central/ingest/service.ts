@@ -292,6 +292,11 @@ export class IngestService {
     return passes;
   }
 
+  /** Shifts the cameras' heartbeats say are on duty (every heartbeat reaches every worker). */
+  onDutyShifts(): ShiftRef[] {
+    return this.watch.onDuty();
+  }
+
   private async publishLiveAlert(p: Record<string, unknown>): Promise<void> {
     await this.publish(alertTopic(this.cfg.mqtt.topicRoot), Buffer.from(JSON.stringify({ format: ALERT_FORMAT, ...p, worker: this.cfg.workerId, at: new Date().toISOString() })));
     const kind = String(p.kind);

@@ -12,7 +12,8 @@
  * A chunk is taken whole or not at all: a chunk with any chain or signature problem leaves the
  * state as it was, with the problem named (`problems`) and the follow halted (`halted`), because
  * nothing after a broken chain can be authenticated. A segment whose bytes differ from its record
- * is named too (tampered), and the chain goes on.
+ * is named too (tampered), and the chain goes on. A chunk that starts past the next line (a gap:
+ * the chunk before it has not arrived) is named but not kept: the next pass looks again.
  */
 import type { KeyObject } from 'node:crypto';
 import { keyIdOf, verifySubject } from '../crypto.js';
@@ -68,8 +69,13 @@ export interface LiveState {
   lastChunk: string | null;
   /** shift_start's `at` (ms). */
   t0: number | null;
-  /** `at` of the last signature record verified (ms, aligned): nothing after it is signed. */
+  /**
+   * `at` (ms, aligned) of the last line the last verified signature covers (the line before it:
+   * the signature record's own `at` is signed only by the next one).
+   */
   signedAt: number | null;
+  /** `at` (ms, aligned) of line `lines` (what the next chunk's signature will cover). */
+  lastAt: number | null;
   /** A shift_end record was verified: the shift is closed. */
   closed: boolean;
   /** Segment records seen (the next must be seg-<segments+1>). */
@@ -93,7 +99,7 @@ export interface LiveState {
 export function newLiveState(publicKey: KeyObject): LiveState {
   return {
     format: LIVE_STATE_FORMAT, deviceId: null, shiftId: null, keyId: keyIdOf(publicKey), lines: 0, head: ZERO, chunks: 0, lastChunk: null,
-    t0: null, signedAt: null, closed: false, segmentCount: 0, segments: {}, covered: [], openPause: null, clockSteps: [], encrypted: false,
+    t0: null, signedAt: null, lastAt: null, closed: false, segmentCount: 0, segments: {}, covered: [], openPause: null, clockSteps: [], encrypted: false,
     bytesHashed: 0, verifiedThrough: null, problems: [], halted: false,
   };
 }
@@ -130,23 +136,24 @@ export interface ChunkOutcome {
  */
 export async function verifyChunk(state: LiveState, chunk: ChunkInput, publicKey: KeyObject, fetch: SegmentSource): Promise<ChunkOutcome> {
   const found: LiveProblem[] = [];
+  /** halt: a problem of the evidence (kept in state.problems, the follow stops); else a wait (not kept: the next pass looks again). */
   const refuse = (kind: string, where: string, message: string, halt = true): ChunkOutcome => {
     found.push({ kind, where, message });
-    state.problems.push(...found);
-    if (halt) state.halted = true;
+    if (halt) {
+      state.problems.push(...found);
+      state.halted = true;
+    }
     return { accepted: false, problems: found, bytesHashed: 0 };
   };
   if (state.halted) return { accepted: false, problems: [], bytesHashed: 0 };
   const m = CHUNK_NAME.exec(chunk.name);
-  if (!m) return refuse('chunk_name', chunk.name, 'not journal-<from>-<to>.jsonl with 8-digit line numbers', false);
+  if (!m) return refuse('chunk_name', chunk.name, 'not journal-<from>-<to>.jsonl with 8-digit line numbers');
   const from = Number(m[1]);
   const to = Number(m[2]);
   if (from !== state.lines + 1) {
-    return refuse(
-      from > state.lines + 1 ? 'chunk_gap' : 'chunk_overlap',
-      chunk.name,
-      from > state.lines + 1 ? `starts at line ${from}: lines ${state.lines + 1}-${from - 1} are in no chunk` : `starts at line ${from}, but lines through ${state.lines} are verified already`,
-    );
+    // A gap may still be filled (the chunk before is on its way): named, not kept; an overlap never can.
+    if (from > state.lines + 1) return refuse('chunk_gap', chunk.name, `starts at line ${from}: lines ${state.lines + 1}-${from - 1} are in no chunk`, false);
+    return refuse('chunk_overlap', chunk.name, `starts at line ${from}, but lines through ${state.lines} are verified already`);
   }
   const next = structuredClone(state);
   const where = (no: number): string => `${chunk.name}:${no}`;
@@ -195,7 +202,9 @@ export async function verifyChunk(state: LiveState, chunk: ChunkInput, publicKey
   next.lines = to;
   next.chunks++;
   next.lastChunk = chunk.name;
-  next.signedAt = alignAt(next.clockSteps, last.no, parseTime(last.rec.at)) ?? next.signedAt;
+  const covered = pending.length >= 2 ? pending[pending.length - 2]! : undefined;
+  next.signedAt = covered ? (alignAt(next.clockSteps, covered.no, parseTime(covered.rec.at)) ?? null) : state.lastAt;
+  next.lastAt = alignAt(next.clockSteps, last.no, parseTime(last.rec.at)) ?? null;
   Object.assign(state, next);
   const hashed = await fetchAwaited(state, fetch, found);
   state.problems.push(...found);

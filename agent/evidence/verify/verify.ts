@@ -43,9 +43,8 @@ export interface VerifyOptions {
   /** Decode plaintext segments with ffprobe and compare frame counts (implied by `central`). */
   readonly probe?: boolean;
   /**
-   * A journal that ends on a valid signature with no shift_end is the verifiable prefix of a
-   * shift still recording (docs/live-offload.md): "open", not incomplete (default). Central's
-   * end-of-shift verification sets false: a shift offloaded as ended must be closed.
+   * A journal ending on a valid signature with no shift_end is the prefix of a shift still recording
+   * (docs/live-offload.md): "open", not incomplete. Ingest's end-of-shift check sets false.
    */
   readonly allowOpen?: boolean;
 }
@@ -453,9 +452,10 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   }
   if (openPause && t1 !== undefined) closePause(t1);
   let uncoveredS = 0;
-  // Open: after the last covered instant the camera is still recording (no hole, see open-prefix.ts).
   const holesTo = open && t1 !== undefined ? Math.min(t1, covered.reduce((m, c) => Math.max(m, c.end), t0 ?? t1)) : t1;
-  const verifiedThrough = open && t0 !== undefined && t1 !== undefined ? new Date(coveredThrough(covered.filter((c) => !unverifiedCover.has(c)), t0, t1, COVERAGE_TOLERANCE_MS)).toISOString() : null;
+  // Capped at the `at` of the last line the final signature covers (its own `at` is signed by nothing yet).
+  const signedAt = alignAt(steps, lines.length - 1, lines[lines.length - 2]?.atMs) ?? t1;
+  const verifiedThrough = open && t0 !== undefined && signedAt !== undefined ? new Date(coveredThrough(covered.filter((c) => !unverifiedCover.has(c)), t0, signedAt, COVERAGE_TOLERANCE_MS)).toISOString() : null;
   if (t0 !== undefined && t1 !== undefined && holesTo !== undefined) {
     for (const h of holes(covered, t0, holesTo, COVERAGE_TOLERANCE_MS)) {
       uncoveredS += (h.end - h.start) / 1000;
