@@ -11,6 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { cleanup, runCli, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
@@ -110,7 +111,11 @@ function contractChunks(shift: string): Array<{ name: string; bytes: Buffer; seg
 async function put(uploadDevice: string, shift: string, file: string, body: Buffer): Promise<void> {
   const s3 = deviceS3(uploadDevice);
   try {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}/${uploadDevice}/${shift}/${file}`, Body: body }));
+    // As the camera's uploader does (agent/offload/uploader.ts): owner-readable, integrity-checked.
+    await s3.send(new PutObjectCommand({
+      Bucket: BUCKET, Key: `${PREFIX}/${uploadDevice}/${shift}/${file}`, Body: body, ACL: 'bucket-owner-full-control',
+      ContentMD5: createHash('md5').update(body).digest('base64'), Metadata: { 'bodycam-sha256': createHash('sha256').update(body).digest('hex'), 'bodycam-shift': shift },
+    }));
   } finally {
     s3.destroy();
   }
