@@ -139,7 +139,7 @@ void test('an open shift is verified chunk by chunk: the report advances, a segm
   await put(A, a1, `live/${cs[0]!.name}`, cs[0]!.bytes);
   await s.rescan();
   let l = await live(A, a1);
-  let r = await report(A, a1);
+  const r = await report(A, a1);
   assert.equal(r.open, true);
   assert.equal(r.verdict, 'intact');
   assert.match(r.summary, /^intact, covered from start through .*, shift still open/);
