@@ -107,6 +107,7 @@ export class IngestService {
   private readonly active = new Set<string>();
   private stopping = false;
   private rescanTimer: NodeJS.Timeout | undefined;
+  private liveTimer: NodeJS.Timeout | undefined;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly backoffs = new Map<string, Backoff>();
   /** When this worker last looked at a shift a heartbeat listed as awaiting (ms): one look per grace. */
@@ -144,12 +145,16 @@ export class IngestService {
       subscription: o.once ? null : this.subscription(), rescanS: o.once ? null : this.cfg.rescanS,
     });
     await this.rescan();
-    if (!o.once) this.scheduleRescan();
+    if (!o.once) {
+      this.scheduleRescan();
+      this.scheduleLiveScan();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.rescanTimer);
+    clearTimeout(this.liveTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     await new Promise<void>((r) => (this.client ? this.client.end(false, {}, () => r()) : r()));
     this.store?.destroy();
@@ -369,6 +374,17 @@ export class IngestService {
     this.rescanTimer = setTimeout(() => {
       void this.rescan().finally(() => this.scheduleRescan());
     }, this.cfg.rescanS * 1000);
+  }
+
+  /**
+   * Open shifts are looked at more often than the store is listed: verified-through must not lag
+   * by a whole `rescanS`, or live_lagging would be raised by the scan cadence alone.
+   */
+  private scheduleLiveScan(): void {
+    if (this.stopping) return;
+    this.liveTimer = setTimeout(() => {
+      void this.scanLive().finally(() => this.scheduleLiveScan());
+    }, this.cfg.liveScanS * 1000);
   }
 
   private enqueue(r: ShiftRef): boolean {
