@@ -271,6 +271,7 @@ function signatureProblem(r: Rec, no: number, s: LiveState, publicKey: KeyObject
 /** Takes one authenticated record into the state; a record that breaks the format is a problem. */
 function applyRecord(s: LiveState, no: number, r: Rec): { kind: string; message: string } | undefined {
   const at = alignAt(s.clockSteps, no, parseTime(r.at));
+  if (s.closed && r.type !== 'signature') return { kind: 'after_shift_end', message: `a ${String(r.type)} record at journal line ${no}, after shift_end` };
   switch (r.type) {
     case 'shift_start':
       if (no !== 1) return { kind: 'shift_start', message: `shift_start at journal line ${no}` };
