@@ -197,10 +197,14 @@ export function openReport(rec: LiveRecord): Record<string, unknown> {
   const intact = rec.problems.length === 0;
   const reasons = rec.waiting ? [...rec.problems, rec.waiting] : rec.problems;
   const seg = rec.segments;
-  const summary = intact
+  // A camera on duty with no chunk in the store yet: nothing is verified, nothing is wrong.
+  const pending = intact && rec.lines === 0;
+  const summary = pending
+    ? 'open, nothing verified yet: no live journal chunk in the store'
+    : intact
     ? `${openSentence(rec.verifiedThrough)}: ${rec.lines} journal lines in ${rec.chunks} chunk(s) authenticated through ${rec.signedThrough ?? '?'}, ${seg.verified} segment(s) verified${seg.awaited.length ? `, ${seg.awaited.length} awaited` : ''}`
     : `TAMPERED while open: ${rec.problems.map((p) => `${p.kind} ${p.where}`).join('; ')}; covered from start through ${rec.verifiedThrough ?? '(nothing)'}`;
   const { state: _state, chunkVersions: _cv, ...live } = rec;
   const waitNote = rec.waiting ? `; waiting: ${rec.waiting.message}` : '';
-  return { open: rec.open, verifiedThrough: rec.verifiedThrough, verdict: intact ? 'intact' : 'tampered', summary: summary + waitNote, reasons, live, report: null };
+  return { open: rec.open, verifiedThrough: rec.verifiedThrough, verdict: pending ? 'pending' : intact ? 'intact' : 'tampered', summary: summary + waitNote, reasons, live, report: null };
 }
