@@ -413,7 +413,8 @@ export function renderHtml(r: VerifyReport): string {
     ['Shift', esc(r.shiftId ?? '?')],
     ['Device', esc(r.deviceId ?? '?')],
     ['Verified with key', esc(r.keyId)],
-    ['Start → end', `${esc(utc(r.start))} → ${esc(utc(r.end))}${r.journal.closed ? '' : ' <b>(not closed)</b>'}`],
+    ['Start → end', `${esc(utc(r.start))} → ${esc(utc(r.end))}${r.journal.closed ? '' : r.open ? ' <b>(shift still open)</b>' : ' <b>(not closed)</b>'}`],
+    ...(r.open ? [['Verified through', `<b id="verified-through">${esc(utc(r.verifiedThrough ?? null))}</b>${r.awaited?.length ? ` (${r.awaited.length} segment(s) awaited: ${esc(r.awaited.join(', '))})` : ''}`] as [string, string]] : []),
     ['Shift length', fmtS(t.shiftS)],
     ['Recorded media', `${fmtS(t.mediaS)} in ${t.segments} segments (${(t.bytes / 1e6).toFixed(1)} MB)${r.encrypted ? ', encrypted for central' : ''}`],
     ...Object.entries(t.pauseS).map(([k, v]): [string, string] => [`Pause: ${esc(plain(k))}`, `<i class="dot" style="background:${pauseColour(k)}"></i>${fmtS(v)}`]),
@@ -430,7 +431,7 @@ export function renderHtml(r: VerifyReport): string {
 <html lang="en"><head><meta charset="utf-8"><title>Shift ${esc(r.shiftId ?? '')}: ${r.verdict}</title>
 ${pageStyle(r.verdict)}</head>
 <body>
-<header id="verdict" data-verdict="${r.verdict}"><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
+<header id="verdict" data-verdict="${r.verdict}"${r.open ? ` data-open="true" data-verified-through="${esc(r.verifiedThrough ?? '')}"` : ''}><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
 <main>
 ${attentionBox(r)}
 <h2>Timeline</h2>

@@ -1613,7 +1613,7 @@ return errors === 0;
 }
 
 exports.ingestConfigValidate = validate15;
-const schema16 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
+const schema16 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"liveScanS":{"description":"Seconds between passes over open shifts (live offload: new chunks verified, live alerts evaluated).","type":"number","minimum":1,"maximum":3600,"default":30},"darkAfterS":{"description":"Live offload (docs/live-offload.md): an open shift whose camera's heartbeats stopped, or whose verified-through is older than this while its heartbeats say RECORDING, raises camera_dark / live_lagging (s).","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
 const pattern9 = new RegExp("^(mqtts?|tls|ssl|wss?)://[^/\\s]+", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 const pattern12 = new RegExp("^[A-Za-z0-9._-]{1,64}$", "u");
@@ -1627,6 +1627,12 @@ data.workDir = "/var/lib/bodycam-ingest";
 }
 if(data.rescanS === undefined){
 data.rescanS = 300;
+}
+if(data.liveScanS === undefined){
+data.liveScanS = 30;
+}
+if(data.darkAfterS === undefined){
+data.darkAfterS = 300;
 }
 if(data.lookbackH === undefined){
 data.lookbackH = 168;
@@ -2382,10 +2388,10 @@ vErrors.push(err60);
 }
 errors++;
 }
-let data25 = data.lookbackH;
+let data25 = data.liveScanS;
 if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 8760 || isNaN(data25)){
-const err61 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8760},message:"must be <= 8760",schema:8760,parentSchema:schema16.properties.lookbackH,data:data25};
+if(data25 > 3600 || isNaN(data25)){
+const err61 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema16.properties.liveScanS,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2395,7 +2401,7 @@ vErrors.push(err61);
 errors++;
 }
 if(data25 < 1 || isNaN(data25)){
-const err62 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.lookbackH,data:data25};
+const err62 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.liveScanS,data:data25};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -2406,7 +2412,7 @@ errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.lookbackH.type,parentSchema:schema16.properties.lookbackH,data:data25};
+const err63 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.liveScanS.type,parentSchema:schema16.properties.liveScanS,data:data25};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -2415,10 +2421,10 @@ vErrors.push(err63);
 }
 errors++;
 }
-let data26 = data.claimTtlS;
+let data26 = data.darkAfterS;
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 86400 || isNaN(data26)){
-const err64 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.claimTtlS,data:data26};
+const err64 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.darkAfterS,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -2428,7 +2434,7 @@ vErrors.push(err64);
 errors++;
 }
 if(data26 < 1 || isNaN(data26)){
-const err65 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.claimTtlS,data:data26};
+const err65 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.darkAfterS,data:data26};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -2439,7 +2445,7 @@ errors++;
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.claimTtlS.type,parentSchema:schema16.properties.claimTtlS,data:data26};
+const err66 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.darkAfterS.type,parentSchema:schema16.properties.darkAfterS,data:data26};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -2448,10 +2454,10 @@ vErrors.push(err66);
 }
 errors++;
 }
-let data27 = data.confirmTtlS;
+let data27 = data.lookbackH;
 if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 86400 || isNaN(data27)){
-const err67 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.confirmTtlS,data:data27};
+if(data27 > 8760 || isNaN(data27)){
+const err67 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8760},message:"must be <= 8760",schema:8760,parentSchema:schema16.properties.lookbackH,data:data27};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -2460,8 +2466,8 @@ vErrors.push(err67);
 }
 errors++;
 }
-if(data27 < 60 || isNaN(data27)){
-const err68 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema16.properties.confirmTtlS,data:data27};
+if(data27 < 1 || isNaN(data27)){
+const err68 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.lookbackH,data:data27};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -2472,7 +2478,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.confirmTtlS.type,parentSchema:schema16.properties.confirmTtlS,data:data27};
+const err69 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.lookbackH.type,parentSchema:schema16.properties.lookbackH,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -2481,10 +2487,10 @@ vErrors.push(err69);
 }
 errors++;
 }
-let data28 = data.concurrency;
+let data28 = data.claimTtlS;
 if((typeof data28 == "number") && (isFinite(data28))){
-if(data28 > 64 || isNaN(data28)){
-const err70 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.properties.concurrency,data:data28};
+if(data28 > 86400 || isNaN(data28)){
+const err70 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.claimTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -2494,7 +2500,7 @@ vErrors.push(err70);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err71 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.concurrency,data:data28};
+const err71 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.claimTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -2505,7 +2511,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.concurrency.type,parentSchema:schema16.properties.concurrency,data:data28};
+const err72 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.claimTtlS.type,parentSchema:schema16.properties.claimTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -2514,11 +2520,10 @@ vErrors.push(err72);
 }
 errors++;
 }
-if(data.metricsFile !== undefined){
-let data29 = data.metricsFile;
-if(typeof data29 === "string"){
-if(func2(data29) < 1){
-const err73 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.metricsFile,data:data29};
+let data29 = data.confirmTtlS;
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 86400 || isNaN(data29)){
+const err73 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.confirmTtlS,data:data29};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -2527,9 +2532,8 @@ vErrors.push(err73);
 }
 errors++;
 }
-}
-else {
-const err74 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.metricsFile.type,parentSchema:schema16.properties.metricsFile,data:data29};
+if(data29 < 60 || isNaN(data29)){
+const err74 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema16.properties.confirmTtlS,data:data29};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -2539,14 +2543,82 @@ vErrors.push(err74);
 errors++;
 }
 }
-}
 else {
-const err75 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+const err75 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.confirmTtlS.type,parentSchema:schema16.properties.confirmTtlS,data:data29};
 if(vErrors === null){
 vErrors = [err75];
 }
 else {
 vErrors.push(err75);
+}
+errors++;
+}
+let data30 = data.concurrency;
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 64 || isNaN(data30)){
+const err76 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.properties.concurrency,data:data30};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(data30 < 1 || isNaN(data30)){
+const err77 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.concurrency,data:data30};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.concurrency.type,parentSchema:schema16.properties.concurrency,data:data30};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+if(data.metricsFile !== undefined){
+let data31 = data.metricsFile;
+if(typeof data31 === "string"){
+if(func2(data31) < 1){
+const err79 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.metricsFile,data:data31};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.metricsFile.type,parentSchema:schema16.properties.metricsFile,data:data31};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+}
+else {
+const err81 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
 }
 errors++;
 }

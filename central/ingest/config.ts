@@ -58,6 +58,10 @@ export interface IngestConfig {
   readonly workerId: string;
   /** Seconds between listings of recent uploads (catches what no event announced). */
   readonly rescanS: number;
+  /** Seconds between passes over open shifts (live.ts); the store listing that finds new ones stays `rescanS`. */
+  readonly liveScanS: number;
+  /** Live offload alerts: heartbeats stopped, or verified-through this far behind while RECORDING (s). */
+  readonly darkAfterS: number;
   /** How far back a listing looks (shift ids begin with their UTC start time). */
   readonly lookbackH: number;
   /** A claim older than this belongs to a dead worker: another may take the shift over. Must exceed the longest verification. */
@@ -73,7 +77,7 @@ export interface IngestConfig {
 type Checked = IngestConfigFile & {
   mqtt: Required<Pick<IngestConfigFile['mqtt'], 'topicRoot' | 'shareGroup'>>;
   s3: Required<Pick<IngestConfigFile['s3'], 'region' | 'forcePathStyle' | 'keyPrefix' | 'resultPrefix' | 'requestTimeoutMs'>>;
-} & Required<Pick<IngestConfigFile, 'workDir' | 'rescanS' | 'lookbackH' | 'claimTtlS' | 'confirmTtlS' | 'concurrency'>>;
+} & Required<Pick<IngestConfigFile, 'workDir' | 'rescanS' | 'liveScanS' | 'darkAfterS' | 'lookbackH' | 'claimTtlS' | 'confirmTtlS' | 'concurrency'>>;
 const check = schemaCheck<Checked>('ingestConfigValidate');
 const WORKER_ID = new RegExp(ingestConfigSchema.properties.workerId.pattern);
 
@@ -143,6 +147,8 @@ export function parseIngestConfig(value: unknown, source: string): IngestConfig 
     workDir: c.workDir,
     workerId,
     rescanS: c.rescanS,
+    liveScanS: c.liveScanS,
+    darkAfterS: c.darkAfterS,
     lookbackH: c.lookbackH,
     claimTtlS: c.claimTtlS,
     confirmTtlS: c.confirmTtlS,

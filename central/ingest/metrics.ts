@@ -14,6 +14,11 @@ export class IngestMetrics {
   verifySecondsSum = 0;
   verifyCount = 0;
   errors = 0;
+  /** Open shifts followed in the last live scan (a gauge). */
+  liveFollowed = 0;
+  liveChunks = 0;
+  liveBytesHashed = 0;
+  readonly liveAlerts: Record<string, number> = { live_refused: 0, live_lagging: 0, camera_dark: 0 };
 
   constructor(private readonly file: string | undefined, private readonly worker: string) {}
 
@@ -43,6 +48,18 @@ export class IngestMetrics {
       '# HELP bodycam_ingest_errors_total Shift handlings that failed (store or broker down) and will be retried.',
       '# TYPE bodycam_ingest_errors_total counter',
       `bodycam_ingest_errors_total{${w}} ${this.errors}`,
+      '# HELP bodycam_ingest_live_shifts Open shifts followed in the last live scan.',
+      '# TYPE bodycam_ingest_live_shifts gauge',
+      `bodycam_ingest_live_shifts{${w}} ${this.liveFollowed}`,
+      '# HELP bodycam_ingest_live_chunks_total Live journal chunks verified.',
+      '# TYPE bodycam_ingest_live_chunks_total counter',
+      `bodycam_ingest_live_chunks_total{${w}} ${this.liveChunks}`,
+      '# HELP bodycam_ingest_live_bytes_hashed_total Segment bytes hashed while following open shifts (each segment once).',
+      '# TYPE bodycam_ingest_live_bytes_hashed_total counter',
+      `bodycam_ingest_live_bytes_hashed_total{${w}} ${this.liveBytesHashed}`,
+      '# HELP bodycam_ingest_live_alerts_total Live alerts published, by kind.',
+      '# TYPE bodycam_ingest_live_alerts_total counter',
+      ...Object.entries(this.liveAlerts).map(([k, v]) => `bodycam_ingest_live_alerts_total{${w},kind="${k}"} ${v}`),
     ];
     return lines.join('\n') + '\n';
   }

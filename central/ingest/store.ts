@@ -141,6 +141,18 @@ export class EvidenceStore {
     }
   }
 
+  /** Object keys under `prefix` after `startAfter` (a key), in key order: one page at a time, all of them. */
+  async keysAfter(prefix: string, startAfter?: string): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const r = await this.s3.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }));
+      for (const o of r.Contents ?? []) if (o.Key) out.push(o.Key);
+      if (!r.IsTruncated || !r.NextContinuationToken) return out;
+      token = r.NextContinuationToken;
+    }
+  }
+
   /**
    * Shifts uploaded under the device prefix whose id starts at or after `sinceMs`: one listing of
    * devices, then one listing per device that starts at the cutoff (shift ids sort by start time).

@@ -125,7 +125,8 @@ export async function verifyUploadedShift(o: VerifyShiftOptions): Promise<ShiftV
     // ---- the evidence itself, exactly as `bodycam verify` checks it
     let report: VerifyReport | undefined;
     try {
-      report = await verifyShift({ shiftDir: dir, publicKey: key.publicKey, central: o.central });
+      // allowOpen false: a shift offloaded as ended must be closed (a journal cut at a signature is not).
+      report = await verifyShift({ shiftDir: dir, publicKey: key.publicKey, central: o.central, allowOpen: false });
     } catch (e) {
       if (!(e instanceof UnusableInputError)) throw e;
       reasons.push({ kind: 'unusable', where: 'journal.jsonl', message: e.message });

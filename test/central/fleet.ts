@@ -28,9 +28,10 @@ export function register(registryDir: string, deviceId: string, pubPath: string)
   copyFileSync(pubPath, join(registryDir, deviceId, 'device.pub.pem'));
 }
 
-export async function startCamera(o: { dataDir: string; deviceId: string; board: string; broker: Broker; store: Store; central: CentralKeys; mqtt?: Record<string, unknown>; policy?: Record<string, unknown> }): Promise<AgentProc> {
+export async function startCamera(o: { dataDir: string; deviceId: string; board: string; broker: Broker; store: Store; central: CentralKeys; mqtt?: Record<string, unknown>; policy?: Record<string, unknown>; extra?: Record<string, unknown> }): Promise<AgentProc> {
   const cfg = {
     ...agentConfig(o.broker, o.deviceId, { central: o.central, ...(o.mqtt ? { mqtt: o.mqtt } : {}), ...(o.policy ? { policy: o.policy } : {}) }),
+    ...o.extra,
     offload: {
       endpoint: o.store.ceph.endpoint, region: 'default', bucket: BUCKET, keyPrefix: PREFIX,
       credentialsFile: o.store.deviceCreds.get(o.deviceId)!.file,

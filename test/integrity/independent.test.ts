@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -119,4 +119,22 @@ void test('garbage: both verifiers say unusable (2)', () => {
   writeFileSync(join(g, 'journal.jsonl'), Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 131) % 256)));
   agree(g, 2);
   agree(join(root, 'nowhere'), 2);
+});
+
+void test('an open prefix (journal cut at a signature, the last named segment not arrived yet): both verifiers say intact, shift still open, and agree on verified-through T and the awaited file', async () => {
+  const signed = (await makeShift({ root: join(root, 'open'), identity: device, media, signEvery: 1 })).dir;
+  const d = copy(signed);
+  const lines = readFileSync(join(d, 'journal.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+  const sigs = lines.map((l, i) => ((JSON.parse(l) as { type: string }).type === 'signature' ? i + 1 : 0)).filter((x) => x > 0);
+  const cut = sigs[2]!;
+  const kept = lines.slice(0, cut);
+  writeFileSync(join(d, 'journal.jsonl'), kept.map((l) => l + '\n').join(''));
+  const named = kept.map((l) => JSON.parse(l) as { type: string; file?: string }).filter((r) => r.type === 'segment').map((r) => r.file!);
+  for (const f of readdirSync(d)) if (f.startsWith('seg-') && !named.includes(f)) rmSync(join(d, f));
+  rmSync(join(d, named[named.length - 1]!));
+  const theirs = agree(d, 0);
+  const ours = bodycam(['verify', d, '--pubkey', device.publicKeyPath, '--json']);
+  const j = ours.json as unknown as { verifiedThrough: string; awaited: string[] };
+  assert.match(theirs, new RegExp(`^INTACT: covered from start through ${j.verifiedThrough.replace(/\./g, '\\.')}, shift still open; awaited: ${named[named.length - 1]}`), theirs);
+  assert.deepEqual(j.awaited, [named[named.length - 1]]);
 });

@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
+from datetime import datetime, timezone
 
 ZERO = "0" * 64
 TOLERANCE_MS = 250
@@ -315,8 +315,13 @@ def verify(shift_dir, pubkey, central_key=None):
         bad("journal.jsonl:%d" % (signed_through + 2), "%d record(s) not covered by a valid signature" % tail)
 
     end_idx = next((i for i, r in enumerate(recs) if r and r.get("type") == "shift_end"), None)
+    # An open prefix (section 8): no shift_end, no torn bytes, the last line a valid signature
+    # over an intact chain from line 1.
+    is_open = end_idx is None and cut == len(data) and signed_through == len(recs) - 1
+    awaited = set()
     if end_idx is None:
-        bad("journal.jsonl", "no shift_end")
+        if not is_open:
+            bad("journal.jsonl", "no shift_end")
     else:
         for i in range(end_idx + 1, len(recs)):
             if not recs[i] or recs[i].get("type") != "signature":
@@ -346,7 +351,10 @@ def verify(shift_dir, pubkey, central_key=None):
         allowed.add(f)
         p = os.path.join(shift_dir, str(f))
         if not os.path.isfile(p):
-            bad(where, "missing")
+            if is_open:
+                awaited.add(str(f))
+            else:
+                bad(where, "missing")
             continue
         b = open(p, "rb").read()
         if len(b) != r.get("bytes") or sha256(b) != r.get("sha256"):
@@ -364,7 +372,8 @@ def verify(shift_dir, pubkey, central_key=None):
     for n in sorted(names - allowed):
         m = SEG_RE.match(n)
         if m and end_idx is None and int(m.group(1)) == last_no + 1:
-            bad(n, "unsealed segment (crash): not in the journal")
+            if not is_open:
+                bad(n, "unsealed segment (crash): not in the journal")
         else:
             bad(n, "file is not part of the journaled evidence")
 
@@ -375,14 +384,17 @@ def verify(shift_dir, pubkey, central_key=None):
         t1 = ms(end_rec.get("end")) or ms(end_rec.get("at"))
     else:
         t1 = max((ms(r.get("at")) for r in recs if r and ms(r.get("at")) is not None), default=None)
+    verified_through = None
     if t0 is not None and t1 is not None:
-        cov, pause_at = [], None
+        cov, pause_at, unverified = [], None, []
         for r in recs:
             if not r:
                 continue
             ty = r.get("type")
             if ty == "segment" and ms(r.get("start")) is not None and ms(r.get("end")) is not None:
                 cov.append((ms(r["start"]), ms(r["end"])))
+                if str(r.get("file")) in awaited:
+                    unverified.append(cov[-1])
             elif ty == "gap" and r.get("cause") and ms(r.get("start")) is not None and ms(r.get("end")) is not None:
                 cov.append((ms(r["start"]), ms(r["end"])))
             elif ty == "pause":
@@ -399,8 +411,19 @@ def verify(shift_dir, pubkey, central_key=None):
             if s - cursor > TOLERANCE_MS:
                 bad("journal.jsonl", "%.3f s not covered from %d ms" % ((s - cursor) / 1000, cursor))
             cursor = max(cursor, e)
-        if t1 - cursor > TOLERANCE_MS:
+        # Open: after the last covered instant the camera is still recording: not a hole.
+        if t1 - cursor > TOLERANCE_MS and not is_open:
             bad("journal.jsonl", "%.3f s not covered at the end" % ((t1 - cursor) / 1000))
+        if is_open:
+            # T: covered from t0 without a hole by what is verified (not awaited segments),
+            # capped at the `at` of the line the last signature covers.
+            cap = ms(recs[-2].get("at")) if len(recs) >= 2 and recs[-2] else t1
+            cursor = t0
+            for s, e in sorted(c for c in cov if c not in unverified and c[0] is not None and c[1] is not None):
+                if s > cursor + TOLERANCE_MS:
+                    break
+                cursor = max(cursor, e)
+            verified_through = min(cursor, cap)
 
     # decryption with central's key
     decrypted = 0
@@ -422,7 +445,7 @@ def verify(shift_dir, pubkey, central_key=None):
                     bad(f, "decrypted plaintext differs from plain_sha256")
                 else:
                     decrypted += 1
-    return problems, len(recs), signed_through, decrypted
+    return problems, len(recs), signed_through, decrypted, (verified_through if is_open else None), sorted(awaited)
 
 
 def main():
@@ -432,7 +455,7 @@ def main():
     ap.add_argument("--central-key")
     a = ap.parse_args()
     try:
-        problems, n, signed, decrypted = verify(a.shift_dir, a.pubkey, a.central_key)
+        problems, n, signed, decrypted, through, awaited = verify(a.shift_dir, a.pubkey, a.central_key)
     except Unusable as e:
         print("UNUSABLE: %s" % e)
         return 2
@@ -441,6 +464,10 @@ def main():
         for where, msg in problems:
             print("  %s: %s" % (where, msg))
         return 1
+    if through is not None:
+        t = datetime.fromtimestamp(through // 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (through % 1000)
+        print("INTACT: covered from start through %s, shift still open; awaited: %s" % (t, ", ".join(awaited) or "none"))
+        return 0
     print("INTACT: %d records, signed through line %d%s" % (n, signed + 1, ", %d segments decrypted" % decrypted if a.central_key else ""))
     return 0
 

@@ -80,6 +80,19 @@ export interface VerifyReport {
   readonly start: string | null;
   readonly end: string | null;
   readonly journal: JournalStats & { readonly closed: boolean };
+  /**
+   * The journal is the signed prefix of a shift still recording: it ends on a valid signature and
+   * has no shift_end (docs/live-offload.md). Absent in reports of older verifiers.
+   */
+  readonly open?: boolean;
+  /**
+   * Open only (else null): RFC 3339 end of the stretch from shift start that verified segments,
+   * allowed pauses and caused gaps cover without a hole, capped at the last signature's `at`
+   * (agent/evidence/verify/open-prefix.ts).
+   */
+  readonly verifiedThrough?: string | null;
+  /** Open only: segments the prefix names whose file has not arrived yet (not missing). */
+  readonly awaited?: readonly string[];
   readonly encrypted: boolean;
   /** With the central key: segments decrypted and checked (hash, decode, frames). */
   readonly mediaChecked: number;

@@ -14,7 +14,8 @@ export function renderText(r: VerifyReport): string {
   out.push(`${r.verdict.toUpperCase()}  ${r.shiftDir}`);
   out.push(`  ${r.summary}`);
   out.push(`  shift ${r.shiftId ?? '?'}  device ${r.deviceId ?? '?'}  key ${r.keyId}${r.encrypted ? '  (media encrypted)' : ''}`);
-  out.push(`  ${r.start ?? '?'} → ${r.end ?? '?'}  (${fmtS(r.totals.shiftS)}${r.journal.closed ? '' : ', not closed'})`);
+  out.push(`  ${r.start ?? '?'} → ${r.end ?? '?'}  (${fmtS(r.totals.shiftS)}${r.journal.closed ? '' : r.open ? `, shift still open, verified through ${r.verifiedThrough ?? '(nothing yet)'}` : ', not closed'})`);
+  if (r.awaited?.length) out.push(`  awaited (not arrived yet): ${r.awaited.join(', ')}`);
   out.push(
 `  journal: ${journalLine(r.journal)}`);
   out.push(`  media: ${r.totals.segments} segments, ${fmtS(r.totals.mediaS)}, ${(r.totals.bytes / 1e6).toFixed(1)} MB${r.mediaChecked ? `, ${r.mediaChecked} decoded and counted` : ''}`);

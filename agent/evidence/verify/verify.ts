@@ -9,11 +9,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dutySummary } from '../../duty/report-duty.js';
 import { keyIdOf } from '../crypto.js';
-import { decryptSegment, ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
+import { ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
 import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
 import { obstructionIntervals } from './obstruction.js';
-import { probeFrames } from './media.js';
+import { checkMedia } from './media.js';
+import { coveredThrough, openSentence } from './open-prefix.js';
 import { pauseBudgetOf } from './pause-use.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 import { alignAt, clockSteps, collectTrack } from './track.js';
@@ -41,6 +42,11 @@ export interface VerifyOptions {
   readonly central?: { privateKey: KeyObject; publicKey: KeyObject };
   /** Decode plaintext segments with ffprobe and compare frame counts (implied by `central`). */
   readonly probe?: boolean;
+  /**
+   * A journal ending on a valid signature with no shift_end is the prefix of a shift still recording
+   * (docs/live-offload.md): "open", not incomplete. Ingest's end-of-shift check sets false.
+   */
+  readonly allowOpen?: boolean;
 }
 
 function readJournal(dir: string): Buffer {
@@ -105,8 +111,12 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   // ---- shift end ------------------------------------------------------------------------------
   const endIdx = recs.findIndex((l) => l.rec.type === 'shift_end');
   const shiftEnd = endIdx >= 0 ? recs[endIdx]! : undefined;
-  if (!shiftEnd) F.incomplete('no_shift_end', J, 'no shift_end record: the shift was not closed (agent still running, crashed or lost power, or the journal was cut)');
-  else {
+  // Open: the whole journal is authenticated up to its last line, a signature, and the shift goes on.
+  const open = opts.allowOpen !== false && !shiftEnd && chain.torn.length === 0 && signedThrough === lines.length - 1;
+  const awaited = new Set<string>(); // open: segments the prefix names, their file not arrived yet
+  if (!shiftEnd) {
+    if (!open) F.incomplete('no_shift_end', J, 'no shift_end record: the shift was not closed (agent still running, crashed or lost power, or the journal was cut)');
+  } else {
     for (const l of recs.slice(endIdx + 1)) {
       if (l.rec.type !== 'signature') F.tampered('after_shift_end', `${J}:${l.no}`, `a ${String(l.rec.type)} record after shift_end`);
     }
@@ -257,6 +267,10 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       if (moved) {
         claimed.add(moved);
         F.tampered('segment_renamed', where, `${s.file} (journal line ${s.line.no}) is missing; its exact content is in ${moved}: renamed`);
+      } else if (open) {
+        awaited.add(s.file);
+        F.add('info', 'note', 'segment_awaited', where, `${s.file} (journal line ${s.line.no}) has not arrived yet: the shift is still open`);
+        continue;
       } else {
         F.tampered('segment_missing', where, `${s.file} (journal line ${s.line.no}) is missing`);
       }
@@ -300,7 +314,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     const m = SEGMENT_NAME.exec(n);
     if (m && !shiftEnd && Number(m[1]) === maxNo + 1) {
       unsealed.push(n);
-      F.incomplete('unsealed_segment', n, `${n} is not in the journal: the segment being written when the agent stopped (never sealed, hash unknown)`);
+      F.add(open ? 'info' : 'error', open ? 'note' : 'incomplete', 'unsealed_segment', n, `${n} is not in the journal: the segment being written when the agent stopped (never sealed, hash unknown)`);
     } else if (m && unaccounted.has(Number(m[1]))) {
       const d = unaccounted.get(Number(m[1]))!;
       F.follow(
@@ -333,6 +347,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   // the encoder has drained, so its `at` is later.
   const t1 = (shiftEnd ? alignAt(steps, shiftEnd.no, parseTime(shiftEnd.rec.end) ?? shiftEnd.atMs) : undefined) ?? lastAt;
   const covered: Interval[] = [];
+  const unverifiedCover = new Set<Interval>(); // a segment not verified (awaited, altered): verified-through stops there
   const pauseS: Record<string, number> = {};
   const gapS: Record<string, number> = {};
   let mediaS = 0;
@@ -361,7 +376,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       case 'segment': {
         const s = segOfLine.get(l.no)!;
         if (s.start !== undefined && s.end !== undefined) {
-          covered.push({ start: s.start, end: s.end });
+          const iv = { start: s.start, end: s.end };
+          covered.push(iv);
+          if (awaited.has(s.file) || segProblem.has(s)) unverifiedCover.add(iv);
           timeline.push({ kind: 'media', start: s.start, end: s.end, label: s.file, line: l.no });
         }
         mediaS += s.mediaStart !== undefined && s.mediaEnd !== undefined ? s.mediaEnd - s.mediaStart : s.start !== undefined && s.end !== undefined ? (s.end - s.start) / 1000 : 0;
@@ -435,8 +452,12 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   }
   if (openPause && t1 !== undefined) closePause(t1);
   let uncoveredS = 0;
-  if (t0 !== undefined && t1 !== undefined) {
-    for (const h of holes(covered, t0, t1, COVERAGE_TOLERANCE_MS)) {
+  const holesTo = open && t1 !== undefined ? Math.min(t1, covered.reduce((m, c) => Math.max(m, c.end), t0 ?? t1)) : t1;
+  // Capped at the `at` of the last line the final signature covers (its own `at` is signed by nothing yet).
+  const signedAt = alignAt(steps, lines.length - 1, lines[lines.length - 2]?.atMs) ?? t1;
+  const verifiedThrough = open && t0 !== undefined && signedAt !== undefined ? new Date(coveredThrough(covered.filter((c) => !unverifiedCover.has(c)), t0, signedAt, COVERAGE_TOLERANCE_MS)).toISOString() : null;
+  if (t0 !== undefined && t1 !== undefined && holesTo !== undefined) {
+    for (const h of holes(covered, t0, holesTo, COVERAGE_TOLERANCE_MS)) {
       uncoveredS += (h.end - h.start) / 1000;
       timeline.push({ kind: 'hole', start: h.start, end: h.end, label: 'not covered', line: 0 });
       const before = [...recs].reverse().find((l) => l.atMs !== undefined && l.atMs <= h.start);
@@ -467,33 +488,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   timeline.sort((a, b) => a.start - b.start || a.end - b.end);
 
   // ---- decrypt / decode ---------------------------------------------------------------------
-  let mediaChecked = 0;
-  if (opts.central || opts.probe) {
-    const cache = new Map<string, Buffer>();
-    for (const s of segs) {
-      if (!s.ok) continue;
-      const r = s.line.rec;
-      let plain: Buffer;
-      const raw = readFileSync(join(dir, s.file));
-      if (s.file.endsWith(ENC_SUFFIX)) {
-        if (!opts.central) continue;
-        const d = decryptSegment(raw, opts.central.privateKey, opts.central.publicKey, cache); // wrong key throws CryptoError
-        if (!d.complete) F.tampered('decrypt', s.file, `does not decrypt completely: ${d.problem ?? 'unknown'}`);
-        plain = d.plain;
-        if (!d.complete) segProblem.set(s, 'altered');
-        if (d.complete && (sha256(plain) !== r.plain_sha256 || plain.length !== r.plain_bytes)) {
-          segProblem.set(s, 'altered');
-          F.tampered('plain_hash', s.file, `decrypted plaintext does not match plain_sha256/plain_bytes of journal line ${s.line.no}`);
-        }
-      } else plain = raw;
-      const p = await probeFrames(plain);
-      mediaChecked++;
-      if (!p.ok) F.tampered('decode', s.file, `does not decode: ${p.error ?? 'unknown'}`);
-      else if (typeof s.frames === 'number' && p.frames !== s.frames) F.tampered('frames', s.file, `decodes to ${p.frames} video frames, journal line ${s.line.no} says ${s.frames}`);
-      else continue;
-      segProblem.set(s, 'altered');
-    }
-  }
+  const mediaChecked = opts.central || opts.probe ? await checkMedia(segs, dir, opts.central, F, segProblem) : 0;
   for (const [s, kind] of segProblem) {
     if (s.start !== undefined && s.end !== undefined) timeline.push({ kind, start: s.start, end: s.end, label: `${s.file} ${kind === 'missing' ? 'missing' : 'altered'}`, line: s.line.no });
   }
@@ -515,11 +510,13 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   };
   const fc = F.counts();
   const summary =
-    verdict === 'intact'
+    verdict === 'intact' && open
+      ? `${openSentence(verifiedThrough)}: ${lines.length} records, chain and ${validSignatures} signature(s) verify with key ${keyId}, ${segs.length - awaited.size} segments match${awaited.size ? `, ${awaited.size} awaited` : ''}`
+      : verdict === 'intact'
       ? `intact: ${lines.length} records, chain and ${validSignatures} signature(s) verify with key ${keyId}, ${segs.length} segments match, timeline covered`
       : verdict === 'incomplete'
         ? `incomplete: ${countsText(fc)}${signedThrough >= 0 ? `; authentic up to line ${signedThrough + 1}` : ''}${unsignedTail > 0 && signedThrough >= 0 ? `, ${unsignedTail} unsigned record(s) trail` : ''}`
-        : `TAMPERED: ${countsText(fc)}: the evidence differs from what the device signed`;
+        : `TAMPERED: ${countsText(fc)}: the evidence differs from what the device signed${open ? ' (shift still open)' : ''}`;
   const findings = F.sorted(J);
   return {
     format: 'bodycam-verify-v1',
@@ -532,6 +529,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     keyId,
     start: t0 !== undefined ? new Date(t0).toISOString() : null,
     end: t1 !== undefined ? new Date(t1).toISOString() : null,
+    open,
+    verifiedThrough,
+    awaited: [...awaited],
     journal: { lines: lines.length, head, signatures, validSignatures, signedThroughLine: signedThrough + 1, unsignedTail: signedThrough >= 0 ? unsignedTail : lines.length, chainBrokenLine: chain.chainBrokenAt === Infinity ? null : chain.chainBrokenAt + 1, closed: !!shiftEnd },
     encrypted,
     mediaChecked,
