@@ -54,6 +54,8 @@ test('policy defaults and bounds are exactly those before the schema (issue 19)'
     obstructionClearS: 5, obstructionNagS: 30, coveredLumaMax: 24, coveredSpreadMax: 10, frozenDiffMax: 0.05, silentDbfsMax: -70,
     pauseMaxPersonalNeeds: 10, pauseMaxSensitiveSite: 10, pauseMaxTotalS: 14400, pauseMinRecordingS: 0, pauseMinRecordingAfterAutoS: 300,
     locationIntervalS: 10, locationMinMoveM: 10,
+    // Issue 20 (live offload, docs/live-offload.md).
+    liveOffload: 1, liveOffloadLagS: 120, liveOffloadMaxKbps: 0, liveOffloadMinBatteryPct: 20, checkpointS: 60,
   });
   assert.ok(Object.isFrozen(DEFAULT_POLICY));
   assert.deepEqual(POLICY_BOUNDS.personalNeedsMaxS, [5, 900]);
