@@ -2936,13 +2936,13 @@ export namespace bodycam {
             /** Every segment of the shift that ended by then is stored, RFC 3339 UTC ms; empty when none yet. */
             uploadedThrough: string;
 
-            /**
-             * The stored journal prefix (chunks 1..k): its last line, and the journal time (RFC 3339 UTC
-             * ms) of the signature that ends it; 0 and empty before the first chunk.
-             */
+            /** The stored journal prefix (chunks 1..k): its last line; 0 before the first chunk. */
             journalUploadedThroughLine: number;
 
-            /** LiveOffload journalUploadedThrough. */
+            /**
+             * The journal time (`at`, RFC 3339 UTC ms) of the signature that ends that prefix; empty
+             * before the first chunk.
+             */
             journalUploadedThrough: string;
 
             /**
@@ -3029,13 +3029,13 @@ export namespace bodycam {
                 /** Every segment of the shift that ended by then is stored, RFC 3339 UTC ms; empty when none yet. */
                 uploadedThrough?: (string|null);
 
-                /**
-                 * The stored journal prefix (chunks 1..k): its last line, and the journal time (RFC 3339 UTC
-                 * ms) of the signature that ends it; 0 and empty before the first chunk.
-                 */
+                /** The stored journal prefix (chunks 1..k): its last line; 0 before the first chunk. */
                 journalUploadedThroughLine?: (number|null);
 
-                /** LiveOffload journalUploadedThrough */
+                /**
+                 * The journal time (`at`, RFC 3339 UTC ms) of the signature that ends that prefix; empty
+                 * before the first chunk.
+                 */
                 journalUploadedThrough?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */

@@ -8713,9 +8713,9 @@ export const bodycam = $root.bodycam = (() => {
              * @property {number|null} [backlogSegments] Sealed segments not yet stored.
              * @property {number|null} [backlogBytes] Bytes of those segments.
              * @property {string|null} [uploadedThrough] Every segment of the shift that ended by then is stored, RFC 3339 UTC ms; empty when none yet.
-             * @property {number|null} [journalUploadedThroughLine] The stored journal prefix (chunks 1..k): its last line, and the journal time (RFC 3339 UTC
-             * ms) of the signature that ends it; 0 and empty before the first chunk.
-             * @property {string|null} [journalUploadedThrough] LiveOffload journalUploadedThrough
+             * @property {number|null} [journalUploadedThroughLine] The stored journal prefix (chunks 1..k): its last line; 0 before the first chunk.
+             * @property {string|null} [journalUploadedThrough] The journal time (`at`, RFC 3339 UTC ms) of the signature that ends that prefix; empty
+             * before the first chunk.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8805,8 +8805,7 @@ export const bodycam = $root.bodycam = (() => {
             LiveOffload.prototype.uploadedThrough = "";
 
             /**
-             * The stored journal prefix (chunks 1..k): its last line, and the journal time (RFC 3339 UTC
-             * ms) of the signature that ends it; 0 and empty before the first chunk.
+             * The stored journal prefix (chunks 1..k): its last line; 0 before the first chunk.
              * @member {number} journalUploadedThroughLine
              * @memberof bodycam.v1.LiveOffload
              * @instance
@@ -8814,7 +8813,8 @@ export const bodycam = $root.bodycam = (() => {
             LiveOffload.prototype.journalUploadedThroughLine = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
-             * LiveOffload journalUploadedThrough.
+             * The journal time (`at`, RFC 3339 UTC ms) of the signature that ends that prefix; empty
+             * before the first chunk.
              * @member {string} journalUploadedThrough
              * @memberof bodycam.v1.LiveOffload
              * @instance
