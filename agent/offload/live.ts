@@ -264,7 +264,10 @@ export class LiveOffload {
         this.log.error('live upload worker error', { err: e });
         if (run.child.pid === undefined && this.run === run) this.onExit(run);
       },
-      exit: () => this.onExit(run),
+      exit: (code, signal) => {
+        if (!run.done) this.log.warn('live upload worker ended before finishing', { shift: shiftId, code, signal });
+        this.onExit(run);
+      },
     });
     this.run = run;
     if (!this.started) {
@@ -295,6 +298,7 @@ export class LiveOffload {
         this.lastError = null;
         this.backoff.reset();
         if (m.report.journalThroughLine !== null) this.journalThrough = { line: m.report.journalThroughLine, at: m.report.journalSignedAt };
+        this.log.info('live batch uploaded', { ...m.report, backlogSegments: this.status().backlogSegments });
         break;
       case 'retry':
         this.lastError = m.error;
@@ -326,7 +330,7 @@ export class LiveOffload {
     if (!this.stopping && !run.done && this.waitReason === null) {
       // Crashed or stopped before finishing: again after a paced delay (its marks are on disk).
       const d = this.backoff.next();
-      this.log.warn('live upload worker ended before finishing; retrying', { shift: run.entry.shiftId, delayMs: d });
+      this.log.info('live upload again after a pause', { shift: run.entry.shiftId, delayMs: d });
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.pump();

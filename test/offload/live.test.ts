@@ -185,7 +185,9 @@ void test('the gateway stopped ≥ 60 s mid-shift: recording goes on without a g
   assert.ok(live(during).lagS >= 30, `status shows the lag (${live(during).lagS} s)`);
   await store.ceph.startGateway();
   const upAt = Date.now();
-  await a.waitFor((s) => live(s).backlogSegments <= 2, 120_000, 'backlog drained');
+  await a.waitFor((s) => live(s).backlogSegments <= 2, 120_000, 'backlog drained').catch(async (e: Error) => {
+    throw new Error(`${e.message.split('\n')[0]}\nlive: ${JSON.stringify(live(await a.status()))}\n${a.logs().split('\n').filter((l) => /live|ceph|ECONN/.test(l)).slice(-40).join('\n')}`);
+  });
   const keys = await stored(prefix);
   // Oldest first: the segments sealed during the outage were stored in journal order.
   const missed = segmentsOf(shiftJournal(dataDir, shiftId)).map((r) => String(r.file)).filter((f) => !before.has(f) && keys.has(prefix + f));
