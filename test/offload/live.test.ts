@@ -185,7 +185,8 @@ void test('the gateway stopped ≥ 60 s mid-shift: recording goes on without a g
   assert.ok(live(during).lagS >= 30, `status shows the lag (${live(during).lagS} s)`);
   await store.ceph.startGateway();
   const upAt = Date.now();
-  await a.waitFor((s) => live(s).backlogSegments <= 2, 120_000, 'backlog drained').catch(async (e: Error) => {
+  // No bound on how fast (the worker runs at nice 19 on a shared machine): only that it drains.
+  await a.waitFor((s) => live(s).backlogSegments <= 2, 240_000, 'backlog drained').catch(async (e: Error) => {
     throw new Error(`${e.message.split('\n')[0]}\nlive: ${JSON.stringify(live(await a.status()))}\n${a.logs().split('\n').filter((l) => /live|ceph|ECONN/.test(l)).slice(-40).join('\n')}`);
   });
   const keys = await stored(prefix);
@@ -199,7 +200,9 @@ void test('the gateway stopped ≥ 60 s mid-shift: recording goes on without a g
   await endShift(a);
   await a.waitFor((x) => off(x).awaitingConfirmation.includes(shiftId), 180_000, 'end-of-shift upload complete');
   const j = shiftJournal(dataDir, shiftId);
-  assert.deepEqual(j.filter((r) => r.type === 'gap'), [], 'no gap record: recording unaffected');
+  // The shift's first moments (shift_start → first frame) are an `encoder_start` gap in every shift.
+  const gaps = j.filter((r) => r.type === 'gap' && Date.parse(String(r.end)) > Date.parse(String(segmentsOf(j)[0]!.end)));
+  assert.deepEqual(gaps, [], 'no gap record after the first segment: recording unaffected by the outage');
   const runs = segmentsOf(j).map((r) => Number(r.run));
   assert.ok(runs.every((r) => r === runs[0]), 'one encoder run: the segment sequence is continuous');
   const ev = j.filter((r) => r.type === 'offload').map((r) => r.event);
@@ -210,8 +213,9 @@ void test('the gateway stopped ≥ 60 s mid-shift: recording goes on without a g
 
 void test('the agent’s node process SIGKILLed mid-upload and restarted: no finished object is sent again, live upload resumes', { timeout: 300_000 }, async () => {
   const dataDir = await provisioned('bodycam-live-kill-');
-  // A bandwidth cap keeps uploads in flight, so the kill lands mid-upload.
-  const cfg = config({}, { liveOffloadMaxKbps: 800 });
+  // A bandwidth cap (above the recording's ~1.4 Mbit/s, so the backlog still drains) keeps uploads
+  // in flight, so the kill lands mid-upload.
+  const cfg = config({}, { liveOffloadMaxKbps: 4000 });
   const a = await start(dataDir, cfg);
   await a.press('shift', { holdS: 2.2 });
   const s0 = await a.waitFor((s) => s.state === 'RECORDING' && live(s).state === 'uploading' && live(s).uploadedThrough !== null, 90_000, 'live upload under way');
@@ -223,7 +227,9 @@ void test('the agent’s node process SIGKILLed mid-upload and restarted: no fin
   const b = await start(dataDir, cfg);
   await b.waitFor((s) => s.state === 'RECORDING', 60_000, 'recording after restart');
   const countBefore = (await versions(store.operator, prefix)).size;
-  await b.waitFor((s) => live(s).uploadedThrough !== null && live(s).backlogSegments <= 2, 120_000, 'live upload resumed');
+  await b.waitFor((s) => live(s).uploadedThrough !== null && live(s).backlogSegments <= 3, 240_000, 'live upload resumed').catch(async (e: Error) => {
+    throw new Error(`${e.message.split('\n')[0]}\nlive: ${JSON.stringify(live(await b.status()))}\n${b.logs().split('\n').filter((l) => /live/.test(l)).slice(-30).join('\n')}`);
+  });
   assert.ok((await versions(store.operator, prefix)).size > countBefore, 'new objects after the restart');
   await endShift(b);
   await b.waitFor((x) => off(x).awaitingConfirmation.includes(shiftId), 180_000, 'end-of-shift upload complete');
