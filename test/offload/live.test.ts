@@ -10,6 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { startAgent, runCli, readJournal, shiftJournal, cleanup, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startStore, getObject, versions, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
@@ -223,6 +224,11 @@ void test('the agent’s node process SIGKILLed mid-upload and restarted: no fin
   const prefix = `${PREFIX}/${DEVICE}/${shiftId}/`;
   const worker = live(s0).workerPid;
   assert.ok(worker);
+  // Recording keeps priority: the live worker runs at nice 19 in the idle I/O class.
+  const stat = readFileSync(`/proc/${worker}/stat`, 'utf8');
+  assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), 19, 'live worker niceness');
+  const io = spawnSync('ionice', ['-p', String(worker)], { encoding: 'utf8' });
+  if (io.status === 0) assert.match(io.stdout, /idle/, 'live worker I/O class');
   await a.kill('SIGKILL');
   const b = await start(dataDir, cfg);
   await b.waitFor((s) => s.state === 'RECORDING', 60_000, 'recording after restart');
