@@ -115,7 +115,7 @@ export class OffloadExtension implements Extension {
   }
 
   status(): OffloadStatus {
-    return { ...this.scheduler!.status(), live: this.live?.status() ?? null };
+    return { ...this.scheduler!.status(), live: this.live?.following ? this.live.status() : null };
   }
 
   /**

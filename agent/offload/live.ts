@@ -105,6 +105,11 @@ export class LiveOffload {
     await this.run?.stop();
   }
 
+  /** A recording shift is (or was last) followed: status has something to say. */
+  get following(): boolean {
+    return this.shiftId !== null;
+  }
+
   /** A live batch of this shift is running: its end-of-shift offload must wait (one writer per key). */
   holds(shiftId: string): boolean {
     return this.run !== undefined && this.run.entry.shiftId === shiftId;

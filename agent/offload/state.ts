@@ -8,6 +8,9 @@
  *   done.jsonl      one line per file stored with a single PutObject, appended when the store
  *                   answered (see DoneLog); folded into upload.json when the state is loaded
  *   receipt.json    central's confirmation and the local deletion (written by the agent)
+ *   live/           live offload while the shift recorded (live-job.ts): live.json, the staged
+ *                   journal chunks, and the uploader's upload.json/done.jsonl (stateId
+ *                   `<shiftId>/live`), which the end-of-shift upload takes over
  */
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
