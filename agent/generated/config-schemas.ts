@@ -73,7 +73,7 @@ export interface PolicyInput {
    */
   liveOffload?: number;
   /**
-   * The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting half of it starts an upload, and status/heartbeats show the lag against it.
+   * The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.
    */
   liveOffloadLagS?: number;
   /**
@@ -298,7 +298,7 @@ export const policySchema = {
       "default": 1
     },
     "liveOffloadLagS": {
-      "description": "The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting half of it starts an upload, and status/heartbeats show the lag against it.",
+      "description": "The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.",
       "type": "number",
       "minimum": 5,
       "maximum": 3600,

@@ -4,8 +4,8 @@
  * the store, so a seized, smashed or lost camera loses at most the last few minutes.
  *
  * What goes when: the journal's records (bus `record`) say what is sealed; a batch starts when a
- * new signature exists (a chunk to cut) or a sealed segment has waited half of
- * `liveOffloadLagS`. A batch is one run of the upload worker (live-job.ts), forked at the offload
+ * new signature exists (a chunk to cut) or a sealed segment has waited a quarter
+ * of `liveOffloadLagS`. A batch is one run of the upload worker (live-job.ts), forked at the offload
  * niceness in the idle I/O class like the end-of-shift worker (run.ts): the recording, buttons and
  * the journal never wait on it; nothing here reads or hashes a file on the agent's event loop.
  * After a link loss the worker's retries resume the batch, oldest first; the next batch takes
@@ -249,12 +249,17 @@ export class LiveOffload {
     this.startRun(this.shiftId);
   }
 
-  /** A chunk to cut, or a segment that waited half the target lag (or anything after a restart). */
+  /**
+   * A chunk to cut, or a segment that waited a quarter of the target lag (or anything after a
+   * restart). A quarter: a batch costs a worker start (~0.3 CPU-s), and on a loaded 2-core box
+   * the worker at nice 19 may need seconds to start and finish — with half, the measured p99 lag
+   * was above 60 s at the default 120 s target (docs/benchmarks.md, "Live offload").
+   */
   private due(): boolean {
     if (this.newSignature) return true;
-    const halfLag = (this.host.policy().liveOffloadLagS * 1000) / 2;
+    const wait = (this.host.policy().liveOffloadLagS * 1000) / 4;
     const now = Date.now();
-    for (const x of this.pending.values()) if (now - x.sealedAt >= halfLag) return true;
+    for (const x of this.pending.values()) if (now - x.sealedAt >= wait) return true;
     return false;
   }
 
@@ -343,7 +348,7 @@ export class LiveOffload {
       this.retryTimer.unref();
     }
     this.onIdle();
-    // What was sealed while the batch ran goes with the next trigger (a signature, or half the
+    // What was sealed while the batch ran goes with the next trigger (a signature, or a quarter of the
     // target lag): not at once, which would fork a worker per segment.
     this.pump();
   }
