@@ -350,6 +350,11 @@ export class Journal extends TypedEmitter<JournalEvents> {
   get head(): string {
     return this.headHash;
   }
+  /** Open for appends (between `open` and `close`). */
+  get isOpen(): boolean {
+    return this.fd !== undefined;
+  }
+
   get nextSeq(): number {
     return this.seq;
   }

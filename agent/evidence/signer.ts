@@ -8,6 +8,13 @@
  * The evidence writer calls `maybeSign` after every append (it signs once N segment records have
  * passed since the journal's last signature) and `signNow` at shift end and on clean stop. A
  * crash between signatures leaves an unsigned tail, which the verifier reports by length.
+ *
+ * Checkpoints (policy `checkpointS`): a shift journal attached with `attachSigner` is also signed
+ * at least every `checkpointS` seconds while it has unsigned records — on the append that finds
+ * the last signature that old, or by a timer when nothing is appended. Live offload uploads the
+ * journal up to its latest signature (docs/live-offload.md), so this bounds the tail central
+ * cannot verify yet. A checkpoint signature says `why: "checkpoint"`; it is the same record as
+ * any other signature.
  */
 import { basename } from 'node:path';
 import type { DeviceIdentity } from '../identity/identity.js';
@@ -21,13 +28,28 @@ interface JournalState {
   segmentsSince: number;
   shiftId: string;
   lastSignedSeq: number;
+  /** Wall time (Date.now, ms) of the last signature, or of the first record seen since. */
+  lastSignedAt: number;
 }
+
+/** A journal's unsigned records older than this (ms) get a checkpoint signature. */
+export const DEFAULT_CHECKPOINT_S = 60;
 
 export class JournalSigner {
   private readonly state = new WeakMap<Journal, JournalState>();
 
-  constructor(private readonly identity: DeviceIdentity, private signEverySegments: number) {
+  constructor(private readonly identity: DeviceIdentity, private signEverySegments: number, private checkpointS = DEFAULT_CHECKPOINT_S) {
     if (!Number.isInteger(signEverySegments) || signEverySegments < 1) throw new RangeError(`signEverySegments must be a positive integer, got ${signEverySegments}`);
+    if (!(checkpointS > 0)) throw new RangeError(`checkpointS must be positive, got ${checkpointS}`);
+  }
+
+  /** Policy changed: the longest time (s) unsigned records wait for a signature. Takes effect at the next record or timer. */
+  setCheckpointS(s: number): void {
+    if (s > 0) this.checkpointS = s;
+  }
+
+  get checkpointMs(): number {
+    return this.checkpointS * 1000;
   }
 
   /** Policy changed (config reload or signed command). Takes effect at the next segment. */
@@ -46,7 +68,7 @@ export class JournalSigner {
       // (the device journal, `device-journal.jsonl` in the data dir, signs as `device-journal`).
       const fallback = basename(journal.path) === 'journal.jsonl' ? basename(journal.dir) : basename(journal.path, '.jsonl');
       const start = seed?.record.type === 'shift_start' && typeof seed.record.shift_id === 'string' ? seed.record.shift_id : fallback;
-      s = { segmentsSince: 0, shiftId: start, lastSignedSeq: -1 };
+      s = { segmentsSince: 0, shiftId: start, lastSignedSeq: -1, lastSignedAt: Date.now() };
       this.state.set(journal, s);
     }
     return s;
@@ -62,9 +84,16 @@ export class JournalSigner {
     if (first?.type === 'shift_start' && typeof first.shift_id === 'string') s.shiftId = first.shift_id;
     let since = 0;
     for (let i = existing.length - 1; i >= 0; i--) {
-      const t = existing[i]!.type;
-      if (t === 'signature') break;
-      if (t === 'segment') since++;
+      const r = existing[i]! as { type: string; seq?: unknown; at?: unknown };
+      if (r.type === 'signature') {
+        if (typeof r.seq === 'number') s.lastSignedSeq = r.seq;
+        // The checkpoint clock runs from the last signature the dead agent wrote: a restart does
+        // not reset it (an old unsigned tail is signed at the next record).
+        const at = typeof r.at === 'string' ? Date.parse(r.at) : NaN;
+        if (Number.isFinite(at)) s.lastSignedAt = Math.min(at, Date.now());
+        break;
+      }
+      if (r.type === 'segment') since++;
     }
     s.segmentsSince = since;
   }
@@ -75,8 +104,26 @@ export class JournalSigner {
     if (written.record.type === 'shift_start' && typeof written.record.shift_id === 'string') s.shiftId = written.record.shift_id;
     if (written.record.type === 'signature') return undefined;
     if (written.record.type === 'segment') s.segmentsSince++;
-    if (s.segmentsSince < this.signEverySegments) return undefined;
-    return this.signNow(journal, 'interval');
+    if (s.segmentsSince >= this.signEverySegments) return this.signNow(journal, 'interval');
+    if (this.checkpointDue(journal)) return this.signNow(journal, 'checkpoint');
+    return undefined;
+  }
+
+  /** The journal has records after its last signature and that signature is `checkpointS` old. */
+  checkpointDue(journal: Journal, now = Date.now()): boolean {
+    const s = this.stateOf(journal);
+    return this.unsigned(journal) && now - s.lastSignedAt >= this.checkpointMs;
+  }
+
+  /** Milliseconds until a checkpoint would be due (0: due now). */
+  msToCheckpoint(journal: Journal, now = Date.now()): number {
+    return Math.max(0, this.stateOf(journal).lastSignedAt + this.checkpointMs - now);
+  }
+
+  private unsigned(journal: Journal): boolean {
+    const s = this.stateOf(journal);
+    const last = journal.lastRecord;
+    return journal.nextSeq - 1 > s.lastSignedSeq && last !== undefined && last.type !== 'signature';
   }
 
   /** Signs the current head now (shift end after `shift_end`, clean stop). */
@@ -98,7 +145,8 @@ export class JournalSigner {
       sig,
     });
     s.segmentsSince = 0;
-    s.lastSignedSeq = coversSeq;
+    s.lastSignedSeq = written.record.seq;
+    s.lastSignedAt = Date.now();
     log.debug('signed journal head', { shiftId: s.shiftId, coversSeq, why });
     return written;
   }
@@ -112,6 +160,27 @@ export class JournalSigner {
  */
 export function attachSigner(journal: Journal, signer: JournalSigner, existing: readonly { type: string; shift_id?: unknown }[] = []): () => void {
   signer.resume(journal, existing);
+  let timer: NodeJS.Timeout | undefined;
+  let detached = false;
+  // The checkpoint timer: armed for when the last signature turns checkpointS old, re-armed after
+  // every record (a signature moves the deadline). It signs only a journal still open with
+  // unsigned records; an idle journal costs one timer, no signature.
+  const arm = (): void => {
+    if (timer) clearTimeout(timer);
+    if (detached || !journal.isOpen) return;
+    timer = setTimeout(onTimer, Math.max(1000, signer.msToCheckpoint(journal)));
+    timer.unref();
+  };
+  const onTimer = (): void => {
+    timer = undefined;
+    if (detached || !journal.isOpen) return;
+    try {
+      if (signer.checkpointDue(journal)) signer.signNow(journal, 'checkpoint');
+    } catch (e) {
+      log.error('checkpoint signing failed', { error: e });
+    }
+    arm();
+  };
   const onRecord = (w: WrittenRecord): void => {
     try {
       signer.maybeSign(journal, w);
@@ -119,7 +188,13 @@ export function attachSigner(journal: Journal, signer: JournalSigner, existing: 
       // A failed signature must never stop recording: the verifier will report the unsigned run.
       log.error('signing failed', { error: e });
     }
+    arm();
   };
   journal.on('record', onRecord);
-  return () => journal.off('record', onRecord);
+  arm();
+  return () => {
+    detached = true;
+    if (timer) clearTimeout(timer);
+    journal.off('record', onRecord);
+  };
 }

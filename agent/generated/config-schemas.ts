@@ -47,6 +47,10 @@ export interface PolicyInput {
    */
   signEverySegments?: number;
   /**
+   * While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).
+   */
+  checkpointS?: number;
+  /**
    * The encoder is unhealthy when no fresh segment appeared for this long (s).
    */
   encoderStallS?: number;
@@ -64,6 +68,22 @@ export interface PolicyInput {
    * Offload upload bandwidth limit (kbit/s); 0 = unlimited.
    */
   offloadBandwidthKbps?: number;
+  /**
+   * Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.
+   */
+  liveOffload?: number;
+  /**
+   * The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.
+   */
+  liveOffloadLagS?: number;
+  /**
+   * Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).
+   */
+  liveOffloadMaxKbps?: number;
+  /**
+   * Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.
+   */
+  liveOffloadMinBatteryPct?: number;
   /**
    * Expected length of a shift (h): the storage forecast at shift start uses it.
    */
@@ -222,6 +242,13 @@ export const policySchema = {
       "maximum": 600,
       "default": 15
     },
+    "checkpointS": {
+      "description": "While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).",
+      "type": "number",
+      "minimum": 5,
+      "maximum": 3600,
+      "default": 60
+    },
     "encoderStallS": {
       "description": "The encoder is unhealthy when no fresh segment appeared for this long (s).",
       "type": "number",
@@ -261,6 +288,35 @@ export const policySchema = {
       "minimum": 0,
       "maximum": 10000000,
       "default": 0
+    },
+    "liveOffload": {
+      "description": "Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.",
+      "enum": [
+        0,
+        1
+      ],
+      "default": 1
+    },
+    "liveOffloadLagS": {
+      "description": "The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.",
+      "type": "number",
+      "minimum": 5,
+      "maximum": 3600,
+      "default": 120
+    },
+    "liveOffloadMaxKbps": {
+      "description": "Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).",
+      "type": "number",
+      "minimum": 0,
+      "maximum": 10000000,
+      "default": 0
+    },
+    "liveOffloadMinBatteryPct": {
+      "description": "Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.",
+      "type": "number",
+      "minimum": 0,
+      "maximum": 100,
+      "default": 20
     },
     "expectedShiftH": {
       "description": "Expected length of a shift (h): the storage forecast at shift start uses it.",

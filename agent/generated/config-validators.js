@@ -6506,7 +6506,7 @@ const blockNoDefaults = (() => {
 const exports = {};
 
 exports.policyValidate = validate10;
-const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10}}};
+const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"checkpointS":{"description":"While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).","type":"number","minimum":5,"maximum":3600,"default":60},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffload":{"description":"Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.","enum":[0,1],"default":1},"liveOffloadLagS":{"description":"The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.","type":"number","minimum":5,"maximum":3600,"default":120},"liveOffloadMaxKbps":{"description":"Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffloadMinBatteryPct":{"description":"Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.","type":"number","minimum":0,"maximum":100,"default":20},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10}}};
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -6910,11 +6910,11 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data.encoderStallS !== undefined){
-let data11 = data.encoderStallS;
+if(data.checkpointS !== undefined){
+let data11 = data.checkpointS;
 if((typeof data11 == "number") && (isFinite(data11))){
-if(data11 > 60 || isNaN(data11)){
-const err34 = {instancePath:instancePath+"/encoderStallS",schemaPath:"#/properties/encoderStallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema11.properties.encoderStallS,data:data11};
+if(data11 > 3600 || isNaN(data11)){
+const err34 = {instancePath:instancePath+"/checkpointS",schemaPath:"#/properties/checkpointS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.checkpointS,data:data11};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -6923,8 +6923,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(data11 < 2 || isNaN(data11)){
-const err35 = {instancePath:instancePath+"/encoderStallS",schemaPath:"#/properties/encoderStallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.encoderStallS,data:data11};
+if(data11 < 5 || isNaN(data11)){
+const err35 = {instancePath:instancePath+"/checkpointS",schemaPath:"#/properties/checkpointS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema11.properties.checkpointS,data:data11};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -6935,7 +6935,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/encoderStallS",schemaPath:"#/properties/encoderStallS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.encoderStallS.type,parentSchema:schema11.properties.encoderStallS,data:data11};
+const err36 = {instancePath:instancePath+"/checkpointS",schemaPath:"#/properties/checkpointS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.checkpointS.type,parentSchema:schema11.properties.checkpointS,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -6945,11 +6945,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data.batteryLowPct !== undefined){
-let data12 = data.batteryLowPct;
+if(data.encoderStallS !== undefined){
+let data12 = data.encoderStallS;
 if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 50 || isNaN(data12)){
-const err37 = {instancePath:instancePath+"/batteryLowPct",schemaPath:"#/properties/batteryLowPct/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50},message:"must be <= 50",schema:50,parentSchema:schema11.properties.batteryLowPct,data:data12};
+if(data12 > 60 || isNaN(data12)){
+const err37 = {instancePath:instancePath+"/encoderStallS",schemaPath:"#/properties/encoderStallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema11.properties.encoderStallS,data:data12};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -6958,8 +6958,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data12 < 1 || isNaN(data12)){
-const err38 = {instancePath:instancePath+"/batteryLowPct",schemaPath:"#/properties/batteryLowPct/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.batteryLowPct,data:data12};
+if(data12 < 2 || isNaN(data12)){
+const err38 = {instancePath:instancePath+"/encoderStallS",schemaPath:"#/properties/encoderStallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.encoderStallS,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6970,7 +6970,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/batteryLowPct",schemaPath:"#/properties/batteryLowPct/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.batteryLowPct.type,parentSchema:schema11.properties.batteryLowPct,data:data12};
+const err39 = {instancePath:instancePath+"/encoderStallS",schemaPath:"#/properties/encoderStallS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.encoderStallS.type,parentSchema:schema11.properties.encoderStallS,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -6980,11 +6980,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(data.batteryCriticalPct !== undefined){
-let data13 = data.batteryCriticalPct;
+if(data.batteryLowPct !== undefined){
+let data13 = data.batteryLowPct;
 if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 > 30 || isNaN(data13)){
-const err40 = {instancePath:instancePath+"/batteryCriticalPct",schemaPath:"#/properties/batteryCriticalPct/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30},message:"must be <= 30",schema:30,parentSchema:schema11.properties.batteryCriticalPct,data:data13};
+if(data13 > 50 || isNaN(data13)){
+const err40 = {instancePath:instancePath+"/batteryLowPct",schemaPath:"#/properties/batteryLowPct/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50},message:"must be <= 50",schema:50,parentSchema:schema11.properties.batteryLowPct,data:data13};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -6994,7 +6994,7 @@ vErrors.push(err40);
 errors++;
 }
 if(data13 < 1 || isNaN(data13)){
-const err41 = {instancePath:instancePath+"/batteryCriticalPct",schemaPath:"#/properties/batteryCriticalPct/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.batteryCriticalPct,data:data13};
+const err41 = {instancePath:instancePath+"/batteryLowPct",schemaPath:"#/properties/batteryLowPct/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.batteryLowPct,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7005,7 +7005,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/batteryCriticalPct",schemaPath:"#/properties/batteryCriticalPct/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.batteryCriticalPct.type,parentSchema:schema11.properties.batteryCriticalPct,data:data13};
+const err42 = {instancePath:instancePath+"/batteryLowPct",schemaPath:"#/properties/batteryLowPct/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.batteryLowPct.type,parentSchema:schema11.properties.batteryLowPct,data:data13};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -7015,11 +7015,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data.tempDegradeC !== undefined){
-let data14 = data.tempDegradeC;
+if(data.batteryCriticalPct !== undefined){
+let data14 = data.batteryCriticalPct;
 if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 > 120 || isNaN(data14)){
-const err43 = {instancePath:instancePath+"/tempDegradeC",schemaPath:"#/properties/tempDegradeC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema11.properties.tempDegradeC,data:data14};
+if(data14 > 30 || isNaN(data14)){
+const err43 = {instancePath:instancePath+"/batteryCriticalPct",schemaPath:"#/properties/batteryCriticalPct/maximum",keyword:"maximum",params:{comparison: "<=", limit: 30},message:"must be <= 30",schema:30,parentSchema:schema11.properties.batteryCriticalPct,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -7028,8 +7028,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data14 < 30 || isNaN(data14)){
-const err44 = {instancePath:instancePath+"/tempDegradeC",schemaPath:"#/properties/tempDegradeC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30",schema:30,parentSchema:schema11.properties.tempDegradeC,data:data14};
+if(data14 < 1 || isNaN(data14)){
+const err44 = {instancePath:instancePath+"/batteryCriticalPct",schemaPath:"#/properties/batteryCriticalPct/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.batteryCriticalPct,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7040,7 +7040,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/tempDegradeC",schemaPath:"#/properties/tempDegradeC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.tempDegradeC.type,parentSchema:schema11.properties.tempDegradeC,data:data14};
+const err45 = {instancePath:instancePath+"/batteryCriticalPct",schemaPath:"#/properties/batteryCriticalPct/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.batteryCriticalPct.type,parentSchema:schema11.properties.batteryCriticalPct,data:data14};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7050,11 +7050,11 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data.tempCriticalC !== undefined){
-let data15 = data.tempCriticalC;
+if(data.tempDegradeC !== undefined){
+let data15 = data.tempDegradeC;
 if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 > 130 || isNaN(data15)){
-const err46 = {instancePath:instancePath+"/tempCriticalC",schemaPath:"#/properties/tempCriticalC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 130},message:"must be <= 130",schema:130,parentSchema:schema11.properties.tempCriticalC,data:data15};
+if(data15 > 120 || isNaN(data15)){
+const err46 = {instancePath:instancePath+"/tempDegradeC",schemaPath:"#/properties/tempDegradeC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema11.properties.tempDegradeC,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7063,8 +7063,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-if(data15 < 40 || isNaN(data15)){
-const err47 = {instancePath:instancePath+"/tempCriticalC",schemaPath:"#/properties/tempCriticalC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 40},message:"must be >= 40",schema:40,parentSchema:schema11.properties.tempCriticalC,data:data15};
+if(data15 < 30 || isNaN(data15)){
+const err47 = {instancePath:instancePath+"/tempDegradeC",schemaPath:"#/properties/tempDegradeC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 30},message:"must be >= 30",schema:30,parentSchema:schema11.properties.tempDegradeC,data:data15};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7075,7 +7075,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/tempCriticalC",schemaPath:"#/properties/tempCriticalC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.tempCriticalC.type,parentSchema:schema11.properties.tempCriticalC,data:data15};
+const err48 = {instancePath:instancePath+"/tempDegradeC",schemaPath:"#/properties/tempDegradeC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.tempDegradeC.type,parentSchema:schema11.properties.tempDegradeC,data:data15};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7085,11 +7085,11 @@ vErrors.push(err48);
 errors++;
 }
 }
-if(data.offloadBandwidthKbps !== undefined){
-let data16 = data.offloadBandwidthKbps;
+if(data.tempCriticalC !== undefined){
+let data16 = data.tempCriticalC;
 if((typeof data16 == "number") && (isFinite(data16))){
-if(data16 > 10000000 || isNaN(data16)){
-const err49 = {instancePath:instancePath+"/offloadBandwidthKbps",schemaPath:"#/properties/offloadBandwidthKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000",schema:10000000,parentSchema:schema11.properties.offloadBandwidthKbps,data:data16};
+if(data16 > 130 || isNaN(data16)){
+const err49 = {instancePath:instancePath+"/tempCriticalC",schemaPath:"#/properties/tempCriticalC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 130},message:"must be <= 130",schema:130,parentSchema:schema11.properties.tempCriticalC,data:data16};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -7098,8 +7098,8 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data16 < 0 || isNaN(data16)){
-const err50 = {instancePath:instancePath+"/offloadBandwidthKbps",schemaPath:"#/properties/offloadBandwidthKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.offloadBandwidthKbps,data:data16};
+if(data16 < 40 || isNaN(data16)){
+const err50 = {instancePath:instancePath+"/tempCriticalC",schemaPath:"#/properties/tempCriticalC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 40},message:"must be >= 40",schema:40,parentSchema:schema11.properties.tempCriticalC,data:data16};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -7110,7 +7110,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/offloadBandwidthKbps",schemaPath:"#/properties/offloadBandwidthKbps/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.offloadBandwidthKbps.type,parentSchema:schema11.properties.offloadBandwidthKbps,data:data16};
+const err51 = {instancePath:instancePath+"/tempCriticalC",schemaPath:"#/properties/tempCriticalC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.tempCriticalC.type,parentSchema:schema11.properties.tempCriticalC,data:data16};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7120,11 +7120,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data.expectedShiftH !== undefined){
-let data17 = data.expectedShiftH;
+if(data.offloadBandwidthKbps !== undefined){
+let data17 = data.offloadBandwidthKbps;
 if((typeof data17 == "number") && (isFinite(data17))){
-if(data17 > 24 || isNaN(data17)){
-const err52 = {instancePath:instancePath+"/expectedShiftH",schemaPath:"#/properties/expectedShiftH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 24},message:"must be <= 24",schema:24,parentSchema:schema11.properties.expectedShiftH,data:data17};
+if(data17 > 10000000 || isNaN(data17)){
+const err52 = {instancePath:instancePath+"/offloadBandwidthKbps",schemaPath:"#/properties/offloadBandwidthKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000",schema:10000000,parentSchema:schema11.properties.offloadBandwidthKbps,data:data17};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7133,8 +7133,8 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(data17 < 0.5 || isNaN(data17)){
-const err53 = {instancePath:instancePath+"/expectedShiftH",schemaPath:"#/properties/expectedShiftH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.5},message:"must be >= 0.5",schema:0.5,parentSchema:schema11.properties.expectedShiftH,data:data17};
+if(data17 < 0 || isNaN(data17)){
+const err53 = {instancePath:instancePath+"/offloadBandwidthKbps",schemaPath:"#/properties/offloadBandwidthKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.offloadBandwidthKbps,data:data17};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7145,7 +7145,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/expectedShiftH",schemaPath:"#/properties/expectedShiftH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.expectedShiftH.type,parentSchema:schema11.properties.expectedShiftH,data:data17};
+const err54 = {instancePath:instancePath+"/offloadBandwidthKbps",schemaPath:"#/properties/offloadBandwidthKbps/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.offloadBandwidthKbps.type,parentSchema:schema11.properties.offloadBandwidthKbps,data:data17};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7155,11 +7155,10 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data.storageFloorMb !== undefined){
-let data18 = data.storageFloorMb;
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 4096 || isNaN(data18)){
-const err55 = {instancePath:instancePath+"/storageFloorMb",schemaPath:"#/properties/storageFloorMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.storageFloorMb,data:data18};
+if(data.liveOffload !== undefined){
+let data18 = data.liveOffload;
+if(!((data18 === 0) || (data18 === 1))){
+const err55 = {instancePath:instancePath+"/liveOffload",schemaPath:"#/properties/liveOffload/enum",keyword:"enum",params:{allowedValues: schema11.properties.liveOffload.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.liveOffload.enum,parentSchema:schema11.properties.liveOffload,data:data18};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7168,8 +7167,12 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(data18 < 2 || isNaN(data18)){
-const err56 = {instancePath:instancePath+"/storageFloorMb",schemaPath:"#/properties/storageFloorMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.storageFloorMb,data:data18};
+}
+if(data.liveOffloadLagS !== undefined){
+let data19 = data.liveOffloadLagS;
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 3600 || isNaN(data19)){
+const err56 = {instancePath:instancePath+"/liveOffloadLagS",schemaPath:"#/properties/liveOffloadLagS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.liveOffloadLagS,data:data19};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -7178,9 +7181,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-}
-else {
-const err57 = {instancePath:instancePath+"/storageFloorMb",schemaPath:"#/properties/storageFloorMb/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.storageFloorMb.type,parentSchema:schema11.properties.storageFloorMb,data:data18};
+if(data19 < 5 || isNaN(data19)){
+const err57 = {instancePath:instancePath+"/liveOffloadLagS",schemaPath:"#/properties/liveOffloadLagS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema11.properties.liveOffloadLagS,data:data19};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -7190,10 +7192,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-if(data.dutyDockStart !== undefined){
-let data19 = data.dutyDockStart;
-if(!((data19 === 0) || (data19 === 1))){
-const err58 = {instancePath:instancePath+"/dutyDockStart",schemaPath:"#/properties/dutyDockStart/enum",keyword:"enum",params:{allowedValues: schema11.properties.dutyDockStart.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.dutyDockStart.enum,parentSchema:schema11.properties.dutyDockStart,data:data19};
+else {
+const err58 = {instancePath:instancePath+"/liveOffloadLagS",schemaPath:"#/properties/liveOffloadLagS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.liveOffloadLagS.type,parentSchema:schema11.properties.liveOffloadLagS,data:data19};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7203,10 +7203,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.dutyDockEnd !== undefined){
-let data20 = data.dutyDockEnd;
-if(!((data20 === 0) || (data20 === 1))){
-const err59 = {instancePath:instancePath+"/dutyDockEnd",schemaPath:"#/properties/dutyDockEnd/enum",keyword:"enum",params:{allowedValues: schema11.properties.dutyDockEnd.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.dutyDockEnd.enum,parentSchema:schema11.properties.dutyDockEnd,data:data20};
+if(data.liveOffloadMaxKbps !== undefined){
+let data20 = data.liveOffloadMaxKbps;
+if((typeof data20 == "number") && (isFinite(data20))){
+if(data20 > 10000000 || isNaN(data20)){
+const err59 = {instancePath:instancePath+"/liveOffloadMaxKbps",schemaPath:"#/properties/liveOffloadMaxKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000",schema:10000000,parentSchema:schema11.properties.liveOffloadMaxKbps,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7215,11 +7216,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-}
-if(data.dutyCentral !== undefined){
-let data21 = data.dutyCentral;
-if(!((data21 === 0) || (data21 === 1))){
-const err60 = {instancePath:instancePath+"/dutyCentral",schemaPath:"#/properties/dutyCentral/enum",keyword:"enum",params:{allowedValues: schema11.properties.dutyCentral.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.dutyCentral.enum,parentSchema:schema11.properties.dutyCentral,data:data21};
+if(data20 < 0 || isNaN(data20)){
+const err60 = {instancePath:instancePath+"/liveOffloadMaxKbps",schemaPath:"#/properties/liveOffloadMaxKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.liveOffloadMaxKbps,data:data20};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -7229,11 +7227,8 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data.dockDebounceS !== undefined){
-let data22 = data.dockDebounceS;
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 10 || isNaN(data22)){
-const err61 = {instancePath:instancePath+"/dockDebounceS",schemaPath:"#/properties/dockDebounceS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema11.properties.dockDebounceS,data:data22};
+else {
+const err61 = {instancePath:instancePath+"/liveOffloadMaxKbps",schemaPath:"#/properties/liveOffloadMaxKbps/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.liveOffloadMaxKbps.type,parentSchema:schema11.properties.liveOffloadMaxKbps,data:data20};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7242,8 +7237,12 @@ vErrors.push(err61);
 }
 errors++;
 }
-if(data22 < 0.1 || isNaN(data22)){
-const err62 = {instancePath:instancePath+"/dockDebounceS",schemaPath:"#/properties/dockDebounceS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.1},message:"must be >= 0.1",schema:0.1,parentSchema:schema11.properties.dockDebounceS,data:data22};
+}
+if(data.liveOffloadMinBatteryPct !== undefined){
+let data21 = data.liveOffloadMinBatteryPct;
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 100 || isNaN(data21)){
+const err62 = {instancePath:instancePath+"/liveOffloadMinBatteryPct",schemaPath:"#/properties/liveOffloadMinBatteryPct/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.liveOffloadMinBatteryPct,data:data21};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7252,9 +7251,8 @@ vErrors.push(err62);
 }
 errors++;
 }
-}
-else {
-const err63 = {instancePath:instancePath+"/dockDebounceS",schemaPath:"#/properties/dockDebounceS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.dockDebounceS.type,parentSchema:schema11.properties.dockDebounceS,data:data22};
+if(data21 < 0 || isNaN(data21)){
+const err63 = {instancePath:instancePath+"/liveOffloadMinBatteryPct",schemaPath:"#/properties/liveOffloadMinBatteryPct/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.liveOffloadMinBatteryPct,data:data21};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -7264,11 +7262,8 @@ vErrors.push(err63);
 errors++;
 }
 }
-if(data.obstructionDetect !== undefined){
-let data23 = data.obstructionDetect;
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 1 || isNaN(data23)){
-const err64 = {instancePath:instancePath+"/obstructionDetect",schemaPath:"#/properties/obstructionDetect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.obstructionDetect,data:data23};
+else {
+const err64 = {instancePath:instancePath+"/liveOffloadMinBatteryPct",schemaPath:"#/properties/liveOffloadMinBatteryPct/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.liveOffloadMinBatteryPct.type,parentSchema:schema11.properties.liveOffloadMinBatteryPct,data:data21};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -7277,8 +7272,12 @@ vErrors.push(err64);
 }
 errors++;
 }
-if(data23 < 0 || isNaN(data23)){
-const err65 = {instancePath:instancePath+"/obstructionDetect",schemaPath:"#/properties/obstructionDetect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.obstructionDetect,data:data23};
+}
+if(data.expectedShiftH !== undefined){
+let data22 = data.expectedShiftH;
+if((typeof data22 == "number") && (isFinite(data22))){
+if(data22 > 24 || isNaN(data22)){
+const err65 = {instancePath:instancePath+"/expectedShiftH",schemaPath:"#/properties/expectedShiftH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 24},message:"must be <= 24",schema:24,parentSchema:schema11.properties.expectedShiftH,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -7287,9 +7286,8 @@ vErrors.push(err65);
 }
 errors++;
 }
-}
-else {
-const err66 = {instancePath:instancePath+"/obstructionDetect",schemaPath:"#/properties/obstructionDetect/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionDetect.type,parentSchema:schema11.properties.obstructionDetect,data:data23};
+if(data22 < 0.5 || isNaN(data22)){
+const err66 = {instancePath:instancePath+"/expectedShiftH",schemaPath:"#/properties/expectedShiftH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.5},message:"must be >= 0.5",schema:0.5,parentSchema:schema11.properties.expectedShiftH,data:data22};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -7299,11 +7297,8 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data.obstructionOnsetS !== undefined){
-let data24 = data.obstructionOnsetS;
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 > 120 || isNaN(data24)){
-const err67 = {instancePath:instancePath+"/obstructionOnsetS",schemaPath:"#/properties/obstructionOnsetS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema11.properties.obstructionOnsetS,data:data24};
+else {
+const err67 = {instancePath:instancePath+"/expectedShiftH",schemaPath:"#/properties/expectedShiftH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.expectedShiftH.type,parentSchema:schema11.properties.expectedShiftH,data:data22};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -7312,8 +7307,12 @@ vErrors.push(err67);
 }
 errors++;
 }
-if(data24 < 1 || isNaN(data24)){
-const err68 = {instancePath:instancePath+"/obstructionOnsetS",schemaPath:"#/properties/obstructionOnsetS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.obstructionOnsetS,data:data24};
+}
+if(data.storageFloorMb !== undefined){
+let data23 = data.storageFloorMb;
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 > 4096 || isNaN(data23)){
+const err68 = {instancePath:instancePath+"/storageFloorMb",schemaPath:"#/properties/storageFloorMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4096},message:"must be <= 4096",schema:4096,parentSchema:schema11.properties.storageFloorMb,data:data23};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -7322,9 +7321,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-}
-else {
-const err69 = {instancePath:instancePath+"/obstructionOnsetS",schemaPath:"#/properties/obstructionOnsetS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionOnsetS.type,parentSchema:schema11.properties.obstructionOnsetS,data:data24};
+if(data23 < 2 || isNaN(data23)){
+const err69 = {instancePath:instancePath+"/storageFloorMb",schemaPath:"#/properties/storageFloorMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema11.properties.storageFloorMb,data:data23};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7334,11 +7332,8 @@ vErrors.push(err69);
 errors++;
 }
 }
-if(data.obstructionClearS !== undefined){
-let data25 = data.obstructionClearS;
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 120 || isNaN(data25)){
-const err70 = {instancePath:instancePath+"/obstructionClearS",schemaPath:"#/properties/obstructionClearS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema11.properties.obstructionClearS,data:data25};
+else {
+const err70 = {instancePath:instancePath+"/storageFloorMb",schemaPath:"#/properties/storageFloorMb/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.storageFloorMb.type,parentSchema:schema11.properties.storageFloorMb,data:data23};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -7347,8 +7342,11 @@ vErrors.push(err70);
 }
 errors++;
 }
-if(data25 < 1 || isNaN(data25)){
-const err71 = {instancePath:instancePath+"/obstructionClearS",schemaPath:"#/properties/obstructionClearS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.obstructionClearS,data:data25};
+}
+if(data.dutyDockStart !== undefined){
+let data24 = data.dutyDockStart;
+if(!((data24 === 0) || (data24 === 1))){
+const err71 = {instancePath:instancePath+"/dutyDockStart",schemaPath:"#/properties/dutyDockStart/enum",keyword:"enum",params:{allowedValues: schema11.properties.dutyDockStart.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.dutyDockStart.enum,parentSchema:schema11.properties.dutyDockStart,data:data24};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -7358,8 +7356,10 @@ vErrors.push(err71);
 errors++;
 }
 }
-else {
-const err72 = {instancePath:instancePath+"/obstructionClearS",schemaPath:"#/properties/obstructionClearS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionClearS.type,parentSchema:schema11.properties.obstructionClearS,data:data25};
+if(data.dutyDockEnd !== undefined){
+let data25 = data.dutyDockEnd;
+if(!((data25 === 0) || (data25 === 1))){
+const err72 = {instancePath:instancePath+"/dutyDockEnd",schemaPath:"#/properties/dutyDockEnd/enum",keyword:"enum",params:{allowedValues: schema11.properties.dutyDockEnd.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.dutyDockEnd.enum,parentSchema:schema11.properties.dutyDockEnd,data:data25};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -7369,11 +7369,10 @@ vErrors.push(err72);
 errors++;
 }
 }
-if(data.obstructionNagS !== undefined){
-let data26 = data.obstructionNagS;
-if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 600 || isNaN(data26)){
-const err73 = {instancePath:instancePath+"/obstructionNagS",schemaPath:"#/properties/obstructionNagS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema11.properties.obstructionNagS,data:data26};
+if(data.dutyCentral !== undefined){
+let data26 = data.dutyCentral;
+if(!((data26 === 0) || (data26 === 1))){
+const err73 = {instancePath:instancePath+"/dutyCentral",schemaPath:"#/properties/dutyCentral/enum",keyword:"enum",params:{allowedValues: schema11.properties.dutyCentral.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.dutyCentral.enum,parentSchema:schema11.properties.dutyCentral,data:data26};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -7382,8 +7381,12 @@ vErrors.push(err73);
 }
 errors++;
 }
-if(data26 < 5 || isNaN(data26)){
-const err74 = {instancePath:instancePath+"/obstructionNagS",schemaPath:"#/properties/obstructionNagS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema11.properties.obstructionNagS,data:data26};
+}
+if(data.dockDebounceS !== undefined){
+let data27 = data.dockDebounceS;
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 > 10 || isNaN(data27)){
+const err74 = {instancePath:instancePath+"/dockDebounceS",schemaPath:"#/properties/dockDebounceS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema11.properties.dockDebounceS,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -7392,9 +7395,8 @@ vErrors.push(err74);
 }
 errors++;
 }
-}
-else {
-const err75 = {instancePath:instancePath+"/obstructionNagS",schemaPath:"#/properties/obstructionNagS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionNagS.type,parentSchema:schema11.properties.obstructionNagS,data:data26};
+if(data27 < 0.1 || isNaN(data27)){
+const err75 = {instancePath:instancePath+"/dockDebounceS",schemaPath:"#/properties/dockDebounceS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.1},message:"must be >= 0.1",schema:0.1,parentSchema:schema11.properties.dockDebounceS,data:data27};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -7404,11 +7406,8 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data.coveredLumaMax !== undefined){
-let data27 = data.coveredLumaMax;
-if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 128 || isNaN(data27)){
-const err76 = {instancePath:instancePath+"/coveredLumaMax",schemaPath:"#/properties/coveredLumaMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 128},message:"must be <= 128",schema:128,parentSchema:schema11.properties.coveredLumaMax,data:data27};
+else {
+const err76 = {instancePath:instancePath+"/dockDebounceS",schemaPath:"#/properties/dockDebounceS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.dockDebounceS.type,parentSchema:schema11.properties.dockDebounceS,data:data27};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -7417,8 +7416,12 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data27 < 0 || isNaN(data27)){
-const err77 = {instancePath:instancePath+"/coveredLumaMax",schemaPath:"#/properties/coveredLumaMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.coveredLumaMax,data:data27};
+}
+if(data.obstructionDetect !== undefined){
+let data28 = data.obstructionDetect;
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 > 1 || isNaN(data28)){
+const err77 = {instancePath:instancePath+"/obstructionDetect",schemaPath:"#/properties/obstructionDetect/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema11.properties.obstructionDetect,data:data28};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -7427,9 +7430,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-}
-else {
-const err78 = {instancePath:instancePath+"/coveredLumaMax",schemaPath:"#/properties/coveredLumaMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.coveredLumaMax.type,parentSchema:schema11.properties.coveredLumaMax,data:data27};
+if(data28 < 0 || isNaN(data28)){
+const err78 = {instancePath:instancePath+"/obstructionDetect",schemaPath:"#/properties/obstructionDetect/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.obstructionDetect,data:data28};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -7439,11 +7441,8 @@ vErrors.push(err78);
 errors++;
 }
 }
-if(data.coveredSpreadMax !== undefined){
-let data28 = data.coveredSpreadMax;
-if((typeof data28 == "number") && (isFinite(data28))){
-if(data28 > 64 || isNaN(data28)){
-const err79 = {instancePath:instancePath+"/coveredSpreadMax",schemaPath:"#/properties/coveredSpreadMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.coveredSpreadMax,data:data28};
+else {
+const err79 = {instancePath:instancePath+"/obstructionDetect",schemaPath:"#/properties/obstructionDetect/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionDetect.type,parentSchema:schema11.properties.obstructionDetect,data:data28};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -7452,8 +7451,12 @@ vErrors.push(err79);
 }
 errors++;
 }
-if(data28 < 0 || isNaN(data28)){
-const err80 = {instancePath:instancePath+"/coveredSpreadMax",schemaPath:"#/properties/coveredSpreadMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.coveredSpreadMax,data:data28};
+}
+if(data.obstructionOnsetS !== undefined){
+let data29 = data.obstructionOnsetS;
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 120 || isNaN(data29)){
+const err80 = {instancePath:instancePath+"/obstructionOnsetS",schemaPath:"#/properties/obstructionOnsetS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema11.properties.obstructionOnsetS,data:data29};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -7462,9 +7465,8 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-else {
-const err81 = {instancePath:instancePath+"/coveredSpreadMax",schemaPath:"#/properties/coveredSpreadMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.coveredSpreadMax.type,parentSchema:schema11.properties.coveredSpreadMax,data:data28};
+if(data29 < 1 || isNaN(data29)){
+const err81 = {instancePath:instancePath+"/obstructionOnsetS",schemaPath:"#/properties/obstructionOnsetS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.obstructionOnsetS,data:data29};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -7474,11 +7476,8 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.frozenDiffMax !== undefined){
-let data29 = data.frozenDiffMax;
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 5 || isNaN(data29)){
-const err82 = {instancePath:instancePath+"/frozenDiffMax",schemaPath:"#/properties/frozenDiffMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5},message:"must be <= 5",schema:5,parentSchema:schema11.properties.frozenDiffMax,data:data29};
+else {
+const err82 = {instancePath:instancePath+"/obstructionOnsetS",schemaPath:"#/properties/obstructionOnsetS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionOnsetS.type,parentSchema:schema11.properties.obstructionOnsetS,data:data29};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -7487,8 +7486,12 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data29 < 0 || isNaN(data29)){
-const err83 = {instancePath:instancePath+"/frozenDiffMax",schemaPath:"#/properties/frozenDiffMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.frozenDiffMax,data:data29};
+}
+if(data.obstructionClearS !== undefined){
+let data30 = data.obstructionClearS;
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 120 || isNaN(data30)){
+const err83 = {instancePath:instancePath+"/obstructionClearS",schemaPath:"#/properties/obstructionClearS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema11.properties.obstructionClearS,data:data30};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -7497,9 +7500,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-else {
-const err84 = {instancePath:instancePath+"/frozenDiffMax",schemaPath:"#/properties/frozenDiffMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.frozenDiffMax.type,parentSchema:schema11.properties.frozenDiffMax,data:data29};
+if(data30 < 1 || isNaN(data30)){
+const err84 = {instancePath:instancePath+"/obstructionClearS",schemaPath:"#/properties/obstructionClearS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.obstructionClearS,data:data30};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -7509,11 +7511,8 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data.silentDbfsMax !== undefined){
-let data30 = data.silentDbfsMax;
-if((typeof data30 == "number") && (isFinite(data30))){
-if(data30 > -20 || isNaN(data30)){
-const err85 = {instancePath:instancePath+"/silentDbfsMax",schemaPath:"#/properties/silentDbfsMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: -20},message:"must be <= -20",schema:-20,parentSchema:schema11.properties.silentDbfsMax,data:data30};
+else {
+const err85 = {instancePath:instancePath+"/obstructionClearS",schemaPath:"#/properties/obstructionClearS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionClearS.type,parentSchema:schema11.properties.obstructionClearS,data:data30};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -7522,8 +7521,12 @@ vErrors.push(err85);
 }
 errors++;
 }
-if(data30 < -120 || isNaN(data30)){
-const err86 = {instancePath:instancePath+"/silentDbfsMax",schemaPath:"#/properties/silentDbfsMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: -120},message:"must be >= -120",schema:-120,parentSchema:schema11.properties.silentDbfsMax,data:data30};
+}
+if(data.obstructionNagS !== undefined){
+let data31 = data.obstructionNagS;
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 > 600 || isNaN(data31)){
+const err86 = {instancePath:instancePath+"/obstructionNagS",schemaPath:"#/properties/obstructionNagS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema11.properties.obstructionNagS,data:data31};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -7532,9 +7535,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-else {
-const err87 = {instancePath:instancePath+"/silentDbfsMax",schemaPath:"#/properties/silentDbfsMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.silentDbfsMax.type,parentSchema:schema11.properties.silentDbfsMax,data:data30};
+if(data31 < 5 || isNaN(data31)){
+const err87 = {instancePath:instancePath+"/obstructionNagS",schemaPath:"#/properties/obstructionNagS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema11.properties.obstructionNagS,data:data31};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -7544,11 +7546,8 @@ vErrors.push(err87);
 errors++;
 }
 }
-if(data.pauseMaxPersonalNeeds !== undefined){
-let data31 = data.pauseMaxPersonalNeeds;
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 10 || isNaN(data31)){
-const err88 = {instancePath:instancePath+"/pauseMaxPersonalNeeds",schemaPath:"#/properties/pauseMaxPersonalNeeds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema11.properties.pauseMaxPersonalNeeds,data:data31};
+else {
+const err88 = {instancePath:instancePath+"/obstructionNagS",schemaPath:"#/properties/obstructionNagS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.obstructionNagS.type,parentSchema:schema11.properties.obstructionNagS,data:data31};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -7557,8 +7556,12 @@ vErrors.push(err88);
 }
 errors++;
 }
-if(data31 < 1 || isNaN(data31)){
-const err89 = {instancePath:instancePath+"/pauseMaxPersonalNeeds",schemaPath:"#/properties/pauseMaxPersonalNeeds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.pauseMaxPersonalNeeds,data:data31};
+}
+if(data.coveredLumaMax !== undefined){
+let data32 = data.coveredLumaMax;
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 128 || isNaN(data32)){
+const err89 = {instancePath:instancePath+"/coveredLumaMax",schemaPath:"#/properties/coveredLumaMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 128},message:"must be <= 128",schema:128,parentSchema:schema11.properties.coveredLumaMax,data:data32};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -7567,9 +7570,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-}
-else {
-const err90 = {instancePath:instancePath+"/pauseMaxPersonalNeeds",schemaPath:"#/properties/pauseMaxPersonalNeeds/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMaxPersonalNeeds.type,parentSchema:schema11.properties.pauseMaxPersonalNeeds,data:data31};
+if(data32 < 0 || isNaN(data32)){
+const err90 = {instancePath:instancePath+"/coveredLumaMax",schemaPath:"#/properties/coveredLumaMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.coveredLumaMax,data:data32};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -7579,11 +7581,8 @@ vErrors.push(err90);
 errors++;
 }
 }
-if(data.pauseMaxSensitiveSite !== undefined){
-let data32 = data.pauseMaxSensitiveSite;
-if((typeof data32 == "number") && (isFinite(data32))){
-if(data32 > 10 || isNaN(data32)){
-const err91 = {instancePath:instancePath+"/pauseMaxSensitiveSite",schemaPath:"#/properties/pauseMaxSensitiveSite/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema11.properties.pauseMaxSensitiveSite,data:data32};
+else {
+const err91 = {instancePath:instancePath+"/coveredLumaMax",schemaPath:"#/properties/coveredLumaMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.coveredLumaMax.type,parentSchema:schema11.properties.coveredLumaMax,data:data32};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -7592,8 +7591,12 @@ vErrors.push(err91);
 }
 errors++;
 }
-if(data32 < 1 || isNaN(data32)){
-const err92 = {instancePath:instancePath+"/pauseMaxSensitiveSite",schemaPath:"#/properties/pauseMaxSensitiveSite/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.pauseMaxSensitiveSite,data:data32};
+}
+if(data.coveredSpreadMax !== undefined){
+let data33 = data.coveredSpreadMax;
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 64 || isNaN(data33)){
+const err92 = {instancePath:instancePath+"/coveredSpreadMax",schemaPath:"#/properties/coveredSpreadMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema11.properties.coveredSpreadMax,data:data33};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -7602,9 +7605,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-else {
-const err93 = {instancePath:instancePath+"/pauseMaxSensitiveSite",schemaPath:"#/properties/pauseMaxSensitiveSite/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMaxSensitiveSite.type,parentSchema:schema11.properties.pauseMaxSensitiveSite,data:data32};
+if(data33 < 0 || isNaN(data33)){
+const err93 = {instancePath:instancePath+"/coveredSpreadMax",schemaPath:"#/properties/coveredSpreadMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.coveredSpreadMax,data:data33};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -7614,11 +7616,8 @@ vErrors.push(err93);
 errors++;
 }
 }
-if(data.pauseMaxTotalS !== undefined){
-let data33 = data.pauseMaxTotalS;
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 14400 || isNaN(data33)){
-const err94 = {instancePath:instancePath+"/pauseMaxTotalS",schemaPath:"#/properties/pauseMaxTotalS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 14400},message:"must be <= 14400",schema:14400,parentSchema:schema11.properties.pauseMaxTotalS,data:data33};
+else {
+const err94 = {instancePath:instancePath+"/coveredSpreadMax",schemaPath:"#/properties/coveredSpreadMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.coveredSpreadMax.type,parentSchema:schema11.properties.coveredSpreadMax,data:data33};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -7627,8 +7626,12 @@ vErrors.push(err94);
 }
 errors++;
 }
-if(data33 < 60 || isNaN(data33)){
-const err95 = {instancePath:instancePath+"/pauseMaxTotalS",schemaPath:"#/properties/pauseMaxTotalS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema11.properties.pauseMaxTotalS,data:data33};
+}
+if(data.frozenDiffMax !== undefined){
+let data34 = data.frozenDiffMax;
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 5 || isNaN(data34)){
+const err95 = {instancePath:instancePath+"/frozenDiffMax",schemaPath:"#/properties/frozenDiffMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5},message:"must be <= 5",schema:5,parentSchema:schema11.properties.frozenDiffMax,data:data34};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -7637,9 +7640,8 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-else {
-const err96 = {instancePath:instancePath+"/pauseMaxTotalS",schemaPath:"#/properties/pauseMaxTotalS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMaxTotalS.type,parentSchema:schema11.properties.pauseMaxTotalS,data:data33};
+if(data34 < 0 || isNaN(data34)){
+const err96 = {instancePath:instancePath+"/frozenDiffMax",schemaPath:"#/properties/frozenDiffMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.frozenDiffMax,data:data34};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -7649,11 +7651,8 @@ vErrors.push(err96);
 errors++;
 }
 }
-if(data.pauseMinRecordingS !== undefined){
-let data34 = data.pauseMinRecordingS;
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 3600 || isNaN(data34)){
-const err97 = {instancePath:instancePath+"/pauseMinRecordingS",schemaPath:"#/properties/pauseMinRecordingS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.pauseMinRecordingS,data:data34};
+else {
+const err97 = {instancePath:instancePath+"/frozenDiffMax",schemaPath:"#/properties/frozenDiffMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.frozenDiffMax.type,parentSchema:schema11.properties.frozenDiffMax,data:data34};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -7662,8 +7661,12 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data34 < 0 || isNaN(data34)){
-const err98 = {instancePath:instancePath+"/pauseMinRecordingS",schemaPath:"#/properties/pauseMinRecordingS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.pauseMinRecordingS,data:data34};
+}
+if(data.silentDbfsMax !== undefined){
+let data35 = data.silentDbfsMax;
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > -20 || isNaN(data35)){
+const err98 = {instancePath:instancePath+"/silentDbfsMax",schemaPath:"#/properties/silentDbfsMax/maximum",keyword:"maximum",params:{comparison: "<=", limit: -20},message:"must be <= -20",schema:-20,parentSchema:schema11.properties.silentDbfsMax,data:data35};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -7672,9 +7675,8 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-else {
-const err99 = {instancePath:instancePath+"/pauseMinRecordingS",schemaPath:"#/properties/pauseMinRecordingS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMinRecordingS.type,parentSchema:schema11.properties.pauseMinRecordingS,data:data34};
+if(data35 < -120 || isNaN(data35)){
+const err99 = {instancePath:instancePath+"/silentDbfsMax",schemaPath:"#/properties/silentDbfsMax/minimum",keyword:"minimum",params:{comparison: ">=", limit: -120},message:"must be >= -120",schema:-120,parentSchema:schema11.properties.silentDbfsMax,data:data35};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -7684,11 +7686,8 @@ vErrors.push(err99);
 errors++;
 }
 }
-if(data.pauseMinRecordingAfterAutoS !== undefined){
-let data35 = data.pauseMinRecordingAfterAutoS;
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 3600 || isNaN(data35)){
-const err100 = {instancePath:instancePath+"/pauseMinRecordingAfterAutoS",schemaPath:"#/properties/pauseMinRecordingAfterAutoS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.pauseMinRecordingAfterAutoS,data:data35};
+else {
+const err100 = {instancePath:instancePath+"/silentDbfsMax",schemaPath:"#/properties/silentDbfsMax/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.silentDbfsMax.type,parentSchema:schema11.properties.silentDbfsMax,data:data35};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -7697,8 +7696,12 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data35 < 300 || isNaN(data35)){
-const err101 = {instancePath:instancePath+"/pauseMinRecordingAfterAutoS",schemaPath:"#/properties/pauseMinRecordingAfterAutoS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 300},message:"must be >= 300",schema:300,parentSchema:schema11.properties.pauseMinRecordingAfterAutoS,data:data35};
+}
+if(data.pauseMaxPersonalNeeds !== undefined){
+let data36 = data.pauseMaxPersonalNeeds;
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 10 || isNaN(data36)){
+const err101 = {instancePath:instancePath+"/pauseMaxPersonalNeeds",schemaPath:"#/properties/pauseMaxPersonalNeeds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema11.properties.pauseMaxPersonalNeeds,data:data36};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -7707,9 +7710,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-else {
-const err102 = {instancePath:instancePath+"/pauseMinRecordingAfterAutoS",schemaPath:"#/properties/pauseMinRecordingAfterAutoS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMinRecordingAfterAutoS.type,parentSchema:schema11.properties.pauseMinRecordingAfterAutoS,data:data35};
+if(data36 < 1 || isNaN(data36)){
+const err102 = {instancePath:instancePath+"/pauseMaxPersonalNeeds",schemaPath:"#/properties/pauseMaxPersonalNeeds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.pauseMaxPersonalNeeds,data:data36};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -7719,11 +7721,8 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data.locationIntervalS !== undefined){
-let data36 = data.locationIntervalS;
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 3600 || isNaN(data36)){
-const err103 = {instancePath:instancePath+"/locationIntervalS",schemaPath:"#/properties/locationIntervalS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.locationIntervalS,data:data36};
+else {
+const err103 = {instancePath:instancePath+"/pauseMaxPersonalNeeds",schemaPath:"#/properties/pauseMaxPersonalNeeds/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMaxPersonalNeeds.type,parentSchema:schema11.properties.pauseMaxPersonalNeeds,data:data36};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -7732,8 +7731,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data36 < 1 || isNaN(data36)){
-const err104 = {instancePath:instancePath+"/locationIntervalS",schemaPath:"#/properties/locationIntervalS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.locationIntervalS,data:data36};
+}
+if(data.pauseMaxSensitiveSite !== undefined){
+let data37 = data.pauseMaxSensitiveSite;
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 10 || isNaN(data37)){
+const err104 = {instancePath:instancePath+"/pauseMaxSensitiveSite",schemaPath:"#/properties/pauseMaxSensitiveSite/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10},message:"must be <= 10",schema:10,parentSchema:schema11.properties.pauseMaxSensitiveSite,data:data37};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -7742,9 +7745,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-else {
-const err105 = {instancePath:instancePath+"/locationIntervalS",schemaPath:"#/properties/locationIntervalS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.locationIntervalS.type,parentSchema:schema11.properties.locationIntervalS,data:data36};
+if(data37 < 1 || isNaN(data37)){
+const err105 = {instancePath:instancePath+"/pauseMaxSensitiveSite",schemaPath:"#/properties/pauseMaxSensitiveSite/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.pauseMaxSensitiveSite,data:data37};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -7754,11 +7756,8 @@ vErrors.push(err105);
 errors++;
 }
 }
-if(data.locationMinMoveM !== undefined){
-let data37 = data.locationMinMoveM;
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 10000 || isNaN(data37)){
-const err106 = {instancePath:instancePath+"/locationMinMoveM",schemaPath:"#/properties/locationMinMoveM/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema11.properties.locationMinMoveM,data:data37};
+else {
+const err106 = {instancePath:instancePath+"/pauseMaxSensitiveSite",schemaPath:"#/properties/pauseMaxSensitiveSite/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMaxSensitiveSite.type,parentSchema:schema11.properties.pauseMaxSensitiveSite,data:data37};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -7767,8 +7766,12 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(data37 < 0 || isNaN(data37)){
-const err107 = {instancePath:instancePath+"/locationMinMoveM",schemaPath:"#/properties/locationMinMoveM/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.locationMinMoveM,data:data37};
+}
+if(data.pauseMaxTotalS !== undefined){
+let data38 = data.pauseMaxTotalS;
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 14400 || isNaN(data38)){
+const err107 = {instancePath:instancePath+"/pauseMaxTotalS",schemaPath:"#/properties/pauseMaxTotalS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 14400},message:"must be <= 14400",schema:14400,parentSchema:schema11.properties.pauseMaxTotalS,data:data38};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -7777,9 +7780,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-else {
-const err108 = {instancePath:instancePath+"/locationMinMoveM",schemaPath:"#/properties/locationMinMoveM/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.locationMinMoveM.type,parentSchema:schema11.properties.locationMinMoveM,data:data37};
+if(data38 < 60 || isNaN(data38)){
+const err108 = {instancePath:instancePath+"/pauseMaxTotalS",schemaPath:"#/properties/pauseMaxTotalS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema11.properties.pauseMaxTotalS,data:data38};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -7789,14 +7791,165 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
 else {
-const err109 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err109 = {instancePath:instancePath+"/pauseMaxTotalS",schemaPath:"#/properties/pauseMaxTotalS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMaxTotalS.type,parentSchema:schema11.properties.pauseMaxTotalS,data:data38};
 if(vErrors === null){
 vErrors = [err109];
 }
 else {
 vErrors.push(err109);
+}
+errors++;
+}
+}
+if(data.pauseMinRecordingS !== undefined){
+let data39 = data.pauseMinRecordingS;
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 3600 || isNaN(data39)){
+const err110 = {instancePath:instancePath+"/pauseMinRecordingS",schemaPath:"#/properties/pauseMinRecordingS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.pauseMinRecordingS,data:data39};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+if(data39 < 0 || isNaN(data39)){
+const err111 = {instancePath:instancePath+"/pauseMinRecordingS",schemaPath:"#/properties/pauseMinRecordingS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.pauseMinRecordingS,data:data39};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/pauseMinRecordingS",schemaPath:"#/properties/pauseMinRecordingS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMinRecordingS.type,parentSchema:schema11.properties.pauseMinRecordingS,data:data39};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data.pauseMinRecordingAfterAutoS !== undefined){
+let data40 = data.pauseMinRecordingAfterAutoS;
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 3600 || isNaN(data40)){
+const err113 = {instancePath:instancePath+"/pauseMinRecordingAfterAutoS",schemaPath:"#/properties/pauseMinRecordingAfterAutoS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.pauseMinRecordingAfterAutoS,data:data40};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+if(data40 < 300 || isNaN(data40)){
+const err114 = {instancePath:instancePath+"/pauseMinRecordingAfterAutoS",schemaPath:"#/properties/pauseMinRecordingAfterAutoS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 300},message:"must be >= 300",schema:300,parentSchema:schema11.properties.pauseMinRecordingAfterAutoS,data:data40};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+else {
+const err115 = {instancePath:instancePath+"/pauseMinRecordingAfterAutoS",schemaPath:"#/properties/pauseMinRecordingAfterAutoS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.pauseMinRecordingAfterAutoS.type,parentSchema:schema11.properties.pauseMinRecordingAfterAutoS,data:data40};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+if(data.locationIntervalS !== undefined){
+let data41 = data.locationIntervalS;
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 3600 || isNaN(data41)){
+const err116 = {instancePath:instancePath+"/locationIntervalS",schemaPath:"#/properties/locationIntervalS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.locationIntervalS,data:data41};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+if(data41 < 1 || isNaN(data41)){
+const err117 = {instancePath:instancePath+"/locationIntervalS",schemaPath:"#/properties/locationIntervalS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.locationIntervalS,data:data41};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+else {
+const err118 = {instancePath:instancePath+"/locationIntervalS",schemaPath:"#/properties/locationIntervalS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.locationIntervalS.type,parentSchema:schema11.properties.locationIntervalS,data:data41};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+if(data.locationMinMoveM !== undefined){
+let data42 = data.locationMinMoveM;
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 10000 || isNaN(data42)){
+const err119 = {instancePath:instancePath+"/locationMinMoveM",schemaPath:"#/properties/locationMinMoveM/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema11.properties.locationMinMoveM,data:data42};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+if(data42 < 0 || isNaN(data42)){
+const err120 = {instancePath:instancePath+"/locationMinMoveM",schemaPath:"#/properties/locationMinMoveM/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema11.properties.locationMinMoveM,data:data42};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/locationMinMoveM",schemaPath:"#/properties/locationMinMoveM/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.locationMinMoveM.type,parentSchema:schema11.properties.locationMinMoveM,data:data42};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+}
+else {
+const err122 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
 }
 errors++;
 }

@@ -2724,6 +2724,12 @@ export namespace bodycam {
             location?: (bodycam.v1.Location.$Properties|null);
 
             /**
+             * Live offload of the recording shift (docs/live-offload.md); absent when offload is off or
+             * no shift has been followed since the agent started.
+             */
+            liveOffload?: (bodycam.v1.LiveOffload.$Properties|null);
+
+            /**
              * Creates a new Heartbeat instance using the specified properties.
              * @param [properties] Properties to set
              * @returns Heartbeat instance
@@ -2873,12 +2879,171 @@ export namespace bodycam {
                 /** Last known GNSS position; absent on boards without a receiver or before any fix. */
                 location?: (bodycam.v1.Location.$Properties|null);
 
+                /**
+                 * Live offload of the recording shift (docs/live-offload.md); absent when offload is off or
+                 * no shift has been followed since the agent started.
+                 */
+                liveOffload?: (bodycam.v1.LiveOffload.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a Heartbeat. */
             type $Shape = bodycam.v1.Heartbeat.$Properties;
+        }
+
+        /**
+         * Properties of a LiveOffload.
+         * @deprecated Use bodycam.v1.LiveOffload.$Properties instead.
+         */
+        interface ILiveOffload extends bodycam.v1.LiveOffload.$Properties {
+        }
+
+        /** Live offload: what of the shift being recorded is already in the store. */
+        class LiveOffload {
+
+            /**
+             * Constructs a new LiveOffload.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.LiveOffload.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** "off" (policy liveOffload 0), "idle", "waiting", "uploading" or "retrying". */
+            state: string;
+
+            /**
+             * Why it waits (no approved network, battery below the floor, recording under pressure) or
+             * what failed last; empty when nothing is wrong.
+             */
+            reason: string;
+
+            /** Seconds the oldest sealed segment not yet stored has waited since its seal (0: none waits). */
+            lagS: number;
+
+            /** Policy liveOffloadLagS: the lag the camera aims for. */
+            lagTargetS: number;
+
+            /** Sealed segments not yet stored. */
+            backlogSegments: number;
+
+            /** Bytes of those segments. */
+            backlogBytes: number;
+
+            /** Every segment of the shift that ended by then is stored, RFC 3339 UTC ms; empty when none yet. */
+            uploadedThrough: string;
+
+            /** The stored journal prefix (chunks 1..k): its last line; 0 before the first chunk. */
+            journalUploadedThroughLine: number;
+
+            /**
+             * The journal time (`at`, RFC 3339 UTC ms) of the signature that ends that prefix; empty
+             * before the first chunk.
+             */
+            journalUploadedThrough: string;
+
+            /**
+             * Creates a new LiveOffload instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns LiveOffload instance
+             */
+            static create(properties: bodycam.v1.LiveOffload.$Shape): bodycam.v1.LiveOffload & bodycam.v1.LiveOffload.$Shape;
+            static create(properties?: bodycam.v1.LiveOffload.$Properties): bodycam.v1.LiveOffload;
+
+            /**
+             * Encodes the specified LiveOffload message. Does not implicitly {@link bodycam.v1.LiveOffload.verify|verify} messages.
+             * @param message LiveOffload message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.LiveOffload.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a LiveOffload message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.LiveOffload & bodycam.v1.LiveOffload.$Shape} LiveOffload
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.LiveOffload & bodycam.v1.LiveOffload.$Shape;
+
+            /**
+             * Verifies a LiveOffload message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a LiveOffload message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns LiveOffload
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.LiveOffload;
+
+            /**
+             * Creates a plain object from a LiveOffload message. Also converts values to other types if specified.
+             * @param message LiveOffload
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.LiveOffload, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this LiveOffload to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace LiveOffload {
+
+            /** Properties of a LiveOffload. */
+            interface $Properties {
+
+                /** "off" (policy liveOffload 0), "idle", "waiting", "uploading" or "retrying". */
+                state?: (string|null);
+
+                /**
+                 * Why it waits (no approved network, battery below the floor, recording under pressure) or
+                 * what failed last; empty when nothing is wrong.
+                 */
+                reason?: (string|null);
+
+                /** Seconds the oldest sealed segment not yet stored has waited since its seal (0: none waits). */
+                lagS?: (number|null);
+
+                /** Policy liveOffloadLagS: the lag the camera aims for. */
+                lagTargetS?: (number|null);
+
+                /** Sealed segments not yet stored. */
+                backlogSegments?: (number|null);
+
+                /** Bytes of those segments. */
+                backlogBytes?: (number|null);
+
+                /** Every segment of the shift that ended by then is stored, RFC 3339 UTC ms; empty when none yet. */
+                uploadedThrough?: (string|null);
+
+                /** The stored journal prefix (chunks 1..k): its last line; 0 before the first chunk. */
+                journalUploadedThroughLine?: (number|null);
+
+                /**
+                 * The journal time (`at`, RFC 3339 UTC ms) of the signature that ends that prefix; empty
+                 * before the first chunk.
+                 */
+                journalUploadedThrough?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a LiveOffload. */
+            type $Shape = bodycam.v1.LiveOffload.$Properties;
         }
 
         /**

@@ -4817,6 +4817,7 @@ export const bodycam = $root.bodycam = (() => {
             Heartbeat.prototype.pauseUse = null;
             Heartbeat.prototype.obstructions = $util.emptyArray;
             Heartbeat.prototype.location = null;
+            Heartbeat.prototype.liveOffload = null;
 
             let $oneOfFields;
 
@@ -4907,6 +4908,8 @@ export const bodycam = $root.bodycam = (() => {
                 if (message.obstructions != null && message.obstructions.length)
                     for (let i = 0; i < message.obstructions.length; ++i)
                         $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(226).fork(), _depth + 1).ldelim();
+                if (message.liveOffload != null && $Object.hasOwnProperty.call(message, "liveOffload"))
+                    $root.bodycam.v1.LiveOffload.encode(message.liveOffload, writer.uint32(234).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5163,6 +5166,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.location = $root.bodycam.v1.Location.decode(reader, reader.size(), $undefined, _depth + 1, message.location);
                             continue;
                         }
+                    case 29: {
+                            if (wireType !== 2)
+                                break;
+                            message.liveOffload = $root.bodycam.v1.LiveOffload.decode(reader, reader.size(), $undefined, _depth + 1, message.liveOffload);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5303,6 +5312,11 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.Location.verify(message.location, _depth + 1);
                     if (error)
                         return "location." + error;
+                }
+                if (message.liveOffload != null && $Object.hasOwnProperty.call(message, "liveOffload")) {
+                    let error = $root.bodycam.v1.LiveOffload.verify(message.liveOffload, _depth + 1);
+                    if (error)
+                        return "liveOffload." + error;
                 }
                 return null;
             };
@@ -5500,6 +5514,11 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.location: object expected");
                     message.location = $root.bodycam.v1.Location.fromObject(object.location, _depth + 1);
                 }
+                if (object.liveOffload != null) {
+                    if (!$util.isObject(object.liveOffload))
+                        throw $TypeError(".bodycam.v1.Heartbeat.liveOffload: object expected");
+                    message.liveOffload = $root.bodycam.v1.LiveOffload.fromObject(object.liveOffload, _depth + 1);
+                }
                 return message;
             };
 
@@ -5555,6 +5574,7 @@ export const bodycam = $root.bodycam = (() => {
                     object.duty = null;
                     object.pauseUse = null;
                     object.location = null;
+                    object.liveOffload = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -5638,6 +5658,8 @@ export const bodycam = $root.bodycam = (() => {
                     for (let j = 0; j < message.obstructions.length; ++j)
                         object.obstructions[j] = $root.bodycam.v1.Obstruction.toObject(message.obstructions[j], options, _depth + 1);
                 }
+                if (message.liveOffload != null && $Object.hasOwnProperty.call(message, "liveOffload"))
+                    object.liveOffload = $root.bodycam.v1.LiveOffload.toObject(message.liveOffload, options, _depth + 1);
                 return object;
             };
 
@@ -5646,6 +5668,341 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Heartbeat;
+        })();
+
+        v1.LiveOffload = (function() {
+
+            const LiveOffload = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            LiveOffload.prototype.state = "";
+            LiveOffload.prototype.reason = "";
+            LiveOffload.prototype.lagS = 0;
+            LiveOffload.prototype.lagTargetS = 0;
+            LiveOffload.prototype.backlogSegments = 0;
+            LiveOffload.prototype.backlogBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            LiveOffload.prototype.uploadedThrough = "";
+            LiveOffload.prototype.journalUploadedThroughLine = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            LiveOffload.prototype.journalUploadedThrough = "";
+
+            LiveOffload.create = function(properties) {
+                return new LiveOffload(properties);
+            };
+
+            LiveOffload.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== "")
+                    writer.uint32(10).string(message.state);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(18).string(message.reason);
+                if (message.lagS != null && $Object.hasOwnProperty.call(message, "lagS") && !$Object.is(message.lagS, 0))
+                    writer.uint32(25).double(message.lagS);
+                if (message.lagTargetS != null && $Object.hasOwnProperty.call(message, "lagTargetS") && !$Object.is(message.lagTargetS, 0))
+                    writer.uint32(33).double(message.lagTargetS);
+                if (message.backlogSegments != null && $Object.hasOwnProperty.call(message, "backlogSegments") && message.backlogSegments !== 0)
+                    writer.uint32(40).uint32(message.backlogSegments);
+                if (message.backlogBytes != null && $Object.hasOwnProperty.call(message, "backlogBytes") && (typeof message.backlogBytes === "object" ? message.backlogBytes.low || message.backlogBytes.high : message.backlogBytes !== 0))
+                    writer.uint32(48).uint64(message.backlogBytes);
+                if (message.uploadedThrough != null && $Object.hasOwnProperty.call(message, "uploadedThrough") && message.uploadedThrough !== "")
+                    writer.uint32(58).string(message.uploadedThrough);
+                if (message.journalUploadedThroughLine != null && $Object.hasOwnProperty.call(message, "journalUploadedThroughLine") && (typeof message.journalUploadedThroughLine === "object" ? message.journalUploadedThroughLine.low || message.journalUploadedThroughLine.high : message.journalUploadedThroughLine !== 0))
+                    writer.uint32(64).uint64(message.journalUploadedThroughLine);
+                if (message.journalUploadedThrough != null && $Object.hasOwnProperty.call(message, "journalUploadedThrough") && message.journalUploadedThrough !== "")
+                    writer.uint32(74).string(message.journalUploadedThrough);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            LiveOffload.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.LiveOffload();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.lagS = value;
+                            else
+                                delete message.lagS;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            if (!$Object.is(value = reader.double(), 0))
+                                message.lagTargetS = value;
+                            else
+                                delete message.lagTargetS;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.backlogSegments = value;
+                            else
+                                delete message.backlogSegments;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.backlogBytes = value;
+                            else
+                                delete message.backlogBytes;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.uploadedThrough = value;
+                            else
+                                delete message.uploadedThrough;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.journalUploadedThroughLine = value;
+                            else
+                                delete message.journalUploadedThroughLine;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.journalUploadedThrough = value;
+                            else
+                                delete message.journalUploadedThrough;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            LiveOffload.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    if (!$util.isString(message.state))
+                        return "state: string expected";
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    if (!$util.isString(message.reason))
+                        return "reason: string expected";
+                if (message.lagS != null && $Object.hasOwnProperty.call(message, "lagS"))
+                    if (typeof message.lagS !== "number")
+                        return "lagS: number expected";
+                if (message.lagTargetS != null && $Object.hasOwnProperty.call(message, "lagTargetS"))
+                    if (typeof message.lagTargetS !== "number")
+                        return "lagTargetS: number expected";
+                if (message.backlogSegments != null && $Object.hasOwnProperty.call(message, "backlogSegments"))
+                    if (!$util.isInteger(message.backlogSegments))
+                        return "backlogSegments: integer expected";
+                if (message.backlogBytes != null && $Object.hasOwnProperty.call(message, "backlogBytes"))
+                    if (!$util.isInteger(message.backlogBytes) && !(message.backlogBytes && $util.isInteger(message.backlogBytes.low) && $util.isInteger(message.backlogBytes.high)))
+                        return "backlogBytes: integer|Long expected";
+                if (message.uploadedThrough != null && $Object.hasOwnProperty.call(message, "uploadedThrough"))
+                    if (!$util.isString(message.uploadedThrough))
+                        return "uploadedThrough: string expected";
+                if (message.journalUploadedThroughLine != null && $Object.hasOwnProperty.call(message, "journalUploadedThroughLine"))
+                    if (!$util.isInteger(message.journalUploadedThroughLine) && !(message.journalUploadedThroughLine && $util.isInteger(message.journalUploadedThroughLine.low) && $util.isInteger(message.journalUploadedThroughLine.high)))
+                        return "journalUploadedThroughLine: integer|Long expected";
+                if (message.journalUploadedThrough != null && $Object.hasOwnProperty.call(message, "journalUploadedThrough"))
+                    if (!$util.isString(message.journalUploadedThrough))
+                        return "journalUploadedThrough: string expected";
+                return null;
+            };
+
+            LiveOffload.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.LiveOffload)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.LiveOffload: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.LiveOffload();
+                if (object.state != null)
+                    if (typeof object.state !== "string" || object.state.length)
+                        message.state = $String(object.state);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                if (object.lagS != null)
+                    if (!$Object.is($Number(object.lagS), 0))
+                        message.lagS = $Number(object.lagS);
+                if (object.lagTargetS != null)
+                    if (!$Object.is($Number(object.lagTargetS), 0))
+                        message.lagTargetS = $Number(object.lagTargetS);
+                if (object.backlogSegments != null)
+                    if ($Number(object.backlogSegments) !== 0)
+                        message.backlogSegments = object.backlogSegments >>> 0;
+                if (object.backlogBytes != null)
+                    if (typeof object.backlogBytes === "object" ? object.backlogBytes.low || object.backlogBytes.high : $Number(object.backlogBytes) !== 0)
+                        if ($util.Long)
+                            message.backlogBytes = $util.Long.fromValue(object.backlogBytes, true);
+                        else if (typeof object.backlogBytes === "string")
+                            message.backlogBytes = $parseInt(object.backlogBytes, 10);
+                        else if (typeof object.backlogBytes === "number")
+                            message.backlogBytes = object.backlogBytes;
+                        else if (typeof object.backlogBytes === "object")
+                            message.backlogBytes = new $util.LongBits(object.backlogBytes.low >>> 0, object.backlogBytes.high >>> 0).toNumber(true);
+                if (object.uploadedThrough != null)
+                    if (typeof object.uploadedThrough !== "string" || object.uploadedThrough.length)
+                        message.uploadedThrough = $String(object.uploadedThrough);
+                if (object.journalUploadedThroughLine != null)
+                    if (typeof object.journalUploadedThroughLine === "object" ? object.journalUploadedThroughLine.low || object.journalUploadedThroughLine.high : $Number(object.journalUploadedThroughLine) !== 0)
+                        if ($util.Long)
+                            message.journalUploadedThroughLine = $util.Long.fromValue(object.journalUploadedThroughLine, true);
+                        else if (typeof object.journalUploadedThroughLine === "string")
+                            message.journalUploadedThroughLine = $parseInt(object.journalUploadedThroughLine, 10);
+                        else if (typeof object.journalUploadedThroughLine === "number")
+                            message.journalUploadedThroughLine = object.journalUploadedThroughLine;
+                        else if (typeof object.journalUploadedThroughLine === "object")
+                            message.journalUploadedThroughLine = new $util.LongBits(object.journalUploadedThroughLine.low >>> 0, object.journalUploadedThroughLine.high >>> 0).toNumber(true);
+                if (object.journalUploadedThrough != null)
+                    if (typeof object.journalUploadedThrough !== "string" || object.journalUploadedThrough.length)
+                        message.journalUploadedThrough = $String(object.journalUploadedThrough);
+                return message;
+            };
+
+            LiveOffload.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.state = "";
+                    object.reason = "";
+                    object.lagS = 0;
+                    object.lagTargetS = 0;
+                    object.backlogSegments = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.backlogBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.backlogBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.uploadedThrough = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.journalUploadedThroughLine = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.journalUploadedThroughLine = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.journalUploadedThrough = "";
+                }
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = message.state;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                if (message.lagS != null && $Object.hasOwnProperty.call(message, "lagS"))
+                    object.lagS = options.json && !$isFinite(message.lagS) ? $String(message.lagS) : message.lagS;
+                if (message.lagTargetS != null && $Object.hasOwnProperty.call(message, "lagTargetS"))
+                    object.lagTargetS = options.json && !$isFinite(message.lagTargetS) ? $String(message.lagTargetS) : message.lagTargetS;
+                if (message.backlogSegments != null && $Object.hasOwnProperty.call(message, "backlogSegments"))
+                    object.backlogSegments = message.backlogSegments;
+                if (message.backlogBytes != null && $Object.hasOwnProperty.call(message, "backlogBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.backlogBytes = typeof message.backlogBytes === "number" ? $BigInt(message.backlogBytes) : $util.Long.fromBits(message.backlogBytes.low >>> 0, message.backlogBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.backlogBytes === "number")
+                        object.backlogBytes = options.longs === $String ? $String(message.backlogBytes) : message.backlogBytes;
+                    else
+                        object.backlogBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.backlogBytes) : options.longs === $Number ? new $util.LongBits(message.backlogBytes.low >>> 0, message.backlogBytes.high >>> 0).toNumber(true) : message.backlogBytes;
+                if (message.uploadedThrough != null && $Object.hasOwnProperty.call(message, "uploadedThrough"))
+                    object.uploadedThrough = message.uploadedThrough;
+                if (message.journalUploadedThroughLine != null && $Object.hasOwnProperty.call(message, "journalUploadedThroughLine"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.journalUploadedThroughLine = typeof message.journalUploadedThroughLine === "number" ? $BigInt(message.journalUploadedThroughLine) : $util.Long.fromBits(message.journalUploadedThroughLine.low >>> 0, message.journalUploadedThroughLine.high >>> 0, true).toBigInt();
+                    else if (typeof message.journalUploadedThroughLine === "number")
+                        object.journalUploadedThroughLine = options.longs === $String ? $String(message.journalUploadedThroughLine) : message.journalUploadedThroughLine;
+                    else
+                        object.journalUploadedThroughLine = options.longs === $String ? $util.Long.prototype.toString.call(message.journalUploadedThroughLine) : options.longs === $Number ? new $util.LongBits(message.journalUploadedThroughLine.low >>> 0, message.journalUploadedThroughLine.high >>> 0).toNumber(true) : message.journalUploadedThroughLine;
+                if (message.journalUploadedThrough != null && $Object.hasOwnProperty.call(message, "journalUploadedThrough"))
+                    object.journalUploadedThrough = message.journalUploadedThrough;
+                return object;
+            };
+
+            LiveOffload.prototype.toJSON = function() {
+                return LiveOffload.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return LiveOffload;
         })();
 
         v1.PauseReasonUse = (function() {

@@ -16,7 +16,7 @@ export function deviceIdentity(dataDir: string, config: AgentConfig, policy: Pol
   const deviceId = config.deviceId ?? identity?.deviceId ?? `unprovisioned-${hostname()}`;
   let signer: JournalSigner | undefined;
   if (!identity) log.warn('no device identity: run `bodycam provision`; journals will not be signed', { deviceId });
-  else if (identity.deviceId === deviceId) signer = new JournalSigner(identity, policy.signEverySegments);
+  else if (identity.deviceId === deviceId) signer = new JournalSigner(identity, policy.signEverySegments, policy.checkpointS);
   else log.warn('config deviceId differs from the provisioned identity: journals will not be signed', { config: deviceId, identity: identity.deviceId });
   return { deviceId, signer };
 }

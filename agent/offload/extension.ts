@@ -16,8 +16,13 @@
  * offload is requested with no shift waiting, a snapshot of its signed lines not yet uploaded is
  * uploaded by the same worker (`event: device_journal_uploaded`, no `shift` field).
  *
+ * Live offload (live.ts, docs/live-offload.md): while a shift records, its sealed segments and
+ * its journal up to the latest signature go up in batches; the end-of-shift offload then sends
+ * only what is not there yet.
+ *
  * Journal: `offload` records (field `event`: started, uploaded, failed, confirmed,
- * confirm_rejected, delete_blocked, deleted; `shift` names the offloaded shift) go through
+ * confirm_rejected, delete_blocked, deleted, and live.ts's live_started, live_paused,
+ * live_resumed, live_failed; `shift` names the offloaded shift) go through
  * `ctx.journal`: to the device journal while off duty, to the recording shift's journal during a
  * shift (a closed shift's journal is sealed and is itself part of what is uploaded).
  *
@@ -27,6 +32,7 @@
  *   run.ts                      one worker process: fork, priorities, job, stop
  *   retention.ts                confirmation, local deletion, legal holds
  *   device-journal-schedule.ts  when the device journal's snapshot goes
+ *   live.ts                     live offload of the recording shift
  *   status.ts                   `status.offload`
  */
 import type { AgentContext, Extension } from '../extension.js';
@@ -39,6 +45,7 @@ import { DeviceJournalSchedule } from './device-journal-schedule.js';
 import { OffloadQueue } from './queue.js';
 import { Retention } from './retention.js';
 import { DEFAULT_WORKER_PATH, OffloadScheduler } from './scheduler.js';
+import { LiveOffload } from './live.js';
 import type { ConfirmResult, OffloadJournal, OffloadService, OffloadStatus } from './types.js';
 
 export type { ConfirmResult, OffloadService, OffloadStatus, QueueEntry, ShiftOffloadState } from './types.js';
@@ -49,6 +56,7 @@ export class OffloadExtension implements Extension {
   private retention!: Retention;
   /** Undefined until started (the daemon may stop an extension it did not start). */
   private scheduler: OffloadScheduler | undefined;
+  private live: LiveOffload | undefined;
 
   constructor(private readonly cfg: OffloadConfig, private readonly workerPath = DEFAULT_WORKER_PATH) {}
 
@@ -65,7 +73,9 @@ export class OffloadExtension implements Extension {
     const queue = new OffloadQueue(ctx, log);
     const retention = (this.retention = new Retention(ctx, queue, journal, log));
     const deviceJournal = new DeviceJournalSchedule(ctx, log);
-    const scheduler = (this.scheduler = new OffloadScheduler(this.cfg, ctx, { queue, retention, deviceJournal, journal }, log, this.workerPath));
+    // The scheduler is made below; the live part calls it only after start (a run's exit).
+    const live = (this.live = new LiveOffload(this.cfg, ctx, journal, log.child('live'), this.workerPath, () => this.scheduler?.pump()));
+    const scheduler = (this.scheduler = new OffloadScheduler(this.cfg, ctx, { queue, retention, deviceJournal, journal, live }, log, this.workerPath));
 
     const service: OffloadService = {
       requestOffload: (id) => scheduler.request(id),
@@ -78,8 +88,14 @@ export class OffloadExtension implements Extension {
       queue.add(id);
       scheduler.pump();
     });
-    ctx.bus.on('policy', (p: Policy) => scheduler.bandwidth(p.offloadBandwidthKbps));
-    ctx.hal.dock?.on('change', () => scheduler.pump());
+    ctx.bus.on('policy', (p: Policy) => {
+      scheduler.bandwidth(p.offloadBandwidthKbps);
+      live.policyChanged();
+    });
+    ctx.hal.dock?.on('change', () => {
+      scheduler.pump();
+      live.pump();
+    });
     queue.scan();
     deviceJournal.load();
     log.info('offload ready', {
@@ -87,10 +103,11 @@ export class OffloadExtension implements Extension {
       pending: [...queue.values()].filter((e) => e.state === 'pending').length,
     });
     scheduler.start();
+    live.start();
   }
 
   async stop(): Promise<void> {
-    await this.scheduler?.stop();
+    await Promise.all([this.live?.stop(), this.scheduler?.stop()]);
   }
 
   confirmReceipt(shiftId: string, manifestSha256: string, via: string): ConfirmResult {
@@ -98,7 +115,7 @@ export class OffloadExtension implements Extension {
   }
 
   status(): OffloadStatus {
-    return this.scheduler!.status();
+    return { ...this.scheduler!.status(), live: this.live?.following ? this.live.status() : null };
   }
 
   /**

@@ -8,7 +8,7 @@ import { EvidenceError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { buildManifest, manifestBytes, sha256Hex, MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { createS3Client, type S3Target } from './s3.js';
-import { loadUploadState, manifestPath } from './state.js';
+import { liveUploads, loadUploadState, manifestPath } from './state.js';
 import { ShiftUploader, type UploadResult, type UploaderEvents } from './uploader.js';
 
 export interface OffloadJob {
@@ -84,6 +84,8 @@ export async function runOffloadJob(job: OffloadJob, hooks: RunHooks): Promise<U
       s3, bucket: job.bucket, dataDir: job.dataDir, shiftId: job.shiftId, shiftDir: job.shiftDir,
       manifest: pm.manifest, manifestPath: pm.path, manifestSha256: pm.sha256, manifestBytes: pm.bytes.length,
       keyOf: (name) => prefix + name,
+      // What live offload stored while the shift recorded is not sent again (docs/live-offload.md).
+      adopt: liveUploads(job.dataDir, job.shiftId),
       partSizeBytes: job.partSizeBytes,
       concurrency: job.concurrency,
       bandwidthKbps: hooks.bandwidthKbps ?? (() => job.bandwidthKbps),

@@ -104,6 +104,20 @@ export function jobMessage(kind: UploadKind, entry: QueueEntry, cfg: OffloadConf
   return kind === 'device-journal' ? { type: 'device-journal', job: deviceJournalJob(cfg, host) } : { type: 'job', job: shiftJob(entry, cfg, host) };
 }
 
+/** The worker's job message for a live batch of the recording shift (live-job.ts). */
+export function liveJobMessage(shiftId: string, cfg: OffloadConfig, host: Pick<JobHost, 'dataDir' | 'deviceId' | 'shiftDir'>, bandwidthKbps: number): ToWorker {
+  return {
+    type: 'live',
+    job: {
+      dataDir: host.dataDir, shiftId, shiftDir: host.shiftDir(shiftId), deviceId: host.deviceId,
+      target: target(cfg), bucket: cfg.bucket, keyPrefix: cfg.keyPrefix, partSizeBytes: cfg.partSizeBytes,
+      // Two files in flight: a live batch is a few segments; the recording needs the I/O more.
+      concurrency: Math.min(2, cfg.concurrency),
+      bandwidthKbps, retryInitialMs: cfg.retryInitialMs, retryMaxMs: cfg.retryMaxMs,
+    },
+  };
+}
+
 function target(cfg: OffloadConfig): S3Target {
   return { endpoint: cfg.endpoint, region: cfg.region, forcePathStyle: cfg.forcePathStyle, credentials: cfg.credentials, requestTimeoutMs: cfg.requestTimeoutMs };
 }

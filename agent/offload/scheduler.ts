@@ -37,6 +37,8 @@ export interface SchedulerParts {
   readonly retention: Retention;
   readonly deviceJournal: DeviceJournalSchedule;
   readonly journal: OffloadJournal;
+  /** Live offload: a shift's end-of-shift upload waits while a live batch of it runs. */
+  readonly live?: { holds(shiftId: string): boolean };
 }
 
 export const DEFAULT_WORKER_PATH = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -136,6 +138,11 @@ export class OffloadScheduler {
       this.waitReason = cond.reason;
       return;
     }
+    if (this.parts.live?.holds(next.shiftId)) {
+      // One writer per key: the live batch ends soon; its exit pumps again.
+      this.waitReason = 'a live upload of this shift is finishing';
+      return;
+    }
     this.waitReason = null;
     this.startWorker(next, 'shift');
   }
@@ -187,6 +194,7 @@ export class OffloadScheduler {
         this.parts.journal({
           event: 'uploaded', shift: e.shiftId, manifest_sha256: m.result.manifestSha256, objects: m.result.objects, bytes: m.result.bytes,
           bucket: this.cfg.bucket, key_prefix: loadManifest(this.host.dataDir, e.shiftId)?.m.keyPrefix, parts_sent: m.result.stats.partsSent, parts_reused: m.result.stats.partsReused,
+          live_objects: m.result.stats.objectsLive ?? 0,
         });
         this.log.info('shift uploaded', { shift: e.shiftId, manifestSha256: m.result.manifestSha256, bytes: m.result.bytes });
         break;

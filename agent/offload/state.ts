@@ -8,8 +8,11 @@
  *   done.jsonl      one line per file stored with a single PutObject, appended when the store
  *                   answered (see DoneLog); folded into upload.json when the state is loaded
  *   receipt.json    central's confirmation and the local deletion (written by the agent)
+ *   live/           live offload while the shift recorded (live-job.ts): live.json, the staged
+ *                   journal chunks, and the uploader's upload.json/done.jsonl (stateId
+ *                   `<shiftId>/live`), which the end-of-shift upload takes over
  */
-import { closeSync, fdatasync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../lib/atomic.js';
 import { EvidenceError } from '../lib/errors.js';
@@ -30,6 +33,10 @@ export interface PartRecord {
 
 export interface FileUploadState {
   readonly key: string;
+  /** Hex SHA-256 of the whole file (what was promised to the store); live offload's uploads are taken over by it. */
+  sha256?: string;
+  /** Taken over from live offload (the end-of-shift offload did not send it). */
+  live?: boolean;
   uploadId?: string;
   /** Part size this upload was cut with (a config change must not re-slice an upload in progress). */
   partSize?: number;
@@ -54,6 +61,8 @@ export interface UploadState {
     runs: number; partsSent: number; bytesSent: number; partsReused: number; uploadsRestarted: number;
     /** Files stored with one PutObject (also counted in partsSent/bytesSent). */
     objectsPut?: number;
+    /** Files live offload had stored while the shift recorded (not sent again). */
+    objectsLive?: number;
     /**
      * PutObjects sent again after an attempt whose outcome was unknowable (the connection died
      * after the whole body was out): a write-only device cannot ask, and Ceph 16 ignores
@@ -107,8 +116,8 @@ function check<T>(v: unknown, path: string, ok: (o: Record<string, unknown>) => 
 
 export const doneLogPath = (dataDir: string, shiftId: string): string => join(offloadDir(dataDir, shiftId), 'done.jsonl');
 
-/** One line of done.jsonl: file `f` of the upload of manifest `m` is stored (version `v`, `b` bytes). */
-interface DoneLine { m: string; f: string; k: string; b: number; v?: string }
+/** One line of done.jsonl: file `f` of the upload of manifest `m` is stored (version `v`, `b` bytes, SHA-256 `s`). */
+interface DoneLine { m: string; f: string; k: string; b: number; v?: string; s?: string }
 
 export function loadUploadState(dataDir: string, shiftId: string): UploadState | undefined {
   const p = uploadStatePath(dataDir, shiftId);
@@ -140,11 +149,19 @@ function foldDoneLog(dataDir: string, s: UploadState): void {
     if (d.m !== s.manifestSha256 || typeof d.f !== 'string' || typeof d.k !== 'string') continue;
     const f = s.files[d.f];
     if (f?.done) continue;
-    s.files[d.f] = { key: d.k, parts: [], done: true, put: true, ...(d.v ? { versionId: d.v } : {}) };
+    s.files[d.f] = { key: d.k, parts: [], done: true, put: true, ...(d.v ? { versionId: d.v } : {}), ...(d.s ? { sha256: d.s } : {}) };
     s.stats.objectsPut = (s.stats.objectsPut ?? 0) + 1;
     s.stats.partsSent++;
     s.stats.bytesSent += d.b;
   }
+}
+
+/** The uploader state of a shift's live uploads (live-job.ts): `<data-dir>/offload/<shiftId>/live/`. */
+export const liveStateId = (shiftId: string): string => `${shiftId}/live`;
+
+/** What live offload stored or began of a shift, by file name (the end-of-shift offload takes it over). */
+export function liveUploads(dataDir: string, shiftId: string): Record<string, FileUploadState> {
+  return loadUploadState(dataDir, liveStateId(shiftId))?.files ?? {};
 }
 
 export function saveUploadState(dataDir: string, s: UploadState): void {
@@ -180,17 +197,25 @@ export class DoneLog {
   private dirty = false;
   private idle: Array<() => void> = [];
 
-  constructor(private readonly dataDir: string, private readonly shiftId: string, private readonly manifestSha256: string) {}
+  /**
+   * @param syncEach fdatasync every line before append returns (live offload: a stored object
+   *   counts — in status, for the end-of-shift offload — only once its mark survives a power cut).
+   */
+  constructor(private readonly dataDir: string, private readonly shiftId: string, private readonly manifestSha256: string, private readonly syncEach = false) {}
 
-  append(file: string, key: string, bytes: number, versionId: string | undefined): void {
+  append(file: string, key: string, bytes: number, versionId: string | undefined, sha256?: string): void {
     if (this.fd === undefined) {
       mkdirSync(offloadDir(this.dataDir, this.shiftId), { recursive: true });
       this.fd = openSync(doneLogPath(this.dataDir, this.shiftId), 'a', 0o640);
     }
-    const line: DoneLine = { m: this.manifestSha256, f: file, k: key, b: bytes, ...(versionId ? { v: versionId } : {}) };
+    const line: DoneLine = { m: this.manifestSha256, f: file, k: key, b: bytes, ...(versionId ? { v: versionId } : {}), ...(sha256 ? { s: sha256 } : {}) };
     const buf = Buffer.from(JSON.stringify(line) + '\n');
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    if (this.syncEach) {
+      fdatasyncSync(this.fd);
+      return;
+    }
     this.dirty = true;
     this.sync();
   }

@@ -22,8 +22,8 @@ export interface QueueEntry {
   forced: boolean;
 }
 
-/** What a worker run uploads: a shift, or the device journal (an entry outside the queue). */
-export type UploadKind = 'shift' | 'device-journal';
+/** What a worker run uploads: a shift, the device journal (an entry outside the queue), or a live batch of the recording shift (live.ts). */
+export type UploadKind = 'shift' | 'device-journal' | 'live';
 
 /** Whether automatic uploads may run now (docked or on an approved network), and why not. */
 export interface UploadCondition {
@@ -44,6 +44,32 @@ export interface OffloadService {
   requestOffload(shiftId?: string): void;
   confirmReceipt(shiftId: string, manifestSha256: string): ConfirmResult;
   status(): OffloadStatus;
+}
+
+/** `status.offload.live` (bodycam status, heartbeats). */
+export interface LiveOffloadStatus extends Record<string, unknown> {
+  /** Policy `liveOffload`. */
+  enabled: boolean;
+  state: 'off' | 'idle' | 'waiting' | 'uploading' | 'retrying';
+  /** Why it waits, or what failed last. */
+  reason: string | null;
+  /** The recording shift it follows. */
+  shiftId: string | null;
+  /** Seconds the oldest sealed segment not yet stored has waited since its seal (0: none waits). */
+  lagS: number;
+  /** Policy `liveOffloadLagS`. */
+  lagTargetS: number;
+  /** Sealed segments not yet stored, and their bytes. */
+  backlogSegments: number;
+  backlogBytes: number;
+  /** Every segment of the shift that ended by then is stored (RFC 3339; null: none yet). */
+  uploadedThrough: string | null;
+  /** The stored journal prefix: its last line and the journal time of its signature. */
+  journalUploadedThroughLine: number | null;
+  journalUploadedThrough: string | null;
+  /** Seal-to-stored time of the segment stored last (s). */
+  lastLagS: number | null;
+  workerPid: number | null;
 }
 
 export interface OffloadStatus extends Record<string, unknown> {
@@ -69,4 +95,6 @@ export interface OffloadStatus extends Record<string, unknown> {
   workerPid: number | null;
   /** Device journal snapshots: the last one uploaded, and whether one is due (waits for the same condition as shifts). */
   deviceJournal: { uploadedThroughSeq: number | null; lastKey: string | null; lastSha256: string | null; due: boolean };
+  /** Live offload of the recording shift (live.ts); null when nothing follows a shift. */
+  live?: LiveOffloadStatus | null;
 }

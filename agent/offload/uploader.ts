@@ -75,14 +75,20 @@ export interface UploaderEvents extends Record<string, unknown[]> {
   part: [PartSent];
   /** A request failed and will be retried after `delayMs`. */
   retry: [error: string, attempt: number, delayMs: number];
+  /** A file is stored (or was already: resume, live offload's). */
+  stored: [name: string];
 }
 
 interface UploaderCommon {
   readonly s3: S3Client;
   readonly bucket: string;
   readonly dataDir: string;
-  /** Names the upload's state (`<data-dir>/offload/<shiftId>/upload.json`), logs and object metadata. */
+  /** Names the upload's logs and object metadata, and its state unless `stateId` is given. */
   readonly shiftId: string;
+  /** Names the upload's state (`<data-dir>/offload/<stateId>/upload.json`, done.jsonl); default `shiftId`. */
+  readonly stateId?: string;
+  /** Each done.jsonl line is fdatasynced before the file counts as stored (DoneLog `syncEach`). */
+  readonly durableMarks?: boolean;
   /** Identity of what is uploaded: persisted state made for another manifest is refused. */
   readonly manifestSha256: string;
   readonly partSizeBytes: number;
@@ -105,6 +111,12 @@ export interface ShiftUploadOptions extends UploaderCommon {
   readonly manifestBytes: number;
   /** Object key of a file of this shift. */
   readonly keyOf: (name: string) => string;
+  /**
+   * What live offload (live.ts) stored or began of this shift's files while it recorded, by name:
+   * a file with the same key and SHA-256 is taken over — done, or its multipart upload resumed —
+   * never sent again (one version per key).
+   */
+  readonly adopt?: Readonly<Record<string, FileUploadState>>;
 }
 
 /** Exactly these objects, in no particular order (a device journal snapshot). */
@@ -151,14 +163,29 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     if (o.state && o.state.manifestSha256 !== o.manifestSha256) {
       throw new EvidenceError(`upload state of ${o.shiftId} belongs to manifest ${o.state.manifestSha256}, not ${o.manifestSha256}`);
     }
+    const stateId = o.stateId ?? o.shiftId;
     this.state = o.state ?? {
-      version: 1, shiftId: o.shiftId, bucket: o.bucket, manifestSha256: o.manifestSha256, files: {},
+      version: 1, shiftId: stateId, bucket: o.bucket, manifestSha256: o.manifestSha256, files: {},
       stats: { runs: 0, partsSent: 0, bytesSent: 0, partsReused: 0, uploadsRestarted: 0 },
     };
     this.state.stats.objectsPut ??= 0;
     this.state.stats.putsRepeatedAfterUnknownOutcome ??= 0;
+    if ('adopt' in o && o.adopt) this.adoptLive(o.adopt);
     this.limiter = new RateLimiter(o.bandwidthKbps);
-    this.doneLog = new DoneLog(o.dataDir, o.shiftId, o.manifestSha256);
+    this.doneLog = new DoneLog(o.dataDir, stateId, o.manifestSha256, o.durableMarks ?? false);
+  }
+
+  /** Takes over what live offload did of the same bytes under the same key (see `adopt`). */
+  private adoptLive(adopt: Readonly<Record<string, FileUploadState>>): void {
+    for (const item of this.items) {
+      const live = adopt[item.name];
+      const own = this.state.files[item.name];
+      if (!live || live.key !== item.key || live.sha256 !== item.sha256) continue;
+      if (own && (own.done || own.uploadId)) continue;
+      if (!live.done && !live.uploadId) continue;
+      this.state.files[item.name] = { ...live, parts: [...live.parts], live: true };
+      if (live.done) this.state.stats.objectsLive = (this.state.stats.objectsLive ?? 0) + 1;
+    }
   }
 
   get bytesTotal(): number {
@@ -202,7 +229,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
   }
 
   private async doItem(item: UploadItem): Promise<void> {
-    const st = (this.state.files[item.name] ??= { key: item.key, parts: [] });
+    const st = (this.state.files[item.name] ??= { key: item.key, sha256: item.sha256, parts: [] });
     if (!st.done) {
       this.partial.set(item.name, 0);
       // One PutObject unless a multipart upload of it is already under way (resume it: its parts are on the server).
@@ -216,6 +243,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     }
     this.bytesDoneFiles += item.bytes;
     this.filesDone++;
+    this.emit('stored', item.name);
     this.tick(true);
   }
 
@@ -223,7 +251,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     this.state.stats.runs++;
     this.persist();
     // The state just written holds every line of done.jsonl (folded in when it was loaded).
-    clearDoneLog(this.o.dataDir, this.o.shiftId);
+    clearDoneLog(this.o.dataDir, this.state.shiftId);
     const outer = this.o.signal;
     const onAbort = (): void => this.ac.abort(outer?.reason);
     if (outer?.aborted) onAbort();
@@ -255,7 +283,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     }
     this.state.completedAt = new Date().toISOString();
     this.persist();
-    clearDoneLog(this.o.dataDir, this.o.shiftId);
+    clearDoneLog(this.o.dataDir, this.state.shiftId);
     this.tick(true);
     return { shiftId: this.o.shiftId, manifestSha256: this.o.manifestSha256, objects: this.items.length, bytes: this.bytesTotal, state: this.state };
   }
@@ -487,7 +515,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     st.done = true;
     st.put = true;
     if (r.VersionId) st.versionId = r.VersionId;
-    this.doneLog.append(item.name, item.key, body.length, r.VersionId);
+    this.doneLog.append(item.name, item.key, body.length, r.VersionId, item.sha256);
     this.state.stats.objectsPut = (this.state.stats.objectsPut ?? 0) + 1;
     this.state.stats.partsSent++;
     this.state.stats.bytesSent += body.length;

@@ -4,10 +4,11 @@
  * agent's event loop (buttons, journal) never waits on an upload.
  *
  * IPC (JSON messages over the fork channel; ToWorker and FromWorker below):
- *   agent → worker: {type:'job', job} | {type:'device-journal', job} | {type:'bandwidth', kbps} | {type:'stop'}
+ *   agent → worker: {type:'job', job} | {type:'device-journal', job} | {type:'live', job} | {type:'bandwidth', kbps} | {type:'stop'}
  *   worker → agent: {type:'manifest', sha256, bytesTotal, files} | {type:'progress', progress}
  *                   | {type:'part', part} | {type:'retry', error, attempt, delayMs}
  *                   | {type:'done', result} | {type:'snapshot', snapshot (null: nothing new signed)}
+ *                   | {type:'live-plan', items} | {type:'live-stored', name} | {type:'live-done', report} (live offload, live-job.ts)
  *                   | {type:'error', message, fatal}
  * When the agent dies the IPC channel closes: the worker starts nothing new, lets a PutObject
  * whose body is already out finish and records it (its outcome could not be learnt later, see
@@ -17,17 +18,23 @@ import { createLogger } from '../lib/log.js';
 import { EvidenceError, describe } from '../lib/errors.js';
 import { runOffloadJob, type OffloadJob, type RunHooks } from './job.js';
 import { runDeviceJournalJob, type DeviceJournalJob, type DeviceJournalSnapshot } from './device-journal.js';
+import { runLiveJob, type LiveJob, type LivePlanItem, type LiveReport } from './live-job.js';
 import type { UploadProgress } from './uploader.js';
 
-export type ToWorker = { type: 'job'; job: OffloadJob } | { type: 'device-journal'; job: DeviceJournalJob } | { type: 'bandwidth'; kbps: number } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'job'; job: OffloadJob } | { type: 'device-journal'; job: DeviceJournalJob } | { type: 'live'; job: LiveJob }
+  | { type: 'bandwidth'; kbps: number } | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'manifest'; sha256: string; bytesTotal: number; files: number; resumed: boolean }
   | { type: 'progress'; progress: UploadProgress }
   | { type: 'part'; part: unknown }
   | { type: 'retry'; error: string; attempt: number; delayMs: number }
-  | { type: 'done'; result: { shiftId: string; manifestSha256: string; objects: number; bytes: number; stats: { partsSent: number; partsReused: number } } }
+  | { type: 'done'; result: { shiftId: string; manifestSha256: string; objects: number; bytes: number; stats: { partsSent: number; partsReused: number; objectsLive?: number } } }
   | { type: 'snapshot'; snapshot: DeviceJournalSnapshot | null }
+  | { type: 'live-plan'; items: LivePlanItem[] }
+  | { type: 'live-stored'; name: string }
+  | { type: 'live-done'; report: LiveReport }
   | { type: 'error'; message: string; fatal: boolean; aborted: boolean };
 
 const log = createLogger('offload.worker');
@@ -70,6 +77,13 @@ process.on('message', (raw: unknown) => {
   } else if (m.type === 'device-journal') {
     kbps = m.job.bandwidthKbps;
     current = runDeviceJournalJob(m.job, hooks()).then((snapshot) => finish({ type: 'snapshot', snapshot: snapshot ?? null }), fail);
+  } else if (m.type === 'live') {
+    kbps = m.job.bandwidthKbps;
+    current = runLiveJob(m.job, {
+      ...hooks(),
+      onPlan: (items) => send({ type: 'live-plan', items: [...items] }),
+      onStored: (name) => send({ type: 'live-stored', name }),
+    }).then((report) => finish({ type: 'live-done', report }), fail);
   }
 });
 

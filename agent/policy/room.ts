@@ -67,6 +67,7 @@ export class PolicyRoom {
     this.source = source;
     this.policy = p;
     this.d.signer()?.setSignEverySegments(p.signEverySegments);
+    this.d.signer()?.setCheckpointS(p.checkpointS);
     this.c.journal('policy', { source, policy: p });
     this.c.bus.fire('policy', p);
   }

@@ -198,6 +198,25 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     pauseUse: st.pauseUse ? pauseUseOf(st.pauseUse) : null,
     obstructions: obstructionsOf(st),
     duty: dutyOf(st.ext.duty),
+    liveOffload: liveOffloadOf(offload.live),
+  };
+}
+
+/** `ext.offload.live` (agent/offload/live.ts LiveOffloadStatus) → Heartbeat.liveOffload; absent when there is none. */
+function liveOffloadOf(v: unknown): HeartbeatProps['liveOffload'] {
+  if (typeof v !== 'object' || v === null) return null;
+  const l = v as Record<string, unknown>;
+  const str = (x: unknown): string => (typeof x === 'string' ? x : '');
+  return {
+    state: str(l.state),
+    reason: str(l.reason),
+    lagS: numOf(l.lagS) ?? 0,
+    lagTargetS: numOf(l.lagTargetS) ?? 0,
+    backlogSegments: numOf(l.backlogSegments) ?? 0,
+    backlogBytes: numOf(l.backlogBytes) ?? 0,
+    uploadedThrough: str(l.uploadedThrough),
+    journalUploadedThroughLine: numOf(l.journalUploadedThroughLine) ?? 0,
+    journalUploadedThrough: str(l.journalUploadedThrough),
   };
 }
 

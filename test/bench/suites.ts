@@ -11,6 +11,7 @@ export const SUITES: ReadonlyArray<{ readonly name: string; load(): Promise<Benc
   { name: 'integrity', load: async () => (await import('./integrity.js')).integritySuite() },
   { name: 'core', load: async () => (await import('./core.js')).coreSuite() },
   { name: 'offload', load: async () => (await import('./offload.js')).offloadSuite() },
+  { name: 'live', load: async () => (await import('./live.js')).liveSuite() },
   { name: 'mqtt', load: async () => (await import('./mqtt.js')).mqttSuite() },
   { name: 'journal', load: async () => (await import('./journal.js')).journalSuite() },
   { name: 'faults', load: async () => (await import('./faults.js')).faultsSuite() },

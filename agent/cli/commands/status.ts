@@ -10,6 +10,7 @@ import { UsageError, BodycamError } from '../../lib/errors.js';
 import { controlRequest } from '../../control/client.js';
 import type { StatusSnapshot } from '../../status.js';
 import type { OffloadStatus } from '../../offload/extension.js';
+import type { LiveOffloadStatus } from '../../offload/types.js';
 import type { DutyStatus } from '../../duty/controller.js';
 
 const FLAGS = { ...DATA_DIR_FLAG, json: { type: 'boolean', help: 'print the status as JSON' } } as const;
@@ -94,6 +95,14 @@ function offloadLine(o: OffloadStatus): string {
 }
 
 /** Sections shown in words above (or folded into another line); anything else gets a generic line. */
+/** Live offload of the recording shift: state, lag against its target, backlog, what is stored through when. */
+function liveLine(l: LiveOffloadStatus): string {
+  const parts = [`${l.state}${l.reason ? ` (${l.reason})` : ''}`, `lag ${l.lagS} s (target ${l.lagTargetS} s)`, `backlog ${l.backlogSegments} segment(s), ${fmtBytes(l.backlogBytes)}`];
+  parts.push(`uploaded through ${l.uploadedThrough ?? '-'}`);
+  if (l.journalUploadedThroughLine !== null) parts.push(`journal through line ${l.journalUploadedThroughLine} (signed ${l.journalUploadedThrough ?? '-'})`);
+  return parts.join('; ');
+}
+
 const SHOWN = new Set(['power', 'clock', 'duty', 'location', 'latency', 'encoder', 'storageGuard', 'transition', 'obstruction', 'offload', 'telemetry', 'commands']);
 
 /** A section no formatter knows yet: flat `key value` words, nested values summarised, never raw JSON. */
@@ -156,6 +165,8 @@ export function formatStatus(s: StatusSnapshot): string {
   const cmds = obj(ext.commands);
   if (cmds) rows.push(['commands', `${String(cmds.accepted ?? 0)} accepted, ${String(cmds.refused ?? 0)} refused`]);
   if (ext.offload) rows.push(['offload', offloadLine(ext.offload as unknown as OffloadStatus)]);
+  const live = (ext.offload as unknown as OffloadStatus | undefined)?.live;
+  if (live) rows.push(['live offload', liveLine(live)]);
   for (const [name, sec] of Object.entries(ext)) if (!SHOWN.has(name)) rows.push([name, genericLine(sec)]);
   rows.push(['journal head', s.journalHead ?? '-']);
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -168,7 +179,7 @@ export const statusCommand: Command = {
   usage: `usage: bodycam status [--json] [--data-dir DIR]
 
 One labelled line per subject: state, shift, pause, wearer, duty, recording, battery, storage,
-clock, location, obstruction, faults, telemetry, offload. Times are UTC. --json prints the full
+clock, location, obstruction, faults, telemetry, offload, live offload. Times are UTC. --json prints the full
 status snapshot (what heartbeats are built from).`,
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, FLAGS, 'status');
