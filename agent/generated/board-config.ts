@@ -56,7 +56,7 @@ export interface BoardConfig {
      */
     credentialsFile?: string;
     /**
-     * rtsp only (default 5): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's).
+     * rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture.
      */
     timeoutS?: number;
     /**
@@ -341,7 +341,7 @@ export const boardConfigSchema = {
           "type": "number",
           "minimum": 1,
           "maximum": 60,
-          "description": "rtsp only (default 5): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's)."
+          "description": "rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture."
         },
         "reconnectMaxS": {
           "type": "number",

@@ -103,7 +103,10 @@ export class RtspCamera implements Camera {
     const where = `${u.protocol}//${u.host}`;
     const ms = this.cfg.timeoutS * 1000;
     return new Promise<string>((resolve, reject) => {
-      let sock: Socket;
+      const request = `OPTIONS ${this.cfg.url} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: bodycam-agent\r\n\r\n`;
+      // A camera's certificate is usually self-signed: this round trip only asks "are you there?",
+      // ffmpeg's own connection is the one that carries the media.
+      const sock: Socket = secure ? tlsConnect({ host, port, rejectUnauthorized: false }, () => sock.write(request)) : tcpConnect({ host, port }, () => sock.write(request));
       let got = '';
       let done = false;
       const finish = (err: Error | undefined, server?: string): void => {
@@ -116,10 +119,6 @@ export class RtspCamera implements Camera {
         else resolve(server ?? 'RTSP server');
       };
       const timer = setTimeout(() => finish(new CameraUnreachableError(where, `no RTSP answer within ${this.cfg.timeoutS} s`)), ms);
-      const request = `OPTIONS ${this.cfg.url} RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: bodycam-agent\r\n\r\n`;
-      // A camera's certificate is usually self-signed: this round trip only asks "are you there?",
-      // ffmpeg's own connection is the one that carries the media.
-      sock = secure ? tlsConnect({ host, port, rejectUnauthorized: false }, () => sock.write(request)) : tcpConnect({ host, port }, () => sock.write(request));
       sock.setEncoding('latin1');
       sock.on('data', (d: string) => {
         got += d;
