@@ -108,7 +108,9 @@ async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<s
   const out = join(dir, 'selftest.ts');
   const enc = board.encoder.video === 'libx264' ? ['-c:v', 'libx264', '-preset', board.encoder.preset ?? 'veryfast'] : ['-c:v', board.encoder.video, '-b:v', `${board.encoder.bitrateKbps ?? 2000}k`];
   const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), '-pix_fmt', 'yuv420p', ...enc, '-f', 'mpegts', out], 120_000);
-  if (r.code !== 0) throw new Error(`capture/encode failed (exit ${String(r.code)}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  // ffmpeg echoes a network camera's URL, credentials included, in its errors.
+  const scrub = (t: string): string => hal.camera.redact?.(t) ?? t;
+  if (r.code !== 0) throw new Error(scrub(`capture/encode failed (exit ${String(r.code)}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`));
   const p = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', out], 60_000);
   // MPEG-TS lists the stream again under its program: the first line is enough.
   const [codec, n] = (p.stdout.trim().split('\n')[0] ?? '').split(',');
