@@ -103,9 +103,9 @@ test-console: build
 	@$(DEPS) media mqtt ceph browser
 	$(call run_stage,console)
 # Real failures of the camera itself: full filesystems (tmpfs/loop mounts: needs root, as CI is),
-# lost state, failing effects, a second agent, a soak of SIGKILLs.
+# lost state, failing effects, a second agent, a soak of SIGKILLs, an IP camera whose RTSP server stops.
 test-faults: build
-	@$(DEPS) media faults
+	@$(DEPS) media faults rtsp
 	$(call run_stage,faults)
 test-hil hil: build
 	@$(DEPS) media hil

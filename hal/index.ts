@@ -18,6 +18,7 @@ import { Bq27441Gauge, BQ27441_ADDR } from './gauge/bq27441.js';
 import { findBusByName, openI2cBus } from './gauge/smbus.js';
 import { SysfsThermal } from './thermal/sysfs-thermal.js';
 import { V4l2Camera } from './camera/v4l2.js';
+import { RtspCamera, RTSP_TIMEOUT_S } from './camera/rtsp.js';
 
 export * from './types.js';
 
@@ -72,7 +73,9 @@ export async function createHal(board: BoardConfig): Promise<Hal> {
   const thermal: Thermal | undefined = t.backend === 'none' ? undefined : t.backend === 'sim' ? sim!.thermal : new SysfsThermal(t.zone ?? required('/thermal/zone', t.backend));
   const c = board.camera;
   const camera: Camera =
-    c.source === 'lavfi' ? new LavfiCamera() : new V4l2Camera({ device: c.device ?? 'auto', inputFormat: c.inputFormat, width: c.width, height: c.height, fps: c.fps });
+    c.source === 'lavfi' ? new LavfiCamera()
+    : c.source === 'rtsp' ? new RtspCamera({ url: c.url ?? required('/camera/url', 'rtsp'), credentialsFile: c.credentialsFile, timeoutS: c.timeoutS ?? RTSP_TIMEOUT_S })
+    : new V4l2Camera({ device: c.device ?? 'auto', inputFormat: c.inputFormat, width: c.width, height: c.height, fps: c.fps });
   const clock = createClock(board, { simSynced: () => sim?.state.clockSynced ?? true });
   const gnss = createGnss(board, sim);
   return { buttons, outputs, gauge, dock, thermal, camera, clock, gnss, sim };

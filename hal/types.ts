@@ -86,11 +86,23 @@ export interface CameraInfo {
 
 /** The capture source as the encoder sees it (ffmpeg input args are built from this). */
 export interface Camera extends Lifecycle {
-  readonly source: 'lavfi' | 'v4l2';
+  readonly source: 'lavfi' | 'v4l2' | 'rtsp';
   /** Resolves the device node (for 'auto') and checks the configured format is offered. */
   probe(): Promise<CameraInfo>;
   /** Is the device present right now (cheap: a stat)? */
   present(): boolean;
   /** The node ffmpeg should open (after probe). */
   devicePath(): string | undefined;
+  /**
+   * Network cameras only: the URL ffmpeg opens, credentials included (after probe). It goes into
+   * the encoder's argv and nowhere else.
+   */
+  streamUrl?(): string | undefined;
+  /**
+   * Network cameras only: does the camera answer right now? A real round trip, not a cached
+   * answer — it decides whether an encoder run that ended was camera loss.
+   */
+  reachable?(): Promise<boolean>;
+  /** Removes the camera's secrets from a text about to be logged or journaled (ffmpeg's stderr). */
+  redact?(text: string): string;
 }

@@ -2,7 +2,7 @@
 # `make package`: the release tarball and the .deb, from a built checkout (dist/ up to date).
 #
 #   .cache/package/bodycam-agent-VERSION.tgz       npm-pack layout (package/…): package.json, the
-#       lockfile, dist/agent, dist/hal, board-configs — what runs on a device, no tests, no maps.
+#       lockfile, dist/agent, dist/hal, board-configs, profiles — what runs on a device, no tests, no maps.
 #       Installable anywhere with `npm ci --omit=dev` inside it; it is what the .deb carries. (The
 #       Yocto recipe builds from a git revision: it compiles the sources itself.)
 #   .cache/package/bodycam-agent_VERSION_ARCH.deb  for Debian-based boards (Raspberry Pi OS,
@@ -84,6 +84,11 @@ cat > "$root/etc/default/bodycam-agent" <<'EOF'
 #BODYCAM_BOARD=
 EOF
 install -m 0640 "$LAYER_FILES/agent.json" "$root/etc/bodycam/agent.json"
+# One agent per camera: the template unit as the layer has it (board, config, data dir per
+# instance NAME under /etc/bodycam/cameras and /var/lib/bodycam/cameras). Never enabled by the
+# package: `systemctl enable --now bodycam-agent@NAME` once that camera's files exist.
+install -m 0644 "$LAYER_FILES/bodycam-agent@.service" "$root/usr/lib/systemd/system/bodycam-agent@.service"
+install -d -m 0755 "$root/etc/bodycam/cameras"
 install -m 0644 "$LAYER_FILES/bodycam-agent.sysusers" "$root/usr/lib/sysusers.d/bodycam-agent.conf"
 install -m 0644 "$LAYER_FILES/bodycam-agent.tmpfiles" "$root/usr/lib/tmpfiles.d/bodycam-agent.conf"
 install -m 0644 "$LAYER_FILES/90-bodycam.rules" "$root/usr/lib/udev/rules.d/90-bodycam.rules"

@@ -4,9 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { readJsonConfig } from './json-file.js';
-import { join, resolve, dirname } from 'node:path';
+import { join, resolve, dirname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Issue } from '../lib/errors.js';
+import { rtspUrlProblems } from '../../hal/camera/rtsp-url.js';
 import type { BoardConfig, GpioLine } from '../generated/board-config.js';
 import { validatorOf } from './schema.js';
 
@@ -42,6 +43,22 @@ function layoutIssues(b: BoardConfig['buttons']): Issue[] {
   return same ? [{ where: '/buttons/layout', message: "shift and privacy are the same key: set layout to 'one-key' (the two-key gestures cannot be told apart on one key)" }] : [];
 }
 
+/** The IP camera's keys: a usable URL without credentials; rtsp-only keys only with rtsp. */
+function cameraIssues(c: BoardConfig['camera']): Issue[] {
+  const out: Issue[] = [];
+  if (c.source === 'rtsp') {
+    if (!c.url) out.push({ where: '/camera/url', message: "required when source is 'rtsp' (rtsp://HOST[:PORT]/PATH)" });
+    else for (const m of rtspUrlProblems(c.url)) out.push({ where: '/camera/url', message: m });
+    if (c.credentialsFile !== undefined && !isAbsolute(c.credentialsFile)) out.push({ where: '/camera/credentialsFile', message: `must be an absolute path (the agent's working directory is not yours): '${c.credentialsFile}'` });
+    if (c.device !== undefined || c.inputFormat !== undefined) out.push({ where: '/camera', message: "device and inputFormat are V4L2 keys: an 'rtsp' camera has url (and credentialsFile)" });
+  } else {
+    for (const k of ['url', 'credentialsFile', 'timeoutS', 'reconnectMaxS'] as const) {
+      if (c[k] !== undefined) out.push({ where: `/camera/${k}`, message: `only for source 'rtsp' (this camera is '${c.source}')` });
+    }
+  }
+  return out;
+}
+
 /** Validates an already-parsed value. Returns every problem, or the typed config. */
 export function validateBoard(value: unknown, source: string): BoardConfig {
   const issues: Issue[] = [];
@@ -60,6 +77,7 @@ export function validateBoard(value: unknown, source: string): BoardConfig {
   for (const k of ['led_rec', 'led_status', 'haptic'] as const) issues.push(...lineIssues(`/outputs/${k}`, b.outputs.backend, b.outputs[k]));
   if (b.dock.backend !== 'none' && b.dock.backend !== 'sim') issues.push(...lineIssues('/dock/line', b.dock.backend, b.dock.line));
   if (b.camera.source === 'v4l2' && !b.camera.device) issues.push({ where: '/camera/device', message: "required when source is 'v4l2' (a node like /dev/video0, or 'auto')" });
+  issues.push(...cameraIssues(b.camera));
   if (b.audio.source === 'alsa' && !b.audio.device) issues.push({ where: '/audio/device', message: "required when source is 'alsa'" });
   if ((b.gauge.backend === 'max17048' || b.gauge.backend === 'bq27441') && b.gauge.bus === undefined && b.gauge.busName === undefined) {
     issues.push({ where: '/gauge/bus', message: `bus or busName required with backend '${b.gauge.backend}'` });

@@ -2,8 +2,9 @@
 
 /** What started a shift (`shift_start.trigger`). */
 /** `recovery`: the agent itself, continuing a shift it had to close (its journal was found damaged). */
-export type StartTrigger = 'button' | 'dock' | 'central' | 'schedule' | 'recovery';
-export const START_TRIGGERS: readonly StartTrigger[] = ['button', 'dock', 'central', 'schedule', 'recovery'];
+/** `custody`: the agent itself, in custody mode (policy `custody`): duty starts when the agent does. */
+export type StartTrigger = 'button' | 'dock' | 'central' | 'schedule' | 'recovery' | 'custody';
+export const START_TRIGGERS: readonly StartTrigger[] = ['button', 'dock', 'central', 'schedule', 'recovery', 'custody'];
 
 /**
  * Why a shift ended (`shift_end.reason`): `wearer` (confirmed gesture), `dock` (the policy's dock

@@ -222,8 +222,10 @@ export class ShiftSealer {
    * The run ended without listing its last segment(s) (SIGKILL, crash, power loss): seal what is
    * on disk beyond the last journaled number, then expect media again with `cause`.
    */
-  recoverUnlisted(run: number, cause: GapCause | undefined): Promise<void> {
+  recoverUnlisted(run: number, causeOrPromise: GapCause | undefined | Promise<GapCause>): Promise<void> {
     return this.enqueue(async () => {
+      // The cause may take a round trip to decide (is the network camera there?): later seals wait.
+      const cause = await causeOrPromise;
       let names: string[];
       try {
         names = await readdir(this.stageDir);
@@ -239,6 +241,9 @@ export class ShiftSealer {
       if (!cause) return;
       const now = evidenceClock.now();
       const g = this.pendingGap;
+      // The same interruption again before any media (a lost camera's reconnects that fail):
+      // one interval, one gap.
+      if (g && g.cause === cause) return;
       if (g && now > g.start) {
         // Interrupted again before any media arrived: the interval so far keeps its own cause
         // (a power cut must not be relabelled as the encoder stall that followed it).

@@ -35,7 +35,10 @@ export interface BoardConfig {
     buzzer?: GpioLine;
   };
   camera: {
-    source: 'lavfi' | 'v4l2';
+    /**
+     * lavfi: ffmpeg's test pattern (sim). v4l2: a sensor or USB camera. rtsp: an IP camera on the network (fixed custody-suite cameras).
+     */
+    source: 'lavfi' | 'v4l2' | 'rtsp';
     /**
      * V4L2 device node, or 'auto' to pick the first capture device.
      */
@@ -44,6 +47,22 @@ export interface BoardConfig {
      * V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...).
      */
     inputFormat?: string;
+    /**
+     * rtsp only: the IP camera's stream, rtsp://HOST[:PORT]/PATH (or rtsps://). No user or password in it: they go in credentialsFile, because the URL is logged.
+     */
+    url?: string;
+    /**
+     * rtsp only: absolute path of a JSON file {"username": "...", "password": "..."} that others cannot read (0600 or 0640). Read at every connect; never logged.
+     */
+    credentialsFile?: string;
+    /**
+     * rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture.
+     */
+    timeoutS?: number;
+    /**
+     * rtsp only (default 2): the longest wait between reconnect attempts while the camera is lost (backoff from 0.25 s, with jitter). It bounds how much a gap can outlast the real outage.
+     */
+    reconnectMaxS?: number;
     width: number;
     height: number;
     fps: number;
@@ -297,8 +316,10 @@ export const boardConfigSchema = {
         "source": {
           "enum": [
             "lavfi",
-            "v4l2"
-          ]
+            "v4l2",
+            "rtsp"
+          ],
+          "description": "lavfi: ffmpeg's test pattern (sim). v4l2: a sensor or USB camera. rtsp: an IP camera on the network (fixed custody-suite cameras)."
         },
         "device": {
           "type": "string",
@@ -307,6 +328,26 @@ export const boardConfigSchema = {
         "inputFormat": {
           "type": "string",
           "description": "V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...)."
+        },
+        "url": {
+          "type": "string",
+          "description": "rtsp only: the IP camera's stream, rtsp://HOST[:PORT]/PATH (or rtsps://). No user or password in it: they go in credentialsFile, because the URL is logged."
+        },
+        "credentialsFile": {
+          "type": "string",
+          "description": "rtsp only: absolute path of a JSON file {\"username\": \"...\", \"password\": \"...\"} that others cannot read (0600 or 0640). Read at every connect; never logged."
+        },
+        "timeoutS": {
+          "type": "number",
+          "minimum": 1,
+          "maximum": 60,
+          "description": "rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture."
+        },
+        "reconnectMaxS": {
+          "type": "number",
+          "minimum": 0.5,
+          "maximum": 60,
+          "description": "rtsp only (default 2): the longest wait between reconnect attempts while the camera is lost (backoff from 0.25 s, with jitter). It bounds how much a gap can outlast the real outage."
         },
         "width": {
           "type": "integer",

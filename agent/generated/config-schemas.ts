@@ -159,6 +159,10 @@ export interface PolicyInput {
    * …and only after moving at least this many metres from the last journaled position.
    */
   locationMinMoveM?: number;
+  /**
+   * Custody-suite mode (1 on, 0 off): duty starts when the agent starts and never ends — the end-of-shift gesture, a pause press and central's end_duty are refused and journaled as refusals; a restart resumes the same duty with a journaled gap. A forced end (battery critical) still ends it, and duty starts again at once.
+   */
+  custody?: number;
 }
 export const policySchema = {
   "title": "Policy",
@@ -464,6 +468,14 @@ export const policySchema = {
       "minimum": 0,
       "maximum": 10000,
       "default": 10
+    },
+    "custody": {
+      "description": "Custody-suite mode (1 on, 0 off): duty starts when the agent starts and never ends — the end-of-shift gesture, a pause press and central's end_duty are refused and journaled as refusals; a restart resumes the same duty with a journaled gap. A forced end (battery critical) still ends it, and duty starts again at once.",
+      "enum": [
+        0,
+        1
+      ],
+      "default": 0
     }
   }
 } as const;

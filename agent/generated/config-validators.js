@@ -3630,7 +3630,7 @@ return errors === 0;
 }
 
 exports.boardConfigValidate = validate18;
-const schema19 = {"$id":"https://bodycam.invalid/board-config.schema.json","title":"BoardConfig","description":"One body-camera board: which backend drives each device and how it is wired. Validated by `bodycam board check FILE`, which lists every error.","type":"object","additionalProperties":false,"required":["name","buttons","outputs","camera","audio","encoder","gauge","dock","thermal","watchdog","storage"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"Board name as given to --board."},"description":{"type":"string"},"tested":{"type":"string","description":"How this board is tested (CI, HIL VM, or 'not testable here: why')."},"buttons":{"type":"object","additionalProperties":false,"required":["backend","shift","privacy"],"properties":{"backend":{"$ref":"#/definitions/inputBackend"},"debounceMs":{"type":"integer","minimum":0,"maximum":200,"default":20},"layout":{"enum":["two-key","one-key"],"default":"two-key","description":"two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures')."},"shift":{"$ref":"#/definitions/gpioLine"},"privacy":{"$ref":"#/definitions/gpioLine"}}},"outputs":{"type":"object","additionalProperties":false,"required":["backend","led_rec","led_status","haptic"],"properties":{"backend":{"$ref":"#/definitions/outputBackend"},"led_rec":{"$ref":"#/definitions/gpioLine"},"led_status":{"$ref":"#/definitions/gpioLine"},"haptic":{"$ref":"#/definitions/gpioLine"},"buzzer":{"$ref":"#/definitions/gpioLine"}}},"camera":{"type":"object","additionalProperties":false,"required":["source","width","height","fps"],"properties":{"source":{"enum":["lavfi","v4l2"]},"device":{"type":"string","description":"V4L2 device node, or 'auto' to pick the first capture device."},"inputFormat":{"type":"string","description":"V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...)."},"width":{"type":"integer","minimum":16,"maximum":7680},"height":{"type":"integer","minimum":16,"maximum":4320},"fps":{"type":"integer","minimum":1,"maximum":120}}},"audio":{"type":"object","additionalProperties":false,"required":["source"],"properties":{"source":{"enum":["lavfi","alsa","none"]},"device":{"type":"string","description":"ALSA device, e.g. hw:0,0 or default."},"sampleRate":{"type":"integer","enum":[8000,16000,22050,32000,44100,48000]},"channels":{"type":"integer","minimum":1,"maximum":2}}},"encoder":{"type":"object","additionalProperties":false,"required":["video"],"properties":{"video":{"enum":["libx264","h264_v4l2m2m"]},"preset":{"enum":["ultrafast","superfast","veryfast","faster","fast","medium"]},"bitrateKbps":{"type":"integer","minimum":100,"maximum":50000},"audioBitrateKbps":{"type":"integer","minimum":16,"maximum":320},"burnIn":{"type":"boolean","default":true,"description":"Burn wall-clock time and device id into the picture."},"font":{"type":"string","description":"TrueType font for the burn-in."}}},"gauge":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","max17048","bq27441","none"]},"bus":{"type":"integer","minimum":0,"description":"I2C bus number (/dev/i2c-N)."},"busName":{"type":"string","description":"I2C adapter name to find the bus by (e.g. 'SMBus stub driver'); wins over bus."},"address":{"type":"integer","minimum":3,"maximum":119},"capacityMah":{"type":"integer","minimum":100,"maximum":100000},"criticalVoltageV":{"type":"number","minimum":2.8,"maximum":3.8,"default":3.4,"description":"Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct)."}}},"dock":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"oneOf":[{"$ref":"#/definitions/inputBackend"},{"const":"none"}]},"line":{"$ref":"#/definitions/gpioLine"}}},"thermal":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","sysfs","none"]},"zone":{"type":"string","description":"Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."},"hysteresisC":{"type":"number","minimum":0,"maximum":20,"default":3,"description":"A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC)."}}},"watchdog":{"type":"object","additionalProperties":false,"properties":{"systemd":{"type":"boolean","default":true},"device":{"type":"string","description":"Kernel watchdog device (e.g. /dev/watchdog) when systemd does not own it."},"timeoutS":{"type":"integer","minimum":2,"maximum":600,"description":"Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it."},"stallS":{"type":"integer","minimum":5,"maximum":600,"default":30,"description":"While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall)."}}},"rtc":{"type":"string","description":"RTC device, e.g. /dev/rtc0."},"gnss":{"type":"object","additionalProperties":false,"required":["backend"],"description":"The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.","properties":{"backend":{"enum":["gpsd","sim","none"],"description":"gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."},"host":{"type":"string","default":"127.0.0.1","description":"gpsd host (backend gpsd)."},"port":{"type":"integer","minimum":1,"maximum":65535,"default":2947,"description":"gpsd TCP port (backend gpsd)."},"reconnectMaxMs":{"type":"integer","minimum":100,"maximum":60000,"default":10000,"description":"Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."}}},"calibration":{"type":"object","additionalProperties":false,"description":"Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.","properties":{"noiseFloorFrameDiff":{"type":"number","exclusiveMinimum":0,"maximum":20,"description":"The sensor's own noise through the analysis graph: median mean-absolute difference (0\u2013255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline."},"micSensitivityDbfsAt94DbSpl":{"type":"number","minimum":-70,"maximum":-10,"description":"Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically \u221226 to \u221242). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone."},"micSelfNoiseDbSpl":{"type":"number","minimum":10,"maximum":60,"default":33,"description":"Microphone self-noise, dB SPL (A-weighted): 94 \u2212 the data sheet's SNR."}}},"storage":{"type":"object","additionalProperties":false,"properties":{"minFreeMb":{"type":"integer","minimum":16,"description":"Below this the agent degrades (lower bitrate) before it would stop."},"stageDir":{"type":"string","description":"tmpfs directory for plaintext staging when encryption is on."}}}},"definitions":{"inputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"outputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"gpioLine":{"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}}}};
+const schema19 = {"$id":"https://bodycam.invalid/board-config.schema.json","title":"BoardConfig","description":"One body-camera board: which backend drives each device and how it is wired. Validated by `bodycam board check FILE`, which lists every error.","type":"object","additionalProperties":false,"required":["name","buttons","outputs","camera","audio","encoder","gauge","dock","thermal","watchdog","storage"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"Board name as given to --board."},"description":{"type":"string"},"tested":{"type":"string","description":"How this board is tested (CI, HIL VM, or 'not testable here: why')."},"buttons":{"type":"object","additionalProperties":false,"required":["backend","shift","privacy"],"properties":{"backend":{"$ref":"#/definitions/inputBackend"},"debounceMs":{"type":"integer","minimum":0,"maximum":200,"default":20},"layout":{"enum":["two-key","one-key"],"default":"two-key","description":"two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures')."},"shift":{"$ref":"#/definitions/gpioLine"},"privacy":{"$ref":"#/definitions/gpioLine"}}},"outputs":{"type":"object","additionalProperties":false,"required":["backend","led_rec","led_status","haptic"],"properties":{"backend":{"$ref":"#/definitions/outputBackend"},"led_rec":{"$ref":"#/definitions/gpioLine"},"led_status":{"$ref":"#/definitions/gpioLine"},"haptic":{"$ref":"#/definitions/gpioLine"},"buzzer":{"$ref":"#/definitions/gpioLine"}}},"camera":{"type":"object","additionalProperties":false,"required":["source","width","height","fps"],"properties":{"source":{"enum":["lavfi","v4l2","rtsp"],"description":"lavfi: ffmpeg's test pattern (sim). v4l2: a sensor or USB camera. rtsp: an IP camera on the network (fixed custody-suite cameras)."},"device":{"type":"string","description":"V4L2 device node, or 'auto' to pick the first capture device."},"inputFormat":{"type":"string","description":"V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...)."},"url":{"type":"string","description":"rtsp only: the IP camera's stream, rtsp://HOST[:PORT]/PATH (or rtsps://). No user or password in it: they go in credentialsFile, because the URL is logged."},"credentialsFile":{"type":"string","description":"rtsp only: absolute path of a JSON file {\"username\": \"...\", \"password\": \"...\"} that others cannot read (0600 or 0640). Read at every connect; never logged."},"timeoutS":{"type":"number","minimum":1,"maximum":60,"description":"rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture."},"reconnectMaxS":{"type":"number","minimum":0.5,"maximum":60,"description":"rtsp only (default 2): the longest wait between reconnect attempts while the camera is lost (backoff from 0.25 s, with jitter). It bounds how much a gap can outlast the real outage."},"width":{"type":"integer","minimum":16,"maximum":7680},"height":{"type":"integer","minimum":16,"maximum":4320},"fps":{"type":"integer","minimum":1,"maximum":120}}},"audio":{"type":"object","additionalProperties":false,"required":["source"],"properties":{"source":{"enum":["lavfi","alsa","none"]},"device":{"type":"string","description":"ALSA device, e.g. hw:0,0 or default."},"sampleRate":{"type":"integer","enum":[8000,16000,22050,32000,44100,48000]},"channels":{"type":"integer","minimum":1,"maximum":2}}},"encoder":{"type":"object","additionalProperties":false,"required":["video"],"properties":{"video":{"enum":["libx264","h264_v4l2m2m"]},"preset":{"enum":["ultrafast","superfast","veryfast","faster","fast","medium"]},"bitrateKbps":{"type":"integer","minimum":100,"maximum":50000},"audioBitrateKbps":{"type":"integer","minimum":16,"maximum":320},"burnIn":{"type":"boolean","default":true,"description":"Burn wall-clock time and device id into the picture."},"font":{"type":"string","description":"TrueType font for the burn-in."}}},"gauge":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","max17048","bq27441","none"]},"bus":{"type":"integer","minimum":0,"description":"I2C bus number (/dev/i2c-N)."},"busName":{"type":"string","description":"I2C adapter name to find the bus by (e.g. 'SMBus stub driver'); wins over bus."},"address":{"type":"integer","minimum":3,"maximum":119},"capacityMah":{"type":"integer","minimum":100,"maximum":100000},"criticalVoltageV":{"type":"number","minimum":2.8,"maximum":3.8,"default":3.4,"description":"Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct)."}}},"dock":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"oneOf":[{"$ref":"#/definitions/inputBackend"},{"const":"none"}]},"line":{"$ref":"#/definitions/gpioLine"}}},"thermal":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","sysfs","none"]},"zone":{"type":"string","description":"Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."},"hysteresisC":{"type":"number","minimum":0,"maximum":20,"default":3,"description":"A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC)."}}},"watchdog":{"type":"object","additionalProperties":false,"properties":{"systemd":{"type":"boolean","default":true},"device":{"type":"string","description":"Kernel watchdog device (e.g. /dev/watchdog) when systemd does not own it."},"timeoutS":{"type":"integer","minimum":2,"maximum":600,"description":"Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it."},"stallS":{"type":"integer","minimum":5,"maximum":600,"default":30,"description":"While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall)."}}},"rtc":{"type":"string","description":"RTC device, e.g. /dev/rtc0."},"gnss":{"type":"object","additionalProperties":false,"required":["backend"],"description":"The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.","properties":{"backend":{"enum":["gpsd","sim","none"],"description":"gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."},"host":{"type":"string","default":"127.0.0.1","description":"gpsd host (backend gpsd)."},"port":{"type":"integer","minimum":1,"maximum":65535,"default":2947,"description":"gpsd TCP port (backend gpsd)."},"reconnectMaxMs":{"type":"integer","minimum":100,"maximum":60000,"default":10000,"description":"Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."}}},"calibration":{"type":"object","additionalProperties":false,"description":"Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.","properties":{"noiseFloorFrameDiff":{"type":"number","exclusiveMinimum":0,"maximum":20,"description":"The sensor's own noise through the analysis graph: median mean-absolute difference (0\u2013255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline."},"micSensitivityDbfsAt94DbSpl":{"type":"number","minimum":-70,"maximum":-10,"description":"Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically \u221226 to \u221242). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone."},"micSelfNoiseDbSpl":{"type":"number","minimum":10,"maximum":60,"default":33,"description":"Microphone self-noise, dB SPL (A-weighted): 94 \u2212 the data sheet's SNR."}}},"storage":{"type":"object","additionalProperties":false,"properties":{"minFreeMb":{"type":"integer","minimum":16,"description":"Below this the agent degrades (lower bitrate) before it would stop."},"stageDir":{"type":"string","description":"tmpfs directory for plaintext staging when encryption is on."}}}},"definitions":{"inputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"outputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"gpioLine":{"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}}}};
 const schema20 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
 const schema21 = {"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}};
 const schema23 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
@@ -5013,7 +5013,7 @@ vErrors.push(err97);
 errors++;
 }
 for(const key9 in data40){
-if(!((((((key9 === "source") || (key9 === "device")) || (key9 === "inputFormat")) || (key9 === "width")) || (key9 === "height")) || (key9 === "fps"))){
+if(!(func4.call(schema19.properties.camera.properties, key9))){
 const err98 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err98];
@@ -5026,7 +5026,7 @@ errors++;
 }
 if(data40.source !== undefined){
 let data41 = data40.source;
-if(!((data41 === "lavfi") || (data41 === "v4l2"))){
+if(!(((data41 === "lavfi") || (data41 === "v4l2")) || (data41 === "rtsp"))){
 const err99 = {instancePath:instancePath+"/camera/source",schemaPath:"#/properties/camera/properties/source/enum",keyword:"enum",params:{allowedValues: schema19.properties.camera.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.camera.properties.source.enum,parentSchema:schema19.properties.camera.properties.source,data:data41};
 if(vErrors === null){
 vErrors = [err99];
@@ -5063,10 +5063,10 @@ vErrors.push(err101);
 errors++;
 }
 }
-if(data40.width !== undefined){
-let data44 = data40.width;
-if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
-const err102 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.width.type,parentSchema:schema19.properties.camera.properties.width,data:data44};
+if(data40.url !== undefined){
+let data44 = data40.url;
+if(typeof data44 !== "string"){
+const err102 = {instancePath:instancePath+"/camera/url",schemaPath:"#/properties/camera/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.camera.properties.url.type,parentSchema:schema19.properties.camera.properties.url,data:data44};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -5075,9 +5075,11 @@ vErrors.push(err102);
 }
 errors++;
 }
-if((typeof data44 == "number") && (isFinite(data44))){
-if(data44 > 7680 || isNaN(data44)){
-const err103 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 7680},message:"must be <= 7680",schema:7680,parentSchema:schema19.properties.camera.properties.width,data:data44};
+}
+if(data40.credentialsFile !== undefined){
+let data45 = data40.credentialsFile;
+if(typeof data45 !== "string"){
+const err103 = {instancePath:instancePath+"/camera/credentialsFile",schemaPath:"#/properties/camera/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.camera.properties.credentialsFile.type,parentSchema:schema19.properties.camera.properties.credentialsFile,data:data45};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -5086,8 +5088,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data44 < 16 || isNaN(data44)){
-const err104 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.camera.properties.width,data:data44};
+}
+if(data40.timeoutS !== undefined){
+let data46 = data40.timeoutS;
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 60 || isNaN(data46)){
+const err104 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema19.properties.camera.properties.timeoutS,data:data46};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -5096,12 +5102,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-}
-if(data40.height !== undefined){
-let data45 = data40.height;
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err105 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.height.type,parentSchema:schema19.properties.camera.properties.height,data:data45};
+if(data46 < 1 || isNaN(data46)){
+const err105 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.camera.properties.timeoutS,data:data46};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -5110,9 +5112,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 > 4320 || isNaN(data45)){
-const err106 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4320},message:"must be <= 4320",schema:4320,parentSchema:schema19.properties.camera.properties.height,data:data45};
+}
+else {
+const err106 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.camera.properties.timeoutS.type,parentSchema:schema19.properties.camera.properties.timeoutS,data:data46};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -5121,8 +5123,12 @@ vErrors.push(err106);
 }
 errors++;
 }
-if(data45 < 16 || isNaN(data45)){
-const err107 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.camera.properties.height,data:data45};
+}
+if(data40.reconnectMaxS !== undefined){
+let data47 = data40.reconnectMaxS;
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 > 60 || isNaN(data47)){
+const err107 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema19.properties.camera.properties.reconnectMaxS,data:data47};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -5131,12 +5137,8 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-}
-if(data40.fps !== undefined){
-let data46 = data40.fps;
-if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
-const err108 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.fps.type,parentSchema:schema19.properties.camera.properties.fps,data:data46};
+if(data47 < 0.5 || isNaN(data47)){
+const err108 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.5},message:"must be >= 0.5",schema:0.5,parentSchema:schema19.properties.camera.properties.reconnectMaxS,data:data47};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -5145,9 +5147,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-if((typeof data46 == "number") && (isFinite(data46))){
-if(data46 > 120 || isNaN(data46)){
-const err109 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema19.properties.camera.properties.fps,data:data46};
+}
+else {
+const err109 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.camera.properties.reconnectMaxS.type,parentSchema:schema19.properties.camera.properties.reconnectMaxS,data:data47};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -5156,8 +5158,11 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data46 < 1 || isNaN(data46)){
-const err110 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.camera.properties.fps,data:data46};
+}
+if(data40.width !== undefined){
+let data48 = data40.width;
+if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
+const err110 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.width.type,parentSchema:schema19.properties.camera.properties.width,data:data48};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -5166,11 +5171,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err111 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.camera.type,parentSchema:schema19.properties.camera,data:data40};
+if((typeof data48 == "number") && (isFinite(data48))){
+if(data48 > 7680 || isNaN(data48)){
+const err111 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 7680},message:"must be <= 7680",schema:7680,parentSchema:schema19.properties.camera.properties.width,data:data48};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -5179,12 +5182,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-if(data.audio !== undefined){
-let data47 = data.audio;
-if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
-if(data47.source === undefined){
-const err112 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema19.properties.audio.required,parentSchema:schema19.properties.audio,data:data47};
+if(data48 < 16 || isNaN(data48)){
+const err112 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.camera.properties.width,data:data48};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -5193,9 +5192,12 @@ vErrors.push(err112);
 }
 errors++;
 }
-for(const key10 in data47){
-if(!((((key10 === "source") || (key10 === "device")) || (key10 === "sampleRate")) || (key10 === "channels"))){
-const err113 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.audio,data:data47};
+}
+}
+if(data40.height !== undefined){
+let data49 = data40.height;
+if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
+const err113 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.height.type,parentSchema:schema19.properties.camera.properties.height,data:data49};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -5204,11 +5206,9 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-if(data47.source !== undefined){
-let data48 = data47.source;
-if(!(((data48 === "lavfi") || (data48 === "alsa")) || (data48 === "none"))){
-const err114 = {instancePath:instancePath+"/audio/source",schemaPath:"#/properties/audio/properties/source/enum",keyword:"enum",params:{allowedValues: schema19.properties.audio.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.audio.properties.source.enum,parentSchema:schema19.properties.audio.properties.source,data:data48};
+if((typeof data49 == "number") && (isFinite(data49))){
+if(data49 > 4320 || isNaN(data49)){
+const err114 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4320},message:"must be <= 4320",schema:4320,parentSchema:schema19.properties.camera.properties.height,data:data49};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -5217,11 +5217,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-if(data47.device !== undefined){
-let data49 = data47.device;
-if(typeof data49 !== "string"){
-const err115 = {instancePath:instancePath+"/audio/device",schemaPath:"#/properties/audio/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.audio.properties.device.type,parentSchema:schema19.properties.audio.properties.device,data:data49};
+if(data49 < 16 || isNaN(data49)){
+const err115 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.camera.properties.height,data:data49};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -5231,10 +5228,11 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data47.sampleRate !== undefined){
-let data50 = data47.sampleRate;
+}
+if(data40.fps !== undefined){
+let data50 = data40.fps;
 if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
-const err116 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.audio.properties.sampleRate.type,parentSchema:schema19.properties.audio.properties.sampleRate,data:data50};
+const err116 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.camera.properties.fps.type,parentSchema:schema19.properties.camera.properties.fps,data:data50};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -5243,8 +5241,9 @@ vErrors.push(err116);
 }
 errors++;
 }
-if(!((((((data50 === 8000) || (data50 === 16000)) || (data50 === 22050)) || (data50 === 32000)) || (data50 === 44100)) || (data50 === 48000))){
-const err117 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/enum",keyword:"enum",params:{allowedValues: schema19.properties.audio.properties.sampleRate.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.audio.properties.sampleRate.enum,parentSchema:schema19.properties.audio.properties.sampleRate,data:data50};
+if((typeof data50 == "number") && (isFinite(data50))){
+if(data50 > 120 || isNaN(data50)){
+const err117 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema19.properties.camera.properties.fps,data:data50};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -5253,11 +5252,8 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-if(data47.channels !== undefined){
-let data51 = data47.channels;
-if(!(((typeof data51 == "number") && (!(data51 % 1) && !isNaN(data51))) && (isFinite(data51)))){
-const err118 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.audio.properties.channels.type,parentSchema:schema19.properties.audio.properties.channels,data:data51};
+if(data50 < 1 || isNaN(data50)){
+const err118 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.camera.properties.fps,data:data50};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -5266,9 +5262,11 @@ vErrors.push(err118);
 }
 errors++;
 }
-if((typeof data51 == "number") && (isFinite(data51))){
-if(data51 > 2 || isNaN(data51)){
-const err119 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2",schema:2,parentSchema:schema19.properties.audio.properties.channels,data:data51};
+}
+}
+}
+else {
+const err119 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.camera.type,parentSchema:schema19.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -5277,8 +5275,12 @@ vErrors.push(err119);
 }
 errors++;
 }
-if(data51 < 1 || isNaN(data51)){
-const err120 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.audio.properties.channels,data:data51};
+}
+if(data.audio !== undefined){
+let data51 = data.audio;
+if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
+if(data51.source === undefined){
+const err120 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema19.properties.audio.required,parentSchema:schema19.properties.audio,data:data51};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -5287,11 +5289,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err121 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.audio.type,parentSchema:schema19.properties.audio,data:data47};
+for(const key10 in data51){
+if(!((((key10 === "source") || (key10 === "device")) || (key10 === "sampleRate")) || (key10 === "channels"))){
+const err121 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.audio,data:data51};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -5301,14 +5301,10 @@ vErrors.push(err121);
 errors++;
 }
 }
-if(data.encoder !== undefined){
-let data52 = data.encoder;
-if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
-if(data52.burnIn === undefined){
-data52.burnIn = true;
-}
-if(data52.video === undefined){
-const err122 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/required",keyword:"required",params:{missingProperty: "video"},message:"must have required property '"+"video"+"'",schema:schema19.properties.encoder.required,parentSchema:schema19.properties.encoder,data:data52};
+if(data51.source !== undefined){
+let data52 = data51.source;
+if(!(((data52 === "lavfi") || (data52 === "alsa")) || (data52 === "none"))){
+const err122 = {instancePath:instancePath+"/audio/source",schemaPath:"#/properties/audio/properties/source/enum",keyword:"enum",params:{allowedValues: schema19.properties.audio.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.audio.properties.source.enum,parentSchema:schema19.properties.audio.properties.source,data:data52};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -5317,9 +5313,11 @@ vErrors.push(err122);
 }
 errors++;
 }
-for(const key11 in data52){
-if(!((((((key11 === "video") || (key11 === "preset")) || (key11 === "bitrateKbps")) || (key11 === "audioBitrateKbps")) || (key11 === "burnIn")) || (key11 === "font"))){
-const err123 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.encoder,data:data52};
+}
+if(data51.device !== undefined){
+let data53 = data51.device;
+if(typeof data53 !== "string"){
+const err123 = {instancePath:instancePath+"/audio/device",schemaPath:"#/properties/audio/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.audio.properties.device.type,parentSchema:schema19.properties.audio.properties.device,data:data53};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -5329,10 +5327,10 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(data52.video !== undefined){
-let data53 = data52.video;
-if(!((data53 === "libx264") || (data53 === "h264_v4l2m2m"))){
-const err124 = {instancePath:instancePath+"/encoder/video",schemaPath:"#/properties/encoder/properties/video/enum",keyword:"enum",params:{allowedValues: schema19.properties.encoder.properties.video.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.encoder.properties.video.enum,parentSchema:schema19.properties.encoder.properties.video,data:data53};
+if(data51.sampleRate !== undefined){
+let data54 = data51.sampleRate;
+if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
+const err124 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.audio.properties.sampleRate.type,parentSchema:schema19.properties.audio.properties.sampleRate,data:data54};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -5341,11 +5339,8 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-if(data52.preset !== undefined){
-let data54 = data52.preset;
-if(!((((((data54 === "ultrafast") || (data54 === "superfast")) || (data54 === "veryfast")) || (data54 === "faster")) || (data54 === "fast")) || (data54 === "medium"))){
-const err125 = {instancePath:instancePath+"/encoder/preset",schemaPath:"#/properties/encoder/properties/preset/enum",keyword:"enum",params:{allowedValues: schema19.properties.encoder.properties.preset.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.encoder.properties.preset.enum,parentSchema:schema19.properties.encoder.properties.preset,data:data54};
+if(!((((((data54 === 8000) || (data54 === 16000)) || (data54 === 22050)) || (data54 === 32000)) || (data54 === 44100)) || (data54 === 48000))){
+const err125 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/enum",keyword:"enum",params:{allowedValues: schema19.properties.audio.properties.sampleRate.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.audio.properties.sampleRate.enum,parentSchema:schema19.properties.audio.properties.sampleRate,data:data54};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -5355,10 +5350,10 @@ vErrors.push(err125);
 errors++;
 }
 }
-if(data52.bitrateKbps !== undefined){
-let data55 = data52.bitrateKbps;
+if(data51.channels !== undefined){
+let data55 = data51.channels;
 if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err126 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.encoder.properties.bitrateKbps.type,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data55};
+const err126 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.audio.properties.channels.type,parentSchema:schema19.properties.audio.properties.channels,data:data55};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -5368,8 +5363,8 @@ vErrors.push(err126);
 errors++;
 }
 if((typeof data55 == "number") && (isFinite(data55))){
-if(data55 > 50000 || isNaN(data55)){
-const err127 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50000},message:"must be <= 50000",schema:50000,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data55};
+if(data55 > 2 || isNaN(data55)){
+const err127 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2",schema:2,parentSchema:schema19.properties.audio.properties.channels,data:data55};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -5378,8 +5373,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(data55 < 100 || isNaN(data55)){
-const err128 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data55};
+if(data55 < 1 || isNaN(data55)){
+const err128 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.audio.properties.channels,data:data55};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -5390,10 +5385,9 @@ errors++;
 }
 }
 }
-if(data52.audioBitrateKbps !== undefined){
-let data56 = data52.audioBitrateKbps;
-if(!(((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56))) && (isFinite(data56)))){
-const err129 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.encoder.properties.audioBitrateKbps.type,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data56};
+}
+else {
+const err129 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.audio.type,parentSchema:schema19.properties.audio,data:data51};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -5402,9 +5396,15 @@ vErrors.push(err129);
 }
 errors++;
 }
-if((typeof data56 == "number") && (isFinite(data56))){
-if(data56 > 320 || isNaN(data56)){
-const err130 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 320},message:"must be <= 320",schema:320,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data56};
+}
+if(data.encoder !== undefined){
+let data56 = data.encoder;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+if(data56.burnIn === undefined){
+data56.burnIn = true;
+}
+if(data56.video === undefined){
+const err130 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/required",keyword:"required",params:{missingProperty: "video"},message:"must have required property '"+"video"+"'",schema:schema19.properties.encoder.required,parentSchema:schema19.properties.encoder,data:data56};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -5413,8 +5413,9 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(data56 < 16 || isNaN(data56)){
-const err131 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data56};
+for(const key11 in data56){
+if(!((((((key11 === "video") || (key11 === "preset")) || (key11 === "bitrateKbps")) || (key11 === "audioBitrateKbps")) || (key11 === "burnIn")) || (key11 === "font"))){
+const err131 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.encoder,data:data56};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -5424,10 +5425,10 @@ vErrors.push(err131);
 errors++;
 }
 }
-}
-let data57 = data52.burnIn;
-if(typeof data57 !== "boolean"){
-const err132 = {instancePath:instancePath+"/encoder/burnIn",schemaPath:"#/properties/encoder/properties/burnIn/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.encoder.properties.burnIn.type,parentSchema:schema19.properties.encoder.properties.burnIn,data:data57};
+if(data56.video !== undefined){
+let data57 = data56.video;
+if(!((data57 === "libx264") || (data57 === "h264_v4l2m2m"))){
+const err132 = {instancePath:instancePath+"/encoder/video",schemaPath:"#/properties/encoder/properties/video/enum",keyword:"enum",params:{allowedValues: schema19.properties.encoder.properties.video.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.encoder.properties.video.enum,parentSchema:schema19.properties.encoder.properties.video,data:data57};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -5436,10 +5437,11 @@ vErrors.push(err132);
 }
 errors++;
 }
-if(data52.font !== undefined){
-let data58 = data52.font;
-if(typeof data58 !== "string"){
-const err133 = {instancePath:instancePath+"/encoder/font",schemaPath:"#/properties/encoder/properties/font/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.encoder.properties.font.type,parentSchema:schema19.properties.encoder.properties.font,data:data58};
+}
+if(data56.preset !== undefined){
+let data58 = data56.preset;
+if(!((((((data58 === "ultrafast") || (data58 === "superfast")) || (data58 === "veryfast")) || (data58 === "faster")) || (data58 === "fast")) || (data58 === "medium"))){
+const err133 = {instancePath:instancePath+"/encoder/preset",schemaPath:"#/properties/encoder/properties/preset/enum",keyword:"enum",params:{allowedValues: schema19.properties.encoder.properties.preset.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.encoder.properties.preset.enum,parentSchema:schema19.properties.encoder.properties.preset,data:data58};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -5449,9 +5451,10 @@ vErrors.push(err133);
 errors++;
 }
 }
-}
-else {
-const err134 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.encoder.type,parentSchema:schema19.properties.encoder,data:data52};
+if(data56.bitrateKbps !== undefined){
+let data59 = data56.bitrateKbps;
+if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
+const err134 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.encoder.properties.bitrateKbps.type,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data59};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -5460,15 +5463,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-}
-if(data.gauge !== undefined){
-let data59 = data.gauge;
-if(data59 && typeof data59 == "object" && !Array.isArray(data59)){
-if(data59.criticalVoltageV === undefined){
-data59.criticalVoltageV = 3.4;
-}
-if(data59.backend === undefined){
-const err135 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.gauge.required,parentSchema:schema19.properties.gauge,data:data59};
+if((typeof data59 == "number") && (isFinite(data59))){
+if(data59 > 50000 || isNaN(data59)){
+const err135 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50000},message:"must be <= 50000",schema:50000,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data59};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -5477,9 +5474,8 @@ vErrors.push(err135);
 }
 errors++;
 }
-for(const key12 in data59){
-if(!((((((key12 === "backend") || (key12 === "bus")) || (key12 === "busName")) || (key12 === "address")) || (key12 === "capacityMah")) || (key12 === "criticalVoltageV"))){
-const err136 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gauge,data:data59};
+if(data59 < 100 || isNaN(data59)){
+const err136 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.encoder.properties.bitrateKbps,data:data59};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -5489,10 +5485,11 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(data59.backend !== undefined){
-let data60 = data59.backend;
-if(!((((data60 === "sim") || (data60 === "max17048")) || (data60 === "bq27441")) || (data60 === "none"))){
-const err137 = {instancePath:instancePath+"/gauge/backend",schemaPath:"#/properties/gauge/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.gauge.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.gauge.properties.backend.enum,parentSchema:schema19.properties.gauge.properties.backend,data:data60};
+}
+if(data56.audioBitrateKbps !== undefined){
+let data60 = data56.audioBitrateKbps;
+if(!(((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60))) && (isFinite(data60)))){
+const err137 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.encoder.properties.audioBitrateKbps.type,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data60};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -5501,11 +5498,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-if(data59.bus !== undefined){
-let data61 = data59.bus;
-if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
-const err138 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.bus.type,parentSchema:schema19.properties.gauge.properties.bus,data:data61};
+if((typeof data60 == "number") && (isFinite(data60))){
+if(data60 > 320 || isNaN(data60)){
+const err138 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 320},message:"must be <= 320",schema:320,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data60};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -5514,9 +5509,8 @@ vErrors.push(err138);
 }
 errors++;
 }
-if((typeof data61 == "number") && (isFinite(data61))){
-if(data61 < 0 || isNaN(data61)){
-const err139 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.gauge.properties.bus,data:data61};
+if(data60 < 16 || isNaN(data60)){
+const err139 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.encoder.properties.audioBitrateKbps,data:data60};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -5527,10 +5521,9 @@ errors++;
 }
 }
 }
-if(data59.busName !== undefined){
-let data62 = data59.busName;
-if(typeof data62 !== "string"){
-const err140 = {instancePath:instancePath+"/gauge/busName",schemaPath:"#/properties/gauge/properties/busName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gauge.properties.busName.type,parentSchema:schema19.properties.gauge.properties.busName,data:data62};
+let data61 = data56.burnIn;
+if(typeof data61 !== "boolean"){
+const err140 = {instancePath:instancePath+"/encoder/burnIn",schemaPath:"#/properties/encoder/properties/burnIn/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.encoder.properties.burnIn.type,parentSchema:schema19.properties.encoder.properties.burnIn,data:data61};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -5539,11 +5532,10 @@ vErrors.push(err140);
 }
 errors++;
 }
-}
-if(data59.address !== undefined){
-let data63 = data59.address;
-if(!(((typeof data63 == "number") && (!(data63 % 1) && !isNaN(data63))) && (isFinite(data63)))){
-const err141 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.address.type,parentSchema:schema19.properties.gauge.properties.address,data:data63};
+if(data56.font !== undefined){
+let data62 = data56.font;
+if(typeof data62 !== "string"){
+const err141 = {instancePath:instancePath+"/encoder/font",schemaPath:"#/properties/encoder/properties/font/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.encoder.properties.font.type,parentSchema:schema19.properties.encoder.properties.font,data:data62};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -5552,9 +5544,10 @@ vErrors.push(err141);
 }
 errors++;
 }
-if((typeof data63 == "number") && (isFinite(data63))){
-if(data63 > 119 || isNaN(data63)){
-const err142 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/maximum",keyword:"maximum",params:{comparison: "<=", limit: 119},message:"must be <= 119",schema:119,parentSchema:schema19.properties.gauge.properties.address,data:data63};
+}
+}
+else {
+const err142 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.encoder.type,parentSchema:schema19.properties.encoder,data:data56};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -5563,8 +5556,15 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(data63 < 3 || isNaN(data63)){
-const err143 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema19.properties.gauge.properties.address,data:data63};
+}
+if(data.gauge !== undefined){
+let data63 = data.gauge;
+if(data63 && typeof data63 == "object" && !Array.isArray(data63)){
+if(data63.criticalVoltageV === undefined){
+data63.criticalVoltageV = 3.4;
+}
+if(data63.backend === undefined){
+const err143 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.gauge.required,parentSchema:schema19.properties.gauge,data:data63};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -5573,12 +5573,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-}
-if(data59.capacityMah !== undefined){
-let data64 = data59.capacityMah;
-if(!(((typeof data64 == "number") && (!(data64 % 1) && !isNaN(data64))) && (isFinite(data64)))){
-const err144 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.capacityMah.type,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data64};
+for(const key12 in data63){
+if(!((((((key12 === "backend") || (key12 === "bus")) || (key12 === "busName")) || (key12 === "address")) || (key12 === "capacityMah")) || (key12 === "criticalVoltageV"))){
+const err144 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gauge,data:data63};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -5587,9 +5584,11 @@ vErrors.push(err144);
 }
 errors++;
 }
-if((typeof data64 == "number") && (isFinite(data64))){
-if(data64 > 100000 || isNaN(data64)){
-const err145 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data64};
+}
+if(data63.backend !== undefined){
+let data64 = data63.backend;
+if(!((((data64 === "sim") || (data64 === "max17048")) || (data64 === "bq27441")) || (data64 === "none"))){
+const err145 = {instancePath:instancePath+"/gauge/backend",schemaPath:"#/properties/gauge/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.gauge.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.gauge.properties.backend.enum,parentSchema:schema19.properties.gauge.properties.backend,data:data64};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -5598,8 +5597,11 @@ vErrors.push(err145);
 }
 errors++;
 }
-if(data64 < 100 || isNaN(data64)){
-const err146 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data64};
+}
+if(data63.bus !== undefined){
+let data65 = data63.bus;
+if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
+const err146 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.bus.type,parentSchema:schema19.properties.gauge.properties.bus,data:data65};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -5608,12 +5610,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-}
-}
-let data65 = data59.criticalVoltageV;
 if((typeof data65 == "number") && (isFinite(data65))){
-if(data65 > 3.8 || isNaN(data65)){
-const err147 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3.8},message:"must be <= 3.8",schema:3.8,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data65};
+if(data65 < 0 || isNaN(data65)){
+const err147 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.gauge.properties.bus,data:data65};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -5622,8 +5621,12 @@ vErrors.push(err147);
 }
 errors++;
 }
-if(data65 < 2.8 || isNaN(data65)){
-const err148 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2.8},message:"must be >= 2.8",schema:2.8,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data65};
+}
+}
+if(data63.busName !== undefined){
+let data66 = data63.busName;
+if(typeof data66 !== "string"){
+const err148 = {instancePath:instancePath+"/gauge/busName",schemaPath:"#/properties/gauge/properties/busName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gauge.properties.busName.type,parentSchema:schema19.properties.gauge.properties.busName,data:data66};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -5633,8 +5636,10 @@ vErrors.push(err148);
 errors++;
 }
 }
-else {
-const err149 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.gauge.properties.criticalVoltageV.type,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data65};
+if(data63.address !== undefined){
+let data67 = data63.address;
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err149 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.address.type,parentSchema:schema19.properties.gauge.properties.address,data:data67};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -5643,9 +5648,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-else {
-const err150 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gauge.type,parentSchema:schema19.properties.gauge,data:data59};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 119 || isNaN(data67)){
+const err150 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/maximum",keyword:"maximum",params:{comparison: "<=", limit: 119},message:"must be <= 119",schema:119,parentSchema:schema19.properties.gauge.properties.address,data:data67};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -5654,12 +5659,8 @@ vErrors.push(err150);
 }
 errors++;
 }
-}
-if(data.dock !== undefined){
-let data66 = data.dock;
-if(data66 && typeof data66 == "object" && !Array.isArray(data66)){
-if(data66.backend === undefined){
-const err151 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.dock.required,parentSchema:schema19.properties.dock,data:data66};
+if(data67 < 3 || isNaN(data67)){
+const err151 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema19.properties.gauge.properties.address,data:data67};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -5668,9 +5669,12 @@ vErrors.push(err151);
 }
 errors++;
 }
-for(const key13 in data66){
-if(!((key13 === "backend") || (key13 === "line"))){
-const err152 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.dock,data:data66};
+}
+}
+if(data63.capacityMah !== undefined){
+let data68 = data63.capacityMah;
+if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
+const err152 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gauge.properties.capacityMah.type,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data68};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -5679,15 +5683,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-if(data66.backend !== undefined){
-let data67 = data66.backend;
-const _errs168 = errors;
-let valid28 = false;
-let passing6 = null;
-const _errs169 = errors;
-if(!(((data67 === "sim") || (data67 === "gpio-cdev")) || (data67 === "gpio-sysfs"))){
-const err153 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema20.enum},message:"must be equal to one of the allowed values",schema:schema20.enum,parentSchema:schema20,data:data67};
+if((typeof data68 == "number") && (isFinite(data68))){
+if(data68 > 100000 || isNaN(data68)){
+const err153 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data68};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -5696,14 +5694,8 @@ vErrors.push(err153);
 }
 errors++;
 }
-var _valid6 = _errs169 === errors;
-if(_valid6){
-valid28 = true;
-passing6 = 0;
-}
-const _errs171 = errors;
-if("none" !== data67){
-const err154 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf/1/const",keyword:"const",params:{allowedValue: "none"},message:"must be equal to constant",schema:"none",parentSchema:schema19.properties.dock.properties.backend.oneOf[1],data:data67};
+if(data68 < 100 || isNaN(data68)){
+const err154 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.gauge.properties.capacityMah,data:data68};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -5712,7 +5704,111 @@ vErrors.push(err154);
 }
 errors++;
 }
-var _valid6 = _errs171 === errors;
+}
+}
+let data69 = data63.criticalVoltageV;
+if((typeof data69 == "number") && (isFinite(data69))){
+if(data69 > 3.8 || isNaN(data69)){
+const err155 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3.8},message:"must be <= 3.8",schema:3.8,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data69};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+if(data69 < 2.8 || isNaN(data69)){
+const err156 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2.8},message:"must be >= 2.8",schema:2.8,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data69};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.gauge.properties.criticalVoltageV.type,parentSchema:schema19.properties.gauge.properties.criticalVoltageV,data:data69};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+else {
+const err158 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gauge.type,parentSchema:schema19.properties.gauge,data:data63};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+if(data.dock !== undefined){
+let data70 = data.dock;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+if(data70.backend === undefined){
+const err159 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.dock.required,parentSchema:schema19.properties.dock,data:data70};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+for(const key13 in data70){
+if(!((key13 === "backend") || (key13 === "line"))){
+const err160 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.dock,data:data70};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+if(data70.backend !== undefined){
+let data71 = data70.backend;
+const _errs176 = errors;
+let valid28 = false;
+let passing6 = null;
+const _errs177 = errors;
+if(!(((data71 === "sim") || (data71 === "gpio-cdev")) || (data71 === "gpio-sysfs"))){
+const err161 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema20.enum},message:"must be equal to one of the allowed values",schema:schema20.enum,parentSchema:schema20,data:data71};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+var _valid6 = _errs177 === errors;
+if(_valid6){
+valid28 = true;
+passing6 = 0;
+}
+const _errs179 = errors;
+if("none" !== data71){
+const err162 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf/1/const",keyword:"const",params:{allowedValue: "none"},message:"must be equal to constant",schema:"none",parentSchema:schema19.properties.dock.properties.backend.oneOf[1],data:data71};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+var _valid6 = _errs179 === errors;
 if(_valid6 && valid28){
 valid28 = false;
 passing6 = [passing6, 1];
@@ -5724,20 +5820,20 @@ passing6 = 1;
 }
 }
 if(!valid28){
-const err155 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema19.properties.dock.properties.backend.oneOf,parentSchema:schema19.properties.dock.properties.backend,data:data67};
+const err163 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema19.properties.dock.properties.backend.oneOf,parentSchema:schema19.properties.dock.properties.backend,data:data71};
 if(vErrors === null){
-vErrors = [err155];
+vErrors = [err163];
 }
 else {
-vErrors.push(err155);
+vErrors.push(err163);
 }
 errors++;
 }
 else {
-errors = _errs168;
+errors = _errs176;
 if(vErrors !== null){
-if(_errs168){
-vErrors.length = _errs168;
+if(_errs176){
+vErrors.length = _errs176;
 }
 else {
 vErrors = null;
@@ -5745,97 +5841,97 @@ vErrors = null;
 }
 }
 }
-if(data66.line !== undefined){
-let data68 = data66.line;
-if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
-if(data68.activeLow === undefined){
-data68.activeLow = false;
+if(data70.line !== undefined){
+let data72 = data70.line;
+if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
+if(data72.activeLow === undefined){
+data72.activeLow = false;
 }
-if(data68.bias === undefined){
-data68.bias = "as-is";
+if(data72.bias === undefined){
+data72.bias = "as-is";
 }
-for(const key14 in data68){
+for(const key14 in data72){
 if(!((((key14 === "chip") || (key14 === "line")) || (key14 === "activeLow")) || (key14 === "bias"))){
-const err156 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data68};
+const err164 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data:data72};
 if(vErrors === null){
-vErrors = [err156];
+vErrors = [err164];
 }
 else {
-vErrors.push(err156);
+vErrors.push(err164);
 }
 errors++;
 }
 }
-if(data68.chip !== undefined){
-let data69 = data68.chip;
-if(typeof data69 !== "string"){
-const err157 = {instancePath:instancePath+"/dock/line/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data69};
+if(data72.chip !== undefined){
+let data73 = data72.chip;
+if(typeof data73 !== "string"){
+const err165 = {instancePath:instancePath+"/dock/line/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.chip.type,parentSchema:schema21.properties.chip,data:data73};
 if(vErrors === null){
-vErrors = [err157];
+vErrors = [err165];
 }
 else {
-vErrors.push(err157);
+vErrors.push(err165);
 }
 errors++;
 }
 }
-if(data68.line !== undefined){
-let data70 = data68.line;
-const _errs179 = errors;
+if(data72.line !== undefined){
+let data74 = data72.line;
+const _errs187 = errors;
 let valid32 = false;
 let passing7 = null;
-const _errs180 = errors;
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err158 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data70};
+const _errs188 = errors;
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err166 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.line.oneOf[0].type,parentSchema:schema21.properties.line.oneOf[0],data:data74};
 if(vErrors === null){
-vErrors = [err158];
+vErrors = [err166];
 }
 else {
-vErrors.push(err158);
+vErrors.push(err166);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 < 0 || isNaN(data70)){
-const err159 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data70};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 < 0 || isNaN(data74)){
+const err167 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.line.oneOf[0],data:data74};
 if(vErrors === null){
-vErrors = [err159];
+vErrors = [err167];
 }
 else {
-vErrors.push(err159);
+vErrors.push(err167);
 }
 errors++;
 }
 }
-var _valid7 = _errs180 === errors;
+var _valid7 = _errs188 === errors;
 if(_valid7){
 valid32 = true;
 passing7 = 0;
 }
-const _errs182 = errors;
-if(typeof data70 === "string"){
-if(func2(data70) < 1){
-const err160 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data70};
+const _errs190 = errors;
+if(typeof data74 === "string"){
+if(func2(data74) < 1){
+const err168 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema21.properties.line.oneOf[1],data:data74};
 if(vErrors === null){
-vErrors = [err160];
+vErrors = [err168];
 }
 else {
-vErrors.push(err160);
+vErrors.push(err168);
 }
 errors++;
 }
 }
 else {
-const err161 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data70};
+const err169 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.line.oneOf[1].type,parentSchema:schema21.properties.line.oneOf[1],data:data74};
 if(vErrors === null){
-vErrors = [err161];
+vErrors = [err169];
 }
 else {
-vErrors.push(err161);
+vErrors.push(err169);
 }
 errors++;
 }
-var _valid7 = _errs182 === errors;
+var _valid7 = _errs190 === errors;
 if(_valid7 && valid32){
 valid32 = false;
 passing7 = [passing7, 1];
@@ -5847,118 +5943,7 @@ passing7 = 1;
 }
 }
 if(!valid32){
-const err162 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data70};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-else {
-errors = _errs179;
-if(vErrors !== null){
-if(_errs179){
-vErrors.length = _errs179;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-let data71 = data68.activeLow;
-if(typeof data71 !== "boolean"){
-const err163 = {instancePath:instancePath+"/dock/line/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data71};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-let data72 = data68.bias;
-if(!((((data72 === "as-is") || (data72 === "pull-up")) || (data72 === "pull-down")) || (data72 === "disable"))){
-const err164 = {instancePath:instancePath+"/dock/line/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data72};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data68};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-}
-}
-else {
-const err166 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.dock.type,parentSchema:schema19.properties.dock,data:data66};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-}
-if(data.thermal !== undefined){
-let data73 = data.thermal;
-if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
-if(data73.hysteresisC === undefined){
-data73.hysteresisC = 3;
-}
-if(data73.backend === undefined){
-const err167 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.thermal.required,parentSchema:schema19.properties.thermal,data:data73};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-for(const key15 in data73){
-if(!(((key15 === "backend") || (key15 === "zone")) || (key15 === "hysteresisC"))){
-const err168 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.thermal,data:data73};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-}
-}
-if(data73.backend !== undefined){
-let data74 = data73.backend;
-if(!(((data74 === "sim") || (data74 === "sysfs")) || (data74 === "none"))){
-const err169 = {instancePath:instancePath+"/thermal/backend",schemaPath:"#/properties/thermal/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.thermal.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.thermal.properties.backend.enum,parentSchema:schema19.properties.thermal.properties.backend,data:data74};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-}
-if(data73.zone !== undefined){
-let data75 = data73.zone;
-if(typeof data75 !== "string"){
-const err170 = {instancePath:instancePath+"/thermal/zone",schemaPath:"#/properties/thermal/properties/zone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.thermal.properties.zone.type,parentSchema:schema19.properties.thermal.properties.zone,data:data75};
+const err170 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema21.properties.line.oneOf,parentSchema:schema21.properties.line,data:data74};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -5967,11 +5952,21 @@ vErrors.push(err170);
 }
 errors++;
 }
+else {
+errors = _errs187;
+if(vErrors !== null){
+if(_errs187){
+vErrors.length = _errs187;
 }
-let data76 = data73.hysteresisC;
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 20 || isNaN(data76)){
-const err171 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data76};
+else {
+vErrors = null;
+}
+}
+}
+}
+let data75 = data72.activeLow;
+if(typeof data75 !== "boolean"){
+const err171 = {instancePath:instancePath+"/dock/line/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.activeLow.type,parentSchema:schema21.properties.activeLow,data:data75};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -5980,8 +5975,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-if(data76 < 0 || isNaN(data76)){
-const err172 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data76};
+let data76 = data72.bias;
+if(!((((data76 === "as-is") || (data76 === "pull-up")) || (data76 === "pull-down")) || (data76 === "disable"))){
+const err172 = {instancePath:instancePath+"/dock/line/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema21.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.bias.enum,parentSchema:schema21.properties.bias,data:data76};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -5992,7 +5988,7 @@ errors++;
 }
 }
 else {
-const err173 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.thermal.properties.hysteresisC.type,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data76};
+const err173 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data:data72};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -6002,8 +5998,9 @@ vErrors.push(err173);
 errors++;
 }
 }
+}
 else {
-const err174 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.thermal.type,parentSchema:schema19.properties.thermal,data:data73};
+const err174 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.dock.type,parentSchema:schema19.properties.dock,data:data70};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -6013,18 +6010,14 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data.watchdog !== undefined){
-let data77 = data.watchdog;
+if(data.thermal !== undefined){
+let data77 = data.thermal;
 if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
-if(data77.systemd === undefined){
-data77.systemd = true;
+if(data77.hysteresisC === undefined){
+data77.hysteresisC = 3;
 }
-if(data77.stallS === undefined){
-data77.stallS = 30;
-}
-for(const key16 in data77){
-if(!((((key16 === "systemd") || (key16 === "device")) || (key16 === "timeoutS")) || (key16 === "stallS"))){
-const err175 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.watchdog,data:data77};
+if(data77.backend === undefined){
+const err175 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.thermal.required,parentSchema:schema19.properties.thermal,data:data77};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -6033,10 +6026,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-let data78 = data77.systemd;
-if(typeof data78 !== "boolean"){
-const err176 = {instancePath:instancePath+"/watchdog/systemd",schemaPath:"#/properties/watchdog/properties/systemd/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.watchdog.properties.systemd.type,parentSchema:schema19.properties.watchdog.properties.systemd,data:data78};
+for(const key15 in data77){
+if(!(((key15 === "backend") || (key15 === "zone")) || (key15 === "hysteresisC"))){
+const err176 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.thermal,data:data77};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -6045,10 +6037,11 @@ vErrors.push(err176);
 }
 errors++;
 }
-if(data77.device !== undefined){
-let data79 = data77.device;
-if(typeof data79 !== "string"){
-const err177 = {instancePath:instancePath+"/watchdog/device",schemaPath:"#/properties/watchdog/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.watchdog.properties.device.type,parentSchema:schema19.properties.watchdog.properties.device,data:data79};
+}
+if(data77.backend !== undefined){
+let data78 = data77.backend;
+if(!(((data78 === "sim") || (data78 === "sysfs")) || (data78 === "none"))){
+const err177 = {instancePath:instancePath+"/thermal/backend",schemaPath:"#/properties/thermal/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.thermal.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.thermal.properties.backend.enum,parentSchema:schema19.properties.thermal.properties.backend,data:data78};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -6058,10 +6051,10 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data77.timeoutS !== undefined){
-let data80 = data77.timeoutS;
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err178 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.watchdog.properties.timeoutS.type,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data80};
+if(data77.zone !== undefined){
+let data79 = data77.zone;
+if(typeof data79 !== "string"){
+const err178 = {instancePath:instancePath+"/thermal/zone",schemaPath:"#/properties/thermal/properties/zone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.thermal.properties.zone.type,parentSchema:schema19.properties.thermal.properties.zone,data:data79};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6070,9 +6063,11 @@ vErrors.push(err178);
 }
 errors++;
 }
+}
+let data80 = data77.hysteresisC;
 if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 600 || isNaN(data80)){
-const err179 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data80};
+if(data80 > 20 || isNaN(data80)){
+const err179 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data80};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6081,8 +6076,8 @@ vErrors.push(err179);
 }
 errors++;
 }
-if(data80 < 2 || isNaN(data80)){
-const err180 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data80};
+if(data80 < 0 || isNaN(data80)){
+const err180 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data80};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6092,10 +6087,8 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-let data81 = data77.stallS;
-if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
-const err181 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.watchdog.properties.stallS.type,parentSchema:schema19.properties.watchdog.properties.stallS,data:data81};
+else {
+const err181 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.thermal.properties.hysteresisC.type,parentSchema:schema19.properties.thermal.properties.hysteresisC,data:data80};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6104,9 +6097,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-if((typeof data81 == "number") && (isFinite(data81))){
-if(data81 > 600 || isNaN(data81)){
-const err182 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema19.properties.watchdog.properties.stallS,data:data81};
+}
+else {
+const err182 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.thermal.type,parentSchema:schema19.properties.thermal,data:data77};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6115,8 +6108,19 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data81 < 5 || isNaN(data81)){
-const err183 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema19.properties.watchdog.properties.stallS,data:data81};
+}
+if(data.watchdog !== undefined){
+let data81 = data.watchdog;
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+if(data81.systemd === undefined){
+data81.systemd = true;
+}
+if(data81.stallS === undefined){
+data81.stallS = 30;
+}
+for(const key16 in data81){
+if(!((((key16 === "systemd") || (key16 === "device")) || (key16 === "timeoutS")) || (key16 === "stallS"))){
+const err183 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.watchdog,data:data81};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6126,9 +6130,9 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-else {
-const err184 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.watchdog.type,parentSchema:schema19.properties.watchdog,data:data77};
+let data82 = data81.systemd;
+if(typeof data82 !== "boolean"){
+const err184 = {instancePath:instancePath+"/watchdog/systemd",schemaPath:"#/properties/watchdog/properties/systemd/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.watchdog.properties.systemd.type,parentSchema:schema19.properties.watchdog.properties.systemd,data:data82};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6137,11 +6141,10 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-if(data.rtc !== undefined){
-let data82 = data.rtc;
-if(typeof data82 !== "string"){
-const err185 = {instancePath:instancePath+"/rtc",schemaPath:"#/properties/rtc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.rtc.type,parentSchema:schema19.properties.rtc,data:data82};
+if(data81.device !== undefined){
+let data83 = data81.device;
+if(typeof data83 !== "string"){
+const err185 = {instancePath:instancePath+"/watchdog/device",schemaPath:"#/properties/watchdog/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.watchdog.properties.device.type,parentSchema:schema19.properties.watchdog.properties.device,data:data83};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6151,20 +6154,10 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data.gnss !== undefined){
-let data83 = data.gnss;
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.host === undefined){
-data83.host = "127.0.0.1";
-}
-if(data83.port === undefined){
-data83.port = 2947;
-}
-if(data83.reconnectMaxMs === undefined){
-data83.reconnectMaxMs = 10000;
-}
-if(data83.backend === undefined){
-const err186 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.gnss.required,parentSchema:schema19.properties.gnss,data:data83};
+if(data81.timeoutS !== undefined){
+let data84 = data81.timeoutS;
+if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
+const err186 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.watchdog.properties.timeoutS.type,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data84};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6173,9 +6166,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-for(const key17 in data83){
-if(!((((key17 === "backend") || (key17 === "host")) || (key17 === "port")) || (key17 === "reconnectMaxMs"))){
-const err187 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gnss,data:data83};
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 600 || isNaN(data84)){
+const err187 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data84};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6184,11 +6177,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data83.backend !== undefined){
-let data84 = data83.backend;
-if(!(((data84 === "gpsd") || (data84 === "sim")) || (data84 === "none"))){
-const err188 = {instancePath:instancePath+"/gnss/backend",schemaPath:"#/properties/gnss/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.gnss.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.gnss.properties.backend.enum,parentSchema:schema19.properties.gnss.properties.backend,data:data84};
+if(data84 < 2 || isNaN(data84)){
+const err188 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema19.properties.watchdog.properties.timeoutS,data:data84};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6198,9 +6188,10 @@ vErrors.push(err188);
 errors++;
 }
 }
-let data85 = data83.host;
-if(typeof data85 !== "string"){
-const err189 = {instancePath:instancePath+"/gnss/host",schemaPath:"#/properties/gnss/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gnss.properties.host.type,parentSchema:schema19.properties.gnss.properties.host,data:data85};
+}
+let data85 = data81.stallS;
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err189 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.watchdog.properties.stallS.type,parentSchema:schema19.properties.watchdog.properties.stallS,data:data85};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6209,9 +6200,9 @@ vErrors.push(err189);
 }
 errors++;
 }
-let data86 = data83.port;
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err190 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gnss.properties.port.type,parentSchema:schema19.properties.gnss.properties.port,data:data86};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 600 || isNaN(data85)){
+const err190 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema19.properties.watchdog.properties.stallS,data:data85};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6220,9 +6211,8 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 65535 || isNaN(data86)){
-const err191 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema19.properties.gnss.properties.port,data:data86};
+if(data85 < 5 || isNaN(data85)){
+const err191 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema19.properties.watchdog.properties.stallS,data:data85};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6231,8 +6221,10 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data86 < 1 || isNaN(data86)){
-const err192 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.gnss.properties.port,data:data86};
+}
+}
+else {
+const err192 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.watchdog.type,parentSchema:schema19.properties.watchdog,data:data81};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6242,9 +6234,10 @@ vErrors.push(err192);
 errors++;
 }
 }
-let data87 = data83.reconnectMaxMs;
-if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
-const err193 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gnss.properties.reconnectMaxMs.type,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data87};
+if(data.rtc !== undefined){
+let data86 = data.rtc;
+if(typeof data86 !== "string"){
+const err193 = {instancePath:instancePath+"/rtc",schemaPath:"#/properties/rtc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.rtc.type,parentSchema:schema19.properties.rtc,data:data86};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6253,9 +6246,21 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 60000 || isNaN(data87)){
-const err194 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data87};
+}
+if(data.gnss !== undefined){
+let data87 = data.gnss;
+if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
+if(data87.host === undefined){
+data87.host = "127.0.0.1";
+}
+if(data87.port === undefined){
+data87.port = 2947;
+}
+if(data87.reconnectMaxMs === undefined){
+data87.reconnectMaxMs = 10000;
+}
+if(data87.backend === undefined){
+const err194 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema19.properties.gnss.required,parentSchema:schema19.properties.gnss,data:data87};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6264,8 +6269,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data87 < 100 || isNaN(data87)){
-const err195 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data87};
+for(const key17 in data87){
+if(!((((key17 === "backend") || (key17 === "host")) || (key17 === "port")) || (key17 === "reconnectMaxMs"))){
+const err195 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gnss,data:data87};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6275,9 +6281,10 @@ vErrors.push(err195);
 errors++;
 }
 }
-}
-else {
-const err196 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gnss.type,parentSchema:schema19.properties.gnss,data:data83};
+if(data87.backend !== undefined){
+let data88 = data87.backend;
+if(!(((data88 === "gpsd") || (data88 === "sim")) || (data88 === "none"))){
+const err196 = {instancePath:instancePath+"/gnss/backend",schemaPath:"#/properties/gnss/properties/backend/enum",keyword:"enum",params:{allowedValues: schema19.properties.gnss.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema19.properties.gnss.properties.backend.enum,parentSchema:schema19.properties.gnss.properties.backend,data:data88};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6287,15 +6294,9 @@ vErrors.push(err196);
 errors++;
 }
 }
-if(data.calibration !== undefined){
-let data88 = data.calibration;
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-if(data88.micSelfNoiseDbSpl === undefined){
-data88.micSelfNoiseDbSpl = 33;
-}
-for(const key18 in data88){
-if(!(((key18 === "noiseFloorFrameDiff") || (key18 === "micSensitivityDbfsAt94DbSpl")) || (key18 === "micSelfNoiseDbSpl"))){
-const err197 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.calibration,data:data88};
+let data89 = data87.host;
+if(typeof data89 !== "string"){
+const err197 = {instancePath:instancePath+"/gnss/host",schemaPath:"#/properties/gnss/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gnss.properties.host.type,parentSchema:schema19.properties.gnss.properties.host,data:data89};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6304,12 +6305,9 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-if(data88.noiseFloorFrameDiff !== undefined){
-let data89 = data88.noiseFloorFrameDiff;
-if((typeof data89 == "number") && (isFinite(data89))){
-if(data89 > 20 || isNaN(data89)){
-const err198 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data89};
+let data90 = data87.port;
+if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
+const err198 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gnss.properties.port.type,parentSchema:schema19.properties.gnss.properties.port,data:data90};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6318,8 +6316,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-if(data89 <= 0 || isNaN(data89)){
-const err199 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data89};
+if((typeof data90 == "number") && (isFinite(data90))){
+if(data90 > 65535 || isNaN(data90)){
+const err199 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema19.properties.gnss.properties.port,data:data90};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6328,9 +6327,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-}
-else {
-const err200 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.noiseFloorFrameDiff.type,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data89};
+if(data90 < 1 || isNaN(data90)){
+const err200 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.gnss.properties.port,data:data90};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6340,11 +6338,9 @@ vErrors.push(err200);
 errors++;
 }
 }
-if(data88.micSensitivityDbfsAt94DbSpl !== undefined){
-let data90 = data88.micSensitivityDbfsAt94DbSpl;
-if((typeof data90 == "number") && (isFinite(data90))){
-if(data90 > -10 || isNaN(data90)){
-const err201 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: -10},message:"must be <= -10",schema:-10,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data90};
+let data91 = data87.reconnectMaxMs;
+if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
+const err201 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gnss.properties.reconnectMaxMs.type,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data91};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6353,8 +6349,9 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(data90 < -70 || isNaN(data90)){
-const err202 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: -70},message:"must be >= -70",schema:-70,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data90};
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 > 60000 || isNaN(data91)){
+const err202 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data91};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6363,9 +6360,8 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-else {
-const err203 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl.type,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data90};
+if(data91 < 100 || isNaN(data91)){
+const err203 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema19.properties.gnss.properties.reconnectMaxMs,data:data91};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6375,10 +6371,9 @@ vErrors.push(err203);
 errors++;
 }
 }
-let data91 = data88.micSelfNoiseDbSpl;
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 60 || isNaN(data91)){
-const err204 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data91};
+}
+else {
+const err204 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gnss.type,parentSchema:schema19.properties.gnss,data:data87};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6387,8 +6382,16 @@ vErrors.push(err204);
 }
 errors++;
 }
-if(data91 < 10 || isNaN(data91)){
-const err205 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data91};
+}
+if(data.calibration !== undefined){
+let data92 = data.calibration;
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+if(data92.micSelfNoiseDbSpl === undefined){
+data92.micSelfNoiseDbSpl = 33;
+}
+for(const key18 in data92){
+if(!(((key18 === "noiseFloorFrameDiff") || (key18 === "micSensitivityDbfsAt94DbSpl")) || (key18 === "micSelfNoiseDbSpl"))){
+const err205 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.calibration,data:data92};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6398,8 +6401,11 @@ vErrors.push(err205);
 errors++;
 }
 }
-else {
-const err206 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.micSelfNoiseDbSpl.type,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data91};
+if(data92.noiseFloorFrameDiff !== undefined){
+let data93 = data92.noiseFloorFrameDiff;
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 20 || isNaN(data93)){
+const err206 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6408,9 +6414,8 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-else {
-const err207 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.calibration.type,parentSchema:schema19.properties.calibration,data:data88};
+if(data93 <= 0 || isNaN(data93)){
+const err207 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6420,12 +6425,8 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data.storage !== undefined){
-let data92 = data.storage;
-if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
-for(const key19 in data92){
-if(!((key19 === "minFreeMb") || (key19 === "stageDir"))){
-const err208 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.storage,data:data92};
+else {
+const err208 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.noiseFloorFrameDiff.type,parentSchema:schema19.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6435,10 +6436,11 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data92.minFreeMb !== undefined){
-let data93 = data92.minFreeMb;
-if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
-const err209 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.storage.properties.minFreeMb.type,parentSchema:schema19.properties.storage.properties.minFreeMb,data:data93};
+if(data92.micSensitivityDbfsAt94DbSpl !== undefined){
+let data94 = data92.micSensitivityDbfsAt94DbSpl;
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > -10 || isNaN(data94)){
+const err209 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: -10},message:"must be <= -10",schema:-10,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6447,9 +6449,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 < 16 || isNaN(data93)){
-const err210 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.storage.properties.minFreeMb,data:data93};
+if(data94 < -70 || isNaN(data94)){
+const err210 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: -70},message:"must be >= -70",schema:-70,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6459,11 +6460,8 @@ vErrors.push(err210);
 errors++;
 }
 }
-}
-if(data92.stageDir !== undefined){
-let data94 = data92.stageDir;
-if(typeof data94 !== "string"){
-const err211 = {instancePath:instancePath+"/storage/stageDir",schemaPath:"#/properties/storage/properties/stageDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.storage.properties.stageDir.type,parentSchema:schema19.properties.storage.properties.stageDir,data:data94};
+else {
+const err211 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl.type,parentSchema:schema19.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6473,9 +6471,10 @@ vErrors.push(err211);
 errors++;
 }
 }
-}
-else {
-const err212 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.storage.type,parentSchema:schema19.properties.storage,data:data92};
+let data95 = data92.micSelfNoiseDbSpl;
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 > 60 || isNaN(data95)){
+const err212 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6484,15 +6483,112 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-else {
-const err213 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(data95 < 10 || isNaN(data95)){
+const err213 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
 if(vErrors === null){
 vErrors = [err213];
 }
 else {
 vErrors.push(err213);
+}
+errors++;
+}
+}
+else {
+const err214 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.calibration.properties.micSelfNoiseDbSpl.type,parentSchema:schema19.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.calibration.type,parentSchema:schema19.properties.calibration,data:data92};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+if(data.storage !== undefined){
+let data96 = data.storage;
+if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
+for(const key19 in data96){
+if(!((key19 === "minFreeMb") || (key19 === "stageDir"))){
+const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.storage,data:data96};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+if(data96.minFreeMb !== undefined){
+let data97 = data96.minFreeMb;
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err217 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.storage.properties.minFreeMb.type,parentSchema:schema19.properties.storage.properties.minFreeMb,data:data97};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 < 16 || isNaN(data97)){
+const err218 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema19.properties.storage.properties.minFreeMb,data:data97};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+}
+if(data96.stageDir !== undefined){
+let data98 = data96.stageDir;
+if(typeof data98 !== "string"){
+const err219 = {instancePath:instancePath+"/storage/stageDir",schemaPath:"#/properties/storage/properties/stageDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.storage.properties.stageDir.type,parentSchema:schema19.properties.storage.properties.stageDir,data:data98};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+}
+else {
+const err220 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.storage.type,parentSchema:schema19.properties.storage,data:data96};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+}
+else {
+const err221 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
 }
 errors++;
 }
@@ -6506,7 +6602,7 @@ const blockNoDefaults = (() => {
 const exports = {};
 
 exports.policyValidate = validate10;
-const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"checkpointS":{"description":"While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).","type":"number","minimum":5,"maximum":3600,"default":60},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffload":{"description":"Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.","enum":[0,1],"default":1},"liveOffloadLagS":{"description":"The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.","type":"number","minimum":5,"maximum":3600,"default":120},"liveOffloadMaxKbps":{"description":"Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffloadMinBatteryPct":{"description":"Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.","type":"number","minimum":0,"maximum":100,"default":20},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10}}};
+const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"checkpointS":{"description":"While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).","type":"number","minimum":5,"maximum":3600,"default":60},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffload":{"description":"Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.","enum":[0,1],"default":1},"liveOffloadLagS":{"description":"The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.","type":"number","minimum":5,"maximum":3600,"default":120},"liveOffloadMaxKbps":{"description":"Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffloadMinBatteryPct":{"description":"Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.","type":"number","minimum":0,"maximum":100,"default":20},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10},"custody":{"description":"Custody-suite mode (1 on, 0 off): duty starts when the agent starts and never ends \u2014 the end-of-shift gesture, a pause press and central's end_duty are refused and journaled as refusals; a restart resumes the same duty with a journaled gap. A forced end (battery critical) still ends it, and duty starts again at once.","enum":[0,1],"default":0}}};
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -7942,14 +8038,27 @@ vErrors.push(err121);
 errors++;
 }
 }
-}
-else {
-const err122 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data.custody !== undefined){
+let data43 = data.custody;
+if(!((data43 === 0) || (data43 === 1))){
+const err122 = {instancePath:instancePath+"/custody",schemaPath:"#/properties/custody/enum",keyword:"enum",params:{allowedValues: schema11.properties.custody.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.custody.enum,parentSchema:schema11.properties.custody,data:data43};
 if(vErrors === null){
 vErrors = [err122];
 }
 else {
 vErrors.push(err122);
+}
+errors++;
+}
+}
+}
+else {
+const err123 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
 }
 errors++;
 }

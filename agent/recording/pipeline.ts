@@ -12,7 +12,7 @@
 import { readdirSync } from 'node:fs';
 import { TypedEmitter } from '../lib/typed-emitter.js';
 import type { Logger } from '../lib/log.js';
-import { BodycamError, EncoderError, describe } from '../lib/errors.js';
+import { BodycamError, EncoderError, describe, isDeviceError } from '../lib/errors.js';
 import type { Policy } from '../config/policy.js';
 import type { BoardConfig } from '../config/board.js';
 import type { Camera } from '../../hal/types.js';
@@ -24,6 +24,7 @@ import type { ShiftEvidence } from '../evidence/shift-evidence.js';
 import type { SegmentStorer } from '../evidence/storer.js';
 import type { FaultRegistry } from '../faults/registry.js';
 import { EncoderPidfile } from './encoder-pidfile.js';
+import { RTSP_RECONNECT_MAX_S, RTSP_TIMEOUT_S } from '../../hal/camera/rtsp-url.js';
 import { evidenceClock } from '../lib/evidence-clock.js';
 
 const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
@@ -35,6 +36,13 @@ export const DEGRADE = [
 ] as const;
 /** Faults that a fresh valid segment proves over. */
 export const ENCODER_FAULTS = ['encoder_crash', 'encoder_stall', 'encoder_start', 'camera_lost', 'storage_full', 'camera'] as const;
+
+/** A network camera does not answer: no encoder is spawned until it does (paced retries). */
+export class CameraLostError extends BodycamError {
+  constructor(detail: string) {
+    super('DEVICE', `camera lost: ${detail}`);
+  }
+}
 
 /** Recording cannot proceed now because free space is below the floor. */
 export class StorageFloorError extends BodycamError {
@@ -242,12 +250,31 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
 
   // ------------------------------------------------------------------ encoder runs
 
+  /** ffmpeg's stderr and argv carry a network camera's URL: its secrets never reach a log or the journal. */
+  private redact(text: string): string {
+    return this.o.camera().redact?.(text) ?? text;
+  }
+
+  /**
+   * Why run `run` ended unexpectedly. A network camera is asked (a real round trip, up to its
+   * timeout): "no media" from a camera that does not answer is camera loss, not an encoder crash.
+   */
+  private async interruptionCause(how: { stalled: boolean }): Promise<GapCause> {
+    const camera = this.o.camera();
+    const lost = camera.reachable ? !(await camera.reachable()) : !camera.present();
+    return lost ? 'camera_lost' : this.o.belowFloor().below ? 'storage_full' : how.stalled ? 'encoder_stall' : 'encoder_crash';
+  }
+
   private createEncoder(): EncoderSupervisor {
+    const cam = this.o.board.camera;
     const enc = new EncoderSupervisor({
       prepareRun: (reason) => this.prepareRun(reason),
       stallMs: this.o.policy().encoderStallS * 1000,
-      backoff: { initialMs: 250, maxMs: 10_000, jitter: 0.3 },
+      // A lost IP camera is retried often (its cap bounds how much a gap outlasts the outage); a
+      // local device that failed is not hammered.
+      backoff: { initialMs: 250, maxMs: cam.source === 'rtsp' ? (cam.reconnectMaxS ?? RTSP_RECONNECT_MAX_S) * 1000 : 10_000, jitter: 0.3 },
       log: this.o.log.child('encoder'),
+      redact: (t) => this.redact(t),
     });
     enc.on('runStarted', (r) => {
       this.lastRunNo = r.run;
@@ -261,6 +288,13 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     enc.on('runFailed', (reason, err, retryInMs) => {
       this.failedStarts++;
       if (err instanceof StorageFloorError) return; // the storage guard owns that fault
+      if (err instanceof CameraLostError) {
+        // The interval without media is the camera's, also when it was never there since the
+        // start: a planned start that has not produced media yet becomes this loss (holdGap).
+        this.o.evidence.current?.sealer.holdGap('camera_lost', evidenceClock.now());
+        this.o.faults.set('camera_lost', `${this.redact(describe(err))}; next attempt in ${Math.round(retryInMs)} ms`);
+        return;
+      }
       this.o.faults.set('encoder_start', `run (${reason}) could not start: ${describe(err)}; next attempt in ${Math.round(retryInMs)} ms`);
     });
     enc.on('firstFrame', (_r, p) => {
@@ -293,11 +327,13 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
         void s.sealer.recoverUnlisted(r.run, undefined);
         return;
       }
-      const cause: GapCause = !this.o.camera().present() ? 'camera_lost' : this.o.belowFloor().below ? 'storage_full' : how.stalled ? 'encoder_stall' : 'encoder_crash';
-      const detail = `run ${r.run}: exit code ${exit.code ?? '-'} signal ${exit.signal ?? '-'}: ${exit.stderrTail.slice(-3).join(' | ') || '(no stderr)'}`;
-      // One fault record per interruption; a repeat of the same cause still journals (new run).
-      this.o.faults.raiseAgain(cause, detail);
+      const cause = this.interruptionCause(how);
+      const detail = this.redact(`run ${r.run}: exit code ${exit.code ?? '-'} signal ${exit.signal ?? '-'}: ${exit.stderrTail.slice(-3).join(' | ') || '(no stderr)'}`);
+      // The sealer takes the cause as a promise, in its queue: the next run's segments are sealed
+      // after this interruption is journaled, however long the camera takes to answer.
       void s.sealer.recoverUnlisted(r.run, cause);
+      // One fault record per interruption; a repeat of the same cause still journals (new run).
+      void cause.then((c) => this.o.faults.raiseAgain(c, detail));
     });
     return enc;
   }
@@ -312,6 +348,19 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     await s.sealer.drain();
     const b = this.o.board;
     let device: string | undefined;
+    let url: string | undefined;
+    if (b.camera.source === 'rtsp') {
+      const camera = this.o.camera();
+      try {
+        await camera.probe();
+      } catch (e) {
+        // Not answering is loss (retried, paced); a bad credentials file is a config error (raised
+        // as encoder_start with its message, retried too: it may be fixed in place).
+        if (isDeviceError(e)) throw new CameraLostError(describe(e));
+        throw e;
+      }
+      url = camera.streamUrl?.();
+    }
     if (b.camera.source === 'v4l2') {
       const camera = this.o.camera();
       try {
@@ -327,7 +376,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     const scene = b.camera.source === 'lavfi' ? this.o.scene?.() : undefined;
     const analysis = this.o.analysis?.();
     const argv = buildRecordingArgs({
-      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}), ...(scene ? { scene: scene.video } : {}) },
+      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(url ? { url, timeoutS: b.camera.timeoutS ?? RTSP_TIMEOUT_S } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}), ...(scene ? { scene: scene.video } : {}) },
       audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}), ...(scene && b.audio.source === 'lavfi' ? { scene: scene.audio } : {}) },
       encoder: {
         video: b.encoder.video,
@@ -342,7 +391,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       outDir: stageDir,
       ...(analysis ? { analysis } : {}),
     });
-    this.o.log.debug('encoder argv', { reason, argv });
+    this.o.log.debug('encoder argv', { reason, argv: argv.map((a) => this.redact(a)) });
     return argv;
   }
 }

@@ -79,6 +79,19 @@ export class DutyRoom {
   /** Duty triggers act only once an open shift is resumed (a trigger on a stale OFF_DUTY would open a second shift). */
   arm(): void {
     this.c.parts.duty?.arm();
+    // Custody mode: duty starts when the agent does (an open one was just resumed, same shift),
+    // and when a policy turns custody on while off duty.
+    this.startCustodyDuty();
+    this.c.bus.on('policy', () => this.startCustodyDuty());
+  }
+
+  private startCustodyDuty(): void {
+    if (this.c.policy().custody !== 1) return;
+    const r = this.runner;
+    // Decided inside the queue: a transition in flight (closing, resuming) is seen finished.
+    void r.dispatchTask(async () => {
+      if (this.c.policy().custody === 1 && r.state.name === 'OFF_DUTY') await r.apply({ type: 'duty_start', trigger: 'custody' });
+    });
   }
 
   drain(): void {

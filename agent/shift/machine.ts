@@ -17,6 +17,15 @@
  *   RECORDING|PAUSED --duty_end(reason)-->    CLOSING    (dock rule / signed end_duty; off duty: ignored, journaled)
  * Everything else is ignored — and journaled as an ignored gesture, so the record shows the wearer
  * tried. Nothing a wearer can do stops recording during a shift except the confirmed end.
+ *
+ * Custody mode (policy `custody` 1, a custody suite's fixed camera): duty never ends and never
+ * pauses. The end gesture and pause presses are refused (gesture records with outcome
+ * `refused_custody_*`, the `refused` buzz), central's end_duty is refused (`duty` trigger_refused);
+ * a forced end (battery critical) still closes the shift, and the next duty opens at once:
+ *   RECORDING --shift_hold | privacy_*-->     RECORDING (refused, journaled)
+ *   RECORDING|PAUSED --duty_end-->            same state (refused, journaled)
+ *   OFF_DUTY  --duty_start(custody)-->        RECORDING (the agent starts duty itself)
+ *   CLOSING   --closed-->                     RECORDING (a new duty, trigger custody)
  */
 import type { Policy } from '../config/policy.js';
 import type { PauseReason, FeedbackPattern, Effect } from './types.js';
@@ -71,7 +80,16 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
   const same = (effects: Effect[] = []): Transition => ({ state: s, effects });
 
   if (e.type === 'closed') {
-    return s.name === 'CLOSING' ? { state: { name: 'OFF_DUTY' }, effects: [{ t: 'feedback', pattern: 'shift_ended' }] } : same();
+    if (s.name !== 'CLOSING') return same();
+    if (p.custody === 1) {
+      // Duty never ends: the closed shift's successor opens at once.
+      const shiftId = newShiftId();
+      return {
+        state: { name: 'RECORDING', shiftId, endArmedUntil: null },
+        effects: [{ t: 'feedback', pattern: 'shift_ended' }, { t: 'open_shift', shiftId, trigger: 'custody' }, { t: 'encoder', action: 'start', reason: 'start' }, { t: 'feedback', pattern: 'shift_started' }],
+      };
+    }
+    return { state: { name: 'OFF_DUTY' }, effects: [{ t: 'feedback', pattern: 'shift_ended' }] };
   }
 
   if (e.type === 'force_end') {
@@ -90,6 +108,7 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
 
   if (e.type === 'duty_end') {
     if (s.name !== 'RECORDING' && s.name !== 'PAUSED') return same([{ t: 'journal', type: 'duty', fields: { what: 'trigger_ignored', trigger: e.reason, state: s.name } }]);
+    if (p.custody === 1) return same([{ t: 'journal', type: 'duty', fields: { what: 'trigger_refused', trigger: e.reason, state: s.name, why: 'custody: duty never ends' } }]);
     return close(s.shiftId, e.reason);
   }
 
@@ -140,6 +159,11 @@ export function transition(s: ShiftState, e: ShiftEvent, p: Policy, now: number,
     }
     case 'RECORDING':
     case 'PAUSED': {
+      if (p.custody === 1 && (g === 'shift_hold' || (s.name === 'RECORDING' && g !== 'shift_press'))) {
+        // Custody: nobody at the camera ends or pauses duty. The attempt is on the record.
+        const outcome = g === 'shift_hold' ? 'refused_custody_duty_never_ends' : 'refused_custody_no_pauses';
+        return same([gestureRecord(g, outcome, 'refused', e.heldS, g === 'shift_hold' ? undefined : e.pressedAt), { t: 'feedback', pattern: 'refused' }]);
+      }
       if (g === 'shift_hold') {
         const until = now + p.shiftEndConfirmS * 1000;
         return {

@@ -25,7 +25,7 @@
  *   the camera while this very ffmpeg keeps recording.
  */
 export interface VideoSource {
-  readonly kind: 'lavfi' | 'v4l2';
+  readonly kind: 'lavfi' | 'v4l2' | 'rtsp';
   readonly width: number;
   readonly height: number;
   readonly fps: number;
@@ -33,6 +33,10 @@ export interface VideoSource {
   readonly device?: string;
   /** v4l2 input pixel format (ffmpeg name). */
   readonly inputFormat?: string;
+  /** rtsp: the stream URL, credentials included (argv only: never logged unredacted). */
+  readonly url?: string;
+  /** rtsp: socket I/O timeout — a camera silent this long ends the run (camera loss). */
+  readonly timeoutS?: number;
   /** lavfi only: a switchable sim scene (live / black / still) commanded over this zmq socket. */
   readonly scene?: { readonly endpoint: string; readonly picture: ScenePicture };
 }
@@ -119,6 +123,20 @@ function videoInput(v: VideoSource): string[] {
       `[live][black][still]${SCENE_VIDEO_FILTER}=inputs=3:map=${SCENE_MAP[v.scene.picture]},zmq=${zmqBind(v.scene.endpoint)}[out0]`;
     return ['-re', '-f', 'lavfi', '-i', graph];
   }
+  if (v.kind === 'rtsp') {
+    if (!v.url) throw new Error('rtsp source needs a url');
+    return [
+      // RTP interleaved in the RTSP TCP connection: UDP drops packets silently on a busy LAN, and
+      // over TCP a camera that dies is a socket error or a timeout, so the run ends (no frozen
+      // picture with a live process). Without -timeout ffmpeg waited forever on a silent camera.
+      '-rtsp_transport', 'tcp',
+      '-timeout', String(Math.round((v.timeoutS ?? 2) * 1_000_000)),
+      // PTS from the camera's RTP timestamps (its media clock), shifted to start at 0 like every
+      // other source: wall time comes from the run's anchor on the agent's clock (sealer).
+      '-thread_queue_size', '512',
+      '-i', v.url,
+    ];
+  }
   if (!v.device) throw new Error('v4l2 source needs a device');
   return [
     '-f', 'v4l2',
@@ -151,6 +169,8 @@ function audioInput(a: AudioSource): string[] {
 
 function videoFilter(args: RecordingArgs): string[] {
   const f: string[] = [];
+  // A network camera's stream size is the camera's setting, not ours: the recording is the board's.
+  if (args.video.kind === 'rtsp') f.push(`scale=${args.video.width}:${args.video.height}`);
   if (args.encoder.fps !== args.video.fps) f.push(`fps=${args.encoder.fps}`);
   if (args.burnIn) {
     const id = args.burnIn.deviceId;

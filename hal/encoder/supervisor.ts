@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   backoff: BackoffOptions;
   log: Logger;
   binary?: string;
+  /** Scrubs secrets (a network camera's credentials, which ffmpeg echoes) from logged stderr. */
+  redact?: (text: string) => string;
 }
 
 export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
@@ -150,7 +152,7 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
     const unexpected = this.wanted && (!e.requested || this.stalled);
     const info = this.current!;
     if (unexpected) {
-      this.o.log.error('encoder exited unexpectedly', { run: info.run, code: e.code, signal: e.signal, stalled: this.stalled, stderrTail: e.stderrTail.slice(-10) });
+      this.o.log.error('encoder exited unexpectedly', { run: info.run, code: e.code, signal: e.signal, stalled: this.stalled, stderrTail: e.stderrTail.slice(-10).map((l) => this.o.redact?.(l) ?? l) });
     } else {
       this.o.log.info('encoder run ended', { run: info.run, code: e.code, signal: e.signal });
     }

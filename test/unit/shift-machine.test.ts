@@ -99,3 +99,38 @@ test('timers that fire late for a state that has moved on change nothing', () =>
   assert.equal(r.s.name, 'RECORDING');
   assert.equal(r.journal.filter((j) => j.type === 'resume').length, 1);
 });
+
+test('custody: end hold, confirm press, pause presses and central end_duty are refused and journaled; a forced end opens the next duty at once', () => {
+  const C = { ...P, custody: 1 };
+  let s: ShiftState = { name: 'OFF_DUTY' };
+  const now = (): ShiftState => s; // read through a call: the assertions below must not narrow it
+  const step = (e: ShiftEvent, at: number) => {
+    const t = transition(s, e, C, at, () => `shift-${at}`);
+    s = t.state;
+    return t;
+  };
+  const start = step({ type: 'duty_start', trigger: 'custody' }, 1000);
+  assert.equal(s.name, 'RECORDING');
+  assert.deepEqual(start.effects.find((e) => e.t === 'open_shift'), { t: 'open_shift', shiftId: 'shift-1000', trigger: 'custody' });
+  for (const [gesture, outcome] of [['shift_hold', 'refused_custody_duty_never_ends'], ['privacy_single', 'refused_custody_no_pauses'], ['privacy_double', 'refused_custody_no_pauses']] as const) {
+    const t = step(g(gesture), 2000);
+    assert.equal(now().name, 'RECORDING', gesture);
+    const cur = now();
+    assert.equal(cur.name === 'RECORDING' && cur.endArmedUntil, null, 'nothing armed');
+    assert.ok(t.effects.some((e) => e.t === 'journal' && e.type === 'gesture' && e.fields.outcome === outcome), gesture);
+    assert.ok(t.effects.some((e) => e.t === 'feedback' && e.pattern === 'refused'));
+    assert.ok(!t.effects.some((e) => e.t === 'encoder'), 'the encoder is never touched');
+  }
+  assert.equal(step(g('shift_press'), 2500).effects.some((e) => e.t === 'close_shift'), false);
+  const central = step({ type: 'duty_end', reason: 'central' }, 3000);
+  assert.equal(now().name, 'RECORDING');
+  assert.ok(central.effects.some((e) => e.t === 'journal' && e.type === 'duty' && e.fields.what === 'trigger_refused'));
+  step({ type: 'force_end', reason: 'battery_critical' }, 4000);
+  assert.equal(now().name, 'CLOSING');
+  const next = step({ type: 'closed' }, 5000);
+  const after = now();
+  assert.equal(after.name === 'RECORDING' && after.shiftId, 'shift-5000', 'the next duty opens at once');
+  assert.ok(next.effects.some((e) => e.t === 'encoder' && e.action === 'start'));
+  // The same presses without custody pause and arm the end, as before.
+  assert.equal(transition({ name: 'RECORDING', shiftId: 'x', endArmedUntil: null }, g('privacy_single'), P, 1, ID).state.name, 'PAUSED');
+});

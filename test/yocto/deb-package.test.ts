@@ -68,7 +68,7 @@ after(() => {
 test('the release tarball holds the device files and the lockfile, no tests, sources or maps', () => {
   const tgz = join(OUT, readdirSync(OUT).find((f) => f.endsWith('.tgz')) ?? assert.fail('no tarball'));
   const list = sh('tar', ['-tzf', tgz]).out.split('\n').filter(Boolean);
-  for (const f of ['package/package.json', 'package/package-lock.json', 'package/dist/agent/cli/main.js', 'package/dist/hal/index.js', 'package/board-configs/sim.json']) {
+  for (const f of ['package/package.json', 'package/package-lock.json', 'package/dist/agent/cli/main.js', 'package/dist/hal/index.js', 'package/board-configs/sim.json', 'package/board-configs/ipcam-generic.json', 'package/profiles/custody.json']) {
     assert.ok(list.includes(f), `${f} missing`);
   }
   assert.deepEqual(list.filter((f) => /\/test\/|\.ts$|\.map$|^package\/(agent|hal|codegen|proto|yocto-layer)\//.test(f)), []);
@@ -333,6 +333,67 @@ test('systemd-analyze verify accepts the installed unit', () => {
   const r = sh('systemd-analyze', ['verify', '--man=no', '/usr/lib/systemd/system/bodycam-agent.service']);
   const problems = r.out.split('\n').filter((l) => l.includes('bodycam-agent.service'));
   assert.deepEqual(problems, [], r.out);
+});
+
+/** The template unit's ExecStart for instance NAME, its /etc and /var/lib paths moved under `root`, as argv. */
+function instanceArgv(unit: string, name: string, root: string): string[] {
+  const exec = unit.split('\n').find((l) => l.startsWith('ExecStart=')) ?? assert.fail('no ExecStart');
+  return exec.slice('ExecStart='.length).replaceAll('%i', name).replaceAll('/etc/bodycam/', `${root}/etc/`).replaceAll('/var/lib/bodycam/', `${root}/var/`).split(' ');
+}
+
+test('one agent per camera: the installed template bodycam-agent@.service runs two instances side by side, each with its own board, config, data dir and identity (the shipped custody profile: duty on at start)', { timeout: 180_000 }, async () => {
+  const path = '/usr/lib/systemd/system/bodycam-agent@.service';
+  const unit = readFileSync(path, 'utf8');
+  const lines = unit.split('\n');
+  for (const l of ['StateDirectory=bodycam/cameras/%i', 'RuntimeDirectory=bodycam/%i', 'AssertPathExists=/etc/bodycam/cameras/%i.board.json', 'AssertPathExists=/etc/bodycam/cameras/%i.json', 'AssertPathExists=/var/lib/bodycam/cameras/%i/identity/device.pub.pem', 'Type=notify']) {
+    assert.ok(lines.includes(l), `${l} in ${path}`);
+  }
+  assert.ok(existsSync('/etc/bodycam/cameras'), 'the instances\' config directory is installed');
+  const v = sh('systemd-analyze', ['verify', '--man=no', '/usr/lib/systemd/system/bodycam-agent@cell-1.service']);
+  assert.deepEqual(v.out.split('\n').filter((l) => l.includes('bodycam-agent@')), [], v.out);
+
+  const root = mkdtempSync(join(tmpdir(), 'bodycam-instances-'));
+  const names = ['cell-1', 'cell-2'];
+  const agents: { name: string; dataDir: string; p: ReturnType<typeof spawn>; log: () => string }[] = [];
+  try {
+    for (const name of names) {
+      const dataDir = join(root, 'var', 'cameras', name);
+      assert.equal(bodycam('provision', '--data-dir', dataDir).status, 0);
+      const etc = join(root, 'etc', 'cameras');
+      spawnSync('mkdir', ['-p', etc]);
+      writeFileSync(join(etc, `${name}.board.json`), readFileSync('/usr/lib/bodycam-agent/board-configs/sim.json'));
+      writeFileSync(join(etc, `${name}.json`), readFileSync('/usr/lib/bodycam-agent/profiles/custody.json'));
+      const [cmd, ...args] = instanceArgv(unit, name, root);
+      const flag = (f: string): string | undefined => args[args.indexOf(f) + 1];
+      assert.deepEqual([flag('--board'), flag('--data-dir'), flag('--config')], [join(etc, `${name}.board.json`), dataDir, join(etc, `${name}.json`)], 'board, data dir and config per instance');
+      const p = spawn(cmd!, args, { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      p.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      agents.push({ name, dataDir, p, log: () => log });
+    }
+    const ids = new Set<string>();
+    for (const a of agents) {
+      let s: { state?: string; segments?: number; deviceId?: string } = {};
+      const until = Date.now() + 90_000;
+      while (Date.now() < until) {
+        const r = bodycam('status', '--data-dir', a.dataDir, '--json');
+        if (r.status === 0) {
+          s = JSON.parse(r.out) as typeof s;
+          if (s.state === 'RECORDING' && (s.segments ?? 0) >= 2) break;
+        }
+        await sleep(500);
+      }
+      assert.equal(s.state, 'RECORDING', `${a.name}: custody duty on by itself\n${a.log().slice(-3000)}`);
+      assert.ok((s.segments ?? 0) >= 2, `${a.name} records`);
+      ids.add(String(s.deviceId));
+      assert.equal(readdirSync(join(a.dataDir, 'shifts')).length, 1, `${a.name}: its shift in its own data dir`);
+    }
+    assert.equal(ids.size, 2, `two cameras, two device ids: ${[...ids].join(', ')}`);
+  } finally {
+    for (const a of agents) a.p.kill('SIGTERM');
+    for (const a of agents) if (a.p.exitCode === null) await new Promise((r) => a.p.once('exit', r));
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('removing the package leaves none of its files', () => {

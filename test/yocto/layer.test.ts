@@ -88,7 +88,7 @@ for (const series of SERIES) {
       assert.equal(v('SYSTEMD_SERVICE:bodycam-agent'), 'bodycam-agent.service');
       assert.equal(v('SYSTEMD_SERVICE:bodycam-agent-evidence-mount'), 'var-lib-bodycam.mount');
       const files = v('FILES:bodycam-agent').split(/\s+/);
-      for (const f of [v('BODYCAM_TREE'), `${v('systemd_system_unitdir')}/bodycam-agent.service`, v('bindir')]) {
+      for (const f of [v('BODYCAM_TREE'), `${v('systemd_system_unitdir')}/bodycam-agent.service`, `${v('systemd_system_unitdir')}/bodycam-agent@.service`, v('bindir')]) {
         assert.ok(files.includes(f), `FILES:bodycam-agent lacks ${f}: ${files.join(' ')}`);
       }
       assert.equal(v('BODYCAM_TREE'), `${v('nonarch_libdir')}/node_modules/bodycam-agent`, 'one tree: npm.bbclass installs node_modules inside it');
@@ -123,7 +123,7 @@ for (const series of SERIES) {
       }
       assert.ok(existsSync(join(s, 'node_modules/typescript/bin/tsc')), 'tsc is there to compile the agent');
       assert.ok(!existsSync(join(s, 'node_modules/@bufbuild')), 'buf is not fetched');
-      for (const f of ['bodycam-agent.service', 'var-lib-bodycam.mount', 'bodycam-agent.tmpfiles', '90-bodycam.rules', 'agent.json']) {
+      for (const f of ['bodycam-agent.service', 'bodycam-agent@.service', 'var-lib-bodycam.mount', 'bodycam-agent.tmpfiles', '90-bodycam.rules', 'agent.json']) {
         assert.ok(readdirSync(unpackdir).includes(f), `${f} not unpacked`);
       }
     });

@@ -10,6 +10,7 @@
  * graph, paced, lens uncovered and the scene still; prints the board config's `calibration`
  * object to paste (the microphone's sensitivity comes from its data sheet and is kept as is).
  */
+import { RTSP_TIMEOUT_S } from '../../../hal/camera/rtsp-url.js';
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,6 +96,11 @@ async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<s
     const dev = hal.camera.devicePath() ?? info.device;
     input.push('-f', 'v4l2', ...(info.inputFormat ? ['-input_format', info.inputFormat] : []), '-video_size', `${c.width}x${c.height}`, '-framerate', String(c.fps), '-i', dev);
     what = `${dev} (${info.driver}/${info.card}, ${info.inputFormat ?? '?'} ${c.width}x${c.height}@${c.fps})`;
+  } else if (c.source === 'rtsp') {
+    // The IP camera answers OPTIONS (probe), then ffmpeg logs in and reads it, as the recording does.
+    const info = await hal.camera.probe();
+    input.push('-rtsp_transport', 'tcp', '-timeout', String(Math.round((c.timeoutS ?? RTSP_TIMEOUT_S) * 1e6)), '-i', hal.camera.streamUrl?.() ?? info.device);
+    what = `${info.device} (${info.card}), scaled to ${c.width}x${c.height}`;
   } else {
     input.push('-f', 'lavfi', '-i', `testsrc2=size=${c.width}x${c.height}:rate=${c.fps}`);
     what = `lavfi test source ${c.width}x${c.height}@${c.fps}`;
@@ -102,7 +108,9 @@ async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<s
   const out = join(dir, 'selftest.ts');
   const enc = board.encoder.video === 'libx264' ? ['-c:v', 'libx264', '-preset', board.encoder.preset ?? 'veryfast'] : ['-c:v', board.encoder.video, '-b:v', `${board.encoder.bitrateKbps ?? 2000}k`];
   const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...input, '-frames:v', String(frames), '-pix_fmt', 'yuv420p', ...enc, '-f', 'mpegts', out], 120_000);
-  if (r.code !== 0) throw new Error(`capture/encode failed (exit ${String(r.code)}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  // ffmpeg echoes a network camera's URL, credentials included, in its errors.
+  const scrub = (t: string): string => hal.camera.redact?.(t) ?? t;
+  if (r.code !== 0) throw new Error(scrub(`capture/encode failed (exit ${String(r.code)}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`));
   const p = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', out], 60_000);
   // MPEG-TS lists the stream again under its program: the first line is enough.
   const [codec, n] = (p.stdout.trim().split('\n')[0] ?? '').split(',');
@@ -286,15 +294,17 @@ export async function runSelftest(board: BoardConfig, dataDir: string): Promise<
  */
 export async function runCalibration(board: BoardConfig, seconds: number): Promise<{ calibration: Record<string, number>; frames: number; levelDbfs: number | undefined }> {
   let device: string | undefined;
-  if (board.camera.source === 'v4l2') {
+  let url: string | undefined;
+  if (board.camera.source === 'v4l2' || board.camera.source === 'rtsp') {
     const hal = await createHal(board);
     await hal.camera.probe();
     device = hal.camera.devicePath();
+    url = hal.camera.streamUrl?.();
   }
   const b = board;
   const argv = buildAnalysisArgs(
     {
-      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}) },
+      video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(url ? { url, timeoutS: b.camera.timeoutS ?? RTSP_TIMEOUT_S } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}) },
       audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}) },
       encoder: { video: b.encoder.video, preset: 'veryfast', videoKbps: 1000, audioKbps: 64, fps: b.camera.fps },
       burnIn: undefined,

@@ -20,6 +20,7 @@ S = "${BODYCAM_UNPACKDIR}/git"
 # The git source must stay first: its unpack replaces ${S}, the npm tarballs then land inside it.
 SRC_URI = "${BODYCAM_GIT_URI};destsuffix=git \
            file://bodycam-agent.service \
+           file://bodycam-agent@.service \
            file://var-lib-bodycam.mount \
            file://bodycam-agent.tmpfiles \
            file://90-bodycam.rules \
@@ -56,14 +57,14 @@ do_configure[prefuncs] += "bodycam_compile_typescript"
 # "files"), not the sources, tests, build tools or their node_modules.
 bodycam_prune_package() {
     cd ${NPM_PACKAGE}
-    find . -mindepth 1 -maxdepth 1 ! -name package.json ! -name npm-shrinkwrap.json ! -name dist ! -name board-configs -exec rm -rf {} +
+    find . -mindepth 1 -maxdepth 1 ! -name package.json ! -name npm-shrinkwrap.json ! -name dist ! -name board-configs ! -name profiles -exec rm -rf {} +
     find dist -mindepth 1 -maxdepth 1 ! -name agent ! -name hal -exec rm -rf {} +
     find dist -name '*.map' -delete
 }
 do_configure[postfuncs] += "bodycam_prune_package"
 
 # npm.bbclass installs one tree, ${nonarch_libdir}/node_modules/bodycam-agent (package.json, dist,
-# board-configs and its own node_modules), and ${bindir}/bodycam -> its dist/agent/cli/main.js
+# board-configs, profiles and its own node_modules), and ${bindir}/bodycam -> its dist/agent/cli/main.js
 # with the executable bit (package.json "bin").
 BODYCAM_TREE = "${nonarch_libdir}/node_modules/${BPN}"
 # The board config baked into the unit (`--board`): a name from board-configs/ or an absolute path
@@ -92,6 +93,16 @@ do_install:append() {
         -e 's,/etc/bodycam/,${sysconfdir}/bodycam/,g' \
         ${BODYCAM_UNPACKDIR}/bodycam-agent.service > ${D}${systemd_system_unitdir}/bodycam-agent.service
     chmod 0644 ${D}${systemd_system_unitdir}/bodycam-agent.service
+    # One agent per camera (bodycam-agent@NAME): board, config and data dir per instance, no board
+    # baked in. Not enabled by the image: an instance is enabled per camera (systemctl enable
+    # bodycam-agent@NAME) once its files exist (yocto-layer/README.md).
+    sed -e 's,/usr/lib/bodycam-agent/,${BODYCAM_TREE}/,g' \
+        -e 's,/usr/bin/node ,${bindir}/node ,g' \
+        -e 's,/var/lib/bodycam,${localstatedir}/lib/bodycam,g' \
+        -e 's,/etc/bodycam/,${sysconfdir}/bodycam/,g' \
+        ${BODYCAM_UNPACKDIR}/bodycam-agent@.service > ${D}${systemd_system_unitdir}/bodycam-agent@.service
+    chmod 0644 ${D}${systemd_system_unitdir}/bodycam-agent@.service
+    install -d ${D}${sysconfdir}/bodycam/cameras
     install -m 0644 ${BODYCAM_UNPACKDIR}/var-lib-bodycam.mount ${D}${systemd_system_unitdir}/
 
     install -d ${D}${sysconfdir}/bodycam
@@ -116,6 +127,6 @@ SYSTEMD_SERVICE:${PN}-evidence-mount = "var-lib-bodycam.mount"
 SYSTEMD_AUTO_ENABLE = "enable"
 
 FILES:${PN}-evidence-mount = "${systemd_system_unitdir}/var-lib-bodycam.mount"
-FILES:${PN} += "${BODYCAM_TREE} ${systemd_system_unitdir}/bodycam-agent.service \
+FILES:${PN} += "${BODYCAM_TREE} ${systemd_system_unitdir}/bodycam-agent.service ${systemd_system_unitdir}/bodycam-agent@.service \
                 ${nonarch_libdir}/tmpfiles.d ${nonarch_base_libdir}/udev/rules.d ${sysconfdir}/bodycam"
 CONFFILES:${PN} = "${sysconfdir}/bodycam/agent.json"

@@ -1,0 +1,104 @@
+/**
+ * Custody mode (policy `custody` 1, `profiles/custody.json`) with the real agent on the sim board:
+ * duty starts when the agent starts, with no gesture; a pause press (single and double) and the
+ * end-of-shift hold + confirm are refused and journaled as refusals; SIGKILL of the agent's own
+ * node process and a restart resume the same shift at once, with the interval journaled as a gap.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAgent, shiftJournal, cleanup, tempDataDir, runCli, REPO, type AgentProc } from '../helpers/agent.js';
+import { chainProblem } from '../helpers/media.js';
+import type { JournalRecord } from '../../agent/evidence/journal.js';
+
+const agents: AgentProc[] = [];
+const dirs: string[] = [];
+after(async () => {
+  for (const a of agents) await a.stop();
+  for (const d of dirs) cleanup(d);
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const CUSTODY = join(REPO, 'profiles/custody.json');
+
+/** Polls the shift's journal until `pred` holds for some record. */
+async function journaled(dataDir: string, shiftId: string, pred: (r: JournalRecord) => boolean, what: string, timeoutMs = 20_000): Promise<JournalRecord> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const r = shiftJournal(dataDir, shiftId).find(pred);
+    if (r) return r;
+    await sleep(100);
+  }
+  throw new Error(`not journaled within ${timeoutMs} ms: ${what}`);
+}
+
+test('custody profile: duty starts with the agent; pause presses and the shift-end hold are refused and journaled; the shift goes on', { timeout: 180_000 }, async () => {
+  assert.equal((JSON.parse(readFileSync(CUSTODY, 'utf8')) as { policy: { custody: number } }).policy.custody, 1);
+  const dataDir = tempDataDir();
+  dirs.push(dataDir);
+  const a = await startAgent({ dataDir, config: CUSTODY });
+  agents.push(a);
+  const s0 = await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 40_000, 'duty on by itself');
+  const shiftId = s0.shiftId!;
+  const start = shiftJournal(dataDir, shiftId).find((r) => r.type === 'shift_start');
+  assert.equal(start?.trigger, 'custody', 'the agent started duty itself');
+
+  await a.press('privacy');
+  const single = await journaled(dataDir, shiftId, (r) => r.type === 'gesture' && r.gesture === 'privacy_single', 'privacy_single');
+  assert.equal(single.outcome, 'refused_custody_no_pauses');
+  assert.equal(single.feedback, 'refused');
+  await sleep(1500); // past the double-press window and the pause-budget spacing
+  await a.press('privacy', { count: 2 });
+  const double = await journaled(dataDir, shiftId, (r) => r.type === 'gesture' && r.gesture === 'privacy_double', 'privacy_double');
+  assert.equal(double.outcome, 'refused_custody_no_pauses');
+
+  await a.press('shift', { holdS: 3.1 });
+  await a.press('shift');
+  const hold = await journaled(dataDir, shiftId, (r) => r.type === 'gesture' && r.gesture === 'shift_hold', 'shift_hold');
+  assert.equal(hold.outcome, 'refused_custody_duty_never_ends');
+  const press = await journaled(dataDir, shiftId, (r) => r.type === 'gesture' && r.gesture === 'shift_press', 'shift_press');
+  assert.equal(press.outcome, 'ignored_no_end_armed', 'the confirm press finds nothing armed');
+
+  const s1 = await a.waitFor((s) => s.segments >= s0.segments + 3, 30_000, 'still recording');
+  assert.equal(s1.state, 'RECORDING');
+  assert.equal(s1.shiftId, shiftId);
+  const j = shiftJournal(dataDir, shiftId);
+  for (const t of ['pause', 'shift_end']) assert.equal(j.filter((r) => r.type === t).length, 0, `no ${t} record`);
+  assert.equal(chainProblem(join(dataDir, 'shifts', shiftId, 'journal.jsonl')), undefined);
+});
+
+test('custody profile: SIGKILL of the agent and a restart resume the same shift at once, with the interval journaled as a gap', { timeout: 180_000 }, async () => {
+  const dataDir = tempDataDir();
+  dirs.push(dataDir);
+  const p = await runCli(['provision', '--data-dir', dataDir]);
+  assert.equal(p.code, 0, p.stderr);
+  const a = await startAgent({ dataDir, config: CUSTODY });
+  const s0 = await a.waitFor((s) => s.state === 'RECORDING' && s.segments >= 3, 40_000, 'recording');
+  const shiftId = s0.shiftId!;
+  await sleep(700); // mid-segment
+  assert.equal(a.child.pid, a.pid);
+  await a.kill('SIGKILL'); // the agent's own node process (spawned as process.execPath), no wrapper
+  const killedAt = Date.now();
+
+  const b = await startAgent({ dataDir, config: CUSTODY });
+  agents.push(b);
+  const s1 = await b.status();
+  assert.equal(s1.shiftId, shiftId, 'the same shift');
+  assert.ok(s1.state === 'RECORDING' || s1.state === 'FAULT', `on duty at once (${s1.state})`);
+  await b.waitFor((s) => s.segments >= s0.segments + 3, 40_000, 'recording after the restart');
+  const j = shiftJournal(dataDir, shiftId);
+  assert.equal(j.filter((r) => r.type === 'shift_start').length, 1, 'one shift, resumed — not a second one');
+  const gaps = j.filter((r) => r.type === 'gap' && Date.parse(String(r.end)) > killedAt - 2000);
+  assert.ok(gaps.length >= 1, `a gap covers the restart: ${JSON.stringify(j.filter((r) => r.type === 'gap'))}`);
+  assert.ok(gaps.some((g) => g.cause === 'agent_restart' || g.cause === 'power_loss'), `its cause says the agent went away: ${JSON.stringify(gaps)}`);
+  assert.equal(chainProblem(join(dataDir, 'shifts', shiftId, 'journal.jsonl')), undefined);
+  // Stopped cleanly (the shift stays open: custody duty is suspended, not ended), the open shift
+  // verifies with no tampering and no uncovered time — only "not ended yet".
+  assert.equal(await b.stop(), 0);
+  assert.equal(shiftJournal(dataDir, shiftId).filter((r) => r.type === 'shift_end').length, 0, 'stopping the agent does not end custody duty');
+  const v = await runCli(['verify', join(dataDir, 'shifts', shiftId), '--pubkey', join(dataDir, 'identity', 'device.pub.pem'), '--json']);
+  const report = JSON.parse(v.stdout) as { findings: { kind: string }[] };
+  const kinds = report.findings.map((f) => f.kind).filter((k) => k !== 'no_shift_end' && k !== 'unsigned_tail');
+  assert.deepEqual(kinds, [], v.stdout.slice(0, 2000));
+});
