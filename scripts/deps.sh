@@ -11,7 +11,7 @@ declare -A GROUP=(
   [browser]="chromium fonts-dejavu-core"
   [gnss]="gpsd gpsd-clients"
   [faults]="faketime"
-  [hil]="qemu-system-x86 busybox-static kmod xz-utils zstd cpio gpiod i2c-tools v4l-utils e2fsprogs gcc make bc flex bison libelf-dev libssl-dev mosquitto openssl"
+  [hil]="qemu-system-x86 busybox-static kmod xz-utils zstd cpio gpiod i2c-tools v4l-utils e2fsprogs gcc make bc flex bison libelf-dev libssl-dev mosquitto openssl rauc rauc-service squashfs-tools dbus"
   [ceph]="ceph-mon ceph-osd radosgw ceph-common"
   [yocto]="chrpath diffstat gawk cpio locales git file lz4 zstd xz-utils bzip2 patch perl python3 wget util-linux ffmpeg v4l-utils gpiod i2c-tools fonts-dejavu-core systemd"
 )

@@ -1612,13 +1612,212 @@ validate14.errors = vErrors;
 return errors === 0;
 }
 
-exports.ingestConfigValidate = validate15;
-const schema16 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
+exports.updateValidate = validate15;
+const schema16 = {"title":"UpdateSection","description":"Config section `update`: firmware updates through RAUC (docs/updates.md). Present (even `{}`) on images built with RAUC; absent, the agent refuses updates. When an update may install (battery floor) is policy: `updateMinBatteryPct`.","type":"object","additionalProperties":false,"properties":{"raucCommand":{"description":"The RAUC client and its global options, e.g. [\"rauc\", \"--conf=/etc/rauc/system.conf\"].","type":"array","items":{"type":"string","minLength":1},"minItems":1,"default":["rauc"]},"dbusSystemBusAddress":{"description":"D-Bus system bus address the RAUC client talks to (DBUS_SYSTEM_BUS_ADDRESS); default: the system's.","type":"string","minLength":1},"rebootCommand":{"description":"How the agent reboots the camera after an install or a failed trial boot.","type":"array","items":{"type":"string","minLength":1},"minItems":1,"default":["systemctl","reboot"]},"maxBundleMb":{"description":"Largest bundle a command may download, in MiB.","type":"number","minimum":1,"maximum":8192,"default":1024}}};
+
+function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.raucCommand === undefined){
+data.raucCommand = ["rauc"];
+}
+if(data.rebootCommand === undefined){
+data.rebootCommand = ["systemctl","reboot"];
+}
+if(data.maxBundleMb === undefined){
+data.maxBundleMb = 1024;
+}
+for(const key0 in data){
+if(!((((key0 === "raucCommand") || (key0 === "dbusSystemBusAddress")) || (key0 === "rebootCommand")) || (key0 === "maxBundleMb"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+let data0 = data.raucCommand;
+if(Array.isArray(data0)){
+if(data0.length < 1){
+const err1 = {instancePath:instancePath+"/raucCommand",schemaPath:"#/properties/raucCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema16.properties.raucCommand,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+const len0 = data0.length;
+for(let i0=0; i0<len0; i0++){
+let data1 = data0[i0];
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err2 = {instancePath:instancePath+"/raucCommand/" + i0,schemaPath:"#/properties/raucCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.raucCommand.items,data:data1};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/raucCommand/" + i0,schemaPath:"#/properties/raucCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.raucCommand.items.type,parentSchema:schema16.properties.raucCommand.items,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/raucCommand",schemaPath:"#/properties/raucCommand/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.properties.raucCommand.type,parentSchema:schema16.properties.raucCommand,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.dbusSystemBusAddress !== undefined){
+let data2 = data.dbusSystemBusAddress;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err5 = {instancePath:instancePath+"/dbusSystemBusAddress",schemaPath:"#/properties/dbusSystemBusAddress/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.dbusSystemBusAddress,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/dbusSystemBusAddress",schemaPath:"#/properties/dbusSystemBusAddress/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.dbusSystemBusAddress.type,parentSchema:schema16.properties.dbusSystemBusAddress,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+let data3 = data.rebootCommand;
+if(Array.isArray(data3)){
+if(data3.length < 1){
+const err7 = {instancePath:instancePath+"/rebootCommand",schemaPath:"#/properties/rebootCommand/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema16.properties.rebootCommand,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+const len1 = data3.length;
+for(let i1=0; i1<len1; i1++){
+let data4 = data3[i1];
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err8 = {instancePath:instancePath+"/rebootCommand/" + i1,schemaPath:"#/properties/rebootCommand/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.rebootCommand.items,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/rebootCommand/" + i1,schemaPath:"#/properties/rebootCommand/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.rebootCommand.items.type,parentSchema:schema16.properties.rebootCommand.items,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/rebootCommand",schemaPath:"#/properties/rebootCommand/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.properties.rebootCommand.type,parentSchema:schema16.properties.rebootCommand,data:data3};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+let data5 = data.maxBundleMb;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 8192 || isNaN(data5)){
+const err11 = {instancePath:instancePath+"/maxBundleMb",schemaPath:"#/properties/maxBundleMb/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8192},message:"must be <= 8192",schema:8192,parentSchema:schema16.properties.maxBundleMb,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data5 < 1 || isNaN(data5)){
+const err12 = {instancePath:instancePath+"/maxBundleMb",schemaPath:"#/properties/maxBundleMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.maxBundleMb,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/maxBundleMb",schemaPath:"#/properties/maxBundleMb/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.maxBundleMb.type,parentSchema:schema16.properties.maxBundleMb,data:data5};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+validate15.errors = vErrors;
+return errors === 0;
+}
+
+exports.ingestConfigValidate = validate16;
+const schema17 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
 const pattern9 = new RegExp("^(mqtts?|tls|ssl|wss?)://[^/\\s]+", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 const pattern12 = new RegExp("^[A-Za-z0-9._-]{1,64}$", "u");
 
-function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1641,7 +1840,7 @@ if(data.concurrency === undefined){
 data.concurrency = 4;
 }
 if(data.mqtt === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema16.required,parentSchema:schema16,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema17.required,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1651,7 +1850,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.s3 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "s3"},message:"must have required property '"+"s3"+"'",schema:schema16.required,parentSchema:schema16,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "s3"},message:"must have required property '"+"s3"+"'",schema:schema17.required,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1661,7 +1860,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.registryDir === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "registryDir"},message:"must have required property '"+"registryDir"+"'",schema:schema16.required,parentSchema:schema16,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "registryDir"},message:"must have required property '"+"registryDir"+"'",schema:schema17.required,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1671,7 +1870,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.commandKey === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema16.required,parentSchema:schema16,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema17.required,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1681,8 +1880,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema16.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema16,data};
+if(!(func4.call(schema17.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1702,7 +1901,7 @@ if(data0.shareGroup === undefined){
 data0.shareGroup = "ingest";
 }
 if(data0.url === undefined){
-const err5 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema16.properties.mqtt.required,parentSchema:schema16.properties.mqtt,data:data0};
+const err5 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema17.properties.mqtt.required,parentSchema:schema17.properties.mqtt,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1713,7 +1912,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!(((((((key1 === "url") || (key1 === "ca")) || (key1 === "cert")) || (key1 === "key")) || (key1 === "topicRoot")) || (key1 === "shareGroup")) || (key1 === "clientId"))){
-const err6 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.mqtt,data:data0};
+const err6 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.mqtt,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1727,7 +1926,7 @@ if(data0.url !== undefined){
 let data1 = data0.url;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err7 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.url,data:data1};
+const err7 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1737,7 +1936,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!pattern9.test(data1)){
-const err8 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema16.properties.mqtt.properties.url,data:data1};
+const err8 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema17.properties.mqtt.properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1748,7 +1947,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.url.type,parentSchema:schema16.properties.mqtt.properties.url,data:data1};
+const err9 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.url.type,parentSchema:schema17.properties.mqtt.properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1762,7 +1961,7 @@ if(data0.ca !== undefined){
 let data2 = data0.ca;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err10 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.ca,data:data2};
+const err10 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.ca,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1773,7 +1972,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.ca.type,parentSchema:schema16.properties.mqtt.properties.ca,data:data2};
+const err11 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.ca.type,parentSchema:schema17.properties.mqtt.properties.ca,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1787,7 +1986,7 @@ if(data0.cert !== undefined){
 let data3 = data0.cert;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.cert,data:data3};
+const err12 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.cert,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1798,7 +1997,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.cert.type,parentSchema:schema16.properties.mqtt.properties.cert,data:data3};
+const err13 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.cert.type,parentSchema:schema17.properties.mqtt.properties.cert,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1812,7 +2011,7 @@ if(data0.key !== undefined){
 let data4 = data0.key;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err14 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.key,data:data4};
+const err14 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.key,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1823,7 +2022,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.key.type,parentSchema:schema16.properties.mqtt.properties.key,data:data4};
+const err15 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.key.type,parentSchema:schema17.properties.mqtt.properties.key,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1836,7 +2035,7 @@ errors++;
 let data5 = data0.topicRoot;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err16 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.topicRoot,data:data5};
+const err16 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1846,7 +2045,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!pattern6.test(data5)){
-const err17 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema16.properties.mqtt.properties.topicRoot,data:data5};
+const err17 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1857,7 +2056,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.topicRoot.type,parentSchema:schema16.properties.mqtt.properties.topicRoot,data:data5};
+const err18 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.topicRoot.type,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1869,7 +2068,7 @@ errors++;
 let data6 = data0.shareGroup;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err19 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.shareGroup,data:data6};
+const err19 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.shareGroup,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1879,7 +2078,7 @@ vErrors.push(err19);
 errors++;
 }
 if(!pattern11.test(data6)){
-const err20 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\"",schema:"^[A-Za-z0-9_-]+$",parentSchema:schema16.properties.mqtt.properties.shareGroup,data:data6};
+const err20 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\"",schema:"^[A-Za-z0-9_-]+$",parentSchema:schema17.properties.mqtt.properties.shareGroup,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1890,7 +2089,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.shareGroup.type,parentSchema:schema16.properties.mqtt.properties.shareGroup,data:data6};
+const err21 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.shareGroup.type,parentSchema:schema17.properties.mqtt.properties.shareGroup,data:data6};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1903,7 +2102,7 @@ if(data0.clientId !== undefined){
 let data7 = data0.clientId;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err22 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.mqtt.properties.clientId,data:data7};
+const err22 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.clientId,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1914,7 +2113,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.mqtt.properties.clientId.type,parentSchema:schema16.properties.mqtt.properties.clientId,data:data7};
+const err23 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.clientId.type,parentSchema:schema17.properties.mqtt.properties.clientId,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1926,7 +2125,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.mqtt.type,parentSchema:schema16.properties.mqtt,data:data0};
+const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.mqtt.type,parentSchema:schema17.properties.mqtt,data:data0};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1955,8 +2154,8 @@ if(data8.requestTimeoutMs === undefined){
 data8.requestTimeoutMs = 60000;
 }
 for(const key2 in data8){
-if(!(func4.call(schema16.properties.s3.properties, key2))){
-const err25 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.s3,data:data8};
+if(!(func4.call(schema17.properties.s3.properties, key2))){
+const err25 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.s3,data:data8};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1970,7 +2169,7 @@ if(data8.endpoint !== undefined){
 let data9 = data8.endpoint;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err26 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.endpoint,data:data9};
+const err26 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.endpoint,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1981,7 +2180,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.endpoint.type,parentSchema:schema16.properties.s3.properties.endpoint,data:data9};
+const err27 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.endpoint.type,parentSchema:schema17.properties.s3.properties.endpoint,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1994,7 +2193,7 @@ errors++;
 let data10 = data8.region;
 if(typeof data10 === "string"){
 if(func2(data10) < 1){
-const err28 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.region,data:data10};
+const err28 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.region,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2005,7 +2204,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.region.type,parentSchema:schema16.properties.s3.properties.region,data:data10};
+const err29 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.region.type,parentSchema:schema17.properties.s3.properties.region,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2016,7 +2215,7 @@ errors++;
 }
 let data11 = data8.forcePathStyle;
 if(typeof data11 !== "boolean"){
-const err30 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.s3.properties.forcePathStyle.type,parentSchema:schema16.properties.s3.properties.forcePathStyle,data:data11};
+const err30 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.s3.properties.forcePathStyle.type,parentSchema:schema17.properties.s3.properties.forcePathStyle,data:data11};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2029,7 +2228,7 @@ if(data8.bucket !== undefined){
 let data12 = data8.bucket;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err31 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.bucket,data:data12};
+const err31 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.bucket,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2040,7 +2239,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.bucket.type,parentSchema:schema16.properties.s3.properties.bucket,data:data12};
+const err32 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.bucket.type,parentSchema:schema17.properties.s3.properties.bucket,data:data12};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2053,7 +2252,7 @@ errors++;
 let data13 = data8.keyPrefix;
 if(typeof data13 === "string"){
 if(func2(data13) < 1){
-const err33 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.keyPrefix,data:data13};
+const err33 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.keyPrefix,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2064,7 +2263,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.keyPrefix.type,parentSchema:schema16.properties.s3.properties.keyPrefix,data:data13};
+const err34 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.keyPrefix.type,parentSchema:schema17.properties.s3.properties.keyPrefix,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2076,7 +2275,7 @@ errors++;
 let data14 = data8.resultPrefix;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err35 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.resultPrefix,data:data14};
+const err35 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.resultPrefix,data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2087,7 +2286,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.resultPrefix.type,parentSchema:schema16.properties.s3.properties.resultPrefix,data:data14};
+const err36 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.resultPrefix.type,parentSchema:schema17.properties.s3.properties.resultPrefix,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2100,7 +2299,7 @@ if(data8.credentialsFile !== undefined){
 let data15 = data8.credentialsFile;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err37 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.credentialsFile,data:data15};
+const err37 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.credentialsFile,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2111,7 +2310,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.credentialsFile.type,parentSchema:schema16.properties.s3.properties.credentialsFile,data:data15};
+const err38 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.credentialsFile.type,parentSchema:schema17.properties.s3.properties.credentialsFile,data:data15};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2125,7 +2324,7 @@ if(data8.accessKeyId !== undefined){
 let data16 = data8.accessKeyId;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err39 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.accessKeyId,data:data16};
+const err39 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.accessKeyId,data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2136,7 +2335,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.accessKeyId.type,parentSchema:schema16.properties.s3.properties.accessKeyId,data:data16};
+const err40 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.accessKeyId.type,parentSchema:schema17.properties.s3.properties.accessKeyId,data:data16};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2150,7 +2349,7 @@ if(data8.secretAccessKey !== undefined){
 let data17 = data8.secretAccessKey;
 if(typeof data17 === "string"){
 if(func2(data17) < 1){
-const err41 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.s3.properties.secretAccessKey,data:data17};
+const err41 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.secretAccessKey,data:data17};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2161,7 +2360,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.s3.properties.secretAccessKey.type,parentSchema:schema16.properties.s3.properties.secretAccessKey,data:data17};
+const err42 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.secretAccessKey.type,parentSchema:schema17.properties.s3.properties.secretAccessKey,data:data17};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2174,7 +2373,7 @@ errors++;
 let data18 = data8.requestTimeoutMs;
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 600000 || isNaN(data18)){
-const err43 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema16.properties.s3.properties.requestTimeoutMs,data:data18};
+const err43 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema17.properties.s3.properties.requestTimeoutMs,data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2184,7 +2383,7 @@ vErrors.push(err43);
 errors++;
 }
 if(data18 < 1000 || isNaN(data18)){
-const err44 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema16.properties.s3.properties.requestTimeoutMs,data:data18};
+const err44 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema17.properties.s3.properties.requestTimeoutMs,data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2195,7 +2394,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema16.properties.s3.properties.requestTimeoutMs,data:data18};
+const err45 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema17.properties.s3.properties.requestTimeoutMs,data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -2206,7 +2405,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.s3.type,parentSchema:schema16.properties.s3,data:data8};
+const err46 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.s3.type,parentSchema:schema17.properties.s3,data:data8};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -2220,7 +2419,7 @@ if(data.registryDir !== undefined){
 let data19 = data.registryDir;
 if(typeof data19 === "string"){
 if(func2(data19) < 1){
-const err47 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.registryDir,data:data19};
+const err47 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.registryDir,data:data19};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -2231,7 +2430,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.registryDir.type,parentSchema:schema16.properties.registryDir,data:data19};
+const err48 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.registryDir.type,parentSchema:schema17.properties.registryDir,data:data19};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2245,7 +2444,7 @@ if(data.commandKey !== undefined){
 let data20 = data.commandKey;
 if(typeof data20 === "string"){
 if(func2(data20) < 1){
-const err49 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.commandKey,data:data20};
+const err49 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.commandKey,data:data20};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2256,7 +2455,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.commandKey.type,parentSchema:schema16.properties.commandKey,data:data20};
+const err50 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.commandKey.type,parentSchema:schema17.properties.commandKey,data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2270,7 +2469,7 @@ if(data.centralKey !== undefined){
 let data21 = data.centralKey;
 if(typeof data21 === "string"){
 if(func2(data21) < 1){
-const err51 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.centralKey,data:data21};
+const err51 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.centralKey,data:data21};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2281,7 +2480,7 @@ errors++;
 }
 }
 else {
-const err52 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.centralKey.type,parentSchema:schema16.properties.centralKey,data:data21};
+const err52 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.centralKey.type,parentSchema:schema17.properties.centralKey,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2294,7 +2493,7 @@ errors++;
 let data22 = data.workDir;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err53 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.workDir,data:data22};
+const err53 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.workDir,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2305,7 +2504,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.workDir.type,parentSchema:schema16.properties.workDir,data:data22};
+const err54 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.workDir.type,parentSchema:schema17.properties.workDir,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2318,7 +2517,7 @@ if(data.workerId !== undefined){
 let data23 = data.workerId;
 if(typeof data23 === "string"){
 if(func2(data23) < 1){
-const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.workerId,data:data23};
+const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.workerId,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2328,7 +2527,7 @@ vErrors.push(err55);
 errors++;
 }
 if(!pattern12.test(data23)){
-const err56 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema16.properties.workerId,data:data23};
+const err56 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema17.properties.workerId,data:data23};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2339,7 +2538,7 @@ errors++;
 }
 }
 else {
-const err57 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.workerId.type,parentSchema:schema16.properties.workerId,data:data23};
+const err57 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.workerId.type,parentSchema:schema17.properties.workerId,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2352,7 +2551,7 @@ errors++;
 let data24 = data.rescanS;
 if((typeof data24 == "number") && (isFinite(data24))){
 if(data24 > 86400 || isNaN(data24)){
-const err58 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.rescanS,data:data24};
+const err58 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.rescanS,data:data24};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2362,7 +2561,7 @@ vErrors.push(err58);
 errors++;
 }
 if(data24 < 1 || isNaN(data24)){
-const err59 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.rescanS,data:data24};
+const err59 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.rescanS,data:data24};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2373,7 +2572,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.rescanS.type,parentSchema:schema16.properties.rescanS,data:data24};
+const err60 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.rescanS.type,parentSchema:schema17.properties.rescanS,data:data24};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2385,7 +2584,7 @@ errors++;
 let data25 = data.lookbackH;
 if((typeof data25 == "number") && (isFinite(data25))){
 if(data25 > 8760 || isNaN(data25)){
-const err61 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8760},message:"must be <= 8760",schema:8760,parentSchema:schema16.properties.lookbackH,data:data25};
+const err61 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8760},message:"must be <= 8760",schema:8760,parentSchema:schema17.properties.lookbackH,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2395,7 +2594,7 @@ vErrors.push(err61);
 errors++;
 }
 if(data25 < 1 || isNaN(data25)){
-const err62 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.lookbackH,data:data25};
+const err62 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.lookbackH,data:data25};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -2406,7 +2605,7 @@ errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.lookbackH.type,parentSchema:schema16.properties.lookbackH,data:data25};
+const err63 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.lookbackH.type,parentSchema:schema17.properties.lookbackH,data:data25};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -2418,7 +2617,7 @@ errors++;
 let data26 = data.claimTtlS;
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 86400 || isNaN(data26)){
-const err64 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.claimTtlS,data:data26};
+const err64 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.claimTtlS,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -2428,7 +2627,7 @@ vErrors.push(err64);
 errors++;
 }
 if(data26 < 1 || isNaN(data26)){
-const err65 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.claimTtlS,data:data26};
+const err65 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.claimTtlS,data:data26};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -2439,7 +2638,7 @@ errors++;
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.claimTtlS.type,parentSchema:schema16.properties.claimTtlS,data:data26};
+const err66 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.claimTtlS.type,parentSchema:schema17.properties.claimTtlS,data:data26};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -2451,7 +2650,7 @@ errors++;
 let data27 = data.confirmTtlS;
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 > 86400 || isNaN(data27)){
-const err67 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema16.properties.confirmTtlS,data:data27};
+const err67 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.confirmTtlS,data:data27};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -2461,7 +2660,7 @@ vErrors.push(err67);
 errors++;
 }
 if(data27 < 60 || isNaN(data27)){
-const err68 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema16.properties.confirmTtlS,data:data27};
+const err68 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema17.properties.confirmTtlS,data:data27};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -2472,7 +2671,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.confirmTtlS.type,parentSchema:schema16.properties.confirmTtlS,data:data27};
+const err69 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.confirmTtlS.type,parentSchema:schema17.properties.confirmTtlS,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -2484,7 +2683,7 @@ errors++;
 let data28 = data.concurrency;
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 64 || isNaN(data28)){
-const err70 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema16.properties.concurrency,data:data28};
+const err70 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.properties.concurrency,data:data28};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -2494,7 +2693,7 @@ vErrors.push(err70);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err71 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema16.properties.concurrency,data:data28};
+const err71 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.concurrency,data:data28};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -2505,7 +2704,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema16.properties.concurrency.type,parentSchema:schema16.properties.concurrency,data:data28};
+const err72 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.concurrency.type,parentSchema:schema17.properties.concurrency,data:data28};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -2518,7 +2717,7 @@ if(data.metricsFile !== undefined){
 let data29 = data.metricsFile;
 if(typeof data29 === "string"){
 if(func2(data29) < 1){
-const err73 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.metricsFile,data:data29};
+const err73 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.metricsFile,data:data29};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -2529,7 +2728,7 @@ errors++;
 }
 }
 else {
-const err74 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.metricsFile.type,parentSchema:schema16.properties.metricsFile,data:data29};
+const err74 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.metricsFile.type,parentSchema:schema17.properties.metricsFile,data:data29};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -2541,7 +2740,7 @@ errors++;
 }
 }
 else {
-const err75 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+const err75 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -2550,15 +2749,15 @@ vErrors.push(err75);
 }
 errors++;
 }
-validate15.errors = vErrors;
+validate16.errors = vErrors;
 return errors === 0;
 }
 
-exports.consoleConfigValidate = validate16;
-const schema17 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+exports.consoleConfigValidate = validate17;
+const schema18 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/…`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) → its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
 const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
 
-function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2587,7 +2786,7 @@ if(data.groups === undefined){
 data.groups = {};
 }
 if(data.listen === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "listen"},message:"must have required property '"+"listen"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "listen"},message:"must have required property '"+"listen"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2597,7 +2796,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.tls === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tls"},message:"must have required property '"+"tls"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tls"},message:"must have required property '"+"tls"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2607,7 +2806,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.mqtt === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2617,7 +2816,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.usersFile === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "usersFile"},message:"must have required property '"+"usersFile"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "usersFile"},message:"must have required property '"+"usersFile"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2627,7 +2826,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.commandKey === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2637,7 +2836,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.consoleKey === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleKey"},message:"must have required property '"+"consoleKey"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleKey"},message:"must have required property '"+"consoleKey"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2647,7 +2846,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data.stateDir === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stateDir"},message:"must have required property '"+"stateDir"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stateDir"},message:"must have required property '"+"stateDir"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2657,8 +2856,8 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema17.properties, key0))){
-const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data};
+if(!(func4.call(schema18.properties, key0))){
+const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2675,7 +2874,7 @@ if(data0.host === undefined){
 data0.host = "0.0.0.0";
 }
 if(data0.port === undefined){
-const err8 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema17.properties.listen.required,parentSchema:schema17.properties.listen,data:data0};
+const err8 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema18.properties.listen.required,parentSchema:schema18.properties.listen,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2686,7 +2885,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "host") || (key1 === "port"))){
-const err9 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.listen,data:data0};
+const err9 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.listen,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2699,7 +2898,7 @@ errors++;
 let data1 = data0.host;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err10 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.listen.properties.host,data:data1};
+const err10 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.listen.properties.host,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2710,7 +2909,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.listen.properties.host.type,parentSchema:schema17.properties.listen.properties.host,data:data1};
+const err11 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.listen.properties.host.type,parentSchema:schema18.properties.listen.properties.host,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2722,7 +2921,7 @@ errors++;
 if(data0.port !== undefined){
 let data2 = data0.port;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err12 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.properties.listen.properties.port.type,parentSchema:schema17.properties.listen.properties.port,data:data2};
+const err12 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema18.properties.listen.properties.port.type,parentSchema:schema18.properties.listen.properties.port,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2733,7 +2932,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65535 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema17.properties.listen.properties.port,data:data2};
+const err13 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema18.properties.listen.properties.port,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2743,7 +2942,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err14 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.listen.properties.port,data:data2};
+const err14 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.listen.properties.port,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2756,7 +2955,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.listen.type,parentSchema:schema17.properties.listen,data:data0};
+const err15 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.listen.type,parentSchema:schema18.properties.listen,data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2770,7 +2969,7 @@ if(data.tls !== undefined){
 let data3 = data.tls;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.cert === undefined){
-const err16 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "cert"},message:"must have required property '"+"cert"+"'",schema:schema17.properties.tls.required,parentSchema:schema17.properties.tls,data:data3};
+const err16 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "cert"},message:"must have required property '"+"cert"+"'",schema:schema18.properties.tls.required,parentSchema:schema18.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2780,7 +2979,7 @@ vErrors.push(err16);
 errors++;
 }
 if(data3.key === undefined){
-const err17 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema17.properties.tls.required,parentSchema:schema17.properties.tls,data:data3};
+const err17 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema18.properties.tls.required,parentSchema:schema18.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2791,7 +2990,7 @@ errors++;
 }
 for(const key2 in data3){
 if(!((key2 === "cert") || (key2 === "key"))){
-const err18 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.tls,data:data3};
+const err18 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2805,7 +3004,7 @@ if(data3.cert !== undefined){
 let data4 = data3.cert;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err19 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tls.properties.cert,data:data4};
+const err19 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.tls.properties.cert,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2816,7 +3015,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tls.properties.cert.type,parentSchema:schema17.properties.tls.properties.cert,data:data4};
+const err20 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.tls.properties.cert.type,parentSchema:schema18.properties.tls.properties.cert,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2830,7 +3029,7 @@ if(data3.key !== undefined){
 let data5 = data3.key;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err21 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.tls.properties.key,data:data5};
+const err21 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.tls.properties.key,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2841,7 +3040,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.tls.properties.key.type,parentSchema:schema17.properties.tls.properties.key,data:data5};
+const err22 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.tls.properties.key.type,parentSchema:schema18.properties.tls.properties.key,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2853,7 +3052,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.tls.type,parentSchema:schema17.properties.tls,data:data3};
+const err23 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.tls.type,parentSchema:schema18.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2870,7 +3069,7 @@ if(data6.topicRoot === undefined){
 data6.topicRoot = "bodycam/v1/";
 }
 if(data6.url === undefined){
-const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema17.properties.mqtt.required,parentSchema:schema17.properties.mqtt,data:data6};
+const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema18.properties.mqtt.required,parentSchema:schema18.properties.mqtt,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2881,7 +3080,7 @@ errors++;
 }
 for(const key3 in data6){
 if(!((((((key3 === "url") || (key3 === "ca")) || (key3 === "cert")) || (key3 === "key")) || (key3 === "topicRoot")) || (key3 === "clientId"))){
-const err25 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.mqtt,data:data6};
+const err25 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.mqtt,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2895,7 +3094,7 @@ if(data6.url !== undefined){
 let data7 = data6.url;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.url,data:data7};
+const err26 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.url,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2905,7 +3104,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!pattern9.test(data7)){
-const err27 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema17.properties.mqtt.properties.url,data:data7};
+const err27 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema18.properties.mqtt.properties.url,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2916,7 +3115,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.url.type,parentSchema:schema17.properties.mqtt.properties.url,data:data7};
+const err28 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.url.type,parentSchema:schema18.properties.mqtt.properties.url,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2930,7 +3129,7 @@ if(data6.ca !== undefined){
 let data8 = data6.ca;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err29 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.ca,data:data8};
+const err29 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.ca,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2941,7 +3140,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.ca.type,parentSchema:schema17.properties.mqtt.properties.ca,data:data8};
+const err30 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.ca.type,parentSchema:schema18.properties.mqtt.properties.ca,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2955,7 +3154,7 @@ if(data6.cert !== undefined){
 let data9 = data6.cert;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err31 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.cert,data:data9};
+const err31 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.cert,data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2966,7 +3165,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.cert.type,parentSchema:schema17.properties.mqtt.properties.cert,data:data9};
+const err32 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.cert.type,parentSchema:schema18.properties.mqtt.properties.cert,data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2980,7 +3179,7 @@ if(data6.key !== undefined){
 let data10 = data6.key;
 if(typeof data10 === "string"){
 if(func2(data10) < 1){
-const err33 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.key,data:data10};
+const err33 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.key,data:data10};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2991,7 +3190,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.key.type,parentSchema:schema17.properties.mqtt.properties.key,data:data10};
+const err34 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.key.type,parentSchema:schema18.properties.mqtt.properties.key,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3004,7 +3203,7 @@ errors++;
 let data11 = data6.topicRoot;
 if(typeof data11 === "string"){
 if(func2(data11) < 1){
-const err35 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data11};
+const err35 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data11};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3014,7 +3213,7 @@ vErrors.push(err35);
 errors++;
 }
 if(!pattern6.test(data11)){
-const err36 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data11};
+const err36 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3025,7 +3224,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.topicRoot.type,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data11};
+const err37 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.topicRoot.type,parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data11};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3038,7 +3237,7 @@ if(data6.clientId !== undefined){
 let data12 = data6.clientId;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err38 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.clientId,data:data12};
+const err38 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.clientId,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3049,7 +3248,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.clientId.type,parentSchema:schema17.properties.mqtt.properties.clientId,data:data12};
+const err39 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.clientId.type,parentSchema:schema18.properties.mqtt.properties.clientId,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3061,7 +3260,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.mqtt.type,parentSchema:schema17.properties.mqtt,data:data6};
+const err40 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.mqtt.type,parentSchema:schema18.properties.mqtt,data:data6};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3075,7 +3274,7 @@ if(data.usersFile !== undefined){
 let data13 = data.usersFile;
 if(typeof data13 === "string"){
 if(func2(data13) < 1){
-const err41 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.usersFile,data:data13};
+const err41 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.usersFile,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3086,7 +3285,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.usersFile.type,parentSchema:schema17.properties.usersFile,data:data13};
+const err42 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.usersFile.type,parentSchema:schema18.properties.usersFile,data:data13};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3100,7 +3299,7 @@ if(data.commandKey !== undefined){
 let data14 = data.commandKey;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err43 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.commandKey,data:data14};
+const err43 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.commandKey,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3111,7 +3310,7 @@ errors++;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.commandKey.type,parentSchema:schema17.properties.commandKey,data:data14};
+const err44 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.commandKey.type,parentSchema:schema18.properties.commandKey,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3125,7 +3324,7 @@ if(data.consoleKey !== undefined){
 let data15 = data.consoleKey;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.consoleKey,data:data15};
+const err45 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.consoleKey,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3136,7 +3335,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.consoleKey.type,parentSchema:schema17.properties.consoleKey,data:data15};
+const err46 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.consoleKey.type,parentSchema:schema18.properties.consoleKey,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3150,7 +3349,7 @@ if(data.stateDir !== undefined){
 let data16 = data.stateDir;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err47 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.stateDir,data:data16};
+const err47 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.stateDir,data:data16};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3161,7 +3360,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.stateDir.type,parentSchema:schema17.properties.stateDir,data:data16};
+const err48 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.stateDir.type,parentSchema:schema18.properties.stateDir,data:data16};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3174,7 +3373,7 @@ errors++;
 let data17 = data.instance;
 if(typeof data17 === "string"){
 if(!pattern15.test(data17)){
-const err49 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema17.properties.instance,data:data17};
+const err49 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.instance,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3185,7 +3384,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.instance.type,parentSchema:schema17.properties.instance,data:data17};
+const err50 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.instance.type,parentSchema:schema18.properties.instance,data:data17};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3196,7 +3395,7 @@ errors++;
 }
 let data18 = data.loginPerMinute;
 if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err51 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.properties.loginPerMinute.type,parentSchema:schema17.properties.loginPerMinute,data:data18};
+const err51 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema18.properties.loginPerMinute.type,parentSchema:schema18.properties.loginPerMinute,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3207,7 +3406,7 @@ errors++;
 }
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 1000 || isNaN(data18)){
-const err52 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema17.properties.loginPerMinute,data:data18};
+const err52 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema18.properties.loginPerMinute,data:data18};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3217,7 +3416,7 @@ vErrors.push(err52);
 errors++;
 }
 if(data18 < 1 || isNaN(data18)){
-const err53 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.loginPerMinute,data:data18};
+const err53 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.loginPerMinute,data:data18};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3230,7 +3429,7 @@ errors++;
 let data19 = data.sessionTtlS;
 if((typeof data19 == "number") && (isFinite(data19))){
 if(data19 > 86400 || isNaN(data19)){
-const err54 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.sessionTtlS,data:data19};
+const err54 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.sessionTtlS,data:data19};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3240,7 +3439,7 @@ vErrors.push(err54);
 errors++;
 }
 if(data19 < 1 || isNaN(data19)){
-const err55 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.sessionTtlS,data:data19};
+const err55 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.sessionTtlS,data:data19};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3251,7 +3450,7 @@ errors++;
 }
 }
 else {
-const err56 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.sessionTtlS.type,parentSchema:schema17.properties.sessionTtlS,data:data19};
+const err56 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.sessionTtlS.type,parentSchema:schema18.properties.sessionTtlS,data:data19};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3263,7 +3462,7 @@ errors++;
 let data20 = data.auditSignS;
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 86400 || isNaN(data20)){
-const err57 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.auditSignS,data:data20};
+const err57 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.auditSignS,data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3273,7 +3472,7 @@ vErrors.push(err57);
 errors++;
 }
 if(data20 < 1 || isNaN(data20)){
-const err58 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.auditSignS,data:data20};
+const err58 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.auditSignS,data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3284,7 +3483,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.auditSignS.type,parentSchema:schema17.properties.auditSignS,data:data20};
+const err59 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.auditSignS.type,parentSchema:schema18.properties.auditSignS,data:data20};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3296,7 +3495,7 @@ errors++;
 let data21 = data.commandTtlS;
 if((typeof data21 == "number") && (isFinite(data21))){
 if(data21 > 86400 || isNaN(data21)){
-const err60 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.commandTtlS,data:data21};
+const err60 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.commandTtlS,data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3306,7 +3505,7 @@ vErrors.push(err60);
 errors++;
 }
 if(data21 < 10 || isNaN(data21)){
-const err61 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.commandTtlS,data:data21};
+const err61 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.commandTtlS,data:data21};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3317,7 +3516,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.commandTtlS.type,parentSchema:schema17.properties.commandTtlS,data:data21};
+const err62 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.commandTtlS.type,parentSchema:schema18.properties.commandTtlS,data:data21};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3329,7 +3528,7 @@ errors++;
 let data22 = data.lostAfterS;
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 86400 || isNaN(data22)){
-const err63 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.lostAfterS,data:data22};
+const err63 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.lostAfterS,data:data22};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3339,7 +3538,7 @@ vErrors.push(err63);
 errors++;
 }
 if(data22 < 10 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema17.properties.lostAfterS,data:data22};
+const err64 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.lostAfterS,data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3350,7 +3549,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.lostAfterS.type,parentSchema:schema17.properties.lostAfterS,data:data22};
+const err65 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.lostAfterS.type,parentSchema:schema18.properties.lostAfterS,data:data22};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3362,7 +3561,7 @@ errors++;
 let data23 = data.batteryShortMin;
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 > 1440 || isNaN(data23)){
-const err66 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema17.properties.batteryShortMin,data:data23};
+const err66 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema18.properties.batteryShortMin,data:data23};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3372,7 +3571,7 @@ vErrors.push(err66);
 errors++;
 }
 if(data23 < 0 || isNaN(data23)){
-const err67 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema17.properties.batteryShortMin,data:data23};
+const err67 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema18.properties.batteryShortMin,data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3383,7 +3582,7 @@ errors++;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.batteryShortMin.type,parentSchema:schema17.properties.batteryShortMin,data:data23};
+const err68 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.batteryShortMin.type,parentSchema:schema18.properties.batteryShortMin,data:data23};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3402,7 +3601,7 @@ for(let i0=0; i0<len0; i0++){
 let data26 = data25[i0];
 if(typeof data26 === "string"){
 if(!pattern15.test(data26)){
-const err69 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema17.properties.groups.additionalProperties.items,data:data26};
+const err69 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.groups.additionalProperties.items,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -3413,7 +3612,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.groups.additionalProperties.items.type,parentSchema:schema17.properties.groups.additionalProperties.items,data:data26};
+const err70 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.groups.additionalProperties.items.type,parentSchema:schema18.properties.groups.additionalProperties.items,data:data26};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -3434,7 +3633,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err71 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema17.properties.groups.additionalProperties,data:data25};
+const err71 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema18.properties.groups.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -3449,7 +3648,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema17.properties.groups.additionalProperties.type,parentSchema:schema17.properties.groups.additionalProperties,data:data25};
+const err72 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.properties.groups.additionalProperties.type,parentSchema:schema18.properties.groups.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -3461,7 +3660,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.groups.type,parentSchema:schema17.properties.groups,data:data24};
+const err73 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.groups.type,parentSchema:schema18.properties.groups,data:data24};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -3472,7 +3671,7 @@ errors++;
 }
 }
 else {
-const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -3481,20 +3680,20 @@ vErrors.push(err74);
 }
 errors++;
 }
-validate16.errors = vErrors;
+validate17.errors = vErrors;
 return errors === 0;
 }
 
-exports.agentConfigValidate = validate17;
-const schema18 = {"title":"AgentConfig","description":"The agent's config file (`bodycam agent --config FILE`): policy plus one section per component. Each section's schema lives beside its parser.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string"},"deviceId":{"description":"Overrides the provisioned device id (tests, sim).","type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"policy":{},"encryption":{},"offload":{},"mqtt":{},"central":{},"power":{}}};
+exports.agentConfigValidate = validate18;
+const schema19 = {"title":"AgentConfig","description":"The agent's config file (`bodycam agent --config FILE`): policy plus one section per component. Each section's schema lives beside its parser.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string"},"deviceId":{"description":"Overrides the provisioned device id (tests, sim).","type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"policy":{},"encryption":{},"offload":{},"mqtt":{},"central":{},"power":{},"update":{}}};
 
-function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((((((key0 === "$schema") || (key0 === "deviceId")) || (key0 === "policy")) || (key0 === "encryption")) || (key0 === "offload")) || (key0 === "mqtt")) || (key0 === "central")) || (key0 === "power"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema18,data};
+if(!(func4.call(schema19.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3507,7 +3706,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.$schema.type,parentSchema:schema18.properties.$schema,data:data0};
+const err1 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.$schema.type,parentSchema:schema19.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3521,7 +3720,7 @@ if(data.deviceId !== undefined){
 let data1 = data.deviceId;
 if(typeof data1 === "string"){
 if(!pattern12.test(data1)){
-const err2 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema18.properties.deviceId,data:data1};
+const err2 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema19.properties.deviceId,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3532,7 +3731,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.deviceId.type,parentSchema:schema18.properties.deviceId,data:data1};
+const err3 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.deviceId.type,parentSchema:schema19.properties.deviceId,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3544,7 +3743,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3553,7 +3752,7 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate17.errors = vErrors;
+validate18.errors = vErrors;
 return errors === 0;
 }
 
@@ -3563,7 +3762,7 @@ const blockNoDefaults = (() => {
 const exports = {};
 
 exports.policyValidate = validate10;
-const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift…","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"…then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (°C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift…","enum":[0,1],"default":0},"dutyDockEnd":{"description":"…docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding…","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"…and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0–255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0–255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, ≤ −100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason…","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"…paused time per shift, all reasons (s)…","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"…recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"…and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10}}};
+const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift…","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"…then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (°C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift…","enum":[0,1],"default":0},"dutyDockEnd":{"description":"…docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding…","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"…and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0–255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0–255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, ≤ −100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason…","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"…paused time per shift, all reasons (s)…","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"…recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"…and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10},"updateMinBatteryPct":{"description":"A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.","type":"number","minimum":10,"maximum":100,"default":50}}};
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -4846,14 +5045,49 @@ vErrors.push(err108);
 errors++;
 }
 }
-}
-else {
-const err109 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data.updateMinBatteryPct !== undefined){
+let data38 = data.updateMinBatteryPct;
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 100 || isNaN(data38)){
+const err109 = {instancePath:instancePath+"/updateMinBatteryPct",schemaPath:"#/properties/updateMinBatteryPct/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema11.properties.updateMinBatteryPct,data:data38};
 if(vErrors === null){
 vErrors = [err109];
 }
 else {
 vErrors.push(err109);
+}
+errors++;
+}
+if(data38 < 10 || isNaN(data38)){
+const err110 = {instancePath:instancePath+"/updateMinBatteryPct",schemaPath:"#/properties/updateMinBatteryPct/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema11.properties.updateMinBatteryPct,data:data38};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+else {
+const err111 = {instancePath:instancePath+"/updateMinBatteryPct",schemaPath:"#/properties/updateMinBatteryPct/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.updateMinBatteryPct.type,parentSchema:schema11.properties.updateMinBatteryPct,data:data38};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+}
+else {
+const err112 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
 }
 errors++;
 }
@@ -4869,6 +5103,7 @@ export const offloadValidate = blockDefaults.offloadValidate;
 export const mqttValidate = blockDefaults.mqttValidate;
 export const centralValidate = blockDefaults.centralValidate;
 export const powerValidate = blockDefaults.powerValidate;
+export const updateValidate = blockDefaults.updateValidate;
 export const ingestConfigValidate = blockDefaults.ingestConfigValidate;
 export const consoleConfigValidate = blockDefaults.consoleConfigValidate;
 export const agentConfigValidate = blockDefaults.agentConfigValidate;

@@ -2292,7 +2292,8 @@ export const bodycam = $root.bodycam = (() => {
              * @property {bodycam.v1.EndDuty.$Properties|null} [endDuty] End the duty now.
              * @property {bodycam.v1.ScheduleDuty.$Properties|null} [scheduleDuty] A duty window (start, expected end).
              * @property {bodycam.v1.AssignWearer.$Properties|null} [assignWearer] Who wears the camera.
-             * @property {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"} [action] What to do: exactly one.
+             * @property {bodycam.v1.UpdateFirmware.$Properties|null} [updateFirmware] Install a signed RAUC bundle (off duty, docked, charging; docs/updates.md).
+             * @property {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware"} [action] What to do: exactly one.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2321,9 +2322,10 @@ export const bodycam = $root.bodycam = (() => {
              *   endDuty?: bodycam.v1.EndDuty.$Shape|null;
              *   scheduleDuty?: bodycam.v1.ScheduleDuty.$Shape|null;
              *   assignWearer?: bodycam.v1.AssignWearer.$Shape|null;
+             *   updateFirmware?: bodycam.v1.UpdateFirmware.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape })
+             *   ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null; updateFirmware?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape; updateFirmware?: null }|{ action?: "updateFirmware"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware: bodycam.v1.UpdateFirmware.$Shape })
              * )} bodycam.v1.Command.$Shape
              */
 
@@ -2456,17 +2458,25 @@ export const bodycam = $root.bodycam = (() => {
              */
             Command.prototype.assignWearer = null;
 
+            /**
+             * Install a signed RAUC bundle (off duty, docked, charging; docs/updates.md).
+             * @member {bodycam.v1.UpdateFirmware.$Properties|null|undefined} updateFirmware
+             * @memberof bodycam.v1.Command
+             * @instance
+             */
+            Command.prototype.updateFirmware = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * What to do: exactly one.
-             * @member {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|undefined} action
+             * @member {"setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware"|undefined} action
              * @memberof bodycam.v1.Command
              * @instance
              */
             $Object.defineProperty(Command.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer"]),
+                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer", "updateFirmware"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2530,6 +2540,8 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.ScheduleDuty.encode(message.scheduleDuty, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
                 if (message.assignWearer != null && $Object.hasOwnProperty.call(message, "assignWearer"))
                     $root.bodycam.v1.AssignWearer.encode(message.assignWearer, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
+                if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware"))
+                    $root.bodycam.v1.UpdateFirmware.encode(message.updateFirmware, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2682,6 +2694,13 @@ export const bodycam = $root.bodycam = (() => {
                             message.action = "assignWearer";
                             continue;
                         }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            message.updateFirmware = $root.bodycam.v1.UpdateFirmware.decode(reader, reader.size(), $undefined, _depth + 1, message.updateFirmware);
+                            message.action = "updateFirmware";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -2818,6 +2837,16 @@ export const bodycam = $root.bodycam = (() => {
                             return "assignWearer." + error;
                     }
                 }
+                if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.UpdateFirmware.verify(message.updateFirmware, _depth + 1);
+                        if (error)
+                            return "updateFirmware." + error;
+                    }
+                }
                 return null;
             };
 
@@ -2915,6 +2944,11 @@ export const bodycam = $root.bodycam = (() => {
                     if (!$util.isObject(object.assignWearer))
                         throw $TypeError(".bodycam.v1.Command.assignWearer: object expected");
                     message.assignWearer = $root.bodycam.v1.AssignWearer.fromObject(object.assignWearer, _depth + 1);
+                }
+                if (object.updateFirmware != null) {
+                    if (!$util.isObject(object.updateFirmware))
+                        throw $TypeError(".bodycam.v1.Command.updateFirmware: object expected");
+                    message.updateFirmware = $root.bodycam.v1.UpdateFirmware.fromObject(object.updateFirmware, _depth + 1);
                 }
                 return message;
             };
@@ -3022,6 +3056,11 @@ export const bodycam = $root.bodycam = (() => {
                     if (options.oneofs)
                         object.action = "assignWearer";
                 }
+                if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware")) {
+                    object.updateFirmware = $root.bodycam.v1.UpdateFirmware.toObject(message.updateFirmware, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "updateFirmware";
+                }
                 return object;
             };
 
@@ -3037,6 +3076,328 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Command;
+        })();
+
+        v1.UpdateFirmware = (function() {
+
+            /**
+             * Properties of an UpdateFirmware.
+             * @typedef {Object} bodycam.v1.UpdateFirmware.$Properties
+             * @property {string|null} [bundleUrl] http(s):// or file:// URL of the .raucb bundle.
+             * @property {string|null} [bundleSha256] SHA-256 of the bundle file, 64 lowercase hex characters.
+             * @property {string|null} [version] The bundle's version (MAJOR.MINOR.PATCH): must be newer than the running one...
+             * @property {boolean|null} [allowDowngrade] ...unless this is set.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an UpdateFirmware.
+             * @memberof bodycam.v1
+             * @interface IUpdateFirmware
+             * @augments bodycam.v1.UpdateFirmware.$Properties
+             * @deprecated Use bodycam.v1.UpdateFirmware.$Properties instead.
+             */
+
+            /**
+             * Shape of an UpdateFirmware.
+             * @typedef {bodycam.v1.UpdateFirmware.$Properties} bodycam.v1.UpdateFirmware.$Shape
+             */
+
+            /**
+             * Constructs a new UpdateFirmware.
+             * @memberof bodycam.v1
+             * @classdesc Install a firmware bundle. The camera downloads it, checks its SHA-256 against this command,
+             * RAUC checks its signature against the image's keyring; it installs only off duty, docked and
+             * charging, and marks the new slot good only after a self-test on it.
+             * @constructor
+             * @param {bodycam.v1.UpdateFirmware.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const UpdateFirmware = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * http(s):// or file:// URL of the .raucb bundle.
+             * @member {string} bundleUrl
+             * @memberof bodycam.v1.UpdateFirmware
+             * @instance
+             */
+            UpdateFirmware.prototype.bundleUrl = "";
+
+            /**
+             * SHA-256 of the bundle file, 64 lowercase hex characters.
+             * @member {string} bundleSha256
+             * @memberof bodycam.v1.UpdateFirmware
+             * @instance
+             */
+            UpdateFirmware.prototype.bundleSha256 = "";
+
+            /**
+             * The bundle's version (MAJOR.MINOR.PATCH): must be newer than the running one...
+             * @member {string} version
+             * @memberof bodycam.v1.UpdateFirmware
+             * @instance
+             */
+            UpdateFirmware.prototype.version = "";
+
+            /**
+             * ...unless this is set.
+             * @member {boolean} allowDowngrade
+             * @memberof bodycam.v1.UpdateFirmware
+             * @instance
+             */
+            UpdateFirmware.prototype.allowDowngrade = false;
+
+            /**
+             * Creates a new UpdateFirmware instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.UpdateFirmware
+             * @static
+             * @param {bodycam.v1.UpdateFirmware.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.UpdateFirmware} UpdateFirmware instance
+             * @type {{
+             *   (properties: bodycam.v1.UpdateFirmware.$Shape): bodycam.v1.UpdateFirmware & bodycam.v1.UpdateFirmware.$Shape;
+             *   (properties?: bodycam.v1.UpdateFirmware.$Properties): bodycam.v1.UpdateFirmware;
+             * }}
+             */
+            UpdateFirmware.create = function(properties) {
+                return new UpdateFirmware(properties);
+            };
+
+            /**
+             * Encodes the specified UpdateFirmware message. Does not implicitly {@link bodycam.v1.UpdateFirmware.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.UpdateFirmware
+             * @static
+             * @param {bodycam.v1.UpdateFirmware.$Properties} message UpdateFirmware message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            UpdateFirmware.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.bundleUrl != null && $Object.hasOwnProperty.call(message, "bundleUrl") && message.bundleUrl !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.bundleUrl);
+                if (message.bundleSha256 != null && $Object.hasOwnProperty.call(message, "bundleSha256") && message.bundleSha256 !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.bundleSha256);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.version);
+                if (message.allowDowngrade != null && $Object.hasOwnProperty.call(message, "allowDowngrade") && message.allowDowngrade !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.allowDowngrade);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an UpdateFirmware message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.UpdateFirmware
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.UpdateFirmware & bodycam.v1.UpdateFirmware.$Shape} UpdateFirmware
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            UpdateFirmware.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.UpdateFirmware();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.bundleUrl = value;
+                            else
+                                delete message.bundleUrl;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.bundleSha256 = value;
+                            else
+                                delete message.bundleSha256;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.allowDowngrade = value;
+                            else
+                                delete message.allowDowngrade;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an UpdateFirmware message.
+             * @function verify
+             * @memberof bodycam.v1.UpdateFirmware
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            UpdateFirmware.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.bundleUrl != null && $Object.hasOwnProperty.call(message, "bundleUrl"))
+                    if (!$util.isString(message.bundleUrl))
+                        return "bundleUrl: string expected";
+                if (message.bundleSha256 != null && $Object.hasOwnProperty.call(message, "bundleSha256"))
+                    if (!$util.isString(message.bundleSha256))
+                        return "bundleSha256: string expected";
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    if (!$util.isString(message.version))
+                        return "version: string expected";
+                if (message.allowDowngrade != null && $Object.hasOwnProperty.call(message, "allowDowngrade"))
+                    if (typeof message.allowDowngrade !== "boolean")
+                        return "allowDowngrade: boolean expected";
+                return null;
+            };
+
+            /**
+             * Creates an UpdateFirmware message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.UpdateFirmware
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.UpdateFirmware} UpdateFirmware
+             */
+            UpdateFirmware.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.UpdateFirmware)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.UpdateFirmware: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.UpdateFirmware();
+                if (object.bundleUrl != null)
+                    if (typeof object.bundleUrl !== "string" || object.bundleUrl.length)
+                        message.bundleUrl = $String(object.bundleUrl);
+                if (object.bundleSha256 != null)
+                    if (typeof object.bundleSha256 !== "string" || object.bundleSha256.length)
+                        message.bundleSha256 = $String(object.bundleSha256);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.allowDowngrade != null)
+                    if (object.allowDowngrade)
+                        message.allowDowngrade = $Boolean(object.allowDowngrade);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an UpdateFirmware message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.UpdateFirmware
+             * @static
+             * @param {bodycam.v1.UpdateFirmware} message UpdateFirmware
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            UpdateFirmware.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.bundleUrl = "";
+                    object.bundleSha256 = "";
+                    object.version = "";
+                    object.allowDowngrade = false;
+                }
+                if (message.bundleUrl != null && $Object.hasOwnProperty.call(message, "bundleUrl"))
+                    object.bundleUrl = message.bundleUrl;
+                if (message.bundleSha256 != null && $Object.hasOwnProperty.call(message, "bundleSha256"))
+                    object.bundleSha256 = message.bundleSha256;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.allowDowngrade != null && $Object.hasOwnProperty.call(message, "allowDowngrade"))
+                    object.allowDowngrade = message.allowDowngrade;
+                return object;
+            };
+
+            /**
+             * Converts this UpdateFirmware to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.UpdateFirmware
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            UpdateFirmware.prototype.toJSON = function() {
+                return UpdateFirmware.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return UpdateFirmware;
         })();
 
         v1.SignedCommand = (function() {
@@ -7513,6 +7874,7 @@ export const bodycam = $root.bodycam = (() => {
              * absent off duty.
              * @property {Array.<bodycam.v1.Obstruction.$Properties>|null} [obstructions] Obstructions that last now (empty when none, or when detection is off by policy).
              * @property {bodycam.v1.Location.$Properties|null} [location] Last known GNSS position; absent on boards without a receiver or before any fix.
+             * @property {bodycam.v1.Firmware.$Properties|null} [firmwareUpdate] Firmware slots and the last update; absent on images without RAUC.
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7773,6 +8135,14 @@ export const bodycam = $root.bodycam = (() => {
              */
             Heartbeat.prototype.location = null;
 
+            /**
+             * Firmware slots and the last update; absent on images without RAUC.
+             * @member {bodycam.v1.Firmware.$Properties|null|undefined} firmwareUpdate
+             * @memberof bodycam.v1.Heartbeat
+             * @instance
+             */
+            Heartbeat.prototype.firmwareUpdate = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -7884,6 +8254,8 @@ export const bodycam = $root.bodycam = (() => {
                 if (message.obstructions != null && message.obstructions.length)
                     for (let i = 0; i < message.obstructions.length; ++i)
                         $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(/* id 28, wireType 2 =*/226).fork(), _depth + 1).ldelim();
+                if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate"))
+                    $root.bodycam.v1.Firmware.encode(message.firmwareUpdate, writer.uint32(/* id 29, wireType 2 =*/234).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8151,6 +8523,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.location = $root.bodycam.v1.Location.decode(reader, reader.size(), $undefined, _depth + 1, message.location);
                             continue;
                         }
+                    case 29: {
+                            if (wireType !== 2)
+                                break;
+                            message.firmwareUpdate = $root.bodycam.v1.Firmware.decode(reader, reader.size(), $undefined, _depth + 1, message.firmwareUpdate);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -8299,6 +8677,11 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.Location.verify(message.location, _depth + 1);
                     if (error)
                         return "location." + error;
+                }
+                if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate")) {
+                    let error = $root.bodycam.v1.Firmware.verify(message.firmwareUpdate, _depth + 1);
+                    if (error)
+                        return "firmwareUpdate." + error;
                 }
                 return null;
             };
@@ -8504,6 +8887,11 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.location: object expected");
                     message.location = $root.bodycam.v1.Location.fromObject(object.location, _depth + 1);
                 }
+                if (object.firmwareUpdate != null) {
+                    if (!$util.isObject(object.firmwareUpdate))
+                        throw $TypeError(".bodycam.v1.Heartbeat.firmwareUpdate: object expected");
+                    message.firmwareUpdate = $root.bodycam.v1.Firmware.fromObject(object.firmwareUpdate, _depth + 1);
+                }
                 return message;
             };
 
@@ -8568,6 +8956,7 @@ export const bodycam = $root.bodycam = (() => {
                     object.duty = null;
                     object.pauseUse = null;
                     object.location = null;
+                    object.firmwareUpdate = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -8651,6 +9040,8 @@ export const bodycam = $root.bodycam = (() => {
                     for (let j = 0; j < message.obstructions.length; ++j)
                         object.obstructions[j] = $root.bodycam.v1.Obstruction.toObject(message.obstructions[j], options, _depth + 1);
                 }
+                if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate"))
+                    object.firmwareUpdate = $root.bodycam.v1.Firmware.toObject(message.firmwareUpdate, options, _depth + 1);
                 return object;
             };
 
@@ -8666,6 +9057,471 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Heartbeat;
+        })();
+
+        v1.Firmware = (function() {
+
+            /**
+             * Properties of a Firmware.
+             * @typedef {Object} bodycam.v1.Firmware.$Properties
+             * @property {string|null} [bootedSlot] Bootname of the booted slot (e.g. A).
+             * @property {string|null} [version] The running firmware version.
+             * @property {string|null} [phase] What the update room is doing: idle, waiting, downloading, installing, rebooting, trial.
+             * @property {string|null} [waitingFor] Why it waits (shift_active, not_docked, not_charging, battery_low, battery_unknown); empty otherwise.
+             * @property {string|null} [pendingVersion] The version being updated to (waiting, installing, trial); empty when idle.
+             * @property {string|null} [lastVersion] Last update: its version...
+             * @property {string|null} [lastResult] ...its result (installed, good, rolled_back, failed, refused)...
+             * @property {string|null} [lastAt] ...and when it ended (RFC 3339 UTC ms).
+             * @property {string|null} [lastReason] Why the last update failed or was rolled back; empty when it succeeded.
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Firmware.
+             * @memberof bodycam.v1
+             * @interface IFirmware
+             * @augments bodycam.v1.Firmware.$Properties
+             * @deprecated Use bodycam.v1.Firmware.$Properties instead.
+             */
+
+            /**
+             * Shape of a Firmware.
+             * @typedef {bodycam.v1.Firmware.$Properties} bodycam.v1.Firmware.$Shape
+             */
+
+            /**
+             * Constructs a new Firmware.
+             * @memberof bodycam.v1
+             * @classdesc The A/B firmware slots (RAUC) and the last update's outcome.
+             * @constructor
+             * @param {bodycam.v1.Firmware.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Firmware = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Bootname of the booted slot (e.g. A).
+             * @member {string} bootedSlot
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.bootedSlot = "";
+
+            /**
+             * The running firmware version.
+             * @member {string} version
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.version = "";
+
+            /**
+             * What the update room is doing: idle, waiting, downloading, installing, rebooting, trial.
+             * @member {string} phase
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.phase = "";
+
+            /**
+             * Why it waits (shift_active, not_docked, not_charging, battery_low, battery_unknown); empty otherwise.
+             * @member {string} waitingFor
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.waitingFor = "";
+
+            /**
+             * The version being updated to (waiting, installing, trial); empty when idle.
+             * @member {string} pendingVersion
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.pendingVersion = "";
+
+            /**
+             * Last update: its version...
+             * @member {string} lastVersion
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.lastVersion = "";
+
+            /**
+             * ...its result (installed, good, rolled_back, failed, refused)...
+             * @member {string} lastResult
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.lastResult = "";
+
+            /**
+             * ...and when it ended (RFC 3339 UTC ms).
+             * @member {string} lastAt
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.lastAt = "";
+
+            /**
+             * Why the last update failed or was rolled back; empty when it succeeded.
+             * @member {string} lastReason
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             */
+            Firmware.prototype.lastReason = "";
+
+            /**
+             * Creates a new Firmware instance using the specified properties.
+             * @function create
+             * @memberof bodycam.v1.Firmware
+             * @static
+             * @param {bodycam.v1.Firmware.$Properties=} [properties] Properties to set
+             * @returns {bodycam.v1.Firmware} Firmware instance
+             * @type {{
+             *   (properties: bodycam.v1.Firmware.$Shape): bodycam.v1.Firmware & bodycam.v1.Firmware.$Shape;
+             *   (properties?: bodycam.v1.Firmware.$Properties): bodycam.v1.Firmware;
+             * }}
+             */
+            Firmware.create = function(properties) {
+                return new Firmware(properties);
+            };
+
+            /**
+             * Encodes the specified Firmware message. Does not implicitly {@link bodycam.v1.Firmware.verify|verify} messages.
+             * @function encode
+             * @memberof bodycam.v1.Firmware
+             * @static
+             * @param {bodycam.v1.Firmware.$Properties} message Firmware message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Firmware.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.bootedSlot != null && $Object.hasOwnProperty.call(message, "bootedSlot") && message.bootedSlot !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.bootedSlot);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.version);
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase") && message.phase !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.phase);
+                if (message.waitingFor != null && $Object.hasOwnProperty.call(message, "waitingFor") && message.waitingFor !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.waitingFor);
+                if (message.pendingVersion != null && $Object.hasOwnProperty.call(message, "pendingVersion") && message.pendingVersion !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.pendingVersion);
+                if (message.lastVersion != null && $Object.hasOwnProperty.call(message, "lastVersion") && message.lastVersion !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.lastVersion);
+                if (message.lastResult != null && $Object.hasOwnProperty.call(message, "lastResult") && message.lastResult !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.lastResult);
+                if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt") && message.lastAt !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.lastAt);
+                if (message.lastReason != null && $Object.hasOwnProperty.call(message, "lastReason") && message.lastReason !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.lastReason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Firmware message from the specified reader or buffer.
+             * @function decode
+             * @memberof bodycam.v1.Firmware
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {bodycam.v1.Firmware & bodycam.v1.Firmware.$Shape} Firmware
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Firmware.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.Firmware();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.bootedSlot = value;
+                            else
+                                delete message.bootedSlot;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.phase = value;
+                            else
+                                delete message.phase;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.waitingFor = value;
+                            else
+                                delete message.waitingFor;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.pendingVersion = value;
+                            else
+                                delete message.pendingVersion;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastVersion = value;
+                            else
+                                delete message.lastVersion;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastResult = value;
+                            else
+                                delete message.lastResult;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastAt = value;
+                            else
+                                delete message.lastAt;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastReason = value;
+                            else
+                                delete message.lastReason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies a Firmware message.
+             * @function verify
+             * @memberof bodycam.v1.Firmware
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            Firmware.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.bootedSlot != null && $Object.hasOwnProperty.call(message, "bootedSlot"))
+                    if (!$util.isString(message.bootedSlot))
+                        return "bootedSlot: string expected";
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    if (!$util.isString(message.version))
+                        return "version: string expected";
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    if (!$util.isString(message.phase))
+                        return "phase: string expected";
+                if (message.waitingFor != null && $Object.hasOwnProperty.call(message, "waitingFor"))
+                    if (!$util.isString(message.waitingFor))
+                        return "waitingFor: string expected";
+                if (message.pendingVersion != null && $Object.hasOwnProperty.call(message, "pendingVersion"))
+                    if (!$util.isString(message.pendingVersion))
+                        return "pendingVersion: string expected";
+                if (message.lastVersion != null && $Object.hasOwnProperty.call(message, "lastVersion"))
+                    if (!$util.isString(message.lastVersion))
+                        return "lastVersion: string expected";
+                if (message.lastResult != null && $Object.hasOwnProperty.call(message, "lastResult"))
+                    if (!$util.isString(message.lastResult))
+                        return "lastResult: string expected";
+                if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt"))
+                    if (!$util.isString(message.lastAt))
+                        return "lastAt: string expected";
+                if (message.lastReason != null && $Object.hasOwnProperty.call(message, "lastReason"))
+                    if (!$util.isString(message.lastReason))
+                        return "lastReason: string expected";
+                return null;
+            };
+
+            /**
+             * Creates a Firmware message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof bodycam.v1.Firmware
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {bodycam.v1.Firmware} Firmware
+             */
+            Firmware.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.Firmware)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.Firmware: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.Firmware();
+                if (object.bootedSlot != null)
+                    if (typeof object.bootedSlot !== "string" || object.bootedSlot.length)
+                        message.bootedSlot = $String(object.bootedSlot);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.phase != null)
+                    if (typeof object.phase !== "string" || object.phase.length)
+                        message.phase = $String(object.phase);
+                if (object.waitingFor != null)
+                    if (typeof object.waitingFor !== "string" || object.waitingFor.length)
+                        message.waitingFor = $String(object.waitingFor);
+                if (object.pendingVersion != null)
+                    if (typeof object.pendingVersion !== "string" || object.pendingVersion.length)
+                        message.pendingVersion = $String(object.pendingVersion);
+                if (object.lastVersion != null)
+                    if (typeof object.lastVersion !== "string" || object.lastVersion.length)
+                        message.lastVersion = $String(object.lastVersion);
+                if (object.lastResult != null)
+                    if (typeof object.lastResult !== "string" || object.lastResult.length)
+                        message.lastResult = $String(object.lastResult);
+                if (object.lastAt != null)
+                    if (typeof object.lastAt !== "string" || object.lastAt.length)
+                        message.lastAt = $String(object.lastAt);
+                if (object.lastReason != null)
+                    if (typeof object.lastReason !== "string" || object.lastReason.length)
+                        message.lastReason = $String(object.lastReason);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Firmware message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof bodycam.v1.Firmware
+             * @static
+             * @param {bodycam.v1.Firmware} message Firmware
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Firmware.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.bootedSlot = "";
+                    object.version = "";
+                    object.phase = "";
+                    object.waitingFor = "";
+                    object.pendingVersion = "";
+                    object.lastVersion = "";
+                    object.lastResult = "";
+                    object.lastAt = "";
+                    object.lastReason = "";
+                }
+                if (message.bootedSlot != null && $Object.hasOwnProperty.call(message, "bootedSlot"))
+                    object.bootedSlot = message.bootedSlot;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    object.phase = message.phase;
+                if (message.waitingFor != null && $Object.hasOwnProperty.call(message, "waitingFor"))
+                    object.waitingFor = message.waitingFor;
+                if (message.pendingVersion != null && $Object.hasOwnProperty.call(message, "pendingVersion"))
+                    object.pendingVersion = message.pendingVersion;
+                if (message.lastVersion != null && $Object.hasOwnProperty.call(message, "lastVersion"))
+                    object.lastVersion = message.lastVersion;
+                if (message.lastResult != null && $Object.hasOwnProperty.call(message, "lastResult"))
+                    object.lastResult = message.lastResult;
+                if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt"))
+                    object.lastAt = message.lastAt;
+                if (message.lastReason != null && $Object.hasOwnProperty.call(message, "lastReason"))
+                    object.lastReason = message.lastReason;
+                return object;
+            };
+
+            /**
+             * Converts this Firmware to JSON.
+             * @function toJSON
+             * @memberof bodycam.v1.Firmware
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Firmware.prototype.toJSON = function() {
+                return Firmware.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Firmware;
         })();
 
         v1.PauseReasonUse = (function() {

@@ -198,6 +198,25 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     pauseUse: st.pauseUse ? pauseUseOf(st.pauseUse) : null,
     obstructions: obstructionsOf(st),
     duty: dutyOf(st.ext.duty),
+    firmwareUpdate: firmwareOf(st.ext.update),
+  };
+}
+
+/** `ext.update` (agent/update/room.ts UpdateStatus) → Heartbeat.firmware_update; absent on images without RAUC. */
+function firmwareOf(u: Record<string, unknown> | undefined): HeartbeatProps['firmwareUpdate'] {
+  if (!u) return null;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const last = (u.last ?? {}) as Record<string, unknown>;
+  return {
+    bootedSlot: str(u.bootedSlot),
+    version: str(u.version),
+    phase: str(u.phase),
+    waitingFor: str(u.waitingFor),
+    pendingVersion: str(u.pendingVersion),
+    lastVersion: str(last.version),
+    lastResult: str(last.result),
+    lastAt: str(last.at),
+    lastReason: str(last.reason),
   };
 }
 
