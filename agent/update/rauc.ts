@@ -72,6 +72,21 @@ export class RaucClient {
     return parseRaucStatus((await this.run(['status', '--detailed', '--output-format=json'], 60_000, 'status')).stdout);
   }
 
+  /**
+   * The bundle's manifest (`rauc info`): RAUC verifies its signature against the keyring first, so
+   * a bundle signed outside the keyring is refused here already.
+   */
+  async info(bundlePath: string): Promise<{ compatible: string; version: string }> {
+    const r = await this.run(['info', '--output-format=json', bundlePath], 10 * 60_000, 'install');
+    let j: { compatible?: unknown; version?: unknown };
+    try {
+      j = JSON.parse(r.stdout) as typeof j;
+    } catch (e) {
+      throw new UpdateError('install', `rauc info did not print JSON: ${(e as Error).message}`);
+    }
+    return { compatible: str(j.compatible) ?? '', version: str(j.version) ?? '' };
+  }
+
   /** Installs into the other slot and makes it the bootloader's primary; resolves when written. */
   async install(bundlePath: string): Promise<string> {
     const r = await this.run(['install', bundlePath], 30 * 60_000, 'install');

@@ -85,7 +85,7 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
 }
 
 /** Captures ~1 s from the board's camera, encodes it with the board's encoder, counts decodable frames. */
-async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<string> {
+export async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<string> {
   const c = board.camera;
   const frames = Math.max(5, Math.min(c.fps, 30));
   const input: string[] = [];
