@@ -9,7 +9,9 @@ set -euo pipefail
 ENV_DEV=${HIL_BOOTENV:-/dev/vdd}
 ATTEMPTS=3
 declare -A V=()
-while IFS='=' read -r k v; do [[ -n "$k" ]] && V[$k]=$v; done < <(tr -d '\0' < "$ENV_DEV")
+# No process substitution: the VM's devtmpfs has no /dev/fd.
+ENV_TEXT=$(tr -d '\0' < "$ENV_DEV")
+while IFS='=' read -r k v; do [[ -n "$k" ]] && V[$k]=$v; done <<< "$ENV_TEXT"
 save() {
   printf 'BOOT_ORDER=%s\nBOOT_A_LEFT=%s\nBOOT_B_LEFT=%s\n' "${V[BOOT_ORDER]}" "${V[BOOT_A_LEFT]}" "${V[BOOT_B_LEFT]}" |
     dd of="$ENV_DEV" bs=4096 count=1 conv=sync,fsync oflag=direct status=none
