@@ -40,7 +40,7 @@ void test('a bundle signed by a key outside the keyring is refused by RAUC: jour
 });
 
 void test('off duty, docked and charging: bodycam update installs 1.1.0 into slot B, journals each step and asks for the reboot', { skip: updateOnly, timeout: 400_000 }, async () => {
-  assert.ok(agent, 'agent from the previous test');
+  agent ??= await startUpdateAgent();
   const r = await runCli(['update', join(BUNDLES, 'bodycam-1.1.0.raucb'), '--data-dir', DATA], { timeoutMs: 240_000 });
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   await rebootRequested(agent, 300_000);
