@@ -61,6 +61,9 @@ export async function startUpdateAgent(): Promise<AgentProc> {
     if (p.code !== 0) throw new Error(`provision: ${p.stderr}`);
   }
   dockedAndCharging();
+  // The first ffmpeg of a boot loads its libraries over 9p: under TCG on a loaded host that took
+  // longer than the agent's 10 s pre-flight probe. Loaded once here, the probe measures the agent.
+  execFileSync('ffmpeg', ['-hide_banner', '-version'], { stdio: 'ignore', timeout: 180_000 });
   return startAgentVm({
     board: join(SLOT_ROOT, 'etc/bodycam/board.json'),
     dataDir: DATA,

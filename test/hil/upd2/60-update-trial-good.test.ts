@@ -50,11 +50,20 @@ void test('an update requested mid-shift waits for the shift end (journaled), th
   await agent.waitFor((s) => s.segments >= rec.segments + 3, 120_000, 'three more segments');
   assert.equal(updateRecords().some((x) => x.type === 'update_install_started' && x.version === '1.2.0'), false, 'no install during the shift');
   assert.equal(existsSync(REBOOT_MARK), false, 'no reboot during the shift');
-  // End of shift: hold ≥ 3 s, then confirm with a press within 5 s.
-  await pressLine(LINE.shift, 3400);
-  await sleep(400);
-  await pressLine(LINE.shift, 300);
-  await agent.waitFor((s) => s.state === 'OFF_DUTY', 120_000, 'off duty');
+  // End of shift: hold ≥ 3 s, then confirm with a press within 5 s. Under TCG on a loaded host a
+  // confirm press was once not seen (the armed end lapsed): the wearer tries again, as one would.
+  for (let attempt = 1; ; attempt++) {
+    await pressLine(LINE.shift, 3500);
+    await sleep(300);
+    await pressLine(LINE.shift, 150);
+    try {
+      await agent.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'off duty');
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      await sleep(6000);
+    }
+  }
   await rebootRequested(agent, 300_000);
   const journal = shiftJournal(DATA, shiftId);
   const end = journal.find((x) => x.type === 'shift_end');
