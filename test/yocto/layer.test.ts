@@ -109,7 +109,7 @@ for (const series of SERIES) {
       const img = variables(run(['bitbake', series, '-e', 'bodycam-image']).out);
       assert.equal(img.get('WKS_FILE'), 'bodycam-image-ab.wks');
       assert.ok((img.get('IMAGE_FSTYPES') ?? '').split(/\s+/).includes('ext4'), 'an ext4 of the root for the bundle');
-      const wks = readFileSync(join(REPO, 'yocto-layer/wic/bodycam-image-ab.wks'), 'utf8');
+      const wks = readFileSync(join(REPO, 'yocto-layer/recipes-core/images/bodycam-image-ab.wks'), 'utf8');
       assert.deepEqual([...wks.matchAll(/--part-name (\S+)/g)].map((m) => m[1]), ['rootfs_a', 'rootfs_b']);
       assert.match(wks, /--label evidence/);
       const conf = readFileSync(join(REPO, 'yocto-layer/dynamic-layers/rauc/recipes-core/rauc/files/system.conf'), 'utf8');

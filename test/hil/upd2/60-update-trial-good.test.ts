@@ -77,7 +77,7 @@ void test('an update requested mid-shift waits for the shift end (journaled), th
   const started = steps.find((x) => x.type === 'update_install_started');
   assert.ok(started && Date.parse(String(started.at)) >= Date.parse(String(end.at)), 'installed only after the shift end');
   assert.equal(steps.find((x) => x.type === 'update_installed')?.slot, 'A');
-  const v = await runCli(['verify', join(DATA, 'shifts', shiftId)]);
+  const v = await runCli(['verify', join(DATA, 'shifts', shiftId), '--pubkey', join(DATA, 'identity', 'device.pub.pem')], { timeoutMs: 120_000 });
   assert.equal(v.code, 0, `bodycam verify: ${v.stdout}${v.stderr}`);
   assert.equal(raucStatus().boot_primary, 'rootfs.0');
 });
