@@ -13,6 +13,7 @@
  *   hal/lifecycle.ts       devices started and stopped in one order
  *   parts.ts               the Room interface, the core every room is handed, the shared parts
  *   status-builder.ts      what status says, and when it is the truth
+ *   update/room.ts         RAUC A/B updates: install off duty only, trial boot, mark good/bad
  *
  * Stop runs in two passes over the same list, both in reverse: `drain` (event sources go quiet,
  * the queue runs out, the encoder finalizes its segment, the last records are journaled and the
@@ -49,6 +50,10 @@ import type { BoardConfig } from './config/board.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { Policy } from './config/policy.js';
 import { Bus, type Core, type Parts, type Room } from './parts.js';
+import { UpdateRoom } from './update/room.js';
+import { sectionOf } from './config/agent-config.js';
+import type { UpdateConfig } from './update/config.js';
+import { UpdateError } from './lib/errors.js';
 import { createHal } from '../hal/index.js';
 import { startDevices, stopDevices } from '../hal/lifecycle.js';
 
@@ -119,6 +124,8 @@ export class Daemon {
     this.control = new ControlServer(controlSocketPath(dataDir), log.child('control'));
     this.host = new ExtensionHost(core, { control: this.control, status: () => this.status(), setPolicy: (p, s) => this.setPolicy(p, s), dispatch: (e) => runner.dispatch(e) });
     const journal = (type: string, fields: Fields): void => void core.journal(type, fields);
+    const updateConfig = sectionOf<UpdateConfig | undefined>(o.config, 'update');
+    const update = updateConfig ? (parts.update = new UpdateRoom(core, updateConfig, () => this.status())) : undefined;
 
     this.rooms = [
       // Before identity: the signer signs every N segments as the policy in force says.
@@ -137,6 +144,8 @@ export class Daemon {
         // Closed last (reverse order): the device journal's closing signature covers every record.
         stop: () => evidence.stop(),
       },
+      // Before the devices open: a trial boot of a new slot runs the self-test on them first.
+      { name: 'update', start: () => update?.start(), drain: () => update?.drain() },
       // Reads what the last run left; its drain leaves the next run a clean stop.
       { name: 'state', start: () => restart.start(), drain: () => restart.drain() },
       {
@@ -179,6 +188,11 @@ export class Daemon {
         name: 'control',
         start: async () => {
           registerControlOps(this.control, { dataDir, boardName: board.name, hal: () => parts.hal!, status: () => this.status(), settled: () => runner.settled });
+          this.control.register('update', async (req) => {
+            if (!update) throw new UpdateError('status', 'this image has no RAUC (config section update absent)');
+            if (typeof req.bundle !== 'string' || req.bundle === '') throw new UpdateError('download', "op 'update' needs 'bundle': a path");
+            return update.request({ kind: 'file', path: req.bundle, allowDowngrade: req.allowDowngrade === true, source: 'bench' });
+          });
           await this.control.start();
         },
         stop: () => this.control.stop(),
@@ -196,6 +210,8 @@ export class Daemon {
   async start(): Promise<void> {
     for (const room of this.rooms) await room.start?.();
     this.host.notifySystemd('READY=1');
+    // Not awaited: a trial boot's test segment and verdict take seconds and must not hold READY.
+    void this.parts.update?.ready().catch((e: unknown) => this.log.error('update room failed after READY', { err: e }));
     this.log.info('agent ready', { deviceId: this.core.deviceId, board: this.core.board.name, state: this.runner.state.name, socket: controlSocketPath(this.core.dataDir) });
   }
 

@@ -83,6 +83,7 @@ export class ExtensionHost {
     };
     services.provide('feedback', { identify: (s: number) => parts.feedback?.identify(s) });
     if (parts.duty) services.provide('duty', parts.duty);
+    if (parts.update) services.provide('update', parts.update);
     services.provide('power', { report: (b: StatusSnapshot['battery'], t: number | null) => this.reportPower(b, t) });
     return {
       dataDir: this.c.dataDir,

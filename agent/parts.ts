@@ -17,6 +17,7 @@ import type { DutyController } from './duty/controller.js';
 import type { ClockWatch } from './location/clock-watch.js';
 import type { LocationRoom } from './location/room.js';
 import type { GestureRecogniser } from './shift/gestures.js';
+import type { UpdatePart } from './update/types.js';
 import type { BoardConfig } from './config/board.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { Policy } from './config/policy.js';
@@ -50,6 +51,8 @@ export interface Parts {
   clockWatch?: ClockWatch;
   location?: LocationRoom;
   gestures?: GestureRecogniser;
+  /** Absent on images without RAUC (no config section `update`). */
+  update?: UpdatePart;
 }
 
 /** Power readings extensions report, so status, heartbeats and the duty forecast carry them. */

@@ -47,6 +47,8 @@ export interface StatusSources {
   readonly duty?: object | undefined;
   /** Obstruction detection (agent/obstruction/room.ts): reported as `ext.obstruction`. */
   readonly obstruction?: { status(): Record<string, unknown> } | undefined;
+  /** Firmware slots and updates (agent/update/room.ts): `ext.update`, and the running version. */
+  readonly update?: { status(): { version: string } & object } | undefined;
   /** Pause-budget use of the open shift (null off duty). */
   readonly pauseUse?: StatusSnapshot['pauseUse'];
   /** The location room's report (board with a GNSS receiver only). */
@@ -75,6 +77,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
   for (const n of ['led_rec', 'led_status', 'haptic', 'buzzer'] as const) if (x.hal?.outputs.has(n)) outputs[n] = x.hal.outputs.get(n);
   const p = x.pipeline;
   const running = p?.running ?? false;
+  const upd = x.update?.status();
   let deviceHead: string | null = null;
   try {
     deviceHead = x.evidence.deviceJournal.head;
@@ -84,7 +87,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
   return {
     deviceId: x.deviceId,
     board: x.board,
-    firmware: FIRMWARE_VERSION,
+    firmware: upd?.version ?? FIRMWARE_VERSION,
     bootId: x.bootId,
     startedAt: isoMs(x.startedAt),
     uptimeS: Math.round((Date.now() - x.startedAt) / 1000),
@@ -120,6 +123,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       storageGuard: { episodes: x.storage?.episodes ?? 0 },
       transition: { owedEffects: x.owedEffects, attempts: x.owedAttempts },
       ...(x.obstruction ? { obstruction: x.obstruction.status() } : {}),
+      ...(upd ? { update: upd as unknown as Record<string, unknown> } : {}),
     },
   };
 }
@@ -153,6 +157,7 @@ export function agentStatus({ core, runner, extensions, startedAt }: AgentRooms)
     faults: core.faults,
     storage: parts.guard,
     obstruction: parts.obstruction,
+    update: parts.update,
     hal: parts.hal,
     extensions,
     battery: core.power.battery,

@@ -19,6 +19,7 @@ const SCHEMAS = [
   { file: 'agent/telemetry/mqtt.schema.json', type: 'MqttSection', value: 'mqttSchema' },
   { file: 'agent/commands/central.schema.json', type: 'CentralSection', value: 'centralSchema' },
   { file: 'agent/power/power.schema.json', type: 'PowerSection', value: 'powerSchema' },
+  { file: 'agent/update/update.schema.json', type: 'UpdateSection', value: 'updateSchema' },
   { file: 'central/ingest/ingest-config.schema.json', type: 'IngestConfigFile', value: 'ingestConfigSchema' },
   { file: 'central/console/console-config.schema.json', type: 'ConsoleConfigFile', value: 'consoleConfigSchema' },
   { file: 'agent/config/schema/agent-config.schema.json', value: 'agentConfigSchema', shallow: true },

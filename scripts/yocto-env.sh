@@ -69,6 +69,15 @@ sources() {
     as_user tar -xzf - -C "$dir" <"$tarball"
     as_user sh -c "echo $sum > '$stamp'"
   fi
+  # meta-rauc of the same series (A/B updates: the layer's dynamic-layers/rauc), beside meta-oe.
+  local rtar="$TARBALLS/meta-rauc-$series.tar.gz" rstamp="$dir/$series.meta-rauc.sha256" rsum
+  [[ -f $rtar ]] || die "no $rtar (YOCTO_TARBALLS=$TARBALLS)"
+  rsum=$(sha256sum "$rtar" | cut -d' ' -f1)
+  if [[ ! -d $dir/$series/meta-rauc || $(cat "$rstamp" 2>/dev/null) != "$rsum" ]]; then
+    as_user rm -rf "$dir/$series/meta-rauc"
+    as_user tar -xzf - -C "$dir/$series" <"$rtar"
+    as_user sh -c "echo $rsum > '$rstamp'"
+  fi
 }
 
 # The revision BitBake builds: HEAD plus tracked, uncommitted changes (`git stash create`), in a
@@ -104,12 +113,12 @@ build_dir() {
   local series=$1 rev=$2 src="$CACHE/src/$1" build="$CACHE/build-$1"
   local layer="$CACHE/layer/yocto-layer"
   # A build dir from before the layer copy names a checkout's own layer (maybe one that is gone).
-  if [[ -f $build/conf/bblayers.conf ]] && ! grep -qF "$layer" "$build/conf/bblayers.conf"; then
+  if [[ -f $build/conf/bblayers.conf ]] && ! { grep -qF "$layer" "$build/conf/bblayers.conf" && grep -qF "$src/meta-rauc" "$build/conf/bblayers.conf"; }; then
     as_user rm -f "$build/conf/bblayers.conf"
   fi
   if [[ ! -f $build/conf/bblayers.conf ]]; then
     as_user env -i HOME="$(eval echo "~$USER_NAME")" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=en_US.UTF-8 \
-      bash -c "cd '$src/openembedded-core' && TEMPLATECONF=meta/conf/templates/default source ./oe-init-build-env '$build' >/dev/null && bitbake-layers add-layer '$src/meta-openembedded/meta-oe' '$layer' >/dev/null"
+      bash -c "cd '$src/openembedded-core' && TEMPLATECONF=meta/conf/templates/default source ./oe-init-build-env '$build' >/dev/null && bitbake-layers add-layer '$src/meta-openembedded/meta-oe' '$src/meta-rauc' '$layer' >/dev/null"
   fi
   # auto.conf is rewritten on every run (local.conf stays the template's), with the same content,
   # so recipes outside this layer keep their parse cache.
@@ -129,6 +138,7 @@ CONNECTIVITY_CHECK_URIS = ""
 INHERIT:remove = "uninative"
 # What the layer README tells a firmware engineer to put in local.conf.
 INIT_MANAGER = "systemd"
+DISTRO_FEATURES:append = " rauc"
 LICENSE_FLAGS_ACCEPTED += "commercial_ffmpeg commercial_x264"
 BODYCAM_BOARD = "rpi4-uvc"
 BODYCAM_GIT_URI = "git://$CACHE/checkout.git;protocol=file;branch=yocto-check"

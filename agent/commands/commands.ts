@@ -10,13 +10,14 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, KeyObject } from 'node:crypto';
 import { pb, type Command, type CommandProps, type Refusal } from '../telemetry/proto.js';
 import { SHIFT_ID } from '../evidence/shift-id.js';
+import { parseVersion } from '../update/decide.js';
 
 /** Domain separation: a signature over these bytes is valid for a bodycam v1 Command only. */
 export const SIGN_PREFIX = Buffer.from('bodycam.v1.Command\n', 'utf8');
 export const NONCE_BYTES = 16;
 
-export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload' | 'start_duty' | 'end_duty' | 'schedule_duty' | 'assign_wearer';
-export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload', 'start_duty', 'end_duty', 'schedule_duty', 'assign_wearer'];
+export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload' | 'start_duty' | 'end_duty' | 'schedule_duty' | 'assign_wearer' | 'update_firmware';
+export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload', 'start_duty', 'end_duty', 'schedule_duty', 'assign_wearer', 'update_firmware'];
 /** Actions a command may address to a team (group id) instead of one device. */
 export const GROUP_ACTIONS: ReadonlySet<ActionName> = new Set(['start_duty', 'end_duty', 'schedule_duty']);
 
@@ -51,7 +52,26 @@ export type Action =
   | { type: 'start_duty' }
   | { type: 'end_duty' }
   | { type: 'schedule_duty'; startMs: number; endMs: number }
-  | { type: 'assign_wearer'; wearerId: string; name: string };
+  | { type: 'assign_wearer'; wearerId: string; name: string }
+  | { type: 'update_firmware'; bundleUrl: string; bundleSha256: string; version: string; allowDowngrade: boolean };
+
+/**
+ * What is wrong with an update_firmware's fields, or undefined: checked by the camera and by
+ * `bodycam central sign` alike (a command every camera would refuse is never signed).
+ */
+export function updateFirmwareProblem(u: { bundleUrl: string; bundleSha256: string; version: string }): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(u.bundleUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:', 'file:'].includes(url.protocol)) return `bundle_url ${JSON.stringify(u.bundleUrl.slice(0, 200))} is not an http(s):// or file:// URL`;
+  if (u.bundleUrl.length > 2048) return 'bundle_url longer than 2048 characters';
+  if (!HEX64.test(u.bundleSha256)) return 'bundle_sha256 must be 64 lowercase hex characters';
+  if (!parseVersion(u.version)) return `version ${JSON.stringify(u.version.slice(0, 64))} is not MAJOR.MINOR.PATCH`;
+  return undefined;
+}
 
 export interface VerifiedCommand {
   readonly ok: true;
@@ -160,6 +180,12 @@ function actionOf(c: Command): { name: ActionName | ''; action?: Action; problem
       if (name.length === 0 || name.length > 128 || [...name].some((ch) => ch.charCodeAt(0) < 0x20)) return { name: 'assign_wearer', problem: 'wearer name must be 1-128 printable characters' };
       return { name: 'assign_wearer', action: { type: 'assign_wearer', wearerId, name } };
     }
+    case 'updateFirmware': {
+      const u = { bundleUrl: c.updateFirmware?.bundleUrl ?? '', bundleSha256: c.updateFirmware?.bundleSha256 ?? '', version: c.updateFirmware?.version ?? '' };
+      const problem = updateFirmwareProblem(u);
+      if (problem) return { name: 'update_firmware', problem };
+      return { name: 'update_firmware', action: { type: 'update_firmware', ...u, allowDowngrade: c.updateFirmware?.allowDowngrade === true } };
+    }
     default:
       return { name: '', problem: 'no action set (or an action this agent does not know)' };
   }
@@ -252,6 +278,7 @@ export function buildCommand(o: BuildOptions): CommandProps {
     case 'end_duty': return { ...base, endDuty: {} };
     case 'schedule_duty': return { ...base, scheduleDuty: { startMs: a.startMs, endMs: a.endMs } };
     case 'assign_wearer': return { ...base, assignWearer: { wearerId: a.wearerId, name: a.name } };
+    case 'update_firmware': return { ...base, updateFirmware: { bundleUrl: a.bundleUrl, bundleSha256: a.bundleSha256, version: a.version, allowDowngrade: a.allowDowngrade } };
   }
 }
 

@@ -14,6 +14,7 @@ import { refusalCode, verifyCommand, type Action, type RefusalName, type VerifyR
 import type { ReplayCache } from './replay-cache.js';
 import type { CommandResultProps } from '../telemetry/proto.js';
 import type { DutyService } from '../duty/controller.js';
+import type { UpdateService } from '../update/types.js';
 
 const log = createLogger('commands');
 
@@ -164,6 +165,13 @@ export class CommandProcessor {
         fb.identify(a.seconds);
         return { accepted: true, reason: `identifying for ${a.seconds} s` };
       }
+      case 'update_firmware': {
+        const up = this.ctx.services.get<UpdateService>('update');
+        if (!up) return { accepted: false, refusal: 'unavailable', reason: 'this image has no RAUC: firmware updates unavailable' };
+        // Accepted means: downloaded, hash and signature checked, version allowed, queued for an off-duty install.
+        const r = await up.request({ kind: 'url', url: a.bundleUrl, sha256: a.bundleSha256, version: a.version, allowDowngrade: a.allowDowngrade, source: `command:${id}` });
+        return r.accepted ? { accepted: true, reason: r.reason } : { accepted: false, refusal: 'rejected', reason: r.reason };
+      }
       case 'start_duty':
       case 'end_duty':
       case 'schedule_duty':
@@ -196,5 +204,6 @@ function argsOf(a: Action): Record<string, unknown> {
     case 'end_duty': return {};
     case 'schedule_duty': return { start: new Date(a.startMs).toISOString(), end: new Date(a.endMs).toISOString() };
     case 'assign_wearer': return { wearer: { id: a.wearerId, name: a.name } };
+    case 'update_firmware': return { bundle_url: a.bundleUrl, bundle_sha256: a.bundleSha256, version: a.version, allow_downgrade: a.allowDowngrade };
   }
 }

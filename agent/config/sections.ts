@@ -8,5 +8,6 @@ import { offloadSection } from '../offload/config.js';
 import { mqttSection } from '../telemetry/config.js';
 import { centralSection } from '../commands/config.js';
 import { powerSection } from '../power/config.js';
+import { updateSection } from '../update/config.js';
 
-export const SECTIONS: readonly SectionParser[] = [encryptionSection, offloadSection, mqttSection, centralSection, powerSection];
+export const SECTIONS: readonly SectionParser[] = [encryptionSection, offloadSection, mqttSection, centralSection, powerSection, updateSection];

@@ -163,6 +163,10 @@ export interface PolicyInput {
    * Custody-suite mode (1 on, 0 off): duty starts when the agent starts and never ends — the end-of-shift gesture, a pause press and central's end_duty are refused and journaled as refusals; a restart resumes the same duty with a journaled gap. A forced end (battery critical) still ends it, and duty starts again at once.
    */
   custody?: number;
+  /**
+   * A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.
+   */
+  updateMinBatteryPct?: number;
 }
 export const policySchema = {
   "title": "Policy",
@@ -476,6 +480,13 @@ export const policySchema = {
         1
       ],
       "default": 0
+    },
+    "updateMinBatteryPct": {
+      "description": "A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.",
+      "type": "number",
+      "minimum": 10,
+      "maximum": 100,
+      "default": 50
     }
   }
 } as const;
@@ -975,6 +986,78 @@ export const powerSchema = {
       "minimum": 0.2,
       "maximum": 300,
       "default": 5
+    }
+  }
+} as const;
+
+// agent/update/update.schema.json
+/**
+ * Config section `update`: firmware updates through RAUC (docs/updates.md). Present (even `{}`) on images built with RAUC; absent, the agent refuses updates. When an update may install (battery floor) is policy: `updateMinBatteryPct`.
+ */
+export interface UpdateSection {
+  /**
+   * The RAUC client and its global options, e.g. ["rauc", "--conf=/etc/rauc/system.conf"].
+   *
+   * @minItems 1
+   */
+  raucCommand?: [string, ...string[]];
+  /**
+   * D-Bus system bus address the RAUC client talks to (DBUS_SYSTEM_BUS_ADDRESS); default: the system's.
+   */
+  dbusSystemBusAddress?: string;
+  /**
+   * How the agent reboots the camera after an install or a failed trial boot.
+   *
+   * @minItems 1
+   */
+  rebootCommand?: [string, ...string[]];
+  /**
+   * Largest bundle a command may download, in MiB.
+   */
+  maxBundleMb?: number;
+}
+export const updateSchema = {
+  "title": "UpdateSection",
+  "description": "Config section `update`: firmware updates through RAUC (docs/updates.md). Present (even `{}`) on images built with RAUC; absent, the agent refuses updates. When an update may install (battery floor) is policy: `updateMinBatteryPct`.",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "raucCommand": {
+      "description": "The RAUC client and its global options, e.g. [\"rauc\", \"--conf=/etc/rauc/system.conf\"].",
+      "type": "array",
+      "items": {
+        "type": "string",
+        "minLength": 1
+      },
+      "minItems": 1,
+      "default": [
+        "rauc"
+      ]
+    },
+    "dbusSystemBusAddress": {
+      "description": "D-Bus system bus address the RAUC client talks to (DBUS_SYSTEM_BUS_ADDRESS); default: the system's.",
+      "type": "string",
+      "minLength": 1
+    },
+    "rebootCommand": {
+      "description": "How the agent reboots the camera after an install or a failed trial boot.",
+      "type": "array",
+      "items": {
+        "type": "string",
+        "minLength": 1
+      },
+      "minItems": 1,
+      "default": [
+        "systemctl",
+        "reboot"
+      ]
+    },
+    "maxBundleMb": {
+      "description": "Largest bundle a command may download, in MiB.",
+      "type": "number",
+      "minimum": 1,
+      "maximum": 8192,
+      "default": 1024
     }
   }
 } as const;
@@ -1555,6 +1638,7 @@ export const agentConfigSchema = {
     "offload": {},
     "mqtt": {},
     "central": {},
-    "power": {}
+    "power": {},
+    "update": {}
   }
 } as const;

@@ -956,8 +956,11 @@ export namespace bodycam {
             /** Who wears the camera. */
             assignWearer?: (bodycam.v1.AssignWearer.$Properties|null);
 
+            /** Install a signed RAUC bundle (off duty, docked, charging; docs/updates.md). */
+            updateFirmware?: (bodycam.v1.UpdateFirmware.$Properties|null);
+
             /** What to do: exactly one. */
-            action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer");
+            action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware");
 
             /**
              * Creates a new Command instance using the specified properties.
@@ -1067,8 +1070,11 @@ export namespace bodycam {
                 /** Who wears the camera. */
                 assignWearer?: (bodycam.v1.AssignWearer.$Properties|null);
 
+                /** Install a signed RAUC bundle (off duty, docked, charging; docs/updates.md). */
+                updateFirmware?: (bodycam.v1.UpdateFirmware.$Properties|null);
+
                 /** What to do: exactly one. */
-                action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer");
+                action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -1090,10 +1096,126 @@ export namespace bodycam {
               endDuty?: bodycam.v1.EndDuty.$Shape|null;
               scheduleDuty?: bodycam.v1.ScheduleDuty.$Shape|null;
               assignWearer?: bodycam.v1.AssignWearer.$Shape|null;
+              updateFirmware?: bodycam.v1.UpdateFirmware.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape })
+              ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null; updateFirmware?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape; updateFirmware?: null }|{ action?: "updateFirmware"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware: bodycam.v1.UpdateFirmware.$Shape })
             );
+        }
+
+        /**
+         * Properties of an UpdateFirmware.
+         * @deprecated Use bodycam.v1.UpdateFirmware.$Properties instead.
+         */
+        interface IUpdateFirmware extends bodycam.v1.UpdateFirmware.$Properties {
+        }
+
+        /**
+         * Install a firmware bundle. The camera downloads it, checks its SHA-256 against this command,
+         * RAUC checks its signature against the image's keyring; it installs only off duty, docked and
+         * charging, and marks the new slot good only after a self-test on it.
+         */
+        class UpdateFirmware {
+
+            /**
+             * Constructs a new UpdateFirmware.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.UpdateFirmware.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** http(s):// or file:// URL of the .raucb bundle. */
+            bundleUrl: string;
+
+            /** SHA-256 of the bundle file, 64 lowercase hex characters. */
+            bundleSha256: string;
+
+            /** The bundle's version (MAJOR.MINOR.PATCH): must be newer than the running one... */
+            version: string;
+
+            /** ...unless this is set. */
+            allowDowngrade: boolean;
+
+            /**
+             * Creates a new UpdateFirmware instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns UpdateFirmware instance
+             */
+            static create(properties: bodycam.v1.UpdateFirmware.$Shape): bodycam.v1.UpdateFirmware & bodycam.v1.UpdateFirmware.$Shape;
+            static create(properties?: bodycam.v1.UpdateFirmware.$Properties): bodycam.v1.UpdateFirmware;
+
+            /**
+             * Encodes the specified UpdateFirmware message. Does not implicitly {@link bodycam.v1.UpdateFirmware.verify|verify} messages.
+             * @param message UpdateFirmware message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.UpdateFirmware.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an UpdateFirmware message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.UpdateFirmware & bodycam.v1.UpdateFirmware.$Shape} UpdateFirmware
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.UpdateFirmware & bodycam.v1.UpdateFirmware.$Shape;
+
+            /**
+             * Verifies an UpdateFirmware message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates an UpdateFirmware message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns UpdateFirmware
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.UpdateFirmware;
+
+            /**
+             * Creates a plain object from an UpdateFirmware message. Also converts values to other types if specified.
+             * @param message UpdateFirmware
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.UpdateFirmware, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this UpdateFirmware to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace UpdateFirmware {
+
+            /** Properties of an UpdateFirmware. */
+            interface $Properties {
+
+                /** http(s):// or file:// URL of the .raucb bundle. */
+                bundleUrl?: (string|null);
+
+                /** SHA-256 of the bundle file, 64 lowercase hex characters. */
+                bundleSha256?: (string|null);
+
+                /** The bundle's version (MAJOR.MINOR.PATCH): must be newer than the running one... */
+                version?: (string|null);
+
+                /** ...unless this is set. */
+                allowDowngrade?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an UpdateFirmware. */
+            type $Shape = bodycam.v1.UpdateFirmware.$Properties;
         }
 
         /**
@@ -2729,6 +2851,9 @@ export namespace bodycam {
              */
             liveOffload?: (bodycam.v1.LiveOffload.$Properties|null);
 
+            /** Firmware slots and the last update; absent on images without RAUC. */
+            firmwareUpdate?: (bodycam.v1.Firmware.$Properties|null);
+
             /**
              * Creates a new Heartbeat instance using the specified properties.
              * @param [properties] Properties to set
@@ -2884,6 +3009,9 @@ export namespace bodycam {
                  * no shift has been followed since the agent started.
                  */
                 liveOffload?: (bodycam.v1.LiveOffload.$Properties|null);
+
+                /** Firmware slots and the last update; absent on images without RAUC. */
+                firmwareUpdate?: (bodycam.v1.Firmware.$Properties|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -3044,6 +3172,147 @@ export namespace bodycam {
 
             /** Shape of a LiveOffload. */
             type $Shape = bodycam.v1.LiveOffload.$Properties;
+        }
+
+        /**
+         * Properties of a Firmware.
+         * @deprecated Use bodycam.v1.Firmware.$Properties instead.
+         */
+        interface IFirmware extends bodycam.v1.Firmware.$Properties {
+        }
+
+        /** The A/B firmware slots (RAUC) and the last update's outcome. */
+        class Firmware {
+
+            /**
+             * Constructs a new Firmware.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.Firmware.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Bootname of the booted slot (e.g. A). */
+            bootedSlot: string;
+
+            /** The running firmware version. */
+            version: string;
+
+            /** What the update room is doing: idle, waiting, downloading, installing, rebooting, trial. */
+            phase: string;
+
+            /** Why it waits (shift_active, not_docked, not_charging, battery_low, battery_unknown); empty otherwise. */
+            waitingFor: string;
+
+            /** The version being updated to (waiting, installing, trial); empty when idle. */
+            pendingVersion: string;
+
+            /** Last update: its version... */
+            lastVersion: string;
+
+            /** ...its result (installed, good, rolled_back, failed, refused)... */
+            lastResult: string;
+
+            /** ...and when it ended (RFC 3339 UTC ms). */
+            lastAt: string;
+
+            /** Why the last update failed or was rolled back; empty when it succeeded. */
+            lastReason: string;
+
+            /**
+             * Creates a new Firmware instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns Firmware instance
+             */
+            static create(properties: bodycam.v1.Firmware.$Shape): bodycam.v1.Firmware & bodycam.v1.Firmware.$Shape;
+            static create(properties?: bodycam.v1.Firmware.$Properties): bodycam.v1.Firmware;
+
+            /**
+             * Encodes the specified Firmware message. Does not implicitly {@link bodycam.v1.Firmware.verify|verify} messages.
+             * @param message Firmware message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.Firmware.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a Firmware message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.Firmware & bodycam.v1.Firmware.$Shape} Firmware
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.Firmware & bodycam.v1.Firmware.$Shape;
+
+            /**
+             * Verifies a Firmware message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a Firmware message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns Firmware
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.Firmware;
+
+            /**
+             * Creates a plain object from a Firmware message. Also converts values to other types if specified.
+             * @param message Firmware
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.Firmware, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this Firmware to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Firmware {
+
+            /** Properties of a Firmware. */
+            interface $Properties {
+
+                /** Bootname of the booted slot (e.g. A). */
+                bootedSlot?: (string|null);
+
+                /** The running firmware version. */
+                version?: (string|null);
+
+                /** What the update room is doing: idle, waiting, downloading, installing, rebooting, trial. */
+                phase?: (string|null);
+
+                /** Why it waits (shift_active, not_docked, not_charging, battery_low, battery_unknown); empty otherwise. */
+                waitingFor?: (string|null);
+
+                /** The version being updated to (waiting, installing, trial); empty when idle. */
+                pendingVersion?: (string|null);
+
+                /** Last update: its version... */
+                lastVersion?: (string|null);
+
+                /** ...its result (installed, good, rolled_back, failed, refused)... */
+                lastResult?: (string|null);
+
+                /** ...and when it ended (RFC 3339 UTC ms). */
+                lastAt?: (string|null);
+
+                /** Why the last update failed or was rolled back; empty when it succeeded. */
+                lastReason?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a Firmware. */
+            type $Shape = bodycam.v1.Firmware.$Properties;
         }
 
         /**

@@ -1365,11 +1365,12 @@ export const bodycam = $root.bodycam = (() => {
             Command.prototype.endDuty = null;
             Command.prototype.scheduleDuty = null;
             Command.prototype.assignWearer = null;
+            Command.prototype.updateFirmware = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(Command.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer"]),
+                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer", "updateFirmware"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1412,6 +1413,8 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.ScheduleDuty.encode(message.scheduleDuty, writer.uint32(138).fork(), _depth + 1).ldelim();
                 if (message.assignWearer != null && $Object.hasOwnProperty.call(message, "assignWearer"))
                     $root.bodycam.v1.AssignWearer.encode(message.assignWearer, writer.uint32(146).fork(), _depth + 1).ldelim();
+                if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware"))
+                    $root.bodycam.v1.UpdateFirmware.encode(message.updateFirmware, writer.uint32(154).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1553,6 +1556,13 @@ export const bodycam = $root.bodycam = (() => {
                             message.action = "assignWearer";
                             continue;
                         }
+                    case 19: {
+                            if (wireType !== 2)
+                                break;
+                            message.updateFirmware = $root.bodycam.v1.UpdateFirmware.decode(reader, reader.size(), $undefined, _depth + 1, message.updateFirmware);
+                            message.action = "updateFirmware";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1681,6 +1691,16 @@ export const bodycam = $root.bodycam = (() => {
                             return "assignWearer." + error;
                     }
                 }
+                if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.UpdateFirmware.verify(message.updateFirmware, _depth + 1);
+                        if (error)
+                            return "updateFirmware." + error;
+                    }
+                }
                 return null;
             };
 
@@ -1770,6 +1790,11 @@ export const bodycam = $root.bodycam = (() => {
                     if (!$util.isObject(object.assignWearer))
                         throw $TypeError(".bodycam.v1.Command.assignWearer: object expected");
                     message.assignWearer = $root.bodycam.v1.AssignWearer.fromObject(object.assignWearer, _depth + 1);
+                }
+                if (object.updateFirmware != null) {
+                    if (!$util.isObject(object.updateFirmware))
+                        throw $TypeError(".bodycam.v1.Command.updateFirmware: object expected");
+                    message.updateFirmware = $root.bodycam.v1.UpdateFirmware.fromObject(object.updateFirmware, _depth + 1);
                 }
                 return message;
             };
@@ -1868,6 +1893,11 @@ export const bodycam = $root.bodycam = (() => {
                     if (options.oneofs)
                         object.action = "assignWearer";
                 }
+                if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware")) {
+                    object.updateFirmware = $root.bodycam.v1.UpdateFirmware.toObject(message.updateFirmware, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "updateFirmware";
+                }
                 return object;
             };
 
@@ -1876,6 +1906,204 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Command;
+        })();
+
+        v1.UpdateFirmware = (function() {
+
+            const UpdateFirmware = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            UpdateFirmware.prototype.bundleUrl = "";
+            UpdateFirmware.prototype.bundleSha256 = "";
+            UpdateFirmware.prototype.version = "";
+            UpdateFirmware.prototype.allowDowngrade = false;
+
+            UpdateFirmware.create = function(properties) {
+                return new UpdateFirmware(properties);
+            };
+
+            UpdateFirmware.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.bundleUrl != null && $Object.hasOwnProperty.call(message, "bundleUrl") && message.bundleUrl !== "")
+                    writer.uint32(10).string(message.bundleUrl);
+                if (message.bundleSha256 != null && $Object.hasOwnProperty.call(message, "bundleSha256") && message.bundleSha256 !== "")
+                    writer.uint32(18).string(message.bundleSha256);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(26).string(message.version);
+                if (message.allowDowngrade != null && $Object.hasOwnProperty.call(message, "allowDowngrade") && message.allowDowngrade !== false)
+                    writer.uint32(32).bool(message.allowDowngrade);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            UpdateFirmware.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.UpdateFirmware();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.bundleUrl = value;
+                            else
+                                delete message.bundleUrl;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.bundleSha256 = value;
+                            else
+                                delete message.bundleSha256;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.allowDowngrade = value;
+                            else
+                                delete message.allowDowngrade;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            UpdateFirmware.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.bundleUrl != null && $Object.hasOwnProperty.call(message, "bundleUrl"))
+                    if (!$util.isString(message.bundleUrl))
+                        return "bundleUrl: string expected";
+                if (message.bundleSha256 != null && $Object.hasOwnProperty.call(message, "bundleSha256"))
+                    if (!$util.isString(message.bundleSha256))
+                        return "bundleSha256: string expected";
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    if (!$util.isString(message.version))
+                        return "version: string expected";
+                if (message.allowDowngrade != null && $Object.hasOwnProperty.call(message, "allowDowngrade"))
+                    if (typeof message.allowDowngrade !== "boolean")
+                        return "allowDowngrade: boolean expected";
+                return null;
+            };
+
+            UpdateFirmware.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.UpdateFirmware)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.UpdateFirmware: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.UpdateFirmware();
+                if (object.bundleUrl != null)
+                    if (typeof object.bundleUrl !== "string" || object.bundleUrl.length)
+                        message.bundleUrl = $String(object.bundleUrl);
+                if (object.bundleSha256 != null)
+                    if (typeof object.bundleSha256 !== "string" || object.bundleSha256.length)
+                        message.bundleSha256 = $String(object.bundleSha256);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.allowDowngrade != null)
+                    if (object.allowDowngrade)
+                        message.allowDowngrade = $Boolean(object.allowDowngrade);
+                return message;
+            };
+
+            UpdateFirmware.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.bundleUrl = "";
+                    object.bundleSha256 = "";
+                    object.version = "";
+                    object.allowDowngrade = false;
+                }
+                if (message.bundleUrl != null && $Object.hasOwnProperty.call(message, "bundleUrl"))
+                    object.bundleUrl = message.bundleUrl;
+                if (message.bundleSha256 != null && $Object.hasOwnProperty.call(message, "bundleSha256"))
+                    object.bundleSha256 = message.bundleSha256;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.allowDowngrade != null && $Object.hasOwnProperty.call(message, "allowDowngrade"))
+                    object.allowDowngrade = message.allowDowngrade;
+                return object;
+            };
+
+            UpdateFirmware.prototype.toJSON = function() {
+                return UpdateFirmware.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return UpdateFirmware;
         })();
 
         v1.SignedCommand = (function() {
@@ -4818,6 +5046,7 @@ export const bodycam = $root.bodycam = (() => {
             Heartbeat.prototype.obstructions = $util.emptyArray;
             Heartbeat.prototype.location = null;
             Heartbeat.prototype.liveOffload = null;
+            Heartbeat.prototype.firmwareUpdate = null;
 
             let $oneOfFields;
 
@@ -4910,6 +5139,8 @@ export const bodycam = $root.bodycam = (() => {
                         $root.bodycam.v1.Obstruction.encode(message.obstructions[i], writer.uint32(226).fork(), _depth + 1).ldelim();
                 if (message.liveOffload != null && $Object.hasOwnProperty.call(message, "liveOffload"))
                     $root.bodycam.v1.LiveOffload.encode(message.liveOffload, writer.uint32(234).fork(), _depth + 1).ldelim();
+                if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate"))
+                    $root.bodycam.v1.Firmware.encode(message.firmwareUpdate, writer.uint32(242).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5172,6 +5403,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.liveOffload = $root.bodycam.v1.LiveOffload.decode(reader, reader.size(), $undefined, _depth + 1, message.liveOffload);
                             continue;
                         }
+                    case 30: {
+                            if (wireType !== 2)
+                                break;
+                            message.firmwareUpdate = $root.bodycam.v1.Firmware.decode(reader, reader.size(), $undefined, _depth + 1, message.firmwareUpdate);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5317,6 +5554,11 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.LiveOffload.verify(message.liveOffload, _depth + 1);
                     if (error)
                         return "liveOffload." + error;
+                }
+                if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate")) {
+                    let error = $root.bodycam.v1.Firmware.verify(message.firmwareUpdate, _depth + 1);
+                    if (error)
+                        return "firmwareUpdate." + error;
                 }
                 return null;
             };
@@ -5519,6 +5761,11 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.liveOffload: object expected");
                     message.liveOffload = $root.bodycam.v1.LiveOffload.fromObject(object.liveOffload, _depth + 1);
                 }
+                if (object.firmwareUpdate != null) {
+                    if (!$util.isObject(object.firmwareUpdate))
+                        throw $TypeError(".bodycam.v1.Heartbeat.firmwareUpdate: object expected");
+                    message.firmwareUpdate = $root.bodycam.v1.Firmware.fromObject(object.firmwareUpdate, _depth + 1);
+                }
                 return message;
             };
 
@@ -5575,6 +5822,7 @@ export const bodycam = $root.bodycam = (() => {
                     object.pauseUse = null;
                     object.location = null;
                     object.liveOffload = null;
+                    object.firmwareUpdate = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -5660,6 +5908,8 @@ export const bodycam = $root.bodycam = (() => {
                 }
                 if (message.liveOffload != null && $Object.hasOwnProperty.call(message, "liveOffload"))
                     object.liveOffload = $root.bodycam.v1.LiveOffload.toObject(message.liveOffload, options, _depth + 1);
+                if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate"))
+                    object.firmwareUpdate = $root.bodycam.v1.Firmware.toObject(message.firmwareUpdate, options, _depth + 1);
                 return object;
             };
 
@@ -6003,6 +6253,309 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return LiveOffload;
+        })();
+
+        v1.Firmware = (function() {
+
+            const Firmware = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            Firmware.prototype.bootedSlot = "";
+            Firmware.prototype.version = "";
+            Firmware.prototype.phase = "";
+            Firmware.prototype.waitingFor = "";
+            Firmware.prototype.pendingVersion = "";
+            Firmware.prototype.lastVersion = "";
+            Firmware.prototype.lastResult = "";
+            Firmware.prototype.lastAt = "";
+            Firmware.prototype.lastReason = "";
+
+            Firmware.create = function(properties) {
+                return new Firmware(properties);
+            };
+
+            Firmware.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.bootedSlot != null && $Object.hasOwnProperty.call(message, "bootedSlot") && message.bootedSlot !== "")
+                    writer.uint32(10).string(message.bootedSlot);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(18).string(message.version);
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase") && message.phase !== "")
+                    writer.uint32(26).string(message.phase);
+                if (message.waitingFor != null && $Object.hasOwnProperty.call(message, "waitingFor") && message.waitingFor !== "")
+                    writer.uint32(34).string(message.waitingFor);
+                if (message.pendingVersion != null && $Object.hasOwnProperty.call(message, "pendingVersion") && message.pendingVersion !== "")
+                    writer.uint32(42).string(message.pendingVersion);
+                if (message.lastVersion != null && $Object.hasOwnProperty.call(message, "lastVersion") && message.lastVersion !== "")
+                    writer.uint32(50).string(message.lastVersion);
+                if (message.lastResult != null && $Object.hasOwnProperty.call(message, "lastResult") && message.lastResult !== "")
+                    writer.uint32(58).string(message.lastResult);
+                if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt") && message.lastAt !== "")
+                    writer.uint32(66).string(message.lastAt);
+                if (message.lastReason != null && $Object.hasOwnProperty.call(message, "lastReason") && message.lastReason !== "")
+                    writer.uint32(74).string(message.lastReason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            Firmware.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.Firmware();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.bootedSlot = value;
+                            else
+                                delete message.bootedSlot;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.phase = value;
+                            else
+                                delete message.phase;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.waitingFor = value;
+                            else
+                                delete message.waitingFor;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.pendingVersion = value;
+                            else
+                                delete message.pendingVersion;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastVersion = value;
+                            else
+                                delete message.lastVersion;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastResult = value;
+                            else
+                                delete message.lastResult;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastAt = value;
+                            else
+                                delete message.lastAt;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastReason = value;
+                            else
+                                delete message.lastReason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            Firmware.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.bootedSlot != null && $Object.hasOwnProperty.call(message, "bootedSlot"))
+                    if (!$util.isString(message.bootedSlot))
+                        return "bootedSlot: string expected";
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    if (!$util.isString(message.version))
+                        return "version: string expected";
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    if (!$util.isString(message.phase))
+                        return "phase: string expected";
+                if (message.waitingFor != null && $Object.hasOwnProperty.call(message, "waitingFor"))
+                    if (!$util.isString(message.waitingFor))
+                        return "waitingFor: string expected";
+                if (message.pendingVersion != null && $Object.hasOwnProperty.call(message, "pendingVersion"))
+                    if (!$util.isString(message.pendingVersion))
+                        return "pendingVersion: string expected";
+                if (message.lastVersion != null && $Object.hasOwnProperty.call(message, "lastVersion"))
+                    if (!$util.isString(message.lastVersion))
+                        return "lastVersion: string expected";
+                if (message.lastResult != null && $Object.hasOwnProperty.call(message, "lastResult"))
+                    if (!$util.isString(message.lastResult))
+                        return "lastResult: string expected";
+                if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt"))
+                    if (!$util.isString(message.lastAt))
+                        return "lastAt: string expected";
+                if (message.lastReason != null && $Object.hasOwnProperty.call(message, "lastReason"))
+                    if (!$util.isString(message.lastReason))
+                        return "lastReason: string expected";
+                return null;
+            };
+
+            Firmware.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.Firmware)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.Firmware: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.Firmware();
+                if (object.bootedSlot != null)
+                    if (typeof object.bootedSlot !== "string" || object.bootedSlot.length)
+                        message.bootedSlot = $String(object.bootedSlot);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.phase != null)
+                    if (typeof object.phase !== "string" || object.phase.length)
+                        message.phase = $String(object.phase);
+                if (object.waitingFor != null)
+                    if (typeof object.waitingFor !== "string" || object.waitingFor.length)
+                        message.waitingFor = $String(object.waitingFor);
+                if (object.pendingVersion != null)
+                    if (typeof object.pendingVersion !== "string" || object.pendingVersion.length)
+                        message.pendingVersion = $String(object.pendingVersion);
+                if (object.lastVersion != null)
+                    if (typeof object.lastVersion !== "string" || object.lastVersion.length)
+                        message.lastVersion = $String(object.lastVersion);
+                if (object.lastResult != null)
+                    if (typeof object.lastResult !== "string" || object.lastResult.length)
+                        message.lastResult = $String(object.lastResult);
+                if (object.lastAt != null)
+                    if (typeof object.lastAt !== "string" || object.lastAt.length)
+                        message.lastAt = $String(object.lastAt);
+                if (object.lastReason != null)
+                    if (typeof object.lastReason !== "string" || object.lastReason.length)
+                        message.lastReason = $String(object.lastReason);
+                return message;
+            };
+
+            Firmware.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.bootedSlot = "";
+                    object.version = "";
+                    object.phase = "";
+                    object.waitingFor = "";
+                    object.pendingVersion = "";
+                    object.lastVersion = "";
+                    object.lastResult = "";
+                    object.lastAt = "";
+                    object.lastReason = "";
+                }
+                if (message.bootedSlot != null && $Object.hasOwnProperty.call(message, "bootedSlot"))
+                    object.bootedSlot = message.bootedSlot;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    object.phase = message.phase;
+                if (message.waitingFor != null && $Object.hasOwnProperty.call(message, "waitingFor"))
+                    object.waitingFor = message.waitingFor;
+                if (message.pendingVersion != null && $Object.hasOwnProperty.call(message, "pendingVersion"))
+                    object.pendingVersion = message.pendingVersion;
+                if (message.lastVersion != null && $Object.hasOwnProperty.call(message, "lastVersion"))
+                    object.lastVersion = message.lastVersion;
+                if (message.lastResult != null && $Object.hasOwnProperty.call(message, "lastResult"))
+                    object.lastResult = message.lastResult;
+                if (message.lastAt != null && $Object.hasOwnProperty.call(message, "lastAt"))
+                    object.lastAt = message.lastAt;
+                if (message.lastReason != null && $Object.hasOwnProperty.call(message, "lastReason"))
+                    object.lastReason = message.lastReason;
+                return object;
+            };
+
+            Firmware.prototype.toJSON = function() {
+                return Firmware.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Firmware;
         })();
 
         v1.PauseReasonUse = (function() {

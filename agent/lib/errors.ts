@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'STORAGE'
   | 'PROTOCOL'
   | 'CRYPTO'
-  | 'STATE';
+  | 'STATE'
+  | 'UPDATE';
 
 export class BodycamError extends Error {
   readonly code: ErrorCode;
@@ -80,6 +81,20 @@ export class CryptoError extends BodycamError {
   }
 }
 
+/**
+ * A firmware update step failed: `step` names which (download, hash, version, install, status,
+ * mark, reboot), so the update room journals and reports it without reading the message.
+ */
+export type UpdateStep = 'download' | 'hash' | 'version' | 'install' | 'status' | 'mark' | 'reboot' | 'busy';
+export class UpdateError extends BodycamError {
+  readonly step: UpdateStep;
+  constructor(step: UpdateStep, message: string, options?: { cause?: unknown }) {
+    super('UPDATE', message, options);
+    this.step = step;
+  }
+}
+
+export const isUpdateError = (e: unknown): e is UpdateError => e instanceof UpdateError;
 export const isBodycamError = (e: unknown): e is BodycamError => e instanceof BodycamError;
 export const isUsageError = (e: unknown): e is UsageError => e instanceof UsageError;
 export const isConfigError = (e: unknown): e is ConfigError => e instanceof ConfigError;

@@ -199,6 +199,7 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     obstructions: obstructionsOf(st),
     duty: dutyOf(st.ext.duty),
     liveOffload: liveOffloadOf(offload.live),
+    firmwareUpdate: firmwareOf(st.ext.update),
   };
 }
 
@@ -217,6 +218,24 @@ function liveOffloadOf(v: unknown): HeartbeatProps['liveOffload'] {
     uploadedThrough: str(l.uploadedThrough),
     journalUploadedThroughLine: numOf(l.journalUploadedThroughLine) ?? 0,
     journalUploadedThrough: str(l.journalUploadedThrough),
+  };
+}
+
+/** `ext.update` (agent/update/room.ts UpdateStatus) → Heartbeat.firmware_update; absent on images without RAUC. */
+function firmwareOf(u: Record<string, unknown> | undefined): HeartbeatProps['firmwareUpdate'] {
+  if (!u) return null;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const last = (u.last ?? {}) as Record<string, unknown>;
+  return {
+    bootedSlot: str(u.bootedSlot),
+    version: str(u.version),
+    phase: str(u.phase),
+    waitingFor: str(u.waitingFor),
+    pendingVersion: str(u.pendingVersion),
+    lastVersion: str(last.version),
+    lastResult: str(last.result),
+    lastAt: str(last.at),
+    lastReason: str(last.reason),
   };
 }
 

@@ -54,6 +54,24 @@ if [[ -b /dev/vda ]]; then
   log "data disk /dev/vda mounted on /var/tmp/data"
 fi
 
+# The update sequence (phases upd*): the booted slot read-only on /run/bodycam/slot, a system bus
+# and `rauc service` with the run's system.conf (test/hil/rauc/prepare.sh made it on the host).
+if [[ $PHASE == upd* ]]; then
+  "${MP[@]}" loop && "${MP[@]}" squashfs || { log "cannot load loop/squashfs (RAUC mounts bundles)"; exit 90; }
+  RAUC_DIR=$REPO/.cache/hil/out/rauc
+  slot=$(sed -n 's/.*rauc\.slot=\([^ ]*\).*/\1/p' /proc/cmdline)
+  case "$slot" in A) dev=/dev/vdb ;; B) dev=/dev/vdc ;; *) log "no rauc.slot on the kernel command line"; exit 90 ;; esac
+  mkdir -p /run/bodycam/slot /run/rauc/mnt /run/dbus "$HIL_DATA/rauc"
+  mount -t ext4 -o ro "$dev" /run/bodycam/slot || { log "cannot mount slot $slot ($dev)"; exit 90; }
+  log "booted slot $slot ($dev): $(. /run/bodycam/slot/etc/os-release; echo "$PRETTY_NAME")"
+  dbus-daemon --config-file="$REPO/test/hil/rauc/dbus-system.conf" --fork --nopidfile || { log "cannot start dbus-daemon"; exit 90; }
+  export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
+  rauc service --conf="$RAUC_DIR/system.conf" > "$HIL_RESULTS/rauc-service.log" 2>&1 &
+  for _ in $(seq 1 100); do rauc status --conf="$RAUC_DIR/system.conf" >/dev/null 2>&1 && break; sleep 0.2; done
+  log "rauc: $(rauc status --conf="$RAUC_DIR/system.conf" --output-format=json 2>&1 | head -c 600)"
+  export HIL_RAUC_DIR=$RAUC_DIR HIL_SLOT=$slot
+fi
+
 cd "$REPO"
 if [[ -n "${HIL_DEBUG:-}" ]]; then
   log "debug: node $HIL_DEBUG"
@@ -76,4 +94,6 @@ if [[ $PHASE == main && -f dist/test/hil/powerloss-prepare.js ]]; then
   log "preparing the power cut"
   node dist/test/hil/powerloss-prepare.js || { log "power-loss preparation failed"; echo "prepare-failed" > "$HIL_RESULTS/powerloss-failed"; }
 fi
+# An agent's reboot request ends the boot here: run.sh, the bootloader, picks the next slot.
+[[ -f "$HIL_RESULTS/reboot-requested" ]] && log "reboot requested by the agent: $(cat "$HIL_RESULTS/reboot-requested")"
 exit $rc

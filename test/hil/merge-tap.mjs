@@ -5,20 +5,29 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [out, dest] = process.argv.slice(2);
+const [out, dest, only] = process.argv.slice(2);
 const results = [];
 /** Boot → the power cut it ends with (test/hil/run.sh). */
-const phases = [
+const powerCut = [
   ['main', 1],
   ['recover1', 2],
   ['recover2', 3],
   ['recover3', undefined],
 ];
+/** The update sequence (test/hil/upd1..upd4): each boot after the first follows the agent's reboot. */
+const update = [
+  ['upd1', undefined],
+  ['upd2', undefined],
+  ['upd3', undefined],
+  ['upd4', undefined],
+];
+const phases = only === 'update' ? update : [...powerCut, ...update];
 const diagnostics = [];
 for (const [i, [phase, cut]] of phases.entries()) {
   const dir = join(out, phase);
   if (!existsSync(dir)) {
-    results.push({ ok: false, name: `${phase}: boot did not run${i > 0 ? ` (power cut ${i} did not happen)` : ''}` });
+    const why = phase.startsWith('upd') ? ' (the boot before it did not ask for a reboot)' : i > 0 ? ` (power cut ${i} did not happen)` : '';
+    results.push({ ok: false, name: `${phase}: boot did not run${why}` });
     continue;
   }
   const tapFile = join(dir, 'guest.tap');

@@ -38,6 +38,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 DISK=$OUT/data.img
 truncate -s 256M "$DISK"
 mkfs.ext4 -q -F -L bodycam-data "$DISK"
+DRIVES=(-drive file="$DISK",format=raw,if=virtio,cache=writeback)
 
 # The cut delays: a random 3–12 s after a boot arms its cut, from one printed seed.
 SEED=${HIL_SEED:-$(( (RANDOM << 15 | RANDOM) % 1000000 ))}
@@ -52,10 +53,10 @@ boot() { # phase, timeout seconds, [cut number]: boots the VM for one phase; wit
   echo ">> hil: boot '$phase' (kernel $KVER, ${ACCEL[*]})"
   qemu-system-x86_64 "${ACCEL[@]}" -m 1536 -smp 2 -nographic -no-reboot -nic none \
     -kernel "$VMLINUX" -initrd "$INITRD" \
-    -append "console=ttyS0 quiet loglevel=3 panic=-1 hil_results=$res hil_repo=$REPO hil_cmd=$REPO/test/hil/guest.sh hil_phase=$phase hil_debug=${HIL_DEBUG:-}" \
+    -append "console=ttyS0 quiet loglevel=3 panic=-1 ${APPEND_EXTRA:-}hil_results=$res hil_repo=$REPO hil_cmd=$REPO/test/hil/guest.sh hil_phase=$phase hil_debug=${HIL_DEBUG:-}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$res",mount_tag=results,security_model=none \
-    -drive file="$DISK",format=raw,if=virtio,cache=writeback \
+    "${DRIVES[@]}" \
     </dev/null > "$res/console.log" 2>&1 &
   local qpid=$! start=$SECONDS cut_done=0
   tail -n +1 -f "$res/console.log" --pid=$qpid 2>/dev/null | sed -u 's/\r$//' &
@@ -88,10 +89,52 @@ boot() { # phase, timeout seconds, [cut number]: boots the VM for one phase; wit
   return 0
 }
 
+# The update sequence: RAUC in the guest, two slot disks, and this script as the bootloader.
+RAUC_OUT=$OUT/rauc
+BOOTENV=$RAUC_OUT/img/bootenv.img
+# Like U-Boot's boot-count logic: the first slot in BOOT_ORDER with attempts left boots, and
+# loses one attempt; RAUC's custom backend (test/hil/rauc/bootloader.sh) writes the same block.
+pick_slot() {
+  local -A v=()
+  while IFS='=' read -r k x; do [[ -n "$k" ]] && v[$k]=$x; done < <(tr -d '\0' < "$BOOTENV")
+  local s
+  for s in ${v[BOOT_ORDER]}; do
+    if (( ${v[BOOT_${s}_LEFT]:-0} > 0 )); then
+      v[BOOT_${s}_LEFT]=$(( v[BOOT_${s}_LEFT] - 1 ))
+      printf 'BOOT_ORDER=%s\nBOOT_A_LEFT=%s\nBOOT_B_LEFT=%s\n' "${v[BOOT_ORDER]}" "${v[BOOT_A_LEFT]}" "${v[BOOT_B_LEFT]}" |
+        dd of="$BOOTENV" bs=4096 count=1 conv=sync,notrunc status=none
+      echo "$s"; return 0
+    fi
+  done
+  return 1
+}
+update_boots() { # the four boots of test/hil/upd1..upd4; each after the first follows a reboot the agent asked for
+  echo ">> hil: update sequence (RAUC $(rauc --version | awk '{print $2}'), bundles by rauc bundle, test CA by openssl)"
+  bash test/hil/rauc/prepare.sh "$RAUC_OUT" "$REPO" | sed 's/^/>> hil: bundle /'
+  DRIVES=()
+  for d in data slot-a slot-b; do DRIVES+=(-drive file="$RAUC_OUT/img/$d.img",format=raw,if=virtio,cache=writeback); done
+  DRIVES+=(-drive file="$BOOTENV",format=raw,if=virtio,cache=writethrough)
+  local phase slot
+  for phase in upd1 upd2 upd3 upd4; do
+    slot=$(pick_slot) || { echo ">> hil: bootloader: no slot has boot attempts left"; break; }
+    echo ">> hil: bootloader: booting slot $slot ($(tr -d '\0' < "$BOOTENV" | tr '\n' ' '))"
+    APPEND_EXTRA="rauc.slot=$slot " boot "$phase" 420
+    echo "$slot" > "$OUT/$phase/slot"
+    [[ $phase == upd4 || -f $OUT/$phase/reboot-requested ]] || { echo ">> hil: '$phase' asked for no reboot: sequence ends"; break; }
+  done
+  APPEND_EXTRA=""
+}
+
 if [[ -n "${HIL_DEBUG:-}" ]]; then
   # Developer aid: `HIL_DEBUG=/abs/path/script.mjs make hil` runs one script in the VM, no tests.
   boot main 600
   exit 0
+fi
+if [[ ${HIL_ONLY:-} == update ]]; then
+  # Developer aid: `HIL_ONLY=update make hil` runs the update sequence alone (~4 boots).
+  update_boots
+  node test/hil/merge-tap.mjs "$OUT" "$TAP" update
+  exit $?
 fi
 echo ">> hil: power cuts at random moments: seed $SEED (replay: HIL_SEED=$SEED make test-hil), ${DELAY_MS[1]}/${DELAY_MS[2]}/${DELAY_MS[3]} ms after arming"
 stage_start=$SECONDS
@@ -101,6 +144,7 @@ boot main 720 1
 [[ -f $OUT/main/cut.json ]] && boot recover1 300 2
 [[ -f $OUT/recover1/cut.json ]] && boot recover2 360 3
 [[ -f $OUT/recover2/cut.json ]] && boot recover3 300
+update_boots
 echo ">> hil: boots took $((SECONDS - stage_start)) s"
 
 node test/hil/merge-tap.mjs "$OUT" "$TAP"

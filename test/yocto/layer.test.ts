@@ -100,9 +100,34 @@ for (const series of SERIES) {
       assert.deepEqual(problems(r.out), []);
       const pns = new Set(r.out.split('\n').map((l) => l.trim()));
       // Package names map to recipes: libgpiod-tools → libgpiod, util-linux-setpriv → util-linux, ttf-dejavu-sans-mono → ttf-dejavu.
-      for (const pn of ['bodycam-agent', 'nodejs', 'ffmpeg', 'v4l-utils', 'libgpiod', 'util-linux', 'i2c-tools', 'ttf-dejavu', 'systemd', 'volatile-binds']) {
+      for (const pn of ['bodycam-agent', 'nodejs', 'ffmpeg', 'v4l-utils', 'libgpiod', 'util-linux', 'i2c-tools', 'ttf-dejavu', 'systemd', 'volatile-binds', 'rauc', 'rauc-conf', 'libubootenv']) {
         assert.ok(pns.has(pn), `${pn} missing from bodycam-image's build list`);
       }
+    });
+
+    test('RAUC (meta-rauc): the image takes two rootfs slots and the evidence partition outside them; rauc-conf ships the layer\'s system.conf and keyring', () => {
+      const img = variables(run(['bitbake', series, '-e', 'bodycam-image']).out);
+      assert.equal(img.get('WKS_FILE'), 'bodycam-image-ab.wks');
+      assert.ok((img.get('IMAGE_FSTYPES') ?? '').split(/\s+/).includes('ext4'), 'an ext4 of the root for the bundle');
+      const wks = readFileSync(join(REPO, 'yocto-layer/recipes-core/images/bodycam-image-ab.wks'), 'utf8');
+      assert.deepEqual([...wks.matchAll(/--part-name (\S+)/g)].map((m) => m[1]), ['rootfs_a', 'rootfs_b']);
+      assert.match(wks, /--label evidence/);
+      const conf = readFileSync(join(REPO, 'yocto-layer/dynamic-layers/rauc/recipes-core/rauc/files/system.conf'), 'utf8');
+      assert.deepEqual([...conf.matchAll(/^device=(\S+)$/gm)].map((m) => m[1]), ['/dev/disk/by-partlabel/rootfs_a', '/dev/disk/by-partlabel/rootfs_b'], 'the slots are the two root partitions, never the evidence one');
+      const r = run(['bitbake', series, '-e', 'rauc-conf']);
+      assert.equal(r.status, 0, r.out.slice(-4000));
+      assert.deepEqual(problems(r.out), []);
+      const v = variables(r.out);
+      assert.equal(v.get('RAUC_KEYRING_FILE'), 'bodycam-dev-ca.cert.pem');
+      assert.match(v.get('FILESEXTRAPATHS') ?? '', /dynamic-layers\/rauc\/recipes-core\/rauc\/files/);
+    });
+
+    test('bitbake -g bodycam-bundle: the signed bundle (inherit bundle) builds from bodycam-image', () => {
+      const r = run(['run', series, 'sh', '-c', 'bitbake -g bodycam-bundle && cat pn-buildlist']);
+      assert.equal(r.status, 0, r.out.slice(-4000));
+      assert.deepEqual(problems(r.out), []);
+      const pns = new Set(r.out.split('\n').map((l) => l.trim()));
+      for (const pn of ['bodycam-bundle', 'bodycam-image', 'rauc-native', 'squashfs-tools-native']) assert.ok(pns.has(pn), `${pn} missing from bodycam-bundle's build list`);
     });
 
     test('bitbake bodycam-agent -c unpack: the checkout\'s revision and every npm dependency the device needs, in place', () => {

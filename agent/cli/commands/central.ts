@@ -16,7 +16,7 @@ import type { Command } from '../command.js';
 import { parseArgs, type FlagSpecs } from '../args.js';
 import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, type Action, type ActionName } from '../../commands/commands.js';
+import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, updateFirmwareProblem, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
 import { parsePolicy } from '../../config/policy.js';
 import { INGEST_USAGE, ingest } from './central-ingest.js';
@@ -39,6 +39,8 @@ const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest|console|
         start_duty, end_duty
         schedule_duty   --start ISO8601 --end ISO8601 (the duty window)
         assign_wearer   --wearer ID --name TEXT
+        update_firmware --url URL --sha256 HEX --version X.Y.Z [--allow-downgrade]
+                        (URL http(s):// or file://; checked as the camera checks it)
       --group TEAM addresses start_duty, end_duty and schedule_duty to every camera whose
       central.groupId is TEAM (publish the one signed file to each member's cmd topic).
       --out - writes the binary SignedCommand to stdout; --base64 encodes it.
@@ -166,6 +168,12 @@ function parseAction(type: string, f: Record<string, unknown>): Action {
     }
     case 'assign_wearer':
       return { type: 'assign_wearer', wearerId: need('wearer'), name: need('name') };
+    case 'update_firmware': {
+      const u = { bundleUrl: need('url'), bundleSha256: need('sha256'), version: need('version') };
+      const problem = updateFirmwareProblem(u);
+      if (problem) throw new UsageError(`central sign: the camera would refuse this update_firmware: ${problem}`);
+      return { type: 'update_firmware', ...u, allowDowngrade: f['allow-downgrade'] === true };
+    }
     default:
       throw new UsageError(`central sign: unknown --type '${type}' (known: ${ACTIONS.join(', ')})`);
   }
@@ -190,6 +198,7 @@ async function signCmd(argv: string[]): Promise<number> {
     set: { type: 'string', multiple: true }, shift: { type: 'string' }, on: { type: 'boolean' }, off: { type: 'boolean' },
     reference: { type: 'string' }, seconds: { type: 'number' }, manifest: { type: 'string' }, base64: { type: 'boolean' },
     group: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, wearer: { type: 'string' }, name: { type: 'string' },
+    url: { type: 'string' }, sha256: { type: 'string' }, version: { type: 'string' }, 'allow-downgrade': { type: 'boolean' },
   }, 'central sign');
   for (const k of ['key', 'type', 'out'] as const) if (!flags[k]) throw new UsageError(`central sign: --${k} is required`);
   // A team's duty command names its group instead of one device (the device checks both).

@@ -24,4 +24,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'keygen-central', load: async () => (await import('./keygen-central.js')).keygenCentralCommand },
   { name: 'central', load: async () => (await import('./central.js')).centralCommand },
   { name: 'command', load: async () => (await import('./command.js')).commandCommand },
+  { name: 'update', load: async () => (await import('./update.js')).updateCommand },
 ];

@@ -33,6 +33,11 @@ import { GrayFrameParser, LevelParser, type FrameStats, type LevelStats } from '
 import { calibrateFromFrames } from '../../obstruction/calibrate.js';
 import { ANALYSIS_FORMAT } from '../../obstruction/room.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadAgentConfig, sectionOf } from '../../config/agent-config.js';
+import type { UpdateConfig } from '../../update/config.js';
+import { RaucClient } from '../../update/rauc.js';
+import { UpdateStateStore } from '../../update/state.js';
+import { FIRMWARE_VERSION } from '../../version.js';
 
 const FLAGS = {
   ...DATA_DIR_FLAG,
@@ -40,9 +45,10 @@ const FLAGS = {
   json: { type: 'boolean', help: 'print the results as JSON' },
   calibrate: { type: 'boolean', help: 'measure the obstruction calibration (lens uncovered, scene still) and print it' },
   seconds: { type: 'string', help: 'with --calibrate: seconds to measure (default 6)' },
+  config: { type: 'string', help: "the agent's config file: with an `update` section, RAUC's slots and the last update are checked too" },
 } as const;
 
-const USAGE = `usage: bodycam selftest --board NAME|PATH [--data-dir DIR] [--json]
+const USAGE = `usage: bodycam selftest --board NAME|PATH [--data-dir DIR] [--config FILE] [--json]
        bodycam selftest --calibrate --board NAME|PATH [--seconds S]
 
 Checks every device the board config names (buttons, LEDs, haptic, buzzer, dock, fuel gauge,
@@ -86,7 +92,7 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
 }
 
 /** Captures ~1 s from the board's camera, encodes it with the board's encoder, counts decodable frames. */
-async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<string> {
+export async function captureClip(board: BoardConfig, hal: Hal, dir: string): Promise<string> {
   const c = board.camera;
   const frames = Math.max(5, Math.min(c.fps, 30));
   const input: string[] = [];
@@ -333,6 +339,22 @@ export async function runCalibration(board: BoardConfig, seconds: number): Promi
   return { calibration: { ...measured, ...keep } as Record<string, number>, frames: frames.length, levelDbfs: lv.length ? lv[Math.floor(lv.length / 2)] : undefined };
 }
 
+/** RAUC's view of the slots and the update room's last result (docs/updates.md). */
+async function firmwareCheck(u: UpdateConfig, dataDir: string): Promise<CheckResult> {
+  try {
+    const st = await new RaucClient({ command: u.raucCommand, ...(u.dbusSystemBusAddress ? { env: { DBUS_SYSTEM_BUS_ADDRESS: u.dbusSystemBusAddress } } : {}) }).status();
+    const slots = st.slots.map((x) => `${x.bootname ?? x.name} ${x.bootStatus ?? '?'}${x.bootname === st.booted ? ' (booted)' : ''}`).join(', ');
+    const last = new UpdateStateStore(dataDir).load().last;
+    const lastText = last ? `; last update ${last.version} ${last.result} at ${last.at}${last.reason ? ` (${last.reason})` : ''}` : '; no update yet';
+    const detail = `slot ${st.booted} booted, version ${FIRMWARE_VERSION}; ${slots}${lastText}`;
+    const booted = st.slots.find((x) => x.bootname === st.booted);
+    if (booted?.bootStatus === 'bad') throw new Error(`${detail}: the booted slot is marked bad`);
+    return { device: 'firmware', ok: true, detail };
+  } catch (e) {
+    return { device: 'firmware', ok: false, detail: describeErr(e) };
+  }
+}
+
 export function formatResults(board: string, results: readonly CheckResult[]): string {
   const w = Math.max(6, ...results.map((r) => r.device.length));
   const failed = results.filter((r) => !r.ok).map((r) => r.device);
@@ -373,6 +395,10 @@ export const selftestCommand: Command = {
       return 0;
     }
     const results = await runSelftest(board, dataDir);
+    if (flags.config) {
+      const update = sectionOf<UpdateConfig | undefined>(loadAgentConfig(flags.config), 'update');
+      if (update) results.push(await firmwareCheck(update, dataDir));
+    }
     if (flags.json) console.log(JSON.stringify({ board: board.name, ok: results.every((r) => r.ok), results }, null, 2));
     else console.log(formatResults(board.name, results));
     return results.every((r) => r.ok) ? 0 : 1;
