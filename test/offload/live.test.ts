@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -230,13 +230,22 @@ void test('the agent’s node process SIGKILLed mid-upload and restarted: no fin
   const io = spawnSync('ionice', ['-p', String(worker)], { encoding: 'utf8' });
   if (io.status === 0) assert.match(io.stdout, /idle/, 'live worker I/O class');
   await a.kill('SIGKILL');
+  // The killed agent's worker finishes the request in flight and exits (README "Resume"): count
+  // what is stored once it is gone, so that what comes after is the restarted agent's.
+  for (let i = 0; i < 600 && existsSync(`/proc/${worker}`); i++) await sleep(100);
+  const countBefore = (await versions(store.operator, prefix)).size;
   const b = await start(dataDir, cfg);
   await b.waitFor((s) => s.state === 'RECORDING', 60_000, 'recording after restart');
-  const countBefore = (await versions(store.operator, prefix)).size;
   await b.waitFor((s) => live(s).uploadedThrough !== null && live(s).backlogSegments <= 3, 240_000, 'live upload resumed').catch(async (e: Error) => {
     throw new Error(`${e.message.split('\n')[0]}\nlive: ${JSON.stringify(live(await b.status()))}\n${b.logs().split('\n').filter((l) => /live/.test(l)).slice(-30).join('\n')}`);
   });
-  assert.ok((await versions(store.operator, prefix)).size > countBefore, 'new objects after the restart');
+  // The restarted agent's own uploads: segments it sealed after the restart reach the store.
+  let countAfter = countBefore;
+  for (let i = 0; i < 120 && countAfter <= countBefore; i++) {
+    await sleep(1000);
+    countAfter = (await versions(store.operator, prefix)).size;
+  }
+  assert.ok(countAfter > countBefore, `new objects after the restart (${countBefore} stored before it, ${countAfter} after)`);
   await endShift(b);
   await b.waitFor((x) => off(x).awaitingConfirmation.includes(shiftId), 180_000, 'end-of-shift upload complete');
   for (const [k, n] of await versions(store.operator, prefix)) assert.equal(n, 1, `${k}: one version (never re-sent)`);
