@@ -241,9 +241,10 @@ export class ShiftSealer {
       if (!cause) return;
       const now = evidenceClock.now();
       const g = this.pendingGap;
-      // The same interruption again before any media (a lost camera's reconnects that fail):
-      // one interval, one gap.
-      if (g && g.cause === cause) return;
+      // A lost camera's reconnects that fail before any media: one outage, one gap. Only for
+      // camera_lost — two encoder crashes are two interruptions, each journaled with its cause
+      // (the soak test counts them), even when the second comes before the restart's first frame.
+      if (g && g.cause === 'camera_lost' && cause === 'camera_lost') return;
       if (g && now > g.start) {
         // Interrupted again before any media arrived: the interval so far keeps its own cause
         // (a power cut must not be relabelled as the encoder stall that followed it).
