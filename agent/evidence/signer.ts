@@ -103,6 +103,10 @@ export class JournalSigner {
     const s = this.stateOf(journal, written);
     if (written.record.type === 'shift_start' && typeof written.record.shift_id === 'string') s.shiftId = written.record.shift_id;
     if (written.record.type === 'signature') return undefined;
+    // A clock step's record is journaled before the evidence clock moves (ClockWatch journals,
+    // then applies): a signature appended on it would carry the old clock after the step record.
+    // The next record, or the checkpoint timer, signs instead.
+    if (written.record.type === 'time_sync') return undefined;
     if (written.record.type === 'segment') s.segmentsSince++;
     if (s.segmentsSince >= this.signEverySegments) return this.signNow(journal, 'interval');
     if (this.checkpointDue(journal)) return this.signNow(journal, 'checkpoint');

@@ -75,6 +75,24 @@ void test('checkpointS: a record after the last signature turned checkpointS old
   j.close();
 });
 
+void test('checkpointS: a due checkpoint is not signed on a clock step\'s time_sync record (the evidence clock has not moved yet) but on the next record', (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.parse('2026-12-04T10:00:00Z') });
+  const id = provisionIdentity(join(root, 'id-ts'), { deviceId: 'cam-ts' });
+  const j = openJournal('time-sync');
+  const why = signatures(j);
+  const signer = new JournalSigner(id, 1000, 30);
+  const detach = attachSigner(j, signer);
+  j.append('shift_start', { shift_id: '20261204T100000Z-cam' });
+  t.mock.timers.setTime(Date.parse('2026-12-04T10:00:31Z'));
+  j.append('time_sync', { what: 'step', step_ms: 90_000 });
+  assert.deepEqual(why, [], 'no signature right after the step record');
+  assert.equal(j.lastRecord?.type, 'time_sync');
+  j.append('note', { n: 1 });
+  assert.deepEqual(why, ['checkpoint'], 'the next record brings the due checkpoint');
+  detach();
+  j.close();
+});
+
 void test('checkpointS: with nothing appended the timer signs the unsigned tail once, then stays quiet', (t) => {
   t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.parse('2026-12-04T10:00:00Z') });
   const id = provisionIdentity(join(root, 'id-b'), { deviceId: 'cam-b' });
