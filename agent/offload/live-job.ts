@@ -26,9 +26,8 @@ import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../lib/atomi
 import { EvidenceError } from '../lib/errors.js';
 import { JOURNAL_FILE } from '../evidence/journal.js';
 import { hashFile, sha256Hex } from './manifest.js';
-import { shiftKeyPrefix } from './job.js';
+import { shiftKeyPrefix, type OffloadJob } from './job.js';
 import { liveStateId, loadUploadState, offloadDir } from './state.js';
-import type { S3Target } from './s3.js';
 import type { RunHooks } from './job.js';
 import type { UploadItem } from './uploader.js';
 
@@ -36,20 +35,8 @@ import type { UploadItem } from './uploader.js';
 export const LIVE_IDENTITY = 'bodycam-live-offload/1';
 export const LIVE_DIR = 'live';
 
-export interface LiveJob {
-  readonly dataDir: string;
-  readonly shiftId: string;
-  readonly shiftDir: string;
-  readonly deviceId: string;
-  readonly target: S3Target;
-  readonly bucket: string;
-  readonly keyPrefix: string;
-  readonly partSizeBytes: number;
-  readonly concurrency?: number;
-  readonly bandwidthKbps: number;
-  readonly retryInitialMs: number;
-  readonly retryMaxMs: number;
-}
+/** A live batch needs what an end-of-shift job needs: the same shift, store and limits. */
+export type LiveJob = OffloadJob;
 
 interface LiveSegment {
   readonly name: string;
