@@ -103,6 +103,9 @@ export class IngestService {
   private readonly queued = new Set<string>();
   /** Shifts this worker has decided or found decided: never handled again by this process. */
   private readonly done = new Set<string>();
+  /** Shifts already logged at info as waiting for their manifest: later rescans log at debug, so an
+   * open shift followed live for hours does not write one info line per rescan. */
+  private readonly waitLogged = new Set<string>();
   /** Shifts being handled now (never two handlings of one shift in one worker). */
   private readonly active = new Set<string>();
   private stopping = false;
@@ -451,9 +454,13 @@ export class IngestService {
       if (!(await this.store.exists(this.store.shiftKey(r, 'manifest.json')))) {
         this.metrics.waiting++;
         this.metrics.flush();
-        this.log.info('shift waiting', { ...log, result: 'waiting', why: 'manifest not uploaded yet' });
+        const k = `${r.deviceId}/${r.shiftId}`;
+        const level = this.waitLogged.has(k) ? 'debug' : 'info';
+        this.waitLogged.add(k);
+        this.log[level]('shift waiting', { ...log, result: 'waiting', why: 'manifest not uploaded yet' });
         return 'waiting';
       }
+      this.waitLogged.delete(`${r.deviceId}/${r.shiftId}`);
       const claim = await claimShift(this.store, r, this.cfg.workerId, this.cfg.claimTtlS * 1000);
       if (!claim.won) {
         this.log.info('shift waiting', { ...log, result: 'waiting', why: `claimed by ${claim.holder} since ${new Date(claim.sinceMs).toISOString()}` });

@@ -11,7 +11,6 @@
  * a frame). The pipeline's own figure (`status.ext.latency`) starts later, at the encoder start
  * effect; it is printed beside it as the baseline.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,18 +19,11 @@ import { startAgent, shiftJournal, cleanup, type AgentProc } from '../helpers/ag
 import { derivedBoard } from '../helpers/fs-limits.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { agentConfig } from '../mqtt/fixtures.js';
-import { buildRecordingArgs } from '../../hal/encoder/args.js';
 import { resolveBoard } from '../../agent/config/board.js';
 import { probeTs } from '../../agent/evidence/ts-probe.js';
-import { CLK_TCK, cpuS, median, rssMb, sized, SMOKE } from './measure.js';
+import { cpuS, cpuWithReapedS, spawnBareFfmpeg, median, rssMb, sized, SMOKE } from './measure.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-/** CPU seconds of a process plus those of its children it has reaped (an encoder restarted by the agent). */
-function cpuWithReapedS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-}
 
 /**
  * Gesture recognised → first frame from the agent's log lines (wall ms): each `first frame` line
@@ -96,17 +88,10 @@ async function longRun(rows: BenchRow[]): Promise<void> {
     await a.press('shift', { holdS: 2.1 });
     const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 30_000, 'recording');
     const ffPid = s0.ext.encoder!.pid as number;
-    // The same encode, bare: identical argv, list and progress into files instead of our pipes.
-    const argv = buildRecordingArgs({
-      video: { kind: 'lavfi', width: board.camera.width, height: board.camera.height, fps: board.camera.fps },
-      audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
-      encoder: { video: 'libx264', preset: board.encoder.preset ?? 'veryfast', videoKbps: board.encoder.bitrateKbps ?? 2000, audioKbps: 64, fps: board.camera.fps },
-      burnIn: { deviceId: s0.deviceId, font: '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf' },
-      segmentS: 2,
-      startNumber: 1,
-      outDir: bareDir,
-    }).map((x) => (x === 'pipe:3' ? join(bareDir, 'list.csv') : x === 'pipe:4' ? join(bareDir, 'progress.txt') : x));
-    const bare = spawn('ffmpeg', argv, { stdio: 'ignore' });
+    const bare = spawnBareFfmpeg({
+      width: board.camera.width, height: board.camera.height, fps: board.camera.fps,
+      preset: board.encoder.preset ?? 'veryfast', videoKbps: board.encoder.bitrateKbps ?? 2000, deviceId: s0.deviceId, outDir: bareDir,
+    });
     await sleep(sized(3000, 500));
     const window = sized(40, 2);
     const c0 = { agent: cpuS(a.pid), ff: cpuS(ffPid), bare: cpuS(bare.pid!) };
@@ -182,16 +167,7 @@ async function overheadAt(rows: BenchRow[], width: number, height: number, kbps:
     await a.press('shift', { holdS: 2.1 });
     const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 60_000, 'recording');
     const ffPid = s0.ext.encoder!.pid as number;
-    const argv = buildRecordingArgs({
-      video: { kind: 'lavfi', width, height, fps: 30 },
-      audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
-      encoder: { video: 'libx264', preset: 'veryfast', videoKbps: kbps, audioKbps: 64, fps: 30 },
-      burnIn: { deviceId: s0.deviceId, font: '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf' },
-      segmentS: 2,
-      startNumber: 1,
-      outDir: bareDir,
-    }).map((x) => (x === 'pipe:3' ? join(bareDir, 'list.csv') : x === 'pipe:4' ? join(bareDir, 'progress.txt') : x));
-    const bare = spawn('ffmpeg', argv, { stdio: 'ignore' });
+    const bare = spawnBareFfmpeg({ width, height, fps: 30, preset: 'veryfast', videoKbps: kbps, deviceId: s0.deviceId, outDir: bareDir });
     await sleep(sized(3000, 500));
     const window = sized(40, 2);
     // Agent + its reaped children + the live encoder: an encoder the agent restarts (a stall on a

@@ -9,7 +9,6 @@
  * Policy: liveOffloadLagS 120 and checkpointS 60 (the defaults: what a camera runs). The sim
  * camera is on an approved network (127.0.0.0/8).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,19 +17,11 @@ import type { BenchRow, BenchSuite } from './types.js';
 import { startAgent, runCli, shiftJournal, cleanup } from '../helpers/agent.js';
 import { derivedBoard } from '../helpers/fs-limits.js';
 import { startStore, BUCKET, PREFIX, type Store } from '../offload/store.js';
-import { buildRecordingArgs } from '../../hal/encoder/args.js';
 import { probeTs } from '../../agent/evidence/ts-probe.js';
-import { CLK_TCK, cpuS, sized } from './measure.js';
+import { cpuS, cpuWithReapedS, spawnBareFfmpeg, sized } from './measure.js';
 
 const DEVICE = 'CAM-BENCH-LIVE';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** CPU seconds of a process plus those of the children it has reaped (live upload workers, a restarted encoder). */
-function cpuWithReapedS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-}
 
 const cpuOr0 = (pid: number | null | undefined): number => {
   if (!pid) return 0;
@@ -83,16 +74,7 @@ async function liveAt(rows: BenchRow[], store: Store, width: number, height: num
     const s0 = await a.waitFor((s) => s.segments >= sized(2, 1) && (s.ext.encoder?.pid as number | null) != null, 60_000, 'recording');
     const shiftId = s0.shiftId!;
     const ffPid = s0.ext.encoder!.pid as number;
-    const argv = buildRecordingArgs({
-      video: { kind: 'lavfi', width, height, fps: 30 },
-      audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
-      encoder: { video: 'libx264', preset: 'veryfast', videoKbps: kbps, audioKbps: 64, fps: 30 },
-      burnIn: { deviceId: s0.deviceId, font: '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf' },
-      segmentS: 2,
-      startNumber: 1,
-      outDir: bareDir,
-    }).map((x) => (x === 'pipe:3' ? join(bareDir, 'list.csv') : x === 'pipe:4' ? join(bareDir, 'progress.txt') : x));
-    const bare = spawn('ffmpeg', argv, { stdio: 'ignore' });
+    const bare = spawnBareFfmpeg({ width, height, fps: 30, preset: 'veryfast', videoKbps: kbps, deviceId: s0.deviceId, outDir: bareDir });
     await sleep(sized(3000, 500));
     // At least two checkpoints (60 s) inside the window, so live batches are in it.
     const window = sized(150, 20);
