@@ -97,8 +97,8 @@ async function latency(rows: BenchRow[]): Promise<void> {
     await a.stop();
     cleanup(a.dataDir);
   }
-  rows.push({ metric: `detection latency: lens covered → journal record (median of 3, ${DEFAULT_POLICY.obstructionOnsetS} s onset debounce included)`, value: median(toRecord), unit: 's', target: 'event at central ≤ 10 s', note: `all: ${toRecord.map((x) => x.toFixed(2)).join(', ')} s` });
-  rows.push({ metric: 'analysis path: lens covered → first dark sample (median of 3)', value: median(toSample), unit: 's', note: `all: ${toSample.map((x) => x.toFixed(2)).join(', ')} s` });
+  rows.push({ metric: `detection latency: lens covered → journal record (median of ${toRecord.length}, ${DEFAULT_POLICY.obstructionOnsetS} s onset debounce included)`, value: median(toRecord), unit: 's', target: 'event at central ≤ 10 s', note: `all: ${toRecord.map((x) => x.toFixed(2)).join(', ')} s` });
+  rows.push({ metric: `analysis path: lens covered → first dark sample (median of ${toSample.length})`, value: median(toSample), unit: 's', note: `all: ${toSample.map((x) => x.toFixed(2)).join(', ')} s` });
 }
 
 /** Covers the sim lens for `coverS`, `n` times; the journaled bounds against the commanded ones. */
@@ -109,7 +109,7 @@ export async function bounds(rows: BenchRow[], n = 3, coverS = 15): Promise<void
   const dur: number[] = [];
   try {
     for (let i = 0; i < n; i++) {
-      await sleep(3000);
+      await sleep(sized(3000, 1000));
       const t0 = Date.now();
       await a.sim({ picture: 'black' });
       await sleep(coverS * 1000 - (Date.now() - t0));
@@ -140,7 +140,8 @@ export async function obstructionSuite(): Promise<BenchSuite> {
       await cpuOnOff(rows);
       await analysisCost(rows);
       await latency(rows);
-      await bounds(rows);
+      // Smoke: one 8-s cover (past the 5-s onset debounce), not three of 15 s.
+      await bounds(rows, sized(3, 1), sized(15, 8));
       return rows;
     },
   };
