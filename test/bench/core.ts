@@ -11,11 +11,12 @@
  * a frame). The pipeline's own figure (`status.ext.latency`) starts later, at the encoder start
  * effect; it is printed beside it as the baseline.
  */
-import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow, BenchSuite } from './types.js';
-import { startAgent, shiftJournal, cleanup, type AgentProc } from '../helpers/agent.js';
+import { startAgent, shiftJournal, cleanup, REPO, type AgentProc } from '../helpers/agent.js';
+import { fromGesture, HIL_FIRST_FRAME, type HilFirstFrame } from '../helpers/first-frame.js';
 import { derivedBoard } from '../helpers/fs-limits.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { agentConfig } from '../mqtt/fixtures.js';
@@ -26,30 +27,26 @@ import { cpuS, cpuWithReapedS, spawnBareFfmpeg, median, rssMb, sized, SMOKE } fr
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Gesture recognised → first frame from the agent's log lines (wall ms): each `first frame` line
- * paired with the last `gesture` line before it that asked for it (shift_hold starts,
- * privacy_single resumes).
+ * The same figure on the HIL board (qemu-hil: vivid, gpio-sim button), from the last `make hil`
+ * (test/hil/main/30-agent writes it to its results): beside the sim board's, so a sim-only input
+ * cannot hide a real-board number. The VM runs under TCG emulation here, many times slower than
+ * a camera's SoC: it shows where a board's time goes, not a camera's figure.
  */
-function fromGesture(logs: string): { start: number[]; resume: number[] } {
-  const out = { start: [] as number[], resume: [] as number[] };
-  let lastGesture: { kind: string; t: number } | undefined;
-  for (const line of logs.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let o: { t?: string; msg?: string; gesture?: string; reason?: string };
-    try {
-      o = JSON.parse(line) as typeof o;
-    } catch {
-      continue;
-    }
-    const t = Date.parse(o.t ?? '');
-    if (o.msg === 'gesture' && (o.gesture === 'shift_hold' || o.gesture === 'privacy_single')) lastGesture = { kind: o.gesture, t };
-    if (o.msg === 'first frame' && lastGesture) {
-      const want = o.reason === 'resume' ? 'privacy_single' : 'shift_hold';
-      if (lastGesture.kind === want) (o.reason === 'resume' ? out.resume : out.start).push(t - lastGesture.t);
-      lastGesture = undefined;
-    }
+function hilBeside(rows: BenchRow[], sim: { start: number[]; resume: number[] }): void {
+  const path = join(REPO, HIL_FIRST_FRAME);
+  if (!existsSync(path)) {
+    console.log(`   (no HIL figure: ${HIL_FIRST_FRAME} appears after \`make hil\`)`);
+    return;
   }
-  return out;
+  const h = JSON.parse(readFileSync(path, 'utf8')) as HilFirstFrame;
+  for (const k of ['start', 'resume'] as const) {
+    if (!h[k].length) continue;
+    rows.push({
+      metric: `${k === 'start' ? 'shift start' : 'resume'} latency on the HIL board (${h.board}, ${h.camera}, ${h.accel}), gesture recognised → first frame (median of ${h[k].length})`,
+      value: median(h[k]) / 1000, unit: 's', baseline: median(sim[k]) / 1000, baselineLabel: 'sim board, this run',
+      note: `make hil at ${h.at}; all: ${h[k].join(', ')} ms`,
+    });
+  }
 }
 
 async function latencies(rows: BenchRow[]): Promise<void> {
@@ -74,6 +71,7 @@ async function latencies(rows: BenchRow[]): Promise<void> {
     const label = 'from the encoder start effect (status.ext.latency)';
     rows.push({ metric: 'shift start latency, gesture recognised → first frame (median of 5)', value: median(g.start) / 1000, unit: 's', baseline: median(lat.startMs) / 1000, baselineLabel: label, target: '≤ 0.5 s', note: `all: ${g.start.join(', ')} ms` });
     rows.push({ metric: 'resume latency, gesture recognised → first frame (median of 5)', value: median(g.resume) / 1000, unit: 's', baseline: median(lat.resumeMs) / 1000, baselineLabel: label, target: '≤ 0.5 s', note: `all: ${g.resume.join(', ')} ms` });
+    hilBeside(rows, g);
   } finally {
     await a.stop();
     cleanup(a.dataDir);

@@ -1,4 +1,5 @@
-/** The shipped systemd unit is valid for systemd itself, and hardened the way the layer promises. */
+/** The shipped systemd units are valid for systemd itself, the agent's hardened the way the layer
+ * promises; the image's agent.json files load. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -6,6 +7,8 @@ import { readFileSync, writeFileSync, mkdtempSync, copyFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/agent.js';
+import { loadAgentConfig, sectionOf } from '../../agent/config/agent-config.js';
+import type { UpdateConfig } from '../../agent/update/config.js';
 
 const UNIT = join(REPO, 'yocto-layer/recipes-bodycam/bodycam-agent/files/bodycam-agent.service');
 
@@ -86,4 +89,25 @@ test('the agent without a board exits 78, the code the unit\'s RestartPreventExi
   const missing = spawnSync(process.execPath, [join(REPO, 'dist/agent/cli/main.js'), 'agent'], { encoding: 'utf8' });
   assert.equal(missing.status, 2, 'a missing --board on the command line stays a usage error');
   assert.match(missing.stderr, /--board is required/);
+});
+
+const RAUC_FILES = join(REPO, 'yocto-layer/dynamic-layers/rauc/recipes-bodycam/bodycam-agent/files');
+
+test('with meta-rauc: systemd-analyze verify accepts bodycam-reboot.path and .service', { skip: spawnSync('systemd-analyze', ['--version']).status !== 0 ? 'systemd-analyze not installed' : false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unit-'));
+  for (const u of ['bodycam-reboot.path', 'bodycam-reboot.service']) copyFileSync(join(RAUC_FILES, u), join(dir, u));
+  const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'bodycam-reboot.path'), join(dir, 'bodycam-reboot.service')], { encoding: 'utf8' });
+  const problems = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('bodycam-reboot'));
+  assert.deepEqual(problems, [], r.stderr);
+});
+
+test("the image's agent.json loads; with meta-rauc it has an update section whose reboot request is the file bodycam-reboot.path watches", () => {
+  const plain = loadAgentConfig(join(REPO, 'yocto-layer/recipes-bodycam/bodycam-agent/files/agent.json'));
+  assert.equal(sectionOf<UpdateConfig | undefined>(plain, 'update'), undefined, 'without RAUC the agent refuses updates as unavailable');
+  const rauc = sectionOf<UpdateConfig | undefined>(loadAgentConfig(join(RAUC_FILES, 'agent.json')), 'update') ?? assert.fail('no update section');
+  const watched = /^PathExists=(\S+)$/m.exec(readFileSync(join(RAUC_FILES, 'bodycam-reboot.path'), 'utf8'))?.[1] ?? assert.fail('no PathExists=');
+  assert.deepEqual(rauc.rebootCommand, ['/bin/touch', watched]);
+  // The agent can write there: its unit's RuntimeDirectory= is /run/<that directory>.
+  const runtimeDir = /^RuntimeDirectory=(\S+)$/m.exec(readFileSync(UNIT, 'utf8'))?.[1];
+  assert.equal(watched, `/run/${runtimeDir}/reboot-requested`);
 });

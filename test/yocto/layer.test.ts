@@ -85,10 +85,15 @@ for (const series of SERIES) {
 
       const rdepends = v('RDEPENDS:bodycam-agent').split(/\s+/);
       for (const p of ['nodejs', ...RUNTIME]) assert.ok(rdepends.includes(p), `RDEPENDS lacks ${p}: ${rdepends.join(' ')}`);
-      assert.equal(v('SYSTEMD_SERVICE:bodycam-agent'), 'bodycam-agent.service');
+      // With meta-rauc in the build (dynamic-layers/rauc/…/bodycam-agent_%.bbappend): the reboot
+      // path unit, RAUC's D-Bus policy, and agent.json with an `update` section from that bbappend.
+      assert.deepEqual(v('SYSTEMD_SERVICE:bodycam-agent').split(/\s+/).filter(Boolean), ['bodycam-agent.service', 'bodycam-reboot.path']);
+      for (const f of ['bodycam-reboot.path', 'bodycam-reboot.service', 'bodycam-rauc.conf']) assert.ok(srcUri.includes(`file://${f}`), `SRC_URI lacks ${f}`);
+      assert.match(v('FILESEXTRAPATHS').split(':')[0]!, /dynamic-layers\/rauc\/recipes-bodycam\/bodycam-agent\/files\/?$/, "the rauc flavour's agent.json is found first");
+      assert.ok(rdepends.includes('rauc'), 'RDEPENDS lacks rauc');
       assert.equal(v('SYSTEMD_SERVICE:bodycam-agent-evidence-mount'), 'var-lib-bodycam.mount');
       const files = v('FILES:bodycam-agent').split(/\s+/);
-      for (const f of [v('BODYCAM_TREE'), `${v('systemd_system_unitdir')}/bodycam-agent.service`, `${v('systemd_system_unitdir')}/bodycam-agent@.service`, v('bindir')]) {
+      for (const f of [v('BODYCAM_TREE'), `${v('systemd_system_unitdir')}/bodycam-agent.service`, `${v('systemd_system_unitdir')}/bodycam-agent@.service`, v('bindir'), `${v('sysconfdir')}/dbus-1/system.d/bodycam-rauc.conf`, `${v('systemd_system_unitdir')}/bodycam-reboot.service`]) {
         assert.ok(files.includes(f), `FILES:bodycam-agent lacks ${f}: ${files.join(' ')}`);
       }
       assert.equal(v('BODYCAM_TREE'), `${v('nonarch_libdir')}/node_modules/bodycam-agent`, 'one tree: npm.bbclass installs node_modules inside it');
@@ -148,9 +153,11 @@ for (const series of SERIES) {
       }
       assert.ok(existsSync(join(s, 'node_modules/typescript/bin/tsc')), 'tsc is there to compile the agent');
       assert.ok(!existsSync(join(s, 'node_modules/@bufbuild')), 'buf is not fetched');
-      for (const f of ['bodycam-agent.service', 'bodycam-agent@.service', 'var-lib-bodycam.mount', 'bodycam-agent.tmpfiles', '90-bodycam.rules', 'agent.json']) {
+      for (const f of ['bodycam-agent.service', 'bodycam-agent@.service', 'var-lib-bodycam.mount', 'bodycam-agent.tmpfiles', '90-bodycam.rules', 'agent.json', 'bodycam-reboot.path', 'bodycam-reboot.service', 'bodycam-rauc.conf']) {
         assert.ok(readdirSync(unpackdir).includes(f), `${f} not unpacked`);
       }
+      // With meta-rauc the image's agent.json is the one that enables updates.
+      assert.ok('update' in (JSON.parse(readFileSync(join(unpackdir, 'agent.json'), 'utf8')) as object), "the unpacked agent.json is the rauc flavour's");
     });
   });
 }

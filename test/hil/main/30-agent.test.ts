@@ -9,10 +9,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { runCli, shiftJournal, tempDataDir, type AgentProc } from '../../helpers/agent.js';
 import type { StatusSnapshot } from '../../../agent/status.js';
-import { LINE, startAgentVm, bindCamera, pressLine, setBq27441, setMax17048, setPull, simValue, sleep, unbindCamera, vmOnly, waitFor, watchLine } from '../lib.js';
+import { fromGesture, type HilFirstFrame } from '../../helpers/first-frame.js';
+import { LINE, RESULTS, startAgentVm, bindCamera, pressLine, setBq27441, setMax17048, setPull, simValue, sleep, unbindCamera, vmOnly, waitFor, watchLine } from '../lib.js';
 
 const agents: AgentProc[] = [];
 const WD_STATE = '/sys/class/watchdog/watchdog0/state';
@@ -24,6 +26,21 @@ after(async () => {
 // Under TCG ffmpeg can need more than the default 6 s to its first segment: a stall there would
 // be emulation, not the agent.
 const CONFIG = { power: { intervalS: 1 }, policy: { encoderStallS: 20 } };
+
+/**
+ * Gesture recognised → first frame for this board's shift starts and resumes (gpio-sim presses,
+ * vivid), left in the results share for `make bench` to print beside the sim board's
+ * (test/helpers/first-frame.ts). A measurement, not an assertion: under emulation it is slow.
+ */
+function recordFirstFrame(a: AgentProc): void {
+  const dmesg = spawnSync('dmesg', { encoding: 'utf8' }).stdout ?? '';
+  const f: HilFirstFrame = {
+    board: 'qemu-hil', camera: 'vivid', accel: /Hypervisor detected: KVM/.test(dmesg) ? 'KVM' : 'QEMU TCG emulation',
+    at: new Date().toISOString(), ...fromGesture(a.logs()),
+  };
+  writeFileSync(join(RESULTS, 'first-frame.json'), JSON.stringify(f, null, 1));
+  console.log(`# HIL gesture → first frame (ms): start ${f.start.join(', ')}; resume ${f.resume.join(', ')}`);
+}
 
 async function start(board: string): Promise<AgentProc> {
   for (const l of [LINE.shift, LINE.privacy, LINE.dock]) setPull(l, false);
@@ -140,6 +157,7 @@ void test('gpio-cdev (qemu-hil): buttons, LEDs/haptic, MAX17048 status, camera l
     assert.ok(j2.some((r) => r.type === 'power' && r.event === 'battery_low'));
     assert.ok(j2.some((r) => r.type === 'power' && r.event === 'battery_critical'));
     assert.equal(j2.find((r) => r.type === 'shift_end')?.reason, 'battery_critical');
+    recordFirstFrame(a);
     await a.stop();
     assert.equal(readFileSync(WD_STATE, 'utf8').trim(), 'inactive', 'a clean stop disarms the watchdog (magic close)');
     await verify(a, shiftId!);
