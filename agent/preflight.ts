@@ -11,10 +11,13 @@ import { sectionOf, type AgentConfig } from './config/agent-config.js';
 import type { BoardConfig } from './config/board.js';
 import { isVolatileDir, type EncryptionConfig } from './evidence/encrypt.js';
 import { encoderBinary } from '../hal/encoder/binary.js';
+import { createLogger } from './lib/log.js';
+
+const log = createLogger('preflight');
 
 const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 
-export function preflight(dataDir: string, board: BoardConfig, config: AgentConfig): Issue[] {
+export function preflight(dataDir: string, board: BoardConfig, config: AgentConfig, ffmpegTimeoutMs = 10_000): Issue[] {
   const issues: Issue[] = [];
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -31,8 +34,13 @@ export function preflight(dataDir: string, board: BoardConfig, config: AgentConf
     issues.push({ where: `data dir ${dataDir}`, message: `not writable: ${describe(e)}` });
   }
   const ffmpeg = encoderBinary();
-  const r = spawnSync(ffmpeg, ['-hide_banner', '-version'], { stdio: ['ignore', 'ignore', 'ignore'], timeout: 10_000 });
-  if (r.error || r.status !== 0) issues.push({ where: 'encoder', message: `'${ffmpeg}' does not run: ${r.error ? r.error.message : `exit ${r.status}`}` });
+  const r = spawnSync(ffmpeg, ['-hide_banner', '-version'], { stdio: ['ignore', 'ignore', 'ignore'], timeout: ffmpegTimeoutMs });
+  // A slow first exec (cold flash after boot, a loaded board) is no configuration problem: these
+  // issues end the agent with exit 78, which the unit never restarts. The encoder supervisor
+  // reports an ffmpeg that really cannot start (encoder_start fault) and keeps trying.
+  const slow = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  if (slow) log.warn('ffmpeg -version did not answer in time; starting anyway', { ffmpeg, timeoutMs: ffmpegTimeoutMs });
+  else if (r.error || r.status !== 0) issues.push({ where: 'encoder', message: `'${ffmpeg}' does not run: ${r.error ? r.error.message : `exit ${r.status}`}` });
   if (board.encoder.burnIn !== false) {
     const font = board.encoder.font ?? DEFAULT_FONT;
     if (!existsSync(font)) issues.push({ where: 'board /encoder/font', message: `burn-in font ${font} does not exist (install fonts-dejavu-core, or set encoder.burnIn false)` });
