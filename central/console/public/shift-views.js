@@ -72,8 +72,8 @@ const bcTrack = {
     const end = fixed[fixed.length - 1];
     svg.append(mk('circle', { cx: px(first), cy: py(first), r: 5, fill: '#1f2a37', class: 'track-start' }));
     svg.append(mk('rect', { x: Number(px(end)) - 5, y: Number(py(end)) - 5, width: 10, height: 10, fill: '#b00020', class: 'track-end' }));
-    // Width of the drawing in metres (1° of latitude ≈ 111.2 km).
-    const metres = (span * 111_195 * (size / (size - 2 * pad)));
+    // The track's larger extent in metres (1° of latitude ≈ 111.2 km), as the verifier's report states it.
+    const metres = span * 111_195;
     svg.append(mk('text', { x: 8, y: size - 8, class: 'tick', 'font-size': 11 }, `${metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`} across · N up · ● start ■ end · ${fixed.length} of ${points.length} records with a fix`));
     return svg;
   },
