@@ -10,7 +10,9 @@
  *   - a supervisor assigns a wearer and sets a policy from the camera page: the camera's journal
  *     shows both commands accepted, with central's signature; each is audited;
  *   - a viewer's set-policy is refused by the server (403); a bad policy value or an unknown
- *     setting is 400 with the reason, and nothing is signed or sent.
+ *     setting is 400 with the reason, and nothing is signed or sent;
+ *   - a supervisor schedules the team's duty from the fleet page: the camera starts its shift at
+ *     the scheduled time with trigger `schedule`.
  * Screenshots: .cache/results/screenshots/console-camera-track.png, console-shift.png, console-timeline.png, console-shifts.png.
  */
 import { test, before, after } from 'node:test';
@@ -18,7 +20,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { cleanup, readJournal, tempDataDir, type AgentProc } from '../helpers/agent.js';
+import { cleanup, readJournal, shiftJournal, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
 import { centralKeys, lightBoard, type CentralKeys } from '../mqtt/fixtures.js';
 import { startStore, getObject, BUCKET, PREFIX, type Store } from '../offload/store.js';
@@ -53,7 +55,10 @@ before(async () => {
   b.gnss = { backend: 'sim' };
   const board = join(dir, 'sim-gnss.json');
   writeFileSync(board, JSON.stringify(b));
-  cam = await startCamera({ dataDir, deviceId: CAM, board, broker, store, central: keys, policy: { locationIntervalS: 1, locationMinMoveM: 1, heartbeatOnDutyS: 1, heartbeatOffDutyS: 2 } });
+  cam = await startCamera({
+    dataDir, deviceId: CAM, board, broker, store, central: keys, policy: { locationIntervalS: 1, locationMinMoveM: 1, heartbeatOnDutyS: 1, heartbeatOffDutyS: 2 },
+    extra: { central: { commandPublicKey: keys.publicPath, groupId: 'team-s' } },
+  });
   shiftId = await recordShift(cam, 3);
   await cam.sim({ docked: true });
   ingest = startIngest(ingestConfig({ dir, workerId: 'w1', broker, store, registryDir, commandKey: join(dir, 'central-cmd.key.pem') }), 'w1', join(dir, 'metrics-w1.prom'));
@@ -223,5 +228,29 @@ void test("a supervisor assigns a wearer and sets a policy from the camera page:
   assert.equal(journaled.p.command, 'set_policy');
   // The results come back and are audited against the commands' hashes.
   await until('both results audited', () => auditOf(con).filter((r) => r.type === 'command_result' && r.accepted === true && [wearerCmd?.payload_sha256, policyCmd?.payload_sha256].includes(r.payload_sha256 as string)).length === 2, 10_000);
+  await ctx.close();
+});
+
+void test("a supervisor schedules the team's duty from the fleet page: the camera starts its shift then, trigger schedule", { timeout: 60_000 }, async () => {
+  const { ctx, page } = await login(browser, con, 'ana');
+  await page.selectOption('#group', 'team-s');
+  // The page's local time (datetime-local), a few seconds ahead; the page sends it as UTC.
+  const local = (ms: number) => page.evaluate((t) => {
+    const d = new Date(t);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }, ms);
+  const startMs = Math.ceil((Date.now() + 4000) / 1000) * 1000;
+  await page.fill('#schedule-start', await local(startMs));
+  await page.fill('#schedule-end', await local(startMs + 10 * 60_000));
+  await page.click('#schedule-duty');
+  await page.locator('#action-result', { hasText: `schedule_duty ${new Date(startMs).toISOString()}` }).waitFor({ timeout: 10_000 });
+  const cmd = commandsSent().find((r) => r.command === 'schedule_duty');
+  assert.equal(cmd?.group, 'team-s');
+  assert.deepEqual(cmd?.sent, [CAM]);
+  const s = await cam.waitFor((x) => x.state === 'RECORDING', 30_000, 'the scheduled shift');
+  const start = shiftJournal(cam.dataDir, s.shiftId!)[0]!;
+  assert.equal(start.trigger, 'schedule');
+  assert.ok(Date.parse(String(start.at)) >= startMs - 1000, `started at ${String(start.at)}, scheduled ${new Date(startMs).toISOString()}`);
   await ctx.close();
 });
