@@ -97,10 +97,10 @@ after(async () => {
 void test('a bad config lists every problem (exit 2); a bad role is refused by console-user add', { timeout: 30_000 }, async () => {
   const bad = join(dir, 'bad.json');
   const good = JSON.parse(readFileSync(consoles[0]!.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
-  writeFileSync(bad, JSON.stringify({ ...good, listen: { port: 70000 }, commandKey: join(dir, 'nope.pem'), groups: { a: ['cam-x'], b: ['cam-x'] }, extra: 1 }));
+  writeFileSync(bad, JSON.stringify({ ...good, listen: { port: 70000 }, commandKey: join(dir, 'nope.pem'), groups: { a: ['cam-x'], b: ['cam-x'] }, extra: 1, s3: { credentialsFile: join(dir, 'no-operator.json') } }));
   const r = await runCli(['central', 'console', '--config', bad]);
   assert.equal(r.code, 2, r.stderr);
-  for (const where of ['/listen/port', '/commandKey', '/groups/b', '/extra']) assert.match(r.stderr, new RegExp(where), r.stderr);
+  for (const where of ['/listen/port', '/commandKey', '/groups/b', '/extra', '/s3/credentialsFile', '/s3/endpoint']) assert.match(r.stderr, new RegExp(where), r.stderr);
   const u = await runCli(['central', 'console-user', 'add', 'zed', '--role', 'god', '--users', join(dir, 'users.json')]);
   assert.equal(u.code, 2, u.stderr);
   assert.match(u.stderr, /--role must be one of viewer, supervisor, admin/);

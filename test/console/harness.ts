@@ -120,4 +120,5 @@ export function pagePost(page: Page, url: string, body: unknown, withCsrf = true
   }, { url, body, withCsrf });
 }
 
-export const auditOf = (c: ConsoleProc): Array<Record<string, unknown>> => readFileSync(join(c.stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+/** The audit log's complete lines (a line the console is writing at this moment is not one yet). */
+export const auditOf = (c: ConsoleProc): Array<Record<string, unknown>> => readFileSync(join(c.stateDir, 'audit.jsonl'), 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>);
