@@ -30,6 +30,8 @@ export const DEVICE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Shifts listed per camera (newest first) and on the fleet's shifts page. */
 const PER_CAMERA = 30;
 const OVERALL = 100;
+/** Decided shifts' summaries kept in memory (a few hundred bytes each). */
+const DECIDED_KEPT = 20_000;
 /**
  * The verifier's HTML report carries its own inline CSS and SVG and no script: it is shown with a
  * CSP of its own (no script at all, nothing fetched) in a sandbox, never under the console's origin powers.
@@ -110,6 +112,8 @@ export class ShiftStore {
       const rep = await this.json(dev, shift, 'report.json');
       const out = { ...s, verifiedThrough: typeof rep?.verifiedThrough === 'string' ? rep.verifiedThrough : null };
       this.decided.set(k, out);
+      // Bounded: the oldest cached verdicts go first (Map keeps insertion order); they are read again if listed.
+      if (this.decided.size > DECIDED_KEPT) this.decided.delete(this.decided.keys().next().value!);
       return out;
     }
     const rep = await this.json(dev, shift, 'report.json');
