@@ -13,7 +13,8 @@
  *     setting is 400 with the reason, and nothing is signed or sent;
  *   - a supervisor schedules the team's duty from the fleet page: the camera starts its shift at
  *     the scheduled time with trigger `schedule`.
- * Screenshots: .cache/results/screenshots/console-camera-track.png, console-shift.png, console-timeline.png, console-shifts.png.
+ * Screenshots: .cache/results/screenshots/console-camera-track.png, console-shift.png, console-timeline.png, console-shifts.png,
+ * console-camera-actions.png.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -210,6 +211,7 @@ void test("a supervisor assigns a wearer and sets a policy from the camera page:
   await page.fill('#policy-value', '600');
   await page.click('#policy-form button');
   await page.locator('#camera-action-result', { hasText: 'set_policy sent' }).waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: join(SHOTS, 'console-camera-actions.png'), fullPage: true });
   const sent = commandsSent();
   const wearerCmd = sent.find((r) => r.command === 'assign_wearer');
   const policyCmd = sent.find((r) => r.command === 'set_policy');
