@@ -199,36 +199,26 @@ export function registerShiftRoutes(app: FastifyInstance, d: Deps): void {
     }
   });
 
-  // One shift: its verdict and report (report.json as ingest wrote it). Audited.
-  app.get<{ Params: { dev: string; shift: string } }>('/api/shifts/:dev/:shift', VIEWER, async (req, reply) => {
-    const store = need(reply);
-    if (!store || !ref(req.params, reply)) return reply;
-    const { dev, shift } = req.params;
-    try {
-      const summary = await store.summary(dev, shift);
-      const report = await store.report(dev, shift);
-      if (!report) return reply.code(404).send({ error: `ingest has no report of ${dev}/${shift}` });
-      viewed(req, dev, shift, 'report');
-      return { summary, report };
-    } catch (e) {
-      return failed(reply, e);
-    }
-  });
-
-  // The track alone (the camera page draws it). Audited: positions are the shift's evidence too.
-  app.get<{ Params: { dev: string; shift: string } }>('/api/shifts/:dev/:shift/track', VIEWER, async (req, reply) => {
+  type ShiftReq = FastifyRequest<{ Params: { dev: string; shift: string } }>;
+  /** A shift's report.json (404 when ingest wrote none); the view is audited as `what` before the answer. */
+  const withReport = (what: string, answer: (store: ShiftStore, dev: string, shift: string, report: Obj) => Promise<unknown>) => async (req: ShiftReq, reply: FastifyReply) => {
     const store = need(reply);
     if (!store || !ref(req.params, reply)) return reply;
     const { dev, shift } = req.params;
     try {
       const report = await store.report(dev, shift);
       if (!report) return reply.code(404).send({ error: `ingest has no report of ${dev}/${shift}` });
-      viewed(req, dev, shift, 'track');
-      return { track: trackOf(report) };
+      const out = await answer(store, dev, shift, report);
+      viewed(req, dev, shift, what);
+      return out;
     } catch (e) {
       return failed(reply, e);
     }
-  });
+  };
+  // One shift: its verdict and report (report.json as ingest wrote it).
+  app.get('/api/shifts/:dev/:shift', VIEWER, withReport('report', async (store, dev, shift, report) => ({ summary: await store.summary(dev, shift), report })));
+  // The track alone (the camera page draws it): positions are the shift's evidence too.
+  app.get('/api/shifts/:dev/:shift/track', VIEWER, withReport('track', async (_store, _dev, _shift, report) => ({ track: trackOf(report) })));
 
   // The verifier's HTML timeline, bytes from the store, under its own CSP (no script, sandboxed).
   app.get<{ Params: { dev: string; shift: string } }>('/shift/:dev/:shift/timeline', {
