@@ -282,6 +282,14 @@ export function buildCommand(o: BuildOptions): CommandProps {
   }
 }
 
+/**
+ * What a camera would refuse in this command's action (the camera's own check, run on the built
+ * command before it is signed), or undefined: central never signs a command every camera refuses.
+ */
+export function commandProblem(cmd: CommandProps): string | undefined {
+  return actionOf(pb.Command.create(cmd)).problem;
+}
+
 /** Fingerprint of a public key as carried in SignedCommand.key_id. */
 export function keyId(pub: KeyObject): string {
   return sha256(pub.export({ type: 'spki', format: 'der' })).slice(0, 16);

@@ -1392,6 +1392,28 @@ export interface ConsoleConfigFile {
     clientId?: string;
   };
   /**
+   * The evidence store, read with the operator's credentials (never handed to a browser): ingest's verdicts, reports and timelines under resultPrefix. Without it the console shows no shifts.
+   */
+  s3?: {
+    endpoint?: string;
+    region?: string;
+    forcePathStyle?: boolean;
+    bucket?: string;
+    /**
+     * Where devices upload (the devices' `offload.keyPrefix`).
+     */
+    keyPrefix?: string;
+    /**
+     * Where ingest writes its results (ingest's s3.resultPrefix).
+     */
+    resultPrefix?: string;
+    /**
+     * The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.
+     */
+    credentialsFile: string;
+    requestTimeoutMs?: number;
+  };
+  /**
    * Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.
    */
   usersFile: string;
@@ -1531,6 +1553,56 @@ export const consoleConfigSchema = {
           "description": "Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.",
           "type": "string",
           "minLength": 1
+        }
+      }
+    },
+    "s3": {
+      "description": "The evidence store, read with the operator's credentials (never handed to a browser): ingest's verdicts, reports and timelines under resultPrefix. Without it the console shows no shifts.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "credentialsFile"
+      ],
+      "properties": {
+        "endpoint": {
+          "type": "string",
+          "minLength": 1
+        },
+        "region": {
+          "type": "string",
+          "minLength": 1,
+          "default": "default"
+        },
+        "forcePathStyle": {
+          "type": "boolean",
+          "default": true
+        },
+        "bucket": {
+          "type": "string",
+          "minLength": 1
+        },
+        "keyPrefix": {
+          "description": "Where devices upload (the devices' `offload.keyPrefix`).",
+          "type": "string",
+          "minLength": 1,
+          "default": "bodycam"
+        },
+        "resultPrefix": {
+          "description": "Where ingest writes its results (ingest's s3.resultPrefix).",
+          "type": "string",
+          "minLength": 1,
+          "default": "ingest"
+        },
+        "credentialsFile": {
+          "description": "The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.",
+          "type": "string",
+          "minLength": 1
+        },
+        "requestTimeoutMs": {
+          "type": "number",
+          "minimum": 1000,
+          "maximum": 600000,
+          "default": 20000
         }
       }
     },

@@ -2826,7 +2826,7 @@ return errors === 0;
 }
 
 exports.consoleConfigValidate = validate17;
-const schema18 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+const schema18 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"s3":{"description":"The evidence store, read with the operator's credentials (never handed to a browser): ingest's verdicts, reports and timelines under resultPrefix. Without it the console shows no shifts.","type":"object","additionalProperties":false,"required":["credentialsFile"],"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results (ingest's s3.resultPrefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":20000}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
 const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -3342,11 +3342,26 @@ vErrors.push(err40);
 errors++;
 }
 }
-if(data.usersFile !== undefined){
-let data13 = data.usersFile;
-if(typeof data13 === "string"){
-if(func2(data13) < 1){
-const err41 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.usersFile,data:data13};
+if(data.s3 !== undefined){
+let data13 = data.s3;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+if(data13.region === undefined){
+data13.region = "default";
+}
+if(data13.forcePathStyle === undefined){
+data13.forcePathStyle = true;
+}
+if(data13.keyPrefix === undefined){
+data13.keyPrefix = "bodycam";
+}
+if(data13.resultPrefix === undefined){
+data13.resultPrefix = "ingest";
+}
+if(data13.requestTimeoutMs === undefined){
+data13.requestTimeoutMs = 20000;
+}
+if(data13.credentialsFile === undefined){
+const err41 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/required",keyword:"required",params:{missingProperty: "credentialsFile"},message:"must have required property '"+"credentialsFile"+"'",schema:schema18.properties.s3.required,parentSchema:schema18.properties.s3,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3355,9 +3370,9 @@ vErrors.push(err41);
 }
 errors++;
 }
-}
-else {
-const err42 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.usersFile.type,parentSchema:schema18.properties.usersFile,data:data13};
+for(const key4 in data13){
+if(!((((((((key4 === "endpoint") || (key4 === "region")) || (key4 === "forcePathStyle")) || (key4 === "bucket")) || (key4 === "keyPrefix")) || (key4 === "resultPrefix")) || (key4 === "credentialsFile")) || (key4 === "requestTimeoutMs"))){
+const err42 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.s3,data:data13};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3367,11 +3382,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data.commandKey !== undefined){
-let data14 = data.commandKey;
+if(data13.endpoint !== undefined){
+let data14 = data13.endpoint;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err43 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.commandKey,data:data14};
+const err43 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.endpoint,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3382,7 +3397,7 @@ errors++;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.commandKey.type,parentSchema:schema18.properties.commandKey,data:data14};
+const err44 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.endpoint.type,parentSchema:schema18.properties.s3.properties.endpoint,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3392,11 +3407,10 @@ vErrors.push(err44);
 errors++;
 }
 }
-if(data.consoleKey !== undefined){
-let data15 = data.consoleKey;
+let data15 = data13.region;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.consoleKey,data:data15};
+const err45 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.region,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3407,7 +3421,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.consoleKey.type,parentSchema:schema18.properties.consoleKey,data:data15};
+const err46 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.region.type,parentSchema:schema18.properties.s3.properties.region,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3416,12 +3430,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-if(data.stateDir !== undefined){
-let data16 = data.stateDir;
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err47 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.stateDir,data:data16};
+let data16 = data13.forcePathStyle;
+if(typeof data16 !== "boolean"){
+const err47 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema18.properties.s3.properties.forcePathStyle.type,parentSchema:schema18.properties.s3.properties.forcePathStyle,data:data16};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3430,9 +3441,11 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-else {
-const err48 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.stateDir.type,parentSchema:schema18.properties.stateDir,data:data16};
+if(data13.bucket !== undefined){
+let data17 = data13.bucket;
+if(typeof data17 === "string"){
+if(func2(data17) < 1){
+const err48 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.bucket,data:data17};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3442,10 +3455,8 @@ vErrors.push(err48);
 errors++;
 }
 }
-let data17 = data.instance;
-if(typeof data17 === "string"){
-if(!pattern15.test(data17)){
-const err49 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.instance,data:data17};
+else {
+const err49 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.bucket.type,parentSchema:schema18.properties.s3.properties.bucket,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3455,8 +3466,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-else {
-const err50 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.instance.type,parentSchema:schema18.properties.instance,data:data17};
+let data18 = data13.keyPrefix;
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err50 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.keyPrefix,data:data18};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3465,9 +3478,9 @@ vErrors.push(err50);
 }
 errors++;
 }
-let data18 = data.loginPerMinute;
-if(!(((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18))) && (isFinite(data18)))){
-const err51 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema18.properties.loginPerMinute.type,parentSchema:schema18.properties.loginPerMinute,data:data18};
+}
+else {
+const err51 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.keyPrefix.type,parentSchema:schema18.properties.s3.properties.keyPrefix,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3476,9 +3489,10 @@ vErrors.push(err51);
 }
 errors++;
 }
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 1000 || isNaN(data18)){
-const err52 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema18.properties.loginPerMinute,data:data18};
+let data19 = data13.resultPrefix;
+if(typeof data19 === "string"){
+if(func2(data19) < 1){
+const err52 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.resultPrefix,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3487,8 +3501,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(data18 < 1 || isNaN(data18)){
-const err53 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.loginPerMinute,data:data18};
+}
+else {
+const err53 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.resultPrefix.type,parentSchema:schema18.properties.s3.properties.resultPrefix,data:data19};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3497,11 +3512,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-}
-let data19 = data.sessionTtlS;
-if((typeof data19 == "number") && (isFinite(data19))){
-if(data19 > 86400 || isNaN(data19)){
-const err54 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.sessionTtlS,data:data19};
+if(data13.credentialsFile !== undefined){
+let data20 = data13.credentialsFile;
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+const err54 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.credentialsFile,data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3510,8 +3525,9 @@ vErrors.push(err54);
 }
 errors++;
 }
-if(data19 < 1 || isNaN(data19)){
-const err55 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.sessionTtlS,data:data19};
+}
+else {
+const err55 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.credentialsFile.type,parentSchema:schema18.properties.s3.properties.credentialsFile,data:data20};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3521,8 +3537,10 @@ vErrors.push(err55);
 errors++;
 }
 }
-else {
-const err56 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.sessionTtlS.type,parentSchema:schema18.properties.sessionTtlS,data:data19};
+let data21 = data13.requestTimeoutMs;
+if((typeof data21 == "number") && (isFinite(data21))){
+if(data21 > 600000 || isNaN(data21)){
+const err56 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data21};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3531,10 +3549,8 @@ vErrors.push(err56);
 }
 errors++;
 }
-let data20 = data.auditSignS;
-if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 86400 || isNaN(data20)){
-const err57 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.auditSignS,data:data20};
+if(data21 < 1000 || isNaN(data21)){
+const err57 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data21};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3543,8 +3559,9 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(data20 < 1 || isNaN(data20)){
-const err58 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.auditSignS,data:data20};
+}
+else {
+const err58 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3555,7 +3572,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.auditSignS.type,parentSchema:schema18.properties.auditSignS,data:data20};
+const err59 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.s3.type,parentSchema:schema18.properties.s3,data:data13};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3564,10 +3581,12 @@ vErrors.push(err59);
 }
 errors++;
 }
-let data21 = data.commandTtlS;
-if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 86400 || isNaN(data21)){
-const err60 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.commandTtlS,data:data21};
+}
+if(data.usersFile !== undefined){
+let data22 = data.usersFile;
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err60 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.usersFile,data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3576,8 +3595,9 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(data21 < 10 || isNaN(data21)){
-const err61 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.commandTtlS,data:data21};
+}
+else {
+const err61 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.usersFile.type,parentSchema:schema18.properties.usersFile,data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3587,8 +3607,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-else {
-const err62 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.commandTtlS.type,parentSchema:schema18.properties.commandTtlS,data:data21};
+if(data.commandKey !== undefined){
+let data23 = data.commandKey;
+if(typeof data23 === "string"){
+if(func2(data23) < 1){
+const err62 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.commandKey,data:data23};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3597,10 +3620,9 @@ vErrors.push(err62);
 }
 errors++;
 }
-let data22 = data.lostAfterS;
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 > 86400 || isNaN(data22)){
-const err63 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.lostAfterS,data:data22};
+}
+else {
+const err63 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.commandKey.type,parentSchema:schema18.properties.commandKey,data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3609,8 +3631,12 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(data22 < 10 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.lostAfterS,data:data22};
+}
+if(data.consoleKey !== undefined){
+let data24 = data.consoleKey;
+if(typeof data24 === "string"){
+if(func2(data24) < 1){
+const err64 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.consoleKey,data:data24};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3621,7 +3647,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.lostAfterS.type,parentSchema:schema18.properties.lostAfterS,data:data22};
+const err65 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.consoleKey.type,parentSchema:schema18.properties.consoleKey,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3630,10 +3656,12 @@ vErrors.push(err65);
 }
 errors++;
 }
-let data23 = data.batteryShortMin;
-if((typeof data23 == "number") && (isFinite(data23))){
-if(data23 > 1440 || isNaN(data23)){
-const err66 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema18.properties.batteryShortMin,data:data23};
+}
+if(data.stateDir !== undefined){
+let data25 = data.stateDir;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err66 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.stateDir,data:data25};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3642,8 +3670,9 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(data23 < 0 || isNaN(data23)){
-const err67 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema18.properties.batteryShortMin,data:data23};
+}
+else {
+const err67 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.stateDir.type,parentSchema:schema18.properties.stateDir,data:data25};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3653,8 +3682,10 @@ vErrors.push(err67);
 errors++;
 }
 }
-else {
-const err68 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.batteryShortMin.type,parentSchema:schema18.properties.batteryShortMin,data:data23};
+let data26 = data.instance;
+if(typeof data26 === "string"){
+if(!pattern15.test(data26)){
+const err68 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.instance,data:data26};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3663,17 +3694,9 @@ vErrors.push(err68);
 }
 errors++;
 }
-let data24 = data.groups;
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-for(const key4 in data24){
-let data25 = data24[key4];
-if(Array.isArray(data25)){
-const len0 = data25.length;
-for(let i0=0; i0<len0; i0++){
-let data26 = data25[i0];
-if(typeof data26 === "string"){
-if(!pattern15.test(data26)){
-const err69 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.groups.additionalProperties.items,data:data26};
+}
+else {
+const err69 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.instance.type,parentSchema:schema18.properties.instance,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -3682,9 +3705,9 @@ vErrors.push(err69);
 }
 errors++;
 }
-}
-else {
-const err70 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.groups.additionalProperties.items.type,parentSchema:schema18.properties.groups.additionalProperties.items,data:data26};
+let data27 = data.loginPerMinute;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+const err70 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema18.properties.loginPerMinute.type,parentSchema:schema18.properties.loginPerMinute,data:data27};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -3693,19 +3716,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-}
-let i1 = data25.length;
-let j0;
-if(i1 > 1){
-const indices0 = {};
-for(;i1--;){
-let item0 = data25[i1];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err71 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema18.properties.groups.additionalProperties,data:data25};
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 > 1000 || isNaN(data27)){
+const err71 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema18.properties.loginPerMinute,data:data27};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -3713,14 +3726,9 @@ else {
 vErrors.push(err71);
 }
 errors++;
-break;
 }
-indices0[item0] = i1;
-}
-}
-}
-else {
-const err72 = {instancePath:instancePath+"/groups/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.properties.groups.additionalProperties.type,parentSchema:schema18.properties.groups.additionalProperties,data:data25};
+if(data27 < 1 || isNaN(data27)){
+const err72 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.loginPerMinute,data:data27};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -3730,9 +3738,10 @@ vErrors.push(err72);
 errors++;
 }
 }
-}
-else {
-const err73 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.groups.type,parentSchema:schema18.properties.groups,data:data24};
+let data28 = data.sessionTtlS;
+if((typeof data28 == "number") && (isFinite(data28))){
+if(data28 > 86400 || isNaN(data28)){
+const err73 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.sessionTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -3741,14 +3750,245 @@ vErrors.push(err73);
 }
 errors++;
 }
-}
-else {
-const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
+if(data28 < 1 || isNaN(data28)){
+const err74 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.sessionTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err74];
 }
 else {
 vErrors.push(err74);
+}
+errors++;
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.sessionTtlS.type,parentSchema:schema18.properties.sessionTtlS,data:data28};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+let data29 = data.auditSignS;
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 86400 || isNaN(data29)){
+const err76 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.auditSignS,data:data29};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(data29 < 1 || isNaN(data29)){
+const err77 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.auditSignS,data:data29};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.auditSignS.type,parentSchema:schema18.properties.auditSignS,data:data29};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+let data30 = data.commandTtlS;
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 > 86400 || isNaN(data30)){
+const err79 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.commandTtlS,data:data30};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+if(data30 < 10 || isNaN(data30)){
+const err80 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.commandTtlS,data:data30};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.commandTtlS.type,parentSchema:schema18.properties.commandTtlS,data:data30};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+let data31 = data.lostAfterS;
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 > 86400 || isNaN(data31)){
+const err82 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.lostAfterS,data:data31};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if(data31 < 10 || isNaN(data31)){
+const err83 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.lostAfterS,data:data31};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.lostAfterS.type,parentSchema:schema18.properties.lostAfterS,data:data31};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+let data32 = data.batteryShortMin;
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 1440 || isNaN(data32)){
+const err85 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema18.properties.batteryShortMin,data:data32};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+if(data32 < 0 || isNaN(data32)){
+const err86 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema18.properties.batteryShortMin,data:data32};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.batteryShortMin.type,parentSchema:schema18.properties.batteryShortMin,data:data32};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+let data33 = data.groups;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+for(const key5 in data33){
+let data34 = data33[key5];
+if(Array.isArray(data34)){
+const len0 = data34.length;
+for(let i0=0; i0<len0; i0++){
+let data35 = data34[i0];
+if(typeof data35 === "string"){
+if(!pattern15.test(data35)){
+const err88 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.groups.additionalProperties.items,data:data35};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+else {
+const err89 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.groups.additionalProperties.items.type,parentSchema:schema18.properties.groups.additionalProperties.items,data:data35};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+let i1 = data34.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data34[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err90 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema18.properties.groups.additionalProperties,data:data34};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.properties.groups.additionalProperties.type,parentSchema:schema18.properties.groups.additionalProperties,data:data34};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+else {
+const err92 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.groups.type,parentSchema:schema18.properties.groups,data:data33};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+}
+else {
+const err93 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
 }
 errors++;
 }

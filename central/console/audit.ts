@@ -18,7 +18,7 @@ import { createLogger } from '../../agent/lib/log.js';
 const log = createLogger('console.audit');
 export const AUDIT_FILE = 'audit.jsonl';
 
-export type AuditType = 'console_start' | 'console_stop' | 'login' | 'login_failed' | 'login_throttled' | 'logout' | 'session_expired' | 'alert_raised' | 'alert_ack' | 'command' | 'command_result' | 'forbidden';
+export type AuditType = 'console_start' | 'console_stop' | 'login' | 'login_failed' | 'login_throttled' | 'logout' | 'session_expired' | 'alert_raised' | 'alert_ack' | 'command' | 'command_result' | 'forbidden' | 'shift_viewed';
 
 export interface AuditCheck {
   readonly records: number;

@@ -11,6 +11,7 @@ import { ConfigError, type Issue } from '../../agent/lib/errors.js';
 import { readJsonConfig } from '../../agent/config/json-file.js';
 import { schemaCheck, objectOrEmpty } from '../../agent/config/schema.js';
 import type { ConsoleConfigFile } from '../../agent/generated/config-schemas.js';
+import type { IngestS3Config } from '../ingest/config.js';
 
 export interface ConsoleConfig {
   readonly host: string;
@@ -18,6 +19,8 @@ export interface ConsoleConfig {
   readonly tlsCert: Buffer;
   readonly tlsKey: Buffer;
   readonly mqtt: { readonly url: string; readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer; readonly topicRoot: string; readonly clientId: string };
+  /** The evidence store with the operator's credentials (shifts); absent: no shifts shown. */
+  readonly s3: IngestS3Config | undefined;
   readonly usersFile: string;
   readonly commandKey: KeyObject;
   readonly consoleKey: KeyObject;
@@ -64,6 +67,41 @@ function ed25519(path: unknown, where: string, issues: Issue[]): KeyObject | und
   return undefined;
 }
 
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const trimSlashes = (s: string): string => s.replace(/^\/+|\/+$/g, '');
+
+/** `s3`: inline values win over the operator's file (scripts/s3-setup.mjs operator.json), as for ingest. */
+function s3Config(value: unknown, issues: Issue[]): IngestS3Config | undefined {
+  if (value === undefined) return undefined;
+  const s = objectOrEmpty(value);
+  let file: Record<string, unknown> = {};
+  const credPath = str(s.credentialsFile);
+  if (credPath) {
+    try {
+      file = objectOrEmpty(JSON.parse(readFileSync(credPath, 'utf8')));
+    } catch (e) {
+      issues.push({ where: '/s3/credentialsFile', message: `cannot use '${credPath}': ${(e as Error).message}` });
+    }
+  }
+  const pick = (k: string): string | undefined => str(s[k]) ?? str(file[k]);
+  const endpoint = pick('endpoint');
+  const bucket = pick('bucket');
+  const accessKeyId = str(file.accessKeyId);
+  const secretAccessKey = str(file.secretAccessKey);
+  if (!endpoint) issues.push({ where: '/s3/endpoint', message: 'required (or in credentialsFile)' });
+  if (!bucket) issues.push({ where: '/s3/bucket', message: 'required (or in credentialsFile)' });
+  if (credPath && (!accessKeyId || !secretAccessKey)) issues.push({ where: '/s3/credentialsFile', message: `no accessKeyId/secretAccessKey in '${credPath}'` });
+  if (!endpoint || !bucket || !accessKeyId || !secretAccessKey) return undefined;
+  return {
+    endpoint, bucket, accessKeyId, secretAccessKey,
+    region: pick('region') ?? 'default',
+    forcePathStyle: s.forcePathStyle !== false,
+    keyPrefix: trimSlashes(str(s.keyPrefix) ?? 'bodycam'),
+    resultPrefix: trimSlashes(str(s.resultPrefix) ?? 'ingest'),
+    requestTimeoutMs: typeof s.requestTimeoutMs === 'number' ? s.requestTimeoutMs : 20_000,
+  };
+}
+
 export function parseConsoleConfig(value: unknown, source: string): ConsoleConfig {
   const issues: Issue[] = [];
   const c = check(value, '', issues);
@@ -78,6 +116,7 @@ export function parseConsoleConfig(value: unknown, source: string): ConsoleConfi
   const key = readFile(m.key, '/mqtt/key', issues);
   const commandKey = ed25519(o.commandKey, '/commandKey', issues);
   const consoleKey = ed25519(o.consoleKey, '/consoleKey', issues);
+  const s3 = s3Config(o.s3, issues);
   const owner = new Map<string, string>();
   for (const [g, devs] of Object.entries(objectOrEmpty(o.groups))) {
     if (!Array.isArray(devs)) continue;
@@ -96,6 +135,7 @@ export function parseConsoleConfig(value: unknown, source: string): ConsoleConfi
     tlsCert,
     tlsKey,
     mqtt: { url: c.mqtt.url, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}), topicRoot: root, clientId: c.mqtt.clientId ?? `bodycam-console-${c.instance}` },
+    s3,
     usersFile: c.usersFile,
     commandKey,
     consoleKey,

@@ -17,15 +17,15 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
-import { buildCommand, signCommand } from '../../agent/commands/commands.js';
 import { createLogger } from '../../agent/lib/log.js';
 import { describe } from '../../agent/lib/errors.js';
-import { sha256Hex } from '../../agent/evidence/journal.js';
 import { roleAtLeast, type Role, type UserStore } from './users.js';
 import type { ConsoleConfig } from './config.js';
 import type { Fleet } from './fleet.js';
 import type { AlertStore } from './alerts.js';
 import type { AuditLog } from './audit.js';
+import { registerShiftRoutes, type ShiftStore } from './shifts.js';
+import { registerActionRoutes } from './actions.js';
 
 declare module 'fastify' {
   interface Session {
@@ -52,6 +52,8 @@ interface Deps {
   readonly audit: AuditLog;
   /** Payload hashes of the commands sent: the service audits their results. */
   readonly sent: Set<string>;
+  /** The evidence store (config `s3`), when configured. */
+  readonly shifts: ShiftStore | undefined;
 }
 
 interface StreamClient {
@@ -221,32 +223,9 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
     return a;
   });
 
-  // --- actions ---
-  app.post<{ Params: { group: string }; Body: { action?: unknown } }>('/api/teams/:group/duty', { ...SUPERVISOR, ...csrf }, async (req, reply) => {
-    const group = req.params.group;
-    const action = req.body?.action;
-    if (action !== 'start' && action !== 'end') return reply.code(400).send({ error: "action must be 'start' or 'end'" });
-    const members = fleet.members(group);
-    if (!members.length) return reply.code(404).send({ error: `no team '${group}' in the console's config` });
-    const type = action === 'start' ? 'start_duty' : 'end_duty';
-    // One signed team command (group id, no device): each member checks its own central.groupId.
-    const cmd = buildCommand({ deviceId: '', groupId: group, action: { type }, ttlS: cfg.commandTtlS });
-    const bytes = signCommand(cmd, cfg.commandKey);
-    const id = Buffer.from(cmd.nonce as Uint8Array).toString('hex');
-    d.sent.add(sha256Hex(bytes));
-    const sent: string[] = [];
-    const failed: Array<{ device: string; error: string }> = [];
-    for (const dev of members) {
-      try {
-        await fleet.publish(`${cfg.mqtt.topicRoot}${dev}/cmd`, bytes);
-        sent.push(dev);
-      } catch (e) {
-        failed.push({ device: dev, error: describe(e) });
-      }
-    }
-    audit.append('command', { user: req.session.user, command: type, group, command_id: id, payload_sha256: sha256Hex(bytes), expires: new Date(cmd.expiresAtMs as number).toISOString(), sent, failed });
-    return reply.code(failed.length && !sent.length ? 502 : 200).send({ command: type, group, id, payloadSha256: sha256Hex(bytes), sent, failed });
-  });
+  // --- shifts (ingest's results through the console) and actions (signed commands): their own modules ---
+  registerShiftRoutes(app, { store: d.shifts, audit, members: (g) => fleet.members(g) });
+  registerActionRoutes(app, { cfg, fleet, audit, sent: d.sent });
 
   // --- audit (admins) ---
   app.get<{ Querystring: { n?: string } }>('/api/audit', { config: { role: 'admin' } }, async (req) => audit.read(Math.min(Number(req.query.n) || 500, 5000)));

@@ -12,6 +12,7 @@ import { AuditLog } from './audit.js';
 import { Fleet } from './fleet.js';
 import { UserStore } from './users.js';
 import { buildServer } from './server.js';
+import { ShiftStore } from './shifts.js';
 
 const log = createLogger('console');
 
@@ -19,6 +20,7 @@ export class ConsoleService {
   readonly alerts: AlertStore;
   readonly audit: AuditLog;
   readonly fleet: Fleet;
+  readonly shifts: ShiftStore | undefined;
   private server: FastifyInstance | undefined;
   /** Payload hashes of the commands this console sent (their results are audited). */
   private readonly sent = new Set<string>();
@@ -27,6 +29,7 @@ export class ConsoleService {
     this.alerts = new AlertStore(cfg.stateDir);
     this.audit = new AuditLog(cfg.stateDir, cfg.consoleKey, cfg.instance, cfg.auditSignS);
     this.fleet = new Fleet(cfg, this.alerts);
+    this.shifts = cfg.s3 ? new ShiftStore(cfg.s3) : undefined;
   }
 
   async start(): Promise<void> {
@@ -41,7 +44,7 @@ export class ConsoleService {
       if (this.sent.has(r.payloadSha256)) this.audit.append('command_result', { device, payload_sha256: r.payloadSha256, accepted: r.accepted, reason: r.reason });
     });
     await this.fleet.start();
-    this.server = await buildServer({ cfg: this.cfg, users: new UserStore(this.cfg.usersFile), fleet: this.fleet, alerts: this.alerts, audit: this.audit, sent: this.sent });
+    this.server = await buildServer({ cfg: this.cfg, users: new UserStore(this.cfg.usersFile), fleet: this.fleet, alerts: this.alerts, audit: this.audit, sent: this.sent, shifts: this.shifts });
     await this.server.listen({ host: this.cfg.host, port: this.cfg.port });
     log.info('console listening', { url: `https://${this.cfg.host}:${this.cfg.port}/`, instance: this.cfg.instance });
   }
@@ -49,6 +52,7 @@ export class ConsoleService {
   async stop(): Promise<void> {
     await this.server?.close();
     await this.fleet.stop();
+    this.shifts?.destroy();
     this.audit.append('console_stop', {});
     this.audit.stop();
   }

@@ -20,22 +20,21 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CLI, REPO, runCli, startAgent, tempDataDir, cleanup, shiftJournal, type AgentProc } from '../helpers/agent.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { runCli, startAgent, tempDataDir, cleanup, shiftJournal, type AgentProc } from '../helpers/agent.js';
+import {
+  SHOTS, auditOf, consoleAccounts, consoleConfig as harnessConfig, launchChromium, login as harnessLogin, pagePost, startConsole as harnessStart, type ConsoleProc, type User,
+} from './harness.js';
 import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
 import { agentConfig, centralKeys, lightBoard, sleep, type CentralKeys } from '../mqtt/fixtures.js';
 import { pb } from '../../agent/telemetry/proto.js';
 import type { MqttClient } from 'mqtt';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SHOTS = join(REPO, '.cache', 'results', 'screenshots');
 const GROUP = 'team-a';
 const CAMS = ['cam-c1', 'cam-c2'] as const;
-const PASSWORDS = { ana: 'ana-supervises-42', vic: 'vic-only-looks-17', ada: 'ada-administers-99' };
 
 let dir: string;
 let broker: Broker;
@@ -49,91 +48,13 @@ const consoles: ConsoleProc[] = [];
 /** Heartbeats as a central MQTT client received them: device → seq → {at, state}. */
 const heartbeats = new Map<string, Map<number, { at: number; state: string }>>();
 
-interface ConsoleProc {
-  readonly base: string;
-  readonly configPath: string;
-  readonly stateDir: string;
-  readonly child: ChildProcess;
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-function consoleConfig(name: string, o: { sessionTtlS: number; port: number; loginPerMinute: number }): string {
-  const c = broker.pki.client('console');
-  const stateDir = join(dir, name);
-  mkdirSync(stateDir, { recursive: true });
-  const cfg = {
-    listen: { host: '127.0.0.1', port: o.port },
-    tls: { cert: broker.pki.serverCert, key: broker.pki.serverKey },
-    mqtt: { url: broker.url, ca: broker.pki.ca, cert: c.cert, key: c.key },
-    usersFile: join(dir, 'users.json'),
-    commandKey: join(dir, 'central-cmd.key.pem'),
-    consoleKey: join(dir, 'console.key.pem'),
-    stateDir,
-    instance: name,
-    sessionTtlS: o.sessionTtlS,
-    loginPerMinute: o.loginPerMinute,
-    auditSignS: 2,
-    groups: { [GROUP]: [...CAMS] },
-  };
-  const path = join(dir, `${name}.json`);
-  writeFileSync(path, JSON.stringify(cfg, null, 2));
-  return path;
-}
-
+const consoleConfig = (name: string, o: { sessionTtlS: number; port: number; loginPerMinute: number }): string => harnessConfig(dir, broker, name, { ...o, groups: { [GROUP]: [...CAMS] } });
 async function startConsole(configPath: string): Promise<ConsoleProc> {
-  const cfg = JSON.parse(readFileSync(configPath, 'utf8')) as { listen: { port: number }; stateDir: string };
-  const child = spawn(process.execPath, [CLI, 'central', 'console', '--config', configPath], { env: { ...process.env, BODYCAM_LOG: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  const until = Date.now() + 30_000;
-  while (!log.includes('console listening')) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`console did not start:\n${log}`);
-    await sleep(50);
-  }
-  const p: ConsoleProc = {
-    base: `https://127.0.0.1:${cfg.listen.port}`,
-    configPath,
-    stateDir: cfg.stateDir,
-    child,
-    logs: () => log,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-  consoles.push(p);
-  return p;
+  const c = await harnessStart(configPath);
+  consoles.push(c);
+  return c;
 }
-
-async function login(c: ConsoleProc, user: keyof typeof PASSWORDS, password = PASSWORDS[user]): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1500, height: 900 } });
-  const page = await ctx.newPage();
-  await page.goto(`${c.base}/login`);
-  await page.fill('#name', user);
-  await page.fill('#password', password);
-  await page.click('#submit');
-  if (password === PASSWORDS[user]) {
-    await page.waitForURL(`${c.base}/`);
-    await page.waitForSelector('body[data-ready="1"]');
-  }
-  return { ctx, page };
-}
-
-/** A POST from inside the page, with the page's session and CSRF token (as the page's own script sends it). */
-function pagePost(page: Page, url: string, body: unknown, withCsrf = true): Promise<{ status: number; body: { error?: string } }> {
-  return page.evaluate(async ({ url, body, withCsrf }) => {
-    const token = (await (await fetch('/api/csrf')).json() as { token: string }).token;
-    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(withCsrf ? { 'csrf-token': token } : {}) }, body: JSON.stringify(body) });
-    return { status: r.status, body: await r.json() as { error?: string } };
-  }, { url, body, withCsrf });
-}
-
-const auditOf = (c: ConsoleProc): Array<Record<string, unknown>> => readFileSync(join(c.stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const login = (c: ConsoleProc, user: User, password?: string): Promise<{ ctx: BrowserContext; page: Page }> => harnessLogin(browser, c, user, password);
 const row = (page: Page, id: string) => page.locator(`#fleet tr[data-id="${id}"]`);
 
 before(async () => {
@@ -141,15 +62,7 @@ before(async () => {
   broker = await startMosquitto(dir);
   board = lightBoard(dir);
   keys = centralKeys(dir);
-  writeFileSync(join(dir, 'central-cmd.key.pem'), keys.privatePem, { mode: 0o600 });
-  writeFileSync(join(dir, 'console.key.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
-  // Accounts through the CLI, as an operator creates them.
-  for (const [name, role] of [['ana', 'supervisor'], ['vic', 'viewer'], ['ada', 'admin']] as const) {
-    const pw = join(dir, `${name}.pw`);
-    writeFileSync(pw, `${PASSWORDS[name]}\n`, { mode: 0o600 });
-    const r = await runCli(['central', 'console-user', 'add', name, '--role', role, '--users', join(dir, 'users.json'), '--password-file', pw]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await consoleAccounts(dir, keys.privatePem);
   watcher = await broker.connect('central');
   watcher.on('message', (topic, payload) => {
     const dev = topic.split('/')[2]!;
@@ -168,7 +81,7 @@ before(async () => {
     configs.set(id, config);
     agents.set(id, await startAgent({ dataDir, board, config }));
   }));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
   await startConsole(consoleConfig('console-1', { sessionTtlS: 600, port: await freePort(), loginPerMinute: 50 }));
 });
 
@@ -184,10 +97,10 @@ after(async () => {
 void test('a bad config lists every problem (exit 2); a bad role is refused by console-user add', { timeout: 30_000 }, async () => {
   const bad = join(dir, 'bad.json');
   const good = JSON.parse(readFileSync(consoles[0]!.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
-  writeFileSync(bad, JSON.stringify({ ...good, listen: { port: 70000 }, commandKey: join(dir, 'nope.pem'), groups: { a: ['cam-x'], b: ['cam-x'] }, extra: 1 }));
+  writeFileSync(bad, JSON.stringify({ ...good, listen: { port: 70000 }, commandKey: join(dir, 'nope.pem'), groups: { a: ['cam-x'], b: ['cam-x'] }, extra: 1, s3: { credentialsFile: join(dir, 'no-operator.json') } }));
   const r = await runCli(['central', 'console', '--config', bad]);
   assert.equal(r.code, 2, r.stderr);
-  for (const where of ['/listen/port', '/commandKey', '/groups/b', '/extra']) assert.match(r.stderr, new RegExp(where), r.stderr);
+  for (const where of ['/listen/port', '/commandKey', '/groups/b', '/extra', '/s3/credentialsFile', '/s3/endpoint']) assert.match(r.stderr, new RegExp(where), r.stderr);
   const u = await runCli(['central', 'console-user', 'add', 'zed', '--role', 'god', '--users', join(dir, 'users.json')]);
   assert.equal(u.code, 2, u.stderr);
   assert.match(u.stderr, /--role must be one of viewer, supervisor, admin/);

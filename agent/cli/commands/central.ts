@@ -18,7 +18,7 @@ import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, updateFirmwareProblem, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
-import { parsePolicy } from '../../config/policy.js';
+import { setPolicyIssues } from '../../commands/policy-check.js';
 import { INGEST_USAGE, ingest } from './central-ingest.js';
 import { CONSOLE_USAGE, consoleServe, consoleUser } from './central-console.js';
 
@@ -105,23 +105,13 @@ export function decodeTelemetry(topic: string, payload: Uint8Array, root = 'body
   }
 }
 
-/**
- * The camera checks a set_policy with parsePolicy over its current policy and refuses the whole
- * command on any issue; central runs the same check over the default policy before signing.
- * An issue at a field the command sets (unknown name, out of range, a rule between two fields
- * both set) is refused on every camera: a usage error. One at a field it does not set (e.g.
- * batteryLowPct below the default batteryCriticalPct) depends on the camera's policy: a warning.
- */
+/** A set_policy every camera would refuse is a usage error, nothing signed (agent/commands/policy-check.ts). */
 function refuseInvalidPolicy(values: Record<string, number>): void {
-  const where = '/set_policy';
-  const { issues } = parsePolicy(values, where);
-  const fieldOf = (i: { where: string }): string => i.where.slice(where.length + 1).split('/')[0]!;
+  const { fatal, warnings } = setPolicyIssues(values);
   const setting = (f: string): string => (Object.hasOwn(values, f) ? `--set ${f}=${values[f]}` : f || 'set_policy');
-  // An issue with no field (the values as a whole) is refused on every camera too.
-  const fatal = issues.filter((i) => fieldOf(i) === '' || Object.hasOwn(values, fieldOf(i)));
-  for (const i of issues) if (!fatal.includes(i)) console.error(`central sign: warning: a camera on the default policy would refuse this: ${fieldOf(i)} ${i.message} (signed anyway: the camera's own policy decides)`);
+  for (const i of warnings) console.error(`central sign: warning: a camera on the default policy would refuse this: ${i.field} ${i.message} (signed anyway: the camera's own policy decides)`);
   if (fatal.length) {
-    throw new UsageError(`central sign: the camera would refuse this set_policy:\n${fatal.map((i) => `  ${setting(fieldOf(i))}: ${i.message}`).join('\n')}`);
+    throw new UsageError(`central sign: the camera would refuse this set_policy:\n${fatal.map((i) => `  ${setting(i.field)}: ${i.message}`).join('\n')}`);
   }
 }
 

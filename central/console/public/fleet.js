@@ -53,6 +53,16 @@ async function team(action) {
   out.textContent = r.status === 200 ? `${r.body.command} sent to ${r.body.sent.join(', ')} (command ${r.body.id.slice(0, 12)})` : `refused: ${r.body.error}`;
 }
 
+/** schedule_duty for the chosen team; the page's local times are sent as UTC instants. */
+async function schedule() {
+  const g = group();
+  const out = document.getElementById('action-result');
+  if (!g) { out.textContent = 'choose a team first'; return; }
+  const at = (elId) => { const v = document.getElementById(elId).value; const ms = Date.parse(v); return v && Number.isFinite(ms) ? new Date(ms).toISOString() : v; };
+  const r = await bc.post(`/api/teams/${encodeURIComponent(g)}/schedule`, { start: at('schedule-start'), end: at('schedule-end') });
+  out.textContent = r.status === 200 ? `schedule_duty ${r.body.start} → ${r.body.end} sent to ${r.body.sent.join(', ')} (command ${r.body.id.slice(0, 12)})` : `refused: ${r.body.error}`;
+}
+
 (async () => {
   await bc.init();
   const data = await bc.get('/api/fleet');
@@ -67,6 +77,7 @@ async function team(action) {
   if (bc.can('supervisor')) document.getElementById('team-actions').hidden = false;
   document.getElementById('start-duty').addEventListener('click', () => team('start'));
   document.getElementById('end-duty').addEventListener('click', () => team('end'));
+  document.getElementById('schedule-duty').addEventListener('click', () => schedule());
   for (const c of data.cameras) cameras.set(c.id, c);
   for (const a of data.alerts) alertsById.set(a.id, a);
   drawCameras();
