@@ -98,6 +98,7 @@ export class Daemon {
       onNoSpace: () => parts.guard?.releaseReserve() ?? reserve.release() > 0,
       onPendingGap: () => this.runner.persistSoon(),
       segmentFields: () => this.runner.segmentFields(),
+      custody: () => this.policy.current.custody === 1,
       onWriteTrouble: (path, err) => (err ? faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : faults.clear('journal_write')),
     });
     const core: Core = (this.core = {

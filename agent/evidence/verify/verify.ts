@@ -49,6 +49,13 @@ export interface VerifyOptions {
   readonly allowOpen?: boolean;
 }
 
+/** `shift_start.continues.first_segment` of a custody period opened by a rotation, else 1. */
+function periodFirstSegment(start: Rec | undefined): number {
+  const c = start?.continues as { cause?: unknown; first_segment?: unknown } | undefined;
+  const n = c?.cause === 'period_rotation' ? c.first_segment : undefined;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
 function readJournal(dir: string): Buffer {
   let st;
   try {
@@ -184,6 +191,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   let orderCause: ReturnType<typeof F.tampered> | undefined;
   let orderShift = 0;
   const byHash = new Map<string, string>(); // journaled sha256 -> file
+  // A custody period opened by a rotation numbers on from the closing period (the encoder ran on):
+  // its first number is in the signed shift_start (periods.ts checks it against the closing period).
+  const firstSegment = periodFirstSegment(shiftStart);
   let encrypted = false;
   for (const l of recs) {
     if (l.rec.type !== 'segment') continue;
@@ -199,7 +209,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     const end = alignAt(steps, l.no, parseTime(r.end));
     if (start === undefined || end === undefined || end < start) problems.push('start/end are not an interval of RFC 3339 ms times');
     if (problems.length) F.tampered('segment_record', where, problems.join('; '));
-    const expectNo = segs.length + 1 + skipped;
+    const expectNo = segs.length + firstSegment + skipped;
     if (m && Number(m[1]) !== expectNo) {
       const no = Number(m[1]);
       // Lines that are not records before this one may have held the missing segment records: those
@@ -312,7 +322,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   for (const n of unreferenced) {
     if (claimed.has(n)) continue;
     const m = SEGMENT_NAME.exec(n);
-    if (m && !shiftEnd && Number(m[1]) === maxNo + 1) {
+    if (m && !shiftEnd && Number(m[1]) === Math.max(maxNo, firstSegment - 1) + 1) {
       unsealed.push(n);
       F.add(open ? 'info' : 'error', open ? 'note' : 'incomplete', 'unsealed_segment', n, `${n} is not in the journal: the segment being written when the agent stopped (never sealed, hash unknown)`);
     } else if (m && unaccounted.has(Number(m[1]))) {
