@@ -93,6 +93,7 @@ export class Daemon {
       onSealed: () => this.runner.onSealed(),
       onRecord: (shiftId, r) => {
         if (shiftId) this.runner.pauseUsage = foldPauseRecord(this.runner.pauseUsage, r.record);
+        this.runner.custody.noteRecord(r.record);
         bus.fire('record', shiftId, r);
       },
       onNoSpace: () => parts.guard?.releaseReserve() ?? reserve.release() > 0,

@@ -8,6 +8,7 @@
  * fault and is retried, paced by the shared backoff, until it succeeds — and status never says
  * RECORDING while nothing records (it says FAULT).
  */
+import { join } from 'node:path';
 import { systemClock, type Timer } from '../lib/clock.js';
 import { Backoff } from '../lib/backoff.js';
 import { describe } from '../lib/errors.js';
@@ -18,6 +19,7 @@ import { FIRMWARE_VERSION } from '../version.js';
 import { timeProvenance } from '../location/time-provenance.js';
 import { shiftStateTimes, transition, type Effect, type ShiftEvent, type ShiftState, type TimerName } from './machine.js';
 import { NO_PAUSES, type PauseUsage } from './pause-budget.js';
+import { CustodyTracker } from './custody-status.js';
 import type { StateStore } from './state-store.js';
 import type { Gesture } from './gestures.js';
 import type { Core } from '../parts.js';
@@ -36,6 +38,8 @@ export class ShiftRunner {
   /** The shift the next one continues (its `shift_start.continues`): set when a damaged journal closed it. */
   continuation: { shift_id: string; cause: 'journal_damaged' } | undefined;
   stopping = false;
+  /** Custody: period number, start, rotations, last confirmed period (status `ext.custody`). */
+  readonly custody: CustodyTracker;
   /** Custody: the next period rotation (armPeriod). */
   private periodTimer: Timer | undefined;
   private persistQueued = false;
@@ -44,7 +48,9 @@ export class ShiftRunner {
   constructor(
     private readonly c: Core,
     private readonly store: StateStore,
-  ) {}
+  ) {
+    this.custody = new CustodyTracker(join(c.dataDir, 'shifts'));
+  }
 
   /** Resolves once every queued event and task has run. */
   get settled(): Promise<void> {
@@ -243,6 +249,7 @@ export class ShiftRunner {
     const { closed, opened } = await evidence.rotate(nextId, now, () => this.startFields(nextId));
     this.state = { ...s, shiftId: nextId };
     this.persist(false);
+    this.custody.rotations++;
     parts.pipeline?.shiftOpened();
     void this.dispatchTask(async () => parts.duty?.afterShiftStarted());
     this.c.bus.fire('shiftClosed', closed.shiftId);

@@ -16,6 +16,7 @@ import { obstructionIntervals } from './obstruction.js';
 import { checkMedia } from './media.js';
 import { coveredThrough, openSentence } from './open-prefix.js';
 import { pauseBudgetOf } from './pause-use.js';
+import { periodFirstSegment } from './period-start.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 import { alignAt, clockSteps, collectTrack } from './track.js';
 
@@ -47,13 +48,6 @@ export interface VerifyOptions {
    * (docs/live-offload.md): "open", not incomplete. Ingest's end-of-shift check sets false.
    */
   readonly allowOpen?: boolean;
-}
-
-/** `shift_start.continues.first_segment` of a custody period opened by a rotation, else 1. */
-function periodFirstSegment(start: Rec | undefined): number {
-  const c = start?.continues as { cause?: unknown; first_segment?: unknown } | undefined;
-  const n = c?.cause === 'period_rotation' ? c.first_segment : undefined;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
 function readJournal(dir: string): Buffer {
