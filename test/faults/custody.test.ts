@@ -148,6 +148,14 @@ test('custody periods: SIGKILL mid-period resumes the same period with the gap i
   assert.deepEqual(all.report.periods.map((p) => p.period), [1, 2, 3, 4]);
   assert.ok((all.report.totals.gapS.agent_restart ?? all.report.totals.gapS.power_loss ?? 0) > 0, 'the restart is a gap, not a hole');
   assert.equal(all.report.totals.uncoveredS, 0);
+  // The multi-period HTML report: one page, every period and every boundary.
+  const html = join(dataDir, '..', `${basename(dataDir)}-periods.html`);
+  dirs.push(html);
+  assert.equal((await runCli(['verify', shifts, '--pubkey', pub, '--html', html])).code, 0);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /<header id="verdict" data-verdict="intact">/);
+  assert.equal(page.match(/<tr class="" data-period="\d"/g)?.length, 4, 'four periods, each intact');
+  assert.equal(page.match(/data-ok="true"/g)?.length, 3, 'three boundaries, each chained');
 
   // Two period dirs swapped (each holds the other's evidence).
   const ids = readdirSync(shifts).sort();

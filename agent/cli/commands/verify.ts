@@ -15,7 +15,7 @@ import { verifyShift, UnusableInputError } from '../../evidence/verify/verify.js
 import { verifyDeviceJournal } from '../../evidence/verify/device-journal.js';
 import { isPeriodsInput, renderPeriodsText, verifyPeriods } from '../../evidence/verify/periods.js';
 import { renderDeviceJournalText, renderText } from '../../evidence/verify/text.js';
-import { renderDeviceJournalHtml, renderHtml } from '../../evidence/html-report.js';
+import { renderDeviceJournalHtml, renderHtml, renderPeriodsHtml } from '../../evidence/html-report.js';
 import type { DeviceJournalReport, VerifyReport } from '../../evidence/verify/report.js';
 
 const FLAGS = {
@@ -28,7 +28,7 @@ const FLAGS = {
 
 const USAGE = `usage: bodycam verify SHIFT_DIR --pubkey FILE [--json] [--html FILE] [--key CENTRAL_PRIVATE_KEY] [--probe]
        bodycam verify DATA_DIR/device-journal.jsonl --pubkey FILE [--json] [--html FILE]
-       bodycam verify PERIOD_DIR PERIOD_DIR... | SHIFTS_DIR --pubkey FILE [--json] [--key FILE] [--probe]
+       bodycam verify PERIOD_DIR PERIOD_DIR... | SHIFTS_DIR --pubkey FILE [--json] [--html FILE] [--key FILE] [--probe]
 
 Checks a shift directory offline: hash chain, seq, signatures (against --pubkey only), every
 segment's hash and size, missing/extra/renamed/reordered files, and timeline coverage.
@@ -85,7 +85,6 @@ export const verifyCommand: Command = {
 };
 
 async function runPeriods(dirs: readonly string[], flags: { pubkey?: string; json?: boolean; html?: string; key?: string; probe?: boolean }): Promise<number> {
-  if (flags.html) throw new UsageError('verify: --html renders one shift; for periods use --json (or one period dir at a time)');
   try {
     const publicKey = loadPublicKey(flags.pubkey!, 'ed25519', 'device public key');
     let central;
@@ -94,6 +93,14 @@ async function runPeriods(dirs: readonly string[], flags: { pubkey?: string; jso
       central = { privateKey, publicKey: createPublicKey(privateKey) };
     }
     const report = await verifyPeriods({ dirs, publicKey, ...(central ? { central } : {}), probe: flags.probe ?? false });
+    if (flags.html) {
+      try {
+        writeFileSync(flags.html, renderPeriodsHtml(report));
+      } catch (e) {
+        console.error(`bodycam verify: cannot write ${flags.html}: ${describe(e)}`);
+        return 2;
+      }
+    }
     console.log(flags.json ? JSON.stringify(report, null, 2) : renderPeriodsText(report));
     return report.exitCode;
   } catch (e) {
