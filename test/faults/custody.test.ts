@@ -6,11 +6,12 @@
  * With 10-s periods (docs/custody-periods.md): a SIGKILL mid-period resumes the same period with
  * the gap journaled in it, rotations go on from its rotation instant, and `bodycam verify` over
  * the periods is one chain — two period dirs swapped, and another camera's period among them, are
- * named findings.
+ * named findings; a state file saved just before a rotation resumes the period that continues the
+ * one it names.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startAgent, shiftJournal, cleanup, tempDataDir, runCli, REPO, type AgentProc } from '../helpers/agent.js';
 import { chainProblem } from '../helpers/media.js';
@@ -109,7 +110,7 @@ test('custody profile: SIGKILL of the agent and a restart resume the same shift 
   assert.deepEqual(kinds, [], v.stdout.slice(0, 2000));
 });
 
-test('custody periods: SIGKILL mid-period resumes the same period with the gap in it; rotations go on; verify over the periods is one chain; swapped period dirs and another camera\'s period are named', { timeout: 240_000 }, async () => {
+test('custody periods: SIGKILL mid-period resumes the same period with the gap in it; rotations go on; verify over the periods is one chain; swapped period dirs and another camera\'s period are named; a state file naming the period a rotation closed resumes its successor', { timeout: 240_000 }, async () => {
   const PERIODS = { policy: { custody: 1, periodS: 10, segmentS: 2 } };
   const [dataDir, otherDir] = [tempDataDir(), tempDataDir()];
   dirs.push(dataDir, otherDir);
@@ -175,4 +176,21 @@ test('custody periods: SIGKILL mid-period resumes the same period with the gap i
   const fo = await verify([join(shifts, ids[0]!), foreign, join(shifts, ids[1]!)]);
   assert.equal(fo.code, 1);
   assert.ok(fo.report.findings.some((f) => f.kind === 'period_foreign' && f.where === basename(foreign)), JSON.stringify(fo.report.findings));
+
+  // A state file saved just before a rotation names the period the rotation closed: the restart
+  // resumes the period that continues it (not a new duty), with its recovery journaled there.
+  const statePath = join(dataDir, 'state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { shift: { shiftId: string }; clean: boolean };
+  const open = state.shift.shiftId;
+  assert.equal(open, ids[3], 'the stopped agent saved the open period 4');
+  writeFileSync(statePath, JSON.stringify({ ...state, shift: { ...state.shift, shiftId: ids[2] }, clean: false }));
+  const c = await startAgent({ dataDir, config: PERIODS });
+  agents.push(c);
+  await c.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 40_000, 'recording after the restart');
+  assert.equal(await c.stop(), 0);
+  const j4 = shiftJournal(dataDir, open);
+  assert.ok(j4.filter((x) => x.type === 'recovery').length >= 1, 'the restart is journaled in period 4, which continues the one the state file named');
+  assert.equal(readdirSync(shifts).filter((id) => !shiftJournal(dataDir, id)[0]?.continues).length, 1, 'no new duty: only period 1 continues nothing');
+  const dj = readFileSync(join(dataDir, 'device-journal.jsonl'), 'utf8');
+  assert.match(dj, /"what":"state_names_rotated_period"/);
 });
