@@ -17,6 +17,6 @@ export const SUITES: ReadonlyArray<{ readonly name: string; load(): Promise<Benc
   { name: 'faults', load: async () => (await import('./faults.js')).faultsSuite() },
   { name: 'fleet', load: async () => (await import('./fleet.js')).fleetSuite() },
   { name: 'obstruction', load: async () => (await import('./obstruction.js')).obstructionSuite() },
-  { name: 'custody', load: async () => (await import('./custody.js')).custodySuite() },
   { name: 'long', load: async () => (await import('./long.js')).longSuite() },
+  { name: 'custody', load: async () => (await import('./custody.js')).custodySuite() },
 ];
