@@ -93,11 +93,13 @@ export class Daemon {
       onSealed: () => this.runner.onSealed(),
       onRecord: (shiftId, r) => {
         if (shiftId) this.runner.pauseUsage = foldPauseRecord(this.runner.pauseUsage, r.record);
+        this.runner.custody.noteRecord(r.record);
         bus.fire('record', shiftId, r);
       },
       onNoSpace: () => parts.guard?.releaseReserve() ?? reserve.release() > 0,
       onPendingGap: () => this.runner.persistSoon(),
       segmentFields: () => this.runner.segmentFields(),
+      custody: () => this.policy.current.custody === 1,
       onWriteTrouble: (path, err) => (err ? faults.set('journal_write', `${path}: ${describe(err)}; records held in memory and retried`) : faults.clear('journal_write')),
     });
     const core: Core = (this.core = {

@@ -53,6 +53,8 @@ export interface StatusSources {
   readonly pauseUse?: StatusSnapshot['pauseUse'];
   /** The location room's report (board with a GNSS receiver only). */
   readonly location?: Record<string, unknown>;
+  /** Custody mode only (agent/shift/custody-status.ts): `ext.custody`. */
+  readonly custody?: object | undefined;
 }
 
 export function reportedState(st: ShiftState, owed: number, encoderRunning: boolean, offloading: boolean): ShiftStateName {
@@ -117,6 +119,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       ...ext,
       ...(x.clock ? { clock: x.clock } : {}),
       ...(x.duty ? { duty: { ...x.duty } } : {}),
+      ...(x.custody ? { custody: { ...x.custody } } : {}),
       ...(x.location ? { location: x.location } : {}),
       latency: { startMs: [...(p?.latencies.start ?? [])], resumeMs: [...(p?.latencies.resume ?? [])] },
       encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
@@ -163,6 +166,7 @@ export function agentStatus({ core, runner, extensions, startedAt }: AgentRooms)
     battery: core.power.battery,
     temperatureC: core.power.temperatureC,
     duty: parts.duty?.status(),
+    custody: core.policy().custody === 1 ? runner.custody.status(core.evidence.current, core.policy().periodS) : undefined,
     pauseUse: 'shiftId' in st ? pauseUseReport(runner.pauseUsage, core.policy(), st.name === 'PAUSED' ? st : null, evidenceClock.now()) : null,
     ...(parts.location ? { location: parts.location.status() } : {}),
     clock: clockStatus(parts.clockWatch?.report),

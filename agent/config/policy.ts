@@ -64,6 +64,8 @@ export function parsePolicy(input: unknown, where: string, base: Policy = DEFAUL
     policy.autoResumeWarningS = Math.max(1, Math.floor(Math.min(policy.personalNeedsMaxS, policy.sensitiveSiteMaxS) / 2));
   }
   if (policy.batteryCriticalPct >= policy.batteryLowPct) issues.push({ where: `${where}/batteryCriticalPct`, message: `must be below batteryLowPct (${policy.batteryLowPct}) (got ${policy.batteryCriticalPct})` });
+  // A period must hold several segments: its boundary falls on a segment boundary (docs/custody-periods.md).
+  if (policy.periodS < 3 * policy.segmentS) issues.push({ where: `${where}/periodS`, message: `must be at least 3 × segmentS (${3 * policy.segmentS} s): a custody period ends on a segment boundary (got ${policy.periodS})` });
   if (policy.tempDegradeC >= policy.tempCriticalC) issues.push({ where: `${where}/tempDegradeC`, message: `must be below tempCriticalC (${policy.tempCriticalC}) (got ${policy.tempDegradeC})` });
   return { policy, issues };
 }

@@ -281,6 +281,16 @@ export class EncryptingStorer implements SegmentStorer {
     return dir;
   }
 
+  /** Custody mode: one tmpfs stage for the encoder across periods; each period's key by its dir (store). */
+  stableStageDir(_dataDir: string): string {
+    const dir = join(this.cfg.stageDir, 'custody');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!isVolatileDir(dir)) {
+      throw new ConfigError('encryption', [{ where: '/encryption/stageDir', message: `${this.cfg.stageDir} is not on tmpfs/ramfs: plaintext would reach non-volatile storage` }]);
+    }
+    return dir;
+  }
+
   private keyFor(shiftId: string): { dataKey: Buffer; wrap: WrappedKey } {
     if (this.current?.shiftId !== shiftId) {
       this.current?.dataKey.fill(0);

@@ -9,6 +9,7 @@ import type { DeviceJournalReport, Finding, FindingCounts, PauseBudgetReport, Ti
 import { countsText } from './verify/chain.js';
 import { shiftParts } from './verify/parts.js';
 import { journalLine } from './verify/text.js';
+import type { PeriodsReport } from './verify/periods.js';
 import { plain } from './verify/words.js';
 
 /** Colours are part of the page's contract: the screenshot test looks for them. */
@@ -489,6 +490,52 @@ ${findingsTable(r.findings)}
 <h2>Records (${r.records.length})</h2>
 <table class="records"><tr><th>line</th><th>seq</th><th>at</th><th>type</th><th>fields</th><th>signature</th></tr>${records}</table>
 <p style="color:#777;font-size:12px">bodycam verify · ${esc(r.path)} · journal head ${esc(r.journal.head)}</p>
+</main></body></html>
+`;
+}
+
+/**
+ * Custody periods verified together (`bodycam verify DIR DIR… --html`): the verdict over the span,
+ * one timeline across every period (each period's own timeline items, on one axis), the periods
+ * in chain order and every boundary (chained or not, how far apart), then the findings about the
+ * periods together and each period's errors.
+ */
+export function renderPeriodsHtml(r: PeriodsReport): string {
+  const last = r.reports.at(-1);
+  const span: VerifyReport | undefined = last && {
+    ...last,
+    start: r.start,
+    end: r.end,
+    timeline: r.reports.flatMap((p) => p.timeline).sort((a, b) => a.start - b.start || a.end - b.end),
+    // Per-period line numbers would collide on one axis: unsigned tails are in each period's findings.
+    journal: { ...last.journal, unsignedTail: 0 },
+    pauseBudget: undefined,
+  };
+  const periodRows = r.periods.map((p, i) => {
+    const rep = r.reports[i]!;
+    return `<tr class="${p.verdict === 'intact' ? '' : 'error'}" data-period="${p.period ?? ''}"><td>${p.period ?? '?'}</td><td><code>${esc(p.shiftId ?? p.shiftDir)}</code></td><td>${esc(utc(p.start))}</td><td>${esc(utc(p.end))}${p.open ? ' <b>(open)</b>' : ''}</td><td>${rep.totals.segments}</td><td>${fmtS(rep.totals.mediaS)}</td><td>${verdictTitle(p.verdict)}</td></tr>`;
+  });
+  const boundaryRows = r.boundaries.map((b) => `<tr class="${b.ok ? '' : 'error'}" data-ok="${b.ok}"><td><code>${esc(b.from)}</code> → <code>${esc(b.to)}</code></td><td>${esc(utc(b.at))}</td><td>${b.ok ? 'chained, no gap' : `<b>not chained</b>${b.gapMs !== null ? ` (${b.gapMs} ms apart)` : ''}`}</td></tr>`);
+  const periodErrors: Finding[] = r.reports.flatMap((rep) => rep.findings.filter((f) => f.severity === 'error').map((f) => ({ ...f, where: `${rep.shiftId ?? rep.shiftDir}/${f.where}` })));
+  const t = r.totals;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Custody periods ${esc(r.start ?? '')} → ${esc(r.end ?? '')}: ${r.verdict}</title>
+${pageStyle(r.verdict)}</head>
+<body>
+<header id="verdict" data-verdict="${r.verdict}"><h1>${verdictTitle(r.verdict)}</h1><p>${esc(r.summary)}</p></header>
+<main>
+<h2>Timeline (${r.periods.length} periods)</h2>
+${span ? `<div id="timeline">${timelineSvg(span)}</div>\n<div id="legend">${legend(span)}</div>` : ''}
+<h2>Periods</h2>
+<table class="periods"><tr><th>period</th><th>shift</th><th>start</th><th>end</th><th>segments</th><th>media</th><th>verdict</th></tr>${periodRows.join('')}</table>
+<h2>Boundaries</h2>
+${boundaryRows.length ? `<table class="boundaries"><tr><th>from → to</th><th>at</th><th></th></tr>${boundaryRows.join('')}</table>` : '<p>One period: no boundary.</p>'}
+<h2>Totals</h2>
+<table class="totals"><tr><td>Device</td><td>${esc(r.deviceId ?? '?')}</td></tr><tr><td>Verified with key</td><td>${esc(r.keyId)}</td></tr><tr><td>Span</td><td>${esc(utc(r.start))} → ${esc(utc(r.end))} (${fmtS(t.spanS)})</td></tr><tr><td>Recorded media</td><td>${fmtS(t.mediaS)} in ${t.segments} segments</td></tr>${Object.entries(t.gapS).map(([k, v]) => `<tr><td>Gap: ${esc(plain(k))}</td><td><i class="dot" style="background:${gapColour(k)}"></i>${fmtS(v)}</td></tr>`).join('')}<tr><td>Not covered</td><td>${t.uncoveredS > 0 ? `<b>${fmtS(t.uncoveredS)}</b>` : 'none'}</td></tr></table>
+${findingsHeading(r.findings, r.findingCounts)}
+${findingsTable(r.findings)}
+<h2>Errors inside the periods (${periodErrors.length})</h2>
+${findingsTable(periodErrors)}
 </main></body></html>
 `;
 }

@@ -6,7 +6,7 @@
  * `shift_end`, and a closed journal may already be uploaded and confirmed — reopening it would
  * append to sealed evidence. Only the tail is read: nothing but signatures follows a shift_end.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOURNAL_FILE } from './journal.js';
 
@@ -42,4 +42,21 @@ export function findOpenShiftId(dataDir: string): string | undefined {
     if (!journalHasShiftEnd(p)) return id;
   }
   return undefined;
+}
+
+/**
+ * Custody: the open period that continues `closedId` by rotation (its `shift_start.continues`),
+ * if any — for a state file saved just before a rotation, which names the period the rotation
+ * closed (docs/custody-periods.md).
+ */
+export function findRotatedSuccessor(dataDir: string, closedId: string): string | undefined {
+  const id = findOpenShiftId(dataDir);
+  if (!id || id === closedId) return undefined;
+  try {
+    const first = readFileSync(join(dataDir, 'shifts', id, JOURNAL_FILE), 'utf8').split('\n', 1)[0]!;
+    const c = (JSON.parse(first) as { continues?: { shift_id?: unknown; cause?: unknown } }).continues;
+    return c?.cause === 'period_rotation' && c.shift_id === closedId ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -12,8 +12,14 @@
  * A run's anchor (wall ms at media time 0) is the smallest (report time − media time) seen until
  * its first segment is sealed — reports only ever arrive late, so the minimum is the best
  * estimate — and is then frozen, so consecutive segments' wall intervals join exactly.
+ *
+ * Custody periods: one sealer lives across period rotations (`rotate`), so the running encoder's
+ * run anchors, segment numbering and where media last ended carry over — the next period's first
+ * segment starts exactly where the closing period's last one ended. The rotation runs in the seal
+ * queue: every segment listed before it is sealed into the closing period, every one after into
+ * the next (agent/evidence/periods.ts).
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { access, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { sha256Hex, isoMs, type Journal, type JournalRecord, type WrittenRecord } from './journal.js';
@@ -96,17 +102,50 @@ export class ShiftSealer {
   lastSegmentAt: number | undefined;
 
   constructor(
-    readonly shiftDir: string,
-    private readonly stageDir: string,
-    private readonly journal: Journal,
+    private dir: string,
+    readonly stageDir: string,
+    private journal: Journal,
     private readonly storer: SegmentStorer,
     private readonly log: Logger,
     private readonly hooks: SealerHooks,
   ) {}
 
+  get shiftDir(): string {
+    return this.dir;
+  }
+
+  /**
+   * Custody rotation, run inside `exclusive`: from now on seals go to `journal` in `shiftDir` (the
+   * next period). Run anchors, numbering and the last media end carry over; the per-shift counters
+   * start again.
+   */
+  retarget(journal: Journal, shiftDir: string): void {
+    this.journal = journal;
+    this.dir = shiftDir;
+    this.segments = 0;
+    this.bytes = 0;
+    this.mediaS = 0;
+  }
+
+  /**
+   * Runs `fn` in the seal queue (after every seal queued so far, before any queued later) and
+   * returns its result; unlike a seal, its failure is the caller's.
+   */
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const result = this.chain.then(fn);
+    this.chain = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
   /** Restores counters from an existing journal (agent restart). */
   restore(records: readonly JournalRecord[]): void {
     for (const r of records) {
+      // A period continuing a rotation numbers its segments on from the closing period's.
+      const cont = r.type === 'shift_start' ? (r.continues as { first_segment?: unknown } | undefined) : undefined;
+      if (cont && typeof cont.first_segment === 'number') this.lastNumber = Math.max(this.lastNumber, cont.first_segment - 1);
       if (r.type !== 'segment') continue;
       const m = SEGMENT_RE.exec(String(r.file).replace(/\.enc$/, ''));
       if (m) this.lastNumber = Math.max(this.lastNumber, Number(m[1]));
@@ -226,11 +265,14 @@ export class ShiftSealer {
     return this.enqueue(async () => {
       // The cause may take a round trip to decide (is the network camera there?): later seals wait.
       const cause = await causeOrPromise;
-      let names: string[];
-      try {
-        names = await readdir(this.stageDir);
-      } catch {
-        names = [];
+      // Custody: a segment renamed into the period dir by a store the crash cut short is there.
+      const names: string[] = [];
+      for (const d of new Set([this.stageDir, this.dir])) {
+        try {
+          names.push(...(await readdir(d)));
+        } catch {
+          /* nothing there */
+        }
       }
       const nums = names.map((n) => SEGMENT_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).filter((n) => n > this.lastNumber).sort((a, b) => a - b);
       for (const n of nums) {
@@ -286,7 +328,7 @@ export class ShiftSealer {
     if (!m) throw new Error(`unexpected segment name '${file}'`);
     const number = Number(m[1]);
     if (number <= this.lastNumber) return; // already journaled (a listed segment we recovered first)
-    const staged = join(this.stageDir, file);
+    const staged = await this.stagedPath(file);
     const plain = await readFile(staged);
     const probe: TsProbe = probeTs(plain);
     const sha = sha256Hex(plain);
@@ -339,6 +381,18 @@ export class ShiftSealer {
     }
     const sealed: SealedSegment = { number, file: stored.file, bytes: stored.bytes, frames: probe.videoFrames, wallStart, wallEnd, valid: probe.valid };
     if (probe.valid && !recovered) this.hooks.onSealed(sealed, rec);
+  }
+
+  /** The stage, or (custody, after a crash between rename and journal) the shift dir already. */
+  private async stagedPath(file: string): Promise<string> {
+    const staged = join(this.stageDir, file);
+    if (this.stageDir === this.dir) return staged;
+    try {
+      await access(staged);
+      return staged;
+    } catch {
+      return join(this.dir, file);
+    }
   }
 }
 

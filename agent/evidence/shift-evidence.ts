@@ -30,6 +30,25 @@ export interface OpenShift {
   readonly sealer: ShiftSealer;
   /** `at` of the shift_start record. */
   readonly startedAt: string;
+  /** Custody: the period's number in its duty (1 for a duty's first), from `shift_start.period`. */
+  readonly period?: number;
+  /** Custody: wall ms of the rotation instant that opened this period (its timer counts from it). */
+  readonly rotatedAt?: number;
+}
+
+/** `shift_start.continues` of a custody period opened by a rotation (docs/evidence-format.md). */
+export interface PeriodContinues {
+  readonly shift_id: string;
+  readonly cause: 'period_rotation';
+  /** Hash of the closing period's last line (its final signature record). */
+  readonly last_hash: string;
+  /** That signature's `sig` (null on an unprovisioned device: unsigned evidence). */
+  readonly signature: string | null;
+  readonly key_id: string | null;
+  /** This period's first segment number: the encoder's numbering goes on across the rotation. */
+  readonly first_segment: number;
+  /** The rotation instant (the boundary is the closing period's `shift_end.end`, the last media end). */
+  readonly rotated_at: string;
 }
 
 /** The shift's journal already holds a shift_end: it is sealed evidence. */
@@ -105,6 +124,11 @@ export interface ShiftEvidenceOptions {
   onPendingGap?(g: PendingGap | undefined): void;
   /** Fields each `segment` record adds (the location room's last fix, the clock's provenance). */
   segmentFields?(): Record<string, unknown>;
+  /**
+   * Custody mode: the encoder writes into one stable stage dir for as long as it runs, so that a
+   * period rotation needs no encoder restart (SegmentStorer.stableStageDir).
+   */
+  custody?(): boolean;
   /** Where journals may take space from when the disk is full (the storage guard's reserve). */
   onNoSpace?(): boolean;
   /** A journal could not write (records held in memory), or `null`: all written again. */
@@ -168,7 +192,7 @@ export class ShiftEvidence {
     const path = join(dir, JOURNAL_FILE);
     if (existsSync(path) && journalHasShiftEnd(path)) throw new ShiftClosedError(shiftId);
     // The stage dir is checked (tmpfs for encryption) before anything is created for the shift.
-    const stageDir = this.o.storer.stageDir(shiftId, dir);
+    const stageDir = this.o.custody?.() ? this.o.storer.stableStageDir(this.o.dataDir) : this.o.storer.stageDir(shiftId, dir);
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     mkdirSync(stageDir, { recursive: true, mode: 0o700 });
     const journal = new Journal(dir);
@@ -185,8 +209,12 @@ export class ShiftEvidence {
     journal.on('record', (r) => this.o.onRecord(shiftId, r));
     if (this.signer) attachSigner(journal, this.signer, existing);
     const startedAt = existing[0]?.type === 'shift_start' ? existing[0].at : isoMs(now);
-    this.shift = { shiftId, dir, journal, sealer, startedAt };
-    if (existing.length === 0) journal.append('shift_start', startFields(), now);
+    const head = existing[0]?.type === 'shift_start' ? existing[0] : undefined;
+    const fields = existing.length === 0 ? startFields() : undefined;
+    const period = Number((head ?? fields)?.period);
+    const rotatedAt = Date.parse(String((head?.continues as PeriodContinues | undefined)?.rotated_at));
+    this.shift = { shiftId, dir, journal, sealer, startedAt, ...(period > 0 ? { period } : {}), ...(Number.isFinite(rotatedAt) ? { rotatedAt } : {}) };
+    if (fields) journal.append('shift_start', fields, now);
     return { shift: this.shift, existing };
   }
 
@@ -258,6 +286,59 @@ export class ShiftEvidence {
     s.journal.close();
     this.shift = undefined;
     return s;
+  }
+
+  /**
+   * Custody period rotation at `rotateAt`, with the encoder still running (docs/custody-periods.md).
+   * Runs in the sealer's queue: segments listed before it are sealed into the closing period, the
+   * rest into the next. The boundary is where the closing period's last sealed media ends (a
+   * segment boundary: the segment being written at the rotation instant is the next period's
+   * first, starting exactly there), or — when no media is flowing (camera lost, storage held) —
+   * the rotation instant itself, the pending gap split there with its cause. The closing period
+   * gets `shift_end` (reason `period_rotation`, `end` = boundary) and its final signature; the next
+   * period's `shift_start`, stamped at the boundary, commits to that signature's line hash and value
+   * (`continues`). The sealer is the same object: run anchors and numbering carry over.
+   */
+  async rotate(nextId: string, rotateAt: number, startFields: () => Fields): Promise<{ closed: OpenShift; opened: OpenShift }> {
+    const s = this.shift;
+    if (!s) throw new BodycamError('STATE', 'no open period to rotate');
+    const sealer = s.sealer;
+    return sealer.exclusive(() => {
+      const g = sealer.pending;
+      let boundary: number;
+      if (g) {
+        boundary = Math.max(rotateAt, g.start);
+        sealer.stopExpecting(boundary);
+      } else boundary = sealer.mediaEndWall ?? rotateAt;
+      const period = s.period ?? 1;
+      s.journal.append('shift_end', { reason: 'period_rotation', end: isoMs(boundary), segments: sealer.segments, media_s: Math.round(sealer.mediaS * 1000) / 1000, period, rotated_at: isoMs(rotateAt) });
+      this.sign(s.journal, 'period_rotation');
+      const last = s.journal.lastRecord;
+      const continues: PeriodContinues = {
+        shift_id: s.shiftId,
+        cause: 'period_rotation',
+        last_hash: s.journal.head,
+        signature: last?.type === 'signature' && typeof last.sig === 'string' ? last.sig : null,
+        key_id: last?.type === 'signature' && typeof last.key_id === 'string' ? last.key_id : null,
+        first_segment: sealer.lastSegmentNumber + 1,
+        rotated_at: isoMs(rotateAt),
+      };
+      s.journal.close();
+
+      const dir = this.shiftDir(nextId);
+      mkdirSync(dir, { recursive: true, mode: 0o750 });
+      fsyncDir(join(this.o.dataDir, 'shifts'));
+      const journal = new Journal(dir);
+      this.wire(journal);
+      journal.open();
+      journal.on('record', (r) => this.o.onRecord(nextId, r));
+      if (this.signer) attachSigner(journal, this.signer, []);
+      sealer.retarget(journal, dir);
+      this.shift = { shiftId: nextId, dir, journal, sealer, startedAt: isoMs(boundary), period: period + 1, rotatedAt: rotateAt };
+      journal.append('shift_start', { ...startFields(), period: period + 1, continues }, boundary);
+      if (g) sealer.expectMedia(boundary, g.cause);
+      return { closed: s, opened: this.shift };
+    });
   }
 
   /**

@@ -4,10 +4,13 @@
  * directory and says what the journal's `segment` record must carry.
  *
  * PlainStorer: the stage dir *is* the shift dir (a power cut keeps the flushed part of the last
- * segment). EncryptingStorer (encrypt.ts, on when the config has an `encryption` section): ffmpeg
+ * segment) — except in custody mode, where the encoder runs across period rotations and writes
+ * into one stable stage dir on the same filesystem (`<dataDir>/stage`): each sealed segment is
+ * then renamed into its period's dir (atomic, both dirs fsynced) before the journal names it. EncryptingStorer (encrypt.ts, on when the config has an `encryption` section): ffmpeg
  * writes to a tmpfs stage, the shift dir receives ciphertext only.
  */
-import { open } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { SegmentStorer, StoredSegment } from './types.js';
 import { fsyncDir } from '../lib/atomic.js';
 import { sectionOf, type AgentConfig } from '../config/agent-config.js';
@@ -20,6 +23,9 @@ export class PlainStorer implements SegmentStorer {
   stageDir(_shiftId: string, shiftDir: string): string {
     return shiftDir;
   }
+  stableStageDir(dataDir: string): string {
+    return join(dataDir, 'stage');
+  }
   /**
    * The journal is about to name this file with this hash, so its bytes and its directory entry
    * must be on disk first: ffmpeg's flushes reach the page cache only, and the HIL power-cut test
@@ -31,6 +37,13 @@ export class PlainStorer implements SegmentStorer {
       await fh.datasync();
     } finally {
       await fh.close();
+    }
+    const stage = dirname(staged);
+    if (stage !== shiftDir) {
+      // rename(2) within one filesystem: the file is in exactly one of the two dirs at any
+      // instant, and the sealer looks in both after a crash (ShiftSealer.stagedPath).
+      await rename(staged, join(shiftDir, file));
+      fsyncDir(stage);
     }
     fsyncDir(shiftDir);
     return { file, sha256: plainSha256, bytes: plain.length };

@@ -164,6 +164,10 @@ export interface PolicyInput {
    */
   custody?: number;
   /**
+   * Custody mode only: evidence rotates into periods of this many seconds. At a rotation the encoder keeps running; the closing period (a shift directory) is sealed and signed (shift_end reason period_rotation) and the next period's shift_start commits to its last hash and signature (continues). The boundary falls on a segment boundary: the last segment closed before the rotation instant ends the period.
+   */
+  periodS?: number;
+  /**
    * A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.
    */
   updateMinBatteryPct?: number;
@@ -480,6 +484,13 @@ export const policySchema = {
         1
       ],
       "default": 0
+    },
+    "periodS": {
+      "description": "Custody mode only: evidence rotates into periods of this many seconds. At a rotation the encoder keeps running; the closing period (a shift directory) is sealed and signed (shift_end reason period_rotation) and the next period's shift_start commits to its last hash and signature (continues). The boundary falls on a segment boundary: the last segment closed before the rotation instant ends the period.",
+      "type": "integer",
+      "minimum": 10,
+      "maximum": 86400,
+      "default": 3600
     },
     "updateMinBatteryPct": {
       "description": "A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.",

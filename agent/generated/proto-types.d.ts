@@ -2854,6 +2854,9 @@ export namespace bodycam {
             /** Firmware slots and the last update; absent on images without RAUC. */
             firmwareUpdate?: (bodycam.v1.Firmware.$Properties|null);
 
+            /** Custody periods (policy custody 1, docs/custody-periods.md); absent when custody is off. */
+            custody?: (bodycam.v1.CustodyPeriods.$Properties|null);
+
             /**
              * Creates a new Heartbeat instance using the specified properties.
              * @param [properties] Properties to set
@@ -3013,12 +3016,144 @@ export namespace bodycam {
                 /** Firmware slots and the last update; absent on images without RAUC. */
                 firmwareUpdate?: (bodycam.v1.Firmware.$Properties|null);
 
+                /** Custody periods (policy custody 1, docs/custody-periods.md); absent when custody is off. */
+                custody?: (bodycam.v1.CustodyPeriods.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a Heartbeat. */
             type $Shape = bodycam.v1.Heartbeat.$Properties;
+        }
+
+        /**
+         * Properties of a CustodyPeriods.
+         * @deprecated Use bodycam.v1.CustodyPeriods.$Properties instead.
+         */
+        interface ICustodyPeriods extends bodycam.v1.CustodyPeriods.$Properties {
+        }
+
+        /** Custody mode: evidence rotates into chained periods of policy periodS seconds. */
+        class CustodyPeriods {
+
+            /**
+             * Constructs a new CustodyPeriods.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.CustodyPeriods.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The open period's number in its duty (1 for a duty's first); 0 when none is open. */
+            period: number;
+
+            /** Where the open period starts (the closing period's end), RFC 3339 UTC ms; empty when none. */
+            periodStart: string;
+
+            /** When the open period rotates, RFC 3339 UTC ms; empty when none is open. */
+            nextRotationAt: string;
+
+            /**
+             * The last period central confirmed (confirm_offload): its shift id; empty when none since
+             * the agent started.
+             */
+            lastConfirmedShiftId: string;
+
+            /** Its period number (0 when unknown). */
+            lastConfirmedPeriod: number;
+
+            /** When its confirmation was journaled, RFC 3339 UTC ms; empty when none. */
+            lastConfirmedAt: string;
+
+            /**
+             * Creates a new CustodyPeriods instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CustodyPeriods instance
+             */
+            static create(properties: bodycam.v1.CustodyPeriods.$Shape): bodycam.v1.CustodyPeriods & bodycam.v1.CustodyPeriods.$Shape;
+            static create(properties?: bodycam.v1.CustodyPeriods.$Properties): bodycam.v1.CustodyPeriods;
+
+            /**
+             * Encodes the specified CustodyPeriods message. Does not implicitly {@link bodycam.v1.CustodyPeriods.verify|verify} messages.
+             * @param message CustodyPeriods message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.CustodyPeriods.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CustodyPeriods message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.CustodyPeriods & bodycam.v1.CustodyPeriods.$Shape} CustodyPeriods
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.CustodyPeriods & bodycam.v1.CustodyPeriods.$Shape;
+
+            /**
+             * Verifies a CustodyPeriods message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a CustodyPeriods message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns CustodyPeriods
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.CustodyPeriods;
+
+            /**
+             * Creates a plain object from a CustodyPeriods message. Also converts values to other types if specified.
+             * @param message CustodyPeriods
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.CustodyPeriods, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this CustodyPeriods to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace CustodyPeriods {
+
+            /** Properties of a CustodyPeriods. */
+            interface $Properties {
+
+                /** The open period's number in its duty (1 for a duty's first); 0 when none is open. */
+                period?: (number|null);
+
+                /** Where the open period starts (the closing period's end), RFC 3339 UTC ms; empty when none. */
+                periodStart?: (string|null);
+
+                /** When the open period rotates, RFC 3339 UTC ms; empty when none is open. */
+                nextRotationAt?: (string|null);
+
+                /**
+                 * The last period central confirmed (confirm_offload): its shift id; empty when none since
+                 * the agent started.
+                 */
+                lastConfirmedShiftId?: (string|null);
+
+                /** Its period number (0 when unknown). */
+                lastConfirmedPeriod?: (number|null);
+
+                /** When its confirmation was journaled, RFC 3339 UTC ms; empty when none. */
+                lastConfirmedAt?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CustodyPeriods. */
+            type $Shape = bodycam.v1.CustodyPeriods.$Properties;
         }
 
         /**

@@ -5047,6 +5047,7 @@ export const bodycam = $root.bodycam = (() => {
             Heartbeat.prototype.location = null;
             Heartbeat.prototype.liveOffload = null;
             Heartbeat.prototype.firmwareUpdate = null;
+            Heartbeat.prototype.custody = null;
 
             let $oneOfFields;
 
@@ -5141,6 +5142,8 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.LiveOffload.encode(message.liveOffload, writer.uint32(234).fork(), _depth + 1).ldelim();
                 if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate"))
                     $root.bodycam.v1.Firmware.encode(message.firmwareUpdate, writer.uint32(242).fork(), _depth + 1).ldelim();
+                if (message.custody != null && $Object.hasOwnProperty.call(message, "custody"))
+                    $root.bodycam.v1.CustodyPeriods.encode(message.custody, writer.uint32(250).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5409,6 +5412,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.firmwareUpdate = $root.bodycam.v1.Firmware.decode(reader, reader.size(), $undefined, _depth + 1, message.firmwareUpdate);
                             continue;
                         }
+                    case 31: {
+                            if (wireType !== 2)
+                                break;
+                            message.custody = $root.bodycam.v1.CustodyPeriods.decode(reader, reader.size(), $undefined, _depth + 1, message.custody);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5559,6 +5568,11 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.Firmware.verify(message.firmwareUpdate, _depth + 1);
                     if (error)
                         return "firmwareUpdate." + error;
+                }
+                if (message.custody != null && $Object.hasOwnProperty.call(message, "custody")) {
+                    let error = $root.bodycam.v1.CustodyPeriods.verify(message.custody, _depth + 1);
+                    if (error)
+                        return "custody." + error;
                 }
                 return null;
             };
@@ -5766,6 +5780,11 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.firmwareUpdate: object expected");
                     message.firmwareUpdate = $root.bodycam.v1.Firmware.fromObject(object.firmwareUpdate, _depth + 1);
                 }
+                if (object.custody != null) {
+                    if (!$util.isObject(object.custody))
+                        throw $TypeError(".bodycam.v1.Heartbeat.custody: object expected");
+                    message.custody = $root.bodycam.v1.CustodyPeriods.fromObject(object.custody, _depth + 1);
+                }
                 return message;
             };
 
@@ -5823,6 +5842,7 @@ export const bodycam = $root.bodycam = (() => {
                     object.location = null;
                     object.liveOffload = null;
                     object.firmwareUpdate = null;
+                    object.custody = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -5910,6 +5930,8 @@ export const bodycam = $root.bodycam = (() => {
                     object.liveOffload = $root.bodycam.v1.LiveOffload.toObject(message.liveOffload, options, _depth + 1);
                 if (message.firmwareUpdate != null && $Object.hasOwnProperty.call(message, "firmwareUpdate"))
                     object.firmwareUpdate = $root.bodycam.v1.Firmware.toObject(message.firmwareUpdate, options, _depth + 1);
+                if (message.custody != null && $Object.hasOwnProperty.call(message, "custody"))
+                    object.custody = $root.bodycam.v1.CustodyPeriods.toObject(message.custody, options, _depth + 1);
                 return object;
             };
 
@@ -5918,6 +5940,246 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Heartbeat;
+        })();
+
+        v1.CustodyPeriods = (function() {
+
+            const CustodyPeriods = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CustodyPeriods.prototype.period = 0;
+            CustodyPeriods.prototype.periodStart = "";
+            CustodyPeriods.prototype.nextRotationAt = "";
+            CustodyPeriods.prototype.lastConfirmedShiftId = "";
+            CustodyPeriods.prototype.lastConfirmedPeriod = 0;
+            CustodyPeriods.prototype.lastConfirmedAt = "";
+
+            CustodyPeriods.create = function(properties) {
+                return new CustodyPeriods(properties);
+            };
+
+            CustodyPeriods.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.period != null && $Object.hasOwnProperty.call(message, "period") && message.period !== 0)
+                    writer.uint32(8).uint32(message.period);
+                if (message.periodStart != null && $Object.hasOwnProperty.call(message, "periodStart") && message.periodStart !== "")
+                    writer.uint32(18).string(message.periodStart);
+                if (message.nextRotationAt != null && $Object.hasOwnProperty.call(message, "nextRotationAt") && message.nextRotationAt !== "")
+                    writer.uint32(26).string(message.nextRotationAt);
+                if (message.lastConfirmedShiftId != null && $Object.hasOwnProperty.call(message, "lastConfirmedShiftId") && message.lastConfirmedShiftId !== "")
+                    writer.uint32(34).string(message.lastConfirmedShiftId);
+                if (message.lastConfirmedPeriod != null && $Object.hasOwnProperty.call(message, "lastConfirmedPeriod") && message.lastConfirmedPeriod !== 0)
+                    writer.uint32(40).uint32(message.lastConfirmedPeriod);
+                if (message.lastConfirmedAt != null && $Object.hasOwnProperty.call(message, "lastConfirmedAt") && message.lastConfirmedAt !== "")
+                    writer.uint32(50).string(message.lastConfirmedAt);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CustodyPeriods.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.CustodyPeriods();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.period = value;
+                            else
+                                delete message.period;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.periodStart = value;
+                            else
+                                delete message.periodStart;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nextRotationAt = value;
+                            else
+                                delete message.nextRotationAt;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastConfirmedShiftId = value;
+                            else
+                                delete message.lastConfirmedShiftId;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.lastConfirmedPeriod = value;
+                            else
+                                delete message.lastConfirmedPeriod;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lastConfirmedAt = value;
+                            else
+                                delete message.lastConfirmedAt;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            CustodyPeriods.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.period != null && $Object.hasOwnProperty.call(message, "period"))
+                    if (!$util.isInteger(message.period))
+                        return "period: integer expected";
+                if (message.periodStart != null && $Object.hasOwnProperty.call(message, "periodStart"))
+                    if (!$util.isString(message.periodStart))
+                        return "periodStart: string expected";
+                if (message.nextRotationAt != null && $Object.hasOwnProperty.call(message, "nextRotationAt"))
+                    if (!$util.isString(message.nextRotationAt))
+                        return "nextRotationAt: string expected";
+                if (message.lastConfirmedShiftId != null && $Object.hasOwnProperty.call(message, "lastConfirmedShiftId"))
+                    if (!$util.isString(message.lastConfirmedShiftId))
+                        return "lastConfirmedShiftId: string expected";
+                if (message.lastConfirmedPeriod != null && $Object.hasOwnProperty.call(message, "lastConfirmedPeriod"))
+                    if (!$util.isInteger(message.lastConfirmedPeriod))
+                        return "lastConfirmedPeriod: integer expected";
+                if (message.lastConfirmedAt != null && $Object.hasOwnProperty.call(message, "lastConfirmedAt"))
+                    if (!$util.isString(message.lastConfirmedAt))
+                        return "lastConfirmedAt: string expected";
+                return null;
+            };
+
+            CustodyPeriods.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.CustodyPeriods)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.CustodyPeriods: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.CustodyPeriods();
+                if (object.period != null)
+                    if ($Number(object.period) !== 0)
+                        message.period = object.period >>> 0;
+                if (object.periodStart != null)
+                    if (typeof object.periodStart !== "string" || object.periodStart.length)
+                        message.periodStart = $String(object.periodStart);
+                if (object.nextRotationAt != null)
+                    if (typeof object.nextRotationAt !== "string" || object.nextRotationAt.length)
+                        message.nextRotationAt = $String(object.nextRotationAt);
+                if (object.lastConfirmedShiftId != null)
+                    if (typeof object.lastConfirmedShiftId !== "string" || object.lastConfirmedShiftId.length)
+                        message.lastConfirmedShiftId = $String(object.lastConfirmedShiftId);
+                if (object.lastConfirmedPeriod != null)
+                    if ($Number(object.lastConfirmedPeriod) !== 0)
+                        message.lastConfirmedPeriod = object.lastConfirmedPeriod >>> 0;
+                if (object.lastConfirmedAt != null)
+                    if (typeof object.lastConfirmedAt !== "string" || object.lastConfirmedAt.length)
+                        message.lastConfirmedAt = $String(object.lastConfirmedAt);
+                return message;
+            };
+
+            CustodyPeriods.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.period = 0;
+                    object.periodStart = "";
+                    object.nextRotationAt = "";
+                    object.lastConfirmedShiftId = "";
+                    object.lastConfirmedPeriod = 0;
+                    object.lastConfirmedAt = "";
+                }
+                if (message.period != null && $Object.hasOwnProperty.call(message, "period"))
+                    object.period = message.period;
+                if (message.periodStart != null && $Object.hasOwnProperty.call(message, "periodStart"))
+                    object.periodStart = message.periodStart;
+                if (message.nextRotationAt != null && $Object.hasOwnProperty.call(message, "nextRotationAt"))
+                    object.nextRotationAt = message.nextRotationAt;
+                if (message.lastConfirmedShiftId != null && $Object.hasOwnProperty.call(message, "lastConfirmedShiftId"))
+                    object.lastConfirmedShiftId = message.lastConfirmedShiftId;
+                if (message.lastConfirmedPeriod != null && $Object.hasOwnProperty.call(message, "lastConfirmedPeriod"))
+                    object.lastConfirmedPeriod = message.lastConfirmedPeriod;
+                if (message.lastConfirmedAt != null && $Object.hasOwnProperty.call(message, "lastConfirmedAt"))
+                    object.lastConfirmedAt = message.lastConfirmedAt;
+                return object;
+            };
+
+            CustodyPeriods.prototype.toJSON = function() {
+                return CustodyPeriods.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return CustodyPeriods;
         })();
 
         v1.LiveOffload = (function() {

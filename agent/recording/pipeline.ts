@@ -372,7 +372,9 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
         device = b.camera.device;
       }
     }
-    const stageDir = this.o.storer.stageDir(s.shiftId, s.dir);
+    // The sealer's stage: the shift dir, a tmpfs stage (encryption), or in custody mode one stable
+    // dir for every period, so a period rotation never restarts the encoder.
+    const stageDir = s.sealer.stageDir;
     const scene = b.camera.source === 'lavfi' ? this.o.scene?.() : undefined;
     const analysis = this.o.analysis?.();
     const argv = buildRecordingArgs({

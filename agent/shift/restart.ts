@@ -8,7 +8,7 @@ import { describe } from '../lib/errors.js';
 import { systemClock } from '../lib/clock.js';
 import { isShiftClosedError } from '../evidence/shift-evidence.js';
 import { isJournalDamagedError, isoMs, type JournalRecord } from '../evidence/journal.js';
-import { findOpenShiftId } from '../evidence/open-shift.js';
+import { findOpenShiftId, findRotatedSuccessor } from '../evidence/open-shift.js';
 import type { GapCause } from '../evidence/sealer.js';
 import { FIRMWARE_VERSION } from '../version.js';
 import { shiftStateTimes, type Effect, type ShiftState } from './machine.js';
@@ -109,6 +109,14 @@ export class ShiftRestart {
       existing = r.openShift(shift.shiftId, now, (rec) => (pauses = foldPauseRecord(pauses, rec))).existing;
     } catch (e) {
       if (isShiftClosedError(e)) {
+        // Custody: saved just before a rotation, it names the period the rotation closed; the
+        // period that continues it is the one to resume (the restart's gap is journaled there).
+        const next = this.c.policy().custody === 1 ? findRotatedSuccessor(this.c.dataDir, shift.shiftId) : undefined;
+        if (next) {
+          this.c.log.warn('state file names a period closed by rotation: resuming the period that continues it', { closed: shift.shiftId, resumed: next });
+          evidence.deviceJournal.append('recovery', { what: 'state_names_rotated_period', shift_id: shift.shiftId, resumed: next });
+          return this.resumeAfterRestart({ ...p, shift: { name: 'RECORDING', shiftId: next, endArmedUntil: null }, pendingGap: null });
+        }
         // A stale state file names a closed shift: it stays sealed; the device is off duty.
         this.c.log.warn('state file names a closed shift: it is not reopened', { shiftId: shift.shiftId });
         evidence.deviceJournal.append('recovery', { what: 'stale_state_closed_shift', shift_id: shift.shiftId });

@@ -8,6 +8,7 @@
  * fault and is retried, paced by the shared backoff, until it succeeds — and status never says
  * RECORDING while nothing records (it says FAULT).
  */
+import { join } from 'node:path';
 import { systemClock, type Timer } from '../lib/clock.js';
 import { Backoff } from '../lib/backoff.js';
 import { describe } from '../lib/errors.js';
@@ -18,6 +19,7 @@ import { FIRMWARE_VERSION } from '../version.js';
 import { timeProvenance } from '../location/time-provenance.js';
 import { shiftStateTimes, transition, type Effect, type ShiftEvent, type ShiftState, type TimerName } from './machine.js';
 import { NO_PAUSES, type PauseUsage } from './pause-budget.js';
+import { CustodyTracker } from './custody-status.js';
 import type { StateStore } from './state-store.js';
 import type { Gesture } from './gestures.js';
 import type { Core } from '../parts.js';
@@ -36,13 +38,19 @@ export class ShiftRunner {
   /** The shift the next one continues (its `shift_start.continues`): set when a damaged journal closed it. */
   continuation: { shift_id: string; cause: 'journal_damaged' } | undefined;
   stopping = false;
+  /** Custody: period number, start, rotations, last confirmed period (status `ext.custody`). */
+  readonly custody: CustodyTracker;
+  /** Custody: the next period rotation (armPeriod). */
+  private periodTimer: Timer | undefined;
   private persistQueued = false;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly c: Core,
     private readonly store: StateStore,
-  ) {}
+  ) {
+    this.custody = new CustodyTracker(join(c.dataDir, 'shifts'));
+  }
 
   /** Resolves once every queued event and task has run. */
   get settled(): Promise<void> {
@@ -58,6 +66,7 @@ export class ShiftRunner {
     if (this.owedRetry) clearTimeout(this.owedRetry);
     await this.queue.catch(() => undefined);
     for (const t of this.timers.values()) t.cancel();
+    this.periodTimer?.cancel();
   }
 
   /** Serialises machine events: each runs its effects to completion before the next. */
@@ -174,17 +183,13 @@ export class ShiftRunner {
     const { evidence, parts } = this.c;
     const wasOpen = evidence.current?.shiftId === shiftId;
     const opened = evidence.open(shiftId, now, () => ({
-      shift_id: shiftId,
-      device_id: this.c.deviceId,
-      board: this.c.board.name,
-      firmware: FIRMWARE_VERSION,
-      boot_id: this.c.bootId,
-      policy: this.c.policy(),
-      clock: parts.clockWatch?.report ?? null,
-      ...parts.duty?.startFields(shiftId),
+      ...this.startFields(shiftId),
+      // Custody: a duty's first period (a rotation's successor says its own number).
+      ...(this.c.policy().custody === 1 ? { period: 1 } : {}),
       ...(this.continuation ? { continues: this.continuation } : {}),
     }), visit);
     this.continuation = undefined;
+    this.armPeriod();
     if (!wasOpen) {
       parts.pipeline!.shiftOpened();
       parts.location?.shiftOpened();
@@ -198,8 +203,65 @@ export class ShiftRunner {
     return opened;
   }
 
+  private startFields(shiftId: string): Record<string, unknown> {
+    const { parts } = this.c;
+    return {
+      shift_id: shiftId,
+      device_id: this.c.deviceId,
+      board: this.c.board.name,
+      firmware: FIRMWARE_VERSION,
+      boot_id: this.c.bootId,
+      policy: this.c.policy(),
+      clock: parts.clockWatch?.report ?? null,
+      ...parts.duty?.startFields(shiftId),
+    };
+  }
+
+  // ---------------------------------------------------------------- custody periods
+
+  /**
+   * Custody: arms the open period's rotation at its start + `periodS` (its start: the rotation
+   * instant that opened it, else its shift_start) — at once when that is past (a restart after the
+   * period's end: the gap is journaled in the period it belongs to, then it rotates).
+   */
+  armPeriod(): void {
+    this.periodTimer?.cancel();
+    this.periodTimer = undefined;
+    const cur = this.c.evidence.current;
+    const p = this.c.policy();
+    if (p.custody !== 1 || !cur || this.stopping) return;
+    const due = (cur.rotatedAt ?? Date.parse(cur.startedAt)) + p.periodS * 1000;
+    const shiftId = cur.shiftId;
+    this.periodTimer = systemClock.setTimer(Math.max(0, due - evidenceClock.now()), () => void this.dispatchTask(() => this.rotatePeriod(shiftId)));
+  }
+
+  /**
+   * The period rotation (ShiftEvidence.rotate): the encoder is not touched. The closed period goes
+   * to offload like any closed shift (`shiftClosed`), and the machine's state names the new period.
+   */
+  async rotatePeriod(shiftId: string): Promise<void> {
+    const s = this.state;
+    const { evidence, parts } = this.c;
+    if (this.stopping || this.c.policy().custody !== 1 || (s.name !== 'RECORDING' && s.name !== 'PAUSED') || s.shiftId !== shiftId || evidence.current?.shiftId !== shiftId) return;
+    const now = evidenceClock.now();
+    const nextId = this.newShiftId(now);
+    parts.duty?.prepareShift(nextId, 'custody');
+    const { closed, opened } = await evidence.rotate(nextId, now, () => this.startFields(nextId));
+    this.state = { ...s, shiftId: nextId };
+    this.persist(false);
+    this.custody.rotations++;
+    parts.pipeline?.shiftOpened();
+    void this.dispatchTask(async () => parts.duty?.afterShiftStarted());
+    this.c.bus.fire('shiftClosed', closed.shiftId);
+    this.c.log.info('custody period rotated', { closed: closed.shiftId, opened: nextId, period: opened.period });
+    this.armPeriod();
+    this.c.statusChanged();
+  }
+
   async closeShift(reason: string, decidedAt: number): Promise<void> {
     const { parts } = this.c;
+    this.periodTimer?.cancel();
+    this.periodTimer = undefined;
     const s = await this.c.evidence.close(reason, decidedAt);
     if (!s) return;
     parts.guard?.shiftClosed();

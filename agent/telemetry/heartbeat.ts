@@ -200,6 +200,22 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     duty: dutyOf(st.ext.duty),
     liveOffload: liveOffloadOf(offload.live),
     firmwareUpdate: firmwareOf(st.ext.update),
+    custody: custodyOf(st.ext.custody),
+  };
+}
+
+/** `ext.custody` (agent/shift/custody-status.ts CustodyStatus) → Heartbeat.custody; absent when custody is off. */
+function custodyOf(c: Record<string, unknown> | undefined): HeartbeatProps['custody'] {
+  if (!c) return null;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const last = (c.lastConfirmed ?? {}) as Record<string, unknown>;
+  return {
+    period: numOf(c.period) ?? 0,
+    periodStart: str(c.periodStart),
+    nextRotationAt: str(c.nextRotationAt),
+    lastConfirmedShiftId: str(last.shiftId),
+    lastConfirmedPeriod: numOf(last.period) ?? 0,
+    lastConfirmedAt: str(last.at),
   };
 }
 

@@ -19,4 +19,5 @@ export const SUITES: ReadonlyArray<{ readonly name: string; load(): Promise<Benc
   { name: 'obstruction', load: async () => (await import('./obstruction.js')).obstructionSuite() },
   { name: 'console', load: async () => (await import('./console.js')).consoleSuite() },
   { name: 'long', load: async () => (await import('./long.js')).longSuite() },
+  { name: 'custody', load: async () => (await import('./custody.js')).custodySuite() },
 ];

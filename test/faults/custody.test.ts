@@ -3,14 +3,21 @@
  * duty starts when the agent starts, with no gesture; a pause press (single and double) and the
  * end-of-shift hold + confirm are refused and journaled as refusals; SIGKILL of the agent's own
  * node process and a restart resume the same shift at once, with the interval journaled as a gap.
+ * With 10-s periods (docs/custody-periods.md): a SIGKILL mid-period resumes the same period with
+ * the gap journaled in it, rotations go on from its rotation instant, and `bodycam verify` over
+ * the periods is one chain — two period dirs swapped, and another camera's period among them, are
+ * named findings; a state file saved just before a rotation resumes the period that continues the
+ * one it names.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { startAgent, shiftJournal, cleanup, tempDataDir, runCli, REPO, type AgentProc } from '../helpers/agent.js';
 import { chainProblem } from '../helpers/media.js';
 import type { JournalRecord } from '../../agent/evidence/journal.js';
+import type { PeriodsReport } from '../../agent/evidence/verify/periods.js';
+import type { CustodyStatus } from '../../agent/shift/custody-status.js';
 
 const agents: AgentProc[] = [];
 const dirs: string[] = [];
@@ -101,4 +108,89 @@ test('custody profile: SIGKILL of the agent and a restart resume the same shift 
   const report = JSON.parse(v.stdout) as { findings: { kind: string }[] };
   const kinds = report.findings.map((f) => f.kind).filter((k) => k !== 'no_shift_end' && k !== 'unsigned_tail');
   assert.deepEqual(kinds, [], v.stdout.slice(0, 2000));
+});
+
+test('custody periods: SIGKILL mid-period resumes the same period with the gap in it; rotations go on; verify over the periods is one chain; swapped period dirs and another camera\'s period are named; a state file naming the period a rotation closed resumes its successor', { timeout: 240_000 }, async () => {
+  const PERIODS = { policy: { custody: 1, periodS: 10, segmentS: 2 } };
+  const [dataDir, otherDir] = [tempDataDir(), tempDataDir()];
+  dirs.push(dataDir, otherDir);
+  for (const d of [dataDir, otherDir]) assert.equal((await runCli(['provision', '--data-dir', d])).code, 0);
+  const custody = (s: { ext: Record<string, unknown> }): CustodyStatus => s.ext.custody as CustodyStatus;
+  // Another camera records alongside: its first period is the foreign one below.
+  const [a, other] = await Promise.all([startAgent({ dataDir, config: PERIODS }), startAgent({ dataDir: otherDir, config: PERIODS })]);
+  agents.push(other);
+  const s2 = await a.waitFor((s) => custody(s)?.period === 2 && s.segments >= 2, 60_000, 'period 2 recording');
+  const period2 = s2.shiftId!;
+  await sleep(500); // mid-segment
+  await a.kill('SIGKILL'); // the agent's own node process
+  const b = await startAgent({ dataDir, config: PERIODS });
+  agents.push(b);
+  const r = await b.waitFor((s) => s.state === 'RECORDING' && s.segments > s2.segments, 40_000, 'recording again');
+  assert.ok(r.shiftId === period2 || custody(r).period === 3, `resumed in period 2 (or already rotated out of it): ${r.shiftId}`);
+  await b.waitFor((s) => custody(s)?.period === 4, 60_000, 'two more rotations');
+  assert.equal(await b.stop(), 0);
+  await other.stop();
+
+  const j2 = shiftJournal(dataDir, period2);
+  assert.equal(j2.filter((x) => x.type === 'shift_start').length, 1, 'period 2 resumed, not reopened');
+  assert.ok(j2.some((x) => x.type === 'recovery'), 'the restart is journaled in period 2');
+  assert.ok(j2.some((x) => x.type === 'gap' && (x.cause === 'agent_restart' || x.cause === 'power_loss')), `the restart's gap is in period 2: ${JSON.stringify(j2.filter((x) => x.type === 'gap'))}`);
+  const end2 = j2.find((x) => x.type === 'shift_end');
+  assert.equal(end2?.reason, 'period_rotation', 'period 2 still closed by rotation');
+
+  const pub = join(dataDir, 'identity', 'device.pub.pem');
+  const verify = async (args: string[]): Promise<{ code: number | null; report: PeriodsReport }> => {
+    const v = await runCli(['verify', ...args, '--pubkey', pub, '--json']);
+    return { code: v.code, report: JSON.parse(v.stdout) as PeriodsReport };
+  };
+  const shifts = join(dataDir, 'shifts');
+  const all = await verify([shifts]);
+  assert.equal(all.code, 0, JSON.stringify(all.report.findings) + all.report.summary);
+  assert.deepEqual(all.report.periods.map((p) => p.period), [1, 2, 3, 4]);
+  assert.ok((all.report.totals.gapS.agent_restart ?? all.report.totals.gapS.power_loss ?? 0) > 0, 'the restart is a gap, not a hole');
+  assert.equal(all.report.totals.uncoveredS, 0);
+  // The multi-period HTML report: one page, every period and every boundary.
+  const html = join(dataDir, '..', `${basename(dataDir)}-periods.html`);
+  dirs.push(html);
+  assert.equal((await runCli(['verify', shifts, '--pubkey', pub, '--html', html])).code, 0);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /<header id="verdict" data-verdict="intact">/);
+  assert.equal(page.match(/<tr class="" data-period="\d"/g)?.length, 4, 'four periods, each intact');
+  assert.equal(page.match(/data-ok="true"/g)?.length, 3, 'three boundaries, each chained');
+
+  // Two period dirs swapped (each holds the other's evidence).
+  const ids = readdirSync(shifts).sort();
+  const swapped = join(dataDir, '..', `${ids[0]!}-swapped`);
+  dirs.push(swapped);
+  cpSync(shifts, swapped, { recursive: true });
+  renameSync(join(swapped, ids[1]!), join(swapped, 'tmp'));
+  renameSync(join(swapped, ids[2]!), join(swapped, ids[1]!));
+  renameSync(join(swapped, 'tmp'), join(swapped, ids[2]!));
+  const sw = await verify([swapped]);
+  assert.equal(sw.code, 1);
+  assert.equal(sw.report.verdict, 'tampered');
+  assert.deepEqual(sw.report.findings.filter((f) => f.kind === 'period_swapped').map((f) => f.where).sort(), [ids[1], ids[2]].sort(), JSON.stringify(sw.report.findings));
+
+  // Another camera's period among this one's.
+  const foreign = join(otherDir, 'shifts', readdirSync(join(otherDir, 'shifts')).sort()[0]!);
+  const fo = await verify([join(shifts, ids[0]!), foreign, join(shifts, ids[1]!)]);
+  assert.equal(fo.code, 1);
+  assert.ok(fo.report.findings.some((f) => f.kind === 'period_foreign' && f.where === basename(foreign)), JSON.stringify(fo.report.findings));
+
+  // A state file saved just before a rotation names the period the rotation closed: the restart
+  // resumes the period that continues it (not a new duty), with its recovery journaled there.
+  const statePath = join(dataDir, 'state.json');
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { shift: { shiftId: string }; clean: boolean };
+  const open = state.shift.shiftId;
+  assert.equal(open, ids[3], 'the stopped agent saved the open period 4');
+  writeFileSync(statePath, JSON.stringify({ ...state, shift: { ...state.shift, shiftId: ids[2] }, clean: false }));
+  const c = await startAgent({ dataDir, config: PERIODS });
+  agents.push(c);
+  await c.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1, 40_000, 'recording after the restart');
+  assert.equal(await c.stop(), 0);
+  const j4 = shiftJournal(dataDir, open);
+  assert.ok(j4.filter((x) => x.type === 'recovery').length >= 1, 'the restart is journaled in period 4, which continues the one the state file named');
+  assert.equal(readdirSync(shifts).filter((id) => !shiftJournal(dataDir, id)[0]?.continues).length, 1, 'no new duty: only period 1 continues nothing');
+  const dj = readFileSync(join(dataDir, 'device-journal.jsonl'), 'utf8');
+  assert.match(dj, /"what":"state_names_rotated_period"/);
 });

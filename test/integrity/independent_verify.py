@@ -331,6 +331,14 @@ def verify(shift_dir, pubkey, central_key=None):
     names = set(os.listdir(shift_dir))
     allowed = {"journal.jsonl"}
     segs = []
+    # A custody period opened by a rotation numbers its segments on from the closing period
+    # (shift_start.continues.first_segment, docs/custody-periods.md); every other shift from 1.
+    first_no = 1
+    start = recs[0] if recs and recs[0] and recs[0].get("type") == "shift_start" else {}
+    cont = start.get("continues")
+    cont = dict(cont) if isinstance(cont, list) else {}  # nested objects arrive as key/value pairs
+    if cont.get("cause") == "period_rotation" and isinstance(cont.get("first_segment"), int) and cont["first_segment"] >= 1:
+        first_no = cont["first_segment"]
     for i, r in enumerate(recs):
         if not r:
             continue
@@ -345,8 +353,8 @@ def verify(shift_dir, pubkey, central_key=None):
         f = r.get("file", "")
         m = SEG_RE.match(str(f))
         where = str(f)
-        if not m or int(m.group(1)) != len(segs) + 1:
-            bad("journal.jsonl:%d" % (i + 1), "segment %r out of order (expected number %d)" % (f, len(segs) + 1))
+        if not m or int(m.group(1)) != len(segs) + first_no:
+            bad("journal.jsonl:%d" % (i + 1), "segment %r out of order (expected number %d)" % (f, len(segs) + first_no))
         segs.append(r)
         allowed.add(f)
         p = os.path.join(shift_dir, str(f))

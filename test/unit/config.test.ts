@@ -54,6 +54,8 @@ test('policy defaults and bounds are exactly those before the schema (issue 19)'
     obstructionClearS: 5, obstructionNagS: 30, coveredLumaMax: 24, coveredSpreadMax: 10, frozenDiffMax: 0.05, silentDbfsMax: -70,
     pauseMaxPersonalNeeds: 10, pauseMaxSensitiveSite: 10, pauseMaxTotalS: 14400, pauseMinRecordingS: 0, pauseMinRecordingAfterAutoS: 300,
     locationIntervalS: 10, locationMinMoveM: 10, custody: 0, updateMinBatteryPct: 50,
+    // Issue 24 (custody periods, docs/custody-periods.md).
+    periodS: 3600,
     // Issue 20 (live offload, docs/live-offload.md).
     liveOffload: 1, liveOffloadLagS: 120, liveOffloadMaxKbps: 0, liveOffloadMinBatteryPct: 20, checkpointS: 60,
   });
@@ -93,11 +95,16 @@ test('policy schema (validatePolicy, also for central sign): bad type, out of ra
   const { issues } = validatePolicy({ segmentS: '2', personalNeedsMaxS: 99999, dutyCentral: 0.5, nosuch: 1, tempDegradeC: 90, tempCriticalC: 80 });
   assert.deepEqual(issues.map((i) => `${i.where}: ${i.message}`).sort(), [
     '/dutyCentral: must be one of 0, 1 (got 0.5)',
-    '/nosuch: unknown key (allowed: shiftStartHoldS, shiftEndHoldS, shiftEndConfirmS, doublePressS, personalNeedsMaxS, sensitiveSiteMaxS, autoResumeWarningS, segmentS, heartbeatOnDutyS, heartbeatOffDutyS, signEverySegments, checkpointS, encoderStallS, batteryLowPct, batteryCriticalPct, tempDegradeC, tempCriticalC, offloadBandwidthKbps, liveOffload, liveOffloadLagS, liveOffloadMaxKbps, liveOffloadMinBatteryPct, expectedShiftH, storageFloorMb, dutyDockStart, dutyDockEnd, dutyCentral, dockDebounceS, obstructionDetect, obstructionOnsetS, obstructionClearS, obstructionNagS, coveredLumaMax, coveredSpreadMax, frozenDiffMax, silentDbfsMax, pauseMaxPersonalNeeds, pauseMaxSensitiveSite, pauseMaxTotalS, pauseMinRecordingS, pauseMinRecordingAfterAutoS, locationIntervalS, locationMinMoveM, custody, updateMinBatteryPct)',
+    '/nosuch: unknown key (allowed: shiftStartHoldS, shiftEndHoldS, shiftEndConfirmS, doublePressS, personalNeedsMaxS, sensitiveSiteMaxS, autoResumeWarningS, segmentS, heartbeatOnDutyS, heartbeatOffDutyS, signEverySegments, checkpointS, encoderStallS, batteryLowPct, batteryCriticalPct, tempDegradeC, tempCriticalC, offloadBandwidthKbps, liveOffload, liveOffloadLagS, liveOffloadMaxKbps, liveOffloadMinBatteryPct, expectedShiftH, storageFloorMb, dutyDockStart, dutyDockEnd, dutyCentral, dockDebounceS, obstructionDetect, obstructionOnsetS, obstructionClearS, obstructionNagS, coveredLumaMax, coveredSpreadMax, frozenDiffMax, silentDbfsMax, pauseMaxPersonalNeeds, pauseMaxSensitiveSite, pauseMaxTotalS, pauseMinRecordingS, pauseMinRecordingAfterAutoS, locationIntervalS, locationMinMoveM, custody, periodS, updateMinBatteryPct)',
     '/personalNeedsMaxS: must be <= 900 (got 99999; range [5, 900])',
     '/segmentS: must be number (got "2")',
     '/tempDegradeC: must be below tempCriticalC (80) (got 90)',
   ]);
+  assert.deepEqual(validatePolicy({ custody: 1, periodS: 20, segmentS: 10 }).issues.map((i) => `${i.where}: ${i.message}`), [
+    '/periodS: must be at least 3 × segmentS (30 s): a custody period ends on a segment boundary (got 20)',
+  ]);
+  assert.deepEqual(validatePolicy({ periodS: 9 }).issues.map((i) => i.where), ['/periodS']);
+  assert.deepEqual(validatePolicy({ custody: 1, periodS: 20, segmentS: 2 }).issues, []);
   assert.deepEqual(validatePolicy('fast').issues, [{ where: '/', message: 'must be object (got "fast")' }]);
   assert.deepEqual(validatePolicy({ personalNeedsMaxS: 600 }).issues, []);
   // A value JSON cannot carry still cannot slip past the bounds (set_policy values come from protobuf).

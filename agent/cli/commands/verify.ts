@@ -2,6 +2,8 @@
  * `bodycam verify SHIFT_DIR|DEVICE_JOURNAL --pubkey FILE [--json] [--html FILE] [--key FILE] [--probe]`:
  * the offline verifier. A directory is a shift; a regular file is a device journal
  * (`DATA_DIR/device-journal.jsonl`, or a snapshot of it downloaded from the evidence store).
+ * Several shift dirs, or a directory of them, are custody periods verified as one chain
+ * (verify/periods.ts).
  */
 import { statSync, writeFileSync } from 'node:fs';
 import type { Command } from '../command.js';
@@ -11,8 +13,9 @@ import { loadPrivateKey, loadPublicKey } from '../../evidence/crypto.js';
 import { createPublicKey } from 'node:crypto';
 import { verifyShift, UnusableInputError } from '../../evidence/verify/verify.js';
 import { verifyDeviceJournal } from '../../evidence/verify/device-journal.js';
+import { isPeriodsInput, renderPeriodsText, verifyPeriods } from '../../evidence/verify/periods.js';
 import { renderDeviceJournalText, renderText } from '../../evidence/verify/text.js';
-import { renderDeviceJournalHtml, renderHtml } from '../../evidence/html-report.js';
+import { renderDeviceJournalHtml, renderHtml, renderPeriodsHtml } from '../../evidence/html-report.js';
 import type { DeviceJournalReport, VerifyReport } from '../../evidence/verify/report.js';
 
 const FLAGS = {
@@ -25,12 +28,16 @@ const FLAGS = {
 
 const USAGE = `usage: bodycam verify SHIFT_DIR --pubkey FILE [--json] [--html FILE] [--key CENTRAL_PRIVATE_KEY] [--probe]
        bodycam verify DATA_DIR/device-journal.jsonl --pubkey FILE [--json] [--html FILE]
+       bodycam verify PERIOD_DIR PERIOD_DIR... | SHIFTS_DIR --pubkey FILE [--json] [--html FILE] [--key FILE] [--probe]
 
 Checks a shift directory offline: hash chain, seq, signatures (against --pubkey only), every
 segment's hash and size, missing/extra/renamed/reordered files, and timeline coverage.
 Given a file instead, checks it as a device journal (what happens off duty; also a snapshot of it
 from the evidence store): hash chain, seq, signatures (shift_id "device-journal") and the
 unsigned tail. There is no media to check.
+Given several shift dirs (or one directory holding shift dirs), checks them as consecutive custody
+periods: each period as above, and every boundary (continues: last hash, final signature, segment
+numbering, no time between); a missing, swapped or foreign period is a named finding.
 Exit codes: 0 intact, 1 tampered or incomplete (findings name file and line), 2 unusable input.`;
 
 export const verifyCommand: Command = {
@@ -39,8 +46,9 @@ export const verifyCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, FLAGS, 'verify');
-    if (positionals.length !== 1) throw new UsageError('verify: give exactly one SHIFT_DIR or device journal file');
+    if (positionals.length === 0) throw new UsageError('verify: give a SHIFT_DIR, a device journal file, or custody period dirs');
     if (!flags.pubkey) throw new UsageError('verify: --pubkey FILE is required: signatures are checked only against a key you supply, never one found in the shift');
+    if (isPeriodsInput(positionals)) return runPeriods(positionals, flags);
     const target = positionals[0]!;
     // A regular file can only be a journal on its own: the device journal. Anything else
     // (a directory, or nothing at all) goes to the shift verifier, which says what is wrong.
@@ -75,6 +83,35 @@ export const verifyCommand: Command = {
     return report.exitCode;
   },
 };
+
+async function runPeriods(dirs: readonly string[], flags: { pubkey?: string; json?: boolean; html?: string; key?: string; probe?: boolean }): Promise<number> {
+  try {
+    const publicKey = loadPublicKey(flags.pubkey!, 'ed25519', 'device public key');
+    let central;
+    if (flags.key) {
+      const privateKey = loadPrivateKey(flags.key, 'x25519', 'central private key');
+      central = { privateKey, publicKey: createPublicKey(privateKey) };
+    }
+    const report = await verifyPeriods({ dirs, publicKey, ...(central ? { central } : {}), probe: flags.probe ?? false });
+    if (flags.html) {
+      try {
+        writeFileSync(flags.html, renderPeriodsHtml(report));
+      } catch (e) {
+        console.error(`bodycam verify: cannot write ${flags.html}: ${describe(e)}`);
+        return 2;
+      }
+    }
+    console.log(flags.json ? JSON.stringify(report, null, 2) : renderPeriodsText(report));
+    return report.exitCode;
+  } catch (e) {
+    if (e instanceof UnusableInputError || e instanceof CryptoError) {
+      if (flags.json) console.log(JSON.stringify({ format: 'bodycam-verify-periods-v1', verdict: 'unusable', exitCode: 2, error: e.message }));
+      console.error(`bodycam verify: unusable input: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
 
 const isDeviceJournal = (r: VerifyReport | DeviceJournalReport): r is DeviceJournalReport => 'subject' in r && r.subject === 'device-journal';
 

@@ -23,6 +23,7 @@ import type { Interval } from './coverage.js';
 import { coveredThrough, mergeInterval } from './open-prefix.js';
 import type { ClockStepItem } from './report.js';
 import { alignAt } from './track.js';
+import { periodFirstSegment } from './period-start.js';
 
 export const LIVE_STATE_FORMAT = 'bodycam-live-state/1';
 /** Same as verify.ts: holes up to this are clock granularity. */
@@ -78,7 +79,7 @@ export interface LiveState {
   lastAt: number | null;
   /** A shift_end record was verified: the shift is closed. */
   closed: boolean;
-  /** Segment records seen (the next must be seg-<segments+1>). */
+  /** Number of the last segment record seen, or the one before a period's first (the next must be seg-<segmentCount+1>). */
   segmentCount: number;
   segments: Record<string, LiveSegment>;
   /** Merged intervals covered by verified segments, allowed pauses and caused gaps (ms). */
@@ -278,6 +279,8 @@ function applyRecord(s: LiveState, no: number, r: Rec): { kind: string; message:
       s.t0 = parseTime(r.at) ?? null;
       s.shiftId = typeof r.shift_id === 'string' ? r.shift_id : null;
       s.deviceId = typeof r.device_id === 'string' ? r.device_id : null;
+      // A custody period continuing a rotation numbers on from the closing period.
+      s.segmentCount = periodFirstSegment(r) - 1;
       break;
     case 'time_sync':
       if (typeof r.step_ms === 'number') s.clockSteps.push({ line: no, stepMs: r.step_ms, before: typeof r.before === 'string' ? r.before : null, after: typeof r.after === 'string' ? r.after : null });

@@ -16,6 +16,7 @@ import { obstructionIntervals } from './obstruction.js';
 import { checkMedia } from './media.js';
 import { coveredThrough, openSentence } from './open-prefix.js';
 import { pauseBudgetOf } from './pause-use.js';
+import { periodFirstSegment } from './period-start.js';
 import type { TimelineItem, Totals, Verdict, VerifyReport } from './report.js';
 import { alignAt, clockSteps, collectTrack } from './track.js';
 
@@ -184,6 +185,9 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   let orderCause: ReturnType<typeof F.tampered> | undefined;
   let orderShift = 0;
   const byHash = new Map<string, string>(); // journaled sha256 -> file
+  // A custody period opened by a rotation numbers on from the closing period (the encoder ran on):
+  // its first number is in the signed shift_start (periods.ts checks it against the closing period).
+  const firstSegment = periodFirstSegment(shiftStart);
   let encrypted = false;
   for (const l of recs) {
     if (l.rec.type !== 'segment') continue;
@@ -199,7 +203,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     const end = alignAt(steps, l.no, parseTime(r.end));
     if (start === undefined || end === undefined || end < start) problems.push('start/end are not an interval of RFC 3339 ms times');
     if (problems.length) F.tampered('segment_record', where, problems.join('; '));
-    const expectNo = segs.length + 1 + skipped;
+    const expectNo = segs.length + firstSegment + skipped;
     if (m && Number(m[1]) !== expectNo) {
       const no = Number(m[1]);
       // Lines that are not records before this one may have held the missing segment records: those
@@ -312,7 +316,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   for (const n of unreferenced) {
     if (claimed.has(n)) continue;
     const m = SEGMENT_NAME.exec(n);
-    if (m && !shiftEnd && Number(m[1]) === maxNo + 1) {
+    if (m && !shiftEnd && Number(m[1]) === Math.max(maxNo, firstSegment - 1) + 1) {
       unsealed.push(n);
       F.add(open ? 'info' : 'error', open ? 'note' : 'incomplete', 'unsealed_segment', n, `${n} is not in the journal: the segment being written when the agent stopped (never sealed, hash unknown)`);
     } else if (m && unaccounted.has(Number(m[1]))) {
