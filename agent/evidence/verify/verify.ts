@@ -12,7 +12,7 @@ import { keyIdOf } from '../crypto.js';
 import { ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
 import { hashFileSync, type FileDigest } from '../file-hash.js';
 import { hashThreadsFor, startHashing, type HashJob, type HashOutcome } from '../hash-pool.js';
-import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
+import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, parseTime, readChain, reportUnsigned, round3, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
 import { obstructionIntervals } from './obstruction.js';
 import { checkMedia } from './media.js';
