@@ -2,15 +2,16 @@
  * The synthetic 12-hour shift the `long` and `integrity` suites measure (issues 14 and 27): written
  * by the agent's own `Journal` and `JournalSigner`, 21,600 two-second segments (signed every 15),
  * a 10-min pause every 4 h, a gesture every 15 min, a time sync every hour. The media is ONE real
- * 2-s H.264 TS segment hard-linked under every segment name: every byte is really read and hashed
- * by whoever checks it, but the shift needs one inode and one segment of page cache on this shared
- * machine. Disk read speed is therefore not in the figures (both sides of each comparison read
- * from the page cache). BENCH_LONG_SEG=WxH:kbps picks the stand-in: default 320x180:300 (~122 kB,
+ * 2-s H.264 TS segment: hard-linked under every segment name for `long` (one inode and one segment
+ * of page cache on this shared machine), or copied once per segment with a null packet numbering
+ * it for `integrity` (`cachedLongShift`: 2.65 GB, distinct pages, as a real shift). Every byte is
+ * read and hashed by whoever checks it; disk read speed is not in the figures (both sides of each
+ * comparison read from the page cache after a warm-up). BENCH_LONG_SEG=WxH:kbps picks the stand-in: default 320x180:300 (~122 kB,
  * 2.65 GB per shift: per-file costs weigh most), 1920x1080:4000 for the ~1 MB segments of real
  * 1080p (~22 GB per shift; slow on a loaded 2-core box). BENCH_LONG_SEGMENTS overrides the count.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { REPO } from '../helpers/agent.js';
@@ -43,6 +44,21 @@ export interface SegmentPlan {
   readonly count: number;
   readonly run: number;
   readonly file: string;
+  /**
+   * Each segment its own file (the stand-in plus one MPEG-TS null packet numbering it) instead of
+   * a hard link: readers on several cores then read different pages, as on a real shift (threads
+   * reading the same page cache pages at once contend for them: sha256sum -P2 was slower than one
+   * sha256sum over the hard-linked shift).
+   */
+  readonly distinct?: boolean;
+}
+
+/** A 188-byte MPEG-TS null packet (PID 0x1FFF, ignored by every demuxer) carrying `n`. */
+function nullPacket(n: number): Buffer {
+  const p = Buffer.alloc(188, 0xff);
+  p.set([0x47, 0x1f, 0xff, 0x10]);
+  p.writeUInt32BE(n, 4);
+  return p;
 }
 
 /**
@@ -51,14 +67,14 @@ export interface SegmentPlan {
  * hard-linked to `plan.file`. Returns the wall ms after the last segment.
  */
 export function appendShiftBody(j: Journal, clock: { t: number }, signer: JournalSigner | undefined, dir: string, plan: SegmentPlan, first = 1): number {
-  const bytes = statSync(plan.file).size;
-  const hash = sha256(readFileSync(plan.file));
+  const media = readFileSync(plan.file);
   const add = (type: string, f: Record<string, unknown>): void => {
     const w = j.append(type, f);
     signer?.maybeSign(j, w);
   };
   let run = plan.run;
   let mediaS = 0;
+  let hashOfMedia = '';
   clock.t = plan.t0;
   for (let i = first; i < first + plan.count; i++) {
     const k = i - first;
@@ -73,7 +89,12 @@ export function appendShiftBody(j: Journal, clock: { t: number }, signer: Journa
     if (k % 450 === 0) add('gesture', { gesture: 'double_tap', button: 'shift' });
     if (k % 1800 === 0) add('time_sync', { source: 'ntp', synced: true, offset_ms: 3 });
     const file = segName(i);
-    linkSync(plan.file, join(dir, file));
+    let body = media;
+    if (plan.distinct) writeFileSync(join(dir, file), (body = Buffer.concat([media, nullPacket(i)])));
+    else linkSync(plan.file, join(dir, file));
+    const hash = plan.distinct || i === first ? sha256(body) : hashOfMedia;
+    hashOfMedia = hash;
+    const bytes = body.length;
     const start = clock.t;
     clock.t += SEG_MS;
     add('segment', { file, sha256: hash, bytes, start: isoMs(start), end: isoMs(clock.t), media_start: mediaS, media_end: mediaS + 2, frames: 60, run });
@@ -92,7 +113,7 @@ export interface LongShift {
 }
 
 /** The closed, signed 12-hour shift (SEGMENTS segments) under `root`, media hard-linked to `segFile`. */
-export function longShift(root: string, segFile: string, segments = SEGMENTS): LongShift {
+export function longShift(root: string, segFile: string, segments = SEGMENTS, distinct = false): LongShift {
   const identity = provisionIdentity(join(root, 'data'), { deviceId: 'cam-long' });
   const id = '20261122T080000Z-cam-long';
   const dir = join(root, 'data', 'shifts', id);
@@ -103,7 +124,7 @@ export function longShift(root: string, segFile: string, segments = SEGMENTS): L
   const signer = new JournalSigner(identity, SIGN_EVERY);
   const t0 = performance.now();
   j.append('shift_start', { shift_id: id, device_id: identity.deviceId, board: 'sim', policy: { signEverySegments: SIGN_EVERY }, clock: { source: 'ntp', synced: true } });
-  const end = appendShiftBody(j, clock, signer, dir, { t0: clock.t, count: segments, run: 1, file: segFile });
+  const end = appendShiftBody(j, clock, signer, dir, { t0: clock.t, count: segments, run: 1, file: segFile, distinct });
   j.append('shift_end', { reason: 'wearer', end: isoMs(end), segments, media_s: segments * 2 });
   signer.signNow(j, 'shift_end');
   j.close();
@@ -111,13 +132,13 @@ export function longShift(root: string, segFile: string, segments = SEGMENTS): L
 }
 
 /**
- * The same shift kept under .cache/bench between runs (read only by its users: verifying does not
- * change it), so a suite that only reads it does not write 23,000 fsynced records and encode a
- * segment each run. Built in a scratch folder and renamed into place when complete: a run killed
+ * The same shift with distinct segment files (2.65 GB on disk), kept under .cache/bench between
+ * runs (read only by its users: verifying does not change it), so a suite that only reads it does
+ * not write 2.65 GB and 23,000 fsynced records each run. Built in a scratch folder and renamed into place when complete: a run killed
  * while building leaves no half shift to be found next time.
  */
 export function cachedLongShift(segments = SEGMENTS): { dir: string; pub: string; segFile: string } {
-  const name = `shift-12h-${segments}-${segSpec().join('-')}`;
+  const name = `shift-12h-${segments}-${segSpec().join('-')}-distinct`;
   const root = join(REPO, '.cache', 'bench', name);
   const done = join(root, 'complete.json');
   if (!existsSync(done)) {
@@ -125,7 +146,7 @@ export function cachedLongShift(segments = SEGMENTS): { dir: string; pub: string
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     const seg = realSegment(tmp);
-    const s = longShift(tmp, seg, segments);
+    const s = longShift(tmp, seg, segments, true);
     writeFileSync(join(tmp, 'complete.json'), JSON.stringify({ dir: s.dir.slice(tmp.length + 1), pub: s.pub.slice(tmp.length + 1), segFile: seg.slice(tmp.length + 1) }));
     rmSync(root, { recursive: true, force: true });
     renameSync(tmp, root);
