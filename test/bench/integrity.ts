@@ -64,7 +64,7 @@ async function verifyThroughput(rows: BenchRow[]): Promise<void> {
   const pooled: number[] = [];
   const inline: number[] = [];
   for (let i = 0; i < sized(3, 1); i++) {
-    pooled.push(await inProc(undefined));
+    pooled.push(await inProc(cores));
     inline.push(await inProc(1));
   }
   const start: number[] = [];
