@@ -14,10 +14,10 @@
  * only), so its bytes — and its hash — never change across restarts.
  */
 import { readdirSync, statSync, readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { JOURNAL_FILE, parseJournal } from '../evidence/journal.js';
+import { HASH_CHUNK, hashFile } from '../evidence/file-hash.js';
 import { EvidenceError } from '../lib/errors.js';
 
 export const MANIFEST_FORMAT = 'bodycam-offload-manifest/1';
@@ -95,30 +95,6 @@ export function isShiftClosed(shiftDir: string): boolean {
     return type === 'shift_end';
   }
   return false;
-}
-
-const HASH_CHUNK = 1024 * 1024;
-
-/**
- * Hashes a file through `buf` (one buffer for a whole shift: bounded memory, reads stay async so
- * the event loop stays responsive). A read stream per file cost ~2 ms of set-up each: 42 s for
- * the 21,600 segments of a 12-hour shift where sha256sum took 14 s (bench `long`).
- */
-export async function hashFile(path: string, buf: Buffer = Buffer.allocUnsafe(HASH_CHUNK)): Promise<{ bytes: number; sha256: string }> {
-  const h = createHash('sha256');
-  let bytes = 0;
-  const fh = await open(path, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, bytes);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      bytes += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { bytes, sha256: h.digest('hex') };
 }
 
 export async function buildManifest(shiftDir: string, deviceId: string, shiftId: string, keyPrefix: string, nowMs: number): Promise<Manifest> {

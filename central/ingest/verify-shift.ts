@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { verifyShift, UnusableInputError } from '../../agent/evidence/verify/verify.js';
 import type { Finding, VerifyReport } from '../../agent/evidence/verify/report.js';
-import { hashFile, sha256Hex, MANIFEST_FORMAT, MANIFEST_FILE, type Manifest } from '../../agent/offload/manifest.js';
+import { sha256Hex, MANIFEST_FORMAT, MANIFEST_FILE, type Manifest } from '../../agent/offload/manifest.js';
+import type { FileDigest } from '../../agent/evidence/file-hash.js';
+import { hashFiles, hashThreadsFor } from '../../agent/evidence/hash-pool.js';
 import { describe } from '../../agent/lib/errors.js';
 import type { EvidenceStore, ShiftRef } from './store.js';
 import type { DeviceRegistry } from './registry.js';
@@ -110,23 +112,31 @@ export async function verifyUploadedShift(o: VerifyShiftOptions): Promise<ShiftV
   try {
     // ---- the manifest against the store: each object present, its size and SHA-256 as listed
     const reasons: Refusal[] = [];
-    for (const f of m.files) {
-      const path = join(dir, f.name);
-      const versionId = await store.download(store.shiftKey(ref, f.name), path);
+    const got: Array<{ f: Manifest['files'][number]; versionId: string | undefined }> = [];
+    for (const f of m.files) got.push({ f, versionId: await store.download(store.shiftKey(ref, f.name), join(dir, f.name)) });
+    // Hashed once, on every core, by the verifier's own pool: the verifier takes these digests
+    // instead of hashing the same downloaded bytes again.
+    const stored = got.filter((g) => g.versionId !== undefined);
+    const hashed = await hashFiles(stored.map((g) => join(dir, g.f.name)), hashThreadsFor(stored.length, bytes));
+    const digests = new Map<string, FileDigest>();
+    let k = 0;
+    for (const { f, versionId } of got) {
       if (versionId === undefined) {
         reasons.push({ kind: 'object_missing', where: f.name, message: `listed in the manifest, not in the store` });
         continue;
       }
-      const got = await hashFile(path);
-      versions[f.name] = { versionId, sha256: got.sha256, bytes: got.bytes };
-      if (got.bytes !== f.bytes) reasons.push({ kind: 'object_size', where: f.name, message: `${got.bytes} bytes in the store, ${f.bytes} in the manifest` });
-      else if (got.sha256 !== f.sha256) reasons.push({ kind: 'object_sha256', where: f.name, message: `SHA-256 ${got.sha256} in the store, ${f.sha256} in the manifest` });
+      const d = hashed[k++]!;
+      if (d instanceof Error) throw d; // our own download unreadable: not a property of the shift
+      digests.set(f.name, d);
+      versions[f.name] = { versionId, sha256: d.sha256, bytes: d.bytes };
+      if (d.bytes !== f.bytes) reasons.push({ kind: 'object_size', where: f.name, message: `${d.bytes} bytes in the store, ${f.bytes} in the manifest` });
+      else if (d.sha256 !== f.sha256) reasons.push({ kind: 'object_sha256', where: f.name, message: `SHA-256 ${d.sha256} in the store, ${f.sha256} in the manifest` });
     }
     // ---- the evidence itself, exactly as `bodycam verify` checks it
     let report: VerifyReport | undefined;
     try {
       // allowOpen false: a shift offloaded as ended must be closed (a journal cut at a signature is not).
-      report = await verifyShift({ shiftDir: dir, publicKey: key.publicKey, central: o.central, allowOpen: false });
+      report = await verifyShift({ shiftDir: dir, publicKey: key.publicKey, central: o.central, allowOpen: false, digests });
     } catch (e) {
       if (!(e instanceof UnusableInputError)) throw e;
       reasons.push({ kind: 'unusable', where: 'journal.jsonl', message: e.message });

@@ -1,14 +1,8 @@
 /**
  * Costs at the scale of a real 12-hour shift (issue 14), each beside a baseline measured in the
- * same run:
- * - a synthetic 12-hour shift written by the agent's own `Journal` and `JournalSigner`:
- *   21,600 two-second segments (signed every 15), pauses, gestures and time syncs. The media is
- *   ONE real 2-s H.264 TS segment hard-linked under every segment name: every byte is really read
- *   and hashed by whoever checks it, but the shift needs one inode and one segment of page cache
- *   on this shared machine. Disk read speed is therefore not in the figures (both sides of each
- *   comparison read from the page cache). BENCH_LONG_SEG=WxH:kbps picks the stand-in: default
- *   320x180:300 (~80 kB, 1.7 GB per shift: per-file costs weigh most), 1920x1080:4000 for the
- *   ~1 MB segments of real 1080p (~22 GB per shift; slow on a loaded 2-core box);
+ * same run, on the synthetic 12-hour shift of long-shift.ts (21,600 segments, one real segment
+ * hard-linked under every name; BENCH_LONG_SEG, BENCH_LONG_SEGMENTS):
+ * - the shift's journal written through Journal + JournalSigner;
  * - `bodycam verify` of it beside `sha256sum` of the same files (alternating, after a warm-up);
  * - the HTML report's size and its load + render in headless Chromium;
  * - the offload manifest build (SHA-256 of every file) beside `sha256sum`;
@@ -16,32 +10,26 @@
  *   (real agent, real ffmpeg) whose journal is rewritten to 11 hours of segments (19,800) before
  *   the agent starts again, beside the same restart at hour 0 (1 segment), alternating; agent RSS
  *   and `status` round trip (what a heartbeat is built from) at hour 11 vs hour 0.
- * BENCH_LONG_SEGMENTS overrides the segment count (quick runs).
  * BENCH_LONG_RECORD=1 adds a real recording of BENCH_LONG_RECORD_MIN (20) minutes at 1280×720@30
  * (BENCH_LONG_RECORD=only: just that): agent RSS at its start, end and max, agent CPU, segments
  * sealed per 2 s of wall time.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, fsyncSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow, BenchSuite } from './types.js';
 import { REPO, startAgent, tempDataDir, cleanup, readJournal, type AgentProc } from '../helpers/agent.js';
 import { derivedBoard } from '../helpers/fs-limits.js';
-import { Journal, isoMs, type JournalRecord } from '../../agent/evidence/journal.js';
+import { Journal, type JournalRecord } from '../../agent/evidence/journal.js';
 import { JournalSigner } from '../../agent/evidence/signer.js';
-import { loadIdentity, provisionIdentity, type DeviceIdentity } from '../../agent/identity/identity.js';
+import { loadIdentity } from '../../agent/identity/identity.js';
 import { buildManifest } from '../../agent/offload/manifest.js';
 import { cpuS, median, rssMb, sized } from './measure.js';
+import { SEGMENTS, SEG_MS, SIGN_EVERY, appendShiftBody, longShift, realSegment } from './long-shift.js';
 
 const CLI = join(REPO, 'dist/agent/cli/main.js');
-const SEGMENTS = Number(process.env.BENCH_LONG_SEGMENTS ?? sized(21_600, 60));
-const SEG_MS = 2000;
-const SIGN_EVERY = 15;
 const env = { BODYCAM_LOG: 'warn' };
-const segName = (i: number): string => `seg-${String(i).padStart(6, '0')}.ts`;
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function wallS(cmd: string, args: string[]): number {
   const t0 = process.hrtime.bigint();
@@ -50,81 +38,6 @@ function wallS(cmd: string, args: string[]): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-
-/** One real 2-s 30 fps segment (the stand-in for every segment of the long shift). */
-export function realSegment(dir: string): string {
-  const [size, kbps] = (process.env.BENCH_LONG_SEG ?? '320x180:300').split(':') as [string, string];
-  const out = join(dir, `one-${size}.ts`);
-  execFileSync('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30,noise=alls=30:allf=t`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-g', '60', '-c:a', 'aac', '-b:a', '64k', '-f', 'mpegts', out,
-  ], { timeout: 120_000 });
-  return out;
-}
-
-interface SegmentPlan {
-  /** Wall ms of the first segment's start. */
-  readonly t0: number;
-  readonly count: number;
-  readonly run: number;
-  readonly file: string;
-}
-
-/**
- * Appends `count` segments (with a pause of 10 min every 4 h, a gesture every 15 min and a
- * time_sync every hour) through the agent's Journal, signed every SIGN_EVERY segments, media
- * hard-linked to `plan.file`. Returns the wall ms after the last segment.
- */
-function appendShiftBody(j: Journal, clock: { t: number }, signer: JournalSigner | undefined, dir: string, plan: SegmentPlan, first = 1): number {
-  const bytes = statSync(plan.file).size;
-  const hash = sha256(readFileSync(plan.file));
-  const add = (type: string, f: Record<string, unknown>): void => {
-    const w = j.append(type, f);
-    signer?.maybeSign(j, w);
-  };
-  let run = plan.run;
-  let mediaS = 0;
-  clock.t = plan.t0;
-  for (let i = first; i < first + plan.count; i++) {
-    const k = i - first;
-    if (k > 0 && k % 7200 === 0) {
-      // A 10-min PERSONAL_NEEDS pause every 4 h; the encoder starts a new run after it.
-      add('pause', { reason: 'PERSONAL_NEEDS' });
-      clock.t += 600_000;
-      add('resume', { reason: 'PERSONAL_NEEDS' });
-      run++;
-      mediaS = 0;
-    }
-    if (k % 450 === 0) add('gesture', { gesture: 'double_tap', button: 'shift' });
-    if (k % 1800 === 0) add('time_sync', { source: 'ntp', synced: true, offset_ms: 3 });
-    const file = segName(i);
-    linkSync(plan.file, join(dir, file));
-    const start = clock.t;
-    clock.t += SEG_MS;
-    add('segment', { file, sha256: hash, bytes, start: isoMs(start), end: isoMs(clock.t), media_start: mediaS, media_end: mediaS + 2, frames: 60, run });
-    mediaS += 2;
-  }
-  return clock.t;
-}
-
-/** The closed, signed 12-hour shift for verify, report and manifest. */
-function longShift(root: string, segFile: string): { dir: string; pub: string; identity: DeviceIdentity; writeS: number } {
-  const identity = provisionIdentity(join(root, 'data'), { deviceId: 'cam-long' });
-  const id = '20261122T080000Z-cam-long';
-  const dir = join(root, 'data', 'shifts', id);
-  mkdirSync(dir, { recursive: true });
-  const clock = { t: Date.UTC(2026, 10, 22, 8) };
-  const j = new Journal(dir, () => clock.t);
-  j.open();
-  const signer = new JournalSigner(identity, SIGN_EVERY);
-  const t0 = performance.now();
-  j.append('shift_start', { shift_id: id, device_id: identity.deviceId, board: 'sim', policy: { signEverySegments: SIGN_EVERY }, clock: { source: 'ntp', synced: true } });
-  const end = appendShiftBody(j, clock, signer, dir, { t0: clock.t, count: SEGMENTS, run: 1, file: segFile });
-  j.append('shift_end', { reason: 'wearer', end: isoMs(end), segments: SEGMENTS, media_s: SEGMENTS * 2 });
-  signer.signNow(j, 'shift_end');
-  j.close();
-  return { dir, pub: identity.publicKeyPath, identity, writeS: (performance.now() - t0) / 1000 };
-}
 
 async function verifyAndReport(rows: BenchRow[], root: string, segFile: string): Promise<string> {
   const s = longShift(root, segFile);

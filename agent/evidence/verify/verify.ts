@@ -5,12 +5,14 @@
  * instead of stopping at the first.
  */
 import type { KeyObject } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { dutySummary } from '../../duty/report-duty.js';
 import { keyIdOf } from '../crypto.js';
 import { ENC_SUFFIX, cipherSize, parseHeader } from '../encrypt.js';
-import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, parseTime, readChain, reportUnsigned, round3, sha256, type Line, type Rec } from './chain.js';
+import { hashFileSync, type FileDigest } from '../file-hash.js';
+import { hashThreadsFor, startHashing, type HashJob, type HashOutcome } from '../hash-pool.js';
+import { Findings, UnusableInputError, checkSignatures, countsText, groupJournalFollowOns, parseTime, readChain, reportUnsigned, round3, type Line, type Rec } from './chain.js';
 import { holes, type Interval } from './coverage.js';
 import { obstructionIntervals } from './obstruction.js';
 import { checkMedia } from './media.js';
@@ -48,6 +50,16 @@ export interface VerifyOptions {
    * (docs/live-offload.md): "open", not incomplete. Ingest's end-of-shift check sets false.
    */
   readonly allowOpen?: boolean;
+  /**
+   * Threads hashing the segment files (hash-pool.ts); default: one per core for a shift worth it,
+   * else the calling thread. The report is the same whatever the number.
+   */
+  readonly hashThreads?: number;
+  /**
+   * Files of `shiftDir` the caller has just hashed with file-hash.ts (central ingest, checking its
+   * download against the manifest): not hashed twice. Only for files nothing can have changed since.
+   */
+  readonly digests?: ReadonlyMap<string, FileDigest>;
 }
 
 function readJournal(dir: string): Buffer {
@@ -65,11 +77,73 @@ function readJournal(dir: string): Buffer {
   }
 }
 
+/** The shift directory's entries, or what listing it threw (reported where the checks reach the files). */
+type Listing = { readonly present: ReadonlyMap<string, { size: number; isFile: boolean }> } | { readonly error: unknown };
+
+function listShift(dir: string): Listing {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    return { error: new UnusableInputError(`${dir}: cannot list: ${(e as Error).message}`) };
+  }
+  const present = new Map<string, { size: number; isFile: boolean }>();
+  try {
+    for (const n of names) {
+      const st = statSync(join(dir, n));
+      present.set(n, { size: st.size, isFile: st.isFile() });
+    }
+  } catch (e) {
+    return { error: e };
+  }
+  return { present };
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+function readHead(path: string, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    for (let r; got < n && (r = readSync(fd, b, got, n - got, got)) > 0; ) got += r;
+    return b.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads the journal and lists the directory, then hashes every segment file on every core while
+ * the journal's chain and signatures are checked (hash-pool.ts): the checks then take each file's
+ * digest in journal order, so the findings are those of one file after the other.
+ */
 export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
+  const dir = opts.shiftDir;
+  const buf = readJournal(dir);
+  const listing = listShift(dir);
+  const names: string[] = [];
+  let bytes = 0;
+  if ('present' in listing) {
+    for (const [n, p] of listing.present) {
+      if (p.isFile && SEGMENT_NAME.test(n) && !opts.digests?.has(n)) {
+        names.push(n);
+        bytes += p.size;
+      }
+    }
+  }
+  names.sort();
+  const hashing = startHashing(names.map((n) => join(dir, n)), opts.hashThreads ?? hashThreadsFor(names.length, bytes));
+  try {
+    return await checkShift(opts, buf, listing, { names, job: hashing });
+  } finally {
+    hashing.cancel();
+  }
+}
+
+async function checkShift(opts: VerifyOptions, buf: Buffer, listing: Listing, hashing: { names: readonly string[]; job: HashJob }): Promise<VerifyReport> {
   const dir = opts.shiftDir;
   const F = new Findings();
   const J = 'journal.jsonl';
-  const buf = readJournal(dir);
   const keyId = keyIdOf(opts.publicKey);
 
   // ---- lines, JSON, seq, chain (shared with the device journal: chain.ts) ---------------------
@@ -124,36 +198,23 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
   }
 
   // ---- segments and files ---------------------------------------------------------------------
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    throw new UnusableInputError(`${dir}: cannot list: ${(e as Error).message}`);
-  }
-  const present = new Map<string, { size: number; isFile: boolean }>();
-  for (const n of names) {
-    const st = statSync(join(dir, n));
-    present.set(n, { size: st.size, isFile: st.isFile() });
-  }
+  if ('error' in listing) throw listing.error;
+  const present = listing.present;
   const referenced = new Set<string>(['journal.jsonl']);
-  const contentCache = new Map<string, Buffer>();
-  const readContent = (n: string): Buffer => {
-    let b = contentCache.get(n);
-    if (!b) {
-      b = readFileSync(join(dir, n));
-      contentCache.set(n, b);
-    }
-    return b;
-  };
-  const hashCache = new Map<string, string>();
+  /** Digests by file name: the pool's, the caller's, and any other file hashed here when asked. */
+  const digests = new Map<string, HashOutcome>(opts.digests ?? []);
   const hashOf = (n: string): string => {
-    let h = hashCache.get(n);
-    if (!h) {
-      h = sha256(readContent(n));
-      hashCache.set(n, h);
-      contentCache.delete(n); // keep memory flat on long shifts
+    let d = digests.get(n);
+    if (!d) {
+      try {
+        d = hashFileSync(join(dir, n));
+      } catch (e) {
+        d = e instanceof Error ? e : new Error(String(e));
+      }
+      digests.set(n, d);
     }
-    return h;
+    if (d instanceof Error) throw d; // unreadable: as reading it here would have thrown
+    return d.sha256;
   };
 
   interface Seg {
@@ -241,6 +302,8 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
     segs.push(seg);
     if (seg.sha) byHash.set(seg.sha, file);
   }
+  const pooled = await hashing.job.outcomes;
+  hashing.names.forEach((n, i) => digests.set(n, pooled[i]!));
   // Torn journal tails moved aside by the writer's recovery are evidence too, when journaled.
   for (const l of recs) {
     if (l.rec.type !== 'recovery' || l.rec.what !== 'journal_torn_tail' || typeof l.rec.file !== 'string') continue;
@@ -296,7 +359,7 @@ export async function verifyShift(opts: VerifyOptions): Promise<VerifyReport> {
       // Container checks that need no key: header, name binding, size arithmetic.
       const r = s.line.rec;
       try {
-        const h = parseHeader(readFileSync(join(dir, s.file)).subarray(0, 65536 + 134));
+        const h = parseHeader(readHead(join(dir, s.file), 65536 + 134));
         const problems: string[] = [];
         if (h.name !== s.file.slice(0, -ENC_SUFFIX.length)) problems.push(`header names ${JSON.stringify(h.name)}`);
         if (typeof r.recipient === 'string' && h.recipientKeyId.toString('hex') !== r.recipient) problems.push(`header recipient ${h.recipientKeyId.toString('hex')} differs from the journal's ${r.recipient}`);
