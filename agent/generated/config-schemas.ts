@@ -167,6 +167,10 @@ export interface PolicyInput {
    * A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.
    */
   updateMinBatteryPct?: number;
+  /**
+   * Longest live view central may open on this camera, seconds: a live_view_start asking for more is refused, and every session ends by itself at its own maximum (docs/live-view.md).
+   */
+  liveViewMaxS?: number;
 }
 export const policySchema = {
   "title": "Policy",
@@ -487,6 +491,13 @@ export const policySchema = {
       "minimum": 10,
       "maximum": 100,
       "default": 50
+    },
+    "liveViewMaxS": {
+      "description": "Longest live view central may open on this camera, seconds: a live_view_start asking for more is refused, and every session ends by itself at its own maximum (docs/live-view.md).",
+      "type": "number",
+      "minimum": 10,
+      "maximum": 3600,
+      "default": 600
     }
   }
 } as const;
@@ -1058,6 +1069,45 @@ export const updateSchema = {
       "minimum": 1,
       "maximum": 8192,
       "default": 1024
+    }
+  }
+} as const;
+
+// agent/live-view/live-view.schema.json
+/**
+ * Config section `liveView`: present = the camera can be watched live on central's signed request (docs/live-view.md). The recording ffmpeg then also sends its encoded video as RTP to this loopback UDP port, where the live-view room picks it up during a session; absent = no such output and live_view_start is refused as unavailable.
+ */
+export interface LiveViewSection {
+  /**
+   * Loopback UDP port the recording ffmpeg sends its RTP copy to (127.0.0.1 only; unique per agent on one host).
+   */
+  tapPort: number;
+  /**
+   * A session ends (cause link_lost) when the MQTT link to central has been down this many seconds.
+   */
+  linkLostS?: number;
+}
+export const liveViewSchema = {
+  "title": "LiveViewSection",
+  "description": "Config section `liveView`: present = the camera can be watched live on central's signed request (docs/live-view.md). The recording ffmpeg then also sends its encoded video as RTP to this loopback UDP port, where the live-view room picks it up during a session; absent = no such output and live_view_start is refused as unavailable.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "tapPort"
+  ],
+  "properties": {
+    "tapPort": {
+      "description": "Loopback UDP port the recording ffmpeg sends its RTP copy to (127.0.0.1 only; unique per agent on one host).",
+      "type": "integer",
+      "minimum": 1024,
+      "maximum": 65535
+    },
+    "linkLostS": {
+      "description": "A session ends (cause link_lost) when the MQTT link to central has been down this many seconds.",
+      "type": "number",
+      "minimum": 1,
+      "maximum": 300,
+      "default": 10
     }
   }
 } as const;
@@ -1639,6 +1689,7 @@ export const agentConfigSchema = {
     "mqtt": {},
     "central": {},
     "power": {},
-    "update": {}
+    "update": {},
+    "liveView": {}
   }
 } as const;
