@@ -1491,6 +1491,31 @@ export interface ConsoleConfigFile {
   groups?: {
     [k: string]: string[];
   };
+  /**
+   * Live view through the Janus WebRTC gateway (docs/live-view.md); absent = no live view. Janus's HTTP API must be reachable by the console only (loopback or a private network): the console opens every gateway session, the browser only gets WebRTC media.
+   */
+  liveView?: {
+    /**
+     * Janus HTTP API base, e.g. http://127.0.0.1:8088/janus.
+     */
+    janusUrl: string;
+    /**
+     * Janus api_secret (janus.jcfg general.api_secret).
+     */
+    apiSecret: string;
+    /**
+     * The streaming plugin's admin_key: needed to create a mountpoint.
+     */
+    adminKey: string;
+    /**
+     * Host name or address the cameras send RTP to (Janus's address as the cameras reach it).
+     */
+    rtpHost: string;
+    /**
+     * Longest session the console asks for (a camera refuses more than its policy liveViewMaxS).
+     */
+    maxS?: number;
+  };
 }
 export const consoleConfigSchema = {
   "title": "ConsoleConfigFile",
@@ -1664,6 +1689,46 @@ export const consoleConfigSchema = {
         "uniqueItems": true
       },
       "default": {}
+    },
+    "liveView": {
+      "description": "Live view through the Janus WebRTC gateway (docs/live-view.md); absent = no live view. Janus's HTTP API must be reachable by the console only (loopback or a private network): the console opens every gateway session, the browser only gets WebRTC media.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "janusUrl",
+        "apiSecret",
+        "adminKey",
+        "rtpHost"
+      ],
+      "properties": {
+        "janusUrl": {
+          "description": "Janus HTTP API base, e.g. http://127.0.0.1:8088/janus.",
+          "type": "string",
+          "pattern": "^https?://"
+        },
+        "apiSecret": {
+          "description": "Janus api_secret (janus.jcfg general.api_secret).",
+          "type": "string",
+          "minLength": 8
+        },
+        "adminKey": {
+          "description": "The streaming plugin's admin_key: needed to create a mountpoint.",
+          "type": "string",
+          "minLength": 8
+        },
+        "rtpHost": {
+          "description": "Host name or address the cameras send RTP to (Janus's address as the cameras reach it).",
+          "type": "string",
+          "minLength": 1
+        },
+        "maxS": {
+          "description": "Longest session the console asks for (a camera refuses more than its policy liveViewMaxS).",
+          "type": "integer",
+          "minimum": 10,
+          "maximum": 3600,
+          "default": 600
+        }
+      }
     }
   }
 } as const;

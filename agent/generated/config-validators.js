@@ -2941,8 +2941,9 @@ return errors === 0;
 }
 
 exports.consoleConfigValidate = validate18;
-const schema19 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+const schema19 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}},"liveView":{"description":"Live view through the Janus WebRTC gateway (docs/live-view.md); absent = no live view. Janus's HTTP API must be reachable by the console only (loopback or a private network): the console opens every gateway session, the browser only gets WebRTC media.","type":"object","additionalProperties":false,"required":["janusUrl","apiSecret","adminKey","rtpHost"],"properties":{"janusUrl":{"description":"Janus HTTP API base, e.g. http://127.0.0.1:8088/janus.","type":"string","pattern":"^https?://"},"apiSecret":{"description":"Janus api_secret (janus.jcfg general.api_secret).","type":"string","minLength":8},"adminKey":{"description":"The streaming plugin's admin_key: needed to create a mountpoint.","type":"string","minLength":8},"rtpHost":{"description":"Host name or address the cameras send RTP to (Janus's address as the cameras reach it).","type":"string","minLength":1},"maxS":{"description":"Longest session the console asks for (a camera refuses more than its policy liveViewMaxS).","type":"integer","minimum":10,"maximum":3600,"default":600}}}}};
 const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
+const pattern17 = new RegExp("^https?://", "u");
 
 function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -3856,14 +3857,217 @@ vErrors.push(err73);
 }
 errors++;
 }
+if(data.liveView !== undefined){
+let data27 = data.liveView;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.maxS === undefined){
+data27.maxS = 600;
 }
-else {
-const err74 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(data27.janusUrl === undefined){
+const err74 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "janusUrl"},message:"must have required property '"+"janusUrl"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
 else {
 vErrors.push(err74);
+}
+errors++;
+}
+if(data27.apiSecret === undefined){
+const err75 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "apiSecret"},message:"must have required property '"+"apiSecret"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data27};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+if(data27.adminKey === undefined){
+const err76 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "adminKey"},message:"must have required property '"+"adminKey"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data27};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+if(data27.rtpHost === undefined){
+const err77 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "rtpHost"},message:"must have required property '"+"rtpHost"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data27};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+for(const key5 in data27){
+if(!(((((key5 === "janusUrl") || (key5 === "apiSecret")) || (key5 === "adminKey")) || (key5 === "rtpHost")) || (key5 === "maxS"))){
+const err78 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.liveView,data:data27};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+if(data27.janusUrl !== undefined){
+let data28 = data27.janusUrl;
+if(typeof data28 === "string"){
+if(!pattern17.test(data28)){
+const err79 = {instancePath:instancePath+"/liveView/janusUrl",schemaPath:"#/properties/liveView/properties/janusUrl/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema19.properties.liveView.properties.janusUrl,data:data28};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/liveView/janusUrl",schemaPath:"#/properties/liveView/properties/janusUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.janusUrl.type,parentSchema:schema19.properties.liveView.properties.janusUrl,data:data28};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+if(data27.apiSecret !== undefined){
+let data29 = data27.apiSecret;
+if(typeof data29 === "string"){
+if(func2(data29) < 8){
+const err81 = {instancePath:instancePath+"/liveView/apiSecret",schemaPath:"#/properties/liveView/properties/apiSecret/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters",schema:8,parentSchema:schema19.properties.liveView.properties.apiSecret,data:data29};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+else {
+const err82 = {instancePath:instancePath+"/liveView/apiSecret",schemaPath:"#/properties/liveView/properties/apiSecret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.apiSecret.type,parentSchema:schema19.properties.liveView.properties.apiSecret,data:data29};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+if(data27.adminKey !== undefined){
+let data30 = data27.adminKey;
+if(typeof data30 === "string"){
+if(func2(data30) < 8){
+const err83 = {instancePath:instancePath+"/liveView/adminKey",schemaPath:"#/properties/liveView/properties/adminKey/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters",schema:8,parentSchema:schema19.properties.liveView.properties.adminKey,data:data30};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/liveView/adminKey",schemaPath:"#/properties/liveView/properties/adminKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.adminKey.type,parentSchema:schema19.properties.liveView.properties.adminKey,data:data30};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data27.rtpHost !== undefined){
+let data31 = data27.rtpHost;
+if(typeof data31 === "string"){
+if(func2(data31) < 1){
+const err85 = {instancePath:instancePath+"/liveView/rtpHost",schemaPath:"#/properties/liveView/properties/rtpHost/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.liveView.properties.rtpHost,data:data31};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/liveView/rtpHost",schemaPath:"#/properties/liveView/properties/rtpHost/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.rtpHost.type,parentSchema:schema19.properties.liveView.properties.rtpHost,data:data31};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+let data32 = data27.maxS;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+const err87 = {instancePath:instancePath+"/liveView/maxS",schemaPath:"#/properties/liveView/properties/maxS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.liveView.properties.maxS.type,parentSchema:schema19.properties.liveView.properties.maxS,data:data32};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 3600 || isNaN(data32)){
+const err88 = {instancePath:instancePath+"/liveView/maxS",schemaPath:"#/properties/liveView/properties/maxS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema19.properties.liveView.properties.maxS,data:data32};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+if(data32 < 10 || isNaN(data32)){
+const err89 = {instancePath:instancePath+"/liveView/maxS",schemaPath:"#/properties/liveView/properties/maxS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.liveView.properties.maxS,data:data32};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+}
+else {
+const err90 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.liveView.type,parentSchema:schema19.properties.liveView,data:data27};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+}
+else {
+const err91 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
 }
 errors++;
 }
@@ -3948,7 +4152,7 @@ const schema21 = {"$id":"https://bodycam.invalid/board-config.schema.json","titl
 const schema22 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
 const schema23 = {"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}};
 const schema25 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
-const pattern18 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+const pattern19 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://bodycam.invalid/board-config.schema.json" */;
@@ -4093,7 +4297,7 @@ errors++;
 if(data.name !== undefined){
 let data1 = data.name;
 if(typeof data1 === "string"){
-if(!pattern18.test(data1)){
+if(!pattern19.test(data1)){
 const err13 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema21.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err13];

@@ -26,6 +26,7 @@ import type { ConsoleConfig } from './config.js';
 import type { Fleet } from './fleet.js';
 import type { AlertStore } from './alerts.js';
 import type { AuditLog } from './audit.js';
+import { registerLiveView } from './live-view.js';
 
 declare module 'fastify' {
   interface Session {
@@ -117,7 +118,7 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
   app.get('/camera/:id', page('camera.html', 'viewer'));
   app.get('/audit', page('audit.html', 'admin'));
   const PUBLIC_ASSETS = new Set(['login.js', 'style.css']);
-  const ASSETS = new Set([...PUBLIC_ASSETS, 'common.js', 'fleet.js', 'camera.js', 'audit.js']);
+  const ASSETS = new Set([...PUBLIC_ASSETS, 'common.js', 'fleet.js', 'camera.js', 'audit.js', 'live-view.js']);
   for (const f of ASSETS) {
     app.get(`/static/${f}`, { config: PUBLIC_ASSETS.has(f) ? {} : { role: 'viewer' } }, (_req, reply) => reply.type(f.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8').sendFile(f));
   }
@@ -247,6 +248,9 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
     audit.append('command', { user: req.session.user, command: type, group, command_id: id, payload_sha256: sha256Hex(bytes), expires: new Date(cmd.expiresAtMs as number).toISOString(), sent, failed });
     return reply.code(failed.length && !sent.length ? 502 : 200).send({ command: type, group, id, payloadSha256: sha256Hex(bytes), sent, failed });
   });
+
+  // --- live view (central/console/live-view.ts), when a gateway is configured ---
+  if (cfg.liveView) registerLiveView(app, { cfg: { ...cfg, liveView: cfg.liveView }, fleet, audit, sent: d.sent, csrf });
 
   // --- audit (admins) ---
   app.get<{ Querystring: { n?: string } }>('/api/audit', { config: { role: 'admin' } }, async (req) => audit.read(Math.min(Number(req.query.n) || 500, 5000)));
