@@ -17,5 +17,6 @@ export const SUITES: ReadonlyArray<{ readonly name: string; load(): Promise<Benc
   { name: 'faults', load: async () => (await import('./faults.js')).faultsSuite() },
   { name: 'fleet', load: async () => (await import('./fleet.js')).fleetSuite() },
   { name: 'obstruction', load: async () => (await import('./obstruction.js')).obstructionSuite() },
+  { name: 'live-view', load: async () => (await import('./live-view.js')).liveViewSuite() },
   { name: 'long', load: async () => (await import('./long.js')).longSuite() },
 ];

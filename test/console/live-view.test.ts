@@ -235,7 +235,9 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
     }
     prev = { lastPts: p.lastPts, end: r.end, mediaEnd: r.media_end };
   }
-  assert.deepEqual(journal.filter((r) => r.type === 'gap' && r.seq < pauseSeq).map((g) => g.cause), ['encoder_start'], 'no gap but the shift start');
+  // At most the shift's own start (an encoder_start gap is journaled only when the first frame came measurably late).
+  const gaps = journal.filter((r) => r.type === 'gap' && r.seq < pauseSeq).map((g) => g.cause);
+  assert.ok(gaps.length <= 1 && gaps.every((c) => c === 'encoder_start'), `no gap but the shift start: ${gaps.join(', ')}`);
 });
 
 async function waitResult(payloadSha: string, nth = 0): Promise<{ accepted: boolean; refusal: number; reason: string }> {
