@@ -98,7 +98,11 @@ export function registerLiveView(app: FastifyInstance, d: Deps): void {
     // The camera ends the session at maxS; the mountpoint goes a little later (the last packets).
     const timer = setTimeout(() => void close(sessions.get(sessionId)!, 'max duration'), (g.maxS + 5) * 1000);
     timer.unref();
-    sessions.set(sessionId, { id: sessionId, device, user, janus, secret, startSha, timer });
+    const session: LiveSession = { id: sessionId, device, user, janus, secret, startSha, timer };
+    sessions.set(sessionId, session);
+    // A refusal that came back while the offer was being fetched: close now, not at maxS.
+    const early = fleet.resultsOf(device).find((r) => r.payloadSha256 === startSha && !r.accepted);
+    if (early) void close(session, `refused by the camera: ${early.reason}`);
     return { sessionId, maxS: g.maxS, offer, payloadSha256: startSha };
   });
 

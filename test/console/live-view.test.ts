@@ -8,7 +8,7 @@
  *   - a viewer's request is refused by the server (403);
  *   - Janus SIGKILLed mid-session: the recording goes on (no encoder restart, no gap, every segment
  *     boundary seamless); the session still ends by itself at its maximum;
- *   - refused by the camera during a privacy pause (its result reaches the console), and for the
+ *   - refused by the camera during a privacy pause (its reason shown on the page), and for the
  *     console's own command replayed or an expired one.
  */
 import { test, before, after } from 'node:test';
@@ -207,13 +207,14 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
   janus = await startJanus(dir, { apiSecret: janus.apiSecret, adminKey: janus.adminKey, port: Number(new URL(janus.url).port) });
   await agent.press('privacy');
   await agent.waitFor((s) => s.state === 'PAUSED', 10_000, 'paused');
-  const refused = await page.evaluate(async (cam) => {
-    const token = (await (await fetch('/api/csrf')).json() as { token: string }).token;
-    const r = await fetch(`/api/camera/${cam}/live`, { method: 'POST', headers: { 'content-type': 'application/json', 'csrf-token': token }, body: JSON.stringify({ reason: 'again' }) });
-    return { status: r.status, body: await r.json() as { payloadSha256?: string; error?: string } };
-  }, CAM);
-  assert.equal(refused.status, 200, refused.body.error);
-  const pausedResult = await waitResult(refused.body.payloadSha256!);
+  // From the page, as the supervisor does it: the camera's refusal is shown there.
+  await page.reload();
+  await page.waitForSelector('#live:not([hidden])');
+  await page.fill('#live-reason', 'again');
+  await page.click('#live-start');
+  await page.waitForSelector('body[data-live-refused]', { timeout: 20_000 });
+  assert.match(await page.locator('#live-status').innerText(), /refused by the camera: paused \(PERSONAL_NEEDS\)/);
+  const pausedResult = await waitResult(await page.evaluate('document.body.dataset.livePayload') as string);
   assert.equal(pausedResult.accepted, false);
   assert.match(pausedResult.reason, /paused \(PERSONAL_NEEDS\)/);
   await agent.press('privacy');
