@@ -6,7 +6,8 @@
  *   - the stream comes from the recording ffmpeg: no encoder restart when a session starts or ends,
  *     and the receiver SIGKILLed mid-session changes nothing in the recording (segments contiguous,
  *     `bodycam verify` intact);
- *   - it ends by itself at max_s, on live_view_stop, when a pause begins and at the shift end; journal start/end
+ *   - it ends by itself at max_s, on live_view_stop, when a pause begins, when MQTT is down linkLostS and at the
+ *     shift end; journal start/end
  *     records with viewer, reason, nonce and cause;
  *   - refused: during a pause, off duty, above the policy's liveViewMaxS, expired, replayed.
  */
@@ -83,13 +84,13 @@ function distinctLevels(f: Buffer): number {
 
 const liveRecords = (shiftId: string): JournalRecord[] => shiftJournal(dataDir(), shiftId).filter((r) => r.type === 'live_view');
 
-void test('live view: signed start → decoded frames at the gateway from the recording ffmpeg (no restart, receiver killed mid-session changes nothing), wearer told, ends at max_s / stop / pause / shift end, refusals for pause, policy max, expired, replayed', { timeout: 240_000 }, async () => {
+void test('live view: signed start → decoded frames at the gateway from the recording ffmpeg (no restart, receiver killed mid-session changes nothing), wearer told, ends at max_s / stop / pause / link lost / shift end, refusals for pause, policy max, expired, replayed', { timeout: 240_000 }, async () => {
   const prov = await runCli(['provision', '--data-dir', dataDir(), '--device-id', DEV]);
   assert.equal(prov.code, 0, prov.stderr);
   obs = await stage.observe(DEV);
   const tapPort = await freeUdpPort();
   const gwPort = await freeUdpPort();
-  const config = { ...agentConfig(stage.broker, DEV, { central: stage.keys, policy: { liveViewMaxS: 10, heartbeatOnDutyS: 1 } }), liveView: { tapPort } };
+  const config = { ...agentConfig(stage.broker, DEV, { central: stage.keys, policy: { liveViewMaxS: 10, heartbeatOnDutyS: 1 } }), liveView: { tapPort, linkLostS: 2 } };
   agent = await stage.startAgent({ dataDir: dataDir(), config });
   await agent.waitFor((s) => (s.ext.telemetry as { connected?: boolean } | undefined)?.connected === true, 30_000, 'connected');
   const start = (o: { maxS?: number; session: string; reason?: string }): Action => ({
@@ -201,11 +202,19 @@ void test('live view: signed start → decoded frames at the gateway from the re
   const refusedCmds = journal.filter((r) => r.type === 'command' && r.command === 'live_view_start' && r.accepted === false).map((r) => r.refusal);
   assert.deepEqual(refusedCmds, ['invalid_argument', 'replayed', 'expired', 'rejected'], 'refusals on duty journaled in the shift');
 
-  // 5. The shift's end ends an open session (and the recording: segments contiguous throughout, the shift verifies).
+  // 5. The link to central lost (the broker stopped) for linkLostS: nobody can see or stop the session, it ends.
+  assert.equal((await send(signed(start({ session: 'lv-ll' })))).accepted, true);
+  await stage.broker.stop();
+  await agent.waitFor((s) => (s.ext.liveView as { active?: boolean }).active === false, 15_000, 'session ended, link lost');
+  await stage.broker.start();
+  await agent.waitFor((s) => (s.ext.telemetry as { connected?: boolean } | undefined)?.connected === true, 30_000, 'reconnected');
+  assert.deepEqual(liveRecords(shiftId).slice(6).map((r) => [r.session_id, r.event, r.cause ?? null]), [['lv-ll', 'start', null], ['lv-ll', 'end', 'link_lost']]);
+
+  // 6. The shift's end ends an open session (and the recording: segments contiguous throughout, the shift verifies).
   assert.equal((await send(signed(start({ session: 'lv-5' })))).accepted, true);
   assert.equal((await send(signed({ type: 'end_duty' }))).accepted, true);
   await agent.waitFor((s) => s.state === 'OFF_DUTY', 30_000, 'off duty');
-  assert.deepEqual(liveRecords(shiftId).slice(6).map((r) => [r.session_id, r.event, r.cause ?? null]), [['lv-5', 'start', null], ['lv-5', 'end', 'shift_end']]);
+  assert.deepEqual(liveRecords(shiftId).slice(8).map((r) => [r.session_id, r.event, r.cause ?? null]), [['lv-5', 'start', null], ['lv-5', 'end', 'shift_end']]);
   const segs = shiftJournal(dataDir(), shiftId).filter((r) => r.type === 'segment');
   // Every boundary is seamless — consecutive PTS (one frame apart), media and wall intervals
   // continued, frames decode — except exactly one: the pause (a new encoder run after resume).
