@@ -100,7 +100,7 @@ test-central: build
 # The supervisor's console: real Chromium against `bodycam central console`, the shipped mosquitto
 # mTLS config and ACL, two sim cameras (docs/central-console.md).
 test-console: build
-	@$(DEPS) media mqtt ceph browser
+	@$(DEPS) media mqtt ceph browser janus
 	$(call run_stage,console)
 # Real failures of the camera itself: full filesystems (tmpfs/loop mounts: needs root, as CI is),
 # lost state, failing effects, a second agent, a soak of SIGKILLs, an IP camera whose RTSP server stops.

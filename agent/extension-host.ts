@@ -81,7 +81,7 @@ export class ExtensionHost {
       provide: (name, impl) => void this.serviceMap.set(name, impl),
       get: <T>(name: string) => this.serviceMap.get(name) as T | undefined,
     };
-    services.provide('feedback', { identify: (s: number) => parts.feedback?.identify(s) });
+    services.provide('feedback', { identify: (s: number) => parts.feedback?.identify(s), liveView: (on: boolean) => parts.feedback?.liveView(on) });
     if (parts.duty) services.provide('duty', parts.duty);
     if (parts.update) services.provide('update', parts.update);
     services.provide('power', { report: (b: StatusSnapshot['battery'], t: number | null) => this.reportPower(b, t) });

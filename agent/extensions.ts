@@ -29,6 +29,8 @@ export const EXTENSIONS: readonly ExtensionEntry[] = [
   { name: 'power', wanted: () => true, load: async () => (await import('./power/extension.js')).powerExtension },
   // Before telemetry: telemetry hands MQTT commands to the `commands` service and publishes its results.
   { name: 'commands', wanted: wantsCommands, load: async () => (await import('./commands/extension.js')).commandsExtension },
+  // Only with a liveView section: the recording ffmpeg then carries the RTP tap the room forwards.
+  { name: 'liveView', wanted: hasSection('liveView'), load: async () => (await import('./live-view/extension.js')).liveViewExtension },
   { name: 'telemetry', wanted: hasSection('mqtt'), load: async () => (await import('./telemetry/extension.js')).telemetryExtension },
   { name: 'offload', wanted: hasSection('offload'), load: async () => (await import('./offload/extension.js')).offloadExtension },
 ];

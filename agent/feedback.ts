@@ -18,6 +18,7 @@
  * | offloading     | off              | 0.5 Hz slow blink    | –                         |
  * | identify       | (state's)        | 5 Hz blink + buzzer  | –                         |
  * | obstruction    | (state's)        | (fault's)            | three long pulses, again every obstructionNagS |
+ * | live_view      | (state's)        | on, steady, while a supervisor watches | four short pulses at start, one long (600 ms) at end |
  */
 import type { Outputs, OutputName } from '../hal/types.js';
 import type { FeedbackPattern } from './shift/machine.js';
@@ -44,6 +45,10 @@ const HAPTIC: Partial<Record<FeedbackPattern, number[]>> = {
   refused: [80],
 };
 
+/** Live view: four quick pulses (nothing else feels like it) at start, one long pulse at end. */
+const LIVE_VIEW_START = [80, 80, 80, 80, 80, 80, 80];
+const LIVE_VIEW_END = [600];
+
 /** The obstruction nag: long enough (1.3 s) to be felt through a uniform, unlike a gesture's ack. */
 const OBSTRUCTION_NAG = [300, 200, 300, 200, 300];
 /** Short, but long enough for a vibration motor to spin up and be felt (~50–100 ms for an ERM). */
@@ -52,6 +57,7 @@ const ACK_MS = 100;
 export class Feedback {
   private base: Base = 'off_duty';
   private fault = false;
+  private live = false;
   private timers: NodeJS.Timeout[] = [];
   private hapticTimers: NodeJS.Timeout[] = [];
   private identifyTimer: NodeJS.Timeout | undefined;
@@ -112,6 +118,17 @@ export class Feedback {
     this.haptic(OBSTRUCTION_NAG);
   }
 
+  /**
+   * A supervisor watches (agent/live-view): led_status stays lit for the whole session (the
+   * recording base has it off), and the haptic says when it starts and when it ends.
+   */
+  liveView(on: boolean): void {
+    if (this.live === on) return;
+    this.live = on;
+    this.haptic(on ? LIVE_VIEW_START : LIVE_VIEW_END);
+    this.apply();
+  }
+
   /** Central's "identify": blink the status LED and the buzzer for `seconds`. */
   identify(seconds: number): void {
     if (this.identifyTimer) clearTimeout(this.identifyTimer);
@@ -130,7 +147,7 @@ export class Feedback {
     this.clearTimers();
     const b = BASE[this.base];
     this.drive('led_rec', b.led_rec);
-    this.drive('led_status', this.fault && b.led_status === 'off' ? { seq: [100, 150, 100, 1650] } : b.led_status);
+    this.drive('led_status', this.live ? 'on' : this.fault && b.led_status === 'off' ? { seq: [100, 150, 100, 1650] } : b.led_status);
   }
 
   private drive(name: OutputName, blink: Blink): void {

@@ -20,6 +20,7 @@ const SCHEMAS = [
   { file: 'agent/commands/central.schema.json', type: 'CentralSection', value: 'centralSchema' },
   { file: 'agent/power/power.schema.json', type: 'PowerSection', value: 'powerSchema' },
   { file: 'agent/update/update.schema.json', type: 'UpdateSection', value: 'updateSchema' },
+  { file: 'agent/live-view/live-view.schema.json', type: 'LiveViewSection', value: 'liveViewSchema' },
   { file: 'central/ingest/ingest-config.schema.json', type: 'IngestConfigFile', value: 'ingestConfigSchema' },
   { file: 'central/console/console-config.schema.json', type: 'ConsoleConfigFile', value: 'consoleConfigSchema' },
   { file: 'agent/config/schema/agent-config.schema.json', value: 'agentConfigSchema', shallow: true },

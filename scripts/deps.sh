@@ -16,6 +16,8 @@ declare -A GROUP=(
   [rtsp]="python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly"
   [hil]="qemu-system-x86 busybox-static kmod xz-utils zstd cpio gpiod i2c-tools v4l-utils e2fsprogs gcc make bc flex bison libelf-dev libssl-dev mosquitto openssl rauc rauc-service squashfs-tools dbus"
   [ceph]="ceph-mon ceph-osd radosgw ceph-common"
+  # The live-view media gateway (Janus 1.1, streaming plugin: RTP in, WebRTC out); test/helpers/janus.ts writes its config.
+  [janus]="janus"
   [yocto]="chrpath diffstat gawk cpio locales git file lz4 zstd xz-utils bzip2 patch perl python3 wget util-linux ffmpeg v4l-utils gpiod i2c-tools fonts-dejavu-core systemd dbus rauc rauc-service"
 )
 

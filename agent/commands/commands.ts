@@ -16,8 +16,8 @@ import { parseVersion } from '../update/decide.js';
 export const SIGN_PREFIX = Buffer.from('bodycam.v1.Command\n', 'utf8');
 export const NONCE_BYTES = 16;
 
-export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload' | 'start_duty' | 'end_duty' | 'schedule_duty' | 'assign_wearer' | 'update_firmware';
-export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload', 'start_duty', 'end_duty', 'schedule_duty', 'assign_wearer', 'update_firmware'];
+export type ActionName = 'set_policy' | 'legal_hold' | 'request_offload' | 'identify' | 'confirm_offload' | 'start_duty' | 'end_duty' | 'schedule_duty' | 'assign_wearer' | 'update_firmware' | 'live_view_start' | 'live_view_stop';
+export const ACTIONS: readonly ActionName[] = ['set_policy', 'legal_hold', 'request_offload', 'identify', 'confirm_offload', 'start_duty', 'end_duty', 'schedule_duty', 'assign_wearer', 'update_firmware', 'live_view_start', 'live_view_stop'];
 /** Actions a command may address to a team (group id) instead of one device. */
 export const GROUP_ACTIONS: ReadonlySet<ActionName> = new Set(['start_duty', 'end_duty', 'schedule_duty']);
 
@@ -53,7 +53,41 @@ export type Action =
   | { type: 'end_duty' }
   | { type: 'schedule_duty'; startMs: number; endMs: number }
   | { type: 'assign_wearer'; wearerId: string; name: string }
-  | { type: 'update_firmware'; bundleUrl: string; bundleSha256: string; version: string; allowDowngrade: boolean };
+  | { type: 'update_firmware'; bundleUrl: string; bundleSha256: string; version: string; allowDowngrade: boolean }
+  | ({ type: 'live_view_start' } & LiveViewRequest)
+  | { type: 'live_view_stop'; sessionId: string };
+
+/** What a live_view_start asks for (agent/live-view). */
+export interface LiveViewRequest {
+  readonly viewerId: string;
+  readonly reason: string;
+  readonly maxS: number;
+  readonly gatewayHost: string;
+  readonly gatewayPort: number;
+  readonly sessionId: string;
+}
+
+/** Absolute bound of a live view's length; each camera's policy liveViewMaxS may be lower. */
+export const LIVE_VIEW_MAX_S = 3600;
+const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A DNS name, an IPv4 address or a bare IPv6 address. */
+const GATEWAY_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*|[0-9A-Fa-f:.]{2,45})$/;
+
+/**
+ * What is wrong with a live_view_start's fields, or undefined: checked by the camera and by
+ * `bodycam central sign` alike. The camera also holds max_s to its own policy liveViewMaxS.
+ */
+export function liveViewProblem(l: LiveViewRequest): string | undefined {
+  if (!WEARER_ID.test(l.viewerId)) return `invalid viewer id ${JSON.stringify(l.viewerId.slice(0, 64))}`;
+  if (!printable(l.reason, 256)) return 'reason must be 1-256 printable characters';
+  if (!Number.isInteger(l.maxS) || l.maxS < 1 || l.maxS > LIVE_VIEW_MAX_S) return `max_s ${l.maxS} out of range [1, ${LIVE_VIEW_MAX_S}]`;
+  if (l.gatewayHost.length > 253 || !GATEWAY_HOST.test(l.gatewayHost)) return `invalid gateway host ${JSON.stringify(l.gatewayHost.slice(0, 64))}`;
+  if (!Number.isInteger(l.gatewayPort) || l.gatewayPort < 1 || l.gatewayPort > 65535) return `gateway port ${l.gatewayPort} out of range [1, 65535]`;
+  if (!SESSION_ID.test(l.sessionId)) return `invalid session id ${JSON.stringify(l.sessionId.slice(0, 64))}`;
+  return undefined;
+}
+
+const printable = (t: string, max: number): boolean => t.trim().length > 0 && t.length <= max && ![...t].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
 
 /**
  * What is wrong with an update_firmware's fields, or undefined: checked by the camera and by
@@ -186,6 +220,18 @@ function actionOf(c: Command): { name: ActionName | ''; action?: Action; problem
       if (problem) return { name: 'update_firmware', problem };
       return { name: 'update_firmware', action: { type: 'update_firmware', ...u, allowDowngrade: c.updateFirmware?.allowDowngrade === true } };
     }
+    case 'liveViewStart': {
+      const l = c.liveViewStart;
+      const req: LiveViewRequest = { viewerId: l?.viewerId ?? '', reason: l?.reason ?? '', maxS: l?.maxS ?? 0, gatewayHost: l?.gatewayHost ?? '', gatewayPort: l?.gatewayPort ?? 0, sessionId: l?.sessionId ?? '' };
+      const problem = liveViewProblem(req);
+      if (problem) return { name: 'live_view_start', problem };
+      return { name: 'live_view_start', action: { type: 'live_view_start', ...req } };
+    }
+    case 'liveViewStop': {
+      const sessionId = c.liveViewStop?.sessionId ?? '';
+      if (!SESSION_ID.test(sessionId)) return { name: 'live_view_stop', problem: `invalid session id ${JSON.stringify(sessionId.slice(0, 64))}` };
+      return { name: 'live_view_stop', action: { type: 'live_view_stop', sessionId } };
+    }
     default:
       return { name: '', problem: 'no action set (or an action this agent does not know)' };
   }
@@ -279,6 +325,8 @@ export function buildCommand(o: BuildOptions): CommandProps {
     case 'schedule_duty': return { ...base, scheduleDuty: { startMs: a.startMs, endMs: a.endMs } };
     case 'assign_wearer': return { ...base, assignWearer: { wearerId: a.wearerId, name: a.name } };
     case 'update_firmware': return { ...base, updateFirmware: { bundleUrl: a.bundleUrl, bundleSha256: a.bundleSha256, version: a.version, allowDowngrade: a.allowDowngrade } };
+    case 'live_view_start': return { ...base, liveViewStart: { viewerId: a.viewerId, reason: a.reason, maxS: a.maxS, gatewayHost: a.gatewayHost, gatewayPort: a.gatewayPort, sessionId: a.sessionId } };
+    case 'live_view_stop': return { ...base, liveViewStop: { sessionId: a.sessionId } };
   }
 }
 

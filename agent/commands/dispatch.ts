@@ -10,7 +10,7 @@ import { setLegalHold } from '../evidence/legal-hold.js';
 import { createLogger } from '../lib/log.js';
 import { describe } from '../lib/errors.js';
 import type { CentralConfig } from './config.js';
-import { refusalCode, verifyCommand, type Action, type RefusalName, type VerifyResult } from './commands.js';
+import { refusalCode, verifyCommand, type Action, type LiveViewRequest, type RefusalName, type VerifyResult } from './commands.js';
 import type { ReplayCache } from './replay-cache.js';
 import type { CommandResultProps } from '../telemetry/proto.js';
 import type { DutyService } from '../duty/controller.js';
@@ -26,9 +26,15 @@ export interface FeedbackService {
   identify(seconds: number): void;
 }
 
+/** agent/live-view: opens and closes the live view; a refusal says why (paused, off duty…). */
+export interface LiveViewService {
+  start(req: LiveViewRequest, commandId: string): Promise<Outcome>;
+  stop(sessionId: string): Promise<Outcome>;
+}
+
 export type Via = 'mqtt' | 'dock';
 
-interface Outcome {
+export interface Outcome {
   accepted: boolean;
   refusal?: RefusalName;
   reason: string;
@@ -172,6 +178,12 @@ export class CommandProcessor {
         const r = await up.request({ kind: 'url', url: a.bundleUrl, sha256: a.bundleSha256, version: a.version, allowDowngrade: a.allowDowngrade, source: `command:${id}` });
         return r.accepted ? { accepted: true, reason: r.reason } : { accepted: false, refusal: 'rejected', reason: r.reason };
       }
+      case 'live_view_start':
+      case 'live_view_stop': {
+        const lv = this.ctx.services.get<LiveViewService>('live_view');
+        if (!lv) return { accepted: false, refusal: 'unavailable', reason: 'live view is not configured on this camera (config section liveView)' };
+        return a.type === 'live_view_start' ? lv.start(a, id) : lv.stop(a.sessionId);
+      }
       case 'start_duty':
       case 'end_duty':
       case 'schedule_duty':
@@ -205,5 +217,7 @@ function argsOf(a: Action): Record<string, unknown> {
     case 'schedule_duty': return { start: new Date(a.startMs).toISOString(), end: new Date(a.endMs).toISOString() };
     case 'assign_wearer': return { wearer: { id: a.wearerId, name: a.name } };
     case 'update_firmware': return { bundle_url: a.bundleUrl, bundle_sha256: a.bundleSha256, version: a.version, allow_downgrade: a.allowDowngrade };
+    case 'live_view_start': return { session_id: a.sessionId, viewer: a.viewerId, reason: a.reason, max_s: a.maxS, gateway: `${a.gatewayHost}:${a.gatewayPort}` };
+    case 'live_view_stop': return { session_id: a.sessionId };
   }
 }

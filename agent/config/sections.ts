@@ -9,5 +9,6 @@ import { mqttSection } from '../telemetry/config.js';
 import { centralSection } from '../commands/config.js';
 import { powerSection } from '../power/config.js';
 import { updateSection } from '../update/config.js';
+import { liveViewSection } from '../live-view/config.js';
 
-export const SECTIONS: readonly SectionParser[] = [encryptionSection, offloadSection, mqttSection, centralSection, powerSection, updateSection];
+export const SECTIONS: readonly SectionParser[] = [encryptionSection, offloadSection, mqttSection, centralSection, powerSection, updateSection, liveViewSection];

@@ -171,6 +171,10 @@ export interface PolicyInput {
    * A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.
    */
   updateMinBatteryPct?: number;
+  /**
+   * Longest live view central may open on this camera, seconds: a live_view_start asking for more is refused, and every session ends by itself at its own maximum (docs/live-view.md).
+   */
+  liveViewMaxS?: number;
 }
 export const policySchema = {
   "title": "Policy",
@@ -498,6 +502,13 @@ export const policySchema = {
       "minimum": 10,
       "maximum": 100,
       "default": 50
+    },
+    "liveViewMaxS": {
+      "description": "Longest live view central may open on this camera, seconds: a live_view_start asking for more is refused, and every session ends by itself at its own maximum (docs/live-view.md).",
+      "type": "number",
+      "minimum": 10,
+      "maximum": 3600,
+      "default": 600
     }
   }
 } as const;
@@ -1073,6 +1084,45 @@ export const updateSchema = {
   }
 } as const;
 
+// agent/live-view/live-view.schema.json
+/**
+ * Config section `liveView`: present = the camera can be watched live on central's signed request (docs/live-view.md). The recording ffmpeg then also sends its encoded video as RTP to this loopback UDP port, where the live-view room picks it up during a session; absent = no such output and live_view_start is refused as unavailable.
+ */
+export interface LiveViewSection {
+  /**
+   * Loopback UDP port the recording ffmpeg sends its RTP copy to (127.0.0.1 only; unique per agent on one host).
+   */
+  tapPort: number;
+  /**
+   * A session ends (cause link_lost) when the MQTT link to central has been down this many seconds.
+   */
+  linkLostS?: number;
+}
+export const liveViewSchema = {
+  "title": "LiveViewSection",
+  "description": "Config section `liveView`: present = the camera can be watched live on central's signed request (docs/live-view.md). The recording ffmpeg then also sends its encoded video as RTP to this loopback UDP port, where the live-view room picks it up during a session; absent = no such output and live_view_start is refused as unavailable.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": [
+    "tapPort"
+  ],
+  "properties": {
+    "tapPort": {
+      "description": "Loopback UDP port the recording ffmpeg sends its RTP copy to (127.0.0.1 only; unique per agent on one host).",
+      "type": "integer",
+      "minimum": 1024,
+      "maximum": 65535
+    },
+    "linkLostS": {
+      "description": "A session ends (cause link_lost) when the MQTT link to central has been down this many seconds.",
+      "type": "number",
+      "minimum": 1,
+      "maximum": 300,
+      "default": 10
+    }
+  }
+} as const;
+
 // central/ingest/ingest-config.schema.json
 /**
  * The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).
@@ -1474,6 +1524,31 @@ export interface ConsoleConfigFile {
   groups?: {
     [k: string]: string[];
   };
+  /**
+   * Live view through the Janus WebRTC gateway (docs/live-view.md); absent = no live view. Janus's HTTP API must be reachable by the console only (loopback or a private network): the console opens every gateway session, the browser only gets WebRTC media.
+   */
+  liveView?: {
+    /**
+     * Janus HTTP API base, e.g. http://127.0.0.1:8088/janus.
+     */
+    janusUrl: string;
+    /**
+     * Janus api_secret (janus.jcfg general.api_secret).
+     */
+    apiSecret: string;
+    /**
+     * The streaming plugin's admin_key: needed to create a mountpoint.
+     */
+    adminKey: string;
+    /**
+     * Host name or address the cameras send RTP to (Janus's address as the cameras reach it).
+     */
+    rtpHost: string;
+    /**
+     * Longest session the console asks for (a camera refuses more than its policy liveViewMaxS).
+     */
+    maxS?: number;
+  };
 }
 export const consoleConfigSchema = {
   "title": "ConsoleConfigFile",
@@ -1697,6 +1772,46 @@ export const consoleConfigSchema = {
         "uniqueItems": true
       },
       "default": {}
+    },
+    "liveView": {
+      "description": "Live view through the Janus WebRTC gateway (docs/live-view.md); absent = no live view. Janus's HTTP API must be reachable by the console only (loopback or a private network): the console opens every gateway session, the browser only gets WebRTC media.",
+      "type": "object",
+      "additionalProperties": false,
+      "required": [
+        "janusUrl",
+        "apiSecret",
+        "adminKey",
+        "rtpHost"
+      ],
+      "properties": {
+        "janusUrl": {
+          "description": "Janus HTTP API base, e.g. http://127.0.0.1:8088/janus.",
+          "type": "string",
+          "pattern": "^https?://"
+        },
+        "apiSecret": {
+          "description": "Janus api_secret (janus.jcfg general.api_secret).",
+          "type": "string",
+          "minLength": 8
+        },
+        "adminKey": {
+          "description": "The streaming plugin's admin_key: needed to create a mountpoint.",
+          "type": "string",
+          "minLength": 8
+        },
+        "rtpHost": {
+          "description": "Host name or address the cameras send RTP to (Janus's address as the cameras reach it).",
+          "type": "string",
+          "minLength": 1
+        },
+        "maxS": {
+          "description": "Longest session the console asks for (a camera refuses more than its policy liveViewMaxS).",
+          "type": "integer",
+          "minimum": 10,
+          "maximum": 3600,
+          "default": 600
+        }
+      }
     }
   }
 } as const;
@@ -1722,6 +1837,7 @@ export const agentConfigSchema = {
     "mqtt": {},
     "central": {},
     "power": {},
-    "update": {}
+    "update": {},
+    "liveView": {}
   }
 } as const;

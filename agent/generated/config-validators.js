@@ -1811,13 +1811,128 @@ validate15.errors = vErrors;
 return errors === 0;
 }
 
-exports.ingestConfigValidate = validate16;
-const schema17 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"liveScanS":{"description":"Seconds between passes over open shifts (live offload: new chunks verified, live alerts evaluated).","type":"number","minimum":1,"maximum":3600,"default":30},"darkAfterS":{"description":"Live offload (docs/live-offload.md): an open shift whose camera's heartbeats stopped, or whose verified-through is older than this while its heartbeats say RECORDING, raises camera_dark / live_lagging (s).","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
+exports.liveViewValidate = validate16;
+const schema17 = {"title":"LiveViewSection","description":"Config section `liveView`: present = the camera can be watched live on central's signed request (docs/live-view.md). The recording ffmpeg then also sends its encoded video as RTP to this loopback UDP port, where the live-view room picks it up during a session; absent = no such output and live_view_start is refused as unavailable.","type":"object","additionalProperties":false,"required":["tapPort"],"properties":{"tapPort":{"description":"Loopback UDP port the recording ffmpeg sends its RTP copy to (127.0.0.1 only; unique per agent on one host).","type":"integer","minimum":1024,"maximum":65535},"linkLostS":{"description":"A session ends (cause link_lost) when the MQTT link to central has been down this many seconds.","type":"number","minimum":1,"maximum":300,"default":10}}};
+
+function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.linkLostS === undefined){
+data.linkLostS = 10;
+}
+if(data.tapPort === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tapPort"},message:"must have required property '"+"tapPort"+"'",schema:schema17.required,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "tapPort") || (key0 === "linkLostS"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.tapPort !== undefined){
+let data0 = data.tapPort;
+if(!(((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0))) && (isFinite(data0)))){
+const err2 = {instancePath:instancePath+"/tapPort",schemaPath:"#/properties/tapPort/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema17.properties.tapPort.type,parentSchema:schema17.properties.tapPort,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if((typeof data0 == "number") && (isFinite(data0))){
+if(data0 > 65535 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/tapPort",schemaPath:"#/properties/tapPort/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema17.properties.tapPort,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data0 < 1024 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/tapPort",schemaPath:"#/properties/tapPort/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema17.properties.tapPort,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+let data1 = data.linkLostS;
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 300 || isNaN(data1)){
+const err5 = {instancePath:instancePath+"/linkLostS",schemaPath:"#/properties/linkLostS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 300},message:"must be <= 300",schema:300,parentSchema:schema17.properties.linkLostS,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data1 < 1 || isNaN(data1)){
+const err6 = {instancePath:instancePath+"/linkLostS",schemaPath:"#/properties/linkLostS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.linkLostS,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/linkLostS",schemaPath:"#/properties/linkLostS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.linkLostS.type,parentSchema:schema17.properties.linkLostS,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+validate16.errors = vErrors;
+return errors === 0;
+}
+
+exports.ingestConfigValidate = validate17;
+const schema18 = {"title":"IngestConfigFile","description":"The ingest service's config file (docs/central/ingest.example.json). s3 endpoint, bucket and credentials may come from s3.credentialsFile; resultPrefix must lie outside keyPrefix (checked by central/ingest/config.ts).","type":"object","additionalProperties":false,"required":["mqtt","s3","registryDir","commandKey"],"properties":{"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `ingest`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"shareGroup":{"description":"MQTT 5 shared subscription group: workers of one group split the events between them.","type":"string","minLength":1,"pattern":"^[A-Za-z0-9_-]+$","default":"ingest"},"clientId":{"description":"Default: bodycam-ingest-<workerId>.","type":"string","minLength":1}}},"s3":{"type":"object","additionalProperties":false,"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results; outside keyPrefix (a device may write anything under its own prefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"accessKeyId":{"type":"string","minLength":1},"secretAccessKey":{"type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":60000}}},"registryDir":{"description":"Directory of `<deviceId>/device.pub.pem`, filled at provisioning.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM): signs confirm_offload.","type":"string","minLength":1},"centralKey":{"description":"Central's X25519 private key: with it media is decrypted and checked too.","type":"string","minLength":1},"workDir":{"description":"Scratch space for the shift being verified.","type":"string","minLength":1,"default":"/var/lib/bodycam-ingest"},"workerId":{"description":"Names this worker in claims and logs (default: the host name).","type":"string","minLength":1,"pattern":"^[A-Za-z0-9._-]{1,64}$"},"rescanS":{"description":"Seconds between listings of recent uploads.","type":"number","minimum":1,"maximum":86400,"default":300},"liveScanS":{"description":"Seconds between passes over open shifts (live offload: new chunks verified, live alerts evaluated).","type":"number","minimum":1,"maximum":3600,"default":30},"darkAfterS":{"description":"Live offload (docs/live-offload.md): an open shift whose camera's heartbeats stopped, or whose verified-through is older than this while its heartbeats say RECORDING, raises camera_dark / live_lagging (s).","type":"number","minimum":1,"maximum":86400,"default":300},"lookbackH":{"description":"How far back a listing looks (h).","type":"number","minimum":1,"maximum":8760,"default":168},"claimTtlS":{"description":"A claim older than this belongs to a dead worker. Must exceed the longest verification.","type":"number","minimum":1,"maximum":86400,"default":900},"confirmTtlS":{"description":"Validity of the signed confirm_offload.","type":"number","minimum":60,"maximum":86400,"default":86400},"concurrency":{"description":"Shifts verified at once by this worker.","type":"number","minimum":1,"maximum":64,"default":4},"metricsFile":{"description":"Prometheus text file (node_exporter textfile collector), rewritten after every shift.","type":"string","minLength":1}}};
 const pattern9 = new RegExp("^(mqtts?|tls|ssl|wss?)://[^/\\s]+", "u");
 const pattern11 = new RegExp("^[A-Za-z0-9_-]+$", "u");
 const pattern12 = new RegExp("^[A-Za-z0-9._-]{1,64}$", "u");
 
-function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -1846,7 +1961,7 @@ if(data.concurrency === undefined){
 data.concurrency = 4;
 }
 if(data.mqtt === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1856,7 +1971,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.s3 === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "s3"},message:"must have required property '"+"s3"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "s3"},message:"must have required property '"+"s3"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1866,7 +1981,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.registryDir === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "registryDir"},message:"must have required property '"+"registryDir"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "registryDir"},message:"must have required property '"+"registryDir"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1876,7 +1991,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.commandKey === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema17.required,parentSchema:schema17,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema18.required,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1886,8 +2001,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema17.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema17,data};
+if(!(func4.call(schema18.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1907,7 +2022,7 @@ if(data0.shareGroup === undefined){
 data0.shareGroup = "ingest";
 }
 if(data0.url === undefined){
-const err5 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema17.properties.mqtt.required,parentSchema:schema17.properties.mqtt,data:data0};
+const err5 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema18.properties.mqtt.required,parentSchema:schema18.properties.mqtt,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1918,7 +2033,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!(((((((key1 === "url") || (key1 === "ca")) || (key1 === "cert")) || (key1 === "key")) || (key1 === "topicRoot")) || (key1 === "shareGroup")) || (key1 === "clientId"))){
-const err6 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.mqtt,data:data0};
+const err6 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.mqtt,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1932,7 +2047,7 @@ if(data0.url !== undefined){
 let data1 = data0.url;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err7 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.url,data:data1};
+const err7 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1942,7 +2057,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!pattern9.test(data1)){
-const err8 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema17.properties.mqtt.properties.url,data:data1};
+const err8 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema18.properties.mqtt.properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1953,7 +2068,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.url.type,parentSchema:schema17.properties.mqtt.properties.url,data:data1};
+const err9 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.url.type,parentSchema:schema18.properties.mqtt.properties.url,data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1967,7 +2082,7 @@ if(data0.ca !== undefined){
 let data2 = data0.ca;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err10 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.ca,data:data2};
+const err10 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.ca,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1978,7 +2093,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.ca.type,parentSchema:schema17.properties.mqtt.properties.ca,data:data2};
+const err11 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.ca.type,parentSchema:schema18.properties.mqtt.properties.ca,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1992,7 +2107,7 @@ if(data0.cert !== undefined){
 let data3 = data0.cert;
 if(typeof data3 === "string"){
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.cert,data:data3};
+const err12 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.cert,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2003,7 +2118,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.cert.type,parentSchema:schema17.properties.mqtt.properties.cert,data:data3};
+const err13 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.cert.type,parentSchema:schema18.properties.mqtt.properties.cert,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2017,7 +2132,7 @@ if(data0.key !== undefined){
 let data4 = data0.key;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err14 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.key,data:data4};
+const err14 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.key,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2028,7 +2143,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.key.type,parentSchema:schema17.properties.mqtt.properties.key,data:data4};
+const err15 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.key.type,parentSchema:schema18.properties.mqtt.properties.key,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2041,7 +2156,7 @@ errors++;
 let data5 = data0.topicRoot;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err16 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data5};
+const err16 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2051,7 +2166,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!pattern6.test(data5)){
-const err17 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data5};
+const err17 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2062,7 +2177,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.topicRoot.type,parentSchema:schema17.properties.mqtt.properties.topicRoot,data:data5};
+const err18 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.topicRoot.type,parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2074,7 +2189,7 @@ errors++;
 let data6 = data0.shareGroup;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err19 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.shareGroup,data:data6};
+const err19 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.shareGroup,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2084,7 +2199,7 @@ vErrors.push(err19);
 errors++;
 }
 if(!pattern11.test(data6)){
-const err20 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\"",schema:"^[A-Za-z0-9_-]+$",parentSchema:schema17.properties.mqtt.properties.shareGroup,data:data6};
+const err20 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_-]+$"},message:"must match pattern \""+"^[A-Za-z0-9_-]+$"+"\"",schema:"^[A-Za-z0-9_-]+$",parentSchema:schema18.properties.mqtt.properties.shareGroup,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2095,7 +2210,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.shareGroup.type,parentSchema:schema17.properties.mqtt.properties.shareGroup,data:data6};
+const err21 = {instancePath:instancePath+"/mqtt/shareGroup",schemaPath:"#/properties/mqtt/properties/shareGroup/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.shareGroup.type,parentSchema:schema18.properties.mqtt.properties.shareGroup,data:data6};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2108,7 +2223,7 @@ if(data0.clientId !== undefined){
 let data7 = data0.clientId;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err22 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.mqtt.properties.clientId,data:data7};
+const err22 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.clientId,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2119,7 +2234,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.mqtt.properties.clientId.type,parentSchema:schema17.properties.mqtt.properties.clientId,data:data7};
+const err23 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.clientId.type,parentSchema:schema18.properties.mqtt.properties.clientId,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2131,7 +2246,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.mqtt.type,parentSchema:schema17.properties.mqtt,data:data0};
+const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.mqtt.type,parentSchema:schema18.properties.mqtt,data:data0};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2160,8 +2275,8 @@ if(data8.requestTimeoutMs === undefined){
 data8.requestTimeoutMs = 60000;
 }
 for(const key2 in data8){
-if(!(func4.call(schema17.properties.s3.properties, key2))){
-const err25 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema17.properties.s3,data:data8};
+if(!(func4.call(schema18.properties.s3.properties, key2))){
+const err25 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.s3,data:data8};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2175,7 +2290,7 @@ if(data8.endpoint !== undefined){
 let data9 = data8.endpoint;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err26 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.endpoint,data:data9};
+const err26 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.endpoint,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2186,7 +2301,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.endpoint.type,parentSchema:schema17.properties.s3.properties.endpoint,data:data9};
+const err27 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.endpoint.type,parentSchema:schema18.properties.s3.properties.endpoint,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2199,7 +2314,7 @@ errors++;
 let data10 = data8.region;
 if(typeof data10 === "string"){
 if(func2(data10) < 1){
-const err28 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.region,data:data10};
+const err28 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.region,data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2210,7 +2325,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.region.type,parentSchema:schema17.properties.s3.properties.region,data:data10};
+const err29 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.region.type,parentSchema:schema18.properties.s3.properties.region,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2221,7 +2336,7 @@ errors++;
 }
 let data11 = data8.forcePathStyle;
 if(typeof data11 !== "boolean"){
-const err30 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema17.properties.s3.properties.forcePathStyle.type,parentSchema:schema17.properties.s3.properties.forcePathStyle,data:data11};
+const err30 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema18.properties.s3.properties.forcePathStyle.type,parentSchema:schema18.properties.s3.properties.forcePathStyle,data:data11};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2234,7 +2349,7 @@ if(data8.bucket !== undefined){
 let data12 = data8.bucket;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err31 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.bucket,data:data12};
+const err31 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.bucket,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2245,7 +2360,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.bucket.type,parentSchema:schema17.properties.s3.properties.bucket,data:data12};
+const err32 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.bucket.type,parentSchema:schema18.properties.s3.properties.bucket,data:data12};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2258,7 +2373,7 @@ errors++;
 let data13 = data8.keyPrefix;
 if(typeof data13 === "string"){
 if(func2(data13) < 1){
-const err33 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.keyPrefix,data:data13};
+const err33 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.keyPrefix,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2269,7 +2384,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.keyPrefix.type,parentSchema:schema17.properties.s3.properties.keyPrefix,data:data13};
+const err34 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.keyPrefix.type,parentSchema:schema18.properties.s3.properties.keyPrefix,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2281,7 +2396,7 @@ errors++;
 let data14 = data8.resultPrefix;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err35 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.resultPrefix,data:data14};
+const err35 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.resultPrefix,data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2292,7 +2407,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.resultPrefix.type,parentSchema:schema17.properties.s3.properties.resultPrefix,data:data14};
+const err36 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.resultPrefix.type,parentSchema:schema18.properties.s3.properties.resultPrefix,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2305,7 +2420,7 @@ if(data8.credentialsFile !== undefined){
 let data15 = data8.credentialsFile;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err37 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.credentialsFile,data:data15};
+const err37 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.credentialsFile,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2316,7 +2431,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.credentialsFile.type,parentSchema:schema17.properties.s3.properties.credentialsFile,data:data15};
+const err38 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.credentialsFile.type,parentSchema:schema18.properties.s3.properties.credentialsFile,data:data15};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2330,7 +2445,7 @@ if(data8.accessKeyId !== undefined){
 let data16 = data8.accessKeyId;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err39 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.accessKeyId,data:data16};
+const err39 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.accessKeyId,data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2341,7 +2456,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.accessKeyId.type,parentSchema:schema17.properties.s3.properties.accessKeyId,data:data16};
+const err40 = {instancePath:instancePath+"/s3/accessKeyId",schemaPath:"#/properties/s3/properties/accessKeyId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.accessKeyId.type,parentSchema:schema18.properties.s3.properties.accessKeyId,data:data16};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2355,7 +2470,7 @@ if(data8.secretAccessKey !== undefined){
 let data17 = data8.secretAccessKey;
 if(typeof data17 === "string"){
 if(func2(data17) < 1){
-const err41 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.s3.properties.secretAccessKey,data:data17};
+const err41 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.secretAccessKey,data:data17};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2366,7 +2481,7 @@ errors++;
 }
 }
 else {
-const err42 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.s3.properties.secretAccessKey.type,parentSchema:schema17.properties.s3.properties.secretAccessKey,data:data17};
+const err42 = {instancePath:instancePath+"/s3/secretAccessKey",schemaPath:"#/properties/s3/properties/secretAccessKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.secretAccessKey.type,parentSchema:schema18.properties.s3.properties.secretAccessKey,data:data17};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2379,7 +2494,7 @@ errors++;
 let data18 = data8.requestTimeoutMs;
 if((typeof data18 == "number") && (isFinite(data18))){
 if(data18 > 600000 || isNaN(data18)){
-const err43 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema17.properties.s3.properties.requestTimeoutMs,data:data18};
+const err43 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2389,7 +2504,7 @@ vErrors.push(err43);
 errors++;
 }
 if(data18 < 1000 || isNaN(data18)){
-const err44 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema17.properties.s3.properties.requestTimeoutMs,data:data18};
+const err44 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2400,7 +2515,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema17.properties.s3.properties.requestTimeoutMs,data:data18};
+const err45 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -2411,7 +2526,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.properties.s3.type,parentSchema:schema17.properties.s3,data:data8};
+const err46 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.s3.type,parentSchema:schema18.properties.s3,data:data8};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -2425,7 +2540,7 @@ if(data.registryDir !== undefined){
 let data19 = data.registryDir;
 if(typeof data19 === "string"){
 if(func2(data19) < 1){
-const err47 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.registryDir,data:data19};
+const err47 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.registryDir,data:data19};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -2436,7 +2551,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.registryDir.type,parentSchema:schema17.properties.registryDir,data:data19};
+const err48 = {instancePath:instancePath+"/registryDir",schemaPath:"#/properties/registryDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.registryDir.type,parentSchema:schema18.properties.registryDir,data:data19};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2450,7 +2565,7 @@ if(data.commandKey !== undefined){
 let data20 = data.commandKey;
 if(typeof data20 === "string"){
 if(func2(data20) < 1){
-const err49 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.commandKey,data:data20};
+const err49 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.commandKey,data:data20};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2461,7 +2576,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.commandKey.type,parentSchema:schema17.properties.commandKey,data:data20};
+const err50 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.commandKey.type,parentSchema:schema18.properties.commandKey,data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2475,7 +2590,7 @@ if(data.centralKey !== undefined){
 let data21 = data.centralKey;
 if(typeof data21 === "string"){
 if(func2(data21) < 1){
-const err51 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.centralKey,data:data21};
+const err51 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.centralKey,data:data21};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2486,7 +2601,7 @@ errors++;
 }
 }
 else {
-const err52 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.centralKey.type,parentSchema:schema17.properties.centralKey,data:data21};
+const err52 = {instancePath:instancePath+"/centralKey",schemaPath:"#/properties/centralKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.centralKey.type,parentSchema:schema18.properties.centralKey,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2499,7 +2614,7 @@ errors++;
 let data22 = data.workDir;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err53 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.workDir,data:data22};
+const err53 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.workDir,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2510,7 +2625,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.workDir.type,parentSchema:schema17.properties.workDir,data:data22};
+const err54 = {instancePath:instancePath+"/workDir",schemaPath:"#/properties/workDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.workDir.type,parentSchema:schema18.properties.workDir,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2523,7 +2638,7 @@ if(data.workerId !== undefined){
 let data23 = data.workerId;
 if(typeof data23 === "string"){
 if(func2(data23) < 1){
-const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.workerId,data:data23};
+const err55 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.workerId,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2533,7 +2648,7 @@ vErrors.push(err55);
 errors++;
 }
 if(!pattern12.test(data23)){
-const err56 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema17.properties.workerId,data:data23};
+const err56 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema18.properties.workerId,data:data23};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2544,7 +2659,7 @@ errors++;
 }
 }
 else {
-const err57 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.workerId.type,parentSchema:schema17.properties.workerId,data:data23};
+const err57 = {instancePath:instancePath+"/workerId",schemaPath:"#/properties/workerId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.workerId.type,parentSchema:schema18.properties.workerId,data:data23};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2557,7 +2672,7 @@ errors++;
 let data24 = data.rescanS;
 if((typeof data24 == "number") && (isFinite(data24))){
 if(data24 > 86400 || isNaN(data24)){
-const err58 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.rescanS,data:data24};
+const err58 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.rescanS,data:data24};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2567,7 +2682,7 @@ vErrors.push(err58);
 errors++;
 }
 if(data24 < 1 || isNaN(data24)){
-const err59 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.rescanS,data:data24};
+const err59 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.rescanS,data:data24};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2578,7 +2693,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.rescanS.type,parentSchema:schema17.properties.rescanS,data:data24};
+const err60 = {instancePath:instancePath+"/rescanS",schemaPath:"#/properties/rescanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.rescanS.type,parentSchema:schema18.properties.rescanS,data:data24};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -2590,7 +2705,7 @@ errors++;
 let data25 = data.liveScanS;
 if((typeof data25 == "number") && (isFinite(data25))){
 if(data25 > 3600 || isNaN(data25)){
-const err61 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema17.properties.liveScanS,data:data25};
+const err61 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema18.properties.liveScanS,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -2600,7 +2715,7 @@ vErrors.push(err61);
 errors++;
 }
 if(data25 < 1 || isNaN(data25)){
-const err62 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.liveScanS,data:data25};
+const err62 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.liveScanS,data:data25};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -2611,7 +2726,7 @@ errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.liveScanS.type,parentSchema:schema17.properties.liveScanS,data:data25};
+const err63 = {instancePath:instancePath+"/liveScanS",schemaPath:"#/properties/liveScanS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.liveScanS.type,parentSchema:schema18.properties.liveScanS,data:data25};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -2623,7 +2738,7 @@ errors++;
 let data26 = data.darkAfterS;
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 86400 || isNaN(data26)){
-const err64 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.darkAfterS,data:data26};
+const err64 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.darkAfterS,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -2633,7 +2748,7 @@ vErrors.push(err64);
 errors++;
 }
 if(data26 < 1 || isNaN(data26)){
-const err65 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.darkAfterS,data:data26};
+const err65 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.darkAfterS,data:data26};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -2644,7 +2759,7 @@ errors++;
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.darkAfterS.type,parentSchema:schema17.properties.darkAfterS,data:data26};
+const err66 = {instancePath:instancePath+"/darkAfterS",schemaPath:"#/properties/darkAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.darkAfterS.type,parentSchema:schema18.properties.darkAfterS,data:data26};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -2656,7 +2771,7 @@ errors++;
 let data27 = data.lookbackH;
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 > 8760 || isNaN(data27)){
-const err67 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8760},message:"must be <= 8760",schema:8760,parentSchema:schema17.properties.lookbackH,data:data27};
+const err67 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/maximum",keyword:"maximum",params:{comparison: "<=", limit: 8760},message:"must be <= 8760",schema:8760,parentSchema:schema18.properties.lookbackH,data:data27};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -2666,7 +2781,7 @@ vErrors.push(err67);
 errors++;
 }
 if(data27 < 1 || isNaN(data27)){
-const err68 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.lookbackH,data:data27};
+const err68 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.lookbackH,data:data27};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -2677,7 +2792,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.lookbackH.type,parentSchema:schema17.properties.lookbackH,data:data27};
+const err69 = {instancePath:instancePath+"/lookbackH",schemaPath:"#/properties/lookbackH/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.lookbackH.type,parentSchema:schema18.properties.lookbackH,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -2689,7 +2804,7 @@ errors++;
 let data28 = data.claimTtlS;
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 86400 || isNaN(data28)){
-const err70 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.claimTtlS,data:data28};
+const err70 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.claimTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -2699,7 +2814,7 @@ vErrors.push(err70);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err71 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.claimTtlS,data:data28};
+const err71 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.claimTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -2710,7 +2825,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.claimTtlS.type,parentSchema:schema17.properties.claimTtlS,data:data28};
+const err72 = {instancePath:instancePath+"/claimTtlS",schemaPath:"#/properties/claimTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.claimTtlS.type,parentSchema:schema18.properties.claimTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -2722,7 +2837,7 @@ errors++;
 let data29 = data.confirmTtlS;
 if((typeof data29 == "number") && (isFinite(data29))){
 if(data29 > 86400 || isNaN(data29)){
-const err73 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema17.properties.confirmTtlS,data:data29};
+const err73 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.confirmTtlS,data:data29};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -2732,7 +2847,7 @@ vErrors.push(err73);
 errors++;
 }
 if(data29 < 60 || isNaN(data29)){
-const err74 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema17.properties.confirmTtlS,data:data29};
+const err74 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 60},message:"must be >= 60",schema:60,parentSchema:schema18.properties.confirmTtlS,data:data29};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -2743,7 +2858,7 @@ errors++;
 }
 }
 else {
-const err75 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.confirmTtlS.type,parentSchema:schema17.properties.confirmTtlS,data:data29};
+const err75 = {instancePath:instancePath+"/confirmTtlS",schemaPath:"#/properties/confirmTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.confirmTtlS.type,parentSchema:schema18.properties.confirmTtlS,data:data29};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -2755,7 +2870,7 @@ errors++;
 let data30 = data.concurrency;
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 64 || isNaN(data30)){
-const err76 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema17.properties.concurrency,data:data30};
+const err76 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 64},message:"must be <= 64",schema:64,parentSchema:schema18.properties.concurrency,data:data30};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -2765,7 +2880,7 @@ vErrors.push(err76);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err77 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema17.properties.concurrency,data:data30};
+const err77 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.concurrency,data:data30};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -2776,7 +2891,7 @@ errors++;
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema17.properties.concurrency.type,parentSchema:schema17.properties.concurrency,data:data30};
+const err78 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.concurrency.type,parentSchema:schema18.properties.concurrency,data:data30};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -2789,7 +2904,7 @@ if(data.metricsFile !== undefined){
 let data31 = data.metricsFile;
 if(typeof data31 === "string"){
 if(func2(data31) < 1){
-const err79 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema17.properties.metricsFile,data:data31};
+const err79 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.metricsFile,data:data31};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -2800,7 +2915,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.properties.metricsFile.type,parentSchema:schema17.properties.metricsFile,data:data31};
+const err80 = {instancePath:instancePath+"/metricsFile",schemaPath:"#/properties/metricsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.metricsFile.type,parentSchema:schema18.properties.metricsFile,data:data31};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -2812,7 +2927,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema17.type,parentSchema:schema17,data};
+const err81 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -2821,15 +2936,16 @@ vErrors.push(err81);
 }
 errors++;
 }
-validate16.errors = vErrors;
+validate17.errors = vErrors;
 return errors === 0;
 }
 
-exports.consoleConfigValidate = validate17;
-const schema18 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"s3":{"description":"The evidence store, read with the operator's credentials (never handed to a browser): ingest's verdicts, reports and timelines under resultPrefix. Without it the console shows no shifts.","type":"object","additionalProperties":false,"required":["credentialsFile"],"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results (ingest's s3.resultPrefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":20000}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}}}};
+exports.consoleConfigValidate = validate18;
+const schema19 = {"title":"ConsoleConfigFile","description":"The supervisor's console config file (docs/central/console.example.json). File paths are checked readable by central/console/config.ts.","type":"object","additionalProperties":false,"required":["listen","tls","mqtt","usersFile","commandKey","consoleKey","stateDir"],"properties":{"listen":{"type":"object","additionalProperties":false,"required":["port"],"properties":{"host":{"type":"string","minLength":1,"default":"0.0.0.0"},"port":{"type":"integer","minimum":1,"maximum":65535}}},"tls":{"description":"The console's HTTPS certificate and key (PEM). There is no plain-HTTP mode.","type":"object","additionalProperties":false,"required":["cert","key"],"properties":{"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1}}},"mqtt":{"type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"description":"mqtts://host:8883 (mutual TLS, certificate CN `console`).","type":"string","minLength":1,"pattern":"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},"ca":{"type":"string","minLength":1},"cert":{"type":"string","minLength":1},"key":{"type":"string","minLength":1},"topicRoot":{"description":"Topic root the cameras publish under; device topics are `<root><id>/\u2026`. No wildcards.","type":"string","minLength":1,"pattern":"^[^+#]*$","default":"bodycam/v1/"},"clientId":{"description":"Default: bodycam-console-<instance>. Stable: the broker keeps this client's session (QoS 1 events) across a console restart.","type":"string","minLength":1}}},"s3":{"description":"The evidence store, read with the operator's credentials (never handed to a browser): ingest's verdicts, reports and timelines under resultPrefix. Without it the console shows no shifts.","type":"object","additionalProperties":false,"required":["credentialsFile"],"properties":{"endpoint":{"type":"string","minLength":1},"region":{"type":"string","minLength":1,"default":"default"},"forcePathStyle":{"type":"boolean","default":true},"bucket":{"type":"string","minLength":1},"keyPrefix":{"description":"Where devices upload (the devices' `offload.keyPrefix`).","type":"string","minLength":1,"default":"bodycam"},"resultPrefix":{"description":"Where ingest writes its results (ingest's s3.resultPrefix).","type":"string","minLength":1,"default":"ingest"},"credentialsFile":{"description":"The operator's file written by scripts/s3-setup.mjs: accessKeyId, secretAccessKey, and optionally endpoint, bucket, region.","type":"string","minLength":1},"requestTimeoutMs":{"type":"number","minimum":1000,"maximum":600000,"default":20000}}},"usersFile":{"description":"Operator accounts (`bodycam central console-user add`): names, roles, scrypt hashes.","type":"string","minLength":1},"commandKey":{"description":"Central's Ed25519 command key (PKCS#8 PEM, `bodycam central keygen`): signs duty commands.","type":"string","minLength":1},"consoleKey":{"description":"The console's own Ed25519 key (PKCS#8 PEM): signs the audit log's head.","type":"string","minLength":1},"stateDir":{"description":"Alerts (alerts.json) and the audit log (audit.jsonl) live here.","type":"string","minLength":1},"instance":{"description":"Names this console in the audit log and its MQTT client id.","type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$","default":"console-1"},"loginPerMinute":{"description":"Login attempts allowed per client address and minute (then 429 until the minute is over; audited as login_throttled).","type":"integer","minimum":1,"maximum":1000,"default":10},"sessionTtlS":{"description":"A session ends this many seconds after its login, whatever the activity.","type":"number","minimum":1,"maximum":86400,"default":28800},"auditSignS":{"description":"The audit log's head is signed this often (and at stop) when records were added.","type":"number","minimum":1,"maximum":86400,"default":300},"commandTtlS":{"description":"Validity of the signed duty commands the console sends.","type":"number","minimum":10,"maximum":86400,"default":300},"lostAfterS":{"description":"A camera ONLINE with no heartbeat for this long is shown as gone dark (and alerted).","type":"number","minimum":10,"maximum":86400,"default":180},"batteryShortMin":{"description":"Alert when the battery forecast on duty falls below this many minutes (besides Duty.battery_short).","type":"number","minimum":0,"maximum":1440,"default":30},"groups":{"description":"Teams: group id (the cameras' central.groupId) \u2192 its device ids. Group commands go to each member's cmd topic.","type":"object","additionalProperties":{"type":"array","items":{"type":"string","pattern":"^[A-Za-z0-9_.-]{1,64}$"},"uniqueItems":true},"default":{}},"liveView":{"description":"Live view through the Janus WebRTC gateway (docs/live-view.md); absent = no live view. Janus's HTTP API must be reachable by the console only (loopback or a private network): the console opens every gateway session, the browser only gets WebRTC media.","type":"object","additionalProperties":false,"required":["janusUrl","apiSecret","adminKey","rtpHost"],"properties":{"janusUrl":{"description":"Janus HTTP API base, e.g. http://127.0.0.1:8088/janus.","type":"string","pattern":"^https?://"},"apiSecret":{"description":"Janus api_secret (janus.jcfg general.api_secret).","type":"string","minLength":8},"adminKey":{"description":"The streaming plugin's admin_key: needed to create a mountpoint.","type":"string","minLength":8},"rtpHost":{"description":"Host name or address the cameras send RTP to (Janus's address as the cameras reach it).","type":"string","minLength":1},"maxS":{"description":"Longest session the console asks for (a camera refuses more than its policy liveViewMaxS).","type":"integer","minimum":10,"maximum":3600,"default":600}}}}};
 const pattern15 = new RegExp("^[A-Za-z0-9_.-]{1,64}$", "u");
+const pattern17 = new RegExp("^https?://", "u");
 
-function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -2858,7 +2974,7 @@ if(data.groups === undefined){
 data.groups = {};
 }
 if(data.listen === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "listen"},message:"must have required property '"+"listen"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "listen"},message:"must have required property '"+"listen"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2868,7 +2984,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.tls === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tls"},message:"must have required property '"+"tls"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tls"},message:"must have required property '"+"tls"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2878,7 +2994,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.mqtt === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mqtt"},message:"must have required property '"+"mqtt"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2888,7 +3004,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.usersFile === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "usersFile"},message:"must have required property '"+"usersFile"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "usersFile"},message:"must have required property '"+"usersFile"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2898,7 +3014,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.commandKey === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "commandKey"},message:"must have required property '"+"commandKey"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2908,7 +3024,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.consoleKey === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleKey"},message:"must have required property '"+"consoleKey"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "consoleKey"},message:"must have required property '"+"consoleKey"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2918,7 +3034,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data.stateDir === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stateDir"},message:"must have required property '"+"stateDir"+"'",schema:schema18.required,parentSchema:schema18,data};
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stateDir"},message:"must have required property '"+"stateDir"+"'",schema:schema19.required,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2928,8 +3044,8 @@ vErrors.push(err6);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema18.properties, key0))){
-const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema18,data};
+if(!(func4.call(schema19.properties, key0))){
+const err7 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2946,7 +3062,7 @@ if(data0.host === undefined){
 data0.host = "0.0.0.0";
 }
 if(data0.port === undefined){
-const err8 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema18.properties.listen.required,parentSchema:schema18.properties.listen,data:data0};
+const err8 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/required",keyword:"required",params:{missingProperty: "port"},message:"must have required property '"+"port"+"'",schema:schema19.properties.listen.required,parentSchema:schema19.properties.listen,data:data0};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2957,7 +3073,7 @@ errors++;
 }
 for(const key1 in data0){
 if(!((key1 === "host") || (key1 === "port"))){
-const err9 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.listen,data:data0};
+const err9 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.listen,data:data0};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2970,7 +3086,7 @@ errors++;
 let data1 = data0.host;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err10 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.listen.properties.host,data:data1};
+const err10 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.listen.properties.host,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2981,7 +3097,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.listen.properties.host.type,parentSchema:schema18.properties.listen.properties.host,data:data1};
+const err11 = {instancePath:instancePath+"/listen/host",schemaPath:"#/properties/listen/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.listen.properties.host.type,parentSchema:schema19.properties.listen.properties.host,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2993,7 +3109,7 @@ errors++;
 if(data0.port !== undefined){
 let data2 = data0.port;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err12 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema18.properties.listen.properties.port.type,parentSchema:schema18.properties.listen.properties.port,data:data2};
+const err12 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.listen.properties.port.type,parentSchema:schema19.properties.listen.properties.port,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3004,7 +3120,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 65535 || isNaN(data2)){
-const err13 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema18.properties.listen.properties.port,data:data2};
+const err13 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema19.properties.listen.properties.port,data:data2};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3014,7 +3130,7 @@ vErrors.push(err13);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err14 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.listen.properties.port,data:data2};
+const err14 = {instancePath:instancePath+"/listen/port",schemaPath:"#/properties/listen/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.listen.properties.port,data:data2};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3027,7 +3143,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.listen.type,parentSchema:schema18.properties.listen,data:data0};
+const err15 = {instancePath:instancePath+"/listen",schemaPath:"#/properties/listen/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.listen.type,parentSchema:schema19.properties.listen,data:data0};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3041,7 +3157,7 @@ if(data.tls !== undefined){
 let data3 = data.tls;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.cert === undefined){
-const err16 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "cert"},message:"must have required property '"+"cert"+"'",schema:schema18.properties.tls.required,parentSchema:schema18.properties.tls,data:data3};
+const err16 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "cert"},message:"must have required property '"+"cert"+"'",schema:schema19.properties.tls.required,parentSchema:schema19.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3051,7 +3167,7 @@ vErrors.push(err16);
 errors++;
 }
 if(data3.key === undefined){
-const err17 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema18.properties.tls.required,parentSchema:schema18.properties.tls,data:data3};
+const err17 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/required",keyword:"required",params:{missingProperty: "key"},message:"must have required property '"+"key"+"'",schema:schema19.properties.tls.required,parentSchema:schema19.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3062,7 +3178,7 @@ errors++;
 }
 for(const key2 in data3){
 if(!((key2 === "cert") || (key2 === "key"))){
-const err18 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.tls,data:data3};
+const err18 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3076,7 +3192,7 @@ if(data3.cert !== undefined){
 let data4 = data3.cert;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err19 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.tls.properties.cert,data:data4};
+const err19 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.tls.properties.cert,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3087,7 +3203,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.tls.properties.cert.type,parentSchema:schema18.properties.tls.properties.cert,data:data4};
+const err20 = {instancePath:instancePath+"/tls/cert",schemaPath:"#/properties/tls/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.tls.properties.cert.type,parentSchema:schema19.properties.tls.properties.cert,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3101,7 +3217,7 @@ if(data3.key !== undefined){
 let data5 = data3.key;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err21 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.tls.properties.key,data:data5};
+const err21 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.tls.properties.key,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3112,7 +3228,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.tls.properties.key.type,parentSchema:schema18.properties.tls.properties.key,data:data5};
+const err22 = {instancePath:instancePath+"/tls/key",schemaPath:"#/properties/tls/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.tls.properties.key.type,parentSchema:schema19.properties.tls.properties.key,data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3124,7 +3240,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.tls.type,parentSchema:schema18.properties.tls,data:data3};
+const err23 = {instancePath:instancePath+"/tls",schemaPath:"#/properties/tls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.tls.type,parentSchema:schema19.properties.tls,data:data3};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3141,7 +3257,7 @@ if(data6.topicRoot === undefined){
 data6.topicRoot = "bodycam/v1/";
 }
 if(data6.url === undefined){
-const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema18.properties.mqtt.required,parentSchema:schema18.properties.mqtt,data:data6};
+const err24 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema19.properties.mqtt.required,parentSchema:schema19.properties.mqtt,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3152,7 +3268,7 @@ errors++;
 }
 for(const key3 in data6){
 if(!((((((key3 === "url") || (key3 === "ca")) || (key3 === "cert")) || (key3 === "key")) || (key3 === "topicRoot")) || (key3 === "clientId"))){
-const err25 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.mqtt,data:data6};
+const err25 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.mqtt,data:data6};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3166,7 +3282,7 @@ if(data6.url !== undefined){
 let data7 = data6.url;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err26 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.url,data:data7};
+const err26 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.mqtt.properties.url,data:data7};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3176,7 +3292,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!pattern9.test(data7)){
-const err27 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema18.properties.mqtt.properties.url,data:data7};
+const err27 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/pattern",keyword:"pattern",params:{pattern: "^(mqtts?|tls|ssl|wss?)://[^/\\s]+"},message:"must match pattern \""+"^(mqtts?|tls|ssl|wss?)://[^/\\s]+"+"\"",schema:"^(mqtts?|tls|ssl|wss?)://[^/\\s]+",parentSchema:schema19.properties.mqtt.properties.url,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3187,7 +3303,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.url.type,parentSchema:schema18.properties.mqtt.properties.url,data:data7};
+const err28 = {instancePath:instancePath+"/mqtt/url",schemaPath:"#/properties/mqtt/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.mqtt.properties.url.type,parentSchema:schema19.properties.mqtt.properties.url,data:data7};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3201,7 +3317,7 @@ if(data6.ca !== undefined){
 let data8 = data6.ca;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err29 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.ca,data:data8};
+const err29 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.mqtt.properties.ca,data:data8};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -3212,7 +3328,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.ca.type,parentSchema:schema18.properties.mqtt.properties.ca,data:data8};
+const err30 = {instancePath:instancePath+"/mqtt/ca",schemaPath:"#/properties/mqtt/properties/ca/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.mqtt.properties.ca.type,parentSchema:schema19.properties.mqtt.properties.ca,data:data8};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -3226,7 +3342,7 @@ if(data6.cert !== undefined){
 let data9 = data6.cert;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err31 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.cert,data:data9};
+const err31 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.mqtt.properties.cert,data:data9};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -3237,7 +3353,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.cert.type,parentSchema:schema18.properties.mqtt.properties.cert,data:data9};
+const err32 = {instancePath:instancePath+"/mqtt/cert",schemaPath:"#/properties/mqtt/properties/cert/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.mqtt.properties.cert.type,parentSchema:schema19.properties.mqtt.properties.cert,data:data9};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -3251,7 +3367,7 @@ if(data6.key !== undefined){
 let data10 = data6.key;
 if(typeof data10 === "string"){
 if(func2(data10) < 1){
-const err33 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.key,data:data10};
+const err33 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.mqtt.properties.key,data:data10};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -3262,7 +3378,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.key.type,parentSchema:schema18.properties.mqtt.properties.key,data:data10};
+const err34 = {instancePath:instancePath+"/mqtt/key",schemaPath:"#/properties/mqtt/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.mqtt.properties.key.type,parentSchema:schema19.properties.mqtt.properties.key,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -3275,7 +3391,7 @@ errors++;
 let data11 = data6.topicRoot;
 if(typeof data11 === "string"){
 if(func2(data11) < 1){
-const err35 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data11};
+const err35 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.mqtt.properties.topicRoot,data:data11};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -3285,7 +3401,7 @@ vErrors.push(err35);
 errors++;
 }
 if(!pattern6.test(data11)){
-const err36 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data11};
+const err36 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/pattern",keyword:"pattern",params:{pattern: "^[^+#]*$"},message:"must match pattern \""+"^[^+#]*$"+"\"",schema:"^[^+#]*$",parentSchema:schema19.properties.mqtt.properties.topicRoot,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -3296,7 +3412,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.topicRoot.type,parentSchema:schema18.properties.mqtt.properties.topicRoot,data:data11};
+const err37 = {instancePath:instancePath+"/mqtt/topicRoot",schemaPath:"#/properties/mqtt/properties/topicRoot/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.mqtt.properties.topicRoot.type,parentSchema:schema19.properties.mqtt.properties.topicRoot,data:data11};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -3309,7 +3425,7 @@ if(data6.clientId !== undefined){
 let data12 = data6.clientId;
 if(typeof data12 === "string"){
 if(func2(data12) < 1){
-const err38 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.mqtt.properties.clientId,data:data12};
+const err38 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.mqtt.properties.clientId,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3320,7 +3436,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.mqtt.properties.clientId.type,parentSchema:schema18.properties.mqtt.properties.clientId,data:data12};
+const err39 = {instancePath:instancePath+"/mqtt/clientId",schemaPath:"#/properties/mqtt/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.mqtt.properties.clientId.type,parentSchema:schema19.properties.mqtt.properties.clientId,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3332,7 +3448,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.mqtt.type,parentSchema:schema18.properties.mqtt,data:data6};
+const err40 = {instancePath:instancePath+"/mqtt",schemaPath:"#/properties/mqtt/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.mqtt.type,parentSchema:schema19.properties.mqtt,data:data6};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3361,7 +3477,7 @@ if(data13.requestTimeoutMs === undefined){
 data13.requestTimeoutMs = 20000;
 }
 if(data13.credentialsFile === undefined){
-const err41 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/required",keyword:"required",params:{missingProperty: "credentialsFile"},message:"must have required property '"+"credentialsFile"+"'",schema:schema18.properties.s3.required,parentSchema:schema18.properties.s3,data:data13};
+const err41 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/required",keyword:"required",params:{missingProperty: "credentialsFile"},message:"must have required property '"+"credentialsFile"+"'",schema:schema19.properties.s3.required,parentSchema:schema19.properties.s3,data:data13};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3372,7 +3488,7 @@ errors++;
 }
 for(const key4 in data13){
 if(!((((((((key4 === "endpoint") || (key4 === "region")) || (key4 === "forcePathStyle")) || (key4 === "bucket")) || (key4 === "keyPrefix")) || (key4 === "resultPrefix")) || (key4 === "credentialsFile")) || (key4 === "requestTimeoutMs"))){
-const err42 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema18.properties.s3,data:data13};
+const err42 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.s3,data:data13};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3386,7 +3502,7 @@ if(data13.endpoint !== undefined){
 let data14 = data13.endpoint;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err43 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.endpoint,data:data14};
+const err43 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.s3.properties.endpoint,data:data14};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3397,7 +3513,7 @@ errors++;
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.endpoint.type,parentSchema:schema18.properties.s3.properties.endpoint,data:data14};
+const err44 = {instancePath:instancePath+"/s3/endpoint",schemaPath:"#/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.s3.properties.endpoint.type,parentSchema:schema19.properties.s3.properties.endpoint,data:data14};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3410,7 +3526,7 @@ errors++;
 let data15 = data13.region;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err45 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.region,data:data15};
+const err45 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.s3.properties.region,data:data15};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -3421,7 +3537,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.region.type,parentSchema:schema18.properties.s3.properties.region,data:data15};
+const err46 = {instancePath:instancePath+"/s3/region",schemaPath:"#/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.s3.properties.region.type,parentSchema:schema19.properties.s3.properties.region,data:data15};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -3432,7 +3548,7 @@ errors++;
 }
 let data16 = data13.forcePathStyle;
 if(typeof data16 !== "boolean"){
-const err47 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema18.properties.s3.properties.forcePathStyle.type,parentSchema:schema18.properties.s3.properties.forcePathStyle,data:data16};
+const err47 = {instancePath:instancePath+"/s3/forcePathStyle",schemaPath:"#/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.s3.properties.forcePathStyle.type,parentSchema:schema19.properties.s3.properties.forcePathStyle,data:data16};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -3445,7 +3561,7 @@ if(data13.bucket !== undefined){
 let data17 = data13.bucket;
 if(typeof data17 === "string"){
 if(func2(data17) < 1){
-const err48 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.bucket,data:data17};
+const err48 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.s3.properties.bucket,data:data17};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -3456,7 +3572,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.bucket.type,parentSchema:schema18.properties.s3.properties.bucket,data:data17};
+const err49 = {instancePath:instancePath+"/s3/bucket",schemaPath:"#/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.s3.properties.bucket.type,parentSchema:schema19.properties.s3.properties.bucket,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -3469,7 +3585,7 @@ errors++;
 let data18 = data13.keyPrefix;
 if(typeof data18 === "string"){
 if(func2(data18) < 1){
-const err50 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.keyPrefix,data:data18};
+const err50 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.s3.properties.keyPrefix,data:data18};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -3480,7 +3596,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.keyPrefix.type,parentSchema:schema18.properties.s3.properties.keyPrefix,data:data18};
+const err51 = {instancePath:instancePath+"/s3/keyPrefix",schemaPath:"#/properties/s3/properties/keyPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.s3.properties.keyPrefix.type,parentSchema:schema19.properties.s3.properties.keyPrefix,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -3492,7 +3608,7 @@ errors++;
 let data19 = data13.resultPrefix;
 if(typeof data19 === "string"){
 if(func2(data19) < 1){
-const err52 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.resultPrefix,data:data19};
+const err52 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.s3.properties.resultPrefix,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -3503,7 +3619,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.resultPrefix.type,parentSchema:schema18.properties.s3.properties.resultPrefix,data:data19};
+const err53 = {instancePath:instancePath+"/s3/resultPrefix",schemaPath:"#/properties/s3/properties/resultPrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.s3.properties.resultPrefix.type,parentSchema:schema19.properties.s3.properties.resultPrefix,data:data19};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -3516,7 +3632,7 @@ if(data13.credentialsFile !== undefined){
 let data20 = data13.credentialsFile;
 if(typeof data20 === "string"){
 if(func2(data20) < 1){
-const err54 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.s3.properties.credentialsFile,data:data20};
+const err54 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.s3.properties.credentialsFile,data:data20};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -3527,7 +3643,7 @@ errors++;
 }
 }
 else {
-const err55 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.s3.properties.credentialsFile.type,parentSchema:schema18.properties.s3.properties.credentialsFile,data:data20};
+const err55 = {instancePath:instancePath+"/s3/credentialsFile",schemaPath:"#/properties/s3/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.s3.properties.credentialsFile.type,parentSchema:schema19.properties.s3.properties.credentialsFile,data:data20};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -3540,7 +3656,7 @@ errors++;
 let data21 = data13.requestTimeoutMs;
 if((typeof data21 == "number") && (isFinite(data21))){
 if(data21 > 600000 || isNaN(data21)){
-const err56 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data21};
+const err56 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600000},message:"must be <= 600000",schema:600000,parentSchema:schema19.properties.s3.properties.requestTimeoutMs,data:data21};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -3550,7 +3666,7 @@ vErrors.push(err56);
 errors++;
 }
 if(data21 < 1000 || isNaN(data21)){
-const err57 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data21};
+const err57 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000",schema:1000,parentSchema:schema19.properties.s3.properties.requestTimeoutMs,data:data21};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -3561,7 +3677,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema18.properties.s3.properties.requestTimeoutMs,data:data21};
+const err58 = {instancePath:instancePath+"/s3/requestTimeoutMs",schemaPath:"#/properties/s3/properties/requestTimeoutMs/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.s3.properties.requestTimeoutMs.type,parentSchema:schema19.properties.s3.properties.requestTimeoutMs,data:data21};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -3572,7 +3688,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.s3.type,parentSchema:schema18.properties.s3,data:data13};
+const err59 = {instancePath:instancePath+"/s3",schemaPath:"#/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.s3.type,parentSchema:schema19.properties.s3,data:data13};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -3586,7 +3702,7 @@ if(data.usersFile !== undefined){
 let data22 = data.usersFile;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err60 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.usersFile,data:data22};
+const err60 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.usersFile,data:data22};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -3597,7 +3713,7 @@ errors++;
 }
 }
 else {
-const err61 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.usersFile.type,parentSchema:schema18.properties.usersFile,data:data22};
+const err61 = {instancePath:instancePath+"/usersFile",schemaPath:"#/properties/usersFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.usersFile.type,parentSchema:schema19.properties.usersFile,data:data22};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -3611,7 +3727,7 @@ if(data.commandKey !== undefined){
 let data23 = data.commandKey;
 if(typeof data23 === "string"){
 if(func2(data23) < 1){
-const err62 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.commandKey,data:data23};
+const err62 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.commandKey,data:data23};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -3622,7 +3738,7 @@ errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.commandKey.type,parentSchema:schema18.properties.commandKey,data:data23};
+const err63 = {instancePath:instancePath+"/commandKey",schemaPath:"#/properties/commandKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.commandKey.type,parentSchema:schema19.properties.commandKey,data:data23};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -3636,7 +3752,7 @@ if(data.consoleKey !== undefined){
 let data24 = data.consoleKey;
 if(typeof data24 === "string"){
 if(func2(data24) < 1){
-const err64 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.consoleKey,data:data24};
+const err64 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.consoleKey,data:data24};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -3647,7 +3763,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.consoleKey.type,parentSchema:schema18.properties.consoleKey,data:data24};
+const err65 = {instancePath:instancePath+"/consoleKey",schemaPath:"#/properties/consoleKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.consoleKey.type,parentSchema:schema19.properties.consoleKey,data:data24};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -3661,7 +3777,7 @@ if(data.stateDir !== undefined){
 let data25 = data.stateDir;
 if(typeof data25 === "string"){
 if(func2(data25) < 1){
-const err66 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema18.properties.stateDir,data:data25};
+const err66 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.stateDir,data:data25};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -3672,7 +3788,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.stateDir.type,parentSchema:schema18.properties.stateDir,data:data25};
+const err67 = {instancePath:instancePath+"/stateDir",schemaPath:"#/properties/stateDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.stateDir.type,parentSchema:schema19.properties.stateDir,data:data25};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -3685,7 +3801,7 @@ errors++;
 let data26 = data.instance;
 if(typeof data26 === "string"){
 if(!pattern15.test(data26)){
-const err68 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.instance,data:data26};
+const err68 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema19.properties.instance,data:data26};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -3696,7 +3812,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.instance.type,parentSchema:schema18.properties.instance,data:data26};
+const err69 = {instancePath:instancePath+"/instance",schemaPath:"#/properties/instance/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.instance.type,parentSchema:schema19.properties.instance,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -3707,7 +3823,7 @@ errors++;
 }
 let data27 = data.loginPerMinute;
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err70 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema18.properties.loginPerMinute.type,parentSchema:schema18.properties.loginPerMinute,data:data27};
+const err70 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.loginPerMinute.type,parentSchema:schema19.properties.loginPerMinute,data:data27};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -3718,7 +3834,7 @@ errors++;
 }
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 > 1000 || isNaN(data27)){
-const err71 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema18.properties.loginPerMinute,data:data27};
+const err71 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema19.properties.loginPerMinute,data:data27};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -3728,7 +3844,7 @@ vErrors.push(err71);
 errors++;
 }
 if(data27 < 1 || isNaN(data27)){
-const err72 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.loginPerMinute,data:data27};
+const err72 = {instancePath:instancePath+"/loginPerMinute",schemaPath:"#/properties/loginPerMinute/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.loginPerMinute,data:data27};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -3741,7 +3857,7 @@ errors++;
 let data28 = data.sessionTtlS;
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 86400 || isNaN(data28)){
-const err73 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.sessionTtlS,data:data28};
+const err73 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema19.properties.sessionTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -3751,7 +3867,7 @@ vErrors.push(err73);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err74 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.sessionTtlS,data:data28};
+const err74 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.sessionTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -3762,7 +3878,7 @@ errors++;
 }
 }
 else {
-const err75 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.sessionTtlS.type,parentSchema:schema18.properties.sessionTtlS,data:data28};
+const err75 = {instancePath:instancePath+"/sessionTtlS",schemaPath:"#/properties/sessionTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.sessionTtlS.type,parentSchema:schema19.properties.sessionTtlS,data:data28};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -3774,7 +3890,7 @@ errors++;
 let data29 = data.auditSignS;
 if((typeof data29 == "number") && (isFinite(data29))){
 if(data29 > 86400 || isNaN(data29)){
-const err76 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.auditSignS,data:data29};
+const err76 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema19.properties.auditSignS,data:data29};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -3784,7 +3900,7 @@ vErrors.push(err76);
 errors++;
 }
 if(data29 < 1 || isNaN(data29)){
-const err77 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema18.properties.auditSignS,data:data29};
+const err77 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.auditSignS,data:data29};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -3795,7 +3911,7 @@ errors++;
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.auditSignS.type,parentSchema:schema18.properties.auditSignS,data:data29};
+const err78 = {instancePath:instancePath+"/auditSignS",schemaPath:"#/properties/auditSignS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.auditSignS.type,parentSchema:schema19.properties.auditSignS,data:data29};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -3807,7 +3923,7 @@ errors++;
 let data30 = data.commandTtlS;
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 86400 || isNaN(data30)){
-const err79 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.commandTtlS,data:data30};
+const err79 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema19.properties.commandTtlS,data:data30};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -3817,7 +3933,7 @@ vErrors.push(err79);
 errors++;
 }
 if(data30 < 10 || isNaN(data30)){
-const err80 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.commandTtlS,data:data30};
+const err80 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.commandTtlS,data:data30};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -3828,7 +3944,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.commandTtlS.type,parentSchema:schema18.properties.commandTtlS,data:data30};
+const err81 = {instancePath:instancePath+"/commandTtlS",schemaPath:"#/properties/commandTtlS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.commandTtlS.type,parentSchema:schema19.properties.commandTtlS,data:data30};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -3840,7 +3956,7 @@ errors++;
 let data31 = data.lostAfterS;
 if((typeof data31 == "number") && (isFinite(data31))){
 if(data31 > 86400 || isNaN(data31)){
-const err82 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema18.properties.lostAfterS,data:data31};
+const err82 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 86400},message:"must be <= 86400",schema:86400,parentSchema:schema19.properties.lostAfterS,data:data31};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -3850,7 +3966,7 @@ vErrors.push(err82);
 errors++;
 }
 if(data31 < 10 || isNaN(data31)){
-const err83 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema18.properties.lostAfterS,data:data31};
+const err83 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.lostAfterS,data:data31};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -3861,7 +3977,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.lostAfterS.type,parentSchema:schema18.properties.lostAfterS,data:data31};
+const err84 = {instancePath:instancePath+"/lostAfterS",schemaPath:"#/properties/lostAfterS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.lostAfterS.type,parentSchema:schema19.properties.lostAfterS,data:data31};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -3873,7 +3989,7 @@ errors++;
 let data32 = data.batteryShortMin;
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 > 1440 || isNaN(data32)){
-const err85 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema18.properties.batteryShortMin,data:data32};
+const err85 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1440},message:"must be <= 1440",schema:1440,parentSchema:schema19.properties.batteryShortMin,data:data32};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -3883,7 +3999,7 @@ vErrors.push(err85);
 errors++;
 }
 if(data32 < 0 || isNaN(data32)){
-const err86 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema18.properties.batteryShortMin,data:data32};
+const err86 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.batteryShortMin,data:data32};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -3894,7 +4010,7 @@ errors++;
 }
 }
 else {
-const err87 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema18.properties.batteryShortMin.type,parentSchema:schema18.properties.batteryShortMin,data:data32};
+const err87 = {instancePath:instancePath+"/batteryShortMin",schemaPath:"#/properties/batteryShortMin/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema19.properties.batteryShortMin.type,parentSchema:schema19.properties.batteryShortMin,data:data32};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -3913,7 +4029,7 @@ for(let i0=0; i0<len0; i0++){
 let data35 = data34[i0];
 if(typeof data35 === "string"){
 if(!pattern15.test(data35)){
-const err88 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema18.properties.groups.additionalProperties.items,data:data35};
+const err88 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_.-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9_.-]{1,64}$"+"\"",schema:"^[A-Za-z0-9_.-]{1,64}$",parentSchema:schema19.properties.groups.additionalProperties.items,data:data35};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -3924,7 +4040,7 @@ errors++;
 }
 }
 else {
-const err89 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.properties.groups.additionalProperties.items.type,parentSchema:schema18.properties.groups.additionalProperties.items,data:data35};
+const err89 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i0,schemaPath:"#/properties/groups/additionalProperties/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.groups.additionalProperties.items.type,parentSchema:schema19.properties.groups.additionalProperties.items,data:data35};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -3945,7 +4061,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err90 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema18.properties.groups.additionalProperties,data:data34};
+const err90 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema19.properties.groups.additionalProperties,data:data34};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -3960,7 +4076,7 @@ indices0[item0] = i1;
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema18.properties.groups.additionalProperties.type,parentSchema:schema18.properties.groups.additionalProperties,data:data34};
+const err91 = {instancePath:instancePath+"/groups/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/groups/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema19.properties.groups.additionalProperties.type,parentSchema:schema19.properties.groups.additionalProperties,data:data34};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -3972,7 +4088,7 @@ errors++;
 }
 }
 else {
-const err92 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.properties.groups.type,parentSchema:schema18.properties.groups,data:data33};
+const err92 = {instancePath:instancePath+"/groups",schemaPath:"#/properties/groups/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.groups.type,parentSchema:schema19.properties.groups,data:data33};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -3981,9 +4097,14 @@ vErrors.push(err92);
 }
 errors++;
 }
+if(data.liveView !== undefined){
+let data36 = data.liveView;
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+if(data36.maxS === undefined){
+data36.maxS = 600;
 }
-else {
-const err93 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema18.type,parentSchema:schema18,data};
+if(data36.janusUrl === undefined){
+const err93 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "janusUrl"},message:"must have required property '"+"janusUrl"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data36};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -3992,20 +4113,218 @@ vErrors.push(err93);
 }
 errors++;
 }
-validate17.errors = vErrors;
+if(data36.apiSecret === undefined){
+const err94 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "apiSecret"},message:"must have required property '"+"apiSecret"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data36};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+if(data36.adminKey === undefined){
+const err95 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "adminKey"},message:"must have required property '"+"adminKey"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data36};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+if(data36.rtpHost === undefined){
+const err96 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/required",keyword:"required",params:{missingProperty: "rtpHost"},message:"must have required property '"+"rtpHost"+"'",schema:schema19.properties.liveView.required,parentSchema:schema19.properties.liveView,data:data36};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+for(const key6 in data36){
+if(!(((((key6 === "janusUrl") || (key6 === "apiSecret")) || (key6 === "adminKey")) || (key6 === "rtpHost")) || (key6 === "maxS"))){
+const err97 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.liveView,data:data36};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+if(data36.janusUrl !== undefined){
+let data37 = data36.janusUrl;
+if(typeof data37 === "string"){
+if(!pattern17.test(data37)){
+const err98 = {instancePath:instancePath+"/liveView/janusUrl",schemaPath:"#/properties/liveView/properties/janusUrl/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\"",schema:"^https?://",parentSchema:schema19.properties.liveView.properties.janusUrl,data:data37};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/liveView/janusUrl",schemaPath:"#/properties/liveView/properties/janusUrl/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.janusUrl.type,parentSchema:schema19.properties.liveView.properties.janusUrl,data:data37};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+if(data36.apiSecret !== undefined){
+let data38 = data36.apiSecret;
+if(typeof data38 === "string"){
+if(func2(data38) < 8){
+const err100 = {instancePath:instancePath+"/liveView/apiSecret",schemaPath:"#/properties/liveView/properties/apiSecret/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters",schema:8,parentSchema:schema19.properties.liveView.properties.apiSecret,data:data38};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+else {
+const err101 = {instancePath:instancePath+"/liveView/apiSecret",schemaPath:"#/properties/liveView/properties/apiSecret/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.apiSecret.type,parentSchema:schema19.properties.liveView.properties.apiSecret,data:data38};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+if(data36.adminKey !== undefined){
+let data39 = data36.adminKey;
+if(typeof data39 === "string"){
+if(func2(data39) < 8){
+const err102 = {instancePath:instancePath+"/liveView/adminKey",schemaPath:"#/properties/liveView/properties/adminKey/minLength",keyword:"minLength",params:{limit: 8},message:"must NOT have fewer than 8 characters",schema:8,parentSchema:schema19.properties.liveView.properties.adminKey,data:data39};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/liveView/adminKey",schemaPath:"#/properties/liveView/properties/adminKey/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.adminKey.type,parentSchema:schema19.properties.liveView.properties.adminKey,data:data39};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+if(data36.rtpHost !== undefined){
+let data40 = data36.rtpHost;
+if(typeof data40 === "string"){
+if(func2(data40) < 1){
+const err104 = {instancePath:instancePath+"/liveView/rtpHost",schemaPath:"#/properties/liveView/properties/rtpHost/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.liveView.properties.rtpHost,data:data40};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/liveView/rtpHost",schemaPath:"#/properties/liveView/properties/rtpHost/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.liveView.properties.rtpHost.type,parentSchema:schema19.properties.liveView.properties.rtpHost,data:data40};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+let data41 = data36.maxS;
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err106 = {instancePath:instancePath+"/liveView/maxS",schemaPath:"#/properties/liveView/properties/maxS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.liveView.properties.maxS.type,parentSchema:schema19.properties.liveView.properties.maxS,data:data41};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 3600 || isNaN(data41)){
+const err107 = {instancePath:instancePath+"/liveView/maxS",schemaPath:"#/properties/liveView/properties/maxS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema19.properties.liveView.properties.maxS,data:data41};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+if(data41 < 10 || isNaN(data41)){
+const err108 = {instancePath:instancePath+"/liveView/maxS",schemaPath:"#/properties/liveView/properties/maxS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema19.properties.liveView.properties.maxS,data:data41};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+}
+else {
+const err109 = {instancePath:instancePath+"/liveView",schemaPath:"#/properties/liveView/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.liveView.type,parentSchema:schema19.properties.liveView,data:data36};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+}
+else {
+const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+validate18.errors = vErrors;
 return errors === 0;
 }
 
-exports.agentConfigValidate = validate18;
-const schema19 = {"title":"AgentConfig","description":"The agent's config file (`bodycam agent --config FILE`): policy plus one section per component. Each section's schema lives beside its parser.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string"},"deviceId":{"description":"Overrides the provisioned device id (tests, sim).","type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"policy":{},"encryption":{},"offload":{},"mqtt":{},"central":{},"power":{},"update":{}}};
+exports.agentConfigValidate = validate19;
+const schema20 = {"title":"AgentConfig","description":"The agent's config file (`bodycam agent --config FILE`): policy plus one section per component. Each section's schema lives beside its parser.","type":"object","additionalProperties":false,"properties":{"$schema":{"type":"string"},"deviceId":{"description":"Overrides the provisioned device id (tests, sim).","type":"string","pattern":"^[A-Za-z0-9._-]{1,64}$"},"policy":{},"encryption":{},"offload":{},"mqtt":{},"central":{},"power":{},"update":{},"liveView":{}}};
 
-function validate18(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func4.call(schema19.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
+if(!(func4.call(schema20.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema20,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4018,7 +4337,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.$schema.type,parentSchema:schema19.properties.$schema,data:data0};
+const err1 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.$schema.type,parentSchema:schema20.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4032,7 +4351,7 @@ if(data.deviceId !== undefined){
 let data1 = data.deviceId;
 if(typeof data1 === "string"){
 if(!pattern12.test(data1)){
-const err2 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema19.properties.deviceId,data:data1};
+const err2 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9._-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9._-]{1,64}$"+"\"",schema:"^[A-Za-z0-9._-]{1,64}$",parentSchema:schema20.properties.deviceId,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4043,7 +4362,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.deviceId.type,parentSchema:schema19.properties.deviceId,data:data1};
+const err3 = {instancePath:instancePath+"/deviceId",schemaPath:"#/properties/deviceId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.deviceId.type,parentSchema:schema20.properties.deviceId,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4055,7 +4374,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.type,parentSchema:schema20,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4064,24 +4383,24 @@ vErrors.push(err4);
 }
 errors++;
 }
-validate18.errors = vErrors;
+validate19.errors = vErrors;
 return errors === 0;
 }
 
-exports.boardConfigValidate = validate19;
-const schema20 = {"$id":"https://bodycam.invalid/board-config.schema.json","title":"BoardConfig","description":"One body-camera board: which backend drives each device and how it is wired. Validated by `bodycam board check FILE`, which lists every error.","type":"object","additionalProperties":false,"required":["name","buttons","outputs","camera","audio","encoder","gauge","dock","thermal","watchdog","storage"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"Board name as given to --board."},"description":{"type":"string"},"tested":{"type":"string","description":"How this board is tested (CI, HIL VM, or 'not testable here: why')."},"buttons":{"type":"object","additionalProperties":false,"required":["backend","shift","privacy"],"properties":{"backend":{"$ref":"#/definitions/inputBackend"},"debounceMs":{"type":"integer","minimum":0,"maximum":200,"default":20},"layout":{"enum":["two-key","one-key"],"default":"two-key","description":"two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures')."},"shift":{"$ref":"#/definitions/gpioLine"},"privacy":{"$ref":"#/definitions/gpioLine"}}},"outputs":{"type":"object","additionalProperties":false,"required":["backend","led_rec","led_status","haptic"],"properties":{"backend":{"$ref":"#/definitions/outputBackend"},"led_rec":{"$ref":"#/definitions/gpioLine"},"led_status":{"$ref":"#/definitions/gpioLine"},"haptic":{"$ref":"#/definitions/gpioLine"},"buzzer":{"$ref":"#/definitions/gpioLine"}}},"camera":{"type":"object","additionalProperties":false,"required":["source","width","height","fps"],"properties":{"source":{"enum":["lavfi","v4l2","rtsp"],"description":"lavfi: ffmpeg's test pattern (sim). v4l2: a sensor or USB camera. rtsp: an IP camera on the network (fixed custody-suite cameras)."},"device":{"type":"string","description":"V4L2 device node, or 'auto' to pick the first capture device."},"inputFormat":{"type":"string","description":"V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...)."},"url":{"type":"string","description":"rtsp only: the IP camera's stream, rtsp://HOST[:PORT]/PATH (or rtsps://). No user or password in it: they go in credentialsFile, because the URL is logged."},"credentialsFile":{"type":"string","description":"rtsp only: absolute path of a JSON file {\"username\": \"...\", \"password\": \"...\"} that others cannot read (0600 or 0640). Read at every connect; never logged."},"timeoutS":{"type":"number","minimum":1,"maximum":60,"description":"rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture."},"reconnectMaxS":{"type":"number","minimum":0.5,"maximum":60,"description":"rtsp only (default 2): the longest wait between reconnect attempts while the camera is lost (backoff from 0.25 s, with jitter). It bounds how much a gap can outlast the real outage."},"width":{"type":"integer","minimum":16,"maximum":7680},"height":{"type":"integer","minimum":16,"maximum":4320},"fps":{"type":"integer","minimum":1,"maximum":120}}},"audio":{"type":"object","additionalProperties":false,"required":["source"],"properties":{"source":{"enum":["lavfi","alsa","none"]},"device":{"type":"string","description":"ALSA device, e.g. hw:0,0 or default."},"sampleRate":{"type":"integer","enum":[8000,16000,22050,32000,44100,48000]},"channels":{"type":"integer","minimum":1,"maximum":2}}},"encoder":{"type":"object","additionalProperties":false,"required":["video"],"properties":{"video":{"enum":["libx264","h264_v4l2m2m"]},"preset":{"enum":["ultrafast","superfast","veryfast","faster","fast","medium"]},"bitrateKbps":{"type":"integer","minimum":100,"maximum":50000},"audioBitrateKbps":{"type":"integer","minimum":16,"maximum":320},"burnIn":{"type":"boolean","default":true,"description":"Burn wall-clock time and device id into the picture."},"font":{"type":"string","description":"TrueType font for the burn-in."}}},"gauge":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","max17048","bq27441","none"]},"bus":{"type":"integer","minimum":0,"description":"I2C bus number (/dev/i2c-N)."},"busName":{"type":"string","description":"I2C adapter name to find the bus by (e.g. 'SMBus stub driver'); wins over bus."},"address":{"type":"integer","minimum":3,"maximum":119},"capacityMah":{"type":"integer","minimum":100,"maximum":100000},"criticalVoltageV":{"type":"number","minimum":2.8,"maximum":3.8,"default":3.4,"description":"Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct)."}}},"dock":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"oneOf":[{"$ref":"#/definitions/inputBackend"},{"const":"none"}]},"line":{"$ref":"#/definitions/gpioLine"}}},"thermal":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","sysfs","none"]},"zone":{"type":"string","description":"Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."},"hysteresisC":{"type":"number","minimum":0,"maximum":20,"default":3,"description":"A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC)."}}},"watchdog":{"type":"object","additionalProperties":false,"properties":{"systemd":{"type":"boolean","default":true},"device":{"type":"string","description":"Kernel watchdog device (e.g. /dev/watchdog) when systemd does not own it."},"timeoutS":{"type":"integer","minimum":2,"maximum":600,"description":"Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it."},"stallS":{"type":"integer","minimum":5,"maximum":600,"default":30,"description":"While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall)."}}},"rtc":{"type":"string","description":"RTC device, e.g. /dev/rtc0."},"gnss":{"type":"object","additionalProperties":false,"required":["backend"],"description":"The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.","properties":{"backend":{"enum":["gpsd","sim","none"],"description":"gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."},"host":{"type":"string","default":"127.0.0.1","description":"gpsd host (backend gpsd)."},"port":{"type":"integer","minimum":1,"maximum":65535,"default":2947,"description":"gpsd TCP port (backend gpsd)."},"reconnectMaxMs":{"type":"integer","minimum":100,"maximum":60000,"default":10000,"description":"Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."}}},"calibration":{"type":"object","additionalProperties":false,"description":"Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.","properties":{"noiseFloorFrameDiff":{"type":"number","exclusiveMinimum":0,"maximum":20,"description":"The sensor's own noise through the analysis graph: median mean-absolute difference (0\u2013255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline."},"micSensitivityDbfsAt94DbSpl":{"type":"number","minimum":-70,"maximum":-10,"description":"Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically \u221226 to \u221242). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone."},"micSelfNoiseDbSpl":{"type":"number","minimum":10,"maximum":60,"default":33,"description":"Microphone self-noise, dB SPL (A-weighted): 94 \u2212 the data sheet's SNR."}}},"storage":{"type":"object","additionalProperties":false,"properties":{"minFreeMb":{"type":"integer","minimum":16,"description":"Below this the agent degrades (lower bitrate) before it would stop."},"stageDir":{"type":"string","description":"tmpfs directory for plaintext staging when encryption is on."}}}},"definitions":{"inputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"outputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"gpioLine":{"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}}}};
-const schema21 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
-const schema22 = {"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}};
-const schema24 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
-const pattern18 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
+exports.boardConfigValidate = validate20;
+const schema21 = {"$id":"https://bodycam.invalid/board-config.schema.json","title":"BoardConfig","description":"One body-camera board: which backend drives each device and how it is wired. Validated by `bodycam board check FILE`, which lists every error.","type":"object","additionalProperties":false,"required":["name","buttons","outputs","camera","audio","encoder","gauge","dock","thermal","watchdog","storage"],"properties":{"$schema":{"type":"string"},"name":{"type":"string","pattern":"^[a-z0-9][a-z0-9-]*$","description":"Board name as given to --board."},"description":{"type":"string"},"tested":{"type":"string","description":"How this board is tested (CI, HIL VM, or 'not testable here: why')."},"buttons":{"type":"object","additionalProperties":false,"required":["backend","shift","privacy"],"properties":{"backend":{"$ref":"#/definitions/inputBackend"},"debounceMs":{"type":"integer","minimum":0,"maximum":200,"default":20},"layout":{"enum":["two-key","one-key"],"default":"two-key","description":"two-key: shift and privacy are separate keys. one-key: both logical buttons are the same key (shift and privacy name the same line); gestures follow the one-key table (README 'Gestures')."},"shift":{"$ref":"#/definitions/gpioLine"},"privacy":{"$ref":"#/definitions/gpioLine"}}},"outputs":{"type":"object","additionalProperties":false,"required":["backend","led_rec","led_status","haptic"],"properties":{"backend":{"$ref":"#/definitions/outputBackend"},"led_rec":{"$ref":"#/definitions/gpioLine"},"led_status":{"$ref":"#/definitions/gpioLine"},"haptic":{"$ref":"#/definitions/gpioLine"},"buzzer":{"$ref":"#/definitions/gpioLine"}}},"camera":{"type":"object","additionalProperties":false,"required":["source","width","height","fps"],"properties":{"source":{"enum":["lavfi","v4l2","rtsp"],"description":"lavfi: ffmpeg's test pattern (sim). v4l2: a sensor or USB camera. rtsp: an IP camera on the network (fixed custody-suite cameras)."},"device":{"type":"string","description":"V4L2 device node, or 'auto' to pick the first capture device."},"inputFormat":{"type":"string","description":"V4L2 pixel format as ffmpeg names it (yuyv422, mjpeg, nv12...)."},"url":{"type":"string","description":"rtsp only: the IP camera's stream, rtsp://HOST[:PORT]/PATH (or rtsps://). No user or password in it: they go in credentialsFile, because the URL is logged."},"credentialsFile":{"type":"string","description":"rtsp only: absolute path of a JSON file {\"username\": \"...\", \"password\": \"...\"} that others cannot read (0600 or 0640). Read at every connect; never logged."},"timeoutS":{"type":"number","minimum":1,"maximum":60,"description":"rtsp only (default 2): a camera that sends nothing for this long is lost (ffmpeg's socket I/O timeout, and the reachability check's); a shorter silence inside a run is recorded as a frozen picture."},"reconnectMaxS":{"type":"number","minimum":0.5,"maximum":60,"description":"rtsp only (default 2): the longest wait between reconnect attempts while the camera is lost (backoff from 0.25 s, with jitter). It bounds how much a gap can outlast the real outage."},"width":{"type":"integer","minimum":16,"maximum":7680},"height":{"type":"integer","minimum":16,"maximum":4320},"fps":{"type":"integer","minimum":1,"maximum":120}}},"audio":{"type":"object","additionalProperties":false,"required":["source"],"properties":{"source":{"enum":["lavfi","alsa","none"]},"device":{"type":"string","description":"ALSA device, e.g. hw:0,0 or default."},"sampleRate":{"type":"integer","enum":[8000,16000,22050,32000,44100,48000]},"channels":{"type":"integer","minimum":1,"maximum":2}}},"encoder":{"type":"object","additionalProperties":false,"required":["video"],"properties":{"video":{"enum":["libx264","h264_v4l2m2m"]},"preset":{"enum":["ultrafast","superfast","veryfast","faster","fast","medium"]},"bitrateKbps":{"type":"integer","minimum":100,"maximum":50000},"audioBitrateKbps":{"type":"integer","minimum":16,"maximum":320},"burnIn":{"type":"boolean","default":true,"description":"Burn wall-clock time and device id into the picture."},"font":{"type":"string","description":"TrueType font for the burn-in."}}},"gauge":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","max17048","bq27441","none"]},"bus":{"type":"integer","minimum":0,"description":"I2C bus number (/dev/i2c-N)."},"busName":{"type":"string","description":"I2C adapter name to find the bus by (e.g. 'SMBus stub driver'); wins over bus."},"address":{"type":"integer","minimum":3,"maximum":119},"capacityMah":{"type":"integer","minimum":100,"maximum":100000},"criticalVoltageV":{"type":"number","minimum":2.8,"maximum":3.8,"default":3.4,"description":"Cell voltage that counts as critical whatever the state of charge says (an aged cell's percent lies). The percent thresholds are policy (batteryLowPct, batteryCriticalPct)."}}},"dock":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"oneOf":[{"$ref":"#/definitions/inputBackend"},{"const":"none"}]},"line":{"$ref":"#/definitions/gpioLine"}}},"thermal":{"type":"object","additionalProperties":false,"required":["backend"],"properties":{"backend":{"enum":["sim","sysfs","none"]},"zone":{"type":"string","description":"Thermal zone directory (/sys/class/thermal/thermal_zone0), zone name (thermal_zone0) or zone type (cpu-thermal)."},"hysteresisC":{"type":"number","minimum":0,"maximum":20,"default":3,"description":"A degrade level is left only this far below its threshold, so the encoder is not toggled at the edge. The thresholds are policy (tempDegradeC, tempCriticalC)."}}},"watchdog":{"type":"object","additionalProperties":false,"properties":{"systemd":{"type":"boolean","default":true},"device":{"type":"string","description":"Kernel watchdog device (e.g. /dev/watchdog) when systemd does not own it."},"timeoutS":{"type":"integer","minimum":2,"maximum":600,"description":"Timeout the kernel watchdog driver is set to (e.g. softdog soft_margin); the agent pets /dev/watchdog at a third of it."},"stallS":{"type":"integer","minimum":5,"maximum":600,"default":30,"description":"While recording, the watchdog is petted only if a segment was sealed within this many seconds (or a camera/encoder fault explains the stall)."}}},"rtc":{"type":"string","description":"RTC device, e.g. /dev/rtc0."},"gnss":{"type":"object","additionalProperties":false,"required":["backend"],"description":"The GNSS receiver: position for the evidence and heartbeats, and a time reference. Absent: no receiver.","properties":{"backend":{"enum":["gpsd","sim","none"],"description":"gpsd: the gpsd daemon's JSON protocol over TCP; sim: the sim world's scripted track; none: no receiver."},"host":{"type":"string","default":"127.0.0.1","description":"gpsd host (backend gpsd)."},"port":{"type":"integer","minimum":1,"maximum":65535,"default":2947,"description":"gpsd TCP port (backend gpsd)."},"reconnectMaxMs":{"type":"integer","minimum":100,"maximum":60000,"default":10000,"description":"Longest wait between attempts to reach gpsd after it went away (backend gpsd; the shared backoff starts at 500 ms or this, whichever is less)."}}},"calibration":{"type":"object","additionalProperties":false,"description":"Measured per board for the obstruction detectors (agent/obstruction, docs/obstruction.md). Absent or partial = uncalibrated for that part: frozen only on bit-identical frames, a dead microphone only on digital silence. `bodycam selftest --calibrate --board NAME` measures the noise floor and prints this object.","properties":{"noiseFloorFrameDiff":{"type":"number","exclusiveMinimum":0,"maximum":20,"description":"The sensor's own noise through the analysis graph: median mean-absolute difference (0\u2013255) of consecutive 64x36 analysis frames, lens uncovered, scene still. A frame difference below a quarter of it (and below the policy's frozenDiffMax) is a frozen pipeline."},"micSensitivityDbfsAt94DbSpl":{"type":"number","minimum":-70,"maximum":-10,"description":"Microphone sensitivity from its data sheet: dBFS for a 1 kHz tone at 94 dB SPL (digital MEMS: typically \u221226 to \u221242). With it, a level 6 dB below the microphone's own self-noise (and at or below the policy's silentDbfsMax) is a dead or blocked microphone."},"micSelfNoiseDbSpl":{"type":"number","minimum":10,"maximum":60,"default":33,"description":"Microphone self-noise, dB SPL (A-weighted): 94 \u2212 the data sheet's SNR."}}},"storage":{"type":"object","additionalProperties":false,"properties":{"minFreeMb":{"type":"integer","minimum":16,"description":"Below this the agent degrades (lower bitrate) before it would stop."},"stageDir":{"type":"string","description":"tmpfs directory for plaintext staging when encryption is on."}}}},"definitions":{"inputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"outputBackend":{"enum":["sim","gpio-cdev","gpio-sysfs"]},"gpioLine":{"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}}}};
+const schema22 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
+const schema23 = {"type":"object","additionalProperties":false,"properties":{"chip":{"type":"string","description":"gpiochip device name (gpiochip0) or label (e.g. 'gpio-sim.0-node0', found by label)."},"line":{"oneOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"Line offset on the chip, or line name."},"activeLow":{"type":"boolean","default":false},"bias":{"enum":["as-is","pull-up","pull-down","disable"],"default":"as-is","description":"Input bias set when the line is requested (character device only; with legacy sysfs the device tree sets it)."}}};
+const schema25 = {"enum":["sim","gpio-cdev","gpio-sysfs"]};
+const pattern19 = new RegExp("^[a-z0-9][a-z0-9-]*$", "u");
 
-function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://bodycam.invalid/board-config.schema.json" */;
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4091,7 +4410,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.buttons === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "buttons"},message:"must have required property '"+"buttons"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "buttons"},message:"must have required property '"+"buttons"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4101,7 +4420,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.outputs === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outputs"},message:"must have required property '"+"outputs"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outputs"},message:"must have required property '"+"outputs"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4111,7 +4430,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.camera === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "camera"},message:"must have required property '"+"camera"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "camera"},message:"must have required property '"+"camera"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4121,7 +4440,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.audio === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audio"},message:"must have required property '"+"audio"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audio"},message:"must have required property '"+"audio"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4131,7 +4450,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.encoder === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "encoder"},message:"must have required property '"+"encoder"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "encoder"},message:"must have required property '"+"encoder"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4141,7 +4460,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data.gauge === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "gauge"},message:"must have required property '"+"gauge"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "gauge"},message:"must have required property '"+"gauge"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4151,7 +4470,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data.dock === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dock"},message:"must have required property '"+"dock"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "dock"},message:"must have required property '"+"dock"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4161,7 +4480,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data.thermal === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "thermal"},message:"must have required property '"+"thermal"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "thermal"},message:"must have required property '"+"thermal"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4171,7 +4490,7 @@ vErrors.push(err8);
 errors++;
 }
 if(data.watchdog === undefined){
-const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "watchdog"},message:"must have required property '"+"watchdog"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "watchdog"},message:"must have required property '"+"watchdog"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4181,7 +4500,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data.storage === undefined){
-const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "storage"},message:"must have required property '"+"storage"+"'",schema:schema20.required,parentSchema:schema20,data};
+const err10 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "storage"},message:"must have required property '"+"storage"+"'",schema:schema21.required,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4191,8 +4510,8 @@ vErrors.push(err10);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema20.properties, key0))){
-const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema20,data};
+if(!(func4.call(schema21.properties, key0))){
+const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4205,7 +4524,7 @@ errors++;
 if(data.$schema !== undefined){
 let data0 = data.$schema;
 if(typeof data0 !== "string"){
-const err12 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.$schema.type,parentSchema:schema20.properties.$schema,data:data0};
+const err12 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.$schema.type,parentSchema:schema21.properties.$schema,data:data0};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4218,8 +4537,8 @@ errors++;
 if(data.name !== undefined){
 let data1 = data.name;
 if(typeof data1 === "string"){
-if(!pattern18.test(data1)){
-const err13 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema20.properties.name,data:data1};
+if(!pattern19.test(data1)){
+const err13 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9-]*$"+"\"",schema:"^[a-z0-9][a-z0-9-]*$",parentSchema:schema21.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4230,7 +4549,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.name.type,parentSchema:schema20.properties.name,data:data1};
+const err14 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.name.type,parentSchema:schema21.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4243,7 +4562,7 @@ errors++;
 if(data.description !== undefined){
 let data2 = data.description;
 if(typeof data2 !== "string"){
-const err15 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.description.type,parentSchema:schema20.properties.description,data:data2};
+const err15 = {instancePath:instancePath+"/description",schemaPath:"#/properties/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.description.type,parentSchema:schema21.properties.description,data:data2};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4256,7 +4575,7 @@ errors++;
 if(data.tested !== undefined){
 let data3 = data.tested;
 if(typeof data3 !== "string"){
-const err16 = {instancePath:instancePath+"/tested",schemaPath:"#/properties/tested/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.tested.type,parentSchema:schema20.properties.tested,data:data3};
+const err16 = {instancePath:instancePath+"/tested",schemaPath:"#/properties/tested/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.tested.type,parentSchema:schema21.properties.tested,data:data3};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4276,7 +4595,7 @@ if(data4.layout === undefined){
 data4.layout = "two-key";
 }
 if(data4.backend === undefined){
-const err17 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema20.properties.buttons.required,parentSchema:schema20.properties.buttons,data:data4};
+const err17 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema21.properties.buttons.required,parentSchema:schema21.properties.buttons,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4286,7 +4605,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4.shift === undefined){
-const err18 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "shift"},message:"must have required property '"+"shift"+"'",schema:schema20.properties.buttons.required,parentSchema:schema20.properties.buttons,data:data4};
+const err18 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "shift"},message:"must have required property '"+"shift"+"'",schema:schema21.properties.buttons.required,parentSchema:schema21.properties.buttons,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4296,7 +4615,7 @@ vErrors.push(err18);
 errors++;
 }
 if(data4.privacy === undefined){
-const err19 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "privacy"},message:"must have required property '"+"privacy"+"'",schema:schema20.properties.buttons.required,parentSchema:schema20.properties.buttons,data:data4};
+const err19 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/required",keyword:"required",params:{missingProperty: "privacy"},message:"must have required property '"+"privacy"+"'",schema:schema21.properties.buttons.required,parentSchema:schema21.properties.buttons,data:data4};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4307,7 +4626,7 @@ errors++;
 }
 for(const key1 in data4){
 if(!(((((key1 === "backend") || (key1 === "debounceMs")) || (key1 === "layout")) || (key1 === "shift")) || (key1 === "privacy"))){
-const err20 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.buttons,data:data4};
+const err20 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.buttons,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4320,7 +4639,7 @@ errors++;
 if(data4.backend !== undefined){
 let data5 = data4.backend;
 if(!(((data5 === "sim") || (data5 === "gpio-cdev")) || (data5 === "gpio-sysfs"))){
-const err21 = {instancePath:instancePath+"/buttons/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema21.enum},message:"must be equal to one of the allowed values",schema:schema21.enum,parentSchema:schema21,data:data5};
+const err21 = {instancePath:instancePath+"/buttons/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema22.enum},message:"must be equal to one of the allowed values",schema:schema22.enum,parentSchema:schema22,data:data5};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4332,7 +4651,7 @@ errors++;
 }
 let data6 = data4.debounceMs;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err22 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.buttons.properties.debounceMs.type,parentSchema:schema20.properties.buttons.properties.debounceMs,data:data6};
+const err22 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.buttons.properties.debounceMs.type,parentSchema:schema21.properties.buttons.properties.debounceMs,data:data6};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4343,7 +4662,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 > 200 || isNaN(data6)){
-const err23 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 200},message:"must be <= 200",schema:200,parentSchema:schema20.properties.buttons.properties.debounceMs,data:data6};
+const err23 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 200},message:"must be <= 200",schema:200,parentSchema:schema21.properties.buttons.properties.debounceMs,data:data6};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4353,7 +4672,7 @@ vErrors.push(err23);
 errors++;
 }
 if(data6 < 0 || isNaN(data6)){
-const err24 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema20.properties.buttons.properties.debounceMs,data:data6};
+const err24 = {instancePath:instancePath+"/buttons/debounceMs",schemaPath:"#/properties/buttons/properties/debounceMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.buttons.properties.debounceMs,data:data6};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4365,7 +4684,7 @@ errors++;
 }
 let data7 = data4.layout;
 if(!((data7 === "two-key") || (data7 === "one-key"))){
-const err25 = {instancePath:instancePath+"/buttons/layout",schemaPath:"#/properties/buttons/properties/layout/enum",keyword:"enum",params:{allowedValues: schema20.properties.buttons.properties.layout.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.buttons.properties.layout.enum,parentSchema:schema20.properties.buttons.properties.layout,data:data7};
+const err25 = {instancePath:instancePath+"/buttons/layout",schemaPath:"#/properties/buttons/properties/layout/enum",keyword:"enum",params:{allowedValues: schema21.properties.buttons.properties.layout.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.buttons.properties.layout.enum,parentSchema:schema21.properties.buttons.properties.layout,data:data7};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4385,7 +4704,7 @@ data8.bias = "as-is";
 }
 for(const key2 in data8){
 if(!((((key2 === "chip") || (key2 === "line")) || (key2 === "activeLow")) || (key2 === "bias"))){
-const err26 = {instancePath:instancePath+"/buttons/shift",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data8};
+const err26 = {instancePath:instancePath+"/buttons/shift",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data8};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4398,7 +4717,7 @@ errors++;
 if(data8.chip !== undefined){
 let data9 = data8.chip;
 if(typeof data9 !== "string"){
-const err27 = {instancePath:instancePath+"/buttons/shift/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data9};
+const err27 = {instancePath:instancePath+"/buttons/shift/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4415,7 +4734,7 @@ let valid5 = false;
 let passing0 = null;
 const _errs26 = errors;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err28 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data10};
+const err28 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data10};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4426,7 +4745,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 0 || isNaN(data10)){
-const err29 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data10};
+const err29 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4444,7 +4763,7 @@ passing0 = 0;
 const _errs28 = errors;
 if(typeof data10 === "string"){
 if(func2(data10) < 1){
-const err30 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data10};
+const err30 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data10};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4455,7 +4774,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data10};
+const err31 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data10};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4476,7 +4795,7 @@ passing0 = 1;
 }
 }
 if(!valid5){
-const err32 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data10};
+const err32 = {instancePath:instancePath+"/buttons/shift/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data10};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4499,7 +4818,7 @@ vErrors = null;
 }
 let data11 = data8.activeLow;
 if(typeof data11 !== "boolean"){
-const err33 = {instancePath:instancePath+"/buttons/shift/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data11};
+const err33 = {instancePath:instancePath+"/buttons/shift/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data11};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4510,7 +4829,7 @@ errors++;
 }
 let data12 = data8.bias;
 if(!((((data12 === "as-is") || (data12 === "pull-up")) || (data12 === "pull-down")) || (data12 === "disable"))){
-const err34 = {instancePath:instancePath+"/buttons/shift/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data12};
+const err34 = {instancePath:instancePath+"/buttons/shift/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data12};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4521,7 +4840,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/buttons/shift",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data8};
+const err35 = {instancePath:instancePath+"/buttons/shift",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data8};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4542,7 +4861,7 @@ data13.bias = "as-is";
 }
 for(const key3 in data13){
 if(!((((key3 === "chip") || (key3 === "line")) || (key3 === "activeLow")) || (key3 === "bias"))){
-const err36 = {instancePath:instancePath+"/buttons/privacy",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data13};
+const err36 = {instancePath:instancePath+"/buttons/privacy",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data13};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4555,7 +4874,7 @@ errors++;
 if(data13.chip !== undefined){
 let data14 = data13.chip;
 if(typeof data14 !== "string"){
-const err37 = {instancePath:instancePath+"/buttons/privacy/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data14};
+const err37 = {instancePath:instancePath+"/buttons/privacy/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4572,7 +4891,7 @@ let valid8 = false;
 let passing1 = null;
 const _errs41 = errors;
 if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err38 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data15};
+const err38 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4583,7 +4902,7 @@ errors++;
 }
 if((typeof data15 == "number") && (isFinite(data15))){
 if(data15 < 0 || isNaN(data15)){
-const err39 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data15};
+const err39 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4601,7 +4920,7 @@ passing1 = 0;
 const _errs43 = errors;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err40 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data15};
+const err40 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4612,7 +4931,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data15};
+const err41 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data15};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4633,7 +4952,7 @@ passing1 = 1;
 }
 }
 if(!valid8){
-const err42 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data15};
+const err42 = {instancePath:instancePath+"/buttons/privacy/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data15};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4656,7 +4975,7 @@ vErrors = null;
 }
 let data16 = data13.activeLow;
 if(typeof data16 !== "boolean"){
-const err43 = {instancePath:instancePath+"/buttons/privacy/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data16};
+const err43 = {instancePath:instancePath+"/buttons/privacy/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data16};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4667,7 +4986,7 @@ errors++;
 }
 let data17 = data13.bias;
 if(!((((data17 === "as-is") || (data17 === "pull-up")) || (data17 === "pull-down")) || (data17 === "disable"))){
-const err44 = {instancePath:instancePath+"/buttons/privacy/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data17};
+const err44 = {instancePath:instancePath+"/buttons/privacy/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data17};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4678,7 +4997,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/buttons/privacy",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data13};
+const err45 = {instancePath:instancePath+"/buttons/privacy",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data13};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4690,7 +5009,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.buttons.type,parentSchema:schema20.properties.buttons,data:data4};
+const err46 = {instancePath:instancePath+"/buttons",schemaPath:"#/properties/buttons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.buttons.type,parentSchema:schema21.properties.buttons,data:data4};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4704,7 +5023,7 @@ if(data.outputs !== undefined){
 let data18 = data.outputs;
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 if(data18.backend === undefined){
-const err47 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema20.properties.outputs.required,parentSchema:schema20.properties.outputs,data:data18};
+const err47 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema21.properties.outputs.required,parentSchema:schema21.properties.outputs,data:data18};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4714,7 +5033,7 @@ vErrors.push(err47);
 errors++;
 }
 if(data18.led_rec === undefined){
-const err48 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "led_rec"},message:"must have required property '"+"led_rec"+"'",schema:schema20.properties.outputs.required,parentSchema:schema20.properties.outputs,data:data18};
+const err48 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "led_rec"},message:"must have required property '"+"led_rec"+"'",schema:schema21.properties.outputs.required,parentSchema:schema21.properties.outputs,data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4724,7 +5043,7 @@ vErrors.push(err48);
 errors++;
 }
 if(data18.led_status === undefined){
-const err49 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "led_status"},message:"must have required property '"+"led_status"+"'",schema:schema20.properties.outputs.required,parentSchema:schema20.properties.outputs,data:data18};
+const err49 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "led_status"},message:"must have required property '"+"led_status"+"'",schema:schema21.properties.outputs.required,parentSchema:schema21.properties.outputs,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4734,7 +5053,7 @@ vErrors.push(err49);
 errors++;
 }
 if(data18.haptic === undefined){
-const err50 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "haptic"},message:"must have required property '"+"haptic"+"'",schema:schema20.properties.outputs.required,parentSchema:schema20.properties.outputs,data:data18};
+const err50 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/required",keyword:"required",params:{missingProperty: "haptic"},message:"must have required property '"+"haptic"+"'",schema:schema21.properties.outputs.required,parentSchema:schema21.properties.outputs,data:data18};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4745,7 +5064,7 @@ errors++;
 }
 for(const key4 in data18){
 if(!(((((key4 === "backend") || (key4 === "led_rec")) || (key4 === "led_status")) || (key4 === "haptic")) || (key4 === "buzzer"))){
-const err51 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.outputs,data:data18};
+const err51 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.outputs,data:data18};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4758,7 +5077,7 @@ errors++;
 if(data18.backend !== undefined){
 let data19 = data18.backend;
 if(!(((data19 === "sim") || (data19 === "gpio-cdev")) || (data19 === "gpio-sysfs"))){
-const err52 = {instancePath:instancePath+"/outputs/backend",schemaPath:"#/definitions/outputBackend/enum",keyword:"enum",params:{allowedValues: schema24.enum},message:"must be equal to one of the allowed values",schema:schema24.enum,parentSchema:schema24,data:data19};
+const err52 = {instancePath:instancePath+"/outputs/backend",schemaPath:"#/definitions/outputBackend/enum",keyword:"enum",params:{allowedValues: schema25.enum},message:"must be equal to one of the allowed values",schema:schema25.enum,parentSchema:schema25,data:data19};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4779,7 +5098,7 @@ data20.bias = "as-is";
 }
 for(const key5 in data20){
 if(!((((key5 === "chip") || (key5 === "line")) || (key5 === "activeLow")) || (key5 === "bias"))){
-const err53 = {instancePath:instancePath+"/outputs/led_rec",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data20};
+const err53 = {instancePath:instancePath+"/outputs/led_rec",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data20};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4792,7 +5111,7 @@ errors++;
 if(data20.chip !== undefined){
 let data21 = data20.chip;
 if(typeof data21 !== "string"){
-const err54 = {instancePath:instancePath+"/outputs/led_rec/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data21};
+const err54 = {instancePath:instancePath+"/outputs/led_rec/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data21};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -4809,7 +5128,7 @@ let valid13 = false;
 let passing2 = null;
 const _errs61 = errors;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err55 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data22};
+const err55 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -4820,7 +5139,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 < 0 || isNaN(data22)){
-const err56 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data22};
+const err56 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data22};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4838,7 +5157,7 @@ passing2 = 0;
 const _errs63 = errors;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err57 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data22};
+const err57 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4849,7 +5168,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data22};
+const err58 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -4870,7 +5189,7 @@ passing2 = 1;
 }
 }
 if(!valid13){
-const err59 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data22};
+const err59 = {instancePath:instancePath+"/outputs/led_rec/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data22};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -4893,7 +5212,7 @@ vErrors = null;
 }
 let data23 = data20.activeLow;
 if(typeof data23 !== "boolean"){
-const err60 = {instancePath:instancePath+"/outputs/led_rec/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data23};
+const err60 = {instancePath:instancePath+"/outputs/led_rec/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data23};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -4904,7 +5223,7 @@ errors++;
 }
 let data24 = data20.bias;
 if(!((((data24 === "as-is") || (data24 === "pull-up")) || (data24 === "pull-down")) || (data24 === "disable"))){
-const err61 = {instancePath:instancePath+"/outputs/led_rec/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data24};
+const err61 = {instancePath:instancePath+"/outputs/led_rec/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data24};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -4915,7 +5234,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/outputs/led_rec",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data20};
+const err62 = {instancePath:instancePath+"/outputs/led_rec",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data20};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -4936,7 +5255,7 @@ data25.bias = "as-is";
 }
 for(const key6 in data25){
 if(!((((key6 === "chip") || (key6 === "line")) || (key6 === "activeLow")) || (key6 === "bias"))){
-const err63 = {instancePath:instancePath+"/outputs/led_status",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data25};
+const err63 = {instancePath:instancePath+"/outputs/led_status",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data25};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -4949,7 +5268,7 @@ errors++;
 if(data25.chip !== undefined){
 let data26 = data25.chip;
 if(typeof data26 !== "string"){
-const err64 = {instancePath:instancePath+"/outputs/led_status/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data26};
+const err64 = {instancePath:instancePath+"/outputs/led_status/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data26};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4966,7 +5285,7 @@ let valid16 = false;
 let passing3 = null;
 const _errs76 = errors;
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err65 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data27};
+const err65 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data27};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -4977,7 +5296,7 @@ errors++;
 }
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 < 0 || isNaN(data27)){
-const err66 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data27};
+const err66 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data27};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -4995,7 +5314,7 @@ passing3 = 0;
 const _errs78 = errors;
 if(typeof data27 === "string"){
 if(func2(data27) < 1){
-const err67 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data27};
+const err67 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data27};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -5006,7 +5325,7 @@ errors++;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data27};
+const err68 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data27};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -5027,7 +5346,7 @@ passing3 = 1;
 }
 }
 if(!valid16){
-const err69 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data27};
+const err69 = {instancePath:instancePath+"/outputs/led_status/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing3},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -5050,7 +5369,7 @@ vErrors = null;
 }
 let data28 = data25.activeLow;
 if(typeof data28 !== "boolean"){
-const err70 = {instancePath:instancePath+"/outputs/led_status/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data28};
+const err70 = {instancePath:instancePath+"/outputs/led_status/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data28};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -5061,7 +5380,7 @@ errors++;
 }
 let data29 = data25.bias;
 if(!((((data29 === "as-is") || (data29 === "pull-up")) || (data29 === "pull-down")) || (data29 === "disable"))){
-const err71 = {instancePath:instancePath+"/outputs/led_status/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data29};
+const err71 = {instancePath:instancePath+"/outputs/led_status/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data29};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -5072,7 +5391,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/outputs/led_status",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data25};
+const err72 = {instancePath:instancePath+"/outputs/led_status",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data25};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -5093,7 +5412,7 @@ data30.bias = "as-is";
 }
 for(const key7 in data30){
 if(!((((key7 === "chip") || (key7 === "line")) || (key7 === "activeLow")) || (key7 === "bias"))){
-const err73 = {instancePath:instancePath+"/outputs/haptic",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data30};
+const err73 = {instancePath:instancePath+"/outputs/haptic",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data30};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -5106,7 +5425,7 @@ errors++;
 if(data30.chip !== undefined){
 let data31 = data30.chip;
 if(typeof data31 !== "string"){
-const err74 = {instancePath:instancePath+"/outputs/haptic/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data31};
+const err74 = {instancePath:instancePath+"/outputs/haptic/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data31};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -5123,7 +5442,7 @@ let valid19 = false;
 let passing4 = null;
 const _errs91 = errors;
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err75 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data32};
+const err75 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data32};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -5134,7 +5453,7 @@ errors++;
 }
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 < 0 || isNaN(data32)){
-const err76 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data32};
+const err76 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data32};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -5152,7 +5471,7 @@ passing4 = 0;
 const _errs93 = errors;
 if(typeof data32 === "string"){
 if(func2(data32) < 1){
-const err77 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data32};
+const err77 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data32};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -5163,7 +5482,7 @@ errors++;
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data32};
+const err78 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data32};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -5184,7 +5503,7 @@ passing4 = 1;
 }
 }
 if(!valid19){
-const err79 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing4},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data32};
+const err79 = {instancePath:instancePath+"/outputs/haptic/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing4},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data32};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -5207,7 +5526,7 @@ vErrors = null;
 }
 let data33 = data30.activeLow;
 if(typeof data33 !== "boolean"){
-const err80 = {instancePath:instancePath+"/outputs/haptic/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data33};
+const err80 = {instancePath:instancePath+"/outputs/haptic/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data33};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -5218,7 +5537,7 @@ errors++;
 }
 let data34 = data30.bias;
 if(!((((data34 === "as-is") || (data34 === "pull-up")) || (data34 === "pull-down")) || (data34 === "disable"))){
-const err81 = {instancePath:instancePath+"/outputs/haptic/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data34};
+const err81 = {instancePath:instancePath+"/outputs/haptic/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data34};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -5229,7 +5548,7 @@ errors++;
 }
 }
 else {
-const err82 = {instancePath:instancePath+"/outputs/haptic",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data30};
+const err82 = {instancePath:instancePath+"/outputs/haptic",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data30};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -5250,7 +5569,7 @@ data35.bias = "as-is";
 }
 for(const key8 in data35){
 if(!((((key8 === "chip") || (key8 === "line")) || (key8 === "activeLow")) || (key8 === "bias"))){
-const err83 = {instancePath:instancePath+"/outputs/buzzer",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data35};
+const err83 = {instancePath:instancePath+"/outputs/buzzer",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data35};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -5263,7 +5582,7 @@ errors++;
 if(data35.chip !== undefined){
 let data36 = data35.chip;
 if(typeof data36 !== "string"){
-const err84 = {instancePath:instancePath+"/outputs/buzzer/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data36};
+const err84 = {instancePath:instancePath+"/outputs/buzzer/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data36};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -5280,7 +5599,7 @@ let valid22 = false;
 let passing5 = null;
 const _errs106 = errors;
 if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err85 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data37};
+const err85 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data37};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -5291,7 +5610,7 @@ errors++;
 }
 if((typeof data37 == "number") && (isFinite(data37))){
 if(data37 < 0 || isNaN(data37)){
-const err86 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data37};
+const err86 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data37};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -5309,7 +5628,7 @@ passing5 = 0;
 const _errs108 = errors;
 if(typeof data37 === "string"){
 if(func2(data37) < 1){
-const err87 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data37};
+const err87 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data37};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -5320,7 +5639,7 @@ errors++;
 }
 }
 else {
-const err88 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data37};
+const err88 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data37};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -5341,7 +5660,7 @@ passing5 = 1;
 }
 }
 if(!valid22){
-const err89 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing5},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data37};
+const err89 = {instancePath:instancePath+"/outputs/buzzer/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing5},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data37};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -5364,7 +5683,7 @@ vErrors = null;
 }
 let data38 = data35.activeLow;
 if(typeof data38 !== "boolean"){
-const err90 = {instancePath:instancePath+"/outputs/buzzer/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data38};
+const err90 = {instancePath:instancePath+"/outputs/buzzer/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data38};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -5375,7 +5694,7 @@ errors++;
 }
 let data39 = data35.bias;
 if(!((((data39 === "as-is") || (data39 === "pull-up")) || (data39 === "pull-down")) || (data39 === "disable"))){
-const err91 = {instancePath:instancePath+"/outputs/buzzer/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data39};
+const err91 = {instancePath:instancePath+"/outputs/buzzer/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data39};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -5386,7 +5705,7 @@ errors++;
 }
 }
 else {
-const err92 = {instancePath:instancePath+"/outputs/buzzer",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data35};
+const err92 = {instancePath:instancePath+"/outputs/buzzer",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data35};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -5398,7 +5717,7 @@ errors++;
 }
 }
 else {
-const err93 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.outputs.type,parentSchema:schema20.properties.outputs,data:data18};
+const err93 = {instancePath:instancePath+"/outputs",schemaPath:"#/properties/outputs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.outputs.type,parentSchema:schema21.properties.outputs,data:data18};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -5412,7 +5731,7 @@ if(data.camera !== undefined){
 let data40 = data.camera;
 if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
 if(data40.source === undefined){
-const err94 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema20.properties.camera.required,parentSchema:schema20.properties.camera,data:data40};
+const err94 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema21.properties.camera.required,parentSchema:schema21.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -5422,7 +5741,7 @@ vErrors.push(err94);
 errors++;
 }
 if(data40.width === undefined){
-const err95 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "width"},message:"must have required property '"+"width"+"'",schema:schema20.properties.camera.required,parentSchema:schema20.properties.camera,data:data40};
+const err95 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "width"},message:"must have required property '"+"width"+"'",schema:schema21.properties.camera.required,parentSchema:schema21.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -5432,7 +5751,7 @@ vErrors.push(err95);
 errors++;
 }
 if(data40.height === undefined){
-const err96 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "height"},message:"must have required property '"+"height"+"'",schema:schema20.properties.camera.required,parentSchema:schema20.properties.camera,data:data40};
+const err96 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "height"},message:"must have required property '"+"height"+"'",schema:schema21.properties.camera.required,parentSchema:schema21.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -5442,7 +5761,7 @@ vErrors.push(err96);
 errors++;
 }
 if(data40.fps === undefined){
-const err97 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "fps"},message:"must have required property '"+"fps"+"'",schema:schema20.properties.camera.required,parentSchema:schema20.properties.camera,data:data40};
+const err97 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/required",keyword:"required",params:{missingProperty: "fps"},message:"must have required property '"+"fps"+"'",schema:schema21.properties.camera.required,parentSchema:schema21.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -5452,8 +5771,8 @@ vErrors.push(err97);
 errors++;
 }
 for(const key9 in data40){
-if(!(func4.call(schema20.properties.camera.properties, key9))){
-const err98 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.camera,data:data40};
+if(!(func4.call(schema21.properties.camera.properties, key9))){
+const err98 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -5466,7 +5785,7 @@ errors++;
 if(data40.source !== undefined){
 let data41 = data40.source;
 if(!(((data41 === "lavfi") || (data41 === "v4l2")) || (data41 === "rtsp"))){
-const err99 = {instancePath:instancePath+"/camera/source",schemaPath:"#/properties/camera/properties/source/enum",keyword:"enum",params:{allowedValues: schema20.properties.camera.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.camera.properties.source.enum,parentSchema:schema20.properties.camera.properties.source,data:data41};
+const err99 = {instancePath:instancePath+"/camera/source",schemaPath:"#/properties/camera/properties/source/enum",keyword:"enum",params:{allowedValues: schema21.properties.camera.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.camera.properties.source.enum,parentSchema:schema21.properties.camera.properties.source,data:data41};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -5479,7 +5798,7 @@ errors++;
 if(data40.device !== undefined){
 let data42 = data40.device;
 if(typeof data42 !== "string"){
-const err100 = {instancePath:instancePath+"/camera/device",schemaPath:"#/properties/camera/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.camera.properties.device.type,parentSchema:schema20.properties.camera.properties.device,data:data42};
+const err100 = {instancePath:instancePath+"/camera/device",schemaPath:"#/properties/camera/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.camera.properties.device.type,parentSchema:schema21.properties.camera.properties.device,data:data42};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -5492,7 +5811,7 @@ errors++;
 if(data40.inputFormat !== undefined){
 let data43 = data40.inputFormat;
 if(typeof data43 !== "string"){
-const err101 = {instancePath:instancePath+"/camera/inputFormat",schemaPath:"#/properties/camera/properties/inputFormat/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.camera.properties.inputFormat.type,parentSchema:schema20.properties.camera.properties.inputFormat,data:data43};
+const err101 = {instancePath:instancePath+"/camera/inputFormat",schemaPath:"#/properties/camera/properties/inputFormat/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.camera.properties.inputFormat.type,parentSchema:schema21.properties.camera.properties.inputFormat,data:data43};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -5505,7 +5824,7 @@ errors++;
 if(data40.url !== undefined){
 let data44 = data40.url;
 if(typeof data44 !== "string"){
-const err102 = {instancePath:instancePath+"/camera/url",schemaPath:"#/properties/camera/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.camera.properties.url.type,parentSchema:schema20.properties.camera.properties.url,data:data44};
+const err102 = {instancePath:instancePath+"/camera/url",schemaPath:"#/properties/camera/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.camera.properties.url.type,parentSchema:schema21.properties.camera.properties.url,data:data44};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -5518,7 +5837,7 @@ errors++;
 if(data40.credentialsFile !== undefined){
 let data45 = data40.credentialsFile;
 if(typeof data45 !== "string"){
-const err103 = {instancePath:instancePath+"/camera/credentialsFile",schemaPath:"#/properties/camera/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.camera.properties.credentialsFile.type,parentSchema:schema20.properties.camera.properties.credentialsFile,data:data45};
+const err103 = {instancePath:instancePath+"/camera/credentialsFile",schemaPath:"#/properties/camera/properties/credentialsFile/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.camera.properties.credentialsFile.type,parentSchema:schema21.properties.camera.properties.credentialsFile,data:data45};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -5532,7 +5851,7 @@ if(data40.timeoutS !== undefined){
 let data46 = data40.timeoutS;
 if((typeof data46 == "number") && (isFinite(data46))){
 if(data46 > 60 || isNaN(data46)){
-const err104 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema20.properties.camera.properties.timeoutS,data:data46};
+const err104 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema21.properties.camera.properties.timeoutS,data:data46};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -5542,7 +5861,7 @@ vErrors.push(err104);
 errors++;
 }
 if(data46 < 1 || isNaN(data46)){
-const err105 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema20.properties.camera.properties.timeoutS,data:data46};
+const err105 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema21.properties.camera.properties.timeoutS,data:data46};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -5553,7 +5872,7 @@ errors++;
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.camera.properties.timeoutS.type,parentSchema:schema20.properties.camera.properties.timeoutS,data:data46};
+const err106 = {instancePath:instancePath+"/camera/timeoutS",schemaPath:"#/properties/camera/properties/timeoutS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.camera.properties.timeoutS.type,parentSchema:schema21.properties.camera.properties.timeoutS,data:data46};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -5567,7 +5886,7 @@ if(data40.reconnectMaxS !== undefined){
 let data47 = data40.reconnectMaxS;
 if((typeof data47 == "number") && (isFinite(data47))){
 if(data47 > 60 || isNaN(data47)){
-const err107 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema20.properties.camera.properties.reconnectMaxS,data:data47};
+const err107 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema21.properties.camera.properties.reconnectMaxS,data:data47};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -5577,7 +5896,7 @@ vErrors.push(err107);
 errors++;
 }
 if(data47 < 0.5 || isNaN(data47)){
-const err108 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.5},message:"must be >= 0.5",schema:0.5,parentSchema:schema20.properties.camera.properties.reconnectMaxS,data:data47};
+const err108 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0.5},message:"must be >= 0.5",schema:0.5,parentSchema:schema21.properties.camera.properties.reconnectMaxS,data:data47};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -5588,7 +5907,7 @@ errors++;
 }
 }
 else {
-const err109 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.camera.properties.reconnectMaxS.type,parentSchema:schema20.properties.camera.properties.reconnectMaxS,data:data47};
+const err109 = {instancePath:instancePath+"/camera/reconnectMaxS",schemaPath:"#/properties/camera/properties/reconnectMaxS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.camera.properties.reconnectMaxS.type,parentSchema:schema21.properties.camera.properties.reconnectMaxS,data:data47};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -5601,7 +5920,7 @@ errors++;
 if(data40.width !== undefined){
 let data48 = data40.width;
 if(!(((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48))) && (isFinite(data48)))){
-const err110 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.camera.properties.width.type,parentSchema:schema20.properties.camera.properties.width,data:data48};
+const err110 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.camera.properties.width.type,parentSchema:schema21.properties.camera.properties.width,data:data48};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -5612,7 +5931,7 @@ errors++;
 }
 if((typeof data48 == "number") && (isFinite(data48))){
 if(data48 > 7680 || isNaN(data48)){
-const err111 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 7680},message:"must be <= 7680",schema:7680,parentSchema:schema20.properties.camera.properties.width,data:data48};
+const err111 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/maximum",keyword:"maximum",params:{comparison: "<=", limit: 7680},message:"must be <= 7680",schema:7680,parentSchema:schema21.properties.camera.properties.width,data:data48};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -5622,7 +5941,7 @@ vErrors.push(err111);
 errors++;
 }
 if(data48 < 16 || isNaN(data48)){
-const err112 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema20.properties.camera.properties.width,data:data48};
+const err112 = {instancePath:instancePath+"/camera/width",schemaPath:"#/properties/camera/properties/width/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema21.properties.camera.properties.width,data:data48};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -5636,7 +5955,7 @@ errors++;
 if(data40.height !== undefined){
 let data49 = data40.height;
 if(!(((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49))) && (isFinite(data49)))){
-const err113 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.camera.properties.height.type,parentSchema:schema20.properties.camera.properties.height,data:data49};
+const err113 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.camera.properties.height.type,parentSchema:schema21.properties.camera.properties.height,data:data49};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -5647,7 +5966,7 @@ errors++;
 }
 if((typeof data49 == "number") && (isFinite(data49))){
 if(data49 > 4320 || isNaN(data49)){
-const err114 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4320},message:"must be <= 4320",schema:4320,parentSchema:schema20.properties.camera.properties.height,data:data49};
+const err114 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4320},message:"must be <= 4320",schema:4320,parentSchema:schema21.properties.camera.properties.height,data:data49};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -5657,7 +5976,7 @@ vErrors.push(err114);
 errors++;
 }
 if(data49 < 16 || isNaN(data49)){
-const err115 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema20.properties.camera.properties.height,data:data49};
+const err115 = {instancePath:instancePath+"/camera/height",schemaPath:"#/properties/camera/properties/height/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema21.properties.camera.properties.height,data:data49};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -5671,7 +5990,7 @@ errors++;
 if(data40.fps !== undefined){
 let data50 = data40.fps;
 if(!(((typeof data50 == "number") && (!(data50 % 1) && !isNaN(data50))) && (isFinite(data50)))){
-const err116 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.camera.properties.fps.type,parentSchema:schema20.properties.camera.properties.fps,data:data50};
+const err116 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.camera.properties.fps.type,parentSchema:schema21.properties.camera.properties.fps,data:data50};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -5682,7 +6001,7 @@ errors++;
 }
 if((typeof data50 == "number") && (isFinite(data50))){
 if(data50 > 120 || isNaN(data50)){
-const err117 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema20.properties.camera.properties.fps,data:data50};
+const err117 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema21.properties.camera.properties.fps,data:data50};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -5692,7 +6011,7 @@ vErrors.push(err117);
 errors++;
 }
 if(data50 < 1 || isNaN(data50)){
-const err118 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema20.properties.camera.properties.fps,data:data50};
+const err118 = {instancePath:instancePath+"/camera/fps",schemaPath:"#/properties/camera/properties/fps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema21.properties.camera.properties.fps,data:data50};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -5705,7 +6024,7 @@ errors++;
 }
 }
 else {
-const err119 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.camera.type,parentSchema:schema20.properties.camera,data:data40};
+const err119 = {instancePath:instancePath+"/camera",schemaPath:"#/properties/camera/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.camera.type,parentSchema:schema21.properties.camera,data:data40};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -5719,7 +6038,7 @@ if(data.audio !== undefined){
 let data51 = data.audio;
 if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
 if(data51.source === undefined){
-const err120 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema20.properties.audio.required,parentSchema:schema20.properties.audio,data:data51};
+const err120 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema21.properties.audio.required,parentSchema:schema21.properties.audio,data:data51};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -5730,7 +6049,7 @@ errors++;
 }
 for(const key10 in data51){
 if(!((((key10 === "source") || (key10 === "device")) || (key10 === "sampleRate")) || (key10 === "channels"))){
-const err121 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.audio,data:data51};
+const err121 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.audio,data:data51};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -5743,7 +6062,7 @@ errors++;
 if(data51.source !== undefined){
 let data52 = data51.source;
 if(!(((data52 === "lavfi") || (data52 === "alsa")) || (data52 === "none"))){
-const err122 = {instancePath:instancePath+"/audio/source",schemaPath:"#/properties/audio/properties/source/enum",keyword:"enum",params:{allowedValues: schema20.properties.audio.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.audio.properties.source.enum,parentSchema:schema20.properties.audio.properties.source,data:data52};
+const err122 = {instancePath:instancePath+"/audio/source",schemaPath:"#/properties/audio/properties/source/enum",keyword:"enum",params:{allowedValues: schema21.properties.audio.properties.source.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.audio.properties.source.enum,parentSchema:schema21.properties.audio.properties.source,data:data52};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -5756,7 +6075,7 @@ errors++;
 if(data51.device !== undefined){
 let data53 = data51.device;
 if(typeof data53 !== "string"){
-const err123 = {instancePath:instancePath+"/audio/device",schemaPath:"#/properties/audio/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.audio.properties.device.type,parentSchema:schema20.properties.audio.properties.device,data:data53};
+const err123 = {instancePath:instancePath+"/audio/device",schemaPath:"#/properties/audio/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.audio.properties.device.type,parentSchema:schema21.properties.audio.properties.device,data:data53};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -5769,7 +6088,7 @@ errors++;
 if(data51.sampleRate !== undefined){
 let data54 = data51.sampleRate;
 if(!(((typeof data54 == "number") && (!(data54 % 1) && !isNaN(data54))) && (isFinite(data54)))){
-const err124 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.audio.properties.sampleRate.type,parentSchema:schema20.properties.audio.properties.sampleRate,data:data54};
+const err124 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.audio.properties.sampleRate.type,parentSchema:schema21.properties.audio.properties.sampleRate,data:data54};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -5779,7 +6098,7 @@ vErrors.push(err124);
 errors++;
 }
 if(!((((((data54 === 8000) || (data54 === 16000)) || (data54 === 22050)) || (data54 === 32000)) || (data54 === 44100)) || (data54 === 48000))){
-const err125 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/enum",keyword:"enum",params:{allowedValues: schema20.properties.audio.properties.sampleRate.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.audio.properties.sampleRate.enum,parentSchema:schema20.properties.audio.properties.sampleRate,data:data54};
+const err125 = {instancePath:instancePath+"/audio/sampleRate",schemaPath:"#/properties/audio/properties/sampleRate/enum",keyword:"enum",params:{allowedValues: schema21.properties.audio.properties.sampleRate.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.audio.properties.sampleRate.enum,parentSchema:schema21.properties.audio.properties.sampleRate,data:data54};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -5792,7 +6111,7 @@ errors++;
 if(data51.channels !== undefined){
 let data55 = data51.channels;
 if(!(((typeof data55 == "number") && (!(data55 % 1) && !isNaN(data55))) && (isFinite(data55)))){
-const err126 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.audio.properties.channels.type,parentSchema:schema20.properties.audio.properties.channels,data:data55};
+const err126 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.audio.properties.channels.type,parentSchema:schema21.properties.audio.properties.channels,data:data55};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -5803,7 +6122,7 @@ errors++;
 }
 if((typeof data55 == "number") && (isFinite(data55))){
 if(data55 > 2 || isNaN(data55)){
-const err127 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2",schema:2,parentSchema:schema20.properties.audio.properties.channels,data:data55};
+const err127 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2",schema:2,parentSchema:schema21.properties.audio.properties.channels,data:data55};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -5813,7 +6132,7 @@ vErrors.push(err127);
 errors++;
 }
 if(data55 < 1 || isNaN(data55)){
-const err128 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema20.properties.audio.properties.channels,data:data55};
+const err128 = {instancePath:instancePath+"/audio/channels",schemaPath:"#/properties/audio/properties/channels/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema21.properties.audio.properties.channels,data:data55};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -5826,7 +6145,7 @@ errors++;
 }
 }
 else {
-const err129 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.audio.type,parentSchema:schema20.properties.audio,data:data51};
+const err129 = {instancePath:instancePath+"/audio",schemaPath:"#/properties/audio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.audio.type,parentSchema:schema21.properties.audio,data:data51};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -5843,7 +6162,7 @@ if(data56.burnIn === undefined){
 data56.burnIn = true;
 }
 if(data56.video === undefined){
-const err130 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/required",keyword:"required",params:{missingProperty: "video"},message:"must have required property '"+"video"+"'",schema:schema20.properties.encoder.required,parentSchema:schema20.properties.encoder,data:data56};
+const err130 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/required",keyword:"required",params:{missingProperty: "video"},message:"must have required property '"+"video"+"'",schema:schema21.properties.encoder.required,parentSchema:schema21.properties.encoder,data:data56};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -5854,7 +6173,7 @@ errors++;
 }
 for(const key11 in data56){
 if(!((((((key11 === "video") || (key11 === "preset")) || (key11 === "bitrateKbps")) || (key11 === "audioBitrateKbps")) || (key11 === "burnIn")) || (key11 === "font"))){
-const err131 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.encoder,data:data56};
+const err131 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.encoder,data:data56};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -5867,7 +6186,7 @@ errors++;
 if(data56.video !== undefined){
 let data57 = data56.video;
 if(!((data57 === "libx264") || (data57 === "h264_v4l2m2m"))){
-const err132 = {instancePath:instancePath+"/encoder/video",schemaPath:"#/properties/encoder/properties/video/enum",keyword:"enum",params:{allowedValues: schema20.properties.encoder.properties.video.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.encoder.properties.video.enum,parentSchema:schema20.properties.encoder.properties.video,data:data57};
+const err132 = {instancePath:instancePath+"/encoder/video",schemaPath:"#/properties/encoder/properties/video/enum",keyword:"enum",params:{allowedValues: schema21.properties.encoder.properties.video.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.encoder.properties.video.enum,parentSchema:schema21.properties.encoder.properties.video,data:data57};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -5880,7 +6199,7 @@ errors++;
 if(data56.preset !== undefined){
 let data58 = data56.preset;
 if(!((((((data58 === "ultrafast") || (data58 === "superfast")) || (data58 === "veryfast")) || (data58 === "faster")) || (data58 === "fast")) || (data58 === "medium"))){
-const err133 = {instancePath:instancePath+"/encoder/preset",schemaPath:"#/properties/encoder/properties/preset/enum",keyword:"enum",params:{allowedValues: schema20.properties.encoder.properties.preset.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.encoder.properties.preset.enum,parentSchema:schema20.properties.encoder.properties.preset,data:data58};
+const err133 = {instancePath:instancePath+"/encoder/preset",schemaPath:"#/properties/encoder/properties/preset/enum",keyword:"enum",params:{allowedValues: schema21.properties.encoder.properties.preset.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.encoder.properties.preset.enum,parentSchema:schema21.properties.encoder.properties.preset,data:data58};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -5893,7 +6212,7 @@ errors++;
 if(data56.bitrateKbps !== undefined){
 let data59 = data56.bitrateKbps;
 if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
-const err134 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.encoder.properties.bitrateKbps.type,parentSchema:schema20.properties.encoder.properties.bitrateKbps,data:data59};
+const err134 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.encoder.properties.bitrateKbps.type,parentSchema:schema21.properties.encoder.properties.bitrateKbps,data:data59};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -5904,7 +6223,7 @@ errors++;
 }
 if((typeof data59 == "number") && (isFinite(data59))){
 if(data59 > 50000 || isNaN(data59)){
-const err135 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50000},message:"must be <= 50000",schema:50000,parentSchema:schema20.properties.encoder.properties.bitrateKbps,data:data59};
+const err135 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 50000},message:"must be <= 50000",schema:50000,parentSchema:schema21.properties.encoder.properties.bitrateKbps,data:data59};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -5914,7 +6233,7 @@ vErrors.push(err135);
 errors++;
 }
 if(data59 < 100 || isNaN(data59)){
-const err136 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema20.properties.encoder.properties.bitrateKbps,data:data59};
+const err136 = {instancePath:instancePath+"/encoder/bitrateKbps",schemaPath:"#/properties/encoder/properties/bitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema21.properties.encoder.properties.bitrateKbps,data:data59};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -5928,7 +6247,7 @@ errors++;
 if(data56.audioBitrateKbps !== undefined){
 let data60 = data56.audioBitrateKbps;
 if(!(((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60))) && (isFinite(data60)))){
-const err137 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.encoder.properties.audioBitrateKbps.type,parentSchema:schema20.properties.encoder.properties.audioBitrateKbps,data:data60};
+const err137 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.encoder.properties.audioBitrateKbps.type,parentSchema:schema21.properties.encoder.properties.audioBitrateKbps,data:data60};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -5939,7 +6258,7 @@ errors++;
 }
 if((typeof data60 == "number") && (isFinite(data60))){
 if(data60 > 320 || isNaN(data60)){
-const err138 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 320},message:"must be <= 320",schema:320,parentSchema:schema20.properties.encoder.properties.audioBitrateKbps,data:data60};
+const err138 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/maximum",keyword:"maximum",params:{comparison: "<=", limit: 320},message:"must be <= 320",schema:320,parentSchema:schema21.properties.encoder.properties.audioBitrateKbps,data:data60};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -5949,7 +6268,7 @@ vErrors.push(err138);
 errors++;
 }
 if(data60 < 16 || isNaN(data60)){
-const err139 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema20.properties.encoder.properties.audioBitrateKbps,data:data60};
+const err139 = {instancePath:instancePath+"/encoder/audioBitrateKbps",schemaPath:"#/properties/encoder/properties/audioBitrateKbps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema21.properties.encoder.properties.audioBitrateKbps,data:data60};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -5962,7 +6281,7 @@ errors++;
 }
 let data61 = data56.burnIn;
 if(typeof data61 !== "boolean"){
-const err140 = {instancePath:instancePath+"/encoder/burnIn",schemaPath:"#/properties/encoder/properties/burnIn/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema20.properties.encoder.properties.burnIn.type,parentSchema:schema20.properties.encoder.properties.burnIn,data:data61};
+const err140 = {instancePath:instancePath+"/encoder/burnIn",schemaPath:"#/properties/encoder/properties/burnIn/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.encoder.properties.burnIn.type,parentSchema:schema21.properties.encoder.properties.burnIn,data:data61};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -5974,7 +6293,7 @@ errors++;
 if(data56.font !== undefined){
 let data62 = data56.font;
 if(typeof data62 !== "string"){
-const err141 = {instancePath:instancePath+"/encoder/font",schemaPath:"#/properties/encoder/properties/font/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.encoder.properties.font.type,parentSchema:schema20.properties.encoder.properties.font,data:data62};
+const err141 = {instancePath:instancePath+"/encoder/font",schemaPath:"#/properties/encoder/properties/font/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.encoder.properties.font.type,parentSchema:schema21.properties.encoder.properties.font,data:data62};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -5986,7 +6305,7 @@ errors++;
 }
 }
 else {
-const err142 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.encoder.type,parentSchema:schema20.properties.encoder,data:data56};
+const err142 = {instancePath:instancePath+"/encoder",schemaPath:"#/properties/encoder/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.encoder.type,parentSchema:schema21.properties.encoder,data:data56};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -6003,7 +6322,7 @@ if(data63.criticalVoltageV === undefined){
 data63.criticalVoltageV = 3.4;
 }
 if(data63.backend === undefined){
-const err143 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema20.properties.gauge.required,parentSchema:schema20.properties.gauge,data:data63};
+const err143 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema21.properties.gauge.required,parentSchema:schema21.properties.gauge,data:data63};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -6014,7 +6333,7 @@ errors++;
 }
 for(const key12 in data63){
 if(!((((((key12 === "backend") || (key12 === "bus")) || (key12 === "busName")) || (key12 === "address")) || (key12 === "capacityMah")) || (key12 === "criticalVoltageV"))){
-const err144 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.gauge,data:data63};
+const err144 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.gauge,data:data63};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -6027,7 +6346,7 @@ errors++;
 if(data63.backend !== undefined){
 let data64 = data63.backend;
 if(!((((data64 === "sim") || (data64 === "max17048")) || (data64 === "bq27441")) || (data64 === "none"))){
-const err145 = {instancePath:instancePath+"/gauge/backend",schemaPath:"#/properties/gauge/properties/backend/enum",keyword:"enum",params:{allowedValues: schema20.properties.gauge.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.gauge.properties.backend.enum,parentSchema:schema20.properties.gauge.properties.backend,data:data64};
+const err145 = {instancePath:instancePath+"/gauge/backend",schemaPath:"#/properties/gauge/properties/backend/enum",keyword:"enum",params:{allowedValues: schema21.properties.gauge.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.gauge.properties.backend.enum,parentSchema:schema21.properties.gauge.properties.backend,data:data64};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -6040,7 +6359,7 @@ errors++;
 if(data63.bus !== undefined){
 let data65 = data63.bus;
 if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
-const err146 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.gauge.properties.bus.type,parentSchema:schema20.properties.gauge.properties.bus,data:data65};
+const err146 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.gauge.properties.bus.type,parentSchema:schema21.properties.gauge.properties.bus,data:data65};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -6051,7 +6370,7 @@ errors++;
 }
 if((typeof data65 == "number") && (isFinite(data65))){
 if(data65 < 0 || isNaN(data65)){
-const err147 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema20.properties.gauge.properties.bus,data:data65};
+const err147 = {instancePath:instancePath+"/gauge/bus",schemaPath:"#/properties/gauge/properties/bus/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.gauge.properties.bus,data:data65};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -6065,7 +6384,7 @@ errors++;
 if(data63.busName !== undefined){
 let data66 = data63.busName;
 if(typeof data66 !== "string"){
-const err148 = {instancePath:instancePath+"/gauge/busName",schemaPath:"#/properties/gauge/properties/busName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.gauge.properties.busName.type,parentSchema:schema20.properties.gauge.properties.busName,data:data66};
+const err148 = {instancePath:instancePath+"/gauge/busName",schemaPath:"#/properties/gauge/properties/busName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.gauge.properties.busName.type,parentSchema:schema21.properties.gauge.properties.busName,data:data66};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -6078,7 +6397,7 @@ errors++;
 if(data63.address !== undefined){
 let data67 = data63.address;
 if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err149 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.gauge.properties.address.type,parentSchema:schema20.properties.gauge.properties.address,data:data67};
+const err149 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.gauge.properties.address.type,parentSchema:schema21.properties.gauge.properties.address,data:data67};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -6089,7 +6408,7 @@ errors++;
 }
 if((typeof data67 == "number") && (isFinite(data67))){
 if(data67 > 119 || isNaN(data67)){
-const err150 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/maximum",keyword:"maximum",params:{comparison: "<=", limit: 119},message:"must be <= 119",schema:119,parentSchema:schema20.properties.gauge.properties.address,data:data67};
+const err150 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/maximum",keyword:"maximum",params:{comparison: "<=", limit: 119},message:"must be <= 119",schema:119,parentSchema:schema21.properties.gauge.properties.address,data:data67};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -6099,7 +6418,7 @@ vErrors.push(err150);
 errors++;
 }
 if(data67 < 3 || isNaN(data67)){
-const err151 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema20.properties.gauge.properties.address,data:data67};
+const err151 = {instancePath:instancePath+"/gauge/address",schemaPath:"#/properties/gauge/properties/address/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema21.properties.gauge.properties.address,data:data67};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -6113,7 +6432,7 @@ errors++;
 if(data63.capacityMah !== undefined){
 let data68 = data63.capacityMah;
 if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err152 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.gauge.properties.capacityMah.type,parentSchema:schema20.properties.gauge.properties.capacityMah,data:data68};
+const err152 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.gauge.properties.capacityMah.type,parentSchema:schema21.properties.gauge.properties.capacityMah,data:data68};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -6124,7 +6443,7 @@ errors++;
 }
 if((typeof data68 == "number") && (isFinite(data68))){
 if(data68 > 100000 || isNaN(data68)){
-const err153 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema20.properties.gauge.properties.capacityMah,data:data68};
+const err153 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000",schema:100000,parentSchema:schema21.properties.gauge.properties.capacityMah,data:data68};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -6134,7 +6453,7 @@ vErrors.push(err153);
 errors++;
 }
 if(data68 < 100 || isNaN(data68)){
-const err154 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema20.properties.gauge.properties.capacityMah,data:data68};
+const err154 = {instancePath:instancePath+"/gauge/capacityMah",schemaPath:"#/properties/gauge/properties/capacityMah/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema21.properties.gauge.properties.capacityMah,data:data68};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -6148,7 +6467,7 @@ errors++;
 let data69 = data63.criticalVoltageV;
 if((typeof data69 == "number") && (isFinite(data69))){
 if(data69 > 3.8 || isNaN(data69)){
-const err155 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3.8},message:"must be <= 3.8",schema:3.8,parentSchema:schema20.properties.gauge.properties.criticalVoltageV,data:data69};
+const err155 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3.8},message:"must be <= 3.8",schema:3.8,parentSchema:schema21.properties.gauge.properties.criticalVoltageV,data:data69};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -6158,7 +6477,7 @@ vErrors.push(err155);
 errors++;
 }
 if(data69 < 2.8 || isNaN(data69)){
-const err156 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2.8},message:"must be >= 2.8",schema:2.8,parentSchema:schema20.properties.gauge.properties.criticalVoltageV,data:data69};
+const err156 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2.8},message:"must be >= 2.8",schema:2.8,parentSchema:schema21.properties.gauge.properties.criticalVoltageV,data:data69};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -6169,7 +6488,7 @@ errors++;
 }
 }
 else {
-const err157 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.gauge.properties.criticalVoltageV.type,parentSchema:schema20.properties.gauge.properties.criticalVoltageV,data:data69};
+const err157 = {instancePath:instancePath+"/gauge/criticalVoltageV",schemaPath:"#/properties/gauge/properties/criticalVoltageV/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.gauge.properties.criticalVoltageV.type,parentSchema:schema21.properties.gauge.properties.criticalVoltageV,data:data69};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -6180,7 +6499,7 @@ errors++;
 }
 }
 else {
-const err158 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.gauge.type,parentSchema:schema20.properties.gauge,data:data63};
+const err158 = {instancePath:instancePath+"/gauge",schemaPath:"#/properties/gauge/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.gauge.type,parentSchema:schema21.properties.gauge,data:data63};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -6194,7 +6513,7 @@ if(data.dock !== undefined){
 let data70 = data.dock;
 if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
 if(data70.backend === undefined){
-const err159 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema20.properties.dock.required,parentSchema:schema20.properties.dock,data:data70};
+const err159 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema21.properties.dock.required,parentSchema:schema21.properties.dock,data:data70};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -6205,7 +6524,7 @@ errors++;
 }
 for(const key13 in data70){
 if(!((key13 === "backend") || (key13 === "line"))){
-const err160 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.dock,data:data70};
+const err160 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.dock,data:data70};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -6222,7 +6541,7 @@ let valid28 = false;
 let passing6 = null;
 const _errs177 = errors;
 if(!(((data71 === "sim") || (data71 === "gpio-cdev")) || (data71 === "gpio-sysfs"))){
-const err161 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema21.enum},message:"must be equal to one of the allowed values",schema:schema21.enum,parentSchema:schema21,data:data71};
+const err161 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/definitions/inputBackend/enum",keyword:"enum",params:{allowedValues: schema22.enum},message:"must be equal to one of the allowed values",schema:schema22.enum,parentSchema:schema22,data:data71};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -6238,7 +6557,7 @@ passing6 = 0;
 }
 const _errs179 = errors;
 if("none" !== data71){
-const err162 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf/1/const",keyword:"const",params:{allowedValue: "none"},message:"must be equal to constant",schema:"none",parentSchema:schema20.properties.dock.properties.backend.oneOf[1],data:data71};
+const err162 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf/1/const",keyword:"const",params:{allowedValue: "none"},message:"must be equal to constant",schema:"none",parentSchema:schema21.properties.dock.properties.backend.oneOf[1],data:data71};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -6259,7 +6578,7 @@ passing6 = 1;
 }
 }
 if(!valid28){
-const err163 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema20.properties.dock.properties.backend.oneOf,parentSchema:schema20.properties.dock.properties.backend,data:data71};
+const err163 = {instancePath:instancePath+"/dock/backend",schemaPath:"#/properties/dock/properties/backend/oneOf",keyword:"oneOf",params:{passingSchemas: passing6},message:"must match exactly one schema in oneOf",schema:schema21.properties.dock.properties.backend.oneOf,parentSchema:schema21.properties.dock.properties.backend,data:data71};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -6291,7 +6610,7 @@ data72.bias = "as-is";
 }
 for(const key14 in data72){
 if(!((((key14 === "chip") || (key14 === "line")) || (key14 === "activeLow")) || (key14 === "bias"))){
-const err164 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data:data72};
+const err164 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data:data72};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -6304,7 +6623,7 @@ errors++;
 if(data72.chip !== undefined){
 let data73 = data72.chip;
 if(typeof data73 !== "string"){
-const err165 = {instancePath:instancePath+"/dock/line/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.chip.type,parentSchema:schema22.properties.chip,data:data73};
+const err165 = {instancePath:instancePath+"/dock/line/chip",schemaPath:"#/definitions/gpioLine/properties/chip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.chip.type,parentSchema:schema23.properties.chip,data:data73};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -6321,7 +6640,7 @@ let valid32 = false;
 let passing7 = null;
 const _errs188 = errors;
 if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err166 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema22.properties.line.oneOf[0].type,parentSchema:schema22.properties.line.oneOf[0],data:data74};
+const err166 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema23.properties.line.oneOf[0].type,parentSchema:schema23.properties.line.oneOf[0],data:data74};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -6332,7 +6651,7 @@ errors++;
 }
 if((typeof data74 == "number") && (isFinite(data74))){
 if(data74 < 0 || isNaN(data74)){
-const err167 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema22.properties.line.oneOf[0],data:data74};
+const err167 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema23.properties.line.oneOf[0],data:data74};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -6350,7 +6669,7 @@ passing7 = 0;
 const _errs190 = errors;
 if(typeof data74 === "string"){
 if(func2(data74) < 1){
-const err168 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema22.properties.line.oneOf[1],data:data74};
+const err168 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.line.oneOf[1],data:data74};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -6361,7 +6680,7 @@ errors++;
 }
 }
 else {
-const err169 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema22.properties.line.oneOf[1].type,parentSchema:schema22.properties.line.oneOf[1],data:data74};
+const err169 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.line.oneOf[1].type,parentSchema:schema23.properties.line.oneOf[1],data:data74};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -6382,7 +6701,7 @@ passing7 = 1;
 }
 }
 if(!valid32){
-const err170 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema22.properties.line.oneOf,parentSchema:schema22.properties.line,data:data74};
+const err170 = {instancePath:instancePath+"/dock/line/line",schemaPath:"#/definitions/gpioLine/properties/line/oneOf",keyword:"oneOf",params:{passingSchemas: passing7},message:"must match exactly one schema in oneOf",schema:schema23.properties.line.oneOf,parentSchema:schema23.properties.line,data:data74};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -6405,7 +6724,7 @@ vErrors = null;
 }
 let data75 = data72.activeLow;
 if(typeof data75 !== "boolean"){
-const err171 = {instancePath:instancePath+"/dock/line/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema22.properties.activeLow.type,parentSchema:schema22.properties.activeLow,data:data75};
+const err171 = {instancePath:instancePath+"/dock/line/activeLow",schemaPath:"#/definitions/gpioLine/properties/activeLow/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema23.properties.activeLow.type,parentSchema:schema23.properties.activeLow,data:data75};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -6416,7 +6735,7 @@ errors++;
 }
 let data76 = data72.bias;
 if(!((((data76 === "as-is") || (data76 === "pull-up")) || (data76 === "pull-down")) || (data76 === "disable"))){
-const err172 = {instancePath:instancePath+"/dock/line/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema22.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema22.properties.bias.enum,parentSchema:schema22.properties.bias,data:data76};
+const err172 = {instancePath:instancePath+"/dock/line/bias",schemaPath:"#/definitions/gpioLine/properties/bias/enum",keyword:"enum",params:{allowedValues: schema23.properties.bias.enum},message:"must be equal to one of the allowed values",schema:schema23.properties.bias.enum,parentSchema:schema23.properties.bias,data:data76};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -6427,7 +6746,7 @@ errors++;
 }
 }
 else {
-const err173 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data:data72};
+const err173 = {instancePath:instancePath+"/dock/line",schemaPath:"#/definitions/gpioLine/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data:data72};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -6439,7 +6758,7 @@ errors++;
 }
 }
 else {
-const err174 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.dock.type,parentSchema:schema20.properties.dock,data:data70};
+const err174 = {instancePath:instancePath+"/dock",schemaPath:"#/properties/dock/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.dock.type,parentSchema:schema21.properties.dock,data:data70};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -6456,7 +6775,7 @@ if(data77.hysteresisC === undefined){
 data77.hysteresisC = 3;
 }
 if(data77.backend === undefined){
-const err175 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema20.properties.thermal.required,parentSchema:schema20.properties.thermal,data:data77};
+const err175 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema21.properties.thermal.required,parentSchema:schema21.properties.thermal,data:data77};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -6467,7 +6786,7 @@ errors++;
 }
 for(const key15 in data77){
 if(!(((key15 === "backend") || (key15 === "zone")) || (key15 === "hysteresisC"))){
-const err176 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.thermal,data:data77};
+const err176 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.thermal,data:data77};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -6480,7 +6799,7 @@ errors++;
 if(data77.backend !== undefined){
 let data78 = data77.backend;
 if(!(((data78 === "sim") || (data78 === "sysfs")) || (data78 === "none"))){
-const err177 = {instancePath:instancePath+"/thermal/backend",schemaPath:"#/properties/thermal/properties/backend/enum",keyword:"enum",params:{allowedValues: schema20.properties.thermal.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.thermal.properties.backend.enum,parentSchema:schema20.properties.thermal.properties.backend,data:data78};
+const err177 = {instancePath:instancePath+"/thermal/backend",schemaPath:"#/properties/thermal/properties/backend/enum",keyword:"enum",params:{allowedValues: schema21.properties.thermal.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.thermal.properties.backend.enum,parentSchema:schema21.properties.thermal.properties.backend,data:data78};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -6493,7 +6812,7 @@ errors++;
 if(data77.zone !== undefined){
 let data79 = data77.zone;
 if(typeof data79 !== "string"){
-const err178 = {instancePath:instancePath+"/thermal/zone",schemaPath:"#/properties/thermal/properties/zone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.thermal.properties.zone.type,parentSchema:schema20.properties.thermal.properties.zone,data:data79};
+const err178 = {instancePath:instancePath+"/thermal/zone",schemaPath:"#/properties/thermal/properties/zone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.thermal.properties.zone.type,parentSchema:schema21.properties.thermal.properties.zone,data:data79};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -6506,7 +6825,7 @@ errors++;
 let data80 = data77.hysteresisC;
 if((typeof data80 == "number") && (isFinite(data80))){
 if(data80 > 20 || isNaN(data80)){
-const err179 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema20.properties.thermal.properties.hysteresisC,data:data80};
+const err179 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema21.properties.thermal.properties.hysteresisC,data:data80};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -6516,7 +6835,7 @@ vErrors.push(err179);
 errors++;
 }
 if(data80 < 0 || isNaN(data80)){
-const err180 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema20.properties.thermal.properties.hysteresisC,data:data80};
+const err180 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema21.properties.thermal.properties.hysteresisC,data:data80};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -6527,7 +6846,7 @@ errors++;
 }
 }
 else {
-const err181 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.thermal.properties.hysteresisC.type,parentSchema:schema20.properties.thermal.properties.hysteresisC,data:data80};
+const err181 = {instancePath:instancePath+"/thermal/hysteresisC",schemaPath:"#/properties/thermal/properties/hysteresisC/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.thermal.properties.hysteresisC.type,parentSchema:schema21.properties.thermal.properties.hysteresisC,data:data80};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -6538,7 +6857,7 @@ errors++;
 }
 }
 else {
-const err182 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.thermal.type,parentSchema:schema20.properties.thermal,data:data77};
+const err182 = {instancePath:instancePath+"/thermal",schemaPath:"#/properties/thermal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.thermal.type,parentSchema:schema21.properties.thermal,data:data77};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -6559,7 +6878,7 @@ data81.stallS = 30;
 }
 for(const key16 in data81){
 if(!((((key16 === "systemd") || (key16 === "device")) || (key16 === "timeoutS")) || (key16 === "stallS"))){
-const err183 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.watchdog,data:data81};
+const err183 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.watchdog,data:data81};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -6571,7 +6890,7 @@ errors++;
 }
 let data82 = data81.systemd;
 if(typeof data82 !== "boolean"){
-const err184 = {instancePath:instancePath+"/watchdog/systemd",schemaPath:"#/properties/watchdog/properties/systemd/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema20.properties.watchdog.properties.systemd.type,parentSchema:schema20.properties.watchdog.properties.systemd,data:data82};
+const err184 = {instancePath:instancePath+"/watchdog/systemd",schemaPath:"#/properties/watchdog/properties/systemd/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema21.properties.watchdog.properties.systemd.type,parentSchema:schema21.properties.watchdog.properties.systemd,data:data82};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -6583,7 +6902,7 @@ errors++;
 if(data81.device !== undefined){
 let data83 = data81.device;
 if(typeof data83 !== "string"){
-const err185 = {instancePath:instancePath+"/watchdog/device",schemaPath:"#/properties/watchdog/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.watchdog.properties.device.type,parentSchema:schema20.properties.watchdog.properties.device,data:data83};
+const err185 = {instancePath:instancePath+"/watchdog/device",schemaPath:"#/properties/watchdog/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.watchdog.properties.device.type,parentSchema:schema21.properties.watchdog.properties.device,data:data83};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -6596,7 +6915,7 @@ errors++;
 if(data81.timeoutS !== undefined){
 let data84 = data81.timeoutS;
 if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err186 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.watchdog.properties.timeoutS.type,parentSchema:schema20.properties.watchdog.properties.timeoutS,data:data84};
+const err186 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.watchdog.properties.timeoutS.type,parentSchema:schema21.properties.watchdog.properties.timeoutS,data:data84};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -6607,7 +6926,7 @@ errors++;
 }
 if((typeof data84 == "number") && (isFinite(data84))){
 if(data84 > 600 || isNaN(data84)){
-const err187 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema20.properties.watchdog.properties.timeoutS,data:data84};
+const err187 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema21.properties.watchdog.properties.timeoutS,data:data84};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -6617,7 +6936,7 @@ vErrors.push(err187);
 errors++;
 }
 if(data84 < 2 || isNaN(data84)){
-const err188 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema20.properties.watchdog.properties.timeoutS,data:data84};
+const err188 = {instancePath:instancePath+"/watchdog/timeoutS",schemaPath:"#/properties/watchdog/properties/timeoutS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema21.properties.watchdog.properties.timeoutS,data:data84};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -6630,7 +6949,7 @@ errors++;
 }
 let data85 = data81.stallS;
 if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err189 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.watchdog.properties.stallS.type,parentSchema:schema20.properties.watchdog.properties.stallS,data:data85};
+const err189 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.watchdog.properties.stallS.type,parentSchema:schema21.properties.watchdog.properties.stallS,data:data85};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -6641,7 +6960,7 @@ errors++;
 }
 if((typeof data85 == "number") && (isFinite(data85))){
 if(data85 > 600 || isNaN(data85)){
-const err190 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema20.properties.watchdog.properties.stallS,data:data85};
+const err190 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 600},message:"must be <= 600",schema:600,parentSchema:schema21.properties.watchdog.properties.stallS,data:data85};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -6651,7 +6970,7 @@ vErrors.push(err190);
 errors++;
 }
 if(data85 < 5 || isNaN(data85)){
-const err191 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema20.properties.watchdog.properties.stallS,data:data85};
+const err191 = {instancePath:instancePath+"/watchdog/stallS",schemaPath:"#/properties/watchdog/properties/stallS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5",schema:5,parentSchema:schema21.properties.watchdog.properties.stallS,data:data85};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -6663,7 +6982,7 @@ errors++;
 }
 }
 else {
-const err192 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.watchdog.type,parentSchema:schema20.properties.watchdog,data:data81};
+const err192 = {instancePath:instancePath+"/watchdog",schemaPath:"#/properties/watchdog/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.watchdog.type,parentSchema:schema21.properties.watchdog,data:data81};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -6676,7 +6995,7 @@ errors++;
 if(data.rtc !== undefined){
 let data86 = data.rtc;
 if(typeof data86 !== "string"){
-const err193 = {instancePath:instancePath+"/rtc",schemaPath:"#/properties/rtc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.rtc.type,parentSchema:schema20.properties.rtc,data:data86};
+const err193 = {instancePath:instancePath+"/rtc",schemaPath:"#/properties/rtc/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.rtc.type,parentSchema:schema21.properties.rtc,data:data86};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -6699,7 +7018,7 @@ if(data87.reconnectMaxMs === undefined){
 data87.reconnectMaxMs = 10000;
 }
 if(data87.backend === undefined){
-const err194 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema20.properties.gnss.required,parentSchema:schema20.properties.gnss,data:data87};
+const err194 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/required",keyword:"required",params:{missingProperty: "backend"},message:"must have required property '"+"backend"+"'",schema:schema21.properties.gnss.required,parentSchema:schema21.properties.gnss,data:data87};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -6710,7 +7029,7 @@ errors++;
 }
 for(const key17 in data87){
 if(!((((key17 === "backend") || (key17 === "host")) || (key17 === "port")) || (key17 === "reconnectMaxMs"))){
-const err195 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.gnss,data:data87};
+const err195 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.gnss,data:data87};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -6723,7 +7042,7 @@ errors++;
 if(data87.backend !== undefined){
 let data88 = data87.backend;
 if(!(((data88 === "gpsd") || (data88 === "sim")) || (data88 === "none"))){
-const err196 = {instancePath:instancePath+"/gnss/backend",schemaPath:"#/properties/gnss/properties/backend/enum",keyword:"enum",params:{allowedValues: schema20.properties.gnss.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema20.properties.gnss.properties.backend.enum,parentSchema:schema20.properties.gnss.properties.backend,data:data88};
+const err196 = {instancePath:instancePath+"/gnss/backend",schemaPath:"#/properties/gnss/properties/backend/enum",keyword:"enum",params:{allowedValues: schema21.properties.gnss.properties.backend.enum},message:"must be equal to one of the allowed values",schema:schema21.properties.gnss.properties.backend.enum,parentSchema:schema21.properties.gnss.properties.backend,data:data88};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -6735,7 +7054,7 @@ errors++;
 }
 let data89 = data87.host;
 if(typeof data89 !== "string"){
-const err197 = {instancePath:instancePath+"/gnss/host",schemaPath:"#/properties/gnss/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.gnss.properties.host.type,parentSchema:schema20.properties.gnss.properties.host,data:data89};
+const err197 = {instancePath:instancePath+"/gnss/host",schemaPath:"#/properties/gnss/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.gnss.properties.host.type,parentSchema:schema21.properties.gnss.properties.host,data:data89};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -6746,7 +7065,7 @@ errors++;
 }
 let data90 = data87.port;
 if(!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90)))){
-const err198 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.gnss.properties.port.type,parentSchema:schema20.properties.gnss.properties.port,data:data90};
+const err198 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.gnss.properties.port.type,parentSchema:schema21.properties.gnss.properties.port,data:data90};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -6757,7 +7076,7 @@ errors++;
 }
 if((typeof data90 == "number") && (isFinite(data90))){
 if(data90 > 65535 || isNaN(data90)){
-const err199 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema20.properties.gnss.properties.port,data:data90};
+const err199 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema21.properties.gnss.properties.port,data:data90};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -6767,7 +7086,7 @@ vErrors.push(err199);
 errors++;
 }
 if(data90 < 1 || isNaN(data90)){
-const err200 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema20.properties.gnss.properties.port,data:data90};
+const err200 = {instancePath:instancePath+"/gnss/port",schemaPath:"#/properties/gnss/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema21.properties.gnss.properties.port,data:data90};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -6779,7 +7098,7 @@ errors++;
 }
 let data91 = data87.reconnectMaxMs;
 if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err201 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.gnss.properties.reconnectMaxMs.type,parentSchema:schema20.properties.gnss.properties.reconnectMaxMs,data:data91};
+const err201 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.gnss.properties.reconnectMaxMs.type,parentSchema:schema21.properties.gnss.properties.reconnectMaxMs,data:data91};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -6790,7 +7109,7 @@ errors++;
 }
 if((typeof data91 == "number") && (isFinite(data91))){
 if(data91 > 60000 || isNaN(data91)){
-const err202 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema20.properties.gnss.properties.reconnectMaxMs,data:data91};
+const err202 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000",schema:60000,parentSchema:schema21.properties.gnss.properties.reconnectMaxMs,data:data91};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -6800,7 +7119,7 @@ vErrors.push(err202);
 errors++;
 }
 if(data91 < 100 || isNaN(data91)){
-const err203 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema20.properties.gnss.properties.reconnectMaxMs,data:data91};
+const err203 = {instancePath:instancePath+"/gnss/reconnectMaxMs",schemaPath:"#/properties/gnss/properties/reconnectMaxMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100",schema:100,parentSchema:schema21.properties.gnss.properties.reconnectMaxMs,data:data91};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -6812,7 +7131,7 @@ errors++;
 }
 }
 else {
-const err204 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.gnss.type,parentSchema:schema20.properties.gnss,data:data87};
+const err204 = {instancePath:instancePath+"/gnss",schemaPath:"#/properties/gnss/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.gnss.type,parentSchema:schema21.properties.gnss,data:data87};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -6830,7 +7149,7 @@ data92.micSelfNoiseDbSpl = 33;
 }
 for(const key18 in data92){
 if(!(((key18 === "noiseFloorFrameDiff") || (key18 === "micSensitivityDbfsAt94DbSpl")) || (key18 === "micSelfNoiseDbSpl"))){
-const err205 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.calibration,data:data92};
+const err205 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key18},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.calibration,data:data92};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -6844,7 +7163,7 @@ if(data92.noiseFloorFrameDiff !== undefined){
 let data93 = data92.noiseFloorFrameDiff;
 if((typeof data93 == "number") && (isFinite(data93))){
 if(data93 > 20 || isNaN(data93)){
-const err206 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema20.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
+const err206 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema21.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -6854,7 +7173,7 @@ vErrors.push(err206);
 errors++;
 }
 if(data93 <= 0 || isNaN(data93)){
-const err207 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema20.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
+const err207 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema21.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -6865,7 +7184,7 @@ errors++;
 }
 }
 else {
-const err208 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.calibration.properties.noiseFloorFrameDiff.type,parentSchema:schema20.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
+const err208 = {instancePath:instancePath+"/calibration/noiseFloorFrameDiff",schemaPath:"#/properties/calibration/properties/noiseFloorFrameDiff/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.calibration.properties.noiseFloorFrameDiff.type,parentSchema:schema21.properties.calibration.properties.noiseFloorFrameDiff,data:data93};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -6879,7 +7198,7 @@ if(data92.micSensitivityDbfsAt94DbSpl !== undefined){
 let data94 = data92.micSensitivityDbfsAt94DbSpl;
 if((typeof data94 == "number") && (isFinite(data94))){
 if(data94 > -10 || isNaN(data94)){
-const err209 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: -10},message:"must be <= -10",schema:-10,parentSchema:schema20.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
+const err209 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: -10},message:"must be <= -10",schema:-10,parentSchema:schema21.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -6889,7 +7208,7 @@ vErrors.push(err209);
 errors++;
 }
 if(data94 < -70 || isNaN(data94)){
-const err210 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: -70},message:"must be >= -70",schema:-70,parentSchema:schema20.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
+const err210 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: -70},message:"must be >= -70",schema:-70,parentSchema:schema21.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -6900,7 +7219,7 @@ errors++;
 }
 }
 else {
-const err211 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.calibration.properties.micSensitivityDbfsAt94DbSpl.type,parentSchema:schema20.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
+const err211 = {instancePath:instancePath+"/calibration/micSensitivityDbfsAt94DbSpl",schemaPath:"#/properties/calibration/properties/micSensitivityDbfsAt94DbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.calibration.properties.micSensitivityDbfsAt94DbSpl.type,parentSchema:schema21.properties.calibration.properties.micSensitivityDbfsAt94DbSpl,data:data94};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -6913,7 +7232,7 @@ errors++;
 let data95 = data92.micSelfNoiseDbSpl;
 if((typeof data95 == "number") && (isFinite(data95))){
 if(data95 > 60 || isNaN(data95)){
-const err212 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema20.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
+const err212 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema21.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -6923,7 +7242,7 @@ vErrors.push(err212);
 errors++;
 }
 if(data95 < 10 || isNaN(data95)){
-const err213 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema20.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
+const err213 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema21.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -6934,7 +7253,7 @@ errors++;
 }
 }
 else {
-const err214 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema20.properties.calibration.properties.micSelfNoiseDbSpl.type,parentSchema:schema20.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
+const err214 = {instancePath:instancePath+"/calibration/micSelfNoiseDbSpl",schemaPath:"#/properties/calibration/properties/micSelfNoiseDbSpl/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema21.properties.calibration.properties.micSelfNoiseDbSpl.type,parentSchema:schema21.properties.calibration.properties.micSelfNoiseDbSpl,data:data95};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -6945,7 +7264,7 @@ errors++;
 }
 }
 else {
-const err215 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.calibration.type,parentSchema:schema20.properties.calibration,data:data92};
+const err215 = {instancePath:instancePath+"/calibration",schemaPath:"#/properties/calibration/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.calibration.type,parentSchema:schema21.properties.calibration,data:data92};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -6960,7 +7279,7 @@ let data96 = data.storage;
 if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
 for(const key19 in data96){
 if(!((key19 === "minFreeMb") || (key19 === "stageDir"))){
-const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema20.properties.storage,data:data96};
+const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key19},message:"must NOT have additional properties",schema:false,parentSchema:schema21.properties.storage,data:data96};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -6973,7 +7292,7 @@ errors++;
 if(data96.minFreeMb !== undefined){
 let data97 = data96.minFreeMb;
 if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
-const err217 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema20.properties.storage.properties.minFreeMb.type,parentSchema:schema20.properties.storage.properties.minFreeMb,data:data97};
+const err217 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema21.properties.storage.properties.minFreeMb.type,parentSchema:schema21.properties.storage.properties.minFreeMb,data:data97};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -6984,7 +7303,7 @@ errors++;
 }
 if((typeof data97 == "number") && (isFinite(data97))){
 if(data97 < 16 || isNaN(data97)){
-const err218 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema20.properties.storage.properties.minFreeMb,data:data97};
+const err218 = {instancePath:instancePath+"/storage/minFreeMb",schemaPath:"#/properties/storage/properties/minFreeMb/minimum",keyword:"minimum",params:{comparison: ">=", limit: 16},message:"must be >= 16",schema:16,parentSchema:schema21.properties.storage.properties.minFreeMb,data:data97};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -6998,7 +7317,7 @@ errors++;
 if(data96.stageDir !== undefined){
 let data98 = data96.stageDir;
 if(typeof data98 !== "string"){
-const err219 = {instancePath:instancePath+"/storage/stageDir",schemaPath:"#/properties/storage/properties/stageDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.properties.storage.properties.stageDir.type,parentSchema:schema20.properties.storage.properties.stageDir,data:data98};
+const err219 = {instancePath:instancePath+"/storage/stageDir",schemaPath:"#/properties/storage/properties/stageDir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema21.properties.storage.properties.stageDir.type,parentSchema:schema21.properties.storage.properties.stageDir,data:data98};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -7010,7 +7329,7 @@ errors++;
 }
 }
 else {
-const err220 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.properties.storage.type,parentSchema:schema20.properties.storage,data:data96};
+const err220 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.properties.storage.type,parentSchema:schema21.properties.storage,data:data96};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -7022,7 +7341,7 @@ errors++;
 }
 }
 else {
-const err221 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema20.type,parentSchema:schema20,data};
+const err221 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema21.type,parentSchema:schema21,data};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -7031,7 +7350,7 @@ vErrors.push(err221);
 }
 errors++;
 }
-validate19.errors = vErrors;
+validate20.errors = vErrors;
 return errors === 0;
 }
 
@@ -7041,7 +7360,7 @@ const blockNoDefaults = (() => {
 const exports = {};
 
 exports.policyValidate = validate10;
-const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"checkpointS":{"description":"While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).","type":"number","minimum":5,"maximum":3600,"default":60},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffload":{"description":"Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.","enum":[0,1],"default":1},"liveOffloadLagS":{"description":"The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.","type":"number","minimum":5,"maximum":3600,"default":120},"liveOffloadMaxKbps":{"description":"Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffloadMinBatteryPct":{"description":"Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.","type":"number","minimum":0,"maximum":100,"default":20},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10},"custody":{"description":"Custody-suite mode (1 on, 0 off): duty starts when the agent starts and never ends \u2014 the end-of-shift gesture, a pause press and central's end_duty are refused and journaled as refusals; a restart resumes the same duty with a journaled gap. A forced end (battery critical) still ends it, and duty starts again at once.","enum":[0,1],"default":0},"periodS":{"description":"Custody mode only: evidence rotates into periods of this many seconds. At a rotation the encoder keeps running; the closing period (a shift directory) is sealed and signed (shift_end reason period_rotation) and the next period's shift_start commits to its last hash and signature (continues). The boundary falls on a segment boundary: the last segment closed before the rotation instant ends the period.","type":"integer","minimum":10,"maximum":86400,"default":3600},"updateMinBatteryPct":{"description":"A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.","type":"number","minimum":10,"maximum":100,"default":50}}};
+const schema11 = {"title":"Policy","description":"Every duration and threshold the shift logic uses. Defaults are SPEC's. A config file or a signed set_policy command may change them within these bounds, chosen so that no value helps a wearer avoid recording (pauses cannot exceed SPEC's maxima, the end-of-shift confirm cannot be switched off). Cross-field rules (batteryCriticalPct < batteryLowPct, tempDegradeC < tempCriticalC) are checked by agent/config/policy.ts.","type":"object","additionalProperties":false,"properties":{"shiftStartHoldS":{"description":"Hold `shift` this long (s) while off duty to start a shift.","type":"number","minimum":0.5,"maximum":10,"default":2},"shiftEndHoldS":{"description":"Hold `shift` this long (s) while on duty to arm the end of shift\u2026","type":"number","minimum":1,"maximum":10,"default":3},"shiftEndConfirmS":{"description":"\u2026then press `shift` again within this window (s) to confirm.","type":"number","minimum":1,"maximum":30,"default":5},"doublePressS":{"description":"Two `privacy` presses within this window (s) are a double press.","type":"number","minimum":0.2,"maximum":3,"default":1},"personalNeedsMaxS":{"description":"Maximum pause for the wearer's personal needs (s).","type":"number","minimum":5,"maximum":900,"default":900},"sensitiveSiteMaxS":{"description":"Maximum pause at a military object / sensitive site (s).","type":"number","minimum":5,"maximum":1800,"default":1800},"autoResumeWarningS":{"description":"Haptic warning this long (s) before a pause ends by itself.","type":"number","minimum":1,"maximum":300,"default":60},"segmentS":{"description":"Media segment length (s).","type":"number","minimum":1,"maximum":10,"default":2},"heartbeatOnDutyS":{"description":"Heartbeat interval on duty / off duty (s).","type":"number","minimum":1,"maximum":300,"default":15},"heartbeatOffDutyS":{"type":"number","minimum":1,"maximum":3600,"default":60},"signEverySegments":{"description":"Sign the journal head at least every this many segments.","type":"number","minimum":1,"maximum":600,"default":15},"checkpointS":{"description":"While recording, the journal head is signed at least every this many seconds (a checkpoint central can verify mid-shift; bounds the unsigned tail).","type":"number","minimum":5,"maximum":3600,"default":60},"encoderStallS":{"description":"The encoder is unhealthy when no fresh segment appeared for this long (s).","type":"number","minimum":2,"maximum":60,"default":6},"batteryLowPct":{"description":"Battery thresholds (%): warn, then finalize before brown-out.","type":"number","minimum":1,"maximum":50,"default":15},"batteryCriticalPct":{"type":"number","minimum":1,"maximum":30,"default":5},"tempDegradeC":{"description":"Temperature thresholds (\u00b0C): degrade (lower bitrate/fps), then critical.","type":"number","minimum":30,"maximum":120,"default":70},"tempCriticalC":{"type":"number","minimum":40,"maximum":130,"default":85},"offloadBandwidthKbps":{"description":"Offload upload bandwidth limit (kbit/s); 0 = unlimited.","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffload":{"description":"Live offload (docs/live-offload.md): 1 = while a shift records on an approved network (or docked), each sealed segment and the journal up to its latest signature go to the store; 0 = only the end-of-shift offload. The contract's `true`/`false` are 1/0 here, as every policy value is a number.","enum":[0,1],"default":1},"liveOffloadLagS":{"description":"The lag (s) live offload aims for between a segment's seal and its upload: a segment waiting a quarter of it starts an upload, and status/heartbeats show the lag against it.","type":"number","minimum":5,"maximum":3600,"default":120},"liveOffloadMaxKbps":{"description":"Bandwidth cap (kbit/s) of live uploads while recording; 0 = no cap of its own (offloadBandwidthKbps still applies).","type":"number","minimum":0,"maximum":10000000,"default":0},"liveOffloadMinBatteryPct":{"description":"Battery (%) below which live upload waits (not charging); the end-of-shift offload is unchanged.","type":"number","minimum":0,"maximum":100,"default":20},"expectedShiftH":{"description":"Expected length of a shift (h): the storage forecast at shift start uses it.","type":"number","minimum":0.5,"maximum":24,"default":12},"storageFloorMb":{"description":"Free space (MiB) below which the encoder is stopped (a `storage_full` gap) instead of crashing against a full disk; recording resumes by itself above twice this.","type":"number","minimum":2,"maximum":4096,"default":16},"dutyDockStart":{"description":"Duty triggers (1 on, 0 off; the button always works): taking the camera off its dock starts the shift\u2026","enum":[0,1],"default":0},"dutyDockEnd":{"description":"\u2026docking it again ends the shift (journaled `shift_end.reason` \"dock\").","enum":[0,1],"default":0},"dutyCentral":{"description":"Central's signed start_duty / end_duty / schedule_duty are obeyed.","enum":[0,1],"default":1},"dockDebounceS":{"description":"The dock line must stay in its new level this long (s) before a dock trigger acts.","type":"number","minimum":0.1,"maximum":10,"default":0.5},"obstructionDetect":{"description":"Obstruction detection (agent/obstruction): 1 = on, 0 = off (no analysis side stream).","type":"number","minimum":0,"maximum":1,"default":1},"obstructionOnsetS":{"description":"A covered/frozen/silent condition must last this long (s) to be a finding\u2026","type":"number","minimum":1,"maximum":120,"default":5},"obstructionClearS":{"description":"\u2026and be gone this long (s) to end it (debounce both ways).","type":"number","minimum":1,"maximum":120,"default":5},"obstructionNagS":{"description":"Haptic nag to the wearer every this many seconds while an obstruction lasts.","type":"number","minimum":5,"maximum":600,"default":30},"coveredLumaMax":{"description":"Lens covered: luma mean (0\u2013255) at or below this AND spread at or below the next AND no structure (no adjacent-pixel difference above 13: a night street's lights or a dim room's edges say the lens is free; docs/obstruction.md).","type":"number","minimum":0,"maximum":128,"default":24},"coveredSpreadMax":{"type":"number","minimum":0,"maximum":64,"default":10},"frozenDiffMax":{"description":"Frozen picture, calibrated boards only: the mean absolute frame difference (0\u2013255, 64x36 at 2 fps) counts as a repeat at or below a quarter of the board's calibrated noise floor, capped by this. Bit-identical frames are frozen on any board; a still scene with sensor noise never is.","type":"number","minimum":0,"maximum":5,"default":0.05},"silentDbfsMax":{"description":"Microphone dead, calibrated boards only: a level 6 dB below the microphone's self-noise (board calibration) counts as dead, capped by this (dBFS). Digital silence (all-zero samples, \u2264 \u2212100 dBFS) is dead on any board.","type":"number","minimum":-120,"maximum":-20,"default":-70},"pauseMaxPersonalNeeds":{"description":"Pause budget per shift (issue 10; agent/shift/pause-budget.ts). Defaults are the loosest allowed, like the pause maxima: a config or central may only tighten them. Pauses per shift for each reason\u2026","type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxSensitiveSite":{"type":"number","minimum":1,"maximum":10,"default":10},"pauseMaxTotalS":{"description":"\u2026paused time per shift, all reasons (s)\u2026","type":"number","minimum":60,"maximum":14400,"default":14400},"pauseMinRecordingS":{"description":"\u2026recording (s) between the end of one pause and the next, and after a pause that ended by itself.","type":"number","minimum":0,"maximum":3600,"default":0},"pauseMinRecordingAfterAutoS":{"type":"number","minimum":300,"maximum":3600,"default":300},"locationIntervalS":{"description":"While moving, a `location` record at most every this many seconds (fix changes: at once).","type":"number","minimum":1,"maximum":3600,"default":10},"locationMinMoveM":{"description":"\u2026and only after moving at least this many metres from the last journaled position.","type":"number","minimum":0,"maximum":10000,"default":10},"custody":{"description":"Custody-suite mode (1 on, 0 off): duty starts when the agent starts and never ends \u2014 the end-of-shift gesture, a pause press and central's end_duty are refused and journaled as refusals; a restart resumes the same duty with a journaled gap. A forced end (battery critical) still ends it, and duty starts again at once.","enum":[0,1],"default":0},"periodS":{"description":"Custody mode only: evidence rotates into periods of this many seconds. At a rotation the encoder keeps running; the closing period (a shift directory) is sealed and signed (shift_end reason period_rotation) and the next period's shift_start commits to its last hash and signature (continues). The boundary falls on a segment boundary: the last segment closed before the rotation instant ends the period.","type":"integer","minimum":10,"maximum":86400,"default":3600},"updateMinBatteryPct":{"description":"A firmware update installs (and reboots the camera) only off duty, docked, charging and with the battery at or above this percentage.","type":"number","minimum":10,"maximum":100,"default":50},"liveViewMaxS":{"description":"Longest live view central may open on this camera, seconds: a live_view_start asking for more is refused, and every session ends by itself at its own maximum (docs/live-view.md).","type":"number","minimum":10,"maximum":3600,"default":600}}};
 const func2 = Object.prototype.hasOwnProperty;
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -8560,14 +8879,49 @@ vErrors.push(err128);
 errors++;
 }
 }
-}
-else {
-const err129 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data.liveViewMaxS !== undefined){
+let data46 = data.liveViewMaxS;
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 3600 || isNaN(data46)){
+const err129 = {instancePath:instancePath+"/liveViewMaxS",schemaPath:"#/properties/liveViewMaxS/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.liveViewMaxS,data:data46};
 if(vErrors === null){
 vErrors = [err129];
 }
 else {
 vErrors.push(err129);
+}
+errors++;
+}
+if(data46 < 10 || isNaN(data46)){
+const err130 = {instancePath:instancePath+"/liveViewMaxS",schemaPath:"#/properties/liveViewMaxS/minimum",keyword:"minimum",params:{comparison: ">=", limit: 10},message:"must be >= 10",schema:10,parentSchema:schema11.properties.liveViewMaxS,data:data46};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/liveViewMaxS",schemaPath:"#/properties/liveViewMaxS/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema11.properties.liveViewMaxS.type,parentSchema:schema11.properties.liveViewMaxS,data:data46};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+}
+else {
+const err132 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
 }
 errors++;
 }
@@ -8584,6 +8938,7 @@ export const mqttValidate = blockDefaults.mqttValidate;
 export const centralValidate = blockDefaults.centralValidate;
 export const powerValidate = blockDefaults.powerValidate;
 export const updateValidate = blockDefaults.updateValidate;
+export const liveViewValidate = blockDefaults.liveViewValidate;
 export const ingestConfigValidate = blockDefaults.ingestConfigValidate;
 export const consoleConfigValidate = blockDefaults.consoleConfigValidate;
 export const agentConfigValidate = blockDefaults.agentConfigValidate;

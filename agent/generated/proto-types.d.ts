@@ -959,8 +959,14 @@ export namespace bodycam {
             /** Install a signed RAUC bundle (off duty, docked, charging; docs/updates.md). */
             updateFirmware?: (bodycam.v1.UpdateFirmware.$Properties|null);
 
+            /** Open a live view of the camera for one viewer (docs/live-view.md). */
+            liveViewStart?: (bodycam.v1.LiveViewStart.$Properties|null);
+
+            /** Close the open live view. */
+            liveViewStop?: (bodycam.v1.LiveViewStop.$Properties|null);
+
             /** What to do: exactly one. */
-            action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware");
+            action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware"|"liveViewStart"|"liveViewStop");
 
             /**
              * Creates a new Command instance using the specified properties.
@@ -1073,8 +1079,14 @@ export namespace bodycam {
                 /** Install a signed RAUC bundle (off duty, docked, charging; docs/updates.md). */
                 updateFirmware?: (bodycam.v1.UpdateFirmware.$Properties|null);
 
+                /** Open a live view of the camera for one viewer (docs/live-view.md). */
+                liveViewStart?: (bodycam.v1.LiveViewStart.$Properties|null);
+
+                /** Close the open live view. */
+                liveViewStop?: (bodycam.v1.LiveViewStop.$Properties|null);
+
                 /** What to do: exactly one. */
-                action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware");
+                action?: ("setPolicy"|"legalHold"|"requestOffload"|"identify"|"confirmOffload"|"startDuty"|"endDuty"|"scheduleDuty"|"assignWearer"|"updateFirmware"|"liveViewStart"|"liveViewStop");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -1097,10 +1109,233 @@ export namespace bodycam {
               scheduleDuty?: bodycam.v1.ScheduleDuty.$Shape|null;
               assignWearer?: bodycam.v1.AssignWearer.$Shape|null;
               updateFirmware?: bodycam.v1.UpdateFirmware.$Shape|null;
+              liveViewStart?: bodycam.v1.LiveViewStart.$Shape|null;
+              liveViewStop?: bodycam.v1.LiveViewStop.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null; updateFirmware?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape; updateFirmware?: null }|{ action?: "updateFirmware"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware: bodycam.v1.UpdateFirmware.$Shape })
+              ({ action?: undefined; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "setPolicy"; setPolicy: bodycam.v1.SetPolicy.$Shape; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "legalHold"; setPolicy?: null; legalHold: bodycam.v1.LegalHold.$Shape; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "requestOffload"; setPolicy?: null; legalHold?: null; requestOffload: bodycam.v1.RequestOffload.$Shape; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "identify"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify: bodycam.v1.Identify.$Shape; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "confirmOffload"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload: bodycam.v1.ConfirmOffload.$Shape; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "startDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty: bodycam.v1.StartDuty.$Shape; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "endDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty: bodycam.v1.EndDuty.$Shape; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "scheduleDuty"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty: bodycam.v1.ScheduleDuty.$Shape; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "assignWearer"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer: bodycam.v1.AssignWearer.$Shape; updateFirmware?: null; liveViewStart?: null; liveViewStop?: null }|{ action?: "updateFirmware"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware: bodycam.v1.UpdateFirmware.$Shape; liveViewStart?: null; liveViewStop?: null }|{ action?: "liveViewStart"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart: bodycam.v1.LiveViewStart.$Shape; liveViewStop?: null }|{ action?: "liveViewStop"; setPolicy?: null; legalHold?: null; requestOffload?: null; identify?: null; confirmOffload?: null; startDuty?: null; endDuty?: null; scheduleDuty?: null; assignWearer?: null; updateFirmware?: null; liveViewStart?: null; liveViewStop: bodycam.v1.LiveViewStop.$Shape })
             );
+        }
+
+        /**
+         * Properties of a LiveViewStart.
+         * @deprecated Use bodycam.v1.LiveViewStart.$Properties instead.
+         */
+        interface ILiveViewStart extends bodycam.v1.LiveViewStart.$Properties {
+        }
+
+        /**
+         * A supervisor watches the camera live: the camera sends the video it is recording (not a second
+         * encoding) as RTP/H.264 over UDP to central's media gateway, outbound, for at most max_s seconds.
+         * Refused during a pause (nothing is captured then) and off duty; a pause, the shift's end, a
+         * live_view_stop, max_s or a lost link ends it. The wearer is told at start and end.
+         */
+        class LiveViewStart {
+
+            /**
+             * Constructs a new LiveViewStart.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.LiveViewStart.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Who watches (the console user id), journaled with the session. */
+            viewerId: string;
+
+            /** Why, as the viewer gave it (1-256 printable characters), journaled with the session. */
+            reason: string;
+
+            /** Longest the session may last, seconds; at most the camera's policy liveViewMaxS. */
+            maxS: number;
+
+            /** Central's media gateway for this session: host name or IP address... */
+            gatewayHost: string;
+
+            /** ...and its UDP port for this session's RTP. */
+            gatewayPort: number;
+
+            /** Central's id of the session (the gateway mountpoint): a later live_view_stop names it. */
+            sessionId: string;
+
+            /**
+             * Creates a new LiveViewStart instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns LiveViewStart instance
+             */
+            static create(properties: bodycam.v1.LiveViewStart.$Shape): bodycam.v1.LiveViewStart & bodycam.v1.LiveViewStart.$Shape;
+            static create(properties?: bodycam.v1.LiveViewStart.$Properties): bodycam.v1.LiveViewStart;
+
+            /**
+             * Encodes the specified LiveViewStart message. Does not implicitly {@link bodycam.v1.LiveViewStart.verify|verify} messages.
+             * @param message LiveViewStart message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.LiveViewStart.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a LiveViewStart message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.LiveViewStart & bodycam.v1.LiveViewStart.$Shape} LiveViewStart
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.LiveViewStart & bodycam.v1.LiveViewStart.$Shape;
+
+            /**
+             * Verifies a LiveViewStart message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a LiveViewStart message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns LiveViewStart
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.LiveViewStart;
+
+            /**
+             * Creates a plain object from a LiveViewStart message. Also converts values to other types if specified.
+             * @param message LiveViewStart
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.LiveViewStart, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this LiveViewStart to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace LiveViewStart {
+
+            /** Properties of a LiveViewStart. */
+            interface $Properties {
+
+                /** Who watches (the console user id), journaled with the session. */
+                viewerId?: (string|null);
+
+                /** Why, as the viewer gave it (1-256 printable characters), journaled with the session. */
+                reason?: (string|null);
+
+                /** Longest the session may last, seconds; at most the camera's policy liveViewMaxS. */
+                maxS?: (number|null);
+
+                /** Central's media gateway for this session: host name or IP address... */
+                gatewayHost?: (string|null);
+
+                /** ...and its UDP port for this session's RTP. */
+                gatewayPort?: (number|null);
+
+                /** Central's id of the session (the gateway mountpoint): a later live_view_stop names it. */
+                sessionId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a LiveViewStart. */
+            type $Shape = bodycam.v1.LiveViewStart.$Properties;
+        }
+
+        /**
+         * Properties of a LiveViewStop.
+         * @deprecated Use bodycam.v1.LiveViewStop.$Properties instead.
+         */
+        interface ILiveViewStop extends bodycam.v1.LiveViewStop.$Properties {
+        }
+
+        /** Ends the live view that session_id opened (nothing when it has ended already). */
+        class LiveViewStop {
+
+            /**
+             * Constructs a new LiveViewStop.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.LiveViewStop.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** The session to end (as in its live_view_start). */
+            sessionId: string;
+
+            /**
+             * Creates a new LiveViewStop instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns LiveViewStop instance
+             */
+            static create(properties: bodycam.v1.LiveViewStop.$Shape): bodycam.v1.LiveViewStop & bodycam.v1.LiveViewStop.$Shape;
+            static create(properties?: bodycam.v1.LiveViewStop.$Properties): bodycam.v1.LiveViewStop;
+
+            /**
+             * Encodes the specified LiveViewStop message. Does not implicitly {@link bodycam.v1.LiveViewStop.verify|verify} messages.
+             * @param message LiveViewStop message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.LiveViewStop.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a LiveViewStop message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.LiveViewStop & bodycam.v1.LiveViewStop.$Shape} LiveViewStop
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.LiveViewStop & bodycam.v1.LiveViewStop.$Shape;
+
+            /**
+             * Verifies a LiveViewStop message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a LiveViewStop message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns LiveViewStop
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.LiveViewStop;
+
+            /**
+             * Creates a plain object from a LiveViewStop message. Also converts values to other types if specified.
+             * @param message LiveViewStop
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.LiveViewStop, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this LiveViewStop to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace LiveViewStop {
+
+            /** Properties of a LiveViewStop. */
+            interface $Properties {
+
+                /** The session to end (as in its live_view_start). */
+                sessionId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a LiveViewStop. */
+            type $Shape = bodycam.v1.LiveViewStop.$Properties;
         }
 
         /**
@@ -2857,6 +3092,9 @@ export namespace bodycam {
             /** Custody periods (policy custody 1, docs/custody-periods.md); absent when custody is off. */
             custody?: (bodycam.v1.CustodyPeriods.$Properties|null);
 
+            /** The live view open now (docs/live-view.md); absent when none is. */
+            liveView?: (bodycam.v1.LiveView.$Properties|null);
+
             /**
              * Creates a new Heartbeat instance using the specified properties.
              * @param [properties] Properties to set
@@ -3019,6 +3257,9 @@ export namespace bodycam {
                 /** Custody periods (policy custody 1, docs/custody-periods.md); absent when custody is off. */
                 custody?: (bodycam.v1.CustodyPeriods.$Properties|null);
 
+                /** The live view open now (docs/live-view.md); absent when none is. */
+                liveView?: (bodycam.v1.LiveView.$Properties|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -3154,6 +3395,129 @@ export namespace bodycam {
 
             /** Shape of a CustodyPeriods. */
             type $Shape = bodycam.v1.CustodyPeriods.$Properties;
+        }
+
+        /**
+         * Properties of a LiveView.
+         * @deprecated Use bodycam.v1.LiveView.$Properties instead.
+         */
+        interface ILiveView extends bodycam.v1.LiveView.$Properties {
+        }
+
+        /** A supervisor is watching this camera live. */
+        class LiveView {
+
+            /**
+             * Constructs a new LiveView.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: bodycam.v1.LiveView.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** Central's session id (from live_view_start). */
+            sessionId: string;
+
+            /** Who watches... */
+            viewerId: string;
+
+            /** ...and why. */
+            reason: string;
+
+            /** When it started, RFC 3339 UTC ms. */
+            startedAt: string;
+
+            /** When it ends by itself (max_s), RFC 3339 UTC ms. */
+            endsAt: string;
+
+            /** RTP packets sent to the gateway so far. */
+            packets: number;
+
+            /**
+             * Creates a new LiveView instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns LiveView instance
+             */
+            static create(properties: bodycam.v1.LiveView.$Shape): bodycam.v1.LiveView & bodycam.v1.LiveView.$Shape;
+            static create(properties?: bodycam.v1.LiveView.$Properties): bodycam.v1.LiveView;
+
+            /**
+             * Encodes the specified LiveView message. Does not implicitly {@link bodycam.v1.LiveView.verify|verify} messages.
+             * @param message LiveView message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: bodycam.v1.LiveView.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a LiveView message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {bodycam.v1.LiveView & bodycam.v1.LiveView.$Shape} LiveView
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): bodycam.v1.LiveView & bodycam.v1.LiveView.$Shape;
+
+            /**
+             * Verifies a LiveView message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a LiveView message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns LiveView
+             */
+            static fromObject(object: { [k: string]: any }): bodycam.v1.LiveView;
+
+            /**
+             * Creates a plain object from a LiveView message. Also converts values to other types if specified.
+             * @param message LiveView
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: bodycam.v1.LiveView, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this LiveView to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace LiveView {
+
+            /** Properties of a LiveView. */
+            interface $Properties {
+
+                /** Central's session id (from live_view_start). */
+                sessionId?: (string|null);
+
+                /** Who watches... */
+                viewerId?: (string|null);
+
+                /** ...and why. */
+                reason?: (string|null);
+
+                /** When it started, RFC 3339 UTC ms. */
+                startedAt?: (string|null);
+
+                /** When it ends by itself (max_s), RFC 3339 UTC ms. */
+                endsAt?: (string|null);
+
+                /** RTP packets sent to the gateway so far. */
+                packets?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a LiveView. */
+            type $Shape = bodycam.v1.LiveView.$Properties;
         }
 
         /**

@@ -1366,11 +1366,13 @@ export const bodycam = $root.bodycam = (() => {
             Command.prototype.scheduleDuty = null;
             Command.prototype.assignWearer = null;
             Command.prototype.updateFirmware = null;
+            Command.prototype.liveViewStart = null;
+            Command.prototype.liveViewStop = null;
 
             let $oneOfFields;
 
             $Object.defineProperty(Command.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer", "updateFirmware"]),
+                get: $util.oneOfGetter($oneOfFields = ["setPolicy", "legalHold", "requestOffload", "identify", "confirmOffload", "startDuty", "endDuty", "scheduleDuty", "assignWearer", "updateFirmware", "liveViewStart", "liveViewStop"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1415,6 +1417,10 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.AssignWearer.encode(message.assignWearer, writer.uint32(146).fork(), _depth + 1).ldelim();
                 if (message.updateFirmware != null && $Object.hasOwnProperty.call(message, "updateFirmware"))
                     $root.bodycam.v1.UpdateFirmware.encode(message.updateFirmware, writer.uint32(154).fork(), _depth + 1).ldelim();
+                if (message.liveViewStart != null && $Object.hasOwnProperty.call(message, "liveViewStart"))
+                    $root.bodycam.v1.LiveViewStart.encode(message.liveViewStart, writer.uint32(162).fork(), _depth + 1).ldelim();
+                if (message.liveViewStop != null && $Object.hasOwnProperty.call(message, "liveViewStop"))
+                    $root.bodycam.v1.LiveViewStop.encode(message.liveViewStop, writer.uint32(170).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1563,6 +1569,20 @@ export const bodycam = $root.bodycam = (() => {
                             message.action = "updateFirmware";
                             continue;
                         }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            message.liveViewStart = $root.bodycam.v1.LiveViewStart.decode(reader, reader.size(), $undefined, _depth + 1, message.liveViewStart);
+                            message.action = "liveViewStart";
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 2)
+                                break;
+                            message.liveViewStop = $root.bodycam.v1.LiveViewStop.decode(reader, reader.size(), $undefined, _depth + 1, message.liveViewStop);
+                            message.action = "liveViewStop";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1701,6 +1721,26 @@ export const bodycam = $root.bodycam = (() => {
                             return "updateFirmware." + error;
                     }
                 }
+                if (message.liveViewStart != null && $Object.hasOwnProperty.call(message, "liveViewStart")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.LiveViewStart.verify(message.liveViewStart, _depth + 1);
+                        if (error)
+                            return "liveViewStart." + error;
+                    }
+                }
+                if (message.liveViewStop != null && $Object.hasOwnProperty.call(message, "liveViewStop")) {
+                    if (properties.action === 1)
+                        return "action: multiple values";
+                    properties.action = 1;
+                    {
+                        let error = $root.bodycam.v1.LiveViewStop.verify(message.liveViewStop, _depth + 1);
+                        if (error)
+                            return "liveViewStop." + error;
+                    }
+                }
                 return null;
             };
 
@@ -1795,6 +1835,16 @@ export const bodycam = $root.bodycam = (() => {
                     if (!$util.isObject(object.updateFirmware))
                         throw $TypeError(".bodycam.v1.Command.updateFirmware: object expected");
                     message.updateFirmware = $root.bodycam.v1.UpdateFirmware.fromObject(object.updateFirmware, _depth + 1);
+                }
+                if (object.liveViewStart != null) {
+                    if (!$util.isObject(object.liveViewStart))
+                        throw $TypeError(".bodycam.v1.Command.liveViewStart: object expected");
+                    message.liveViewStart = $root.bodycam.v1.LiveViewStart.fromObject(object.liveViewStart, _depth + 1);
+                }
+                if (object.liveViewStop != null) {
+                    if (!$util.isObject(object.liveViewStop))
+                        throw $TypeError(".bodycam.v1.Command.liveViewStop: object expected");
+                    message.liveViewStop = $root.bodycam.v1.LiveViewStop.fromObject(object.liveViewStop, _depth + 1);
                 }
                 return message;
             };
@@ -1898,6 +1948,16 @@ export const bodycam = $root.bodycam = (() => {
                     if (options.oneofs)
                         object.action = "updateFirmware";
                 }
+                if (message.liveViewStart != null && $Object.hasOwnProperty.call(message, "liveViewStart")) {
+                    object.liveViewStart = $root.bodycam.v1.LiveViewStart.toObject(message.liveViewStart, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "liveViewStart";
+                }
+                if (message.liveViewStop != null && $Object.hasOwnProperty.call(message, "liveViewStop")) {
+                    object.liveViewStop = $root.bodycam.v1.LiveViewStop.toObject(message.liveViewStop, options, _depth + 1);
+                    if (options.oneofs)
+                        object.action = "liveViewStop";
+                }
                 return object;
             };
 
@@ -1906,6 +1966,380 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return Command;
+        })();
+
+        v1.LiveViewStart = (function() {
+
+            const LiveViewStart = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            LiveViewStart.prototype.viewerId = "";
+            LiveViewStart.prototype.reason = "";
+            LiveViewStart.prototype.maxS = 0;
+            LiveViewStart.prototype.gatewayHost = "";
+            LiveViewStart.prototype.gatewayPort = 0;
+            LiveViewStart.prototype.sessionId = "";
+
+            LiveViewStart.create = function(properties) {
+                return new LiveViewStart(properties);
+            };
+
+            LiveViewStart.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.viewerId != null && $Object.hasOwnProperty.call(message, "viewerId") && message.viewerId !== "")
+                    writer.uint32(10).string(message.viewerId);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(18).string(message.reason);
+                if (message.maxS != null && $Object.hasOwnProperty.call(message, "maxS") && message.maxS !== 0)
+                    writer.uint32(24).uint32(message.maxS);
+                if (message.gatewayHost != null && $Object.hasOwnProperty.call(message, "gatewayHost") && message.gatewayHost !== "")
+                    writer.uint32(34).string(message.gatewayHost);
+                if (message.gatewayPort != null && $Object.hasOwnProperty.call(message, "gatewayPort") && message.gatewayPort !== 0)
+                    writer.uint32(40).uint32(message.gatewayPort);
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && message.sessionId !== "")
+                    writer.uint32(50).string(message.sessionId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            LiveViewStart.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.LiveViewStart();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.viewerId = value;
+                            else
+                                delete message.viewerId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxS = value;
+                            else
+                                delete message.maxS;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.gatewayHost = value;
+                            else
+                                delete message.gatewayHost;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.gatewayPort = value;
+                            else
+                                delete message.gatewayPort;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            LiveViewStart.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.viewerId != null && $Object.hasOwnProperty.call(message, "viewerId"))
+                    if (!$util.isString(message.viewerId))
+                        return "viewerId: string expected";
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    if (!$util.isString(message.reason))
+                        return "reason: string expected";
+                if (message.maxS != null && $Object.hasOwnProperty.call(message, "maxS"))
+                    if (!$util.isInteger(message.maxS))
+                        return "maxS: integer expected";
+                if (message.gatewayHost != null && $Object.hasOwnProperty.call(message, "gatewayHost"))
+                    if (!$util.isString(message.gatewayHost))
+                        return "gatewayHost: string expected";
+                if (message.gatewayPort != null && $Object.hasOwnProperty.call(message, "gatewayPort"))
+                    if (!$util.isInteger(message.gatewayPort))
+                        return "gatewayPort: integer expected";
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (!$util.isString(message.sessionId))
+                        return "sessionId: string expected";
+                return null;
+            };
+
+            LiveViewStart.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.LiveViewStart)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.LiveViewStart: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.LiveViewStart();
+                if (object.viewerId != null)
+                    if (typeof object.viewerId !== "string" || object.viewerId.length)
+                        message.viewerId = $String(object.viewerId);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                if (object.maxS != null)
+                    if ($Number(object.maxS) !== 0)
+                        message.maxS = object.maxS >>> 0;
+                if (object.gatewayHost != null)
+                    if (typeof object.gatewayHost !== "string" || object.gatewayHost.length)
+                        message.gatewayHost = $String(object.gatewayHost);
+                if (object.gatewayPort != null)
+                    if ($Number(object.gatewayPort) !== 0)
+                        message.gatewayPort = object.gatewayPort >>> 0;
+                if (object.sessionId != null)
+                    if (typeof object.sessionId !== "string" || object.sessionId.length)
+                        message.sessionId = $String(object.sessionId);
+                return message;
+            };
+
+            LiveViewStart.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.viewerId = "";
+                    object.reason = "";
+                    object.maxS = 0;
+                    object.gatewayHost = "";
+                    object.gatewayPort = 0;
+                    object.sessionId = "";
+                }
+                if (message.viewerId != null && $Object.hasOwnProperty.call(message, "viewerId"))
+                    object.viewerId = message.viewerId;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                if (message.maxS != null && $Object.hasOwnProperty.call(message, "maxS"))
+                    object.maxS = message.maxS;
+                if (message.gatewayHost != null && $Object.hasOwnProperty.call(message, "gatewayHost"))
+                    object.gatewayHost = message.gatewayHost;
+                if (message.gatewayPort != null && $Object.hasOwnProperty.call(message, "gatewayPort"))
+                    object.gatewayPort = message.gatewayPort;
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    object.sessionId = message.sessionId;
+                return object;
+            };
+
+            LiveViewStart.prototype.toJSON = function() {
+                return LiveViewStart.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return LiveViewStart;
+        })();
+
+        v1.LiveViewStop = (function() {
+
+            const LiveViewStop = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            LiveViewStop.prototype.sessionId = "";
+
+            LiveViewStop.create = function(properties) {
+                return new LiveViewStop(properties);
+            };
+
+            LiveViewStop.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && message.sessionId !== "")
+                    writer.uint32(10).string(message.sessionId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            LiveViewStop.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.LiveViewStop();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            LiveViewStop.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (!$util.isString(message.sessionId))
+                        return "sessionId: string expected";
+                return null;
+            };
+
+            LiveViewStop.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.LiveViewStop)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.LiveViewStop: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.LiveViewStop();
+                if (object.sessionId != null)
+                    if (typeof object.sessionId !== "string" || object.sessionId.length)
+                        message.sessionId = $String(object.sessionId);
+                return message;
+            };
+
+            LiveViewStop.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.sessionId = "";
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    object.sessionId = message.sessionId;
+                return object;
+            };
+
+            LiveViewStop.prototype.toJSON = function() {
+                return LiveViewStop.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return LiveViewStop;
         })();
 
         v1.UpdateFirmware = (function() {
@@ -5048,6 +5482,7 @@ export const bodycam = $root.bodycam = (() => {
             Heartbeat.prototype.liveOffload = null;
             Heartbeat.prototype.firmwareUpdate = null;
             Heartbeat.prototype.custody = null;
+            Heartbeat.prototype.liveView = null;
 
             let $oneOfFields;
 
@@ -5144,6 +5579,8 @@ export const bodycam = $root.bodycam = (() => {
                     $root.bodycam.v1.Firmware.encode(message.firmwareUpdate, writer.uint32(242).fork(), _depth + 1).ldelim();
                 if (message.custody != null && $Object.hasOwnProperty.call(message, "custody"))
                     $root.bodycam.v1.CustodyPeriods.encode(message.custody, writer.uint32(250).fork(), _depth + 1).ldelim();
+                if (message.liveView != null && $Object.hasOwnProperty.call(message, "liveView"))
+                    $root.bodycam.v1.LiveView.encode(message.liveView, writer.uint32(282).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -5418,6 +5855,12 @@ export const bodycam = $root.bodycam = (() => {
                             message.custody = $root.bodycam.v1.CustodyPeriods.decode(reader, reader.size(), $undefined, _depth + 1, message.custody);
                             continue;
                         }
+                    case 35: {
+                            if (wireType !== 2)
+                                break;
+                            message.liveView = $root.bodycam.v1.LiveView.decode(reader, reader.size(), $undefined, _depth + 1, message.liveView);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -5573,6 +6016,11 @@ export const bodycam = $root.bodycam = (() => {
                     let error = $root.bodycam.v1.CustodyPeriods.verify(message.custody, _depth + 1);
                     if (error)
                         return "custody." + error;
+                }
+                if (message.liveView != null && $Object.hasOwnProperty.call(message, "liveView")) {
+                    let error = $root.bodycam.v1.LiveView.verify(message.liveView, _depth + 1);
+                    if (error)
+                        return "liveView." + error;
                 }
                 return null;
             };
@@ -5785,6 +6233,11 @@ export const bodycam = $root.bodycam = (() => {
                         throw $TypeError(".bodycam.v1.Heartbeat.custody: object expected");
                     message.custody = $root.bodycam.v1.CustodyPeriods.fromObject(object.custody, _depth + 1);
                 }
+                if (object.liveView != null) {
+                    if (!$util.isObject(object.liveView))
+                        throw $TypeError(".bodycam.v1.Heartbeat.liveView: object expected");
+                    message.liveView = $root.bodycam.v1.LiveView.fromObject(object.liveView, _depth + 1);
+                }
                 return message;
             };
 
@@ -5843,6 +6296,7 @@ export const bodycam = $root.bodycam = (() => {
                     object.liveOffload = null;
                     object.firmwareUpdate = null;
                     object.custody = null;
+                    object.liveView = null;
                 }
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -5932,6 +6386,8 @@ export const bodycam = $root.bodycam = (() => {
                     object.firmwareUpdate = $root.bodycam.v1.Firmware.toObject(message.firmwareUpdate, options, _depth + 1);
                 if (message.custody != null && $Object.hasOwnProperty.call(message, "custody"))
                     object.custody = $root.bodycam.v1.CustodyPeriods.toObject(message.custody, options, _depth + 1);
+                if (message.liveView != null && $Object.hasOwnProperty.call(message, "liveView"))
+                    object.liveView = $root.bodycam.v1.LiveView.toObject(message.liveView, options, _depth + 1);
                 return object;
             };
 
@@ -6180,6 +6636,262 @@ export const bodycam = $root.bodycam = (() => {
             };
 
             return CustodyPeriods;
+        })();
+
+        v1.LiveView = (function() {
+
+            const LiveView = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            LiveView.prototype.sessionId = "";
+            LiveView.prototype.viewerId = "";
+            LiveView.prototype.reason = "";
+            LiveView.prototype.startedAt = "";
+            LiveView.prototype.endsAt = "";
+            LiveView.prototype.packets = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            LiveView.create = function(properties) {
+                return new LiveView(properties);
+            };
+
+            LiveView.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId") && message.sessionId !== "")
+                    writer.uint32(10).string(message.sessionId);
+                if (message.viewerId != null && $Object.hasOwnProperty.call(message, "viewerId") && message.viewerId !== "")
+                    writer.uint32(18).string(message.viewerId);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(26).string(message.reason);
+                if (message.startedAt != null && $Object.hasOwnProperty.call(message, "startedAt") && message.startedAt !== "")
+                    writer.uint32(34).string(message.startedAt);
+                if (message.endsAt != null && $Object.hasOwnProperty.call(message, "endsAt") && message.endsAt !== "")
+                    writer.uint32(42).string(message.endsAt);
+                if (message.packets != null && $Object.hasOwnProperty.call(message, "packets") && (typeof message.packets === "object" ? message.packets.low || message.packets.high : message.packets !== 0))
+                    writer.uint32(48).uint64(message.packets);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            LiveView.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.bodycam.v1.LiveView();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sessionId = value;
+                            else
+                                delete message.sessionId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.viewerId = value;
+                            else
+                                delete message.viewerId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.startedAt = value;
+                            else
+                                delete message.startedAt;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.endsAt = value;
+                            else
+                                delete message.endsAt;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.packets = value;
+                            else
+                                delete message.packets;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            LiveView.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    if (!$util.isString(message.sessionId))
+                        return "sessionId: string expected";
+                if (message.viewerId != null && $Object.hasOwnProperty.call(message, "viewerId"))
+                    if (!$util.isString(message.viewerId))
+                        return "viewerId: string expected";
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    if (!$util.isString(message.reason))
+                        return "reason: string expected";
+                if (message.startedAt != null && $Object.hasOwnProperty.call(message, "startedAt"))
+                    if (!$util.isString(message.startedAt))
+                        return "startedAt: string expected";
+                if (message.endsAt != null && $Object.hasOwnProperty.call(message, "endsAt"))
+                    if (!$util.isString(message.endsAt))
+                        return "endsAt: string expected";
+                if (message.packets != null && $Object.hasOwnProperty.call(message, "packets"))
+                    if (!$util.isInteger(message.packets) && !(message.packets && $util.isInteger(message.packets.low) && $util.isInteger(message.packets.high)))
+                        return "packets: integer|Long expected";
+                return null;
+            };
+
+            LiveView.fromObject = function (object, _depth) {
+                if (object instanceof $root.bodycam.v1.LiveView)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".bodycam.v1.LiveView: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.bodycam.v1.LiveView();
+                if (object.sessionId != null)
+                    if (typeof object.sessionId !== "string" || object.sessionId.length)
+                        message.sessionId = $String(object.sessionId);
+                if (object.viewerId != null)
+                    if (typeof object.viewerId !== "string" || object.viewerId.length)
+                        message.viewerId = $String(object.viewerId);
+                if (object.reason != null)
+                    if (typeof object.reason !== "string" || object.reason.length)
+                        message.reason = $String(object.reason);
+                if (object.startedAt != null)
+                    if (typeof object.startedAt !== "string" || object.startedAt.length)
+                        message.startedAt = $String(object.startedAt);
+                if (object.endsAt != null)
+                    if (typeof object.endsAt !== "string" || object.endsAt.length)
+                        message.endsAt = $String(object.endsAt);
+                if (object.packets != null)
+                    if (typeof object.packets === "object" ? object.packets.low || object.packets.high : $Number(object.packets) !== 0)
+                        if ($util.Long)
+                            message.packets = $util.Long.fromValue(object.packets, true);
+                        else if (typeof object.packets === "string")
+                            message.packets = $parseInt(object.packets, 10);
+                        else if (typeof object.packets === "number")
+                            message.packets = object.packets;
+                        else if (typeof object.packets === "object")
+                            message.packets = new $util.LongBits(object.packets.low >>> 0, object.packets.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            LiveView.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.sessionId = "";
+                    object.viewerId = "";
+                    object.reason = "";
+                    object.startedAt = "";
+                    object.endsAt = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.packets = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.packets = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.sessionId != null && $Object.hasOwnProperty.call(message, "sessionId"))
+                    object.sessionId = message.sessionId;
+                if (message.viewerId != null && $Object.hasOwnProperty.call(message, "viewerId"))
+                    object.viewerId = message.viewerId;
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    object.reason = message.reason;
+                if (message.startedAt != null && $Object.hasOwnProperty.call(message, "startedAt"))
+                    object.startedAt = message.startedAt;
+                if (message.endsAt != null && $Object.hasOwnProperty.call(message, "endsAt"))
+                    object.endsAt = message.endsAt;
+                if (message.packets != null && $Object.hasOwnProperty.call(message, "packets"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.packets = typeof message.packets === "number" ? $BigInt(message.packets) : $util.Long.fromBits(message.packets.low >>> 0, message.packets.high >>> 0, true).toBigInt();
+                    else if (typeof message.packets === "number")
+                        object.packets = options.longs === $String ? $String(message.packets) : message.packets;
+                    else
+                        object.packets = options.longs === $String ? $util.Long.prototype.toString.call(message.packets) : options.longs === $Number ? new $util.LongBits(message.packets.low >>> 0, message.packets.high >>> 0).toNumber(true) : message.packets;
+                return object;
+            };
+
+            LiveView.prototype.toJSON = function() {
+                return LiveView.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return LiveView;
         })();
 
         v1.LiveOffload = (function() {

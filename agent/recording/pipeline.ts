@@ -81,6 +81,8 @@ export interface PipelineOptions {
   readonly log: Logger;
   /** Obstruction analysis side outputs for the next run (undefined = detection off). */
   readonly analysis?: () => AnalysisOutput | undefined;
+  /** Live view's loopback RTP output for every run (undefined = none: no liveView config). */
+  readonly liveTap?: { readonly port: number };
   /** The sim scene a lavfi run starts in (sim boards only). */
   readonly scene?: () => { video: NonNullable<VideoSource['scene']>; audio: NonNullable<AudioSource['scene']> } | undefined;
 }
@@ -392,6 +394,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       startNumber: nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]),
       outDir: stageDir,
       ...(analysis ? { analysis } : {}),
+      ...(this.o.liveTap ? { liveTap: this.o.liveTap } : {}),
     });
     this.o.log.debug('encoder argv', { reason, argv: argv.map((a) => this.redact(a)) });
     return argv;

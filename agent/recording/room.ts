@@ -11,6 +11,8 @@ import { sceneFor } from '../../hal/sim/lavfi-camera.js';
 import type { SegmentStorer } from '../evidence/storer.js';
 import type { JournalReserve } from '../evidence/journal-reserve.js';
 import type { Core } from '../parts.js';
+import { sectionOf } from '../config/agent-config.js';
+import type { LiveViewConfig } from '../live-view/config.js';
 
 export interface RecordingRoomDeps {
   readonly storer: SegmentStorer;
@@ -29,6 +31,7 @@ export class RecordingRoom {
   start(): void {
     const { dataDir, board, parts, faults, log } = this.c;
     const journal = (type: string, fields: Record<string, unknown>): void => void this.c.journal(type, fields);
+    const liveView = sectionOf<LiveViewConfig | undefined>(this.c.config, 'liveView');
     const pipeline = new RecordingPipeline({
       dataDir,
       board,
@@ -44,6 +47,7 @@ export class RecordingRoom {
       log: log.child('recording'),
       analysis: () => (parts.obstruction?.wanted ? ANALYSIS_FORMAT : undefined),
       scene: () => (parts.hal?.sim ? sceneFor(dataDir, parts.hal.sim.state) : undefined),
+      ...(liveView ? { liveTap: { port: liveView.tapPort } } : {}),
     });
     parts.pipeline = pipeline;
     parts.obstruction = new ObstructionRoom({

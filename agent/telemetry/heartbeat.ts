@@ -201,6 +201,7 @@ export function buildHeartbeat(i: HeartbeatInput): HeartbeatProps {
     liveOffload: liveOffloadOf(offload.live),
     firmwareUpdate: firmwareOf(st.ext.update),
     custody: custodyOf(st.ext.custody),
+    liveView: liveViewOf(st.ext.liveView),
   };
 }
 
@@ -217,6 +218,13 @@ function custodyOf(c: Record<string, unknown> | undefined): HeartbeatProps['cust
     lastConfirmedPeriod: numOf(last.period) ?? 0,
     lastConfirmedAt: str(last.at),
   };
+}
+
+/** `ext.liveView` (agent/live-view/extension.ts) → Heartbeat.live_view; absent when no session is open. */
+function liveViewOf(v: Record<string, unknown> | undefined): HeartbeatProps['liveView'] {
+  if (!v || v.active !== true) return null;
+  const str = (x: unknown): string => (typeof x === 'string' ? x : '');
+  return { sessionId: str(v.sessionId), viewerId: str(v.viewerId), reason: str(v.reason), startedAt: str(v.startedAt), endsAt: str(v.endsAt), packets: numOf(v.packets) ?? 0 };
 }
 
 /** `ext.offload.live` (agent/offload/live.ts LiveOffloadStatus) → Heartbeat.liveOffload; absent when there is none. */

@@ -35,6 +35,16 @@ export interface ConsoleConfig {
   readonly batteryShortMin: number;
   /** group id → device ids. */
   readonly groups: ReadonlyMap<string, readonly string[]>;
+  /** Live view through Janus (central/console/live-view.ts); absent = none. */
+  readonly liveView?: LiveViewGateway;
+}
+
+export interface LiveViewGateway {
+  readonly janusUrl: string;
+  readonly apiSecret: string;
+  readonly adminKey: string;
+  readonly rtpHost: string;
+  readonly maxS: number;
 }
 
 type Checked = ConsoleConfigFile & Required<Pick<ConsoleConfigFile, 'instance' | 'loginPerMinute' | 'sessionTtlS' | 'auditSignS' | 'commandTtlS' | 'lostAfterS' | 'batteryShortMin' | 'groups'>> & {
@@ -148,6 +158,7 @@ export function parseConsoleConfig(value: unknown, source: string): ConsoleConfi
     lostAfterS: c.lostAfterS,
     batteryShortMin: c.batteryShortMin,
     groups: new Map(Object.entries(c.groups)),
+    ...(c.liveView ? { liveView: { janusUrl: c.liveView.janusUrl.replace(/\/+$/, ''), apiSecret: c.liveView.apiSecret, adminKey: c.liveView.adminKey, rtpHost: c.liveView.rtpHost, maxS: c.liveView.maxS ?? 600 } } : {}),
   };
 }
 

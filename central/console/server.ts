@@ -26,6 +26,7 @@ import type { AlertStore } from './alerts.js';
 import type { AuditLog } from './audit.js';
 import { registerShiftRoutes, type ShiftStore } from './shifts.js';
 import { registerActionRoutes } from './actions.js';
+import { registerLiveView } from './live-view.js';
 
 declare module 'fastify' {
   interface Session {
@@ -119,7 +120,7 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
   app.get('/camera/:id', page('camera.html', 'viewer'));
   app.get('/audit', page('audit.html', 'admin'));
   const PUBLIC_ASSETS = new Set(['login.js', 'style.css']);
-  const ASSETS = new Set([...PUBLIC_ASSETS, 'common.js', 'fleet.js', 'camera.js', 'audit.js']);
+  const ASSETS = new Set([...PUBLIC_ASSETS, 'common.js', 'fleet.js', 'camera.js', 'audit.js', 'live-view.js']);
   for (const f of ASSETS) {
     app.get(`/static/${f}`, { config: PUBLIC_ASSETS.has(f) ? {} : { role: 'viewer' } }, (_req, reply) => reply.type(f.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8').sendFile(f));
   }
@@ -226,6 +227,9 @@ export async function buildServer(d: Deps): Promise<FastifyInstance> {
   // --- shifts (ingest's results through the console) and actions (signed commands): their own modules ---
   registerShiftRoutes(app, { store: d.shifts, audit, members: (g) => fleet.members(g) });
   registerActionRoutes(app, { cfg, fleet, audit, sent: d.sent });
+
+  // --- live view (central/console/live-view.ts), when a gateway is configured ---
+  if (cfg.liveView) registerLiveView(app, { cfg: { ...cfg, liveView: cfg.liveView }, fleet, audit, sent: d.sent, csrf });
 
   // --- audit (admins) ---
   app.get<{ Querystring: { n?: string } }>('/api/audit', { config: { role: 'admin' } }, async (req) => audit.read(Math.min(Number(req.query.n) || 500, 5000)));

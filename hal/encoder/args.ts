@@ -92,6 +92,8 @@ export interface RecordingArgs {
   readonly ffmpegLogLevel?: 'error' | 'warning' | 'info';
   /** Obstruction analysis side outputs; absent = none (detection off). */
   readonly analysis?: AnalysisOutput;
+  /** Live view (agent/live-view): the encoded video, copied as RTP to this 127.0.0.1 UDP port. */
+  readonly liveTap?: { readonly port: number };
 }
 
 export const SEGMENT_LIST_FD = 3;
@@ -243,12 +245,46 @@ export function buildRecordingArgs(args: RecordingArgs): string[] {
     ...videoFilter(args),
     ...videoCodec(args),
     ...(hasAudio ? ['-c:a', 'aac', '-b:a', `${args.encoder.audioKbps}k`, '-ac', String(args.audio.channels)] : []),
+    ...(args.liveTap ? teeOutput(args) : segmentOutput(args)),
+    '-progress', `pipe:${PROGRESS_FD}`, '-stats_period', '0.25',
+    ...(args.liveTap ? [] : [`${args.outDir}/seg-%06d.ts`]),
+    ...analysisOutputs(args, hasAudio),
+  ];
+}
+
+function segmentOutput(args: RecordingArgs): string[] {
+  return [
     '-f', 'segment', '-segment_format', 'mpegts', '-segment_time', String(args.segmentS),
     '-reset_timestamps', '0', '-segment_start_number', String(args.startNumber),
     '-segment_list', `pipe:${SEGMENT_LIST_FD}`, '-segment_list_type', 'csv',
     '-segment_format_options', 'flush_packets=1', '-flush_packets', '1',
-    '-progress', `pipe:${PROGRESS_FD}`, '-stats_period', '0.25',
-    `${args.outDir}/seg-%06d.ts`,
-    ...analysisOutputs(args, hasAudio),
   ];
+}
+
+/** ':' inside a tee slave's option value: escaped for the option parser, then again for tee's. */
+const TEE_COLON = '\\\\\\:';
+
+/**
+ * The same segments, plus the already-encoded video as RTP to a loopback UDP port, through the tee
+ * muxer: one encoding feeds both, so a live view costs no second encoder, and it is always there,
+ * so a session starting or ending never restarts the recording. `onfail=ignore`: a failing RTP
+ * slave is dropped, the segments go on. UDP to 127.0.0.1 with nobody bound is sent and dropped by
+ * the kernel (unconnected socket: no error reaches ffmpeg), so an absent or slow receiver cannot
+ * block the recording. The segment muxer's options sit inside the tee spec: ':' in a value is
+ * escaped twice (tee's slave parser, then the option parser); outputs and the -progress pipe
+ * stay as without the tee (measured: same segments, same list lines, ffmpeg 5.1).
+ */
+
+function teeOutput(args: RecordingArgs): string[] {
+  if (/[[\]|:\\]/.test(args.outDir)) throw new Error(`segment directory '${args.outDir}' cannot go into a tee output spec`);
+  const port = args.liveTap!.port;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`live tap port ${port} is not a UDP port`);
+  const segment = [
+    'f=segment', 'segment_format=mpegts', `segment_time=${args.segmentS}`, 'reset_timestamps=0',
+    `segment_start_number=${args.startNumber}`, `segment_list=pipe${TEE_COLON}${SEGMENT_LIST_FD}`, 'segment_list_type=csv',
+    'segment_format_options=flush_packets=1',
+  ].join(':');
+  // pkt_size 1200: RTP packets small enough for any path to the gateway (WebRTC's own MTU budget).
+  const rtp = `[f=rtp:select=v:onfail=ignore]rtp://127.0.0.1:${port}?pkt_size=1200`;
+  return ['-flush_packets', '1', '-f', 'tee', `[${segment}]${args.outDir}/seg-%06d.ts|${rtp}`];
 }

@@ -18,6 +18,7 @@ export const SUITES: ReadonlyArray<{ readonly name: string; load(): Promise<Benc
   { name: 'fleet', load: async () => (await import('./fleet.js')).fleetSuite() },
   { name: 'obstruction', load: async () => (await import('./obstruction.js')).obstructionSuite() },
   { name: 'console', load: async () => (await import('./console.js')).consoleSuite() },
+  { name: 'live-view', load: async () => (await import('./live-view.js')).liveViewSuite() },
   { name: 'long', load: async () => (await import('./long.js')).longSuite() },
   { name: 'custody', load: async () => (await import('./custody.js')).custodySuite() },
 ];

@@ -39,7 +39,7 @@ test('a bad config lists every problem, not only the first', () => {
   assert.match(text, /\/policy\/segmentS: must be number \(got "two"\)/);
   assert.match(text, /\/policy\/bogus: unknown key \(allowed: shiftStartHoldS, /);
   assert.match(text, /\/policy\/sensitiveSiteMaxS: must be >= 5 \(got -1; range \[5, 1800\]\)/);
-  assert.match(text, /\/mystery: unknown key \(allowed: \$schema, deviceId, policy, encryption, offload, mqtt, central, power, update\)/);
+  assert.match(text, /\/mystery: unknown key \(allowed: \$schema, deviceId, policy, encryption, offload, mqtt, central, power, update, liveView\)/);
   assert.match(text, /\/deviceId: must match/);
   assert.ok(issues.length >= 6);
 });
@@ -58,6 +58,8 @@ test('policy defaults and bounds are exactly those before the schema (issue 19)'
     periodS: 3600,
     // Issue 20 (live offload, docs/live-offload.md).
     liveOffload: 1, liveOffloadLagS: 120, liveOffloadMaxKbps: 0, liveOffloadMinBatteryPct: 20, checkpointS: 60,
+    // Issue 23 (live view, docs/live-view.md).
+    liveViewMaxS: 600,
   });
   assert.ok(Object.isFrozen(DEFAULT_POLICY));
   assert.deepEqual(POLICY_BOUNDS.personalNeedsMaxS, [5, 900]);
@@ -95,7 +97,7 @@ test('policy schema (validatePolicy, also for central sign): bad type, out of ra
   const { issues } = validatePolicy({ segmentS: '2', personalNeedsMaxS: 99999, dutyCentral: 0.5, nosuch: 1, tempDegradeC: 90, tempCriticalC: 80 });
   assert.deepEqual(issues.map((i) => `${i.where}: ${i.message}`).sort(), [
     '/dutyCentral: must be one of 0, 1 (got 0.5)',
-    '/nosuch: unknown key (allowed: shiftStartHoldS, shiftEndHoldS, shiftEndConfirmS, doublePressS, personalNeedsMaxS, sensitiveSiteMaxS, autoResumeWarningS, segmentS, heartbeatOnDutyS, heartbeatOffDutyS, signEverySegments, checkpointS, encoderStallS, batteryLowPct, batteryCriticalPct, tempDegradeC, tempCriticalC, offloadBandwidthKbps, liveOffload, liveOffloadLagS, liveOffloadMaxKbps, liveOffloadMinBatteryPct, expectedShiftH, storageFloorMb, dutyDockStart, dutyDockEnd, dutyCentral, dockDebounceS, obstructionDetect, obstructionOnsetS, obstructionClearS, obstructionNagS, coveredLumaMax, coveredSpreadMax, frozenDiffMax, silentDbfsMax, pauseMaxPersonalNeeds, pauseMaxSensitiveSite, pauseMaxTotalS, pauseMinRecordingS, pauseMinRecordingAfterAutoS, locationIntervalS, locationMinMoveM, custody, periodS, updateMinBatteryPct)',
+    '/nosuch: unknown key (allowed: shiftStartHoldS, shiftEndHoldS, shiftEndConfirmS, doublePressS, personalNeedsMaxS, sensitiveSiteMaxS, autoResumeWarningS, segmentS, heartbeatOnDutyS, heartbeatOffDutyS, signEverySegments, checkpointS, encoderStallS, batteryLowPct, batteryCriticalPct, tempDegradeC, tempCriticalC, offloadBandwidthKbps, liveOffload, liveOffloadLagS, liveOffloadMaxKbps, liveOffloadMinBatteryPct, expectedShiftH, storageFloorMb, dutyDockStart, dutyDockEnd, dutyCentral, dockDebounceS, obstructionDetect, obstructionOnsetS, obstructionClearS, obstructionNagS, coveredLumaMax, coveredSpreadMax, frozenDiffMax, silentDbfsMax, pauseMaxPersonalNeeds, pauseMaxSensitiveSite, pauseMaxTotalS, pauseMinRecordingS, pauseMinRecordingAfterAutoS, locationIntervalS, locationMinMoveM, custody, periodS, updateMinBatteryPct, liveViewMaxS)',
     '/personalNeedsMaxS: must be <= 900 (got 99999; range [5, 900])',
     '/segmentS: must be number (got "2")',
     '/tempDegradeC: must be below tempCriticalC (80) (got 90)',

@@ -16,9 +16,10 @@ import type { Command } from '../command.js';
 import { parseArgs, type FlagSpecs } from '../args.js';
 import { BodycamError, UsageError, describe } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, updateFirmwareProblem, type Action, type ActionName } from '../../commands/commands.js';
+import { buildCommand, keyId, signCommand, ACTIONS, GROUP_ACTIONS, updateFirmwareProblem, liveViewProblem, type Action, type ActionName } from '../../commands/commands.js';
 import { pb } from '../../telemetry/proto.js';
 import { setPolicyIssues } from '../../commands/policy-check.js';
+import { DEFAULT_POLICY } from '../../config/policy.js';
 import { INGEST_USAGE, ingest } from './central-ingest.js';
 import { CONSOLE_USAGE, consoleServe, consoleUser } from './central-console.js';
 
@@ -41,6 +42,9 @@ const USAGE = `usage: bodycam central <keygen|sign|watch|publish|ingest|console|
         assign_wearer   --wearer ID --name TEXT
         update_firmware --url URL --sha256 HEX --version X.Y.Z [--allow-downgrade]
                         (URL http(s):// or file://; checked as the camera checks it)
+        live_view_start --viewer ID --reason TEXT --gateway HOST:PORT --session ID [--max-s N]
+                        (N default 600; a camera refuses more than its policy liveViewMaxS)
+        live_view_stop  --session ID
       --group TEAM addresses start_duty, end_duty and schedule_duty to every camera whose
       central.groupId is TEAM (publish the one signed file to each member's cmd topic).
       --out - writes the binary SignedCommand to stdout; --base64 encodes it.
@@ -164,6 +168,17 @@ function parseAction(type: string, f: Record<string, unknown>): Action {
       if (problem) throw new UsageError(`central sign: the camera would refuse this update_firmware: ${problem}`);
       return { type: 'update_firmware', ...u, allowDowngrade: f['allow-downgrade'] === true };
     }
+    case 'live_view_start': {
+      const gw = /^(.+):(\d{1,5})$/.exec(need('gateway'));
+      if (!gw) throw new UsageError(`central sign: --gateway '${String(f.gateway)}' must be HOST:PORT`);
+      const l = { viewerId: need('viewer'), reason: need('reason'), maxS: (f['max-s'] as number | undefined) ?? DEFAULT_POLICY.liveViewMaxS, gatewayHost: gw[1]!.replace(/^\[(.*)\]$/, '$1'), gatewayPort: Number(gw[2]), sessionId: need('session') };
+      const problem = liveViewProblem(l);
+      if (problem) throw new UsageError(`central sign: the camera would refuse this live_view_start: ${problem}`);
+      if (l.maxS > DEFAULT_POLICY.liveViewMaxS) console.error(`central sign: warning: a camera on the default policy refuses --max-s above ${DEFAULT_POLICY.liveViewMaxS} (signed anyway: the camera's own policy decides)`);
+      return { type: 'live_view_start', ...l };
+    }
+    case 'live_view_stop':
+      return { type: 'live_view_stop', sessionId: need('session') };
     default:
       throw new UsageError(`central sign: unknown --type '${type}' (known: ${ACTIONS.join(', ')})`);
   }
@@ -189,6 +204,7 @@ async function signCmd(argv: string[]): Promise<number> {
     reference: { type: 'string' }, seconds: { type: 'number' }, manifest: { type: 'string' }, base64: { type: 'boolean' },
     group: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, wearer: { type: 'string' }, name: { type: 'string' },
     url: { type: 'string' }, sha256: { type: 'string' }, version: { type: 'string' }, 'allow-downgrade': { type: 'boolean' },
+    viewer: { type: 'string' }, reason: { type: 'string' }, gateway: { type: 'string' }, session: { type: 'string' }, 'max-s': { type: 'number' },
   }, 'central sign');
   for (const k of ['key', 'type', 'out'] as const) if (!flags[k]) throw new UsageError(`central sign: --${k} is required`);
   // A team's duty command names its group instead of one device (the device checks both).

@@ -1,0 +1,86 @@
+/**
+ * Live view's cost to the camera (issue 23; docs/live-view.md), with real ffmpeg at 1280×720@30
+ * veryfast: the recording ffmpeg with and without its live tap (tee + RTP to loopback, nobody
+ * listening, as outside a session), run side by side on the same encode; and during a "session"
+ * the relay (agent/live-view/relay.ts, in this process as in the agent) forwarding the tap to a
+ * loopback UDP sink. Not here yet: request → first decoded frame in the browser (the console test
+ * prints one figure).
+ */
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildRecordingArgs } from '../../hal/encoder/args.js';
+import { RtpRelay } from '../../agent/live-view/relay.js';
+import { cpuS, sized } from './measure.js';
+import type { BenchRow, BenchSuite } from './types.js';
+
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+
+async function freeUdp(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+function recorder(dir: string, tapPort: number | undefined) {
+  const argv = buildRecordingArgs({
+    video: { kind: 'lavfi', width: 1280, height: 720, fps: 30 }, audio: { kind: 'lavfi', sampleRate: 48000, channels: 1 },
+    encoder: { video: 'libx264', preset: 'veryfast', videoKbps: 2500, audioKbps: 64, fps: 30 }, burnIn: { deviceId: 'cam-bench', font: FONT },
+    segmentS: 2, startNumber: 1, outDir: dir, ...(tapPort ? { liveTap: { port: tapPort } } : {}),
+  });
+  // fds 3 (segment list) and 4 (progress) drained, as the agent does.
+  const c = spawn('ffmpeg', argv, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  for (const fd of [3, 4]) (c.stdio[fd] as NodeJS.ReadableStream).resume();
+  return c;
+}
+
+export function liveViewSuite(): BenchSuite {
+  return {
+    name: 'live-view',
+    async run(): Promise<BenchRow[]> {
+      const windowS = sized(30, 3);
+      const dirA = mkdtempSync(join(tmpdir(), 'bench-lv-a-'));
+      const dirB = mkdtempSync(join(tmpdir(), 'bench-lv-b-'));
+      const tap = await freeUdp();
+      const sinkPort = await freeUdp();
+      const sink = createSocket('udp4');
+      await new Promise<void>((r) => sink.bind(sinkPort, '127.0.0.1', r));
+      const plain = recorder(dirA, undefined);
+      const tapped = recorder(dirB, tap);
+      try {
+        await new Promise((r) => setTimeout(r, 3000)); // past the encoders' start
+        const p0 = cpuS(plain.pid!);
+        const t0 = cpuS(tapped.pid!);
+        await new Promise((r) => setTimeout(r, windowS * 1000));
+        const pOff = (cpuS(plain.pid!) - p0) / windowS;
+        const tOff = (cpuS(tapped.pid!) - t0) / windowS;
+        // A session: the relay forwards the tap to the sink for the same window.
+        const relay = new RtpRelay(tap, { host: '127.0.0.1', port: sinkPort });
+        await relay.start();
+        const n0 = process.cpuUsage();
+        const p1 = cpuS(plain.pid!);
+        const t1 = cpuS(tapped.pid!);
+        await new Promise((r) => setTimeout(r, windowS * 1000));
+        const relayCpu = (() => { const u = process.cpuUsage(n0); return (u.user + u.system) / 1e6 / windowS; })();
+        const pOn = (cpuS(plain.pid!) - p1) / windowS;
+        const tOn = (cpuS(tapped.pid!) - t1) / windowS;
+        const pkts = relay.counters.packets / windowS;
+        relay.close();
+        return [
+          { metric: 'CPU: recording ffmpeg with the live tap, no session (tee + RTP to loopback), 1280×720@30 veryfast 2500 kbps, side by side', value: tOff, unit: 'cores', baseline: pOff, baselineLabel: 'same encode without the tap' },
+          { metric: 'CPU: recording ffmpeg with the tap + the relay (this process) during a session', value: tOn + relayCpu, unit: 'cores', baseline: pOn, baselineLabel: 'same encode without the tap', target: 'live view on vs off ≤ +10 %' },
+          { metric: 'relay: RTP packets forwarded per second', value: pkts, unit: 'pkt/s' },
+        ];
+      } finally {
+        for (const c of [plain, tapped]) c.kill('SIGKILL');
+        sink.close();
+        rmSync(dirA, { recursive: true, force: true });
+        rmSync(dirB, { recursive: true, force: true });
+      }
+    },
+  };
+}
