@@ -9,12 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CLI, REPO, runCli } from '../helpers/agent.js';
 import type { Broker } from '../helpers/mosquitto.js';
 import { sleep } from '../mqtt/fixtures.js';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 export const SHOTS = join(REPO, '.cache', 'results', 'screenshots');
 export const PASSWORDS = { ana: 'ana-supervises-42', vic: 'vic-only-looks-17', ada: 'ada-administers-99' };
 export type User = keyof typeof PASSWORDS;
@@ -28,7 +27,7 @@ export interface ConsoleProc {
   stop(): Promise<void>;
 }
 
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+export { launchChromium } from '../helpers/chromium.js';
 
 /**
  * The keys a console needs in `dir` (central's command key as given, the console's own audit key)
@@ -45,7 +44,7 @@ export async function consoleAccounts(dir: string, commandKeyPem: string): Promi
   }
 }
 
-export function consoleConfig(dir: string, broker: Broker, name: string, o: { sessionTtlS: number; port: number; loginPerMinute: number; groups: Record<string, string[]>; s3?: Record<string, unknown> }): string {
+export function consoleConfig(dir: string, broker: Broker, name: string, o: { sessionTtlS: number; port: number; loginPerMinute: number; groups: Record<string, string[]>; s3?: Record<string, unknown>; liveView?: Record<string, unknown> }): string {
   const c = broker.pki.client('console');
   const stateDir = join(dir, name);
   mkdirSync(stateDir, { recursive: true });
@@ -54,6 +53,7 @@ export function consoleConfig(dir: string, broker: Broker, name: string, o: { se
     tls: { cert: broker.pki.serverCert, key: broker.pki.serverKey },
     mqtt: { url: broker.url, ca: broker.pki.ca, cert: c.cert, key: c.key },
     ...(o.s3 ? { s3: o.s3 } : {}),
+    ...(o.liveView ? { liveView: o.liveView } : {}),
     usersFile: join(dir, 'users.json'),
     commandKey: join(dir, 'central-cmd.key.pem'),
     consoleKey: join(dir, 'console.key.pem'),

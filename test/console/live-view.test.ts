@@ -13,16 +13,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
-import { generateKeyPairSync, createHash } from 'node:crypto';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { createHash } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
 import { runCli, startAgent, tempDataDir, cleanup, shiftJournal, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
 import { startJanus, type Janus } from '../helpers/janus.js';
-import { CHROMIUM_FLAGS, loginAs, startConsoleProc, type ConsoleProc } from '../helpers/console.js';
+import { consoleAccounts, consoleConfig, launchChromium, login, startConsole, type ConsoleProc } from './harness.js';
 import { probeSegment } from '../helpers/media.js';
 import { agentConfig, centralKeys, lightBoard, sleep, type CentralKeys } from '../mqtt/fixtures.js';
 import { buildCommand, signCommand } from '../../agent/commands/commands.js';
@@ -30,7 +29,6 @@ import { pb } from '../../agent/telemetry/proto.js';
 
 const CAM = 'cam-lv';
 const MAX_S = 12;
-const PASSWORDS = { ana: 'ana-supervises-42', vic: 'vic-only-looks-17' };
 let dir: string;
 let broker: Broker;
 let keys: CentralKeys;
@@ -50,20 +48,6 @@ async function freeUdpPort(): Promise<number> {
   const port = s.address().port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-async function writeConsoleConfig(j: Janus): Promise<string> {
-  const c = broker.pki.client('console');
-  const stateDir = join(dir, 'console-state');
-  mkdirSync(stateDir, { recursive: true });
-  const path = join(dir, 'console.json');
-  writeFileSync(path, JSON.stringify({
-    listen: { host: '127.0.0.1', port: await freePort() }, tls: { cert: broker.pki.serverCert, key: broker.pki.serverKey },
-    mqtt: { url: broker.url, ca: broker.pki.ca, cert: c.cert, key: c.key },
-    usersFile: join(dir, 'users.json'), commandKey: join(dir, 'central-cmd.key.pem'), consoleKey: join(dir, 'console.key.pem'), stateDir,
-    groups: {}, liveView: { janusUrl: j.url, apiSecret: j.apiSecret, adminKey: j.adminKey, rtpHost: '127.0.0.1', maxS: MAX_S },
-  }));
-  return path;
 }
 
 /** Waits until the page's video shows a decoded picture of the sim scene; resolves its size and colour count. */
@@ -97,14 +81,7 @@ before(async () => {
   dir = tempDataDir('console-live-');
   broker = await startMosquitto(dir);
   keys = centralKeys(dir);
-  writeFileSync(join(dir, 'central-cmd.key.pem'), keys.privatePem, { mode: 0o600 });
-  writeFileSync(join(dir, 'console.key.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
-  for (const [name, role] of [['ana', 'supervisor'], ['vic', 'viewer']] as const) {
-    const pw = join(dir, `${name}.pw`);
-    writeFileSync(pw, `${PASSWORDS[name]}\n`, { mode: 0o600 });
-    const r = await runCli(['central', 'console-user', 'add', name, '--role', role, '--users', join(dir, 'users.json'), '--password-file', pw]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await consoleAccounts(dir, keys.privatePem);
   central = await broker.connect('central');
   central.on('message', (topic, payload) => {
     if (topic.endsWith('/cmd')) cmds.push(Buffer.from(payload));
@@ -117,8 +94,11 @@ before(async () => {
   const config = { ...agentConfig(broker, CAM, { central: keys, policy: { heartbeatOnDutyS: 1, liveViewMaxS: MAX_S } }), liveView: { tapPort: await freeUdpPort() } };
   agent = await startAgent({ dataDir, board: lightBoard(dir), config });
   janus = await startJanus(dir);
-  consoleProc = await startConsoleProc(await writeConsoleConfig(janus));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  consoleProc = await startConsole(consoleConfig(dir, broker, 'console', {
+    sessionTtlS: 3600, port: await freePort(), loginPerMinute: 60, groups: {},
+    liveView: { janusUrl: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey, rtpHost: '127.0.0.1', maxS: MAX_S },
+  }));
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -138,7 +118,7 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
   const restarts = rec.encoderRestarts;
 
   // The console knows the camera once it has heard from it.
-  const { page } = await loginAs(browser, consoleProc.base, 'ana', PASSWORDS.ana);
+  const { page } = await login(browser, consoleProc, 'ana');
   await page.goto(`${consoleProc.base}/camera/${CAM}`);
   await page.waitForSelector('body[data-ready="1"]');
   await page.waitForSelector('#live:not([hidden])');
@@ -171,7 +151,7 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
   assert.match(String(start.command_id), /^[0-9a-f]{32}$/);
 
   // A viewer may not: the server refuses (403), whatever the page shows.
-  const vic = await loginAs(browser, consoleProc.base, 'vic', PASSWORDS.vic);
+  const vic = await login(browser, consoleProc, 'vic');
   await vic.page.goto(`${consoleProc.base}/camera/${CAM}`);
   await vic.page.waitForSelector('body[data-ready="1"]');
   assert.equal(await vic.page.locator('#live').isHidden(), true, 'no live view controls for a viewer');

@@ -16,7 +16,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'nod
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { REPO, startAgent, shiftJournal, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
 import { Observer, agentConfig, lightBoard } from '../mqtt/fixtures.js';
@@ -27,7 +28,6 @@ import type { JournalRecord } from '../../agent/evidence/journal.js';
 
 const WALK = join(REPO, 'test/fixtures/walk.nmea');
 const INTERVAL_S = 2;
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let root: string;
 let broker: Broker;
@@ -104,7 +104,7 @@ const until = async (pred: () => boolean, ms: number, what: string): Promise<voi
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'bodycam-gnss-'));
   broker = await startMosquitto(join(root, 'broker'));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

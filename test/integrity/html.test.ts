@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { provisionIdentity, type DeviceIdentity } from '../../agent/identity/identity.js';
 import { makeMedia, makeShift, type Media } from '../helpers/shift-fixture.js';
 import { bodycam } from './tamper.js';
@@ -16,7 +17,6 @@ import { PALETTE, renderHtml } from '../../agent/evidence/html-report.js';
 import type { VerifyReport } from '../../agent/evidence/verify/report.js';
 import { countColour, decodePng, hexRgb, pixel, type Image } from './png.js';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let root: string;
 let media: Media;
@@ -29,7 +29,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   device = provisionIdentity(join(root, 'device'), { deviceId: 'cam-html' });
   media = makeMedia(4);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

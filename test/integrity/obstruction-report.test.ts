@@ -11,7 +11,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { provisionIdentity, type DeviceIdentity } from '../../agent/identity/identity.js';
 import { Journal, type Fields } from '../../agent/evidence/journal.js';
 import { JournalSigner } from '../../agent/evidence/signer.js';
@@ -22,7 +23,6 @@ import { makeMedia, FIXTURE_T0, type Media } from '../helpers/shift-fixture.js';
 import { bodycam } from './tamper.js';
 import { countColour, decodePng, hexRgb, pixel } from './png.js';
 
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let root: string;
 let media: Media;
@@ -33,7 +33,7 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'bodycam-obstruct-report-'));
   device = provisionIdentity(join(root, 'device'), { deviceId: 'cam-obst' });
   media = makeMedia(4);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_FLAGS });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
