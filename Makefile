@@ -93,9 +93,10 @@ test-gnss: build
 test-offload: build
 	@$(DEPS) media ceph
 	$(call run_stage,offload)
-# Central ingest: cameras, two ingest workers, the shipped mosquitto mTLS config and Ceph RGW.
+# Central ingest: cameras, two ingest workers, the shipped mosquitto mTLS config and Ceph RGW; and
+# every bench suite at smoke size (bench-smoke.test.ts), live view's browser and Janus included.
 test-central: build
-	@$(DEPS) media mqtt ceph
+	@$(DEPS) media mqtt ceph browser janus
 	$(call run_stage,central)
 # The supervisor's console: real Chromium against `bodycam central console`, the shipped mosquitto
 # mTLS config and ACL, two sim cameras (docs/central-console.md).
@@ -154,7 +155,7 @@ demo: build
 	@node dist/agent/demo/demo.js
 
 bench: build
-	@$(DEPS) media mqtt ceph
+	@$(DEPS) media mqtt ceph browser janus
 	@node dist/test/bench/run.js
 
 clean:

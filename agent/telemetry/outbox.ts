@@ -319,12 +319,14 @@ export class Outbox extends TypedEmitter<OutboxEvents> {
         const cur = Math.max(this.cursor(r.source), cursorUpdates.get(r.source) ?? -1);
         if (r.journalSeq <= cur) continue; // already queued (reconcile and live listener overlap)
         cursorUpdates.set(r.source, r.journalSeq);
+        // The overflow report goes first, and takes a seq: only then is this event's seq known
+        // (built before it, the event carried the overflow's seq and its own went missing).
+        tryOverflow();
         const ev: EventProps = {
           seq, deviceId: this.o.deviceId, kind: eventKindOf(r.type), type: r.type, at: r.at, shiftId: r.source,
           journalSeq: r.journalSeq, journalLine: r.line, journalHash: r.hash, bootId: this.o.bootId,
         };
         const size = HEADER + pb.Event.encode(ev).finish().length;
-        tryOverflow();
         // While an overflow is unreported, newer events wait behind it (dropped too): central
         // must learn of the hole before it sees what came after.
         if (ov || used + size > this.o.maxBytes - RESERVE) {

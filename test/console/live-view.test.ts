@@ -14,104 +14,32 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createSocket } from 'node:dgram';
 import { createHash } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import type { MqttClient } from 'mqtt';
-import { runCli, startAgent, tempDataDir, cleanup, shiftJournal, type AgentProc } from '../helpers/agent.js';
-import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
-import { startJanus, type Janus } from '../helpers/janus.js';
-import { consoleAccounts, consoleConfig, launchChromium, login, startConsole, type ConsoleProc } from './harness.js';
+import { shiftJournal } from '../helpers/agent.js';
+import { startJanus } from '../helpers/janus.js';
+import { login } from './harness.js';
+import { framePixels, live, startLiveViewRig, type LiveViewRig } from './live-view-rig.js';
 import { probeSegment } from '../helpers/media.js';
-import { agentConfig, centralKeys, lightBoard, sleep, type CentralKeys } from '../mqtt/fixtures.js';
+import { sleep } from '../mqtt/fixtures.js';
 import { buildCommand, signCommand } from '../../agent/commands/commands.js';
 import { pb } from '../../agent/telemetry/proto.js';
 
 const CAM = 'cam-lv';
 const MAX_S = 12;
-let dir: string;
-let broker: Broker;
-let keys: CentralKeys;
-let janus: Janus;
-let consoleProc: ConsoleProc;
-let browser: Browser;
-let agent: AgentProc;
-let central: MqttClient;
-/** Signed commands the console published on the camera's cmd topic, and the camera's results. */
-const cmds: Buffer[] = [];
-const results: Array<{ accepted: boolean; refusal: number; reason: string; payloadSha256: string }> = [];
+let rig: LiveViewRig;
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Waits until the page's video shows a decoded picture of the sim scene; resolves its size and colour count. */
-function framePixels(page: Page, timeoutMs: number): Promise<{ w: number; h: number; colours: number } | undefined> {
-  // In the page (a string: this file compiles without the DOM library).
-  return page.evaluate(`(async () => {
-    const v = document.getElementById('live-video');
-    const c = document.createElement('canvas');
-    const until = Date.now() + ${timeoutMs};
-    while (Date.now() < until) {
-      if (v.videoWidth > 0 && v.readyState >= 2) {
-        c.width = v.videoWidth;
-        c.height = v.videoHeight;
-        const g = c.getContext('2d');
-        g.drawImage(v, 0, 0);
-        const d = g.getImageData(0, 0, c.width, c.height).data;
-        const set = new Set();
-        for (let k = 0; k < d.length; k += 4 * 7) set.add(((d[k] >> 3) << 10) | ((d[k + 1] >> 3) << 5) | (d[k + 2] >> 3));
-        // testsrc2: many colours; a black or undecoded frame has one or two.
-        if (set.size > 40) return { w: c.width, h: c.height, colours: set.size };
-      }
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    return undefined;
-  })()`);
-}
-
-const live = (s: { ext: Record<string, Record<string, unknown>> }): boolean => s.ext.liveView?.active === true;
-
 before(async () => {
-  dir = tempDataDir('console-live-');
-  broker = await startMosquitto(dir);
-  keys = centralKeys(dir);
-  await consoleAccounts(dir, keys.privatePem);
-  central = await broker.connect('central');
-  central.on('message', (topic, payload) => {
-    if (topic.endsWith('/cmd')) cmds.push(Buffer.from(payload));
-    else results.push(pb.CommandResult.decode(payload));
-  });
-  await new Promise<void>((resolve, reject) => central.subscribe([`bodycam/v1/${CAM}/cmd`, `bodycam/v1/${CAM}/cmd/result`], { qos: 1 }, (e) => (e ? reject(e) : resolve())));
-  const dataDir = join(dir, CAM);
-  const prov = await runCli(['provision', '--data-dir', dataDir, '--device-id', CAM]);
-  assert.equal(prov.code, 0, prov.stderr);
-  const config = { ...agentConfig(broker, CAM, { central: keys, policy: { heartbeatOnDutyS: 1, liveViewMaxS: MAX_S } }), liveView: { tapPort: await freeUdpPort() } };
-  agent = await startAgent({ dataDir, board: lightBoard(dir), config });
-  janus = await startJanus(dir);
-  consoleProc = await startConsole(consoleConfig(dir, broker, 'console', {
-    sessionTtlS: 3600, port: await freePort(), loginPerMinute: 60, groups: {},
-    liveView: { janusUrl: janus.url, apiSecret: janus.apiSecret, adminKey: janus.adminKey, rtpHost: '127.0.0.1', maxS: MAX_S },
-  }));
-  browser = await launchChromium();
+  rig = await startLiveViewRig({ cam: CAM, maxS: MAX_S });
 });
 
 after(async () => {
-  await browser?.close();
-  await consoleProc?.stop();
-  await janus?.kill();
-  await agent?.kill('SIGKILL');
-  central?.end(true);
-  await broker?.stop();
-  cleanup(dir);
+  await rig?.stop();
 });
 
 void test('live view: supervisor watches decoded frames within seconds, wearer told, journal start/end with viewer and reason; viewer 403; Janus killed mid-session leaves the recording untouched; ends at max; refused while paused, replayed, expired', { timeout: 180_000 }, async () => {
+  const { agent, browser, central, cmds, keys, dir } = rig;
+  const consoleProc = rig.console;
   await agent.press('shift', { holdS: 2.1 });
   const rec = await agent.waitFor((s) => s.state === 'RECORDING' && s.segments >= 1 && (s.ext.telemetry as { connected?: boolean } | undefined)?.connected === true, 30_000, 'recording, connected');
   const shiftId = rec.shiftId!;
@@ -175,7 +103,7 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
 
   // Janus dies mid-session: nothing changes in the recording.
   const segsAtKill = (await agent.status()).segments;
-  await janus.kill();
+  await rig.janus.kill();
   await agent.waitFor((s) => s.segments >= segsAtKill + 2, 20_000, 'two more segments after Janus died');
   assert.equal((await agent.status()).encoderRestarts, restarts, 'no encoder restart');
   // The session ends by itself at its maximum.
@@ -184,7 +112,7 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
   assert.deepEqual(lv.map((r) => [r.event, r.cause ?? null, r.viewer, r.reason]), [['start', null, 'ana', 'complaint 2026-117'], ['end', 'max_duration', 'ana', 'complaint 2026-117']]);
 
   // During a privacy pause the camera refuses, and the console hears why.
-  janus = await startJanus(dir, { apiSecret: janus.apiSecret, adminKey: janus.adminKey, port: Number(new URL(janus.url).port) });
+  rig.janus = await startJanus(dir, { apiSecret: rig.janus.apiSecret, adminKey: rig.janus.adminKey, port: Number(new URL(rig.janus.url).port) });
   await agent.press('privacy');
   await agent.waitFor((s) => s.state === 'PAUSED', 10_000, 'paused');
   // From the page, as the supervisor does it: the camera's refusal is shown there.
@@ -224,9 +152,9 @@ void test('live view: supervisor watches decoded frames within seconds, wearer t
 async function waitResult(payloadSha: string, nth = 0): Promise<{ accepted: boolean; refusal: number; reason: string }> {
   const until = Date.now() + 15_000;
   for (;;) {
-    const rs = results.filter((r) => r.payloadSha256 === payloadSha);
+    const rs = rig.results.filter((r) => r.payloadSha256 === payloadSha);
     if (rs.length > nth) return rs[nth]!;
-    if (Date.now() > until) throw new Error(`no result #${nth} for ${payloadSha.slice(0, 12)} (${results.length} results)`);
+    if (Date.now() > until) throw new Error(`no result #${nth} for ${payloadSha.slice(0, 12)} (${rig.results.length} results)`);
     await sleep(50);
   }
 }

@@ -115,6 +115,23 @@ void test('bounded: overflow drops events and reports them in one OUTBOX_OVERFLO
   await ob.close();
 });
 
+void test('an event too big for the bound, then small ones in the same batch: the overflow report and each later event carry their own seq', async () => {
+  const d = dir();
+  const ob = mk(d, { maxBytes: 4096 });
+  const big: JournalRecord = { ...rec(0, 'shift_start').rec, note: 'x'.repeat(3000) };
+  ob.add('s', big, JSON.stringify(big));
+  for (let i = 1; i <= 3; i++) ob.add('s', rec(i).rec, rec(i).line);
+  await ob.flush();
+  const queued = ob.peek(0, 1e6);
+  const evs = queued.map((q) => pb.Event.decode(q.payload));
+  assert.deepEqual(evs.map((e) => [e.type, e.journalSeq ?? null]), [['outbox_overflow', null], ['pause', 1], ['pause', 2], ['pause', 3]].map(([t, j]) => [t, j === null ? 0 : j]));
+  assert.equal(evs[0]!.overflow!.dropped, 1);
+  // What central receives (the encoded seq) is what the outbox acks and resumes from.
+  assert.deepEqual(evs.map((e) => e.seq), queued.map((q) => q.seq));
+  assert.deepEqual(evs.map((e) => e.seq), [1, 2, 3, 4]);
+  await ob.close();
+});
+
 void test('reconcile: journal records after the cursor are queued (a crash between journal and outbox loses nothing)', async () => {
   const d = dir();
   const shift = '20260101T000000Z-cam-1';
