@@ -11,15 +11,15 @@
  *   deleted once confirmed).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow, BenchSuite } from './types.js';
 import { startAgent, cleanup } from '../helpers/agent.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
-import { agentConfig, centralKeys } from '../mqtt/fixtures.js';
+import { agentConfig } from '../mqtt/fixtures.js';
 import { startStore, getObject, BUCKET, PREFIX, PART_BYTES } from '../offload/store.js';
-import { ingestConfig, provision, register } from '../central/fleet.js';
+import { centralWithCamera, ingestConfig } from '../central/fleet.js';
 import { IngestService } from '../../central/ingest/service.js';
 import { loadIngestConfig } from '../../central/ingest/config.js';
 import { sized } from './measure.js';
@@ -54,13 +54,7 @@ export function custodySuite(): BenchSuite {
       let svc: IngestService | undefined;
       const rows: BenchRow[] = [];
       try {
-        const keys = centralKeys(root);
-        const commandKey = join(root, 'central-cmd.key.pem');
-        writeFileSync(commandKey, keys.privatePem, { mode: 0o600 });
-        const registryDir = join(root, 'registry');
-        const dataDir = join(root, 'data');
-        mkdirSync(dataDir);
-        register(registryDir, D, await provision(dataDir, D));
+        const { keys, commandKey, registryDir, dataDir } = await centralWithCamera(root, D);
         const cfgPath = ingestConfig({ dir: root, workerId: 'bench', broker, store, registryDir, commandKey, rescanS: 2 });
         svc = new IngestService(loadIngestConfig(cfgPath));
         await svc.start();

@@ -19,16 +19,9 @@ import { cpuS, median, sized } from './measure.js';
 import { framePixels, live, startLiveViewRig } from '../console/live-view-rig.js';
 import { login } from '../console/harness.js';
 import type { BenchRow, BenchSuite } from './types.js';
+import { freeUdpPort } from '../helpers/net.js';
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
-
-async function freeUdp(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function recorder(dir: string, tapPort: number | undefined) {
   const argv = buildRecordingArgs({
@@ -83,8 +76,8 @@ export function liveViewSuite(): BenchSuite {
       const windowS = sized(30, 3);
       const dirA = mkdtempSync(join(tmpdir(), 'bench-lv-a-'));
       const dirB = mkdtempSync(join(tmpdir(), 'bench-lv-b-'));
-      const tap = await freeUdp();
-      const sinkPort = await freeUdp();
+      const tap = await freeUdpPort();
+      const sinkPort = await freeUdpPort();
       const sink = createSocket('udp4');
       await new Promise<void>((r) => sink.bind(sinkPort, '127.0.0.1', r));
       let cpuRows: BenchRow[] = [];

@@ -16,9 +16,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { cleanup, readJournal, runCli, startAgent, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
-import { agentConfig, centralKeys, lightBoard } from '../mqtt/fixtures.js';
+import { agentConfig, lightBoard } from '../mqtt/fixtures.js';
 import { startStore, getObject, BUCKET, PREFIX, PART_BYTES, type Store } from '../offload/store.js';
-import { ingestConfig, provision, register, until } from './fleet.js';
+import { centralWithCamera, ingestConfig, until } from './fleet.js';
 import { IngestService } from '../../central/ingest/service.js';
 import { loadIngestConfig } from '../../central/ingest/config.js';
 import type { CustodyStatus } from '../../agent/shift/custody-status.js';
@@ -68,14 +68,7 @@ async function downloadPeriod(shiftId: string, into: string): Promise<string> {
 }
 
 void test('custody: 20-s periods through 4 rotations — encoder never restarts, PTS continuous across every boundary, each period verified and confirmed by ingest while recording goes on and then deleted locally; verify over the 4 is one chain, the middle left out is named', { timeout: 300_000 }, async () => {
-  const keys = centralKeys(dir);
-  const commandKey = join(dir, 'central-cmd.key.pem');
-  writeFileSync(commandKey, keys.privatePem, { mode: 0o600 });
-  const registryDir = join(dir, 'registry');
-  const dataDir = join(dir, 'data');
-  mkdirSync(dataDir);
-  const pub = await provision(dataDir, D);
-  register(registryDir, D, pub);
+  const { keys, commandKey, registryDir, dataDir, pub } = await centralWithCamera(dir, D);
   const cfgPath = ingestConfig({ dir, workerId: 'custody1', broker, store, registryDir, commandKey, rescanS: 2 });
   writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, 'utf8')), liveScanS: 2 }, null, 2));
   svc = new IngestService(loadIngestConfig(cfgPath));

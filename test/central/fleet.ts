@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, startAgent, type AgentProc } from '../helpers/agent.js';
 import type { Broker } from '../helpers/mosquitto.js';
-import { agentConfig, type CentralKeys } from '../mqtt/fixtures.js';
+import { agentConfig, centralKeys, type CentralKeys } from '../mqtt/fixtures.js';
 import { BUCKET, PREFIX, PART_BYTES, type Store } from '../offload/store.js';
 import type { OffloadStatus } from '../../agent/offload/extension.js';
 import type { StatusSnapshot } from '../../agent/status.js';
@@ -26,6 +26,20 @@ export async function provision(dataDir: string, deviceId: string): Promise<stri
 export function register(registryDir: string, deviceId: string, pubPath: string): void {
   mkdirSync(join(registryDir, deviceId), { recursive: true });
   copyFileSync(pubPath, join(registryDir, deviceId, 'device.pub.pem'));
+}
+
+/** Central's side for one camera, in `dir`: central's keys and its command key on disk, the camera
+ * provisioned in `<dir>/data` and registered in `<dir>/registry`. */
+export async function centralWithCamera(dir: string, deviceId: string): Promise<{ keys: CentralKeys; commandKey: string; registryDir: string; dataDir: string; pub: string }> {
+  const keys = centralKeys(dir);
+  const commandKey = join(dir, 'central-cmd.key.pem');
+  writeFileSync(commandKey, keys.privatePem, { mode: 0o600 });
+  const registryDir = join(dir, 'registry');
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir);
+  const pub = await provision(dataDir, deviceId);
+  register(registryDir, deviceId, pub);
+  return { keys, commandKey, registryDir, dataDir, pub };
 }
 
 export async function startCamera(o: { dataDir: string; deviceId: string; board: string; broker: Broker; store: Store; central: CentralKeys; mqtt?: Record<string, unknown>; policy?: Record<string, unknown>; extra?: Record<string, unknown> }): Promise<AgentProc> {

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { cleanup, runCli, startAgent, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, type Broker } from '../helpers/mosquitto.js';
-import { agentConfig, centralKeys, lightBoard } from '../mqtt/fixtures.js';
+import { agentConfig, lightBoard } from '../mqtt/fixtures.js';
 import { startStore, getObject, BUCKET, PREFIX, PART_BYTES, type Store } from '../offload/store.js';
-import { ingestConfig, provision, register, until } from './fleet.js';
+import { centralWithCamera, ingestConfig, until } from './fleet.js';
 import { IngestService } from '../../central/ingest/service.js';
 import { loadIngestConfig } from '../../central/ingest/config.js';
 import type { LiveRecord } from '../../central/ingest/live.js';
@@ -87,14 +87,7 @@ async function download(prefix: string): Promise<Map<string, Buffer>> {
 }
 
 void test('seized camera: after SIGKILL and its data dir deleted mid-shift, ingest has verified the shift through T ≥ kill − (liveOffloadLagS + checkpointS), the bucket alone verifies as an intact open shift through the same T, and camera_dark names the device', { timeout: 300_000 }, async () => {
-  const keys = centralKeys(dir);
-  const commandKey = join(dir, 'central-cmd.key.pem');
-  writeFileSync(commandKey, keys.privatePem, { mode: 0o600 });
-  const registryDir = join(dir, 'registry');
-  const dataDir = join(dir, 'data');
-  mkdirSync(dataDir);
-  const pub = await provision(dataDir, D);
-  register(registryDir, D, pub);
+  const { keys, commandKey, registryDir, dataDir, pub } = await centralWithCamera(dir, D);
   const pubCopy = join(dir, 'device.pub.pem');
   writeFileSync(pubCopy, readFileSync(pub));
 

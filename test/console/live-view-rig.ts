@@ -5,13 +5,13 @@
  * the supervisor ana and the viewer vic, Chromium, and central's own client that sees every
  * command on the camera's cmd topic and every result.
  */
-import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
 import { runCli, startAgent, tempDataDir, cleanup, type AgentProc } from '../helpers/agent.js';
 import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
 import { startJanus, type Janus } from '../helpers/janus.js';
+import { freeUdpPort } from '../helpers/net.js';
 import { consoleAccounts, consoleConfig, launchChromium, startConsole, type ConsoleProc } from './harness.js';
 import { agentConfig, centralKeys, lightBoard, type CentralKeys } from '../mqtt/fixtures.js';
 import { pb } from '../../agent/telemetry/proto.js';
@@ -33,14 +33,6 @@ export interface LiveViewRig {
   readonly cmds: Buffer[];
   readonly results: CommandResultSeen[];
   stop(): Promise<void>;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 export async function startLiveViewRig(o: { cam: string; maxS: number }): Promise<LiveViewRig> {

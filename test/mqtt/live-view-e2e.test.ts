@@ -15,7 +15,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
@@ -23,6 +22,7 @@ import type { JournalRecord } from '../../agent/evidence/journal.js';
 import { buildCommand, signCommand, type Action } from '../../agent/commands/commands.js';
 import { pb, type CommandResult } from '../../agent/telemetry/proto.js';
 import { probeSegment } from '../helpers/media.js';
+import { freeUdpPort } from '../helpers/net.js';
 import { Observer, mqttStage, agentConfig, sleep } from './fixtures.js';
 
 const DEV = 'cam-lv1';
@@ -41,15 +41,6 @@ async function send(payload: Uint8Array): Promise<CommandResult> {
   const n = obs!.results().length;
   await obs!.publish('cmd', payload);
   return obs!.waitFor(() => obs!.results().slice(n).find((r) => r.payloadSha256 === d), 20_000, `result for ${d.slice(0, 12)}`);
-}
-
-/** A free UDP port on loopback (bind 0, read, release). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /**
