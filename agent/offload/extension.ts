@@ -33,6 +33,7 @@
  *   retention.ts                confirmation, local deletion, legal holds
  *   device-journal-schedule.ts  when the device journal's snapshot goes
  *   live.ts                     live offload of the recording shift
+ *   backlog.ts                  the alert when unconfirmed evidence piles up
  *   status.ts                   `status.offload`
  */
 import type { AgentContext, Extension } from '../extension.js';
@@ -46,7 +47,11 @@ import { OffloadQueue } from './queue.js';
 import { Retention } from './retention.js';
 import { DEFAULT_WORKER_PATH, OffloadScheduler } from './scheduler.js';
 import { LiveOffload } from './live.js';
+import { BACKLOG_FAULT, backlogDetail, journalClosedAt } from './backlog.js';
 import type { ConfirmResult, OffloadJournal, OffloadService, OffloadStatus } from './types.js';
+
+/** How often the unconfirmed backlog is looked at besides each closed shift (the storage guard polls every second). */
+const BACKLOG_CHECK_MS = 5000;
 
 export type { ConfirmResult, OffloadService, OffloadStatus, QueueEntry, ShiftOffloadState } from './types.js';
 
@@ -57,6 +62,7 @@ export class OffloadExtension implements Extension {
   /** Undefined until started (the daemon may stop an extension it did not start). */
   private scheduler: OffloadScheduler | undefined;
   private live: LiveOffload | undefined;
+  private backlogTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cfg: OffloadConfig, private readonly workerPath = DEFAULT_WORKER_PATH) {}
 
@@ -87,6 +93,7 @@ export class OffloadExtension implements Extension {
     ctx.bus.on('shiftClosed', (id) => {
       queue.add(id);
       scheduler.pump();
+      this.checkBacklog(queue);
     });
     ctx.bus.on('policy', (p: Policy) => {
       scheduler.bandwidth(p.offloadBandwidthKbps);
@@ -104,10 +111,33 @@ export class OffloadExtension implements Extension {
     });
     scheduler.start();
     live.start();
+    this.checkBacklog(queue);
+    this.backlogTimer = setInterval(() => this.checkBacklog(queue), BACKLOG_CHECK_MS);
+    this.backlogTimer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.backlogTimer) clearInterval(this.backlogTimer);
     await Promise.all([this.live?.stop(), this.scheduler?.stop()]);
+  }
+
+  /** Raises or clears `unconfirmed_backlog` (backlog.ts); a failure is logged, never thrown into a timer. */
+  private checkBacklog(queue: OffloadQueue): void {
+    try {
+      const ctx = this.ctx;
+      const p = ctx.policy();
+      const faults = ctx.status().faults;
+      ctx.setFault(BACKLOG_FAULT, backlogDetail({
+        entries: queue.values(),
+        closedAtMs: (id) => journalClosedAt(ctx.shiftDir(id)),
+        custody: p.custody === 1,
+        periodS: p.periodS,
+        storageLow: 'storage_low' in faults || 'storage_full' in faults,
+        nowMs: Date.now(),
+      }));
+    } catch (e) {
+      this.ctx.log.warn('cannot check the unconfirmed backlog', { err: e });
+    }
   }
 
   confirmReceipt(shiftId: string, manifestSha256: string, via: string): ConfirmResult {

@@ -1,6 +1,6 @@
 /**
  * Alerts that need a person: raised by the fleet (LOST, gone dark, pause budget, obstruction,
- * battery forecast) and by ingest (`central/alert`), acknowledged by a named supervisor with a
+ * battery forecast, evidence central has not confirmed piling up on a camera) and by ingest (`central/alert`), acknowledged by a named supervisor with a
  * note. Kept in `<stateDir>/alerts.json`, rewritten atomically (temp → fsync → rename → fsync dir)
  * on every change, so a restarted console shows exactly what it showed. Each alert has a key
  * (e.g. `lost:<device>:<run id>`): the same condition seen again — a retained status re-read at
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../../agent/lib/atomic.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 
-export type AlertKind = 'lost' | 'dark' | 'pause_budget' | 'obstruction' | 'battery_forecast' | 'ingest_refused';
+export type AlertKind = 'lost' | 'dark' | 'pause_budget' | 'obstruction' | 'battery_forecast' | 'ingest_refused' | 'unconfirmed_backlog';
 
 export interface Ack {
   readonly by: string;

@@ -280,6 +280,11 @@ export class Fleet extends TypedEmitter<FleetEvents> {
     if (ev.kind === 'obstruction' && fields.phase === 'start') {
       this.raise('obstruction', device, `${String(fields.kind)}:${String(fields.start)}`, `${device}: lens ${String(fields.kind)}`, `obstruction '${String(fields.kind)}' since ${String(fields.start)}`);
     }
+    if (ev.kind === 'fault' && fields.fault === 'unconfirmed_backlog') {
+      // The camera keeps what central has not confirmed: confirmations stopped (ingest down, a
+      // store refusing) or the disk is filling with it (agent/offload/backlog.ts).
+      this.raise('unconfirmed_backlog', device, `${ev.shiftId}:${ev.seq}`, `${device}: evidence not confirmed by central`, String(fields.detail ?? ''));
+    }
     this.emit('event', device, ev);
   }
 

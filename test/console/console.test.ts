@@ -8,7 +8,7 @@
  *   - a supervisor starts the team's duty from the page: both cameras' journals show trigger central;
  *   - a pause shows on an open fleet page with reason and time left, measured from the heartbeat's
  *     arrival at a central MQTT client to the page drawing it (< 1 s); a pause the budget refuses
- *     is an alert; so is ingest's refusal on central/alert;
+ *     is an alert; so is ingest's refusal on central/alert, and a camera's unconfirmed_backlog fault;
  *   - a covered lens raises an alert; a supervisor acknowledges it with a note; the audit log
  *     records who and when (and an admin sees it on /audit, chain and signatures checked);
  *   - an agent's node process SIGKILLed shows LOST (the Will) and is back after its restart;
@@ -267,6 +267,20 @@ void test("ingest's refusal (bodycam/v1/central/alert) raises an alert on the op
   const r = sup.page.locator('#alerts tr.unacked[data-kind="ingest_refused"][data-device="cam-c1"]');
   await r.waitFor({ timeout: 5000 });
   assert.match(await r.textContent() ?? '', /seg-000002\.ts: SHA-256 differs/);
+});
+
+void test("a camera's unconfirmed_backlog fault event (closed evidence central has not confirmed, disk filling) raises an alert on the open page with the camera's detail", { timeout: 20_000 }, async () => {
+  // The agent side (the fault raised on a real filling disk) is test/faults/custody.test.ts; here a
+  // camera certificate of the fleet CA publishes the event the agent's outbox sends for it.
+  const cam = await broker.connect('cam-c9');
+  const detail = '3 closed periods (42 MiB) not confirmed by central, oldest 20261204T000000Z-cam-c9; the disk is filling: nothing unconfirmed is deleted; recording goes on under the storage guard';
+  const line = JSON.stringify({ seq: 7, prev: '0'.repeat(64), at: new Date().toISOString(), type: 'fault', fault: 'unconfirmed_backlog', detail });
+  const ev = pb.Event.encode({ seq: 7, deviceId: 'cam-c9', kind: pb.EventKind.EVENT_KIND_FAULT, type: 'fault', at: new Date().toISOString(), shiftId: '20261204T010000Z-cam-c9', journalLine: line }).finish();
+  await new Promise<void>((resolve, reject) => cam.publish('bodycam/v1/cam-c9/event', Buffer.from(ev), { qos: 1 }, (e) => (e ? reject(e) : resolve())));
+  cam.end(true);
+  const r = sup.page.locator('#alerts tr.unacked[data-kind="unconfirmed_backlog"][data-device="cam-c9"]');
+  await r.waitFor({ timeout: 5000 });
+  assert.match(await r.textContent() ?? '', /3 closed periods \(42 MiB\) not confirmed by central/);
 });
 
 void test('a session expires (3 s TTL): the page goes back to the login page and the API answers 401; login attempts are throttled', { timeout: 30_000 }, async () => {

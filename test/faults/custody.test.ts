@@ -7,23 +7,28 @@
  * the gap journaled in it, rotations go on from its rotation instant, and `bodycam verify` over
  * the periods is one chain — two period dirs swapped, and another camera's period among them, are
  * named findings; a state file saved just before a rotation resumes the period that continues the
- * one it names.
+ * one it names. Confirmations that never come (a store nobody reaches) on a 96-MiB disk filled
+ * below the board's minimum: the `unconfirmed_backlog` fault is raised and journaled, recording
+ * goes on, no closed period is deleted; with space back, periods waiting two periods keep it raised.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { startAgent, shiftJournal, cleanup, tempDataDir, runCli, REPO, type AgentProc } from '../helpers/agent.js';
 import { chainProblem } from '../helpers/media.js';
+import { mountTmpfs, fillLeaving, derivedBoard, type Mounted } from '../helpers/fs-limits.js';
 import type { JournalRecord } from '../../agent/evidence/journal.js';
 import type { PeriodsReport } from '../../agent/evidence/verify/periods.js';
 import type { CustodyStatus } from '../../agent/shift/custody-status.js';
 
 const agents: AgentProc[] = [];
 const dirs: string[] = [];
+const mounts: Mounted[] = [];
 after(async () => {
   for (const a of agents) await a.stop();
   for (const d of dirs) cleanup(d);
+  for (const m of mounts) m.umount();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -193,4 +198,44 @@ test('custody periods: SIGKILL mid-period resumes the same period with the gap i
   assert.equal(readdirSync(shifts).filter((id) => !shiftJournal(dataDir, id)[0]?.continues).length, 1, 'no new duty: only period 1 continues nothing');
   const dj = readFileSync(join(dataDir, 'device-journal.jsonl'), 'utf8');
   assert.match(dj, /"what":"state_names_rotated_period"/);
+});
+
+test('custody periods central never confirms: a filling disk raises unconfirmed_backlog (journaled, in status) while recording goes on and no closed period is deleted; with space back it stays raised once periods wait more than two periods', { timeout: 180_000 }, async () => {
+  const m = mountTmpfs(96);
+  mounts.push(m);
+  const dataDir = join(m.dir, 'data');
+  assert.equal((await runCli(['provision', '--data-dir', dataDir])).code, 0);
+  const creds = join(m.dir, 'creds.json');
+  writeFileSync(creds, JSON.stringify({ accessKeyId: 'test', secretAccessKey: 'test-secret-key' }));
+  // A store nobody answers at: every period stays unconfirmed. Board minimum 40 MiB free (storage_low), floor 8.
+  const board = derivedBoard('sim', m.dir, { storage: { minFreeMb: 40 } });
+  const config = { policy: { custody: 1, periodS: 10, segmentS: 2, storageFloorMb: 8 }, offload: { endpoint: 'http://127.0.0.1:9', region: 'default', bucket: 'evidence', credentialsFile: creds } };
+  const a = await startAgent({ dataDir, board, config });
+  agents.push(a);
+  const custody = (s: { ext: Record<string, unknown> }): CustodyStatus => s.ext.custody as CustodyStatus;
+  await a.waitFor((s) => custody(s)?.period === 2 && s.segments >= 1, 60_000, 'period 1 closed, period 2 recording');
+  assert.ok(!('unconfirmed_backlog' in (await a.status()).faults), 'one period waiting a few seconds is no alarm');
+
+  fillLeaving(m.dir, join(m.dir, 'filler.bin'), 24 * 1024 * 1024); // below 40 MiB, above the 8-MiB floor
+  const raised = await a.waitFor((s) => 'unconfirmed_backlog' in s.faults, 20_000, 'unconfirmed_backlog raised');
+  assert.ok('storage_low' in raised.faults, 'the storage guard sees the disk low');
+  assert.match(raised.faults.unconfirmed_backlog!, /^\d+ closed periods? \(\d+ MiB\) not confirmed by central, oldest \S+ closed \S+; the disk is filling: nothing unconfirmed is deleted/);
+  const fault = shiftJournal(dataDir, raised.shiftId!).find((r) => r.type === 'fault' && r.fault === 'unconfirmed_backlog');
+  assert.ok(fault, 'journaled in the open period (and so sent to central as a fault event)');
+  const goesOn = await a.waitFor((s) => s.segments >= raised.segments + 2 && s.state === 'RECORDING', 20_000, 'recording goes on');
+  assert.ok('unconfirmed_backlog' in goesOn.faults, 'still raised while nothing is confirmed');
+
+  rmSync(join(m.dir, 'filler.bin'));
+  const stalled = await a.waitFor((s) => / no confirmation for more than 20 s \(2 periods\)$/.test(s.faults.unconfirmed_backlog ?? ''), 40_000, 'raised for stopped confirmations');
+  assert.ok(!('storage_low' in stalled.faults), 'space is back');
+  assert.equal(await a.stop(), 0);
+
+  // Nothing unconfirmed was deleted: every period but the open one is closed and still has its media.
+  const periods = readdirSync(join(dataDir, 'shifts')).sort();
+  assert.ok(periods.length >= 3, `periods: ${periods.join(', ')}`);
+  for (const id of periods) {
+    const j = shiftJournal(dataDir, id);
+    const sealed = j.filter((r) => r.type === 'segment').map((r) => String(r.file));
+    assert.ok(sealed.length > 0 && sealed.every((f) => existsSync(join(dataDir, 'shifts', id, f))), `${id}: every sealed segment still there`);
+  }
 });
