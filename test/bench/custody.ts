@@ -48,7 +48,7 @@ export function custodySuite(): BenchSuite {
   return {
     name: 'custody',
     async run(): Promise<BenchRow[]> {
-      const rotations = sized(10, 3);
+      const rotations = sized(10, 2);
       const root = mkdtempSync(join(tmpdir(), 'bodycam-custody-bench-'));
       const [store, broker] = await Promise.all([startStore([D]), startMosquitto(join(root, 'mqtt'))]);
       let svc: IngestService | undefined;
