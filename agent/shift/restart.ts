@@ -102,11 +102,15 @@ export class ShiftRestart {
     const cause: GapCause = p.clean ? 'agent_stopped' : p.bootId !== this.c.bootId ? 'power_loss' : 'agent_restart';
     let existing;
     // The pause budget is whatever the journal says was used (every record, not the restart's
-    // view of them): nothing else to persist.
+    // view of them): nothing else to persist. So is custody's last confirmed period (the open
+    // period's journal holds the confirmations journaled since it opened).
     let pauses = NO_PAUSES;
     let damaged: { setAside: string; message: string } | undefined;
     try {
-      existing = r.openShift(shift.shiftId, now, (rec) => (pauses = foldPauseRecord(pauses, rec))).existing;
+      existing = r.openShift(shift.shiftId, now, (rec) => {
+        pauses = foldPauseRecord(pauses, rec);
+        r.custody.noteRecord(rec);
+      }).existing;
     } catch (e) {
       if (isShiftClosedError(e)) {
         // Custody: saved just before a rotation, it names the period the rotation closed; the

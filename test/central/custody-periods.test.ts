@@ -67,25 +67,23 @@ async function downloadPeriod(shiftId: string, into: string): Promise<string> {
   return out;
 }
 
-void test('custody: 20-s periods through 4 rotations — encoder never restarts, PTS continuous across every boundary, each period verified and confirmed by ingest while recording goes on and then deleted locally; verify over the 4 is one chain, the middle left out is named', { timeout: 300_000 }, async () => {
+void test('custody: 20-s periods through 4 rotations — encoder never restarts, PTS continuous across every boundary, each period verified and confirmed by ingest while recording goes on and then deleted locally, the last confirmed period survives a SIGKILL; verify over the 4 is one chain, the middle left out is named', { timeout: 300_000 }, async () => {
   const { keys, commandKey, registryDir, dataDir, pub } = await centralWithCamera(dir, D);
   const cfgPath = ingestConfig({ dir, workerId: 'custody1', broker, store, registryDir, commandKey, rescanS: 2 });
   writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, 'utf8')), liveScanS: 2 }, null, 2));
   svc = new IngestService(loadIngestConfig(cfgPath));
   await svc.start();
 
-  cam = await startAgent({
-    dataDir, board: lightBoard(dir),
-    config: {
-      ...agentConfig(broker, D, { central: keys, policy: { custody: 1, periodS: PERIOD_S, segmentS: 2, liveOffloadLagS: 10, checkpointS: 5 } }),
-      offload: {
-        endpoint: store.ceph.endpoint, region: 'default', bucket: BUCKET, keyPrefix: PREFIX,
-        credentialsFile: store.deviceCreds.get(D)!.file,
-        partSizeMb: PART_BYTES / 1048576, retryInitialMs: 200, retryMaxMs: 2000, networkPollS: 1,
-        approvedNetworks: ['127.0.0.0/8'],
-      },
+  const camConfig = {
+    ...agentConfig(broker, D, { central: keys, policy: { custody: 1, periodS: PERIOD_S, segmentS: 2, liveOffloadLagS: 10, checkpointS: 5 } }),
+    offload: {
+      endpoint: store.ceph.endpoint, region: 'default', bucket: BUCKET, keyPrefix: PREFIX,
+      credentialsFile: store.deviceCreds.get(D)!.file,
+      partSizeMb: PART_BYTES / 1048576, retryInitialMs: 200, retryMaxMs: 2000, networkPollS: 1,
+      approvedNetworks: ['127.0.0.0/8'],
     },
-  });
+  };
+  cam = await startAgent({ dataDir, board: lightBoard(dir), config: camConfig });
   const logs = (): string => cam!.logs().slice(-4000);
   const s0 = await cam.waitFor((s) => s.state === 'RECORDING' && custody(s)?.period === 1, 60_000, 'custody duty, period 1');
   const firstRun = s0.ext.encoder!.run as number;
@@ -121,6 +119,16 @@ void test('custody: 20-s periods through 4 rotations — encoder never restarts,
   assert.equal(sNow.encoderRestarts, 0);
   assert.equal(custody(sNow).lastConfirmed?.period !== null && (custody(sNow).lastConfirmed?.period ?? 0) >= 4, true, `last confirmed period in status: ${JSON.stringify(custody(sNow).lastConfirmed)}`);
   assert.ok(existsSync(join(dataDir, 'shifts', sNow.shiftId!)), 'the open period stays on the camera');
+
+  // A restart keeps the last confirmed period: the confirmation of the period before the open one
+  // is journaled in the open one, which the restarted agent reads back. Killed well before a rotation.
+  const previousOf = (id: string): string => (readJournal(join(dataDir, 'shifts', id, 'journal.jsonl'))[0]!.continues as { shift_id: string }).shift_id;
+  const ready = await cam.waitFor((s) => custody(s)?.lastConfirmed?.shiftId === previousOf(s.shiftId!) && Date.parse(custody(s).nextRotationAt!) - Date.now() > 10_000, 90_000, 'the previous period confirmed, a rotation not due soon');
+  await cam.kill('SIGKILL'); // the agent's own node process
+  cam = await startAgent({ dataDir, board: lightBoard(dir), config: camConfig });
+  const back = await cam.waitFor((s) => s.state === 'RECORDING', 30_000, 'recording after the restart');
+  assert.equal(back.shiftId, ready.shiftId, 'the same period resumed');
+  assert.deepEqual({ shiftId: custody(back).lastConfirmed?.shiftId, at: custody(back).lastConfirmed?.at }, { shiftId: custody(ready).lastConfirmed!.shiftId, at: custody(ready).lastConfirmed!.at }, 'the last confirmed period survives the restart');
   await cam.stop();
   await svc.stop();
   svc = undefined;
