@@ -34,6 +34,17 @@ export interface OpenShift {
   readonly period?: number;
   /** Custody: wall ms of the rotation instant that opened this period (its timer counts from it). */
   readonly rotatedAt?: number;
+  /**
+   * Custody: this period's length, from the policy its shift_start journaled: a `periodS` changed
+   * mid-period applies from the next period, also after a restart.
+   */
+  readonly periodS?: number;
+}
+
+/** `policy.periodS` of a shift_start's fields, when it is a usable period length. */
+function periodSOf(fields: Record<string, unknown> | undefined): number | undefined {
+  const v = Number((fields?.policy as { periodS?: unknown } | undefined)?.periodS);
+  return Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 /** `shift_start.continues` of a custody period opened by a rotation (docs/evidence-format.md). */
@@ -213,7 +224,8 @@ export class ShiftEvidence {
     const fields = existing.length === 0 ? startFields() : undefined;
     const period = Number((head ?? fields)?.period);
     const rotatedAt = Date.parse(String((head?.continues as PeriodContinues | undefined)?.rotated_at));
-    this.shift = { shiftId, dir, journal, sealer, startedAt, ...(period > 0 ? { period } : {}), ...(Number.isFinite(rotatedAt) ? { rotatedAt } : {}) };
+    const periodS = period > 0 ? periodSOf(head ?? fields) : undefined;
+    this.shift = { shiftId, dir, journal, sealer, startedAt, ...(period > 0 ? { period } : {}), ...(Number.isFinite(rotatedAt) ? { rotatedAt } : {}), ...(periodS ? { periodS } : {}) };
     if (fields) journal.append('shift_start', fields, now);
     return { shift: this.shift, existing };
   }
@@ -334,8 +346,10 @@ export class ShiftEvidence {
       journal.on('record', (r) => this.o.onRecord(nextId, r));
       if (this.signer) attachSigner(journal, this.signer, []);
       sealer.retarget(journal, dir);
-      this.shift = { shiftId: nextId, dir, journal, sealer, startedAt: isoMs(boundary), period: period + 1, rotatedAt: rotateAt };
-      journal.append('shift_start', { ...startFields(), period: period + 1, continues }, boundary);
+      const fields = startFields();
+      const periodS = periodSOf(fields);
+      this.shift = { shiftId: nextId, dir, journal, sealer, startedAt: isoMs(boundary), period: period + 1, rotatedAt: rotateAt, ...(periodS ? { periodS } : {}) };
+      journal.append('shift_start', { ...fields, period: period + 1, continues }, boundary);
       if (g) sealer.expectMedia(boundary, g.cause);
       return { closed: s, opened: this.shift };
     });

@@ -33,8 +33,10 @@ export class CustodyTracker {
     this.lastConfirmed = { shiftId: r.shift, period: this.periodOf(r.shift), at: r.at };
   }
 
-  status(cur: OpenShift | undefined, periodS: number): CustodyStatus {
+  /** `periodS`: the policy's; the open period's own length (journaled at its start) wins. */
+  status(cur: OpenShift | undefined, policyPeriodS: number): CustodyStatus {
     const start = cur ? (cur.rotatedAt ?? Date.parse(cur.startedAt)) : undefined;
+    const periodS = cur?.periodS ?? policyPeriodS;
     return {
       period: cur?.period ?? null,
       periodStart: cur?.startedAt ?? null,

@@ -220,9 +220,10 @@ export class ShiftRunner {
   // ---------------------------------------------------------------- custody periods
 
   /**
-   * Custody: arms the open period's rotation at its start + `periodS` (its start: the rotation
-   * instant that opened it, else its shift_start) — at once when that is past (a restart after the
-   * period's end: the gap is journaled in the period it belongs to, then it rotates).
+   * Custody: arms the open period's rotation at its start + its `periodS` (its start: the rotation
+   * instant that opened it, else its shift_start; its length: the policy its shift_start journaled,
+   * so a `periodS` changed mid-period applies from the next period) — at once when that is past (a
+   * restart after the period's end: the gap is journaled in the period it belongs to, then it rotates).
    */
   armPeriod(): void {
     this.periodTimer?.cancel();
@@ -230,7 +231,7 @@ export class ShiftRunner {
     const cur = this.c.evidence.current;
     const p = this.c.policy();
     if (p.custody !== 1 || !cur || this.stopping) return;
-    const due = (cur.rotatedAt ?? Date.parse(cur.startedAt)) + p.periodS * 1000;
+    const due = (cur.rotatedAt ?? Date.parse(cur.startedAt)) + (cur.periodS ?? p.periodS) * 1000;
     const shiftId = cur.shiftId;
     this.periodTimer = systemClock.setTimer(Math.max(0, due - evidenceClock.now()), () => void this.dispatchTask(() => this.rotatePeriod(shiftId)));
   }

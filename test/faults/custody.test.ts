@@ -239,3 +239,27 @@ test('custody periods central never confirms: a filling disk raises unconfirmed_
     assert.ok(sealed.length > 0 && sealed.every((f) => existsSync(join(dataDir, 'shifts', id, f))), `${id}: every sealed segment still there`);
   }
 });
+
+test('custody periods: a periodS changed mid-period (and the agent SIGKILLed and restarted on the new config) applies from the next period; the open one keeps the length its shift_start journaled', { timeout: 180_000 }, async () => {
+  const dataDir = tempDataDir();
+  dirs.push(dataDir);
+  const custody = (s: { ext: Record<string, unknown> }): CustodyStatus => s.ext.custody as CustodyStatus;
+  const a = await startAgent({ dataDir, config: { policy: { custody: 1, periodS: 10, segmentS: 2 } } });
+  const s1 = await a.waitFor((s) => custody(s)?.period === 1 && s.segments >= 1, 40_000, 'period 1 recording');
+  await a.kill('SIGKILL'); // the agent's own node process
+  const b = await startAgent({ dataDir, config: { policy: { custody: 1, periodS: 20, segmentS: 2 } } });
+  agents.push(b);
+  const back = await b.waitFor((s) => s.state === 'RECORDING', 30_000, 'recording again');
+  if (back.shiftId === s1.shiftId) assert.equal(custody(back).periodS, 10, 'status: the open period keeps its own length');
+  const s3 = await b.waitFor((s) => custody(s)?.period === 3, 60_000, 'period 3');
+  assert.equal(custody(s3).periodS, 20, 'status: a period opened after the change has the new length');
+  assert.equal(await b.stop(), 0);
+  const [p1, p2, p3] = readdirSync(join(dataDir, 'shifts')).sort();
+  const startOf = (id: string): JournalRecord => shiftJournal(dataDir, id).find((r) => r.type === 'shift_start')!;
+  assert.equal(startOf(p1!).period, 1);
+  const len1 = (Date.parse(String((startOf(p2!).continues as { rotated_at: string }).rotated_at)) - Date.parse(startOf(p1!).at)) / 1000;
+  const len2 = (Date.parse(String((startOf(p3!).continues as { rotated_at: string }).rotated_at)) - Date.parse(String((startOf(p2!).continues as { rotated_at: string }).rotated_at))) / 1000;
+  assert.ok(len1 < 15, `period 1 kept its 10 s across the restart on the new config (${len1} s)`);
+  assert.ok(len2 > 15, `period 2 has the new 20 s (${len2} s)`);
+  assert.equal((startOf(p2!).policy as { periodS: number }).periodS, 20, 'period 2 journaled the new policy');
+});
