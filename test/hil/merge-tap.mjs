@@ -12,7 +12,8 @@ const powerCut = [
   ['main', 1],
   ['recover1', 2],
   ['recover2', 3],
-  ['recover3', undefined],
+  ['recover3', 4],
+  ['recover4', undefined],
 ];
 /** The update sequence (test/hil/upd1..upd4): each boot after the first follows the agent's reboot. */
 const update = [
