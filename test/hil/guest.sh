@@ -5,7 +5,8 @@
 #   phase main:     driver/backend tests, selftest, agent tests; then starts a shift on the ext4
 #                   data disk and arms a power cut: the host kills qemu a random moment later.
 #   phase recoverN: a new boot on the same disk after cut N: the agent must resume the shift;
-#                   recover1 and recover2 arm the next cut (test/hil/powercut.ts).
+#                   recover1..recover3 arm the next cut (test/hil/powercut.ts); recover3 arms
+#                   cut 4 in a custody duty, recover4 checks it.
 set -uo pipefail
 PHASE=${1:-main}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)

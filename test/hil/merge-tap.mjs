@@ -12,7 +12,8 @@ const powerCut = [
   ['main', 1],
   ['recover1', 2],
   ['recover2', 3],
-  ['recover3', undefined],
+  ['recover3', 4],
+  ['recover4', undefined],
 ];
 /** The update sequence (test/hil/upd1..upd4): each boot after the first follows the agent's reboot. */
 const update = [
@@ -59,7 +60,7 @@ for (const [i, [phase, cut]] of phases.entries()) {
     const f = JSON.parse(readFileSync(findingFile, 'utf8'));
     const sk = (s) => `${s.guestMinusHostMs >= 0 ? '+' : ''}${s.guestMinusHostMs} ± ${s.uncertaintyMs} ms`;
     diagnostics.push(
-      `# cut ${f.cut} (${f.encrypted ? 'encrypted' : 'plain'}, ${(f.delayMs / 1000).toFixed(2)} s after arming, seed ${f.seed}): media lost ${f.mediaLostS.toFixed(3)} s ` +
+      `# cut ${f.cut} (${f.custody ? 'custody' : f.encrypted ? 'encrypted' : 'plain'}, ${(f.delayMs / 1000).toFixed(2)} s after arming, seed ${f.seed}): media lost ${f.mediaLostS.toFixed(3)} s ` +
         `(target <= 2.5 s, not asserted); guest clock - host clock ${sk(f.skewBeforeCut)} before the cut, ${sk(f.skewAfterBoot)} after the reboot`,
     );
   }

@@ -1,11 +1,15 @@
 /**
- * The HIL power-cut sequence (test/hil/run.sh): four boots on one ext4 data disk, three hard
+ * The HIL power-cut sequence (test/hil/run.sh): five boots on one ext4 data disk, four hard
  * power-offs.
  *   main      backend/agent tests, then starts shift A (plain) and arms cut 1;
  *   recover1  resumes A, checks cut 1, verifies the still open shift, arms cut 2;
  *   recover2  resumes A, checks cut 2, ends A and verifies it, starts shift B with encryption at
  *             rest, arms cut 3;
- *   recover3  resumes B, checks cut 3, ends B and verifies it with central's key.
+ *   recover3  resumes B, checks cut 3, ends B and verifies it with central's key; then restarts
+ *             the agent in custody mode (duty starts by itself, period 1 of CUSTODY_PERIOD_S)
+ *             and arms cut 4 mid-period;
+ *   recover4  the agent resumes the same period (same shift id and number, no new period),
+ *             checks cut 4 and the period's rotation timing, verifies the still open period.
  * "Arming" means: the shift is recording and this boot's checks are done. The guest then leaves
  * `armed.json` in its results share; the host waits a random 3–12 s (seeded, HIL_SEED) and kills
  * qemu, noting its own wall clock at the kill in `cut.json` in the same share. The next boot
@@ -22,6 +26,8 @@ import assert from 'node:assert/strict';
 import { runCli, shiftJournal, type AgentProc } from '../helpers/agent.js';
 import type { JournalRecord } from '../../agent/evidence/journal.js';
 import type { VerifyReport } from '../../agent/evidence/verify/report.js';
+import { COVERAGE_TOLERANCE_MS } from '../../agent/evidence/verify/verify.js';
+import type { CustodyStatus } from '../../agent/shift/custody-status.js';
 import { LINE, RESULTS, pressLine, setMax17048, setPull, simValue, sleep, startAgentVm, waitFor } from './lib.js';
 
 /** The ext4 data disk (guest.sh mounts /dev/vda there). */
@@ -41,11 +47,25 @@ export const CENTRAL_MADE_IN = 'recover2';
 /** Plaintext stage for the encrypted shift: the guest's /run is tmpfs (the agent refuses anything else). */
 export const STAGE_DIR = '/run/bodycam-stage';
 
-export function agentConfig(central?: string): Record<string, unknown> {
+/**
+ * The custody duty's period (recover3 → cut 4 → recover4). Long enough that no rotation falls
+ * between the duty's start and the end of recover4 even when both boots run into their timeouts
+ * (run.sh: 300 s each): the period open at the cut must be the one still open when it is checked.
+ */
+export const CUSTODY_PERIOD_S = 900;
+
+/** What the agent is started for: a plain shift, one encrypted at rest for central, or custody duty. */
+export interface ShiftAgentKind {
+  readonly central?: string;
+  readonly custody?: boolean;
+}
+
+export function agentConfig(o: ShiftAgentKind = {}): Record<string, unknown> {
   // A signature every 3 segments (default 15): an open shift a few segments after a cut is then
   // already authenticated past its power_loss gap, which is what the open-shift verify checks.
-  const base = { power: { intervalS: 1 }, policy: { encoderStallS: 20, signEverySegments: 3 } };
-  return central ? { ...base, encryption: { centralPublicKey: join(central, 'central-x25519.pub.pem'), stageDir: STAGE_DIR } } : base;
+  const policy = { encoderStallS: 20, signEverySegments: 3, ...(o.custody ? { custody: 1, periodS: CUSTODY_PERIOD_S } : {}) };
+  const base = { power: { intervalS: 1 }, policy };
+  return o.central ? { ...base, encryption: { centralPublicKey: join(o.central, 'central-x25519.pub.pem'), stageDir: STAGE_DIR } } : base;
 }
 
 /** Inputs at rest and a healthy battery: the state every boot of the sequence starts from. */
@@ -54,9 +74,12 @@ export function boardAtRest(): void {
   setMax17048({ percent: 70, voltageV: 3.88, ratePctH: -10.4 });
 }
 
-export function startShiftAgent(central?: string): Promise<AgentProc> {
-  return startAgentVm({ board: 'qemu-hil-sysfs', dataDir: dataDir(), config: agentConfig(central) });
+export function startShiftAgent(o: ShiftAgentKind = {}): Promise<AgentProc> {
+  return startAgentVm({ board: 'qemu-hil-sysfs', dataDir: dataDir(), config: agentConfig(o) });
 }
+
+/** Status `ext.custody` (agent/shift/custody-status.ts); undefined outside custody mode. */
+export const custodyOf = (s: { ext: Record<string, unknown> }): CustodyStatus | undefined => s.ext.custody as CustodyStatus | undefined;
 
 /** Ends the shift like the wearer: hold `shift` ≥ 3 s, then the confirming press. */
 export async function endShift(a: AgentProc): Promise<void> {
@@ -99,6 +122,8 @@ export interface Armed {
   readonly encrypted: boolean;
   /** Segments journaled when the cut was armed. */
   readonly segments: number;
+  /** In custody mode, the period open when the cut was armed (status `ext.custody`). */
+  readonly custody?: CustodyStatus;
   readonly guestArmedAt: string;
   readonly skew: ClockSkew;
 }
@@ -121,9 +146,11 @@ export interface HostCut {
 export async function armCut(a: AgentProc, cut: number, encrypted: boolean): Promise<never> {
   const s = await a.status();
   if (s.state !== 'RECORDING' || !s.shiftId) throw new Error(`cannot arm cut ${cut}: the agent is ${s.state}, not recording`);
-  const armed: Armed = { cut, shiftId: s.shiftId, encrypted, segments: s.segments, guestArmedAt: new Date().toISOString(), skew: clockSkew() };
+  const custody = custodyOf(s);
+  const armed: Armed = { cut, shiftId: s.shiftId, encrypted, segments: s.segments, ...(custody ? { custody } : {}), guestArmedAt: new Date().toISOString(), skew: clockSkew() };
   writeFileSync(join(RESULTS, 'armed.json'), JSON.stringify(armed));
-  console.log(`HIL: shift ${s.shiftId} recording with ${s.segments} segments; cut ${cut} armed (guest clock ${armed.skew.guestMinusHostMs} ± ${armed.skew.uncertaintyMs} ms vs host)`);
+  const what = custody ? `custody period ${custody.period} (${s.shiftId}, rotation due ${custody.nextRotationAt})` : `shift ${s.shiftId}`;
+  console.log(`HIL: ${what} recording with ${s.segments} segments; cut ${cut} armed (guest clock ${armed.skew.guestMinusHostMs} ± ${armed.skew.uncertaintyMs} ms vs host)`);
   for (;;) await sleep(600_000);
 }
 
@@ -140,6 +167,8 @@ export interface CutFinding {
   readonly cut: number;
   readonly shiftId: string;
   readonly encrypted: boolean;
+  /** The cut fell in a custody period (recover3 → recover4). */
+  readonly custody: boolean;
   readonly seed: number;
   readonly delayMs: number;
   /** Host wall clock of the kill (ISO, ms: midpoint of the before/after stamps). */
@@ -192,6 +221,7 @@ export function measureCut(phase: string, gap: JournalRecord, recovered: number,
     cut: armed.cut,
     shiftId: armed.shiftId,
     encrypted: armed.encrypted,
+    custody: armed.custody !== undefined,
     seed: host.seed,
     delayMs: host.delayMs,
     hostKillAt: new Date(Math.round(killMs)).toISOString(),
@@ -208,7 +238,7 @@ export function measureCut(phase: string, gap: JournalRecord, recovered: number,
 export function describeCut(f: CutFinding): string {
   const sk = (s: ClockSkew): string => `${s.guestMinusHostMs >= 0 ? '+' : ''}${s.guestMinusHostMs} ± ${s.uncertaintyMs} ms`;
   return (
-    `cut ${f.cut} (${f.encrypted ? 'encrypted' : 'plain'} shift ${f.shiftId}, ${(f.delayMs / 1000).toFixed(2)} s after arming, seed ${f.seed}): ` +
+    `cut ${f.cut} (${f.custody ? 'custody period' : f.encrypted ? 'encrypted shift' : 'plain shift'} ${f.shiftId}, ${(f.delayMs / 1000).toFixed(2)} s after arming, seed ${f.seed}): ` +
     `media lost ${f.mediaLostS.toFixed(3)} s (host kill ${f.hostKillAt} − gap start ${f.gapStart}; target ≤ 2.5 s, not asserted); ` +
     `guest clock − host clock ${sk(f.skewBeforeCut)} before the cut, ${sk(f.skewAfterBoot)} after the reboot; ` +
     `${f.recoveredSegments} partial segment(s) recovered; power_loss gap ${f.gapS.toFixed(3)} s`
@@ -239,20 +269,38 @@ export function snapshotOpenShift(shiftDir: string, dest: string): number {
 }
 
 /**
+ * The power_loss gap covers the host's kill instant: its start (guest clock before the cut) is not
+ * after the kill and its end (guest clock after the reboot) not before it, each guest time brought
+ * to the host's clock with the skew measured on its side of the cut, within that measurement's
+ * uncertainty plus verify's coverage tolerance. Media journaled as ending after the power was cut,
+ * or the first media after the reboot journaled as starting before it, would fail this.
+ */
+export function assertGapCoversKill(phase: string, f: CutFinding): void {
+  const { host } = previousCut(phase);
+  const startOnHost = Date.parse(f.gapStart) - f.skewBeforeCut.guestMinusHostMs;
+  const endOnHost = Date.parse(f.gapEnd) - f.skewAfterBoot.guestMinusHostMs;
+  const killBefore = host.killBeforeS * 1000;
+  const killAfter = host.killAfterS * 1000;
+  assert.ok(startOnHost <= killAfter + f.skewBeforeCut.uncertaintyMs + COVERAGE_TOLERANCE_MS, `the power_loss gap starts (${f.gapStart}, ${startOnHost - killAfter} ms after the kill on the host's clock) no later than the host's kill (${f.hostKillAt})`);
+  assert.ok(endOnHost >= killBefore - f.skewAfterBoot.uncertaintyMs - COVERAGE_TOLERANCE_MS, `the power_loss gap ends (${f.gapEnd}, ${endOnHost - killBefore} ms after the kill on the host's clock) no earlier than the host's kill (${f.hostKillAt})`);
+}
+
+/**
  * The checks every boot after a cut makes (a node:test body): the agent resumes the shift the
  * cut interrupted at once, journals a `power_loss` recovery and a `power_loss` gap whose bounds
  * are exactly the end of the last media kept from before the cut and the start of the first media
- * after it; the media lost at the cut is measured against the host's clock and reported.
+ * after it and which covers the host's kill instant; the media lost at the cut is measured against
+ * the host's clock and reported.
  */
 export async function checkResumedAfterCut(
   t: { diagnostic(msg: string): void },
-  o: { afterPhase: string; nthInShift: number; central?: string; hold: { agent?: AgentProc } },
+  o: { afterPhase: string; nthInShift: number; central?: string; custody?: boolean; hold: { agent?: AgentProc } },
 ): Promise<CutFinding> {
   const { armed } = previousCut(o.afterPhase);
   boardAtRest();
   const skewAfterBoot = clockSkew();
   // Handed out at once: the boot goes on with this agent (next cut) even when a check fails.
-  const a = (o.hold.agent = await startShiftAgent(o.central));
+  const a = (o.hold.agent = await startShiftAgent({ central: o.central, custody: o.custody }));
   const s = await a.waitFor((x) => x.state === 'RECORDING', 30_000, 'recording resumed after the power loss');
   assert.equal(s.shiftId, armed.shiftId, 'the shift the cut interrupted goes on');
   await waitFor(() => simValue(LINE.led_rec), 10_000, 'led_rec on again');
@@ -273,7 +321,50 @@ export async function checkResumedAfterCut(
   console.log(`HIL: ${line}`);
   t.diagnostic(line);
   saveFinding(f);
+  assertGapCoversKill(o.afterPhase, f);
   return f;
+}
+
+/**
+ * `bodycam verify` of a shift still open after its nth power cut (a node:test body): once a
+ * signature after the power_loss gap is journaled, a point-in-time copy shows the shift untampered
+ * and signed past the gap. A copy ending on a signature is an open prefix (intact, verified past
+ * the gap); otherwise its only error findings are the missing shift_end, the unsigned tail and the
+ * not yet sealed tail.
+ */
+export async function checkOpenShiftVerifies(shiftId: string, nthInShift: number): Promise<void> {
+  const gapLine = (): number => cutInJournal(shiftJournal(dataDir(), shiftId), nthInShift).gapIdx + 1;
+  // The next signature after the gap (every 3 segments, see agentConfig) authenticates it.
+  await waitFor(() => shiftJournal(dataDir(), shiftId).some((r, i) => r.type === 'signature' && i + 1 > gapLine()), 90_000, 'a signature after the power_loss gap');
+  const snap = `/tmp/open-shift-${shiftId}`;
+  const lines = snapshotOpenShift(shiftDirOf(shiftId), snap);
+  const v = await verifyJson(snap);
+  const r = v.report;
+  console.log(`HIL: verify of the open shift ${shiftId} (${lines} journal lines): ${r.summary}; gaps ${JSON.stringify(r.totals.gapS)}`);
+  // An open shift's timeline ends at its last record, which is journaled after the last sealed
+  // media ended: the verifier shows that tail (the segment still being recorded) as a hole.
+  const tail = r.timeline.filter((x) => x.kind === 'hole' && r.end !== null && x.end === Date.parse(r.end));
+  const errors = r.findings.filter((f) => f.severity === 'error');
+  assert.ok(r.journal.signedThroughLine > gapLine(), `signed through line ${r.journal.signedThroughLine}, the gap is line ${gapLine()}`);
+  if (r.journal.unsignedTail === 0) {
+    // The snapshot fell just after a signature (every 3rd segment): a verifiable open prefix, as
+    // central ingest sees a live-offloaded shift (docs/evidence-format.md §8).
+    assert.equal(r.open, true, 'a journal ending on a signature without shift_end is an open prefix');
+    assert.equal(r.verdict, 'intact');
+    assert.equal(v.code, 0);
+    assert.deepEqual(errors, [], 'no error finding in an open prefix');
+    const gapAt = shiftJournal(dataDir(), shiftId)[gapLine() - 1]!.at ?? '';
+    assert.ok(typeof r.verifiedThrough === 'string' && Date.parse(r.verifiedThrough) > Date.parse(gapAt), `verified through ${r.verifiedThrough}, past the power_loss gap journaled at ${gapAt}`);
+    assert.ok((r.totals.gapS.power_loss ?? 0) > 0, 'the power_loss gap is on the timeline');
+    return;
+  }
+  assert.deepEqual(errors.filter((f) => f.kind !== 'no_shift_end' && f.kind !== 'unsigned_tail' && !(f.kind === 'coverage_hole' && tail.length === 1)), [], 'no other error finding');
+  assert.ok(errors.some((f) => f.kind === 'no_shift_end'), 'the shift is reported open');
+  assert.equal(r.verdict, 'incomplete');
+  assert.equal(v.code, 1);
+  const tailS = tail.reduce((n, x) => n + (x.end - x.start) / 1000, 0);
+  assert.ok(Math.abs(r.totals.uncoveredS - tailS) < 0.002, `nothing is uncovered but the tail after the last sealed media (${r.totals.uncoveredS} s, tail ${tailS} s)`);
+  assert.ok((r.totals.gapS.power_loss ?? 0) > 0, 'the power_loss gap is on the timeline');
 }
 
 /** `bodycam verify --json` on a shift directory. */

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # `make hil` / `make test-hil`: the hardware-in-the-loop stage. Boots a qemu VM whose kernel
 # offers real drivers (gpio-sim, i2c-stub, vivid, softdog, RTC) with this machine's root
-# filesystem read-only inside, and runs test/hil/guest.sh there, in four boots on one ext4
-# virtual disk, three of which end in a hard power-off (kill -9 qemu: the guest's unwritten page
+# filesystem read-only inside, and runs test/hil/guest.sh there, in five boots on one ext4
+# virtual disk, four of which end in a hard power-off (kill -9 qemu: the guest's unwritten page
 # cache is really lost) at a random moment of a shift (test/hil/powercut.ts):
 #   1. main:     backend tests on the drivers, selftest, agent tests; then starts shift A (plain)
 #                and arms cut 1;
 #   2. recover1: resumes shift A, checks cut 1, arms cut 2;
 #   3. recover2: resumes shift A, checks cut 2, ends and verifies A; starts shift B with
 #                encryption at rest, arms cut 3;
-#   4. recover3: resumes shift B, checks cut 3, ends and verifies B with central's key.
+#   4. recover3: resumes shift B, checks cut 3, ends and verifies B with central's key; restarts
+#                the agent in custody mode (duty starts by itself, period 1), arms cut 4;
+#   5. recover4: checks the agent resumes the same custody period after cut 4 (short: no new
+#                duty, just the checks and an open-period verify).
 # A boot "arms" a cut by leaving armed.json in its results share; this script then waits a random
 # 3–12 s (drawn from HIL_SEED, printed: set it to replay the same delays) and kills qemu, noting
 # its wall clock at the kill in cut.json for the next boot.
@@ -40,11 +43,12 @@ truncate -s 256M "$DISK"
 mkfs.ext4 -q -F -L bodycam-data "$DISK"
 DRIVES=(-drive file="$DISK",format=raw,if=virtio,cache=writeback)
 
-# The cut delays: a random 3–12 s after a boot arms its cut, from one printed seed.
+# The cut delays: a random 3–12 s after a boot arms its cut, from one printed seed (cut 4 drawn
+# last: a seed replays cuts 1–3 as before it was added).
 SEED=${HIL_SEED:-$(( (RANDOM << 15 | RANDOM) % 1000000 ))}
 RANDOM=$SEED
 DELAY_MS=()
-for n in 1 2 3; do DELAY_MS[n]=$(( 3000 + (RANDOM << 15 | RANDOM) % 9001 )); done
+for n in 1 2 3 4; do DELAY_MS[n]=$(( 3000 + (RANDOM << 15 | RANDOM) % 9001 )); done
 
 boot() { # phase, timeout seconds, [cut number]: boots the VM for one phase; with a cut number, kills it once armed
   local phase=$1 limit=$2 cut=${3:-}
@@ -136,14 +140,15 @@ if [[ ${HIL_ONLY:-} == update ]]; then
   node test/hil/merge-tap.mjs "$OUT" "$TAP" update
   exit $?
 fi
-echo ">> hil: power cuts at random moments: seed $SEED (replay: HIL_SEED=$SEED make test-hil), ${DELAY_MS[1]}/${DELAY_MS[2]}/${DELAY_MS[3]} ms after arming"
+echo ">> hil: power cuts at random moments: seed $SEED (replay: HIL_SEED=$SEED make test-hil), ${DELAY_MS[1]}/${DELAY_MS[2]}/${DELAY_MS[3]}/${DELAY_MS[4]} ms after arming"
 stage_start=$SECONDS
 # main runs every test file of test/hil/main (dock duty, one-key, obstruction and clock-step tests
 # added ~3 min under TCG) before it arms cut 1.
 boot main 720 1
 [[ -f $OUT/main/cut.json ]] && boot recover1 300 2
 [[ -f $OUT/recover1/cut.json ]] && boot recover2 360 3
-[[ -f $OUT/recover2/cut.json ]] && boot recover3 300
+[[ -f $OUT/recover2/cut.json ]] && boot recover3 300 4
+[[ -f $OUT/recover3/cut.json ]] && boot recover4 300
 update_boots
 echo ">> hil: boots took $((SECONDS - stage_start)) s"
 

@@ -16,7 +16,7 @@ const hold: { agent?: AgentProc } = {};
 const central = join(RESULTS, 'central');
 let shiftB: string | undefined;
 
-await test('cut 2 (shift A, plain): the next boot resumes the same shift and journals a second power_loss gap bounded exactly by the media kept before the cut and the first media after it; media lost is finite', { skip: vmOnly, timeout: 240_000 }, async (t) => {
+await test('cut 2 (shift A, plain): the next boot resumes the same shift and journals a second power_loss gap bounded exactly by the media kept before the cut and the first media after it and covering the host\'s kill instant; media lost is finite', { skip: vmOnly, timeout: 240_000 }, async (t) => {
   await checkResumedAfterCut(t, { afterPhase: 'recover1', nthInShift: 2, hold });
 });
 
@@ -37,7 +37,7 @@ await test('shift A, ended after its two power cuts, verifies intact with both p
 await test('shift B starts with encryption at rest on: its segments reach the disk only as .ts.enc, the plaintext stage is on tmpfs', { skip: vmOnly, timeout: 240_000 }, async () => {
   const k = await runCli(['keygen-central', '--out', central]);
   assert.equal(k.code, 0, `keygen-central: ${k.stderr}`);
-  const a = (hold.agent = await startShiftAgent(central));
+  const a = (hold.agent = await startShiftAgent({ central }));
   await pressLine(LINE.shift, 2600);
   const s = await a.waitFor((x) => x.state === 'RECORDING' && x.segments >= 1, 90_000, 'shift B recording with a sealed segment');
   shiftB = s.shiftId ?? undefined;
