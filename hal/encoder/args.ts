@@ -210,25 +210,15 @@ function videoCodec(args: RecordingArgs): string[] {
  * at 0.25 s (it cannot know the nearest before), and ffmpeg feeds an output that has not started
  * before the others — so the recording's first frame waited too (measured: 0.50–0.62 s to the
  * first encoded frame at 640x360 against 0.28–0.44 s without analysis; with `round=up` 0.27–0.39 s).
- * `setpts` one analysis frame ahead, `-fps_mode passthrough`: ffmpeg 5.1 feeds the output whose
- * last timestamp is lowest, and a 2 fps output is up to 0.5 s behind the recording after each of
- * its frames — so only the video input was read, the recording's audio starved and the segment
- * muxer held every video packet until audio came: the recording reached the file in bursts
- * every 0.5 s, ~0.4 s late (strace: first segment bytes 0.2–0.45 s after the first frame; lost on
- * SIGKILL or power cut). Stamped one frame ahead the analysis output is never the one behind
- * (first segment bytes 4–30 ms after the first frame); passthrough keeps the frames as they are
- * (the default constant-rate sync repeated the first frame to fill the shift: a frozen reading).
- * The analysis frames and their wall times are unchanged (measured: same frames, written every
- * ~0.5 s as before).
  */
 function analysisOutputs(args: RecordingArgs, hasAudio: boolean): string[] {
   const an = args.analysis;
   if (!an) return [];
-  const chains = [`[0:v]fps=${an.fps}:round=up,setpts=PTS+1/(${an.fps}*TB),scale=${an.width}:${an.height}:flags=area,format=gray[anv]`];
+  const chains = [`[0:v]fps=${an.fps}:round=up,scale=${an.width}:${an.height}:flags=area,format=gray[anv]`];
   if (hasAudio) chains.push(`[1:a]aresample=${an.audioRate},aformat=sample_fmts=s16:channel_layouts=mono[ana]`);
   return [
     '-filter_complex', chains.join(';'),
-    '-map', '[anv]', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-flush_packets', '1', `pipe:${ANALYSIS_VIDEO_FD}`,
+    '-map', '[anv]', '-f', 'rawvideo', '-flush_packets', '1', `pipe:${ANALYSIS_VIDEO_FD}`,
     ...(hasAudio ? ['-map', '[ana]', '-f', 's16le', '-flush_packets', '1', `pipe:${ANALYSIS_AUDIO_FD}`] : []),
   ];
 }
