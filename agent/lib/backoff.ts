@@ -14,6 +14,12 @@ export interface BackoffOptions {
   readonly jitter?: number;
   /** Random source in [0,1); injectable for tests. */
   readonly random?: () => number;
+  /**
+   * The first attempt after a reset is made at once (0 ms), the growth from `initialMs` starts at
+   * the second: a one-off failure of something that was working is retried without a pause,
+   * repeated failures are still paced.
+   */
+  readonly immediateFirst?: boolean;
 }
 
 export class Backoff {
@@ -24,7 +30,12 @@ export class Backoff {
   next(): number {
     const factor = this.o.factor ?? 2;
     const jitter = this.o.jitter ?? 0.5;
-    const raw = Math.min(this.o.maxMs, this.o.initialMs * factor ** this.attempt);
+    const first = this.o.immediateFirst === true;
+    if (first && this.attempt === 0) {
+      this.attempt++;
+      return 0;
+    }
+    const raw = Math.min(this.o.maxMs, this.o.initialMs * factor ** (this.attempt - (first ? 1 : 0)));
     this.attempt++;
     const r = (this.o.random ?? Math.random)();
     return Math.round(raw * (1 - jitter) + raw * jitter * r);

@@ -273,8 +273,10 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       prepareRun: (reason) => this.prepareRun(reason),
       stallMs: this.o.policy().encoderStallS * 1000,
       // A lost IP camera is retried often (its cap bounds how much a gap outlasts the outage); a
-      // local device that failed is not hammered.
-      backoff: { initialMs: 250, maxMs: cam.source === 'rtsp' ? (cam.reconnectMaxS ?? RTSP_RECONNECT_MAX_S) * 1000 : 10_000, jitter: 0.3 },
+      // local device that failed is not hammered. The first restart after a healthy run (the
+      // backoff resets on every valid segment) is immediate: a fixed 175–250 ms wait was most of
+      // the SIGKILL → next frame gap; a run that fails again is paced from 250 ms on.
+      backoff: { initialMs: 250, maxMs: cam.source === 'rtsp' ? (cam.reconnectMaxS ?? RTSP_RECONNECT_MAX_S) * 1000 : 10_000, jitter: 0.3, immediateFirst: true },
       log: this.o.log.child('encoder'),
       redact: (t) => this.redact(t),
     });
