@@ -9,7 +9,7 @@
  * the write fails (storage full, I/O error) the file is cut back to its last complete line and
  * the record is held in memory and retried (`Journal`); `JournalReserve` keeps space for it.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync, existsSync, writeFileSync, fsyncSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync, existsSync, writeFileSync, fsyncSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, basename } from 'node:path';
 import { TypedEmitter } from '../lib/typed-emitter.js';
@@ -123,24 +123,72 @@ export function parseJournal(buf: Buffer, o: ScanOptions = {}): ParsedJournal {
   return { records, lines, head: r.head, tornTail: r.tornTail, goodBytes: r.goodBytes };
 }
 
+/** What a scan of a journal's bytes found (see {@link scanJournal}). */
+export interface ScanResult {
+  /** Complete lines, damaged ones included: the next record's seq. */
+  readonly count: number;
+  /** Head hash after the last complete line: SHA-256 of that line (64 zeros for none). */
+  readonly head: string;
+  /** Bytes after the last `\n` (a torn write), if any. */
+  readonly tornTail: Buffer | undefined;
+  /** Byte length of the complete lines. */
+  readonly goodBytes: number;
+}
+
 /**
- * parseJournal without keeping anything: each complete line is parsed and handed to `visit`, one
- * at a time. A 12-hour journal (~21,600 segments) held as records at once grew the restarted
- * agent's RSS by ~45 MB that it never gave back (bench `long`); visited one by one they die young.
- * `count` is the number of complete lines (damaged ones included: the next record's seq).
+ * Splits a journal's bytes into lines as they come, in pieces of any size (a line may span
+ * pieces; it is decoded only once whole, so a multi-byte character cut by a piece boundary is
+ * read as written: `\n` never occurs inside a UTF-8 sequence), parses each complete line and hands
+ * it to `visit`. What follows the last `\n` at `end()` is the torn tail. One implementation for
+ * a journal in memory ({@link scanJournal}) and one read from its file piece by piece
+ * ({@link scanJournalFd}).
  */
-export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}): { count: number; head: string; tornTail: Buffer | undefined; goodBytes: number } {
-  const lastNl = buf.lastIndexOf(0x0a);
-  const goodBytes = lastNl + 1;
-  const tornTail = goodBytes < buf.length ? buf.subarray(goodBytes) : undefined;
-  let count = 0;
-  let last: string | undefined;
-  for (let start = 0; start < goodBytes;) {
-    const end = buf.indexOf(0x0a, start);
-    const line = buf.toString('utf8', start, end);
-    start = end + 1;
-    last = line;
-    count++;
+class JournalLineScanner {
+  private count = 0;
+  private goodBytes = 0;
+  private last: string | undefined;
+  /** The bytes of a line not yet ended (copies: the reader reuses its buffer). */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+
+  constructor(
+    private readonly visit: (rec: JournalRecord, line: string) => void,
+    private readonly o: ScanOptions,
+  ) {}
+
+  push(piece: Buffer): void {
+    let start = 0;
+    for (let nl = piece.indexOf(0x0a); nl >= 0; nl = piece.indexOf(0x0a, start)) {
+      let line: string;
+      if (this.carryBytes > 0) {
+        this.carry.push(piece.subarray(start, nl));
+        line = Buffer.concat(this.carry).toString('utf8');
+        this.goodBytes += this.carryBytes;
+        this.carry = [];
+        this.carryBytes = 0;
+      } else {
+        line = piece.toString('utf8', start, nl);
+      }
+      this.goodBytes += nl - start + 1;
+      start = nl + 1;
+      this.line(line);
+    }
+    if (start < piece.length) {
+      this.carry.push(Buffer.from(piece.subarray(start)));
+      this.carryBytes += piece.length - start;
+    }
+  }
+
+  end(): ScanResult {
+    const tornTail = this.carryBytes > 0 ? Buffer.concat(this.carry) : undefined;
+    // Only the last line's hash is the head: hashing every line cost a 12-hour journal (25,000
+    // lines) a SHA-256 call each at every agent start (the verifier, not the writer, checks links).
+    return { count: this.count, head: this.last === undefined ? ZERO_HASH : sha256Hex(this.last), tornTail, goodBytes: this.goodBytes };
+  }
+
+  private line(line: string): void {
+    this.last = line;
+    this.count++;
     let rec: unknown;
     let problem: JournalDamagedError['problem'] | undefined;
     try {
@@ -150,15 +198,45 @@ export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: strin
       problem = 'not JSON';
     }
     if (problem) {
-      if (!o.onDamaged) throw new JournalDamagedError(o.path, count, problem);
-      o.onDamaged(count, problem, line);
-      continue;
+      if (!this.o.onDamaged) throw new JournalDamagedError(this.o.path, this.count, problem);
+      this.o.onDamaged(this.count, problem, line);
+      return;
     }
-    visit(rec as JournalRecord, line);
+    this.visit(rec as JournalRecord, line);
   }
-  // Only the last line's hash is the head: hashing every line cost a 12-hour journal (25,000
-  // lines) a SHA-256 call each at every agent start (the verifier, not the writer, checks links).
-  return { count, head: last === undefined ? ZERO_HASH : sha256Hex(last), tornTail, goodBytes };
+}
+
+/**
+ * parseJournal without keeping anything: each complete line is parsed and handed to `visit`, one
+ * at a time. A 12-hour journal (~21,600 segments) held as records at once grew the restarted
+ * agent's RSS by ~45 MB that it never gave back (bench `long`); visited one by one they die young.
+ * `count` is the number of complete lines (damaged ones included: the next record's seq).
+ */
+export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}): ScanResult {
+  const s = new JournalLineScanner(visit, o);
+  s.push(buf);
+  return s.end();
+}
+
+/** How much of a journal file {@link scanJournalFd} reads at a time. */
+const SCAN_PIECE = 64 * 1024;
+
+/**
+ * scanJournal of a journal file read through `fd` from its first byte, SCAN_PIECE bytes at a time:
+ * the whole file is never in memory. Reading an 11-hour journal (8 MB) at once left the restarted
+ * agent holding its buffer — and the RSS it took — until V8 next collected (bench `long`).
+ * `pieceBytes` is for tests (lines across piece boundaries).
+ */
+export function scanJournalFd(fd: number, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}, pieceBytes = SCAN_PIECE): ScanResult {
+  const s = new JournalLineScanner(visit, o);
+  const piece = Buffer.allocUnsafe(pieceBytes);
+  for (let pos = 0; ;) {
+    const n = readSync(fd, piece, 0, pieceBytes, pos);
+    if (n === 0) break;
+    s.push(piece.subarray(0, n));
+    pos += n;
+  }
+  return s.end();
 }
 
 
@@ -272,11 +350,10 @@ export class Journal extends TypedEmitter<JournalEvents> {
   openEach(visit: (rec: JournalRecord) => void, onDamaged?: ScanOptions['onDamaged']): void {
     const existed = existsSync(this.path);
     const fd = openSync(this.path, 'a+', 0o640);
-    const buf = existed ? readFileSync(this.path) : Buffer.alloc(0);
     let lastRec: JournalRecord | undefined;
     let parsed;
     try {
-      parsed = scanJournal(buf, (rec) => {
+      parsed = scanJournalFd(fd, (rec) => {
         lastRec = rec;
         visit(rec);
       }, { path: this.path, ...(onDamaged ? { onDamaged } : {}) });

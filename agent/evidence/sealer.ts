@@ -19,7 +19,8 @@
  * queue: every segment listed before it is sealed into the closing period, every one after into
  * the next (agent/evidence/periods.ts).
  */
-import { access, readFile, readdir, stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
+import { eachName } from '../lib/dir-names.js';
 import { join } from 'node:path';
 import type { Logger } from '../lib/log.js';
 import { sha256Hex, isoMs, type Journal, type JournalRecord, type WrittenRecord } from './journal.js';
@@ -266,15 +267,19 @@ export class ShiftSealer {
       // The cause may take a round trip to decide (is the network camera there?): later seals wait.
       const cause = await causeOrPromise;
       // Custody: a segment renamed into the period dir by a store the crash cut short is there.
-      const names: string[] = [];
+      // Only numbers beyond the journal's are kept: at hour 11 the shift dir names 19,800 segments.
+      const found = new Set<number>();
       for (const d of new Set([this.stageDir, this.dir])) {
         try {
-          names.push(...(await readdir(d)));
+          await eachName(d, (name) => {
+            const m = SEGMENT_RE.exec(name);
+            if (m && Number(m[1]) > this.lastNumber) found.add(Number(m[1]));
+          });
         } catch {
           /* nothing there */
         }
       }
-      const nums = names.map((n) => SEGMENT_RE.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).filter((n) => n > this.lastNumber).sort((a, b) => a - b);
+      const nums = [...found].sort((a, b) => a - b);
       for (const n of nums) {
         const r = this.runs.get(run) ?? { run, anchor: undefined, lastMediaEnd: 0, fps: 0 };
         this.runs.set(run, r);

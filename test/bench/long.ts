@@ -12,7 +12,8 @@
  *   and `status` round trip (what a heartbeat is built from) at hour 11 vs hour 0.
  * BENCH_LONG_RECORD=1 adds a real recording of BENCH_LONG_RECORD_MIN (20) minutes at 1280×720@30
  * (BENCH_LONG_RECORD=only: just that): agent RSS at its start, end and max, agent CPU, segments
- * sealed per 2 s of wall time.
+ * sealed per 2 s of wall time. BENCH_LONG_PARTS=verify,restart picks parts (verify: the verify, report
+ * and manifest rows; restart: the restart rows).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
@@ -219,10 +220,13 @@ export function longSuite(): BenchSuite {
       const root = mkdtempSync(join(tmpdir(), 'bodycam-bench-long-'));
       try {
         const rec = process.env.BENCH_LONG_RECORD;
+        // BENCH_LONG_PARTS=verify,restart runs a subset (the restart rows alone take a minute).
+        const parts = process.env.BENCH_LONG_PARTS?.split(',');
+        const want = (p: string): boolean => !parts || parts.includes(p);
         if (rec !== 'only') {
           const seg = realSegment(root);
-          await verifyAndReport(rows, root, seg);
-          await restartAtHour(rows, seg);
+          if (want('verify')) await verifyAndReport(rows, root, seg);
+          if (want('restart')) await restartAtHour(rows, seg);
         }
         if (rec === '1' || rec === 'only') await longRecording(rows);
       } finally {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, appendFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, appendFileSync, existsSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Journal, ZERO_HASH } from '../../agent/evidence/journal.js';
+import { Journal, ZERO_HASH, JournalDamagedError, scanJournal, scanJournalFd } from '../../agent/evidence/journal.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -69,4 +69,54 @@ test('timestamps never go backwards, reserved fields are refused', () => {
   const w = j.append('b', {}, Date.UTC(2026, 0, 1));
   assert.equal(w.record.at, '2026-01-02T00:00:00.000Z');
   assert.throws(() => j.append('c', { seq: 5 }), /reserved/);
+});
+
+test('a journal read from its file in small pieces gives what one read of it gives: records, lines, damaged lines, head, torn tail, goodBytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'j-'));
+  const j = new Journal(dir);
+  j.open();
+  // Multi-byte characters (2, 3 and 4 bytes in UTF-8) so that piece boundaries cut through them.
+  for (let i = 0; i < 40; i++) j.append('note', { text: `Zürich → 東京 🎥 ${i}`.repeat(1 + (i % 3)) });
+  j.close();
+  const path = join(dir, 'journal.jsonl');
+  // A damaged line in the middle and a torn tail that itself holds a cut multi-byte character.
+  const good = readFileSync(path);
+  const torn = Buffer.from('{"seq":41,"type":"note","text":"東');
+  const bytes = Buffer.concat([good, Buffer.from('not json at all\n'), torn.subarray(0, torn.length - 1)]);
+  writeFileSync(path, bytes);
+  const scan = (f: (visit: (r: Record<string, unknown>, line: string) => void, o: Parameters<typeof scanJournal>[2]) => ReturnType<typeof scanJournal>) => {
+    const lines: string[] = [];
+    const damaged: Array<[number, string, string]> = [];
+    const r = f((_rec, line) => lines.push(line), { onDamaged: (n, problem, text) => damaged.push([n, problem, text]) });
+    return { lines, damaged, r };
+  };
+  const whole = scan((v, o) => scanJournal(bytes, v, o));
+  assert.equal(whole.lines.length, 40);
+  assert.deepEqual(whole.damaged, [[41, 'not JSON', 'not json at all']]);
+  assert.equal(whole.r.head, sha('not json at all'), 'the head is the hash of the last complete line, damaged or not');
+  assert.equal(whole.r.goodBytes, good.length + 16);
+  assert.deepEqual(whole.r.tornTail, torn.subarray(0, torn.length - 1));
+  for (const piece of [1, 2, 3, 7, 64, 4096]) {
+    const fd = openSync(path, 'r');
+    try {
+      const got = scan((v, o) => scanJournalFd(fd, v, o, piece));
+      assert.deepEqual(got.lines, whole.lines, `lines, pieces of ${piece} bytes`);
+      assert.deepEqual(got.damaged, whole.damaged, `damaged, pieces of ${piece} bytes`);
+      assert.deepEqual(got.r, whole.r, `head, count, torn tail, goodBytes, pieces of ${piece} bytes`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+});
+
+test('without onDamaged a damaged line read from the file in pieces throws with its 1-based line number', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'j-'));
+  const path = join(dir, 'journal.jsonl');
+  writeFileSync(path, '{"seq":0}\n[1,2]\n{"seq":2}\n');
+  const fd = openSync(path, 'r');
+  try {
+    assert.throws(() => scanJournalFd(fd, () => {}, { path }, 3), (e: unknown) => e instanceof JournalDamagedError && e.line === 2 && e.problem === 'not a record');
+  } finally {
+    closeSync(fd);
+  }
 });
