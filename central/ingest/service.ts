@@ -44,9 +44,9 @@ import { DeviceRegistry } from './registry.js';
 import { EvidenceStore, SHIFT_ID, type ShiftRef } from './store.js';
 import { claimShift } from './claim.js';
 import { ManifestMissing, verifyUploadedShift, type ShiftVerification } from './verify-shift.js';
-import { ALERT_FORMAT, alertPayload, alertTopic, confirmTopic, signedConfirm } from './confirm.js';
-import { LiveFollower, type LivePass } from './live.js';
-import { LiveWatch } from './live-alerts.js';
+import { alertPayload, alertTopic, confirmTopic, signedConfirm } from './confirm.js';
+import type { LivePass } from './live.js';
+import { OpenShifts, refKey } from './open-shifts.js';
 import { IngestMetrics } from './metrics.js';
 
 export const RESULT_FILE = 'result.json';
@@ -87,7 +87,6 @@ export type Outcome = 'verified' | 'refused' | 'already' | 'waiting' | 'error';
  */
 export const RECONFIRM_GRACE_S = 10;
 
-const refKey = (r: ShiftRef): string => `${r.deviceId}/${r.shiftId}`;
 /** MQTT 5 subscription identifier of the plain (every worker) heartbeat subscription: liveness for live alerts. */
 const LIVENESS_SUB_ID = 7;
 
@@ -110,15 +109,13 @@ export class IngestService {
   private readonly active = new Set<string>();
   private stopping = false;
   private rescanTimer: NodeJS.Timeout | undefined;
-  private liveTimer: NodeJS.Timeout | undefined;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly backoffs = new Map<string, Backoff>();
   /** When this worker last looked at a shift a heartbeat listed as awaiting (ms): one look per grace. */
   private readonly reconfirmLooked = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
-  private live!: LiveFollower;
-  private watch!: LiveWatch;
-  private liveScan: Promise<LivePass[]> | undefined;
+  /** Shifts still recording: followed live, and their alerts (open-shifts.ts). */
+  private open!: OpenShifts;
   /** Shifts seen in the last store listing (live scan candidates). */
   private recent: ShiftRef[] = [];
   /** Outcomes of this process, per shift (the --once summary, tests). */
@@ -138,9 +135,10 @@ export class IngestService {
     }
     mkdirSync(this.cfg.workDir, { recursive: true, mode: 0o700 });
     this.store = new EvidenceStore(this.cfg.s3);
-    const alert = (p: Record<string, unknown>): Promise<void> => this.publishLiveAlert(p);
-    this.live = new LiveFollower({ store: this.store, registry: this.registry, workerId: this.cfg.workerId, metrics: this.metrics, log: this.log, alert });
-    this.watch = new LiveWatch({ store: this.store, darkAfterS: this.cfg.darkAfterS, workerId: this.cfg.workerId, readLive: (r) => this.live.readLive(r), isEnded: (r) => this.live.isEnded(r) || this.done.has(refKey(r)), alert });
+    this.open = new OpenShifts({
+      cfg: this.cfg, store: this.store, registry: this.registry, metrics: this.metrics, log: this.log,
+      publish: (t, p) => this.publish(t, p), isDone: (r) => this.done.has(refKey(r)), recent: () => this.recent,
+    });
     this.client = await this.connect(!o.once);
     this.metrics.flush();
     this.log.info('ingest started', {
@@ -150,14 +148,14 @@ export class IngestService {
     await this.rescan();
     if (!o.once) {
       this.scheduleRescan();
-      this.scheduleLiveScan();
+      this.open.schedule();
     }
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.rescanTimer);
-    clearTimeout(this.liveTimer);
+    this.open?.stop();
     for (const t of this.retryTimers) clearTimeout(t);
     await new Promise<void>((r) => (this.client ? this.client.end(false, {}, () => r()) : r()));
     this.store?.destroy();
@@ -194,7 +192,7 @@ export class IngestService {
     });
     client.on('message', (topic, payload, packet) => {
       const ids = packet.properties?.subscriptionIdentifier;
-      if ((Array.isArray(ids) ? ids : [ids]).includes(LIVENESS_SUB_ID)) this.onLiveness(topic, payload);
+      if ((Array.isArray(ids) ? ids : [ids]).includes(LIVENESS_SUB_ID)) this.open.heartbeat(topic, payload);
       // The same heartbeat may also come through the shared subscription (without that id).
       else this.onEvent(topic, payload);
     });
@@ -251,65 +249,17 @@ export class IngestService {
     this.enqueue({ deviceId, shiftId: rec.shift });
   }
 
-  /** Every heartbeat reaches every worker here: who is on duty and when each camera was last heard. */
-  private onLiveness(topic: string, payload: Buffer): void {
-    const root = this.cfg.mqtt.topicRoot;
-    if (!topic.startsWith(root) || !topic.endsWith('/heartbeat')) return;
-    const deviceId = topic.slice(root.length, -'/heartbeat'.length);
-    try {
-      const hb = pb.Heartbeat.decode(payload);
-      if (hb.deviceId !== deviceId || (hb.shiftId && !SHIFT_ID.test(hb.shiftId))) return;
-      this.watch.heartbeat(deviceId, { at: hb.at, state: hb.state, shiftId: hb.shiftId });
-    } catch {
-      /* the shared subscription's copy logs undecodable heartbeats */
-    }
-  }
-
   /**
-   * One pass over open shifts (live.ts): the shifts heartbeats name and recent shifts with live
-   * chunks are verified as far as their chunks go, then the live alerts are evaluated
-   * (live-alerts.ts). Passes never overlap: a call during one returns that one. Tests call it to
-   * scan now instead of waiting for `rescanS`.
+   * One pass over open shifts now (open-shifts.ts): tests call it instead of waiting for
+   * `liveScanS`; the store listing runs one after each rescan.
    */
   scanLive(): Promise<LivePass[]> {
-    if (!this.liveScan) this.liveScan = this.scanLiveOnce().finally(() => (this.liveScan = undefined));
-    return this.liveScan;
-  }
-
-  private async scanLiveOnce(): Promise<LivePass[]> {
-    const passes: LivePass[] = [];
-    const cands = new Map<string, ShiftRef>();
-    for (const r of this.watch.onDuty()) cands.set(refKey(r), r);
-    for (const r of this.recent) if (!this.done.has(refKey(r)) && !this.live.isEnded(r)) cands.set(refKey(r), r);
-    for (const r of cands.values()) {
-      try {
-        if (!this.watch.onDuty().some((x) => refKey(x) === refKey(r)) && !(await this.live.hasChunks(r))) continue;
-        passes.push(await this.live.follow(r));
-      } catch (e) {
-        this.metrics.errors++;
-        this.log.warn('open shift pass failed; the next scan tries again', { worker: this.cfg.workerId, device: r.deviceId, shift: r.shiftId, err: describe(e) });
-      }
-    }
-    this.metrics.liveFollowed = passes.filter((p) => p.record?.open).length;
-    try {
-      await this.watch.check();
-    } catch (e) {
-      this.log.warn('live alert check failed', { err: describe(e) });
-    }
-    this.metrics.flush();
-    return passes;
+    return this.open.pass();
   }
 
   /** Shifts the cameras' heartbeats say are on duty (every heartbeat reaches every worker). */
   onDutyShifts(): ShiftRef[] {
-    return this.watch.onDuty();
-  }
-
-  private async publishLiveAlert(p: Record<string, unknown>): Promise<void> {
-    await this.publish(alertTopic(this.cfg.mqtt.topicRoot), Buffer.from(JSON.stringify({ format: ALERT_FORMAT, ...p, worker: this.cfg.workerId, at: new Date().toISOString() })));
-    const kind = String(p.kind);
-    this.metrics.liveAlerts[kind] = (this.metrics.liveAlerts[kind] ?? 0) + 1;
-    this.log.warn('live alert', { worker: this.cfg.workerId, ...p });
+    return this.open.onDuty();
   }
 
   /** A camera's heartbeat: shifts it still lists as awaiting confirmation are looked at again. */
@@ -377,17 +327,6 @@ export class IngestService {
     this.rescanTimer = setTimeout(() => {
       void this.rescan().finally(() => this.scheduleRescan());
     }, this.cfg.rescanS * 1000);
-  }
-
-  /**
-   * Open shifts are looked at more often than the store is listed: verified-through must not lag
-   * by a whole `rescanS`, or live_lagging would be raised by the scan cadence alone.
-   */
-  private scheduleLiveScan(): void {
-    if (this.stopping) return;
-    this.liveTimer = setTimeout(() => {
-      void this.scanLive().finally(() => this.scheduleLiveScan());
-    }, this.cfg.liveScanS * 1000);
   }
 
   private enqueue(r: ShiftRef): boolean {
