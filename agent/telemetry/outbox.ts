@@ -13,7 +13,7 @@
  * The bus listener only pushes onto an in-memory list (journal appends are synchronous in the
  * recording core and must not wait for our disk); a writer turns the list into one write + one
  * fdatasync per batch. The gap between a journal append and the outbox write is closed at start:
- * `reconcile` re-reads the journals after each cursor, so a record journaled just before a crash
+ * `reconcile` (outbox-reconcile.ts) re-reads the journals after each cursor, so a record journaled just before a crash
  * (or by the core before this extension subscribed) still becomes an event.
  *
  * Bounded: when queued bytes would exceed `maxBytes`, records are dropped and counted; as soon as
@@ -30,7 +30,8 @@ import { describe } from '../lib/errors.js';
 import { Backoff } from '../lib/backoff.js';
 import { TypedEmitter } from '../lib/typed-emitter.js';
 import { sha256Hex, type JournalRecord } from '../evidence/journal.js';
-import { pb, type EventKind, type EventProps } from './proto.js';
+import { pb, type EventProps } from './proto.js';
+import { eventKindOf } from './event-kinds.js';
 
 const log = createLogger('telemetry.outbox');
 
@@ -40,28 +41,6 @@ const RESERVE = 2048;
 const FILE_RE = /^q-(\d{9})\.log$/;
 const fileName = (n: number): string => `q-${String(n).padStart(9, '0')}.log`;
 
-const KINDS: Readonly<Record<string, EventKind>> = {
-  shift_start: pb.EventKind.EVENT_KIND_SHIFT_START,
-  shift_end: pb.EventKind.EVENT_KIND_SHIFT_END,
-  pause: pb.EventKind.EVENT_KIND_PAUSE,
-  resume: pb.EventKind.EVENT_KIND_RESUME,
-  gap: pb.EventKind.EVENT_KIND_GAP,
-  fault: pb.EventKind.EVENT_KIND_FAULT,
-  recovery: pb.EventKind.EVENT_KIND_RECOVERY,
-  gesture: pb.EventKind.EVENT_KIND_GESTURE,
-  signature: pb.EventKind.EVENT_KIND_SIGNATURE,
-  time_sync: pb.EventKind.EVENT_KIND_TIME_SYNC,
-  policy: pb.EventKind.EVENT_KIND_POLICY,
-  command: pb.EventKind.EVENT_KIND_COMMAND,
-  degrade: pb.EventKind.EVENT_KIND_DEGRADE,
-  power: pb.EventKind.EVENT_KIND_POWER,
-  offload: pb.EventKind.EVENT_KIND_OFFLOAD,
-  segment: pb.EventKind.EVENT_KIND_SEGMENT,
-  duty: pb.EventKind.EVENT_KIND_DUTY,
-  obstruction: pb.EventKind.EVENT_KIND_OBSTRUCTION,
-  pause_budget: pb.EventKind.EVENT_KIND_PAUSE_BUDGET,
-};
-export const eventKindOf = (type: string): EventKind => KINDS[type] ?? pb.EventKind.EVENT_KIND_UNSPECIFIED;
 
 /** Source key of a journal: the shift id, or '' for the device (off-duty) journal. */
 export type Source = string;
@@ -498,64 +477,4 @@ export class Outbox extends TypedEmitter<OutboxEvents> {
   get droppedPending(): number {
     return this.overflow?.dropped ?? 0;
   }
-}
-
-// ---- reconcile: journal records the live listener did not see ------------------------------
-
-export interface ReconcileOptions {
-  readonly dataDir: string;
-  readonly types: ReadonlySet<string>;
-  /** On a fresh outbox: only records at or after this wall-clock ms (this agent run's start). */
-  readonly sinceMs: number;
-}
-
-function readJournalLines(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return [];
-  }
-  const end = text.lastIndexOf('\n');
-  return end < 0 ? [] : text.slice(0, end).split('\n');
-}
-
-/**
- * Queues every record of the device journal and of the shift journals that lies after the
- * outbox's cursor for that journal. Shifts unknown to the outbox are scanned only when they are
- * newer than every shift it knows (shift ids begin with their UTC start), so old, long-offloaded
- * shifts are not replayed. Returns how many records were queued.
- */
-export function reconcile(outbox: Outbox, o: ReconcileOptions): number {
-  const candidates: Array<{ source: Source; path: string }> = [{ source: '', path: join(o.dataDir, 'device-journal.jsonl') }];
-  const shiftsDir = join(o.dataDir, 'shifts');
-  const known = outbox.sources().filter((s) => s !== '').sort();
-  const newest = known.at(-1) ?? '';
-  const present = new Set(existsSync(shiftsDir) ? readdirSync(shiftsDir) : []);
-  for (const id of [...present].sort()) {
-    if (outbox.cursor(id) >= 0 || outbox.fresh || id > newest) candidates.push({ source: id, path: join(shiftsDir, id, 'journal.jsonl') });
-  }
-  // Keep the newest known shift: it is what tells new shifts from old ones above.
-  for (const id of known) if (!present.has(id) && id !== newest) outbox.forget(id);
-  const found: Array<{ source: Source; rec: JournalRecord; line: string }> = [];
-  for (const c of candidates) {
-    const cur = outbox.cursor(c.source);
-    const lines = readJournalLines(c.path);
-    // Line i carries seq i (journal format): only lines after the cursor need parsing.
-    for (let i = cur + 1; i < lines.length; i++) {
-      let rec: JournalRecord;
-      try {
-        rec = JSON.parse(lines[i]!) as JournalRecord;
-      } catch {
-        continue;
-      }
-      if (typeof rec.seq !== 'number' || typeof rec.type !== 'string' || !o.types.has(rec.type)) continue;
-      if (outbox.fresh && !(Date.parse(rec.at) >= o.sinceMs)) continue;
-      found.push({ source: c.source, rec, line: lines[i]! });
-    }
-  }
-  // Interleave journals by time so central sees a plausible order across them.
-  found.sort((a, b) => (a.rec.at < b.rec.at ? -1 : a.rec.at > b.rec.at ? 1 : 0));
-  for (const f of found) outbox.add(f.source, f.rec, f.line);
-  return found.length;
 }
