@@ -3,7 +3,7 @@
  * telemetry extension subscribed, or just before a crash, between the journal write and the
  * outbox write) are queued at start from the journals themselves, after each journal's cursor.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalRecord } from '../evidence/journal.js';
 import type { Outbox, Source } from './outbox.js';
@@ -15,15 +15,51 @@ export interface ReconcileOptions {
   readonly sinceMs: number;
 }
 
-function readJournalLines(path: string): string[] {
-  let text: string;
+/** How much of a journal {@link eachLineAfter} reads at a time. */
+const PIECE = 64 * 1024;
+
+/**
+ * Hands the complete lines of a journal file after line index `cursor` (0-based; line i carries
+ * seq i) to `visit`, reading the file `pieceBytes` at a time: lines up to the cursor are only
+ * counted, never decoded, and the file is never in memory at once (reading an 11-hour journal
+ * whole at every start cost the agent 8 MB of buffer and its split lines, held until V8 next
+ * collected). A torn last line (no `\n`) is not a line. A missing or unreadable journal has none.
+ * `pieceBytes` is for tests (lines across piece boundaries).
+ */
+export function eachLineAfter(path: string, cursor: number, visit: (line: string, index: number) => void, pieceBytes = PIECE): void {
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch {
-    return [];
+    return;
   }
-  const end = text.lastIndexOf('\n');
-  return end < 0 ? [] : text.slice(0, end).split('\n');
+  try {
+    const piece = Buffer.allocUnsafe(pieceBytes);
+    let index = 0;
+    /** The bytes of a wanted line not ended yet (copies: `piece` is reused). */
+    let carry: Buffer[] = [];
+    for (let pos = 0; ;) {
+      const n = readSync(fd, piece, 0, pieceBytes, pos);
+      if (n === 0) break;
+      pos += n;
+      let start = 0;
+      for (let nl = piece.indexOf(0x0a, 0); nl >= 0 && nl < n; nl = piece.indexOf(0x0a, start)) {
+        if (index > cursor) {
+          carry.push(piece.subarray(start, nl));
+          // Decoded only once whole: a multi-byte character cut by a piece boundary reads as written.
+          visit(Buffer.concat(carry).toString('utf8'), index);
+        }
+        carry = [];
+        index++;
+        start = nl + 1;
+      }
+      if (index > cursor && start < n) carry.push(Buffer.from(piece.subarray(start, n)));
+    }
+  } catch {
+    /* an unreadable journal: what was read is queued; the rest stays in the journal, which the offload delivers */
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -45,20 +81,18 @@ export function reconcile(outbox: Outbox, o: ReconcileOptions): number {
   for (const id of known) if (!present.has(id) && id !== newest) outbox.forget(id);
   const found: Array<{ source: Source; rec: JournalRecord; line: string }> = [];
   for (const c of candidates) {
-    const cur = outbox.cursor(c.source);
-    const lines = readJournalLines(c.path);
-    // Line i carries seq i (journal format): only lines after the cursor need parsing.
-    for (let i = cur + 1; i < lines.length; i++) {
+    // Line i carries seq i (journal format): only lines after the cursor need decoding and parsing.
+    eachLineAfter(c.path, outbox.cursor(c.source), (line) => {
       let rec: JournalRecord;
       try {
-        rec = JSON.parse(lines[i]!) as JournalRecord;
+        rec = JSON.parse(line) as JournalRecord;
       } catch {
-        continue;
+        return;
       }
-      if (typeof rec.seq !== 'number' || typeof rec.type !== 'string' || !o.types.has(rec.type)) continue;
-      if (outbox.fresh && !(Date.parse(rec.at) >= o.sinceMs)) continue;
-      found.push({ source: c.source, rec, line: lines[i]! });
-    }
+      if (typeof rec.seq !== 'number' || typeof rec.type !== 'string' || !o.types.has(rec.type)) return;
+      if (outbox.fresh && !(Date.parse(rec.at) >= o.sinceMs)) return;
+      found.push({ source: c.source, rec, line });
+    });
   }
   // Interleave journals by time so central sees a plausible order across them.
   found.sort((a, b) => (a.rec.at < b.rec.at ? -1 : a.rec.at > b.rec.at ? 1 : 0));
