@@ -9,7 +9,8 @@
  * the write fails (storage full, I/O error) the file is cut back to its last complete line and
  * the record is held in memory and retried (`Journal`); `JournalReserve` keeps space for it.
  */
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync, existsSync, writeFileSync, fsyncSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, writeSync, existsSync, writeFileSync, fsyncSync } from 'node:fs';
+import { LineSplitter, PIECE_BYTES, feedFile } from '../lib/lines.js';
 import { createHash } from 'node:crypto';
 import { join, basename } from 'node:path';
 import { TypedEmitter } from '../lib/typed-emitter.js';
@@ -136,59 +137,16 @@ export interface ScanResult {
 }
 
 /**
- * Splits a journal's bytes into lines as they come, in pieces of any size (a line may span
- * pieces; it is decoded only once whole, so a multi-byte character cut by a piece boundary is
- * read as written: `\n` never occurs inside a UTF-8 sequence), parses each complete line and hands
- * it to `visit`. What follows the last `\n` at `end()` is the torn tail. One implementation for
- * a journal in memory ({@link scanJournal}) and one read from its file piece by piece
- * ({@link scanJournalFd}).
+ * The journal's rules on top of the line splitter (lib/lines.ts): each complete line is parsed
+ * and handed to `visit`; a damaged one is an error, or reported and skipped with `onDamaged`.
+ * Only the last line's hash is the head: hashing every line cost a 12-hour journal (25,000 lines)
+ * a SHA-256 call each at every agent start (the verifier, not the writer, checks links).
  */
-class JournalLineScanner {
-  private count = 0;
-  private goodBytes = 0;
-  private last: string | undefined;
-  /** The bytes of a line not yet ended (copies: the reader reuses its buffer). */
-  private carry: Buffer[] = [];
-  private carryBytes = 0;
-
-  constructor(
-    private readonly visit: (rec: JournalRecord, line: string) => void,
-    private readonly o: ScanOptions,
-  ) {}
-
-  push(piece: Buffer): void {
-    let start = 0;
-    for (let nl = piece.indexOf(0x0a); nl >= 0; nl = piece.indexOf(0x0a, start)) {
-      let line: string;
-      if (this.carryBytes > 0) {
-        this.carry.push(piece.subarray(start, nl));
-        line = Buffer.concat(this.carry).toString('utf8');
-        this.goodBytes += this.carryBytes;
-        this.carry = [];
-        this.carryBytes = 0;
-      } else {
-        line = piece.toString('utf8', start, nl);
-      }
-      this.goodBytes += nl - start + 1;
-      start = nl + 1;
-      this.line(line);
-    }
-    if (start < piece.length) {
-      this.carry.push(Buffer.from(piece.subarray(start)));
-      this.carryBytes += piece.length - start;
-    }
-  }
-
-  end(): ScanResult {
-    const tornTail = this.carryBytes > 0 ? Buffer.concat(this.carry) : undefined;
-    // Only the last line's hash is the head: hashing every line cost a 12-hour journal (25,000
-    // lines) a SHA-256 call each at every agent start (the verifier, not the writer, checks links).
-    return { count: this.count, head: this.last === undefined ? ZERO_HASH : sha256Hex(this.last), tornTail, goodBytes: this.goodBytes };
-  }
-
-  private line(line: string): void {
-    this.last = line;
-    this.count++;
+function journalScan(visit: (rec: JournalRecord, line: string) => void, o: ScanOptions): { splitter: LineSplitter; result(): ScanResult } {
+  let last: string | undefined;
+  const splitter = new LineSplitter((i, text) => {
+    const line = (last = text());
+    const no = i + 1;
     let rec: unknown;
     let problem: JournalDamagedError['problem'] | undefined;
     try {
@@ -198,12 +156,16 @@ class JournalLineScanner {
       problem = 'not JSON';
     }
     if (problem) {
-      if (!this.o.onDamaged) throw new JournalDamagedError(this.o.path, this.count, problem);
-      this.o.onDamaged(this.count, problem, line);
+      if (!o.onDamaged) throw new JournalDamagedError(o.path, no, problem);
+      o.onDamaged(no, problem, line);
       return;
     }
-    this.visit(rec as JournalRecord, line);
-  }
+    visit(rec as JournalRecord, line);
+  });
+  return {
+    splitter,
+    result: () => ({ count: splitter.lines, head: last === undefined ? ZERO_HASH : sha256Hex(last), tornTail: splitter.tail(), goodBytes: splitter.goodBytes }),
+  };
 }
 
 /**
@@ -213,30 +175,21 @@ class JournalLineScanner {
  * `count` is the number of complete lines (damaged ones included: the next record's seq).
  */
 export function scanJournal(buf: Buffer, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}): ScanResult {
-  const s = new JournalLineScanner(visit, o);
-  s.push(buf);
-  return s.end();
+  const scan = journalScan(visit, o);
+  scan.splitter.push(buf);
+  return scan.result();
 }
 
-/** How much of a journal file {@link scanJournalFd} reads at a time. */
-const SCAN_PIECE = 64 * 1024;
-
 /**
- * scanJournal of a journal file read through `fd` from its first byte, SCAN_PIECE bytes at a time:
- * the whole file is never in memory. Reading an 11-hour journal (8 MB) at once left the restarted
- * agent holding its buffer — and the RSS it took — until V8 next collected (bench `long`).
- * `pieceBytes` is for tests (lines across piece boundaries).
+ * scanJournal of a journal file read through `fd` from its first byte, a piece at a time
+ * (lib/lines.ts): the whole file is never in memory. Reading an 11-hour journal (8 MB) at once
+ * left the restarted agent holding its buffer — and the RSS it took — until V8 next collected
+ * (bench `long`). `pieceBytes` is for tests (lines across piece boundaries).
  */
-export function scanJournalFd(fd: number, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}, pieceBytes = SCAN_PIECE): ScanResult {
-  const s = new JournalLineScanner(visit, o);
-  const piece = Buffer.allocUnsafe(pieceBytes);
-  for (let pos = 0; ;) {
-    const n = readSync(fd, piece, 0, pieceBytes, pos);
-    if (n === 0) break;
-    s.push(piece.subarray(0, n));
-    pos += n;
-  }
-  return s.end();
+export function scanJournalFd(fd: number, visit: (rec: JournalRecord, line: string) => void, o: ScanOptions = {}, pieceBytes = PIECE_BYTES): ScanResult {
+  const scan = journalScan(visit, o);
+  feedFile(fd, scan.splitter, pieceBytes);
+  return scan.result();
 }
 
 

@@ -6,9 +6,10 @@
  * `shift_end`, and a closed journal may already be uploaded and confirmed — reopening it would
  * append to sealed evidence. Only the tail is read: nothing but signatures follows a shift_end.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JOURNAL_FILE } from './journal.js';
+import { readFirstLine } from '../lib/lines.js';
 
 const TAIL_BYTES = 256 * 1024;
 /** formatLine writes `seq`, then `type`: a shift_end line always holds this exact text. */
@@ -53,8 +54,8 @@ export function findRotatedSuccessor(dataDir: string, closedId: string): string 
   const id = findOpenShiftId(dataDir);
   if (!id || id === closedId) return undefined;
   try {
-    const first = readFileSync(join(dataDir, 'shifts', id, JOURNAL_FILE), 'utf8').split('\n', 1)[0]!;
-    const c = (JSON.parse(first) as { continues?: { shift_id?: unknown; cause?: unknown } }).continues;
+    const first = readFirstLine(join(dataDir, 'shifts', id, JOURNAL_FILE));
+    const c = (JSON.parse(first ?? '{}') as { continues?: { shift_id?: unknown; cause?: unknown } }).continues;
     return c?.cause === 'period_rotation' && c.shift_id === closedId ? id : undefined;
   } catch {
     return undefined;

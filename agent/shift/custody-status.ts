@@ -5,11 +5,11 @@
  * into the open period's journal). The confirmed period's number comes from its own
  * `shift_start`, read once, before retention deletes it (confirmation is journaled first).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JournalRecord } from '../evidence/journal.js';
 import type { OpenShift } from '../evidence/shift-evidence.js';
 import { isoMs } from '../evidence/journal.js';
+import { readFirstLine } from '../lib/lines.js';
 
 export interface CustodyStatus {
   readonly period: number | null;
@@ -49,8 +49,8 @@ export class CustodyTracker {
 
   private periodOf(shiftId: string): number | null {
     try {
-      const first = readFileSync(join(this.shiftsDir, shiftId, 'journal.jsonl'), 'utf8').split('\n', 1)[0]!;
-      const n = Number((JSON.parse(first) as { period?: unknown }).period);
+      const first = readFirstLine(join(this.shiftsDir, shiftId, 'journal.jsonl'));
+      const n = Number((JSON.parse(first ?? '{}') as { period?: unknown }).period);
       return Number.isInteger(n) && n > 0 ? n : null;
     } catch {
       return null;

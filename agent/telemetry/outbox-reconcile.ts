@@ -3,7 +3,8 @@
  * telemetry extension subscribed, or just before a crash, between the journal write and the
  * outbox write) are queued at start from the journals themselves, after each journal's cursor.
  */
-import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { LineSplitter, PIECE_BYTES, feedFile } from '../lib/lines.js';
 import { join } from 'node:path';
 import type { JournalRecord } from '../evidence/journal.js';
 import type { Outbox, Source } from './outbox.js';
@@ -15,18 +16,14 @@ export interface ReconcileOptions {
   readonly sinceMs: number;
 }
 
-/** How much of a journal {@link eachLineAfter} reads at a time. */
-const PIECE = 64 * 1024;
-
 /**
  * Hands the complete lines of a journal file after line index `cursor` (0-based; line i carries
- * seq i) to `visit`, reading the file `pieceBytes` at a time: lines up to the cursor are only
- * counted, never decoded, and the file is never in memory at once (reading an 11-hour journal
- * whole at every start cost the agent 8 MB of buffer and its split lines, held until V8 next
- * collected). A torn last line (no `\n`) is not a line. A missing or unreadable journal has none.
- * `pieceBytes` is for tests (lines across piece boundaries).
+ * seq i) to `visit`, read a piece at a time (lib/lines.ts): lines up to the cursor are counted,
+ * never decoded, and the file is never in memory at once (reading an 11-hour journal whole at
+ * every start cost the agent 8 MB of buffer and its split lines). A torn last line is not a line.
+ * A missing or unreadable journal has none. `pieceBytes` is for tests.
  */
-export function eachLineAfter(path: string, cursor: number, visit: (line: string, index: number) => void, pieceBytes = PIECE): void {
+export function eachLineAfter(path: string, cursor: number, visit: (line: string, index: number) => void, pieceBytes = PIECE_BYTES): void {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -34,27 +31,9 @@ export function eachLineAfter(path: string, cursor: number, visit: (line: string
     return;
   }
   try {
-    const piece = Buffer.allocUnsafe(pieceBytes);
-    let index = 0;
-    /** The bytes of a wanted line not ended yet (copies: `piece` is reused). */
-    let carry: Buffer[] = [];
-    for (let pos = 0; ;) {
-      const n = readSync(fd, piece, 0, pieceBytes, pos);
-      if (n === 0) break;
-      pos += n;
-      let start = 0;
-      for (let nl = piece.indexOf(0x0a, 0); nl >= 0 && nl < n; nl = piece.indexOf(0x0a, start)) {
-        if (index > cursor) {
-          carry.push(piece.subarray(start, nl));
-          // Decoded only once whole: a multi-byte character cut by a piece boundary reads as written.
-          visit(Buffer.concat(carry).toString('utf8'), index);
-        }
-        carry = [];
-        index++;
-        start = nl + 1;
-      }
-      if (index > cursor && start < n) carry.push(Buffer.from(piece.subarray(start, n)));
-    }
+    feedFile(fd, new LineSplitter((i, text) => {
+      if (i > cursor) visit(text(), i);
+    }), pieceBytes);
   } catch {
     /* an unreadable journal: what was read is queued; the rest stays in the journal, which the offload delivers */
   } finally {
