@@ -122,7 +122,7 @@ export function buildStatus(x: StatusSources): StatusSnapshot {
       ...(x.custody ? { custody: { ...x.custody } } : {}),
       ...(x.location ? { location: x.location } : {}),
       latency: { startMs: [...(p?.latencies.start ?? [])], resumeMs: [...(p?.latencies.resume ?? [])] },
-      encoder: { pid: p?.pid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
+      encoder: { pid: p?.pid ?? null, parkedPid: p?.parkedPid ?? null, run: p?.lastRun ?? 0, wanted: p?.wanted ?? false, heldFor: p?.haltedFor ?? null, failedStarts: p?.failedStarts ?? 0 },
       storageGuard: { episodes: x.storage?.episodes ?? 0 },
       transition: { owedEffects: x.owedEffects, attempts: x.owedAttempts },
       ...(x.obstruction ? { obstruction: x.obstruction.status() } : {}),

@@ -17,7 +17,8 @@ import type { Policy } from '../config/policy.js';
 import type { BoardConfig } from '../config/board.js';
 import type { Camera } from '../../hal/types.js';
 import { EncoderSupervisor, type RunReason } from '../../hal/encoder/supervisor.js';
-import { buildRecordingArgs, SEGMENT_RE, type AnalysisOutput, type AudioSource, type VideoSource } from '../../hal/encoder/args.js';
+import { buildRecordingArgs, SEGMENT_RE, type AnalysisOutput, type AudioSource, type RecordingArgs, type VideoSource } from '../../hal/encoder/args.js';
+import type { ArgvFor, RunPlan } from '../../hal/encoder/parking.js';
 import { encoderBinary, findExecutable } from '../../hal/encoder/binary.js';
 import type { GapCause } from '../evidence/sealer.js';
 import type { ShiftEvidence } from '../evidence/shift-evidence.js';
@@ -28,6 +29,12 @@ import { RTSP_RECONNECT_MAX_S, RTSP_TIMEOUT_S } from '../../hal/camera/rtsp-url.
 import { evidenceClock } from '../lib/evidence-clock.js';
 
 const DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
+/**
+ * How often an idle pipeline checks that the run parked for the next start still fits (building
+ * an argv and comparing it: microseconds). Also checked at once when a pause or shift end stops
+ * the encoder.
+ */
+const PARK_CHECK_MS = 500;
 /** Quality steps: bitrate and frame-rate factors. Level 0 = the board's full quality. */
 export const DEGRADE = [
   { kbps: 1, fps: 1 },
@@ -99,6 +106,9 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
   /** Runs that could not be prepared or spawned (each followed by a paced retry). */
   failedStarts = 0;
   private startRequest: { at: number; reason: 'start' | 'resume' } | undefined;
+  /** The camera inputs of the last run (probed), which a parked run's guess reuses. */
+  private inputs: { device: string | undefined; url: string | undefined } = { device: undefined, url: undefined };
+  private parkTimer: NodeJS.Timeout | undefined;
   readonly latencies: { start: number[]; resume: number[] } = { start: [], resume: [] };
 
   constructor(private readonly o: PipelineOptions) {
@@ -110,10 +120,15 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
   start(): void {
     this.pidfile.killStale();
     this.encoder = this.createEncoder();
+    // The guess follows pauses, shift ends and settings changes.
+    this.parkTimer = setInterval(() => this.parkNext(), PARK_CHECK_MS).unref();
   }
 
   async stop(): Promise<void> {
+    if (this.parkTimer) clearInterval(this.parkTimer);
+    this.parkTimer = undefined;
     await this.encoder?.stop();
+    this.encoder?.disposeParking();
     this.pidfile.remove();
   }
 
@@ -129,6 +144,10 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
   }
   get pid(): number | null {
     return this.encoder?.pid ?? null;
+  }
+  /** The run parked for the next start or resume (hal/encoder/parking.ts), if one waits. */
+  get parkedPid(): number | null {
+    return this.encoder?.parkedPid ?? null;
   }
   get restarts(): number {
     return this.encoder?.restartCount ?? 0;
@@ -184,6 +203,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     await this.encoder!.stop();
     await s?.sealer.drain();
     if (s && mediaFlowing) s.sealer.tailGap(at, 'encoder_stop');
+    this.parkNext();
   }
 
   /**
@@ -271,6 +291,8 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     const cam = this.o.board.camera;
     const enc = new EncoderSupervisor({
       prepareRun: (reason) => this.prepareRun(reason),
+      // BODYCAM_ENCODER_PARK=off: every run starts cold (diagnosis; the bench's baseline).
+      park: process.env.BODYCAM_ENCODER_PARK !== 'off',
       stallMs: this.o.policy().encoderStallS * 1000,
       // A lost IP camera is retried often (its cap bounds how much a gap outlasts the outage); a
       // local device that failed is not hammered. The first restart after a healthy run (the
@@ -342,7 +364,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     return enc;
   }
 
-  private async prepareRun(reason: RunReason): Promise<string[]> {
+  private async prepareRun(reason: RunReason): Promise<RunPlan> {
     const s = this.o.evidence.current;
     if (!s) throw new BodycamError('STATE', 'no open shift to record into');
     const floor = this.o.belowFloor();
@@ -376,12 +398,22 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
         device = b.camera.device;
       }
     }
+    this.inputs = { device, url };
     // The sealer's stage: the shift dir, a tmpfs stage (encryption), or in custody mode one stable
     // dir for every period, so a period rotation never restarts the encoder.
     const stageDir = s.sealer.stageDir;
+    const argv = this.argvFor(nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]), this.inputs);
+    this.o.log.debug('encoder argv', { reason, argv: argv(stageDir, 'pipe:4').map((a) => this.redact(a)) });
+    return { outDir: stageDir, argv };
+  }
+
+  /** A run's argv from segment `startNumber` with the current quality, scene, analysis and tap. */
+  private argvFor(startNumber: number, inputs: { device: string | undefined; url: string | undefined }): ArgvFor {
+    const b = this.o.board;
     const scene = b.camera.source === 'lavfi' ? this.o.scene?.() : undefined;
     const analysis = this.o.analysis?.();
-    const argv = buildRecordingArgs({
+    const { device, url } = inputs;
+    const args: Omit<RecordingArgs, 'outDir'> = {
       video: { kind: b.camera.source, width: b.camera.width, height: b.camera.height, fps: b.camera.fps, ...(device ? { device } : {}), ...(url ? { url, timeoutS: b.camera.timeoutS ?? RTSP_TIMEOUT_S } : {}), ...(b.camera.inputFormat ? { inputFormat: b.camera.inputFormat } : {}), ...(scene ? { scene: scene.video } : {}) },
       audio: { kind: b.audio.source, sampleRate: b.audio.sampleRate ?? 48000, channels: b.audio.channels ?? 1, ...(b.audio.device ? { device: b.audio.device } : {}), ...(scene && b.audio.source === 'lavfi' ? { scene: scene.audio } : {}) },
       encoder: {
@@ -393,13 +425,28 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
       },
       burnIn: b.encoder.burnIn === false ? undefined : { deviceId: this.o.deviceId, font: b.encoder.font ?? DEFAULT_FONT },
       segmentS: this.o.policy().segmentS,
-      startNumber: nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]),
-      outDir: stageDir,
+      startNumber,
       ...(analysis ? { analysis } : {}),
       ...(this.o.liveTap ? { liveTap: this.o.liveTap } : {}),
-    });
-    this.o.log.debug('encoder argv', { reason, argv: argv.map((a) => this.redact(a)) });
-    return argv;
+    };
+    return (outDir, progress) => buildRecordingArgs({ ...args, outDir, progress });
+  }
+
+  /**
+   * While nothing records, keeps a run parked for what comes next (hal/encoder/parking.ts): the
+   * resume of the paused shift (its next segment number), or a new shift's start (segment 1). A
+   * network camera is parked for only once its stream URL is known. A wrong guess costs nothing
+   * but the parked process: the start finds it does not match and spawns cold.
+   */
+  private parkNext(): void {
+    const enc = this.encoder;
+    if (!enc || enc.isWanted || this.halted) return;
+    const b = this.o.board;
+    if (b.camera.source === 'rtsp' && this.inputs.url === undefined) return;
+    const s = this.o.evidence.current;
+    const startNumber = s ? s.sealer.lastSegmentNumber + 1 : 1;
+    const inputs = { device: this.inputs.device ?? (b.camera.source === 'v4l2' ? b.camera.device : undefined), url: this.inputs.url };
+    void enc.parkNext(this.argvFor(startNumber, inputs));
   }
 }
 

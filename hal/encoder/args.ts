@@ -89,6 +89,11 @@ export interface RecordingArgs {
   /** Number of the first segment this run writes. */
   readonly startNumber: number;
   readonly outDir: string;
+  /**
+   * Where ffmpeg writes its progress report: fd 4 (default), or a FIFO a parked run blocks on
+   * until the agent opens it (hal/encoder/parking.ts).
+   */
+  readonly progress?: string;
   readonly ffmpegLogLevel?: 'error' | 'warning' | 'info';
   /** Obstruction analysis side outputs; absent = none (detection off). */
   readonly analysis?: AnalysisOutput;
@@ -246,7 +251,7 @@ export function buildRecordingArgs(args: RecordingArgs): string[] {
     ...videoCodec(args),
     ...(hasAudio ? ['-c:a', 'aac', '-b:a', `${args.encoder.audioKbps}k`, '-ac', String(args.audio.channels)] : []),
     ...(args.liveTap ? teeOutput(args) : segmentOutput(args)),
-    '-progress', `pipe:${PROGRESS_FD}`, '-stats_period', '0.25',
+    '-progress', args.progress ?? `pipe:${PROGRESS_FD}`, '-stats_period', '0.25',
     ...(args.liveTap ? [] : [`${args.outDir}/seg-%06d.ts`]),
     ...analysisOutputs(args, hasAudio),
   ];

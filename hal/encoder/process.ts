@@ -5,7 +5,8 @@
  * ffmpeg finalizes a segment: SIGINT, a timeout, then SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, openSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { encoderBinary } from './binary.js';
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
@@ -61,6 +62,12 @@ const STDERR_TAIL_LINES = 30;
  */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
+/** True when a spawned ffmpeg dies with the agent (see SETPRIV): required to park one ahead. */
+export const DIES_WITH_AGENT = SETPRIV !== undefined;
+
+/** After ffmpeg exits, how long its progress FIFO may take to yield its last lines. */
+const FIFO_DRAIN_MS = 1000;
+
 /** Calls `fn` for each complete, non-empty line of a stream (node's readline: CR LF or LF). */
 function onLines(stream: Readable, fn: (line: string) => void): void {
   // A read error on a pipe after the child died is not news: the exit event says what happened.
@@ -78,11 +85,25 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
   private exitInfo: ExitInfo | undefined;
   private exited: Promise<ExitInfo> | undefined;
 
+  private readonly progress: Record<string, string> = {};
+  private fifo: { socket: Socket; closed: Promise<void>; writeFd: number | undefined } | undefined;
+
+  /**
+   * `progressFifo`: the argv sends its progress report to this FIFO instead of fd 4 (a parked
+   * run): ffmpeg blocks opening it, after loading its libraries and before opening any input,
+   * until `release()` opens it.
+   */
   constructor(
     private readonly argv: readonly string[],
     private readonly binary = encoderBinary(),
+    private readonly opts: { readonly progressFifo?: string } = {},
   ) {
     super();
+  }
+
+  /** False while a parked run waits for `release()`. */
+  get released(): boolean {
+    return this.opts.progressFifo === undefined || this.fifo !== undefined;
   }
 
   get pid(): number | undefined {
@@ -95,16 +116,28 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
   start(): void {
     if (this.child) throw new Error('ffmpeg process already started');
     const [cmd, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', this.binary, ...this.argv]] : [this.binary, [...this.argv]];
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    const parked = this.opts.progressFifo !== undefined;
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', parked ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     this.child = child;
-    const progress: Record<string, string> = {};
     this.exited = new Promise((resolve) => {
       child.on('error', (err) => {
         // spawn failure (ffmpeg missing): report as an exit so the supervisor paces retries.
         this.pushTail(`spawn error: ${err.message}`);
         if (!this.exitInfo) this.finish(resolve, null, null);
       });
-      child.on('close', (code, signal) => this.finish(resolve, code, signal));
+      child.on('close', (code, signal) => {
+        // Like fd 4 before 'close', a released FIFO's last lines are read before the exit is told.
+        const f = this.fifo;
+        if (!f) return this.finish(resolve, code, signal);
+        this.closeWriteEnd();
+        let timer: NodeJS.Timeout | undefined;
+        const drained = new Promise<void>((r) => (timer = setTimeout(r, FIFO_DRAIN_MS)));
+        void Promise.race([f.closed, drained]).then(() => {
+          clearTimeout(timer);
+          f.socket.destroy();
+          this.finish(resolve, code, signal);
+        });
+      });
     });
     onLines(child.stderr!, (l) => this.pushTail(l));
     for (const [fd, stream] of [[ANALYSIS_VIDEO_FD, 'video'], [ANALYSIS_AUDIO_FD, 'audio']] as const) {
@@ -123,27 +156,56 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
       }
       this.emit('segment', { file, mediaStart, mediaEnd, closedAtWall: evidenceClock.now() });
     });
-    onLines(child.stdio[PROGRESS_FD] as Readable, (line) => {
-      const eq = line.indexOf('=');
-      if (eq < 0) return;
-      const k = line.slice(0, eq);
-      progress[k] = line.slice(eq + 1).trim();
-      if (k !== 'progress') return;
-      const p: Progress = {
-        frame: Number(progress.frame ?? 0),
-        fps: Number(progress.fps ?? 0),
-        dropFrames: Number(progress.drop_frames ?? 0),
-        dupFrames: Number(progress.dup_frames ?? 0),
-        outTimeS: Number(progress.out_time_us ?? progress.out_time_ms ?? 0) / 1e6,
-        atWall: evidenceClock.now(),
-        atMono: performance.now(),
-      };
-      if (!this.sawFirstFrame && p.frame > 0) {
-        this.sawFirstFrame = true;
-        this.emit('firstFrame', p);
-      }
-      this.emit('progress', p);
-    });
+    if (!parked) onLines(child.stdio[PROGRESS_FD] as Readable, (line) => this.progressLine(line));
+  }
+
+  /**
+   * Lets a parked run go on: opens its progress FIFO, which completes ffmpeg's blocked open (it
+   * then opens its inputs and records). Our own write end keeps the FIFO from reading as ended
+   * should ffmpeg not have reached its open yet; it is closed at the first line, so ffmpeg's exit
+   * ends the stream.
+   */
+  release(): void {
+    const path = this.opts.progressFifo;
+    if (path === undefined || this.fifo || !this.child) return;
+    const readFd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    const writeFd = openSync(path, fsc.O_WRONLY | fsc.O_NONBLOCK);
+    const socket = new Socket({ fd: readFd, readable: true, writable: false });
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    this.fifo = { socket, closed, writeFd };
+    socket.once('data', () => this.closeWriteEnd());
+    onLines(socket, (line) => this.progressLine(line));
+    if (this.exitInfo) this.closeWriteEnd();
+  }
+
+  private closeWriteEnd(): void {
+    const f = this.fifo;
+    if (f?.writeFd === undefined) return;
+    closeSync(f.writeFd);
+    f.writeFd = undefined;
+  }
+
+  private progressLine(line: string): void {
+    const progress = this.progress;
+    const eq = line.indexOf('=');
+    if (eq < 0) return;
+    const k = line.slice(0, eq);
+    progress[k] = line.slice(eq + 1).trim();
+    if (k !== 'progress') return;
+    const p: Progress = {
+      frame: Number(progress.frame ?? 0),
+      fps: Number(progress.fps ?? 0),
+      dropFrames: Number(progress.drop_frames ?? 0),
+      dupFrames: Number(progress.dup_frames ?? 0),
+      outTimeS: Number(progress.out_time_us ?? progress.out_time_ms ?? 0) / 1e6,
+      atWall: evidenceClock.now(),
+      atMono: performance.now(),
+    };
+    if (!this.sawFirstFrame && p.frame > 0) {
+      this.sawFirstFrame = true;
+      this.emit('firstFrame', p);
+    }
+    this.emit('progress', p);
   }
 
   private pushTail(line: string): void {

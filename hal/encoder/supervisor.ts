@@ -8,7 +8,9 @@
 import { TypedEmitter } from '../../agent/lib/typed-emitter.js';
 import { Backoff, type BackoffOptions } from '../../agent/lib/backoff.js';
 import type { Logger } from '../../agent/lib/log.js';
-import { FfmpegProcess, type ExitInfo, type Progress, type SegmentClosed } from './process.js';
+import { FfmpegProcess, DIES_WITH_AGENT, type ExitInfo, type Progress, type SegmentClosed } from './process.js';
+import { EncoderParking, type ArgvFor, type RunPlan } from './parking.js';
+import { PROGRESS_FD } from './args.js';
 import { evidenceClock } from '../../agent/lib/evidence-clock.js';
 
 /** Why a run starts: the gap before its first frame is journaled with the matching cause. */
@@ -34,8 +36,13 @@ export interface SupervisorEvents extends Record<string, unknown[]> {
 }
 
 export interface SupervisorOptions {
-  /** Builds the argv of the next run (the caller picks the start number, quality, etc.). */
-  prepareRun(reason: RunReason): Promise<string[]>;
+  /** Plans the next run: its segment directory and argv (the caller picks start number, quality…). */
+  prepareRun(reason: RunReason): Promise<RunPlan>;
+  /**
+   * Keep a run parked ahead of the next start or resume (hal/encoder/parking.ts). Only where
+   * ffmpeg dies with the agent (setpriv): otherwise this is ignored.
+   */
+  park?: boolean;
   stallMs: number;
   backoff: BackoffOptions;
   log: Logger;
@@ -55,10 +62,33 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
   private restarts = 0;
   private readonly backoff: Backoff;
   private starting: Promise<void> | undefined;
+  private readonly parking: EncoderParking | undefined;
 
   constructor(private readonly o: SupervisorOptions) {
     super();
     this.backoff = new Backoff(o.backoff);
+    if (o.park && DIES_WITH_AGENT) this.parking = new EncoderParking({ log: o.log.child('parking'), ...(o.binary ? { binary: o.binary } : {}) });
+  }
+
+  /**
+   * While no recording is wanted, parks a run of `argv` for the next start or resume (replacing
+   * one parked for other settings). A no-op without parking or while recording is wanted.
+   */
+  async parkNext(argv: ArgvFor): Promise<void> {
+    if (this.wanted || this.starting || !this.parking) return;
+    await this.parking.park(argv);
+    // Recording began while the run was being parked: it would only wait, for a stale guess.
+    if (this.wanted) this.parking.discard();
+  }
+
+  /** The parked run's pid (status, tests). */
+  get parkedPid(): number | undefined {
+    return this.parking?.pid;
+  }
+
+  /** Ends a parked run for good (the agent stops). */
+  disposeParking(): void {
+    this.parking?.dispose();
   }
 
   get running(): boolean {
@@ -103,9 +133,9 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
    */
   private async spawnRun(reason: RunReason): Promise<void> {
     const p = (async () => {
-      let argv: string[];
+      let plan: RunPlan;
       try {
-        argv = await this.o.prepareRun(reason);
+        plan = await this.o.prepareRun(reason);
       } catch (err) {
         if (!this.wanted) return;
         const delay = this.backoff.next();
@@ -115,7 +145,9 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
         return;
       }
       if (!this.wanted) return;
-      const proc = new FfmpegProcess(argv, this.o.binary);
+      // A run parked for exactly this plan goes on from where it waits; else a cold spawn.
+      const parked = this.parking?.take(plan);
+      const proc = parked ?? new FfmpegProcess(plan.argv(plan.outDir, `pipe:${PROGRESS_FD}`), this.o.binary);
       const info: RunInfo = { run: ++this.runNo, reason, startedWall: evidenceClock.now(), startedMono: performance.now(), pid: undefined };
       this.proc = proc;
       this.stalled = false;
@@ -124,10 +156,10 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
       proc.on('segment', (s) => this.emit('segment', this.current!, s));
       proc.on('analysis', (k, c) => this.emit('analysis', this.current!, k, c));
       proc.on('exit', (e) => this.onExit(proc, e));
-      proc.start();
+      if (!parked) proc.start();
       this.current = { ...info, pid: proc.pid };
       this.armStall();
-      this.o.log.info('encoder run started', { run: info.run, reason, pid: proc.pid });
+      this.o.log.info('encoder run started', { run: info.run, reason, pid: proc.pid, parked: parked !== undefined });
       this.emit('runStarted', this.current);
     })();
     this.starting = p;
