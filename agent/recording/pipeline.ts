@@ -16,7 +16,7 @@ import { BodycamError, EncoderError, describe, isDeviceError } from '../lib/erro
 import type { Policy } from '../config/policy.js';
 import type { BoardConfig } from '../config/board.js';
 import type { Camera } from '../../hal/types.js';
-import { EncoderSupervisor, type RunReason } from '../../hal/encoder/supervisor.js';
+import { EncoderSupervisor } from '../../hal/encoder/supervisor.js';
 import { buildRecordingArgs, SEGMENT_RE, type AnalysisOutput, type AudioSource, type RecordingArgs, type VideoSource } from '../../hal/encoder/args.js';
 import type { ArgvFor, RunPlan } from '../../hal/encoder/parking.js';
 import { encoderBinary, findExecutable } from '../../hal/encoder/binary.js';
@@ -290,7 +290,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
   private createEncoder(): EncoderSupervisor {
     const cam = this.o.board.camera;
     const enc = new EncoderSupervisor({
-      prepareRun: (reason) => this.prepareRun(reason),
+      prepareRun: () => this.prepareRun(),
       // BODYCAM_ENCODER_PARK=off: every run starts cold (diagnosis; the bench's baseline).
       park: process.env.BODYCAM_ENCODER_PARK !== 'off',
       stallMs: this.o.policy().encoderStallS * 1000,
@@ -364,7 +364,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     return enc;
   }
 
-  private async prepareRun(reason: RunReason): Promise<RunPlan> {
+  private async prepareRun(): Promise<RunPlan> {
     const s = this.o.evidence.current;
     if (!s) throw new BodycamError('STATE', 'no open shift to record into');
     const floor = this.o.belowFloor();
@@ -402,9 +402,7 @@ export class RecordingPipeline extends TypedEmitter<PipelineEvents> {
     // The sealer's stage: the shift dir, a tmpfs stage (encryption), or in custody mode one stable
     // dir for every period, so a period rotation never restarts the encoder.
     const stageDir = s.sealer.stageDir;
-    const argv = this.argvFor(nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]), this.inputs);
-    this.o.log.debug('encoder argv', { reason, argv: argv(stageDir, 'pipe:4').map((a) => this.redact(a)) });
-    return { outDir: stageDir, argv };
+    return { outDir: stageDir, argv: this.argvFor(nextSegmentNumber(s.sealer.lastSegmentNumber, [stageDir, s.dir]), this.inputs) };
   }
 
   /** A run's argv from segment `startNumber` with the current quality, scene, analysis and tap. */

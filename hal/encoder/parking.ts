@@ -19,7 +19,7 @@
  * die with the agent (setpriv --pdeathsig): a parked run is in no pidfile.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,13 +87,13 @@ export class EncoderParking {
       const link = join(this.dir, `out-${n}`);
       // Node cannot make a FIFO; mkfifo is coreutils' (or busybox's).
       await run('mkfifo', ['-m', '600', fifo]);
-      if (this.disposed) return void removeQuietly(fifo);
+      if (this.disposed) return void rmSync(fifo, { force: true });
       const argv = argvFor(link, progressUrl(fifo));
       const proc = new FfmpegProcess(argv, this.o.binary, { progressFifo: fifo });
       const parked: Parked = { proc, argv, fifo, link, done: false };
       proc.on('exit', (e) => {
-        removeQuietly(fifo);
-        removeQuietly(link);
+        rmSync(fifo, { force: true });
+        rmSync(link, { force: true });
         if (this.parked === parked) this.parked = undefined;
         if (parked.done) return;
         this.diedAt = performance.now();
@@ -161,12 +161,4 @@ function progressUrl(fifo: string): string {
 
 function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    /* already gone */
-  }
 }

@@ -94,17 +94,13 @@ export class FfmpegProcess extends TypedEmitter<FfmpegEvents> {
    * until `release()` opens it.
    */
   constructor(
-    private readonly argv: readonly string[],
+    readonly argv: readonly string[],
     private readonly binary = encoderBinary(),
     private readonly opts: { readonly progressFifo?: string } = {},
   ) {
     super();
   }
 
-  /** False while a parked run waits for `release()`. */
-  get released(): boolean {
-    return this.opts.progressFifo === undefined || this.fifo !== undefined;
-  }
 
   get pid(): number | undefined {
     return this.child?.pid;

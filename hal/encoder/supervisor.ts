@@ -148,6 +148,7 @@ export class EncoderSupervisor extends TypedEmitter<SupervisorEvents> {
       // A run parked for exactly this plan goes on from where it waits; else a cold spawn.
       const parked = this.parking?.take(plan);
       const proc = parked ?? new FfmpegProcess(plan.argv(plan.outDir, `pipe:${PROGRESS_FD}`), this.o.binary);
+      this.o.log.debug('encoder argv', { reason, argv: proc.argv.map((a) => this.o.redact?.(a) ?? a) });
       const info: RunInfo = { run: ++this.runNo, reason, startedWall: evidenceClock.now(), startedMono: performance.now(), pid: undefined };
       this.proc = proc;
       this.stalled = false;
