@@ -23,7 +23,7 @@ import { startMosquitto, freePort, type Broker } from '../helpers/mosquitto.js';
 import { Observer, agentConfig, lightBoard } from '../mqtt/fixtures.js';
 import { bodycam } from '../integrity/tamper.js';
 import { countColour, decodePng } from '../integrity/png.js';
-import { PALETTE } from '../../agent/evidence/html-report.js';
+import { PALETTE } from '../../agent/evidence/report-timeline.js';
 import type { JournalRecord } from '../../agent/evidence/journal.js';
 
 const WALK = join(REPO, 'test/fixtures/walk.nmea');

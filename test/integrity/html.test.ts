@@ -13,7 +13,8 @@ import { launchChromium } from '../helpers/chromium.js';
 import { provisionIdentity, type DeviceIdentity } from '../../agent/identity/identity.js';
 import { makeMedia, makeShift, type Media } from '../helpers/shift-fixture.js';
 import { bodycam } from './tamper.js';
-import { PALETTE, renderHtml } from '../../agent/evidence/html-report.js';
+import { renderHtml } from '../../agent/evidence/html-report.js';
+import { PALETTE } from '../../agent/evidence/report-timeline.js';
 import type { VerifyReport } from '../../agent/evidence/verify/report.js';
 import { countColour, decodePng, hexRgb, pixel, type Image } from './png.js';
 

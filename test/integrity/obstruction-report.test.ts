@@ -17,7 +17,7 @@ import { provisionIdentity, type DeviceIdentity } from '../../agent/identity/ide
 import { Journal, type Fields } from '../../agent/evidence/journal.js';
 import { JournalSigner } from '../../agent/evidence/signer.js';
 import { DEFAULT_POLICY } from '../../agent/config/policy.js';
-import { PALETTE } from '../../agent/evidence/html-report.js';
+import { PALETTE } from '../../agent/evidence/report-timeline.js';
 import type { VerifyReport } from '../../agent/evidence/verify/report.js';
 import { makeMedia, FIXTURE_T0, type Media } from '../helpers/shift-fixture.js';
 import { bodycam } from './tamper.js';
