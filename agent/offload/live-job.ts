@@ -30,7 +30,7 @@ import { hashFile } from '../evidence/file-hash.js';
 import { shiftKeyPrefix, type OffloadJob } from './job.js';
 import { liveStateId, loadUploadState, offloadDir } from './state.js';
 import type { RunHooks } from './job.js';
-import type { UploadItem } from './uploader.js';
+import type { UploadItem } from './object-transfer.js';
 
 /** The uploader state's identity for a shift's live uploads (its id: state.ts liveStateId). */
 export const LIVE_IDENTITY = 'bodycam-live-offload/1';

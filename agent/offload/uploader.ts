@@ -24,30 +24,21 @@
  * A small window of files (`concurrency`, default 4) is in flight at once, one part each, so
  * round trips that wait on the OSD overlap while memory stays bounded at `concurrency` parts.
  * Under a bandwidth limit bodies are streamed through one shared limiter, so the limit holds for
- * the sum. */
-import { open, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+ * the sum.
+ *
+ * Each object's transfer — the PutObject, the multipart upload — is in object-transfer.ts; this
+ * module runs them: which files, in what order, how many at once, retries, state and progress. */
 import { join } from 'node:path';
-import {
-  CompleteMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand, UploadPartCommand, type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Backoff, sleep } from '../lib/backoff.js';
 import { EvidenceError, describe } from '../lib/errors.js';
 import { TypedEmitter } from '../lib/typed-emitter.js';
 import type { Logger } from '../lib/log.js';
 import { MANIFEST_FILE, type Manifest } from './manifest.js';
-import { RateLimiter, pacedBody } from './throttle.js';
+import { RateLimiter } from './throttle.js';
 import { httpStatus, s3ErrorName } from './s3.js';
-import { DoneLog, clearDoneLog, saveUploadState, type FileUploadState, type PartRecord, type UploadState } from './state.js';
-
-export interface UploadItem {
-  readonly name: string;
-  readonly key: string;
-  readonly path: string;
-  readonly bytes: number;
-  /** Expected hex SHA-256 of the whole file (from the manifest). */
-  readonly sha256: string;
-}
+import { DoneLog, clearDoneLog, saveUploadState, type FileUploadState, type UploadState } from './state.js';
+import { putObject, uploadMultipart, type PartSent, type TransferContext, type UploadItem } from './object-transfer.js';
 
 export interface UploadProgress {
   readonly shiftId: string;
@@ -60,14 +51,6 @@ export interface UploadProgress {
   readonly rateBps: number;
   readonly etaS: number | null;
   readonly file: string | null;
-}
-
-export interface PartSent {
-  readonly file: string;
-  readonly n: number;
-  readonly size: number;
-  /** True when the part was already on the server (resume) and was not sent again. */
-  readonly reused: boolean;
 }
 
 export interface UploaderEvents extends Record<string, unknown[]> {
@@ -151,6 +134,8 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
   /** Aborts the other files in flight when one fails for good (or the caller aborts). */
   private readonly ac = new AbortController();
   private readonly doneLog: DoneLog;
+  /** What each object's transfer (object-transfer.ts) reads and reports through. */
+  private readonly transfer: TransferContext;
 
   constructor(private readonly o: UploaderOptions) {
     super();
@@ -173,6 +158,15 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
     if ('adopt' in o && o.adopt) this.adoptLive(o.adopt);
     this.limiter = new RateLimiter(o.bandwidthKbps);
     this.doneLog = new DoneLog(o.dataDir, stateId, o.manifestSha256, o.durableMarks ?? false);
+    this.transfer = {
+      s3: o.s3, bucket: o.bucket, shiftId: o.shiftId, partSizeBytes: o.partSizeBytes, bandwidthKbps: o.bandwidthKbps,
+      limiter: this.limiter, signal: this.ac.signal, log: o.log, state: this.state, doneLog: this.doneLog,
+      persist: () => this.persist(),
+      addSent: (bytes) => { this.sentThisRun += bytes; },
+      setInFlight: (name, bytes) => { this.partial.set(name, bytes); },
+      tick: () => this.tick(),
+      part: (p) => this.emit('part', p),
+    };
   }
 
   /** Takes over what live offload did of the same bytes under the same key (see `adopt`). */
@@ -236,7 +230,7 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       const put = item.bytes <= this.o.partSizeBytes && !st.uploadId;
       const outcome = { unknown: false };
       try {
-        await this.withRetry(item.name, () => (put ? this.putFile(item, st, outcome) : this.uploadFile(item, st)));
+        await this.withRetry(item.name, () => (put ? putObject(this.transfer, item, st, outcome) : uploadMultipart(this.transfer, item, st)));
       } finally {
         this.partial.delete(item.name);
       }
@@ -303,266 +297,4 @@ export class ShiftUploader extends TypedEmitter<UploaderEvents> {
       }
     }
   }
-
-  /** All parts the server holds for an upload (ListParts is paginated at 1000). */
-  private async serverParts(key: string, uploadId: string): Promise<Map<number, { etag: string; size: number }> | 'gone'> {
-    const parts = new Map<number, { etag: string; size: number }>();
-    let marker: string | undefined;
-    for (;;) {
-      let r;
-      try {
-        r = await this.o.s3.send(new ListPartsCommand({ Bucket: this.o.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal: this.ac.signal });
-      } catch (e) {
-        // An upload that no longer exists: AWS says NoSuchUpload, Ceph NoSuchKey to the bucket owner
-        // but AccessDenied to a device restricted by bucket policy (measured on Ceph 16). Only called
-        // for uploads not yet being completed, so "gone" here means aborted (lifecycle rule).
-        const n = s3ErrorName(e);
-        if (n === 'NoSuchUpload' || n === 'NoSuchKey' || n === 'AccessDenied' || httpStatus(e) === 404 || httpStatus(e) === 403) return 'gone';
-        throw e;
-      }
-      for (const p of r.Parts ?? []) if (p.PartNumber !== undefined) parts.set(p.PartNumber, { etag: (p.ETag ?? '').replace(/"/g, ''), size: p.Size ?? -1 });
-      if (!r.IsTruncated) return parts;
-      marker = r.NextPartNumberMarker;
-    }
-  }
-
-  private async uploadFile(item: UploadItem, st: FileUploadState): Promise<void> {
-    const { s3, bucket } = this.o;
-    const signal = this.ac.signal;
-    let donePart = 0;
-    const setDone = (n: number): void => {
-      donePart = n;
-      this.partial.set(item.name, n);
-    };
-    setDone(0);
-    const partSize = st.partSize ?? this.o.partSizeBytes;
-    const nParts = Math.max(1, Math.ceil(item.bytes / partSize));
-    if (st.uploadId && st.completing) {
-      // Complete was sent before the interruption; whether it landed is unknowable to a device that
-      // may not read (ListParts of a completed upload is AccessDenied to it). Completing again is
-      // idempotent (Ceph 16 and S3 answer 200 and store no second version), so send it again.
-      const parts = [...st.parts].sort((a, b) => a.n - b.n);
-      if (parts.length === nParts && parts.every((p, i) => p.n === i + 1)) {
-        await this.complete(item, st, parts);
-        this.o.log.info('completed an upload interrupted while completing', { shift: this.o.shiftId, file: item.name });
-        setDone(item.bytes);
-        return;
-      }
-      this.o.log.warn('incomplete part record for an upload being completed; asking the server', { shift: this.o.shiftId, file: item.name });
-    }
-    let server = new Map<number, { etag: string; size: number }>();
-    if (st.uploadId) {
-      const sp = await this.serverParts(item.key, st.uploadId);
-      if (sp === 'gone') {
-        // Aborted behind our back (e.g. the bucket's stale-upload lifecycle rule): start over.
-        this.o.log.warn('multipart upload vanished from the server; starting it again', { shift: this.o.shiftId, file: item.name });
-        st.uploadId = undefined;
-        st.parts = [];
-        this.state.stats.uploadsRestarted++;
-        this.persist();
-      } else server = sp;
-    }
-    if (!st.uploadId) {
-      const c = await s3.send(new CreateMultipartUploadCommand({
-        Bucket: bucket, Key: item.key, ACL: 'bucket-owner-full-control', ChecksumAlgorithm: 'SHA256',
-        ContentType: contentType(item.name),
-        Metadata: { 'bodycam-sha256': item.sha256, 'bodycam-shift': this.o.shiftId },
-      }), { abortSignal: signal });
-      if (!c.UploadId) throw new Error(`CreateMultipartUpload for ${item.key} returned no UploadId`);
-      st.uploadId = c.UploadId;
-      st.partSize = partSize;
-      st.parts = [];
-      st.completing = false;
-      this.persist();
-    }
-    const whole = createHash('sha256');
-    let fh: FileHandle;
-    try {
-      fh = await open(item.path, 'r');
-    } catch (e) {
-      throw new EvidenceError(`cannot open ${item.path} for upload: ${describe(e)}`, { cause: e });
-    }
-    const done: PartRecord[] = [];
-    try {
-      const buf = Buffer.allocUnsafe(Math.min(partSize, Math.max(1, item.bytes)));
-      if ((await fh.stat()).size !== item.bytes) throw new EvidenceError(`${item.path} is ${(await fh.stat()).size} bytes, the manifest says ${item.bytes}`);
-      for (let n = 1; n <= nParts; n++) {
-        const off = (n - 1) * partSize;
-        const size = Math.min(partSize, item.bytes - off);
-        let got = 0;
-        while (got < size) {
-          const { bytesRead } = await fh.read(buf, got, size - got, off + got);
-          if (bytesRead === 0) throw new EvidenceError(`${item.path} ended early at ${off + got} bytes`);
-          got += bytesRead;
-        }
-        const body = buf.subarray(0, size);
-        whole.update(body);
-        const md5 = createHash('md5').update(body).digest();
-        const md5hex = md5.toString('hex');
-        const sha = createHash('sha256').update(body).digest('base64');
-        const have = server.get(n);
-        if (have && have.etag === md5hex && have.size === size) {
-          const rec: PartRecord = { n, size, md5: md5hex, sha256: sha, etag: have.etag };
-          done.push(rec);
-          // Recorded too: a Complete repeated after an interruption needs the full list.
-          st.parts = [...st.parts.filter((p) => p.n !== n), rec];
-          this.state.stats.partsReused++;
-          setDone(donePart + size);
-          this.emit('part', { file: item.name, n, size, reused: true });
-          this.tick();
-          continue;
-        }
-        if (have) this.o.log.warn('server part differs from local bytes; sending it again', { shift: this.o.shiftId, file: item.name, part: n, serverEtag: have.etag, localMd5: md5hex });
-        const paced = this.o.bandwidthKbps() > 0;
-        const r = await s3.send(new UploadPartCommand({
-          Bucket: bucket, Key: item.key, UploadId: st.uploadId, PartNumber: n, ContentLength: size,
-          ContentMD5: md5.toString('base64'), ChecksumSHA256: sha,
-          Body: paced
-            ? pacedBody(body, this.limiter, signal, (k) => {
-              this.sentThisRun += k;
-              setDone(donePart + k);
-              this.tick();
-            })
-            // Unlimited: the Buffer as is (a stream costs CPU per chunk for nothing to pace).
-            : body,
-        }), { abortSignal: signal });
-        if (!paced) {
-          this.sentThisRun += size;
-          setDone(donePart + size);
-          this.tick();
-        }
-        const etag = (r.ETag ?? '').replace(/"/g, '');
-        // The server checked Content-MD5; its ETag must be that MD5 too — a cheap end-to-end check.
-        if (etag !== md5hex) throw new Error(`part ${n} of ${item.key}: server ETag ${etag} is not the part's MD5 ${md5hex}`);
-        const rec: PartRecord = { n, size, md5: md5hex, sha256: sha, etag };
-        done.push(rec);
-        st.parts = [...st.parts.filter((p) => p.n !== n), rec];
-        this.state.stats.partsSent++;
-        this.state.stats.bytesSent += size;
-        // The last part's record goes out with the "completing" write just below: one fsync less
-        // per file (fsyncs dominated the uploader's cost on loopback). ListParts stays the truth.
-        if (n < nParts) this.persist();
-        this.emit('part', { file: item.name, n, size, reused: false });
-      }
-    } catch (e) {
-      // A failed part's bytes are not "done": progress restarts from what the server confirms.
-      setDone(0);
-      throw e;
-    } finally {
-      await fh.close();
-    }
-    const digest = whole.digest('hex');
-    if (digest !== item.sha256) throw new EvidenceError(`${item.path} changed since the manifest was made: SHA-256 ${digest}, manifest ${item.sha256}`);
-    st.completing = true;
-    this.persist();
-    await this.complete(item, st, done);
-  }
-
-  /** One PutObject of a file no larger than a part (see the module comment for why it is never aborted once its body is out). */
-  private async putFile(item: UploadItem, st: FileUploadState, outcome: { unknown: boolean }): Promise<void> {
-    if (this.ac.signal.aborted) throw this.ac.signal.reason;
-    const body = await readWhole(item);
-    const md5 = createHash('md5').update(body).digest();
-    const md5hex = md5.toString('hex');
-    const paced = this.o.bandwidthKbps() > 0;
-    // An unpaced Buffer is handed to the socket at once: from then on the store may keep it.
-    let bodyOut = !paced;
-    const req = new AbortController();
-    const onAbort = (): void => {
-      if (!bodyOut) req.abort(this.ac.signal.reason);
-    };
-    this.ac.signal.addEventListener('abort', onAbort, { once: true });
-    const cmd = new PutObjectCommand({
-      Bucket: this.o.bucket, Key: item.key, ACL: 'bucket-owner-full-control', ContentType: contentType(item.name),
-      ContentLength: body.length, ContentMD5: md5.toString('base64'),
-      Metadata: { 'bodycam-sha256': item.sha256, 'bodycam-shift': this.o.shiftId },
-      Body: paced
-        ? pacedBody(body, this.limiter, req.signal, (k) => {
-          this.sentThisRun += k;
-          this.partial.set(item.name, (this.partial.get(item.name) ?? 0) + k);
-          if ((this.partial.get(item.name) ?? 0) >= body.length) bodyOut = true;
-          this.tick();
-        })
-        : body,
-    });
-    // The payload hash SigV4 signs, given rather than computed: the manifest's SHA-256, which the
-    // store checks against the bytes it receives.
-    cmd.middlewareStack.add((next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = item.sha256;
-      return next(args);
-    }, { step: 'build', name: 'bodycamPayloadSha256' });
-    if (outcome.unknown) {
-      this.state.stats.putsRepeatedAfterUnknownOutcome = (this.state.stats.putsRepeatedAfterUnknownOutcome ?? 0) + 1;
-      this.o.log.warn('sending a file again whose first PutObject outcome is unknown; the store may keep two identical versions', { shift: this.o.shiftId, file: item.name });
-    }
-    let r;
-    try {
-      r = await this.o.s3.send(cmd, { abortSignal: req.signal });
-    } catch (e) {
-      this.partial.set(item.name, 0);
-      if (s3ErrorName(e) === 'XAmzContentSHA256Mismatch') {
-        throw new EvidenceError(`${item.path} changed since the manifest was made: the store computed another SHA-256 than the manifest's ${item.sha256}`, { cause: e });
-      }
-      // No HTTP answer after the whole body was out: stored or not, nobody can tell.
-      if (bodyOut && httpStatus(e) === undefined) outcome.unknown = true;
-      throw e;
-    } finally {
-      this.ac.signal.removeEventListener('abort', onAbort);
-    }
-    const etag = (r.ETag ?? '').replace(/"/g, '');
-    if (etag !== md5hex) throw new Error(`${item.key}: server ETag ${etag} is not the file's MD5 ${md5hex}`);
-    if (!paced) this.sentThisRun += body.length;
-    st.done = true;
-    st.put = true;
-    if (r.VersionId) st.versionId = r.VersionId;
-    this.doneLog.append(item.name, item.key, body.length, r.VersionId, item.sha256);
-    this.state.stats.objectsPut = (this.state.stats.objectsPut ?? 0) + 1;
-    this.state.stats.partsSent++;
-    this.state.stats.bytesSent += body.length;
-    this.emit('part', { file: item.name, n: 1, size: body.length, reused: false });
-  }
-
-  /** Completes with the full part list (Ceph refuses a subset with InvalidPart). */
-  private async complete(item: UploadItem, st: FileUploadState, parts: readonly PartRecord[]): Promise<void> {
-    const c = await this.o.s3.send(new CompleteMultipartUploadCommand({
-      Bucket: this.o.bucket, Key: item.key, UploadId: st.uploadId,
-      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.n, ETag: `"${p.etag}"`, ChecksumSHA256: p.sha256 })) },
-    }), { abortSignal: this.ac.signal });
-    st.done = true;
-    if (c.VersionId) st.versionId = c.VersionId;
-    // Not persisted here: the next write (another file's upload id, or the end of the run) carries
-    // it, and a crash before that only means one more (idempotent) Complete on resume.
-  }
-}
-
-/** A whole file of the manifest's size, or an EvidenceError (the evidence is not what the manifest says). */
-async function readWhole(item: UploadItem): Promise<Buffer> {
-  let fh: FileHandle;
-  try {
-    fh = await open(item.path, 'r');
-  } catch (e) {
-    throw new EvidenceError(`cannot open ${item.path} for upload: ${describe(e)}`, { cause: e });
-  }
-  try {
-    const size = (await fh.stat()).size;
-    if (size !== item.bytes) throw new EvidenceError(`${item.path} is ${size} bytes, the manifest says ${item.bytes}`);
-    const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const { bytesRead } = await fh.read(buf, got, size - got, got);
-      if (bytesRead === 0) throw new EvidenceError(`${item.path} ended early at ${got} bytes`);
-      got += bytesRead;
-    }
-    return buf;
-  } finally {
-    await fh.close();
-  }
-}
-
-function contentType(name: string): string {
-  if (name.endsWith('.ts')) return 'video/mp2t';
-  if (name.endsWith('.mp4') || name.endsWith('.m4s')) return 'video/mp4';
-  if (name.endsWith('.json')) return 'application/json';
-  if (name.endsWith('.jsonl')) return 'application/x-ndjson';
-  return 'application/octet-stream';
 }

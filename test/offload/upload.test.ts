@@ -23,7 +23,7 @@ import { createS3Client, httpStatus } from '../../agent/offload/s3.js';
 import { doneLogPath, loadUploadState } from '../../agent/offload/state.js';
 import { createLogger } from '../../agent/lib/log.js';
 import type { Manifest } from '../../agent/offload/manifest.js';
-import type { PartSent } from '../../agent/offload/uploader.js';
+import type { PartSent } from '../../agent/offload/object-transfer.js';
 
 const DEVICE = 'CAM-T1';
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
