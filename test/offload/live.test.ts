@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -27,6 +27,22 @@ let store: Store;
 const agents: AgentProc[] = [];
 const dirs: string[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Upload workers (forked `offload/worker.js`) whose parent is `pid`. */
+function uploadWorkersOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('offload/worker.js')) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 before(async () => {
   store = await startStore([DEVICE]);
@@ -229,10 +245,14 @@ void test('the agent’s node process SIGKILLed mid-upload and restarted: no fin
   assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]), 19, 'live worker niceness');
   const io = spawnSync('ionice', ['-p', String(worker)], { encoding: 'utf8' });
   if (io.status === 0) assert.match(io.stdout, /idle/, 'live worker I/O class');
+  // Every upload worker the agent has at the kill: the batch seen above may have ended and another
+  // begun since. Read before the kill (after it they belong to init).
+  const workers = uploadWorkersOf(a.pid);
   await a.kill('SIGKILL');
-  // The killed agent's worker finishes the request in flight and exits (README "Resume"): count
-  // what is stored once it is gone, so that what comes after is the restarted agent's.
-  for (let i = 0; i < 600 && existsSync(`/proc/${worker}`); i++) await sleep(100);
+  // The killed agent's workers finish the requests in flight and exit (README "Resume"): count
+  // what is stored once they are gone, so that what comes after is the restarted agent's. (Under
+  // systemd the same holds: the unit restarts only once its control group is empty.)
+  for (let i = 0; i < 600 && workers.some((p) => existsSync(`/proc/${p}`)); i++) await sleep(100);
   const countBefore = (await versions(store.operator, prefix)).size;
   const b = await start(dataDir, cfg);
   await b.waitFor((s) => s.state === 'RECORDING', 60_000, 'recording after restart');
