@@ -13,8 +13,10 @@
  * neither ask whether one landed nor make it conditional (Ceph 16 ignores If-None-Match). So a
  * PutObject whose last byte is out is never aborted: a stop or the agent's death waits for its
  * answer (the worker drains before it exits). Only when the answer is lost for good (connection
- * died after the body, worker SIGKILLed, power cut) is the file sent again, counted in
- * `stats.putsRepeatedAfterUnknownOutcome`: that resend may leave a second, byte-identical version.
+ * died after the body, worker SIGKILLed, power cut) is the file sent again: that resend may leave
+ * a second, byte-identical version. It is counted in `stats.putsRepeatedAfterUnknownOutcome` when
+ * the same run repeats it (a lost connection); after the worker itself died nothing on disk says
+ * the first body was out, so that resend is not counted.
  *
  * Larger files go through a multipart upload: the server's ListParts then says exactly what
  * arrived, so a resume never re-sends a finished part and never creates a second version. Its
