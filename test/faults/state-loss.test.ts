@@ -8,10 +8,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent, runCli, readJournal, shiftJournal, tempDataDir, cleanup, alive, type AgentProc } from '../helpers/agent.js';
 import { chainProblem, sha256File } from '../helpers/media.js';
+import { childrenOf } from '../helpers/proc.js';
 import type { StatusSnapshot } from '../../agent/status.js';
 import { PARK_DIR_PREFIX } from '../../hal/encoder/parking.js';
 
@@ -48,18 +49,12 @@ async function start(dataDir: string): Promise<AgentProc> {
  */
 function ffmpegChildren(ppid: number, dataDir: string): string[] {
   const found: string[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const { pid, cmd } of childrenOf(ppid)) {
+    if (!cmd.includes('ffmpeg')) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Field 4 (ppid) comes after the parenthesised comm, which may itself hold spaces.
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent !== ppid) continue;
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      if (!cmd.includes('ffmpeg')) continue;
-      const open = readdirSync(`/proc/${name}/fd`).map((fd) => { try { return readlinkSync(`/proc/${name}/fd/${fd}`); } catch { return ''; } });
+      const open = readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } });
       const parked = cmd.includes(`/${PARK_DIR_PREFIX}`) && !open.some((f) => f.startsWith(dataDir));
-      if (!parked) found.push(`${name}: ${cmd} (open: ${open.join(', ')})`);
+      if (!parked) found.push(`${pid}: ${cmd} (open: ${open.join(', ')})`);
     } catch {
       /* the process ended while we looked */
     }

@@ -8,10 +8,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { childrenOf } from '../helpers/proc.js';
 import { startAgent, runCli, readJournal, shiftJournal, cleanup, tempDataDir, type AgentProc } from '../helpers/agent.js';
 import { startStore, getObject, versions, BUCKET, PREFIX, PART_BYTES, type Store } from './store.js';
 import type { OffloadStatus } from '../../agent/offload/extension.js';
@@ -29,20 +30,7 @@ const dirs: string[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Upload workers (forked `offload/worker.js`) whose parent is `pid`. */
-function uploadWorkersOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('offload/worker.js')) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
+const uploadWorkersOf = (pid: number): number[] => childrenOf(pid).filter((c) => c.cmd.includes('offload/worker.js')).map((c) => c.pid);
 
 before(async () => {
   store = await startStore([DEVICE]);
